@@ -1,0 +1,3 @@
+from nexpay_scan.cli import main
+
+raise SystemExit(main())

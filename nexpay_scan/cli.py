@@ -1,0 +1,124 @@
+"""The command line: argparse subcommands behind one error handler (exit 0, 1 or 2)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from nexpay_scan import __version__
+from nexpay_scan.errors import FatalError
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+FORMATS = ("text", "json")
+HOOK_COMMANDS = ("staged", "hook", "pre-push")
+BYPASS = "To commit anyway, knowingly: git commit --no-verify"
+PUSH_BYPASS = "To push anyway, knowingly: git push --no-verify"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad flag as one line and exit 2, like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        raise FatalError(f"{message} (see `{self.prog} --help`)")
+
+
+def _scan_options(parser: argparse.ArgumentParser, *, git: bool = True) -> None:
+    if git:
+        parser.add_argument("--repo", default=".", metavar="PATH", help="the git repository")
+    parser.add_argument("--config", metavar="FILE", help="rules/config file (default: "
+                        ".nexpay-scan.toml at the repository root)")
+    parser.add_argument("--format", choices=FORMATS, default="text", help="output format")
+    parser.add_argument("--output", metavar="FILE", help="write the report here, not stdout")
+    parser.add_argument("--no-redact", action="store_true",
+                        help="show full credentials in the output (never the default)")
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="print only findings (nothing on a clean scan)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line."""
+    parser = _Parser(prog="nexpay-scan", description="Find Nexpay API credentials in git.")
+    parser.add_argument("--version", action="version", version=f"nexpay-scan {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    staged = commands.add_parser("staged", help="scan what the next commit adds")
+    _scan_options(staged)
+
+    files = commands.add_parser("files", help="scan files and folders on disk (- for stdin)")
+    files.add_argument("paths", nargs="*", default=["."], metavar="PATH")
+    _scan_options(files)
+
+    history = commands.add_parser("history", help="scan git history (all refs by default)")
+    history.add_argument("revisions", nargs="*", metavar="REV",
+                         help="revisions or ranges, e.g. origin/main..HEAD")
+    history.add_argument("--all-occurrences", action="store_true",
+                         help="list every occurrence, not only where each key came in")
+    _scan_options(history)
+
+    push = commands.add_parser("pre-push", help="scan the commits being pushed")
+    push.add_argument("remote", nargs="?", help="remote name (git passes it to the hook)")
+    push.add_argument("url", nargs="?", help="remote URL (git passes it to the hook)")
+    _scan_options(push)
+
+    hook = commands.add_parser("hook", help="entry point for the pre-commit framework")
+    hook.add_argument("filenames", nargs="*", metavar="FILE")
+    _scan_options(hook)
+
+    install = commands.add_parser("install-hook", help="write a plain git pre-commit hook")
+    install.add_argument("--repo", default=".", metavar="PATH")
+    install.add_argument("--pre-push", action="store_true", help="also a pre-push hook")
+    install.add_argument("--force", action="store_true", help="replace a foreign hook")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs one command; every error becomes a one-line message and an exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in args_list if not a.startswith("-")), "")
+    try:
+        args = build_parser().parse_args(args_list)
+        return _dispatch(args)
+    except FatalError as error:
+        _print_error(str(error), command)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("nexpay-scan: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_ERROR
+    except Exception as error:  # noqa: BLE001 - the one place that turns a bug into a message
+        if os.environ.get("NEXPAY_SCAN_DEBUG"):
+            raise
+        _print_error(
+            f"internal error ({type(error).__name__}); rerun with NEXPAY_SCAN_DEBUG=1 "
+            "to see where (the traceback may show file contents)",
+            command,
+        )
+        return EXIT_ERROR
+
+
+def _print_error(message: str, command: str) -> None:
+    print(f"nexpay-scan: error: {message}", file=sys.stderr)
+    if command in ("staged", "hook"):
+        print(f"nexpay-scan: commit blocked because the scan could not run. {BYPASS}",
+              file=sys.stderr)
+    elif command == "pre-push":
+        print(f"nexpay-scan: push blocked because the scan could not run. {PUSH_BYPASS}",
+              file=sys.stderr)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from nexpay_scan import commands
+
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "staged": commands.staged,
+        "files": commands.files,
+        "history": commands.history,
+        "pre-push": commands.pre_push,
+        "hook": commands.hook,
+        "install-hook": commands.install_hook,
+    }
+    return handlers[args.command](args)

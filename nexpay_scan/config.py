@@ -1,0 +1,105 @@
+"""Settings for one run: the rules in force and what the repository's config allows."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import regex
+
+from nexpay_scan.errors import RuleError
+from nexpay_scan.rules import Rule, builtin_rules_dir, parse_rules, read_toml
+
+CONFIG_NAME = ".nexpay-scan.toml"
+DEFAULT_MAX_FILE_SIZE = 50 * 1024 * 1024
+_SCAN_KEYS = {"disable_rules": list, "allow_paths": list, "max_file_size": int}
+# Only the user's command line or environment may turn these on: a repository under scan
+# is attacker-controlled input and must not be able to send its keys anywhere.
+_COMMAND_LINE_ONLY = ("verify", "api_base", "api-base", "no_redact", "no-redact")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a scan needs to know, passed explicitly (no globals)."""
+
+    rules: tuple[Rule, ...]
+    allow_paths: tuple[regex.Pattern[str], ...] = ()
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    redact: bool = True
+
+    def path_allowed(self, path: str) -> bool:
+        """True when the repository's config allowlists `path` for every rule."""
+        return any(p.search(path) for p in self.allow_paths)
+
+
+def load_settings(
+    root: Path | None, config_file: Path | None, *, redact: bool = True
+) -> Settings:
+    """The built-in rules, then the config (`--config`, else `.nexpay-scan.toml` at `root`)."""
+    rules = {r.id: r for r in builtin_rules()}
+    path = config_file or (root / CONFIG_NAME if root else None)
+    if path is None or (config_file is None and not path.is_file()):
+        return Settings(tuple(rules.values()), redact=redact)
+    document = read_toml(path)
+    scan = _scan_table(document, str(path))
+    for rule in parse_rules(document, str(path)):
+        rules[rule.id] = rule
+    for rule_id in scan.get("disable_rules", []):
+        if rule_id not in rules:
+            raise RuleError(str(path), rule_id, "disable_rules names a rule that does not exist")
+        del rules[rule_id]
+    return Settings(
+        rules=tuple(rules.values()),
+        allow_paths=_compile_paths(scan.get("allow_paths", []), str(path)),
+        max_file_size=scan.get("max_file_size", DEFAULT_MAX_FILE_SIZE),
+        redact=redact,
+    )
+
+
+def builtin_rules() -> list[Rule]:
+    """The rules shipped with the tool, in file-name order."""
+    rules: list[Rule] = []
+    for path in sorted(builtin_rules_dir().glob("*.toml")):
+        rules.extend(parse_rules(read_toml(path), str(path)))
+    return rules
+
+
+def _scan_table(document: dict[str, Any], source: str) -> dict[str, Any]:
+    for key in document:
+        if key in _COMMAND_LINE_ONLY:
+            raise RuleError(
+                source, None, f"{key!r} can only be set on the command line, never by a repository"
+            )
+        if key not in ("scan", "rule"):
+            close = difflib.get_close_matches(key, ["scan", "rule"], n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise RuleError(source, None, f"unknown key {key!r}{hint}")
+    scan = document.get("scan", {})
+    if not isinstance(scan, dict):
+        raise RuleError(source, None, "'scan' must be a table")
+    for key, value in scan.items():
+        if key in _COMMAND_LINE_ONLY:
+            raise RuleError(
+                source, None, f"{key!r} can only be set on the command line, never by a repository"
+            )
+        if key not in _SCAN_KEYS:
+            close = difflib.get_close_matches(key, list(_SCAN_KEYS), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise RuleError(source, None, f"unknown key scan.{key}{hint}")
+        if not isinstance(value, _SCAN_KEYS[key]) or isinstance(value, bool):
+            raise RuleError(source, None, f"scan.{key} has the wrong type ({type(value).__name__})")
+    return scan
+
+
+def _compile_paths(values: list[Any], source: str) -> tuple[regex.Pattern[str], ...]:
+    compiled = []
+    for value in values:
+        if not isinstance(value, str):
+            raise RuleError(source, None, "scan.allow_paths must be a list of strings")
+        try:
+            compiled.append(regex.compile(value))
+        except regex.error as error:
+            raise RuleError(source, None, f"allow_paths {value!r} does not compile: {error}") from None
+    return tuple(compiled)

@@ -1,0 +1,83 @@
+"""The one detector: a literal-keyword prefilter, then each rule's regex over the bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import regex
+
+from nexpay_scan.rules import Rule
+
+# A catastrophically backtracking rule must not stall a scan: each regex call gets this long.
+MATCH_TIMEOUT_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A regex match of one rule, before any filter: offsets are into the scanned bytes."""
+
+    rule: Rule
+    value: str
+    start: int
+    end: int
+    pair: str | None
+
+
+class RuleTimeout(Exception):
+    """A rule's regex ran past the time limit on some input."""
+
+    def __init__(self, rule: Rule) -> None:
+        super().__init__(f"rule {rule.id!r} ({rule.source}) took too long and was stopped")
+        self.rule = rule
+
+
+class Detector:
+    """Applies compiled rules to bytes; knows nothing of where the bytes came from."""
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        self.rules = tuple(rules)
+        self.binary_rules = tuple(r for r in rules if r.binary)
+        keywords = sorted({k for r in rules for k in r.keywords})
+        self.prefilter = regex.compile(
+            b"(?i)" + b"|".join(regex.escape(k) for k in keywords) if keywords else b"(?!)"
+        )
+
+    def might_match(self, data: bytes) -> bool:
+        """Cheap test: False means no rule can match anywhere in `data`."""
+        return self.prefilter.search(data, concurrent=True) is not None
+
+    def candidates(self, data: bytes, *, binary: bool = False) -> list[Candidate]:
+        """Every match of every rule whose keywords occur in `data`, in offset order."""
+        if not self.might_match(data):
+            return []
+        lowered = data.lower()
+        rules = self.binary_rules if binary else self.rules
+        found: list[Candidate] = []
+        for rule in rules:
+            if any(k in lowered for k in rule.keywords):
+                found.extend(_matches(rule, data))
+        return _without_overlaps(found)
+
+
+def _matches(rule: Rule, data: bytes) -> Iterable[Candidate]:
+    group = "credential" if "credential" in rule.pattern.groupindex else 0
+    has_pair = "client_id" in rule.pattern.groupindex
+    try:
+        for match in rule.pattern.finditer(data, concurrent=True, timeout=MATCH_TIMEOUT_SECONDS):
+            start, end = match.span(group)
+            pair = match.group("client_id").decode("ascii", "replace") if has_pair else None
+            yield Candidate(rule, data[start:end].decode("ascii", "replace"), start, end, pair)
+    except TimeoutError:
+        raise RuleTimeout(rule) from None
+
+
+def _without_overlaps(found: list[Candidate]) -> list[Candidate]:
+    """One candidate per credential span: a match that knows its client ID wins a tie."""
+    best: dict[tuple[int, int], Candidate] = {}
+    for candidate in found:
+        key = (candidate.start, candidate.end)
+        held = best.get(key)
+        if held is None or (held.pair is None and candidate.pair is not None):
+            best[key] = candidate
+    return sorted(best.values(), key=lambda c: c.start)

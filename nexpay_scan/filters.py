@@ -1,0 +1,125 @@
+"""Filters: what turns a regex match into a finding or drops it (and why)."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import regex
+
+from nexpay_scan.detector import Candidate
+
+_PREFIXES = ("nxp_sk_", "nxp_cid_")
+# `# nexpay-scan: allow`, `// nexpay-scan: allow`, `<!-- nexpay-scan: allow -->`, ...
+_ALLOW_COMMENT = regex.compile(rb"nexpay-scan:[ \t]*allow[ \t]*(?:\*/|-->|#\}|%\}|\*\))?[ \t]*\r?$")
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where a candidate sits in the scanned bytes."""
+
+    data: bytes
+    line: int
+    column: int
+    line_start: int
+    line_end: int
+
+    @property
+    def line_text(self) -> bytes:
+        return self.data[self.line_start : self.line_end]
+
+
+def locate(data: bytes, offset: int) -> Place:
+    """Line (1-based), column (1-based, in characters) and line bounds of `offset`."""
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    line_end = data.find(b"\n", offset)
+    if line_end < 0:
+        line_end = len(data)
+    column = len(data[line_start:offset].decode("utf-8", "replace")) + 1
+    return Place(data, data.count(b"\n", 0, offset) + 1, column, line_start, line_end)
+
+
+def shannon_entropy(text: str) -> float:
+    """Bits per character of `text`: random keys score high, `xxxx...` scores 0."""
+    if not text:
+        return 0.0
+    counts = Counter(text)
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+
+
+def body(value: str) -> str:
+    """The credential without its `nxp_` prefix: what entropy and stopwords look at."""
+    for prefix in _PREFIXES:
+        if value.startswith(prefix):
+            return value[len(prefix) :]
+    return value
+
+
+def bad_checksum(candidate: Candidate, place: Place) -> str | None:
+    check = candidate.rule.checksum
+    return "checksum does not match" if check and not check(candidate.value) else None
+
+
+def placeholder(candidate: Candidate, place: Place) -> str | None:
+    rule = candidate.rule
+    text = body(candidate.value)
+    lowered = text.lower()
+    if candidate.value in rule.allow_values or any(w in lowered for w in rule.stopwords):
+        return "placeholder value"
+    if any(r.search(candidate.value) for r in rule.allow_regexes):
+        return "allowlisted by the rule"
+    if rule.entropy is not None and shannon_entropy(text) < rule.entropy:
+        return "too little entropy to be a real key"
+    return None
+
+
+def missing_context(candidate: Candidate, place: Place) -> str | None:
+    context = candidate.rule.context
+    if context is None:
+        return None
+    data = place.data
+    start = place.line_start
+    for _ in range(context.lines_before):
+        if start == 0:
+            break
+        start = data.rfind(b"\n", 0, start - 1) + 1
+    end = place.line_end
+    for _ in range(context.lines_after):
+        if end >= len(data):
+            break
+        following = data.find(b"\n", end + 1)
+        end = len(data) if following < 0 else following
+    if context.pattern.search(data, start, end) is None:
+        return "no Nexpay context nearby"
+    if context.line_pattern and context.line_pattern.search(place.line_text) is None:
+        return "the line does not name a Nexpay credential"
+    return None
+
+
+def allow_comment(candidate: Candidate, place: Place) -> str | None:
+    return "allowed by comment" if _ALLOW_COMMENT.search(place.line_text) else None
+
+
+# Cheapest first; each returns why a candidate is dropped, or None to keep it.
+CANDIDATE_FILTERS: tuple[Callable[[Candidate, Place], str | None], ...] = (
+    bad_checksum,
+    placeholder,
+    missing_context,
+    allow_comment,
+)
+
+
+def drop_reason(candidate: Candidate, place: Place) -> str | None:
+    """Why `candidate` is not a finding, or None when it is one."""
+    for check in CANDIDATE_FILTERS:
+        reason = check(candidate, place)
+        if reason:
+            return reason
+    return None
+
+
+def path_allowed(candidate: Candidate, path: str) -> bool:
+    """True when the rule's own allowlist covers `path`."""
+    return any(p.search(path) for p in candidate.rule.allow_paths)

@@ -1,0 +1,40 @@
+"""Reporters: one writer per output format, all reading the same `Report`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from nexpay_scan.findings import Finding, redact
+from nexpay_scan.scan import Summary
+
+
+@dataclass
+class Report:
+    """What one run found, and how it may be shown."""
+
+    findings: list[Finding]
+    summary: Summary
+    redact: bool = True
+    color: bool = False
+    quiet: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def shown(self, value: str) -> str:
+        """`value` as it may appear in output: redacted unless --no-redact."""
+        return redact(value) if self.redact else value
+
+
+def display_path(path: str) -> str:
+    """A path safe to print: undecodable bytes and control characters made visible."""
+    raw = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in raw)
+
+
+def get_writer(name: str) -> Callable[[Report], str]:
+    """The writer for a format name (imported only when used)."""
+    if name == "json":
+        from nexpay_scan.reporters.json_report import render
+    else:
+        from nexpay_scan.reporters.text import render
+    return render

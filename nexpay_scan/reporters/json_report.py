@@ -1,0 +1,72 @@
+"""`--format json`: the public contract other tools read (field names are kept)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from nexpay_scan import __version__
+from nexpay_scan.findings import Finding
+from nexpay_scan.reporters import Report
+
+
+def finding_dict(finding: Finding, report: Report) -> dict[str, Any]:
+    """One finding as the JSON contract names it."""
+    item: dict[str, Any] = {
+        "rule": finding.rule_id,
+        "description": finding.description,
+        "kind": finding.kind,
+        "severity": finding.severity,
+        "file": finding.file,
+        "line": finding.line,
+        "column": finding.column,
+        "match": report.shown(finding.secret.reveal()),
+        "secret_sha256": finding.secret.sha256(),
+        "fingerprint": finding.fingerprint,
+        "status": finding.status,
+    }
+    if finding.status_reason:
+        item["status_reason"] = finding.status_reason
+    if finding.account:
+        item["account"] = finding.account
+    if finding.verified_with:
+        item["verified_with"] = report.shown(finding.verified_with.reveal())
+    if finding.commit:
+        item.update(
+            commit=finding.commit.sha,
+            author=finding.commit.author,
+            email=finding.commit.email,
+            date=finding.commit.date,
+            occurrences=finding.occurrences,
+        )
+    if finding.notes:
+        item["notes"] = finding.notes
+    return item
+
+
+def summary_dict(report: Report) -> dict[str, Any]:
+    """Counts of the run: findings by kind, what was scanned and skipped, how long."""
+    summary = report.summary
+    kinds = [f.kind for f in report.findings]
+    return {
+        "mode": summary.mode,
+        "findings": len(kinds),
+        "secrets": kinds.count("secret"),
+        "client_ids": kinds.count("client_id"),
+        "files_scanned": summary.files_scanned,
+        "commits_scanned": summary.commits_scanned,
+        "bytes_scanned": summary.bytes_scanned,
+        "files_skipped": sum(summary.skipped.values()),
+        "skipped": dict(summary.skipped),
+        "duration_seconds": round(summary.duration, 3),
+    }
+
+
+def render(report: Report) -> str:
+    """The whole report as one JSON document."""
+    document = {
+        "tool": {"name": "nexpay-scan", "version": __version__},
+        "findings": [finding_dict(f, report) for f in report.findings],
+        "summary": summary_dict(report),
+    }
+    return json.dumps(document, indent=2) + "\n"

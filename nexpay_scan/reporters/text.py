@@ -1,0 +1,79 @@
+"""The default output: one block per finding, then what to do, for a person to read."""
+
+from __future__ import annotations
+
+from nexpay_scan.findings import Finding
+from nexpay_scan.reporters import Report, display_path
+from nexpay_scan.reporters.remediation import REMEDIATION
+
+_STYLES = {"bold": "1", "red": "31", "yellow": "33", "green": "32", "dim": "2"}
+_STATUS_STYLE = {"live": "red", "revoked": "green", "unknown": "yellow"}
+
+
+def _paint(text: str, style: str, report: Report) -> str:
+    return f"\033[{_STYLES[style]}m{text}\033[0m" if report.color else text
+
+
+def finding_block(finding: Finding, report: Report) -> str:
+    """The lines that show one finding: where, which rule, the credential, the commit."""
+    where = f"{display_path(finding.file)}:{finding.line}:{finding.column}"
+    label = "secret" if finding.kind == "secret" else "client ID"
+    lines = [
+        f"{_paint(where, 'bold', report)}  {finding.rule_id} ({finding.severity})",
+        f"    {finding.description}",
+        f"    {label}: {report.shown(finding.secret.reveal())}",
+    ]
+    if finding.commit:
+        commit = finding.commit
+        times = f", {finding.occurrences} occurrences" if finding.occurrences > 1 else ""
+        lines.append(
+            f"    introduced in {commit.sha[:12]} by {commit.author} <{commit.email}> "
+            f"on {commit.date}{times}"
+        )
+    if finding.status != "unverified" or finding.status_reason:
+        lines.append("    " + _status_line(finding, report))
+    lines.extend(f"    note: {note}" for note in finding.notes)
+    return "\n".join(lines)
+
+
+def _status_line(finding: Finding, report: Report) -> str:
+    style = _STATUS_STYLE.get(finding.status)
+    status = _paint(finding.status.upper(), style, report) if style else finding.status
+    parts = [f"status: {status}"]
+    if finding.account:
+        email = finding.account.get("email", "")
+        parts.append(f"account {finding.account.get('id', '?')} {email}".rstrip())
+    if finding.verified_with:
+        parts.append(f"checked with client ID {report.shown(finding.verified_with.reveal())}")
+    if finding.status_reason:
+        parts.append(finding.status_reason)
+    return " - ".join(parts)
+
+
+def _footer(report: Report) -> str:
+    summary = report.summary
+    scanned = (
+        f"{summary.commits_scanned} commits"
+        if summary.mode in ("history", "pre-push")
+        else f"{summary.files_scanned} files"
+    )
+    skipped = ", ".join(f"{n} {why}" for why, n in sorted(summary.skipped.items()))
+    extra = f"; skipped: {skipped}" if skipped else ""
+    return f"Scanned {scanned} in {summary.duration:.2f}s{extra}."
+
+
+def render(report: Report) -> str:
+    """The whole text report."""
+    out: list[str] = []
+    if report.findings:
+        count = len(report.findings)
+        noun = "credential" if count == 1 else "credentials"
+        out.append(_paint(f"nexpay-scan: {count} Nexpay {noun} found", "red", report) + "\n")
+        out.extend(finding_block(f, report) + "\n" for f in report.findings)
+        out.extend(f"{note}\n" for note in report.notes)
+        out.append(REMEDIATION)
+    elif not report.quiet:
+        out.append("nexpay-scan: no Nexpay credentials found.")
+    if not report.quiet:
+        out.append(_footer(report))
+    return "\n".join(out) + ("\n" if out else "")

@@ -1,0 +1,220 @@
+"""Rules: TOML data checked key by key and compiled once into `Rule` objects."""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import regex
+
+from nexpay_scan.checksum import CHECKSUMS
+from nexpay_scan.errors import RuleError
+
+KINDS = ("secret", "client_id")
+SEVERITIES = ("critical", "high", "medium", "low")
+_RULE_KEYS = {
+    "id": str,
+    "description": str,
+    "kind": str,
+    "regex": str,
+    "keywords": list,
+    "entropy": (int, float),
+    "checksum": str,
+    "binary": bool,
+    "severity": str,
+    "context": dict,
+    "allowlist": dict,
+    "examples": dict,
+}
+_REQUIRED = ("id", "description", "kind", "regex", "keywords")
+_CONTEXT_KEYS = {"pattern": str, "lines_before": int, "lines_after": int, "line_pattern": str}
+_ALLOWLIST_KEYS = {"stopwords": list, "values": list, "regexes": list, "paths": list}
+_EXAMPLE_KEYS = {"positive": list, "negative": list}
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where a rule needs a mention of Nexpay: a pattern searched in nearby lines."""
+
+    pattern: regex.Pattern[bytes]
+    lines_before: int
+    lines_after: int
+    line_pattern: regex.Pattern[bytes] | None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One compiled detection rule; `source` names the file it came from."""
+
+    id: str
+    description: str
+    kind: str
+    pattern: regex.Pattern[bytes]
+    keywords: tuple[bytes, ...]
+    entropy: float | None
+    checksum: Callable[[str], bool] | None
+    binary: bool
+    severity: str
+    context: Context | None
+    stopwords: tuple[str, ...]
+    allow_values: frozenset[str]
+    allow_regexes: tuple[regex.Pattern[str], ...]
+    allow_paths: tuple[regex.Pattern[str], ...]
+    positives: tuple[str, ...]
+    negatives: tuple[str, ...]
+    source: str
+
+
+def builtin_rules_dir() -> Path:
+    """The folder of rule files shipped with the tool (in the wheel, or the checkout)."""
+    installed = Path(__file__).parent / "builtin_rules"
+    if installed.is_dir():
+        return installed
+    return Path(__file__).parent.parent / "rules"
+
+
+def load_rule_files(paths: Iterable[Path]) -> list[Rule]:
+    """Every rule of the given TOML files, in order; later ids replace earlier ones."""
+    by_id: dict[str, Rule] = {}
+    for path in paths:
+        for rule in parse_rules(read_toml(path), str(path)):
+            by_id[rule.id] = rule
+    return list(by_id.values())
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The TOML document at `path`, or a RuleError that says why it cannot be read."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    try:
+        with path.open("rb") as stream:
+            return tomllib.load(stream)
+    except OSError as error:
+        raise RuleError(str(path), None, f"cannot read: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise RuleError(str(path), None, f"not valid TOML: {error}") from None
+
+
+def parse_rules(document: Mapping[str, Any], source: str) -> list[Rule]:
+    """The `[[rule]]` tables of one document, validated and compiled."""
+    tables = document.get("rule", [])
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise RuleError(source, None, "'rule' must be an array of tables ([[rule]])")
+    return [compile_rule(table, source) for table in tables]
+
+
+def compile_rule(table: Mapping[str, Any], source: str) -> Rule:
+    """One rule table checked key by key, with a clear error naming what is wrong."""
+    name = table.get("id") if isinstance(table.get("id"), str) else None
+    fail = _failer(source, name)
+    _check_keys(table, _RULE_KEYS, fail, "")
+    for key in _REQUIRED:
+        if key not in table:
+            fail(f"missing required key {key!r}")
+    if table["kind"] not in KINDS:
+        fail(f"kind must be one of {', '.join(KINDS)}, not {table['kind']!r}")
+    severity = table.get("severity", "high")
+    if severity not in SEVERITIES:
+        fail(f"severity must be one of {', '.join(SEVERITIES)}, not {severity!r}")
+    keywords = _strings(table["keywords"], "keywords", fail)
+    if not keywords:
+        fail("keywords must name at least one literal (the fast prefilter)")
+    pattern = _compile(table["regex"], "regex", fail)
+    if pattern.search(b"") is not None:
+        fail("regex matches the empty string, so it would match everywhere")
+    if "client_id" in pattern.groupindex and table["kind"] != "secret":
+        fail("a 'client_id' group only belongs in a rule of kind 'secret'")
+    checksum = table.get("checksum")
+    if checksum is not None and checksum not in CHECKSUMS:
+        fail(f"unknown checksum {checksum!r}; known: {', '.join(CHECKSUMS)}")
+    allowlist = table.get("allowlist", {})
+    _check_keys(allowlist, _ALLOWLIST_KEYS, fail, "allowlist.")
+    examples = table.get("examples", {})
+    _check_keys(examples, _EXAMPLE_KEYS, fail, "examples.")
+    return Rule(
+        id=table["id"],
+        description=table["description"],
+        kind=table["kind"],
+        pattern=pattern,
+        keywords=tuple(k.lower().encode() for k in keywords),
+        entropy=float(table["entropy"]) if "entropy" in table else None,
+        checksum=CHECKSUMS[checksum] if checksum else None,
+        binary=table.get("binary", False),
+        severity=severity,
+        context=_context(table.get("context"), fail),
+        stopwords=tuple(w.lower() for w in _strings(allowlist.get("stopwords", []), "s", fail)),
+        allow_values=frozenset(_strings(allowlist.get("values", []), "values", fail)),
+        allow_regexes=_compile_str_list(allowlist.get("regexes", []), "allowlist.regexes", fail),
+        allow_paths=_compile_str_list(allowlist.get("paths", []), "allowlist.paths", fail),
+        positives=tuple(_strings(examples.get("positive", []), "examples.positive", fail)),
+        negatives=tuple(_strings(examples.get("negative", []), "examples.negative", fail)),
+        source=source,
+    )
+
+
+def _failer(source: str, rule: str | None) -> Callable[[str], Any]:
+    def fail(problem: str) -> Any:
+        raise RuleError(source, rule, problem)
+
+    return fail
+
+
+def _check_keys(
+    table: Mapping[str, Any], known: Mapping[str, Any], fail: Callable[[str], Any], prefix: str
+) -> None:
+    if not isinstance(table, dict):
+        fail(f"{prefix.rstrip('.')} must be a table")
+    for key, value in table.items():
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {prefix}{close[0]!r}?)" if close else ""
+            fail(f"unknown key {prefix}{key!r}{hint}")
+        expected = known[key]
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            fail(f"{prefix}{key} has the wrong type ({type(value).__name__})")
+
+
+def _strings(value: Any, what: str, fail: Callable[[str], Any]) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        fail(f"{what} must be a list of strings")
+    return list(value)
+
+
+def _compile(source: str, what: str, fail: Callable[[str], Any]) -> regex.Pattern[bytes]:
+    try:
+        return regex.compile(source.encode())
+    except regex.error as error:
+        return fail(f"{what} does not compile: {error}")  # type: ignore[no-any-return]
+
+
+def _compile_str_list(
+    values: Any, what: str, fail: Callable[[str], Any]
+) -> tuple[regex.Pattern[str], ...]:
+    compiled = []
+    for value in _strings(values, what, fail):
+        try:
+            compiled.append(regex.compile(value))
+        except regex.error as error:
+            fail(f"{what}: {value!r} does not compile: {error}")
+    return tuple(compiled)
+
+
+def _context(table: Any, fail: Callable[[str], Any]) -> Context | None:
+    if table is None:
+        return None
+    _check_keys(table, _CONTEXT_KEYS, fail, "context.")
+    if "pattern" not in table:
+        fail("context needs a 'pattern'")
+    line_pattern = table.get("line_pattern")
+    return Context(
+        pattern=_compile(table["pattern"], "context.pattern", fail),
+        lines_before=table.get("lines_before", 0),
+        lines_after=table.get("lines_after", 0),
+        line_pattern=_compile(line_pattern, "context.line_pattern", fail) if line_pattern else None,
+    )

@@ -1,0 +1,1 @@
+"""Sources: where the bytes come from (staged diff, files on disk, git history, stdin)."""

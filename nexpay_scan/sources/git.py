@@ -1,0 +1,148 @@
+"""Talking to git through its command line: plumbing calls, a blob reader, raw records."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from nexpay_scan.errors import FatalError
+
+NULL_SHA = "0" * 40
+SUBMODULE_MODE = "160000"
+# Pin the output formats we parse, whatever the user's git config says.
+_CONFIG = ("-c", "core.quotepath=false", "-c", "diff.noprefix=false", "-c", "color.ui=never")
+
+
+def git_command(repo: Path, *args: str) -> list[str]:
+    """The argv of a git call in `repo` with the output formats pinned."""
+    return ["git", "-C", str(repo), *_CONFIG, *args]
+
+
+def run_git(repo: Path, *args: str, ok_codes: Sequence[int] = (0,)) -> bytes:
+    """Standard output of a git call; a failure becomes a one-line FatalError."""
+    try:
+        done = subprocess.run(git_command(repo, *args), capture_output=True, check=False)
+    except FileNotFoundError:
+        raise FatalError("git is not installed or not on PATH") from None
+    if done.returncode not in ok_codes:
+        raise FatalError(_git_error(done.stderr, args))
+    return done.stdout
+
+
+def _git_error(stderr: bytes, args: Sequence[str]) -> str:
+    lines = [ln for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+    message = next((ln for ln in lines if ln.startswith("fatal:")), lines[0] if lines else "")
+    message = message.removeprefix("fatal: ").strip() or "failed"
+    return f"git {args[0]}: {message}"
+
+
+def repo_root(path: Path) -> Path:
+    """The top folder of the work tree (or the git dir of a bare repository) holding `path`."""
+    if not path.exists():
+        raise FatalError(f"{path}: no such folder")
+    try:
+        out = run_git(path, "rev-parse", "--show-toplevel")
+    except FatalError:
+        out = b""
+    if out.strip():
+        return Path(os.fsdecode(out.rstrip(b"\n")))
+    try:
+        bare = run_git(path, "rev-parse", "--is-bare-repository").strip() == b"true"
+    except FatalError:
+        bare = False
+    if bare:
+        return Path(os.fsdecode(run_git(path, "rev-parse", "--absolute-git-dir").rstrip(b"\n")))
+    raise FatalError(f"{path}: not a git repository (run inside one, or pass --repo PATH)")
+
+
+def has_commits(repo: Path) -> bool:
+    """False in a repository whose current branch has no commit yet."""
+    return run_git(repo, "rev-parse", "--verify", "-q", "HEAD", ok_codes=(0, 1)).strip() != b""
+
+
+def empty_tree(repo: Path) -> str:
+    """The id of the empty tree in this repository's hash format."""
+    return run_git(repo, "hash-object", "-t", "tree", os.devnull).decode().strip()
+
+
+def decode_path(raw: bytes) -> str:
+    """A path from git as text; undecodable bytes survive as surrogate escapes."""
+    return os.fsdecode(raw)
+
+
+@dataclass(frozen=True, slots=True)
+class RawChange:
+    """One line of `git diff --raw -z`: a file's old and new blob and what happened."""
+
+    old_mode: str
+    new_mode: str
+    old_sha: str
+    new_sha: str
+    status: str
+    path: str
+    old_path: str
+
+    @property
+    def adds_content(self) -> bool:
+        """True when the new side holds file content worth scanning."""
+        return self.status[0] != "D" and self.new_mode != SUBMODULE_MODE
+
+
+def parse_raw_z(fields: list[bytes]) -> Iterator[RawChange]:
+    """RawChanges from the NUL-split fields of `--raw -z` output (renames have two paths)."""
+    index = 0
+    while index < len(fields) and fields[index].startswith(b":"):
+        meta = fields[index][1:].decode().split(" ")
+        status = meta[4]
+        if status[0] in "RC":
+            old, new = fields[index + 1], fields[index + 2]
+            index += 3
+        else:
+            old = new = fields[index + 1]
+            index += 2
+        yield RawChange(meta[0], meta[1], meta[2], meta[3], status, decode_path(new), decode_path(old))
+
+
+class BlobReader:
+    """One `git cat-file --batch` process serving blob contents by id."""
+
+    def __init__(self, repo: Path) -> None:
+        self._process = subprocess.Popen(
+            git_command(repo, "cat-file", "--batch"),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def read(self, sha: str) -> bytes | None:
+        """The blob's bytes, or None when the object is missing."""
+        stdin, stdout = self._pipes()
+        stdin.write(sha.encode() + b"\n")
+        stdin.flush()
+        header = stdout.readline().split()
+        if len(header) != 3:
+            return None
+        data = stdout.read(int(header[2]))
+        stdout.read(1)
+        return data
+
+    def _pipes(self) -> tuple[IO[bytes], IO[bytes]]:
+        assert self._process.stdin is not None and self._process.stdout is not None
+        return self._process.stdin, self._process.stdout
+
+    def close(self) -> None:
+        """Ends the git process."""
+        stdin, stdout = self._pipes()
+        stdin.close()
+        self._process.wait()
+        stdout.close()
+
+    def __enter__(self) -> BlobReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,154 @@
+"""Git history through `git log -p`, streamed in large blocks and searched block by block."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from nexpay_scan.errors import FatalError
+from nexpay_scan.findings import Commit, Finding
+from nexpay_scan.scan import Scanner
+from nexpay_scan.sources.git import BlobReader, git_command, parse_raw_z
+from nexpay_scan.sources.changes import scan_change
+from nexpay_scan.sources.patch import split_sections
+
+BLOCK_SIZE = 1 << 20
+MARKER = b"\x01nexpay-scan-commit\x01"
+# Three lines of context around each change, so a rule's Nexpay context is in the patch.
+_LOG_ARGS = (
+    "log",
+    "-p",
+    "-U3",
+    "--raw",
+    "-z",
+    "-M",
+    "--full-history",
+    "--no-abbrev",
+    "--no-ext-diff",
+    "--no-color",
+    "--no-textconv",
+    "--format=" + MARKER.decode() + "%H%x00%ct%x00%an%x00%ae%x00%aI",
+)
+
+
+@dataclass(frozen=True)
+class DatedCommit:
+    """A commit and its committer time, the order in which introductions are judged."""
+
+    commit: Commit
+    timestamp: int
+
+
+def log_revisions(revisions: Sequence[str]) -> list[str]:
+    """What `git log` is given: all refs by default, else the user's revisions, as such."""
+    if not revisions:
+        return ["--all"]
+    return ["--end-of-options", *revisions]
+
+
+def stream_log(repo: Path, rev_args: Sequence[str]) -> Iterator[bytes]:
+    """Blocks of `git log -p` output for `rev_args`, each ending on a commit boundary."""
+    argv = git_command(repo, *_LOG_ARGS, *rev_args, "--")
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    pending = b""
+    try:
+        while block := process.stdout.read(BLOCK_SIZE):
+            pending += block
+            cut = pending.rfind(MARKER)
+            if cut > 0:
+                yield pending[:cut]
+                pending = pending[cut:]
+        if pending:
+            yield pending
+    finally:
+        process.stdout.close()
+        error = process.stderr.read()
+        process.stderr.close()
+        code = process.wait()
+    if code != 0:
+        raise FatalError(_log_error(error))
+
+
+def _log_error(stderr: bytes) -> str:
+    text = stderr.decode("utf-8", "replace").strip().splitlines()
+    message = next((ln for ln in text if ln.startswith("fatal:")), text[0] if text else "failed")
+    message = message.removeprefix("fatal: ")
+    if "unknown revision" in message or "bad revision" in message:
+        message += " (check the revision or range; fetch it first if it is remote)"
+    return f"git log: {message}"
+
+
+def parse_commit(chunk: bytes) -> tuple[DatedCommit, bytes]:
+    """A commit's header fields and the rest of its record (raw records and patch)."""
+    fields = chunk[len(MARKER) :].split(b"\0", 5)
+    sha, timestamp, author, email, date = (f.decode("utf-8", "replace") for f in fields[:5])
+    commit = Commit(sha=sha, author=author, email=email, date=date)
+    rest = fields[5] if len(fields) > 5 else b""
+    return DatedCommit(commit, int(timestamp)), rest.lstrip(b"\0\n")
+
+
+class HistoryScan:
+    """Every added credential in the history: each secret once, where it came in."""
+
+    def __init__(self, repo: Path, scanner: Scanner, *, all_occurrences: bool = False) -> None:
+        self.repo = repo
+        self.scanner = scanner
+        self.all_occurrences = all_occurrences
+        self._earliest: dict[str, tuple[tuple[int, int], Finding]] = {}
+        self._counts: dict[str, int] = {}
+        self._every: list[Finding] = []
+        self._order = 0
+
+    def run(self, rev_args: Sequence[str]) -> list[Finding]:
+        """Scans the commits `git log rev_args` lists (see `log_revisions`); returns findings."""
+        detector = self.scanner.detector
+        with BlobReader(self.repo) as blobs:
+            for block in stream_log(self.repo, rev_args):
+                self.scanner.summary.commits_scanned += block.count(MARKER)
+                if detector.might_match(block):
+                    self._scan_block(block, blobs)
+        return self.findings()
+
+    def _scan_block(self, block: bytes, blobs: BlobReader) -> None:
+        detector = self.scanner.detector
+        for chunk in block.split(MARKER)[1:]:
+            if detector.might_match(chunk):
+                dated, rest = parse_commit(MARKER + chunk)
+                self._scan_commit(dated, rest, blobs)
+
+    def _scan_commit(self, dated: DatedCommit, rest: bytes, blobs: BlobReader) -> None:
+        raw, _, patch = rest.partition(b"\0\0")
+        changes = list(parse_raw_z(raw.split(b"\0")))
+        sections = split_sections(patch)
+        detector = self.scanner.detector
+        for change, section in zip(changes, sections, strict=False):
+            if detector.might_match(section):
+                for finding in scan_change(change, section, blobs, self.scanner, dated.commit):
+                    self._record(finding, dated)
+
+    def _record(self, finding: Finding, dated: DatedCommit) -> None:
+        key = finding.secret.reveal()
+        self._counts[key] = self._counts.get(key, 0) + 1
+        self._order += 1
+        if self.all_occurrences:
+            self._every.append(finding)
+        # Earliest commit time first; git log lists older commits later, so later wins ties.
+        rank = (dated.timestamp, -self._order)
+        held = self._earliest.get(key)
+        if held is None or rank < held[0]:
+            self._earliest[key] = (rank, finding)
+
+    def findings(self) -> list[Finding]:
+        """One finding per secret at its introduction (or every occurrence if asked)."""
+        if self.all_occurrences:
+            for finding in self._every:
+                finding.occurrences = self._counts[finding.secret.reveal()]
+            return self._every
+        result = []
+        for key, (_, finding) in self._earliest.items():
+            finding.occurrences = self._counts[key]
+            result.append(finding)
+        return result
