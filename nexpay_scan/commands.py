@@ -29,6 +29,8 @@ def _scanner(args: argparse.Namespace, root: Path | None, mode: str) -> Scanner:
 
 def _config_root(start: Path) -> Path:
     """Where `.nexpay-scan.toml` is looked for: the enclosing repository, else `start`."""
+    if not start.is_dir():
+        return Path.cwd()
     try:
         return repo_root(start)
     except FatalError:
@@ -92,7 +94,8 @@ def files(args: argparse.Namespace) -> int:
     """`nexpay-scan files PATH...`: files and folders as they are on disk."""
     from nexpay_scan.sources.files import scan_paths
 
-    scanner = _scanner(args, _config_root(Path.cwd()), "files")
+    first = Path(next((p for p in args.paths if p != "-"), "."))
+    scanner = _scanner(args, _config_root(first if first.is_dir() else first.parent), "files")
     return _finish(args, scanner, scan_paths(args.paths, scanner))
 
 

@@ -1,0 +1,87 @@
+"""`nexpay-scan files`: files and folders on disk, and standard input."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import Repo, run_cli
+from tests.keys import client_id, secret
+
+
+def test_folder_paths_are_relative_and_git_is_skipped(cli: Any, tmp_path: Path) -> None:
+    root = tmp_path / "tree"
+    (root / "src" / "deep").mkdir(parents=True)
+    (root / ".git").mkdir()
+    (root / "src" / "deep" / "k.py").write_text(f'K = "{secret(1)}"\n')
+    (root / ".git" / "config").write_text(f"key={secret(2)}\n")
+    run = cli("files", str(root), "--format", "json")
+    assert [f["file"] for f in run.json()["findings"]] == ["src/deep/k.py"]
+    assert run.json()["summary"]["files_scanned"] == 1
+
+
+def test_stdin(tmp_path: Path) -> None:
+    run = run_cli("files", "-", "--format", "json", stdin=f"x {secret(3)}\n".encode(), cwd=tmp_path)
+    assert run.code == 1
+    assert [f["file"] for f in run.json()["findings"]] == ["<stdin>"]
+
+
+def test_binary_files_are_searched_for_prefixed_keys(cli: Any, tmp_path: Path) -> None:
+    (tmp_path / "module.pyc").write_bytes(b"\x00\x0d\x0d\x0a" + secret(4).encode() + b"\x00" * 40)
+    (tmp_path / "image.png").write_bytes(b"\x89PNG\x00\x00" + client_id(1).encode() + b"\xff")
+    (tmp_path / "notes.bin").write_bytes(b"\x00NEXPAY_SECRET=" + b"A" * 43)
+    run = cli("files", str(tmp_path), "--format", "json")
+    assert sorted(f["file"] for f in run.json()["findings"]) == ["image.png", "module.pyc"]
+
+
+def test_oversized_files_are_skipped_and_counted(cli: Any, repo: Repo) -> None:
+    repo.write(".nexpay-scan.toml", "[scan]\nmax_file_size = 1000\n")
+    repo.write("big.txt", "x" * 2000 + secret(5))
+    repo.write("small.txt", secret(6))
+    run = cli("files", str(repo.path), "--format", "json")
+    assert [f["file"] for f in run.json()["findings"]] == ["small.txt"]
+    assert run.json()["summary"]["skipped"] == {"larger than 1000 bytes": 1}
+
+
+def test_invalid_utf8_and_crlf_around_a_key(cli: Any, tmp_path: Path) -> None:
+    (tmp_path / "mixed.txt").write_bytes(b"a\r\n\xff\xfe" + secret(7).encode() + b"\xc3\r\n")
+    run = cli("files", str(tmp_path), "--format", "json")
+    [finding] = run.json()["findings"]
+    assert (finding["line"], finding["column"]) == (2, 3)
+
+
+def test_missing_path_is_a_one_line_error(cli: Any, tmp_path: Path) -> None:
+    run = cli("files", str(tmp_path / "nope"))
+    assert run.code == 2 and "no such file or folder" in run.err
+
+
+def test_unreadable_file_named_is_an_error(cli: Any, tmp_path: Path) -> None:
+    path = tmp_path / "secret.txt"
+    path.write_text("x")
+    path.chmod(0)
+    if os.geteuid() == 0:  # root reads every file; this one refuses even root
+        path = Path("/proc/self/mem")
+    run = cli("files", str(path))
+    assert run.code == 2 and "cannot read" in run.err
+    assert len(run.err.strip().splitlines()) == 1
+
+
+def test_unreadable_file_in_a_folder_is_skipped(cli: Any, tmp_path: Path) -> None:
+    (tmp_path / "fifo").mkdir()
+    os.mkfifo(tmp_path / "fifo" / "pipe")
+    (tmp_path / "link").symlink_to("/etc/passwd")
+    run = cli("files", str(tmp_path), "--format", "json")
+    assert run.code == 0
+    assert run.json()["summary"]["skipped"] == {"not a regular file": 1, "symbolic link": 1}
+
+
+def test_allow_comment_in_any_syntax(cli: Any, tmp_path: Path) -> None:
+    key = secret(8)
+    (tmp_path / "a.py").write_text(f'K = "{key}"  # nexpay-scan: allow\n')
+    (tmp_path / "a.js").write_text(f'const k = "{key}"; // nexpay-scan: allow\n')
+    (tmp_path / "a.html").write_text(f"<p>{key}</p> <!-- nexpay-scan: allow -->\n")
+    (tmp_path / "a.c").write_text(f'char *k = "{key}"; /* nexpay-scan: allow */\r\n')
+    (tmp_path / "b.py").write_text(f'K = "{key}"  # nexpay-scan: allow? no\n')
+    run = cli("files", str(tmp_path), "--format", "json")
+    assert [f["file"] for f in run.json()["findings"]] == ["b.py"]

@@ -1,0 +1,91 @@
+"""`nexpay-scan history`: each secret once, at the commit that brought it in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import Repo
+from tests.keys import legacy_secret, secret
+
+
+def test_secret_is_reported_once_at_its_introduction(cli: Any, repo: Repo) -> None:
+    key = secret(1)
+    repo.write("a.txt", "start\n")
+    repo.commit("start")
+    repo.write("config/app.env", f"X=1\nNEXPAY_SECRET={key}\n")
+    introduced = repo.commit("add key")
+    repo.write("other.py", f'K = "{key}"\n')
+    repo.commit("copy key")
+    repo.write("config/app.env", "X=1\n")
+    repo.commit("remove key")
+    run = cli("history", "--repo", str(repo.path), "--format", "json")
+    assert run.code == 1
+    [finding] = run.json()["findings"]
+    assert finding["commit"] == introduced
+    assert (finding["file"], finding["line"]) == ("config/app.env", 2)
+    assert (finding["author"], finding["email"]) == ("Ada Author", "ada@example.com")
+    assert finding["date"].startswith("2024-01-02")
+    assert finding["occurrences"] == 2
+    assert run.json()["summary"]["commits_scanned"] == 4
+
+
+def test_all_occurrences_lists_every_one(cli: Any, repo: Repo) -> None:
+    key = secret(2)
+    repo.write("a.env", f"K={key}\n")
+    repo.commit()
+    repo.write("b.env", f"K={key}\n")
+    repo.commit()
+    run = cli("history", "--repo", str(repo.path), "--format", "json", "--all-occurrences")
+    assert sorted(f["file"] for f in run.json()["findings"]) == ["a.env", "b.env"]
+
+
+def test_all_branches_are_scanned_by_default(cli: Any, repo: Repo) -> None:
+    repo.write("a.txt", "a\n")
+    repo.commit()
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("f.env", f"NEXPAY_SECRET={secret(3)}\n")
+    on_branch = repo.commit("on a branch")
+    repo.git("checkout", "-q", "main")
+    run = cli("history", "--repo", str(repo.path), "--format", "json")
+    assert [f["commit"] for f in run.json()["findings"]] == [on_branch]
+
+
+def test_range_scans_only_the_commits_of_the_range(cli: Any, repo: Repo) -> None:
+    repo.write("old.env", f"K={secret(4)}\n")
+    base = repo.commit()
+    repo.write("new.env", f"K={secret(5)}\n")
+    repo.commit()
+    run = cli("history", f"{base}..HEAD", "--repo", str(repo.path), "--format", "json")
+    assert [f["file"] for f in run.json()["findings"]] == ["new.env"]
+    assert run.json()["summary"]["commits_scanned"] == 1
+
+
+def test_legacy_key_needs_context_that_may_sit_above_the_change(cli: Any, repo: Repo) -> None:
+    repo.write("settings.yaml", "nexpay:\n  region: eu\n")
+    repo.commit()
+    repo.write("settings.yaml", f"nexpay:\n  region: eu\n  secret: {legacy_secret(1)}\n")
+    added = repo.commit()
+    repo.write("elsewhere.yaml", f"session:\n  key: {legacy_secret(2)}\n")
+    repo.commit()
+    run = cli("history", "--repo", str(repo.path), "--format", "json")
+    assert [(f["commit"], f["line"]) for f in run.json()["findings"]] == [(added, 3)]
+
+
+def test_missing_revision_is_a_one_line_error(cli: Any, repo: Repo) -> None:
+    repo.commit()
+    run = cli("history", "no-such-branch..HEAD", "--repo", str(repo.path))
+    assert run.code == 2
+    assert "no-such-branch" in run.err and "Traceback" not in run.err
+    assert len(run.err.strip().splitlines()) == 1
+
+
+def test_revision_that_looks_like_an_option_is_not_one(cli: Any, repo: Repo) -> None:
+    repo.commit()
+    run = cli("history", "--repo", str(repo.path), "--", "--output=/tmp/pwned")
+    assert run.code == 2
+
+
+def test_empty_repository_scans_nothing(cli: Any, repo: Repo) -> None:
+    run = cli("history", "--repo", str(repo.path), "--format", "json")
+    assert run.code == 0
+    assert run.json()["summary"]["commits_scanned"] == 0

@@ -1,0 +1,136 @@
+"""Every example in every rule file is a test case; bad rule files are clear exit-2 errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nexpay_scan.checksum import has_valid_checksum
+from nexpay_scan.config import Settings, builtin_rules
+from nexpay_scan.rules import Rule
+from nexpay_scan.scan import Scanner
+
+RULES = builtin_rules()
+POSITIVES = [(r, ex) for r in RULES for ex in r.positives]
+NEGATIVES = [(r, ex) for r in RULES for ex in r.negatives]
+
+
+def _rule_ids_found(text: str) -> set[str]:
+    scanner = Scanner(Settings(tuple(RULES)))
+    return {f.rule_id for f in scanner.scan(text.encode(), "example.txt")}
+
+
+@pytest.mark.parametrize(("rule", "example"), POSITIVES, ids=lambda v: getattr(v, "id", None))
+def test_rule_finds_its_true_positives(rule: Rule, example: str) -> None:
+    assert rule.id in _rule_ids_found(example)
+
+
+@pytest.mark.parametrize(("rule", "example"), NEGATIVES, ids=lambda v: getattr(v, "id", None))
+def test_rule_ignores_its_false_positives(rule: Rule, example: str) -> None:
+    assert rule.id not in _rule_ids_found(example)
+
+
+def test_every_rule_has_examples_of_both_kinds() -> None:
+    assert {r.id for r in RULES} >= {
+        "nexpay-secret",
+        "nexpay-client-id",
+        "nexpay-legacy-secret",
+        "nexpay-legacy-client-id",
+        "nexpay-apikey-header",
+    }
+    for rule in RULES:
+        assert rule.positives and rule.negatives, rule.id
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "nxp_sk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA2tNEJs",
+        "nxp_sk_0123456789abcdefghijABCDEFGHIJ01234536IYNx",
+        "nxp_sk_jsa9E0MIBaUb2sgLhjVJMPWiV2hOF6UZYnJj1iiBGo",
+    ],
+)
+def test_contract_examples_have_valid_checksums(value: str) -> None:
+    assert has_valid_checksum(value)
+    assert not has_valid_checksum(value[:-1] + ("x" if value[-1] != "x" else "y"))
+
+
+def _write_config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "rules.toml"
+    path.write_text(text)
+    return path
+
+
+BAD_RULES = [
+    ("[[rule]\nid = 'x'", "not valid TOML"),
+    ("[[rule]]\nid = 'x'\ndescription = 'd'\nkind = 'secret'\nkeywords = ['a']", "missing required key 'regex'"),
+    ("[[rule]]\nid = 'x'\ndescription = 'd'\nkind = 'token'\nregex = 'a'\nkeywords = ['a']", "kind must be one of"),
+    ("[[rule]]\nid = 'x'\ndescription = 'd'\nkind = 'secret'\nregex = '(a'\nkeywords = ['a']", "regex does not compile"),
+    ("[[rule]]\nid = 'x'\ndescription = 'd'\nkind = 'secret'\nregex = 'a*'\nkeywords = ['a']", "matches the empty string"),
+    ("[[rule]]\nid = 'x'\ndescription = 'd'\nkind = 'secret'\nregex = 'a'\nkeywords = []", "at least one literal"),
+    ("[[rule]]\nid = 'x'\ndescription = 'd'\nkind = 'secret'\nregex = 'a'\nkeywords = ['a']\nkeyword = 1", "did you mean 'keywords'"),
+    ("[[rule]]\nid = 'x'\ndescription = 'd'\nkind = 'secret'\nregex = 'a'\nkeywords = ['a']\nchecksum = 'md5'", "unknown checksum"),
+    ("[scan]\ndisable_rules = ['no-such-rule']", "disable_rules names a rule that does not exist"),
+    ("[scan]\nalow_paths = []", "did you mean 'allow_paths'"),
+    ("verify = true", "can only be set on the command line"),
+    ("[scan]\napi_base = 'https://evil.example'", "can only be set on the command line"),
+]
+
+
+@pytest.mark.parametrize(("text", "problem"), BAD_RULES)
+def test_malformed_rule_file_is_a_one_line_error(
+    cli: Any, repo: Any, tmp_path: Path, text: str, problem: str
+) -> None:
+    config = _write_config(tmp_path, text)
+    run = cli("files", str(repo.path), "--config", str(config))
+    assert run.code == 2
+    assert str(config) in run.err and problem in run.err
+    assert "Traceback" not in run.err
+    assert len(run.err.strip().splitlines()) == 1
+    if "[[rule]]" in text and "id = 'x'" in text and "TOML" not in problem:
+        assert "rule 'x'" in run.err
+
+
+def test_repository_config_adds_disables_and_allowlists(cli: Any, repo: Any) -> None:
+    repo.write(
+        ".nexpay-scan.toml",
+        """
+[scan]
+disable_rules = ["nexpay-client-id"]
+allow_paths = ['^fixtures/']
+
+[[rule]]
+id = "acme-internal-token"
+description = "An internal token that wraps Nexpay keys"
+kind = "secret"
+regex = 'acmetok_[0-9a-f]{32}'
+keywords = ["acmetok_"]
+""",
+    )
+    token = "acmetok_" + "0123456789abcdef" * 2
+    repo.write("app.py", f'TOKEN = "{token}"\nCID = "nxp_cid_2Bj6O0u88DXW76gFAUPAPNJH"\n')
+    repo.write("fixtures/keys.env", "NEXPAY_SECRET=nxp_sk_jsa9E0MIBaUb2sgLhjVJMPWiV2hOF6UZYnJj1iiBGo\n")
+    run = cli("files", str(repo.path), "--format", "json")
+    findings = run.json()["findings"]
+    assert [(f["rule"], f["file"]) for f in findings] == [("acme-internal-token", "app.py")]
+
+
+def test_repository_rule_overrides_a_builtin_rule_by_id(cli: Any, repo: Any) -> None:
+    repo.write(
+        ".nexpay-scan.toml",
+        """
+[[rule]]
+id = "nexpay-client-id"
+description = "client IDs only in config files"
+kind = "client_id"
+regex = 'nxp_cid_[0-9A-Za-z]{24}'
+keywords = ["nxp_cid_"]
+allowlist.paths = ['\\.py$']
+""",
+    )
+    repo.write("app.py", 'CID = "nxp_cid_2Bj6O0u88DXW76gFAUPAPNJH"\n')
+    repo.write("app.env", "CID=nxp_cid_2Bj6O0u88DXW76gFAUPAPNJH\n")
+    run = cli("files", str(repo.path), "--format", "json")
+    assert [f["file"] for f in run.json()["findings"]] == ["app.env"]

@@ -1,0 +1,119 @@
+"""`nexpay-scan staged`: what the next commit adds, and nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import Repo
+from tests.keys import client_id, secret
+
+
+def _found(run: Any) -> list[tuple[str, int, str]]:
+    return [(f["file"], f["line"], f["match"]) for f in run.json()["findings"]]
+
+
+def test_only_added_lines_are_findings(cli: Any, repo: Repo) -> None:
+    old, new = secret(1), secret(2)
+    repo.write("app.env", f"A=1\nOLD={old}\n")
+    repo.commit("old key")
+    repo.write("app.env", f"A=1\nOLD={old}\nB=2\nNEW={new}\n")
+    repo.stage()
+    run = cli("staged", "--repo", str(repo.path), "--format", "json", "--no-redact")
+    assert run.code == 1
+    assert _found(run) == [("app.env", 4, new)]
+
+
+def test_clean_change_exits_zero(cli: Any, repo: Repo) -> None:
+    repo.write("README.md", "hello\n")
+    repo.stage()
+    run = cli("staged", "--repo", str(repo.path))
+    assert run.code == 0
+    assert "no Nexpay credentials found" in run.out
+
+
+def test_repository_without_commits_uses_the_empty_tree(cli: Any, repo: Repo) -> None:
+    repo.write("first.py", f'KEY = "{secret(3)}"\n')
+    repo.stage()
+    run = cli("staged", "--repo", str(repo.path), "--format", "json")
+    assert [(f["file"], f["line"]) for f in run.json()["findings"]] == [("first.py", 1)]
+
+
+def test_unstaged_changes_are_not_scanned(cli: Any, repo: Repo) -> None:
+    repo.write("a.txt", "clean\n")
+    repo.stage()
+    repo.write("a.txt", f"dirty {secret(4)}\n")
+    assert cli("staged", "--repo", str(repo.path)).code == 0
+
+
+def test_staged_version_gives_file_and_line(cli: Any, repo: Repo) -> None:
+    repo.write("a.txt", "".join(f"line {i}\n" for i in range(1, 11)))
+    repo.commit()
+    lines = [f"line {i}\n" for i in range(1, 11)]
+    lines.insert(2, "inserted\n")
+    lines.insert(7, f"key {secret(5)}\n")
+    repo.write("a.txt", "".join(lines))
+    repo.stage()
+    repo.write("a.txt", "unstaged rewrite\n")
+    run = cli("staged", "--repo", str(repo.path), "--format", "json")
+    assert [(f["file"], f["line"], f["column"]) for f in run.json()["findings"]] == [
+        ("a.txt", 8, 5)
+    ]
+
+
+def test_pure_rename_adds_nothing_and_deletion_adds_nothing(cli: Any, repo: Repo) -> None:
+    repo.write("keys/old.env", f"KEY={secret(6)}\n")
+    repo.write("keys/gone.env", f"KEY={secret(7)}\n")
+    repo.commit()
+    repo.git("mv", "keys/old.env", "keys/new.env")
+    repo.git("rm", "-q", "keys/gone.env")
+    assert cli("staged", "--repo", str(repo.path)).code == 0
+
+
+def test_rename_with_an_added_key_reports_the_new_path(cli: Any, repo: Repo) -> None:
+    body = "".join(f"setting_{i} = {i}\n" for i in range(30))
+    repo.write("old.py", body)
+    repo.commit()
+    repo.git("mv", "old.py", "new.py")
+    repo.write("new.py", body + f'KEY = "{secret(8)}"\n')
+    repo.stage()
+    run = cli("staged", "--repo", str(repo.path), "--format", "json")
+    assert [(f["file"], f["line"]) for f in run.json()["findings"]] == [("new.py", 31)]
+
+
+def test_binary_file_reports_keys_its_old_version_lacked(cli: Any, repo: Repo) -> None:
+    old, new = secret(9), secret(10)
+    repo.write("cache.pyc", b"\x00\x01" + old.encode() + b"\x00")
+    repo.commit()
+    repo.write("cache.pyc", b"\x00\x01" + old.encode() + b"\x00\xff" + new.encode())
+    repo.stage()
+    run = cli("staged", "--repo", str(repo.path), "--format", "json", "--no-redact")
+    assert [f["match"] for f in run.json()["findings"]] == [new]
+
+
+@pytest.mark.parametrize("name", ["with space.env", "ünïcödé/ключ.env", "new\nline.env", "tab\there.env"])
+def test_odd_file_names(cli: Any, repo: Repo, name: str) -> None:
+    repo.write(name, f"NEXPAY_CLIENT_ID={client_id(1)}\n")
+    repo.stage()
+    run = cli("staged", "--repo", str(repo.path), "--format", "json")
+    assert [f["file"] for f in run.json()["findings"]] == [name]
+    text = cli("staged", "--repo", str(repo.path))
+    assert text.code == 1 and "Traceback" not in text.err
+
+
+def test_submodule_is_skipped_not_crashed(cli: Any, repo: Repo, tmp_path: Any) -> None:
+    inner = Repo(tmp_path / "inner")
+    inner.write("x.txt", "x\n")
+    inner.commit()
+    repo.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(inner.path), "sub")
+    run = cli("staged", "--repo", str(repo.path), "--format", "json")
+    assert run.code == 0
+    assert run.json()["summary"]["skipped"] == {"submodule": 1}
+
+
+def test_not_a_repository_is_a_one_line_error(cli: Any, tmp_path: Any) -> None:
+    run = cli("staged", "--repo", str(tmp_path))
+    assert run.code == 2
+    assert "not a git repository" in run.err
+    assert "git commit --no-verify" in run.err
