@@ -117,7 +117,7 @@ def pre_push(args: argparse.Namespace) -> int:
     root = repo_root(Path(args.repo))
     scanner = _scanner(args, root, "pre-push")
     scan = HistoryScan(root, scanner)
-    for revisions in pushed_revisions(root, args.remote, os.environ, _stdin_lines()):
+    for revisions in pushed_revisions(root, args.remote, os.environ, _stdin_lines):
         scan.run(revisions)
     return _finish(args, scanner, scan.findings())
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from nexpay_scan.errors import FatalError
@@ -26,7 +26,10 @@ def _new_commits(local: str, remote: str | None) -> list[str]:
 
 
 def pushed_revisions(
-    repo: Path, remote: str | None, environ: Mapping[str, str], stdin_lines: Sequence[str]
+    repo: Path,
+    remote: str | None,
+    environ: Mapping[str, str],
+    read_stdin: Callable[[], Sequence[str]],
 ) -> Iterator[list[str]]:
     """`git log` arguments, one list per pushed ref, covering exactly the new commits.
 
@@ -43,6 +46,7 @@ def pushed_revisions(
     if environ.get("PRE_COMMIT_LOCAL_BRANCH"):
         yield _new_commits(environ["PRE_COMMIT_LOCAL_BRANCH"], remote)
         return
+    stdin_lines = read_stdin()
     if not stdin_lines:  # run by hand: the commits not on any remote yet
         yield _new_commits("HEAD", remote)
         return

@@ -1,0 +1,213 @@
+"""The hooks as a developer meets them: plain git hooks and the real pre-commit framework."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT, Repo, git
+from tests.keys import secret
+
+
+def _commit(repo: Repo, *extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", "-C", str(repo.path), "commit", "-m", "try", *extra],
+        capture_output=True, text=True, check=False, env=env,
+    )
+
+
+def test_install_hook_blocks_a_commit_with_a_key(cli: Any, repo: Repo) -> None:
+    run = cli("install-hook", "--repo", str(repo.path), "--pre-push")
+    assert run.code == 0 and "pre-commit" in run.out and "pre-push" in run.out
+    key = secret(1)
+    repo.write("app.env", f"NEXPAY_SECRET={key}\n")
+    repo.stage()
+    blocked = _commit(repo)
+    assert blocked.returncode != 0
+    shown = blocked.stdout + blocked.stderr  # git sends a hook's output to stderr
+    assert "nexpay-secret" in shown and key not in shown
+    repo.write("app.env", "NEXPAY_SECRET=${NEXPAY_SECRET}\n")
+    repo.stage()
+    assert _commit(repo).returncode == 0
+
+
+def test_install_hook_respects_a_foreign_hook(cli: Any, repo: Repo) -> None:
+    hook = repo.path / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\necho mine\n")
+    run = cli("install-hook", "--repo", str(repo.path))
+    assert run.code == 2 and "--force" in run.err
+    assert hook.read_text() == "#!/bin/sh\necho mine\n"
+    assert cli("install-hook", "--repo", str(repo.path), "--force").code == 0
+    assert (hook.parent / "pre-commit.backup").read_text() == "#!/bin/sh\necho mine\n"
+    assert cli("install-hook", "--repo", str(repo.path)).code == 0  # ours: replaced freely
+
+
+def test_installed_hook_fails_closed(cli: Any, repo: Repo) -> None:
+    cli("install-hook", "--repo", str(repo.path))
+    hook = repo.path / ".git" / "hooks" / "pre-commit"
+    hook.write_text(hook.read_text().replace(sys.executable, "/nonexistent/python"))
+    repo.write("a.txt", "clean\n")
+    repo.stage()
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}
+    blocked = _commit(repo, env=env)
+    assert blocked.returncode != 0
+    assert "git commit --no-verify" in blocked.stderr
+
+
+# --- the real pre-commit framework -------------------------------------------------------
+
+
+def _snapshot(tmp: Path) -> Path:
+    """This checkout as it is now (uncommitted changes too), as a repository to install from."""
+    target = tmp / "nexpay-scan"
+    listed = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture_output=True, check=True,
+    ).stdout.split(b"\0")
+    for raw in filter(None, listed):
+        source = ROOT / os.fsdecode(raw)
+        if source.is_file():
+            (target / os.fsdecode(raw)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / os.fsdecode(raw))
+    git(target, "init", "-q", "-b", "main")
+    git(target, "add", "-A")
+    git(target, "commit", "-q", "-m", "snapshot")
+    return target
+
+
+@pytest.fixture(scope="session")
+def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, Path]]:
+    """(snapshot repository, its commit, PRE_COMMIT_HOME shared by the session)."""
+    base = tmp_path_factory.mktemp("hook-repo")
+    env_backup = dict(os.environ)
+    os.environ.update(GIT_AUTHOR_NAME="A", GIT_AUTHOR_EMAIL="a@example.com",
+                      GIT_COMMITTER_NAME="A", GIT_COMMITTER_EMAIL="a@example.com")
+    try:
+        snapshot = _snapshot(base)
+        rev = git(snapshot, "rev-parse", "HEAD").strip()
+    finally:
+        os.environ.clear()
+        os.environ.update(env_backup)
+    yield snapshot, rev, base / "pre-commit-home"
+
+
+def _pre_commit(repo: Repo, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PRE_COMMIT_HOME": str(home)}
+    return subprocess.run(
+        [sys.executable, "-m", "pre_commit", *args], cwd=repo.path,
+        capture_output=True, text=True, check=False, env=env,
+    )
+
+
+@pytest.fixture
+def framework_repo(repo: Repo, hook_repo: tuple[Path, str, Path]) -> tuple[Repo, Path]:
+    """A repository with nexpay-scan's hooks installed through the pre-commit framework."""
+    snapshot, rev, home = hook_repo
+    repo.write(
+        ".pre-commit-config.yaml",
+        f"repos:\n- repo: {snapshot}\n  rev: {rev}\n  hooks:\n"
+        "  - id: nexpay-scan\n  - id: nexpay-scan-push\n",
+    )
+    repo.commit("config")
+    done = _pre_commit(repo, home, "install", "--hook-type", "pre-commit", "--hook-type", "pre-push")
+    assert done.returncode == 0, done.stderr
+    return repo, home
+
+
+def _git_env(home: Path) -> dict[str, str]:
+    return {**os.environ, "PRE_COMMIT_HOME": str(home)}
+
+
+def test_framework_blocks_a_commit_that_adds_a_key(framework_repo: tuple[Repo, Path]) -> None:
+    repo, home = framework_repo
+    key = secret(2)
+    repo.write("settings.py", f'NEXPAY_SECRET = "{key}"\n')
+    repo.stage()
+    blocked = _commit(repo, env=_git_env(home))
+    shown = blocked.stdout + blocked.stderr
+    assert blocked.returncode != 0, shown
+    assert "settings.py:1:18" in shown and "nexpay-secret" in shown
+    assert "Revoke the key now" in shown
+    assert key not in shown and key[:11] in shown
+
+
+def test_framework_passes_a_clean_commit(framework_repo: tuple[Repo, Path]) -> None:
+    repo, home = framework_repo
+    repo.write("settings.py", 'NEXPAY_SECRET = os.environ["NEXPAY_SECRET"]\n')
+    repo.stage()
+    done = _commit(repo, env=_git_env(home))
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_framework_commit_scans_only_added_lines(framework_repo: tuple[Repo, Path]) -> None:
+    repo, home = framework_repo
+    repo.write("old.env", f"K={secret(3)}\n")
+    repo.stage()
+    _commit(repo, "--no-verify", env=_git_env(home))
+    repo.write("old.env", f"K={secret(3)}\nOTHER=1\n")
+    repo.stage()
+    done = _commit(repo, env=_git_env(home))
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_framework_all_files_finds_an_old_key(framework_repo: tuple[Repo, Path]) -> None:
+    repo, home = framework_repo
+    repo.write("legacy/old.env", f"K={secret(4)}\n")
+    repo.stage()
+    assert _commit(repo, "--no-verify", env=_git_env(home)).returncode == 0
+    run = _pre_commit(repo, home, "run", "nexpay-scan", "--all-files")
+    assert run.returncode != 0
+    assert "legacy/old.env:1:3" in run.stdout
+    files = _pre_commit(repo, home, "run", "nexpay-scan", "--files", "legacy/old.env")
+    assert files.returncode != 0 and "legacy/old.env" in files.stdout
+
+
+def test_framework_push_hook_blocks_a_push_with_a_key(
+    framework_repo: tuple[Repo, Path], tmp_path: Path
+) -> None:
+    repo, home = framework_repo
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    repo.git("remote", "add", "origin", str(remote))
+    env = _git_env(home)
+    first = subprocess.run(["git", "-C", str(repo.path), "push", "-q", "origin", "main"],
+                           capture_output=True, text=True, env=env, check=False)
+    assert first.returncode == 0, first.stdout + first.stderr  # clean root commit pushes
+    repo.write("deploy.env", f"NEXPAY_SECRET={secret(5)}\n")
+    repo.stage()
+    _commit(repo, "--no-verify", env=env)
+    push = subprocess.run(["git", "-C", str(repo.path), "push", "origin", "main"],
+                          capture_output=True, text=True, env=env, check=False)
+    assert push.returncode != 0
+    assert "deploy.env" in push.stdout + push.stderr
+
+
+def test_framework_push_of_a_new_root_branch_is_scanned(
+    framework_repo: tuple[Repo, Path], tmp_path: Path
+) -> None:
+    repo, home = framework_repo
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    repo.git("remote", "add", "origin", str(remote))
+    repo.write("deploy.env", f"NEXPAY_SECRET={secret(6)}\n")
+    repo.stage()
+    _commit(repo, "--no-verify", env=_git_env(home))
+    push = subprocess.run(["git", "-C", str(repo.path), "push", "origin", "main"],
+                          capture_output=True, text=True, env=_git_env(home), check=False)
+    assert push.returncode != 0
+    assert "deploy.env" in push.stdout + push.stderr
+
+
+def test_try_repo_against_this_checkout(repo: Repo, hook_repo: tuple[Path, str, Path]) -> None:
+    snapshot, _, home = hook_repo
+    repo.write("a.env", f"NEXPAY_SECRET={secret(7)}\n")
+    repo.stage()
+    run = _pre_commit(repo, home, "try-repo", str(snapshot), "nexpay-scan", "--all-files")
+    assert run.returncode != 0 and "a.env:1:15" in run.stdout
