@@ -28,14 +28,21 @@ class _Parser(argparse.ArgumentParser):
 def _scan_options(parser: argparse.ArgumentParser, *, git: bool = True) -> None:
     if git:
         parser.add_argument("--repo", default=".", metavar="PATH", help="the git repository")
-    parser.add_argument("--config", metavar="FILE", help="rules/config file (default: "
-                        ".nexpay-scan.toml at the repository root)")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="rules/config file (default: .nexpay-scan.toml at the repository root)",
+    )
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format")
     parser.add_argument("--output", metavar="FILE", help="write the report here, not stdout")
-    parser.add_argument("--no-redact", action="store_true",
-                        help="show full credentials in the output (never the default)")
-    parser.add_argument("--quiet", "-q", action="store_true",
-                        help="print only findings (nothing on a clean scan)")
+    parser.add_argument(
+        "--no-redact",
+        action="store_true",
+        help="show full credentials in the output (never the default)",
+    )
+    parser.add_argument(
+        "--quiet", "-q", action="store_true", help="print only findings (nothing on a clean scan)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,10 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
     _scan_options(files)
 
     history = commands.add_parser("history", help="scan git history (all refs by default)")
-    history.add_argument("revisions", nargs="*", metavar="REV",
-                         help="revisions or ranges, e.g. origin/main..HEAD")
-    history.add_argument("--all-occurrences", action="store_true",
-                         help="list every occurrence, not only where each key came in")
+    history.add_argument(
+        "revisions", nargs="*", metavar="REV", help="revisions or ranges, e.g. origin/main..HEAD"
+    )
+    history.add_argument(
+        "--all-occurrences",
+        action="store_true",
+        help="list every occurrence, not only where each key came in",
+    )
     _scan_options(history)
 
     push = commands.add_parser("pre-push", help="scan the commits being pushed")
@@ -89,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_ERROR
-    except Exception as error:  # noqa: BLE001 - the one place that turns a bug into a message
+    except Exception as error:
         if os.environ.get("NEXPAY_SCAN_DEBUG"):
             raise
         _print_error(
@@ -103,11 +114,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _print_error(message: str, command: str) -> None:
     print(f"nexpay-scan: error: {message}", file=sys.stderr)
     if command in ("staged", "hook"):
-        print(f"nexpay-scan: commit blocked because the scan could not run. {BYPASS}",
-              file=sys.stderr)
+        print(
+            f"nexpay-scan: commit blocked because the scan could not run. {BYPASS}", file=sys.stderr
+        )
     elif command == "pre-push":
-        print(f"nexpay-scan: push blocked because the scan could not run. {PUSH_BYPASS}",
-              file=sys.stderr)
+        print(
+            f"nexpay-scan: push blocked because the scan could not run. {PUSH_BYPASS}",
+            file=sys.stderr,
+        )
 
 
 def _dispatch(args: argparse.Namespace) -> int:

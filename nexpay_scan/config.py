@@ -34,9 +34,7 @@ class Settings:
         return any(p.search(path) for p in self.allow_paths)
 
 
-def load_settings(
-    root: Path | None, config_file: Path | None, *, redact: bool = True
-) -> Settings:
+def load_settings(root: Path | None, config_file: Path | None, *, redact: bool = True) -> Settings:
     """The built-in rules, then the config (`--config`, else `.nexpay-scan.toml` at `root`)."""
     rules = {r.id: r for r in builtin_rules()}
     path = config_file or (root / CONFIG_NAME if root else None)
@@ -101,5 +99,7 @@ def _compile_paths(values: list[Any], source: str) -> tuple[regex.Pattern[str], 
         try:
             compiled.append(regex.compile(value))
         except regex.error as error:
-            raise RuleError(source, None, f"allow_paths {value!r} does not compile: {error}") from None
+            raise RuleError(
+                source, None, f"allow_paths {value!r} does not compile: {error}"
+            ) from None
     return tuple(compiled)

@@ -61,16 +61,15 @@ def install_hooks(repo: Path, *, pre_push: bool, force: bool) -> list[str]:
 
 def _write_hook(path: Path, script: str, *, force: bool) -> str:
     note = ""
-    if path.exists():
-        if MARKER not in path.read_text(errors="replace"):
-            if not force:
-                raise FatalError(
-                    f"{path} exists and was not written by nexpay-scan; "
-                    "pass --force to replace it (it is kept as .backup)"
-                )
-            backup = path.with_name(path.name + ".backup")
-            os.replace(path, backup)
-            note = f" (the old hook is kept as {backup.name})"
+    if path.exists() and MARKER not in path.read_text(errors="replace"):
+        if not force:
+            raise FatalError(
+                f"{path} exists and was not written by nexpay-scan; "
+                "pass --force to replace it (it is kept as .backup)"
+            )
+        backup = path.with_name(path.name + ".backup")
+        os.replace(path, backup)
+        note = f" (the old hook is kept as {backup.name})"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(script)
     path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)

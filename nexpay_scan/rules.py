@@ -190,7 +190,7 @@ def _compile(source: str, what: str, fail: Callable[[str], Any]) -> regex.Patter
     try:
         return regex.compile(source.encode())
     except regex.error as error:
-        return fail(f"{what} does not compile: {error}")  # type: ignore[no-any-return]
+        return fail(f"{what} does not compile: {error}")
 
 
 def _compile_str_list(

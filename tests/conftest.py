@@ -43,7 +43,7 @@ def git(repo: Path, *args: str, **kwargs: Any) -> str:
         ["git", "-C", str(repo), *args], capture_output=True, text=True, check=False, **kwargs
     )
     assert done.returncode == 0, f"git {' '.join(args)} failed: {done.stderr}"
-    return done.stdout
+    return str(done.stdout)
 
 
 class Repo:
@@ -111,8 +111,12 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
     yield run
 
 
-def run_cli(*args: str, cwd: Path | None = None, stdin: bytes | None = None,
-            env: dict[str, str] | None = None) -> Run:
+def run_cli(
+    *args: str,
+    cwd: Path | None = None,
+    stdin: bytes | None = None,
+    env: dict[str, str] | None = None,
+) -> Run:
     """Runs the installed CLI as a separate process, as a user or a hook would."""
     done = subprocess.run(
         [sys.executable, "-m", "nexpay_scan", *args],

@@ -16,10 +16,15 @@ from tests.conftest import ROOT, Repo, git
 from tests.keys import secret
 
 
-def _commit(repo: Repo, *extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _commit(
+    repo: Repo, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["git", "-C", str(repo.path), "commit", "-m", "try", *extra],
-        capture_output=True, text=True, check=False, env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
     )
 
 
@@ -69,7 +74,8 @@ def _snapshot(tmp: Path) -> Path:
     target = tmp / "nexpay-scan"
     listed = subprocess.run(
         ["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        capture_output=True, check=True,
+        capture_output=True,
+        check=True,
     ).stdout.split(b"\0")
     for raw in filter(None, listed):
         source = ROOT / os.fsdecode(raw)
@@ -87,8 +93,12 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
     """(snapshot repository, its commit, PRE_COMMIT_HOME shared by the session)."""
     base = tmp_path_factory.mktemp("hook-repo")
     env_backup = dict(os.environ)
-    os.environ.update(GIT_AUTHOR_NAME="A", GIT_AUTHOR_EMAIL="a@example.com",
-                      GIT_COMMITTER_NAME="A", GIT_COMMITTER_EMAIL="a@example.com")
+    os.environ.update(
+        GIT_AUTHOR_NAME="A",
+        GIT_AUTHOR_EMAIL="a@example.com",
+        GIT_COMMITTER_NAME="A",
+        GIT_COMMITTER_EMAIL="a@example.com",
+    )
     try:
         snapshot = _snapshot(base)
         rev = git(snapshot, "rev-parse", "HEAD").strip()
@@ -101,8 +111,12 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
 def _pre_commit(repo: Repo, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PRE_COMMIT_HOME": str(home)}
     return subprocess.run(
-        [sys.executable, "-m", "pre_commit", *args], cwd=repo.path,
-        capture_output=True, text=True, check=False, env=env,
+        [sys.executable, "-m", "pre_commit", *args],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
     )
 
 
@@ -116,7 +130,9 @@ def framework_repo(repo: Repo, hook_repo: tuple[Path, str, Path]) -> tuple[Repo,
         "  - id: nexpay-scan\n  - id: nexpay-scan-push\n",
     )
     repo.commit("config")
-    done = _pre_commit(repo, home, "install", "--hook-type", "pre-commit", "--hook-type", "pre-push")
+    done = _pre_commit(
+        repo, home, "install", "--hook-type", "pre-commit", "--hook-type", "pre-push"
+    )
     assert done.returncode == 0, done.stderr
     return repo, home
 
@@ -177,14 +193,24 @@ def test_framework_push_hook_blocks_a_push_with_a_key(
     git(tmp_path, "init", "-q", "--bare", str(remote))
     repo.git("remote", "add", "origin", str(remote))
     env = _git_env(home)
-    first = subprocess.run(["git", "-C", str(repo.path), "push", "-q", "origin", "main"],
-                           capture_output=True, text=True, env=env, check=False)
+    first = subprocess.run(
+        ["git", "-C", str(repo.path), "push", "-q", "origin", "main"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert first.returncode == 0, first.stdout + first.stderr  # clean root commit pushes
     repo.write("deploy.env", f"NEXPAY_SECRET={secret(5)}\n")
     repo.stage()
     _commit(repo, "--no-verify", env=env)
-    push = subprocess.run(["git", "-C", str(repo.path), "push", "origin", "main"],
-                          capture_output=True, text=True, env=env, check=False)
+    push = subprocess.run(
+        ["git", "-C", str(repo.path), "push", "origin", "main"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert push.returncode != 0
     assert "deploy.env" in push.stdout + push.stderr
 
@@ -199,8 +225,13 @@ def test_framework_push_of_a_new_root_branch_is_scanned(
     repo.write("deploy.env", f"NEXPAY_SECRET={secret(6)}\n")
     repo.stage()
     _commit(repo, "--no-verify", env=_git_env(home))
-    push = subprocess.run(["git", "-C", str(repo.path), "push", "origin", "main"],
-                          capture_output=True, text=True, env=_git_env(home), check=False)
+    push = subprocess.run(
+        ["git", "-C", str(repo.path), "push", "origin", "main"],
+        capture_output=True,
+        text=True,
+        env=_git_env(home),
+        check=False,
+    )
     assert push.returncode != 0
     assert "deploy.env" in push.stdout + push.stderr
 

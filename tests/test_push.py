@@ -30,7 +30,9 @@ def test_git_hook_input_scans_only_new_commits(pushed: tuple[Repo, str]) -> None
     repo.write("new.env", f"K={secret(2)}\n")
     head = repo.commit("new")
     line = f"refs/heads/main {head} refs/heads/main {base}\n"
-    run = run_cli("pre-push", "origin", "url", "--format", "json", cwd=repo.path, stdin=line.encode())
+    run = run_cli(
+        "pre-push", "origin", "url", "--format", "json", cwd=repo.path, stdin=line.encode()
+    )
     assert run.code == 1
     assert [f["file"] for f in run.json()["findings"]] == ["new.env"]
 
@@ -41,7 +43,9 @@ def test_new_branch_scans_commits_no_remote_has(pushed: tuple[Repo, str]) -> Non
     repo.write("topic.env", f"K={secret(3)}\n")
     head = repo.commit("topic")
     line = f"refs/heads/topic {head} refs/heads/topic {ZERO}\n"
-    run = run_cli("pre-push", "origin", "url", "--format", "json", cwd=repo.path, stdin=line.encode())
+    run = run_cli(
+        "pre-push", "origin", "url", "--format", "json", cwd=repo.path, stdin=line.encode()
+    )
     assert [f["file"] for f in run.json()["findings"]] == ["topic.env"]
 
 
@@ -52,8 +56,9 @@ def test_deletion_pushes_nothing(pushed: tuple[Repo, str]) -> None:
     assert run.code == 0
 
 
-def test_pre_commit_range_from_the_environment(pushed: tuple[Repo, str], cli: Any,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pre_commit_range_from_the_environment(
+    pushed: tuple[Repo, str], cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     repo, base = pushed
     repo.write("a.env", f"K={secret(4)}\n")
     head = repo.commit()
@@ -63,8 +68,9 @@ def test_pre_commit_range_from_the_environment(pushed: tuple[Repo, str], cli: An
     assert [f["file"] for f in run.json()["findings"]] == ["a.env"]
 
 
-def test_root_commit_push_without_a_range(repo: Repo, cli: Any,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_root_commit_push_without_a_range(
+    repo: Repo, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     repo.write("a.env", f"K={secret(5)}\n")
     repo.commit()
     monkeypatch.setenv("PRE_COMMIT_REMOTE_NAME", "origin")

@@ -65,13 +65,34 @@ def _write_config(tmp_path: Path, text: str) -> Path:
 
 BAD_RULES = [
     ("[[rule]\nid = 'x'", "not valid TOML"),
-    ("[[rule]]\nid = 'x'\ndescription = 'd'\nkind = 'secret'\nkeywords = ['a']", "missing required key 'regex'"),
-    ("[[rule]]\nid = 'x'\ndescription = 'd'\nkind = 'token'\nregex = 'a'\nkeywords = ['a']", "kind must be one of"),
-    ("[[rule]]\nid = 'x'\ndescription = 'd'\nkind = 'secret'\nregex = '(a'\nkeywords = ['a']", "regex does not compile"),
-    ("[[rule]]\nid = 'x'\ndescription = 'd'\nkind = 'secret'\nregex = 'a*'\nkeywords = ['a']", "matches the empty string"),
-    ("[[rule]]\nid = 'x'\ndescription = 'd'\nkind = 'secret'\nregex = 'a'\nkeywords = []", "at least one literal"),
-    ("[[rule]]\nid = 'x'\ndescription = 'd'\nkind = 'secret'\nregex = 'a'\nkeywords = ['a']\nkeyword = 1", "did you mean 'keywords'"),
-    ("[[rule]]\nid = 'x'\ndescription = 'd'\nkind = 'secret'\nregex = 'a'\nkeywords = ['a']\nchecksum = 'md5'", "unknown checksum"),
+    (
+        "[[rule]]\nid = 'x'\ndescription = 'd'\nkind = 'secret'\nkeywords = ['a']",
+        "missing required key 'regex'",
+    ),
+    (
+        "[[rule]]\nid = 'x'\ndescription = 'd'\nkind = 'token'\nregex = 'a'\nkeywords = ['a']",
+        "kind must be one of",
+    ),
+    (
+        "[[rule]]\nid = 'x'\ndescription = 'd'\nkind = 'secret'\nregex = '(a'\nkeywords = ['a']",
+        "regex does not compile",
+    ),
+    (
+        "[[rule]]\nid = 'x'\ndescription = 'd'\nkind = 'secret'\nregex = 'a*'\nkeywords = ['a']",
+        "matches the empty string",
+    ),
+    (
+        "[[rule]]\nid = 'x'\ndescription = 'd'\nkind = 'secret'\nregex = 'a'\nkeywords = []",
+        "at least one literal",
+    ),
+    (
+        "[[rule]]\nid = 'x'\ndescription = 'd'\nkind = 'secret'\nregex = 'a'\nkeywords = ['a']\nkeyword = 1",
+        "did you mean 'keywords'",
+    ),
+    (
+        "[[rule]]\nid = 'x'\ndescription = 'd'\nkind = 'secret'\nregex = 'a'\nkeywords = ['a']\nchecksum = 'md5'",
+        "unknown checksum",
+    ),
     ("[scan]\ndisable_rules = ['no-such-rule']", "disable_rules names a rule that does not exist"),
     ("[scan]\nalow_paths = []", "did you mean 'allow_paths'"),
     ("verify = true", "can only be set on the command line"),
@@ -111,7 +132,9 @@ keywords = ["acmetok_"]
     )
     token = "acmetok_" + "0123456789abcdef" * 2
     repo.write("app.py", f'TOKEN = "{token}"\nCID = "nxp_cid_2Bj6O0u88DXW76gFAUPAPNJH"\n')
-    repo.write("fixtures/keys.env", "NEXPAY_SECRET=nxp_sk_jsa9E0MIBaUb2sgLhjVJMPWiV2hOF6UZYnJj1iiBGo\n")
+    repo.write(
+        "fixtures/keys.env", "NEXPAY_SECRET=nxp_sk_jsa9E0MIBaUb2sgLhjVJMPWiV2hOF6UZYnJj1iiBGo\n"
+    )
     run = cli("files", str(repo.path), "--format", "json")
     findings = run.json()["findings"]
     assert [(f["rule"], f["file"]) for f in findings] == [("acme-internal-token", "app.py")]

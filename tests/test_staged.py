@@ -92,7 +92,9 @@ def test_binary_file_reports_keys_its_old_version_lacked(cli: Any, repo: Repo) -
     assert [f["match"] for f in run.json()["findings"]] == [new]
 
 
-@pytest.mark.parametrize("name", ["with space.env", "ünïcödé/ключ.env", "new\nline.env", "tab\there.env"])
+@pytest.mark.parametrize(
+    "name", ["with space.env", "ünïcödé/ключ.env", "new\nline.env", "tab\there.env"]
+)
 def test_odd_file_names(cli: Any, repo: Repo, name: str) -> None:
     repo.write(name, f"NEXPAY_CLIENT_ID={client_id(1)}\n")
     repo.stage()

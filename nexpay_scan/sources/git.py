@@ -104,7 +104,9 @@ def parse_raw_z(fields: list[bytes]) -> Iterator[RawChange]:
         else:
             old = new = fields[index + 1]
             index += 2
-        yield RawChange(meta[0], meta[1], meta[2], meta[3], status, decode_path(new), decode_path(old))
+        yield RawChange(
+            meta[0], meta[1], meta[2], meta[3], status, decode_path(new), decode_path(old)
+        )
 
 
 class BlobReader:

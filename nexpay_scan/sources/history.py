@@ -10,8 +10,8 @@ from pathlib import Path
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Commit, Finding
 from nexpay_scan.scan import Scanner
-from nexpay_scan.sources.git import BlobReader, git_command, parse_raw_z
 from nexpay_scan.sources.changes import scan_change
+from nexpay_scan.sources.git import BlobReader, git_command, parse_raw_z
 from nexpay_scan.sources.patch import split_sections
 
 BLOCK_SIZE = 1 << 20

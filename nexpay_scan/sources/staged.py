@@ -7,6 +7,7 @@ from pathlib import Path
 
 from nexpay_scan.findings import Finding
 from nexpay_scan.scan import Scanner
+from nexpay_scan.sources.changes import scan_change
 from nexpay_scan.sources.git import (
     BlobReader,
     RawChange,
@@ -15,7 +16,6 @@ from nexpay_scan.sources.git import (
     parse_raw_z,
     run_git,
 )
-from nexpay_scan.sources.changes import scan_change
 from nexpay_scan.sources.patch import split_sections
 
 _DIFF = ("--raw", "-z", "-p", "-U0", "-M", "--no-ext-diff", "--no-abbrev", "--no-color")
@@ -38,9 +38,7 @@ def _match_sections(changes: list[RawChange], sections: list[bytes]) -> list[byt
     return [*sections, *[b""] * len(changes)][: len(changes)]
 
 
-def scan_staged(
-    repo: Path, scanner: Scanner, only: Collection[str] | None = None
-) -> list[Finding]:
+def scan_staged(repo: Path, scanner: Scanner, only: Collection[str] | None = None) -> list[Finding]:
     """Findings on the lines the index adds; `only` limits the scan to those paths."""
     findings: list[Finding] = []
     with BlobReader(repo) as blobs:
