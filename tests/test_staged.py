@@ -33,6 +33,14 @@ def test_clean_change_exits_zero(cli: Any, repo: Repo) -> None:
     assert "no Nexpay credentials found" in run.out
 
 
+def test_nothing_staged_exits_zero(cli: Any, repo: Repo) -> None:
+    repo.write("a.txt", "a\n")
+    repo.commit()
+    assert cli("staged", "--repo", str(repo.path)).code == 0
+    empty = Repo(repo.path.parent / "empty")
+    assert cli("staged", "--repo", str(empty.path)).code == 0
+
+
 def test_repository_without_commits_uses_the_empty_tree(cli: Any, repo: Repo) -> None:
     repo.write("first.py", f'KEY = "{secret(3)}"\n')
     repo.stage()

@@ -11,7 +11,8 @@ _SECTION = re.compile(rb"^diff --git ", re.MULTILINE)
 def split_sections(patch: bytes) -> list[bytes]:
     """The per-file sections of a patch, in order (each starts with `diff --git`)."""
     starts = [m.start() for m in _SECTION.finditer(patch)]
-    return [patch[a:b] for a, b in zip(starts, [*starts[1:], len(patch)], strict=True)]
+    ends = [*starts[1:], len(patch)]
+    return [patch[a:b] for a, b in zip(starts, ends, strict=False)]
 
 
 def is_binary(section: bytes) -> bool:
