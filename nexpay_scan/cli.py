@@ -43,6 +43,58 @@ def _scan_options(parser: argparse.ArgumentParser, *, git: bool = True) -> None:
     parser.add_argument(
         "--quiet", "-q", action="store_true", help="print only findings (nothing on a clean scan)"
     )
+    parser.add_argument(
+        "--fail-on",
+        choices=("any", "live", "none"),
+        default="any",
+        help="exit 1 on any finding (default), only on a live key, or never",
+    )
+    verify = parser.add_argument_group("verification (opt-in: sends found keys to the API)")
+    verify.add_argument(
+        "--verify",
+        action="store_true",
+        help="check each found secret with the read-only GET /v2/users/me",
+    )
+    verify.add_argument(
+        "--api-base",
+        metavar="URL",
+        help="API base URL (default: $NEXPAY_API_BASE or https://api.nexpay.com)",
+    )
+    verify.add_argument(
+        "--verify-concurrency",
+        type=_positive_int,
+        default=8,
+        metavar="N",
+        help="requests in flight at once (default 8)",
+    )
+    verify.add_argument(
+        "--verify-timeout",
+        type=_positive_float,
+        default=5.0,
+        metavar="SECONDS",
+        help="time-out of one request (default 5)",
+    )
+    verify.add_argument(
+        "--verify-deadline",
+        type=_positive_float,
+        default=60.0,
+        metavar="SECONDS",
+        help="time for the whole verification (default 60); keys not checked by then are 'unknown'",
+    )
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1 or value > 256:
+        raise argparse.ArgumentTypeError(f"{text} is not between 1 and 256")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds in (0, 3600]")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -39,6 +39,8 @@ def _config_root(start: Path) -> Path:
 
 def _finish(args: argparse.Namespace, scanner: Scanner, findings: list[Finding]) -> int:
     findings.sort(key=lambda f: (f.file, f.line, f.column))
+    if args.verify:
+        _verify(args, findings)
     report = Report(
         findings=findings,
         summary=scanner.summary,
@@ -55,7 +57,31 @@ def _finish(args: argparse.Namespace, scanner: Scanner, findings: list[Finding])
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
+    return exit_code(findings, args.fail_on)
+
+
+def exit_code(findings: list[Finding], fail_on: str) -> int:
+    """1 when the findings are ones `--fail-on` fails on, else 0."""
+    if fail_on == "none":
+        return EXIT_CLEAN
+    if fail_on == "live":
+        return EXIT_FINDINGS if any(f.status == "live" for f in findings) else EXIT_CLEAN
     return EXIT_FINDINGS if findings else EXIT_CLEAN
+
+
+def _verify(args: argparse.Namespace, findings: list[Finding]) -> None:
+    from nexpay_scan.verifier.endpoint import DEFAULT_API_BASE
+    from nexpay_scan.verifier.verify import VerifyOptions, verify_findings
+
+    options = VerifyOptions(
+        api_base=args.api_base or os.environ.get("NEXPAY_API_BASE") or DEFAULT_API_BASE,
+        concurrency=args.verify_concurrency,
+        timeout=args.verify_timeout,
+        deadline=args.verify_deadline,
+    )
+    verify_findings(findings, options)
+    order = {"live": 0, "unknown": 1, "unverified": 2, "revoked": 3}
+    findings.sort(key=lambda f: order.get(f.status, 2))
 
 
 def _use_color(args: argparse.Namespace) -> bool:

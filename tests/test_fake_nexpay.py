@@ -14,6 +14,7 @@ from email.message import Message
 from typing import IO
 
 import pytest
+
 from tests.fake_nexpay import (
     ME_PATH,
     FakeNexpay,

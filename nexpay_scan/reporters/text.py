@@ -69,6 +69,18 @@ def render(report: Report) -> str:
         count = len(report.findings)
         noun = "credential" if count == 1 else "credentials"
         out.append(_paint(f"nexpay-scan: {count} Nexpay {noun} found", "red", report) + "\n")
+        live = sum(1 for f in report.findings if f.status == "live" and f.kind == "secret")
+        if live:
+            keys = "key is" if live == 1 else "keys are"
+            out.append(
+                _paint(
+                    f"{live} {keys} LIVE: anyone with the key can move money as its "
+                    "owner right now. Revoke it first (shown first below).",
+                    "red",
+                    report,
+                )
+                + "\n"
+            )
         out.extend(finding_block(f, report) + "\n" for f in report.findings)
         out.extend(f"{note}\n" for note in report.notes)
         out.append(REMEDIATION)

@@ -1,0 +1,1 @@
+"""The verifier: the read-only check of a found key against the Nexpay API (opt-in)."""

@@ -1,0 +1,164 @@
+"""One key checked with `GET /v2/users/me`: answers mapped to statuses, bounded retries."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import urllib.request
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import urllib3
+
+MAX_BODY = 64 * 1024
+MAX_RETRY_AFTER = 30.0
+LIVE, REVOKED, UNKNOWN = "live", "revoked", "unknown"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the API said about one (client ID, secret) pair."""
+
+    status: str
+    reason: str
+    account: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class CheckPolicy:
+    """Time-outs and retry bounds for the checks of one run."""
+
+    timeout: float = 5.0
+    retries: int = 2
+    backoff: float = 0.5
+    deadline: float = 0.0  # time.monotonic() after which nothing new is tried
+
+
+def make_pool(url: str, concurrency: int) -> urllib3.PoolManager:
+    """A connection pool that verifies TLS and honours the standard proxy variables."""
+    host = urlsplit(url).hostname or ""
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(urlsplit(url).scheme)
+    if proxy and not urllib.request.proxy_bypass(host):
+        return urllib3.ProxyManager(proxy, maxsize=concurrency, block=True)
+    return urllib3.PoolManager(maxsize=concurrency, block=True)
+
+
+class KeyCheck:
+    """Checks pairs against one URL; safe to share between threads."""
+
+    def __init__(self, url: str, policy: CheckPolicy, pool: urllib3.PoolManager) -> None:
+        self.url = url
+        self.policy = policy
+        self.pool = pool
+        self.requests = 0
+
+    def verdict(self, client_id: str, secret: str) -> Verdict:
+        """Asks once, retrying 429, 5xx and connection errors within the bounds."""
+        attempt = 0
+        while True:
+            wait, verdict = self._ask(client_id, secret)
+            attempt += 1
+            if wait is None or attempt > self.policy.retries:
+                return verdict
+            if time.monotonic() + wait >= self.policy.deadline:
+                return Verdict(UNKNOWN, f"{verdict.reason}; no time left to retry")
+            time.sleep(wait)
+
+    def _ask(self, client_id: str, secret: str) -> tuple[float | None, Verdict]:
+        """One request: the verdict, and how long to wait before retrying (None: final)."""
+        remaining = self.policy.deadline - time.monotonic()
+        if remaining <= 0:
+            return None, Verdict(UNKNOWN, "verification deadline reached")
+        timeout = min(self.policy.timeout, remaining)
+        self.requests += 1
+        try:
+            response = self.pool.request(
+                "GET",
+                self.url,
+                headers={
+                    "Authorization": f"ApiKey {client_id}:{secret}",
+                    "Accept": "application/json",
+                },
+                redirect=False,
+                retries=False,
+                timeout=urllib3.Timeout(connect=timeout, read=timeout),
+                preload_content=False,
+            )
+        except urllib3.exceptions.HTTPError as error:
+            return self._backoff(), Verdict(UNKNOWN, f"no answer ({_describe(error)})")
+        try:
+            return self._classify(response, time.monotonic() + timeout)
+        finally:
+            response.release_conn()
+
+    def _classify(
+        self, response: urllib3.BaseHTTPResponse, until: float
+    ) -> tuple[float | None, Verdict]:
+        status = response.status
+        if status == 200:
+            body = _read_bounded(response, until)
+            account = _account(body)
+            if account is None:
+                return None, Verdict(UNKNOWN, "200 without the expected account JSON")
+            return None, Verdict(LIVE, "the API accepted the key", account)
+        if status == 403:
+            return None, Verdict(
+                LIVE, "the key authenticates (403: no permission for /v2/users/me)"
+            )
+        if status == 401:
+            return None, Verdict(REVOKED, "401 Unauthorized: revoked or never valid")
+        if status == 429:
+            wait = _retry_after(response.headers.get("Retry-After"))
+            return wait, Verdict(UNKNOWN, "rate limited (429)")
+        if 300 <= status < 400:
+            where = urlsplit(response.headers.get("Location", "")).hostname or "elsewhere"
+            return None, Verdict(UNKNOWN, f"redirected ({status}) to {where}; not followed")
+        if status >= 500:
+            return self._backoff(), Verdict(UNKNOWN, f"server error ({status})")
+        return None, Verdict(UNKNOWN, f"unexpected answer ({status})")
+
+    def _backoff(self) -> float:
+        return self.policy.backoff * (1 + random.random())
+
+
+def _read_bounded(response: urllib3.BaseHTTPResponse, until: float) -> bytes:
+    """At most MAX_BODY bytes, and no reading past `until`: a slow drip cannot hang us."""
+    body = b""
+    while len(body) < MAX_BODY and time.monotonic() < until:
+        try:
+            chunk = response.read1(min(4096, MAX_BODY - len(body)))
+        except urllib3.exceptions.HTTPError:
+            break
+        if not chunk:
+            break
+        body += chunk
+    return body
+
+
+def _account(body: bytes) -> dict[str, str] | None:
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("id"), (str, int)):
+        return None
+    return {k: str(data[k])[:200] for k in ("id", "email", "name") if k in data}
+
+
+def _retry_after(value: str | None) -> float:
+    try:
+        seconds = float(value) if value is not None else 1.0
+    except ValueError:
+        seconds = 1.0
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def _describe(error: Exception) -> str:
+    """A short cause that never repeats request headers."""
+    text = type(error).__name__
+    reason = getattr(error, "reason", None)
+    if reason is not None:
+        text += f": {type(reason).__name__}"
+    return text

@@ -1,0 +1,256 @@
+"""`--verify`: live, revoked and unknown keys, against a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import Repo
+from tests.fake_nexpay import FakeNexpay, RecordingServer, refused_base_url
+from tests.keys import client_id, legacy_client_id, legacy_secret, secret
+
+LIVE_CID, LIVE_SK = client_id(1), secret(1)
+REVOKED_CID, REVOKED_SK = client_id(2), secret(2)
+ACCOUNT = {"id": "usr_42", "email": "owner@shop.example", "name": "Shop Owner"}
+
+
+@pytest.fixture
+def api() -> Iterator[FakeNexpay]:
+    with FakeNexpay() as server:
+        yield server
+
+
+def _scan(cli: Any, repo: Repo, api_base: str, *extra: str) -> Any:
+    return cli(
+        "files", str(repo.path), "--format", "json", "--verify", "--api-base", api_base, *extra
+    )
+
+
+def _by_match(run: Any) -> dict[str, dict[str, Any]]:
+    return {f["match"]: f for f in run.json()["findings"]}
+
+
+def test_live_and_revoked_keys_in_one_history(cli: Any, repo: Repo, api: FakeNexpay) -> None:
+    api.live(LIVE_CID, LIVE_SK, ACCOUNT)
+    repo.write("prod.env", f"NEXPAY_CLIENT_ID={LIVE_CID}\nNEXPAY_SECRET={LIVE_SK}\n")
+    repo.write("old.env", f"NEXPAY_CLIENT_ID={REVOKED_CID}\nNEXPAY_SECRET={REVOKED_SK}\n")
+    repo.write("lonely.env", f"NEXPAY_SECRET={secret(3)}\n")
+    repo.commit()
+    run = cli(
+        "history",
+        "--repo",
+        str(repo.path),
+        "--format",
+        "json",
+        "--no-redact",
+        "--verify",
+        "--api-base",
+        api.base_url,
+    )
+    found = _by_match(run)
+    assert found[LIVE_SK]["status"] == "live"
+    assert found[LIVE_SK]["account"] == ACCOUNT
+    assert found[LIVE_SK]["verified_with"] == LIVE_CID
+    assert found[REVOKED_SK]["status"] == "revoked"
+    assert found[secret(3)]["status"] == "revoked"  # tried with the scan's client IDs
+    assert found[LIVE_CID]["status"] == "live"
+    assert run.json()["findings"][0]["status"] == "live"  # live keys come first
+    # each distinct pair asked once; the nearest client ID (same file) is tried first
+    assert api.count(LIVE_CID, LIVE_SK) == 1
+    assert api.count(REVOKED_CID, REVOKED_SK) == 1
+    assert api.count(REVOKED_CID, LIVE_SK) == 0
+
+
+def test_secret_without_any_client_id_stays_unverified(
+    cli: Any, repo: Repo, api: FakeNexpay
+) -> None:
+    repo.write("lonely.env", f"NEXPAY_SECRET={secret(3)}\n")
+    run = _scan(cli, repo, api.base_url)
+    [finding] = run.json()["findings"]
+    assert finding["status"] == "unverified" and "no client ID" in finding["status_reason"]
+    assert api.requests == []
+
+
+def test_text_output_says_live_plainly(cli: Any, repo: Repo, api: FakeNexpay) -> None:
+    api.live(LIVE_CID, LIVE_SK, ACCOUNT)
+    repo.write("prod.env", f"ID={LIVE_CID}\nSK={LIVE_SK}\nOLD_ID={REVOKED_CID}\nOLD={REVOKED_SK}\n")
+    run = cli("files", str(repo.path), "--verify", "--api-base", api.base_url)
+    assert run.code == 1
+    assert "1 key is LIVE" in run.out
+    assert "status: LIVE - account usr_42 owner@shop.example" in run.out
+    assert run.out.index("status: LIVE") < run.out.index("status: REVOKED")
+    assert LIVE_SK not in run.out and LIVE_CID not in run.out
+
+
+def test_forbidden_is_live(cli: Any, repo: Repo, api: FakeNexpay) -> None:
+    api.forbidden(LIVE_CID, LIVE_SK)
+    repo.write("a.env", f"{LIVE_CID}:{LIVE_SK}\n")
+    assert _by_match(_scan(cli, repo, api.base_url, "--no-redact"))[LIVE_SK]["status"] == "live"
+
+
+def test_header_form_pairs_legacy_keys(cli: Any, repo: Repo, api: FakeNexpay) -> None:
+    cid, sk = legacy_client_id(1), legacy_secret(1)
+    api.live(cid, sk, ACCOUNT)
+    repo.write(
+        "client.js",
+        f'fetch("https://api.nexpay.com/v2/users/me", '
+        f'{{headers: {{Authorization: "ApiKey {cid}:{sk}"}}}})\n',
+    )
+    found = _by_match(_scan(cli, repo, api.base_url, "--no-redact"))
+    assert found[sk]["status"] == "live" and found[sk]["rule"] == "nexpay-apikey-header"
+    assert api.pairs_seen() == {(cid, sk): 1}
+
+
+def test_first_live_candidate_wins(cli: Any, repo: Repo, api: FakeNexpay) -> None:
+    api.live(LIVE_CID, LIVE_SK, ACCOUNT)
+    repo.write("a.env", f"OTHER={REVOKED_CID}\nSK={LIVE_SK}\n\n\n\nID={LIVE_CID}\n")
+    found = _by_match(_scan(cli, repo, api.base_url, "--no-redact"))
+    assert found[LIVE_SK]["status"] == "live" and found[LIVE_SK]["verified_with"] == LIVE_CID
+    assert api.count(REVOKED_CID, LIVE_SK) == 1  # nearer, tried first, answered 401
+
+
+def test_rate_limited_honours_retry_after(cli: Any, repo: Repo, api: FakeNexpay) -> None:
+    api.rate_limited(LIVE_CID, LIVE_SK, times=1, retry_after="1", then="live")
+    repo.write("a.env", f"{LIVE_CID} {LIVE_SK}\n")
+    found = _by_match(_scan(cli, repo, api.base_url, "--no-redact"))
+    assert found[LIVE_SK]["status"] == "live"
+    first, second = api.snapshot()
+    assert second.at - first.at >= 0.95
+
+
+def test_flaky_server_is_retried(cli: Any, repo: Repo, api: FakeNexpay) -> None:
+    api.flaky(LIVE_CID, LIVE_SK, times=1, status=503, then="live")
+    repo.write("a.env", f"{LIVE_CID} {LIVE_SK}\n")
+    found = _by_match(_scan(cli, repo, api.base_url, "--no-redact"))
+    assert found[LIVE_SK]["status"] == "live"
+    assert api.count(LIVE_CID, LIVE_SK) == 2
+
+
+def test_always_failing_server_is_unknown_after_bounded_retries(
+    cli: Any, repo: Repo, api: FakeNexpay
+) -> None:
+    api.flaky(LIVE_CID, LIVE_SK, times=50, status=500)
+    repo.write("a.env", f"{LIVE_CID} {LIVE_SK}\n")
+    found = _by_match(_scan(cli, repo, api.base_url, "--no-redact"))
+    assert found[LIVE_SK]["status"] == "unknown" and "500" in found[LIVE_SK]["status_reason"]
+    assert api.count(LIVE_CID, LIVE_SK) == 3
+
+
+def test_slow_answer_times_out_as_unknown(cli: Any, repo: Repo, api: FakeNexpay) -> None:
+    api.slow(LIVE_CID, LIVE_SK, seconds=10)
+    repo.write("a.env", f"{LIVE_CID} {LIVE_SK}\n")
+    started = time.monotonic()
+    run = _scan(
+        cli, repo, api.base_url, "--no-redact", "--verify-timeout", "0.3", "--verify-deadline", "2"
+    )
+    assert _by_match(run)[LIVE_SK]["status"] == "unknown"
+    assert time.monotonic() - started < 5
+
+
+def test_connection_refused_is_unknown(cli: Any, repo: Repo) -> None:
+    repo.write("a.env", f"{LIVE_CID} {LIVE_SK}\n")
+    run = _scan(cli, repo, refused_base_url(), "--no-redact")
+    assert _by_match(run)[LIVE_SK]["status"] == "unknown"
+    assert run.code == 1
+
+
+def test_redirect_is_not_followed_and_header_never_sent_there(
+    cli: Any, repo: Repo, api: FakeNexpay
+) -> None:
+    with RecordingServer() as other:
+        api.redirect(
+            LIVE_CID, LIVE_SK, other.base_url.replace("127.0.0.1", "localhost") + "/v2/users/me"
+        )
+        repo.write("a.env", f"{LIVE_CID} {LIVE_SK}\n")
+        found = _by_match(_scan(cli, repo, api.base_url, "--no-redact"))
+        assert found[LIVE_SK]["status"] == "unknown"
+        assert "redirect" in found[LIVE_SK]["status_reason"]
+        assert other.requests == [] and not other.authorization_seen
+
+
+@pytest.mark.parametrize("base", ["http://api.nexpay.com", "http://10.0.0.1:8080", "ftp://x"])
+def test_plain_http_to_a_remote_host_is_refused_before_any_request(
+    cli: Any, repo: Repo, base: str
+) -> None:
+    repo.write("a.env", f"{LIVE_CID} {LIVE_SK}\n")
+    run = _scan(cli, repo, base)
+    assert run.code == 2 and "api-base" in run.err
+    assert LIVE_SK not in run.err + run.out
+
+
+def test_api_base_from_the_environment(
+    cli: Any, repo: Repo, api: FakeNexpay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api.live(LIVE_CID, LIVE_SK, ACCOUNT)
+    monkeypatch.setenv("NEXPAY_API_BASE", api.base_url)
+    repo.write("a.env", f"{LIVE_CID} {LIVE_SK}\n")
+    run = cli("files", str(repo.path), "--format", "json", "--verify")
+    assert [f["status"] for f in run.json()["findings"]] == ["live", "live"]
+
+
+def test_fail_on_live(cli: Any, repo: Repo, api: FakeNexpay) -> None:
+    repo.write("a.env", f"{REVOKED_CID} {REVOKED_SK}\n")
+    run = _scan(cli, repo, api.base_url, "--fail-on", "live")
+    assert run.code == 0 and len(run.json()["findings"]) == 2
+    api.live(REVOKED_CID, REVOKED_SK)
+    assert _scan(cli, repo, api.base_url, "--fail-on", "live").code == 1
+    assert _scan(cli, repo, api.base_url, "--fail-on", "none").code == 0
+
+
+def test_hostile_answers_cannot_hang_the_scan(cli: Any, repo: Repo, api: FakeNexpay) -> None:
+    pairs = [(client_id(10 + i), secret(10 + i)) for i in range(3)]
+    for (cid, sk), kind in zip(pairs, ["huge", "drip", "invalid_json"], strict=True):
+        api.hostile_body(cid, sk, kind)  # type: ignore[arg-type]
+        repo.write(f"{kind}.env", f"{cid}\n{sk}\n")
+    started = time.monotonic()
+    run = _scan(
+        cli, repo, api.base_url, "--no-redact", "--verify-timeout", "1", "--verify-deadline", "3"
+    )
+    assert time.monotonic() - started < 8
+    statuses = {f["match"]: f["status"] for f in run.json()["findings"]}
+    assert all(statuses[sk] == "unknown" for _, sk in pairs)
+
+
+def test_no_secret_in_any_output_without_no_redact(
+    cli: Any, repo: Repo, api: FakeNexpay, tmp_path: Any
+) -> None:
+    api.live(LIVE_CID, LIVE_SK, ACCOUNT)
+    repo.write("a.env", f"{LIVE_CID}\n{LIVE_SK}\n")
+    repo.commit()
+    for fmt in ("text", "json"):
+        for command in (["files", str(repo.path)], ["history", "--repo", str(repo.path)]):
+            out = tmp_path / f"report.{fmt}"
+            run = cli(
+                *command,
+                "--format",
+                fmt,
+                "--verify",
+                "--api-base",
+                api.base_url,
+                "--output",
+                str(out),
+            )
+            shown = run.out + run.err + out.read_text()
+            assert LIVE_SK not in shown and LIVE_CID not in shown
+            assert LIVE_SK[:11] in shown
+    assert LIVE_SK in json.dumps(_by_match(_scan(cli, repo, api.base_url, "--no-redact")))
+
+
+def test_many_keys_are_checked_concurrently(cli: Any, repo: Repo) -> None:
+    with FakeNexpay(default_delay=0.2) as slow_api:
+        lines = [f"{client_id(100 + i)}:{secret(100 + i)}" for i in range(16)]
+        repo.write("many.env", "\n".join(lines) + "\n")
+        started = time.monotonic()
+        run = _scan(cli, repo, slow_api.base_url, "--verify-concurrency", "8")
+        elapsed = time.monotonic() - started
+        assert all(
+            f["status"] == "revoked" for f in run.json()["findings"] if f["kind"] == "secret"
+        )
+        assert elapsed < 16 * 0.2 / 2  # serial would take 3.2 s
+        seen = slow_api.pairs_seen()
+        assert max(seen.values()) == 1  # each distinct pair once
+        assert len(seen) == 16 * 3  # all 401: the bounded 3 nearest client IDs each
