@@ -80,11 +80,7 @@ def missing_context(candidate: Candidate, place: Place) -> str | None:
     if context is None:
         return None
     data = place.data
-    start = place.line_start
-    for _ in range(context.lines_before):
-        if start == 0:
-            break
-        start = data.rfind(b"\n", 0, start - 1) + 1
+    start = _lines_up(data, place.line_start, context.lines_before)
     end = place.line_end
     for _ in range(context.lines_after):
         if end >= len(data):
@@ -93,9 +89,20 @@ def missing_context(candidate: Candidate, place: Place) -> str | None:
         end = len(data) if following < 0 else following
     if context.pattern.search(data, start, end) is None:
         return "no Nexpay context nearby"
-    if context.line_pattern and context.line_pattern.search(place.line_text) is None:
-        return "the line does not name a Nexpay credential"
+    if context.line_pattern:
+        named_from = _lines_up(data, place.line_start, context.line_pattern_lines_before)
+        if context.line_pattern.search(data, named_from, place.line_end) is None:
+            return "the line does not name a Nexpay credential"
     return None
+
+
+def _lines_up(data: bytes, line_start: int, count: int) -> int:
+    """The offset where the line `count` lines above the one at `line_start` begins."""
+    for _ in range(count):
+        if line_start == 0:
+            break
+        line_start = data.rfind(b"\n", 0, line_start - 1) + 1
+    return line_start
 
 
 def allow_comment(candidate: Candidate, place: Place) -> str | None:

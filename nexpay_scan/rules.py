@@ -31,7 +31,13 @@ _RULE_KEYS = {
     "examples": dict,
 }
 _REQUIRED = ("id", "description", "kind", "regex", "keywords")
-_CONTEXT_KEYS = {"pattern": str, "lines_before": int, "lines_after": int, "line_pattern": str}
+_CONTEXT_KEYS = {
+    "pattern": str,
+    "lines_before": int,
+    "lines_after": int,
+    "line_pattern": str,
+    "line_pattern_lines_before": int,
+}
 _ALLOWLIST_KEYS = {"stopwords": list, "values": list, "regexes": list, "paths": list}
 _EXAMPLE_KEYS = {"positive": list, "negative": list}
 
@@ -44,6 +50,7 @@ class Context:
     lines_before: int
     lines_after: int
     line_pattern: regex.Pattern[bytes] | None
+    line_pattern_lines_before: int
 
 
 @dataclass(frozen=True)
@@ -217,4 +224,5 @@ def _context(table: Any, fail: Callable[[str], Any]) -> Context | None:
         lines_before=table.get("lines_before", 0),
         lines_after=table.get("lines_after", 0),
         line_pattern=_compile(line_pattern, "context.line_pattern", fail) if line_pattern else None,
+        line_pattern_lines_before=table.get("line_pattern_lines_before", 0),
     )
