@@ -119,6 +119,20 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="list every occurrence, not only where each key came in",
     )
+    history.add_argument(
+        "--engine",
+        choices=("auto", "blob", "diff"),
+        default="auto",
+        help="blob: read each unique blob once (default for a whole history); "
+        "diff: walk `git log -p` (default for ranges)",
+    )
+    history.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=max(1, min(os.cpu_count() or 1, 4)),
+        metavar="N",
+        help="parallel blob readers for the blob engine (default: cores, at most 4)",
+    )
     _scan_options(history)
 
     push = commands.add_parser("pre-push", help="scan the commits being pushed")

@@ -132,7 +132,13 @@ def history(args: argparse.Namespace) -> int:
     root = repo_root(Path(args.repo))
     scanner = _scanner(args, root, "history")
     scan = HistoryScan(root, scanner, all_occurrences=args.all_occurrences)
-    return _finish(args, scanner, scan.run(log_revisions(args.revisions)))
+    rev_args = log_revisions(args.revisions)
+    engine = args.engine
+    if engine == "auto":
+        engine = "diff" if args.revisions else "blob"
+    if engine == "blob":
+        return _finish(args, scanner, scan.run_blobs(rev_args, args.jobs))
+    return _finish(args, scanner, scan.run(rev_args))
 
 
 def pre_push(args: argparse.Namespace) -> int:

@@ -38,14 +38,20 @@ class Detector:
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = tuple(rules)
         self.binary_rules = tuple(r for r in rules if r.binary)
-        keywords = sorted({k for r in rules for k in r.keywords})
-        self.prefilter = regex.compile(
-            b"(?i)" + b"|".join(regex.escape(k) for k in keywords) if keywords else b"(?!)"
-        )
+        # One case-insensitive literal per keyword: `regex` searches a single literal at
+        # memory speed and releases the GIL, where an alternation crawls.
+        self.keywords = _minimal_keywords({k for r in rules for k in r.keywords})
+        self.prefilters = tuple(regex.compile(b"(?i)" + regex.escape(k)) for k in self.keywords)
 
     def might_match(self, data: bytes) -> bool:
         """Cheap test: False means no rule can match anywhere in `data`."""
-        return self.prefilter.search(data, concurrent=True) is not None
+        return any(p.search(data, concurrent=True) for p in self.prefilters)
+
+    def keyword_offsets(self, data: bytes, start: int = 0, end: int | None = None) -> list[int]:
+        """Offsets of the first keyword hit of each prefilter in data[start:end]."""
+        stop = len(data) if end is None else end
+        hits = (p.search(data, start, stop, concurrent=True) for p in self.prefilters)
+        return sorted(m.start() for m in hits if m)
 
     def candidates(self, data: bytes, *, binary: bool = False) -> list[Candidate]:
         """Every match of every rule whose keywords occur in `data`, in offset order."""
@@ -58,6 +64,11 @@ class Detector:
             if any(k in lowered for k in rule.keywords):
                 found.extend(_matches(rule, data))
         return _without_overlaps(found)
+
+
+def _minimal_keywords(keywords: set[bytes]) -> tuple[bytes, ...]:
+    """Keywords without those that contain another: a hit on the longer implies the shorter."""
+    return tuple(sorted(k for k in keywords if not any(o != k and o in k for o in keywords)))
 
 
 def _matches(rule: Rule, data: bytes) -> Iterable[Candidate]:

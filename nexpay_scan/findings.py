@@ -77,6 +77,7 @@ class Finding:
     account: dict[str, str] | None = None
     verified_with: Secret | None = None
     notes: list[str] = field(default_factory=list)
+    unreachable: bool = False  # in a dangling object that no ref reaches
 
     @property
     def fingerprint(self) -> str:

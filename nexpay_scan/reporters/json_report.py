@@ -41,6 +41,8 @@ def finding_dict(finding: Finding, report: Report) -> dict[str, Any]:
         )
     if finding.notes:
         item["notes"] = finding.notes
+    if finding.unreachable:
+        item["unreachable"] = True
     return item
 
 

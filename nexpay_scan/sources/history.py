@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import subprocess
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
+from nexpay_scan.detector import Detector
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Commit, Finding
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.changes import scan_change
-from nexpay_scan.sources.git import BlobReader, git_command, parse_raw_z
-from nexpay_scan.sources.patch import split_sections
+from nexpay_scan.sources.git import BlobReader, git_command, parse_raw_z, run_git
+from nexpay_scan.sources.patch import is_binary, split_sections
 
 BLOCK_SIZE = 1 << 20
 MARKER = b"\x01nexpay-scan-commit\x01"
@@ -23,7 +26,8 @@ _LOG_ARGS = (
     "-U3",
     "--raw",
     "-z",
-    "-M",
+    # A file renamed with a key in it counts as adding it again, in both history routes.
+    "--no-renames",
     "--full-history",
     "--no-abbrev",
     "--no-ext-diff",
@@ -48,11 +52,15 @@ def log_revisions(revisions: Sequence[str]) -> list[str]:
     return ["--end-of-options", *revisions]
 
 
-def stream_log(repo: Path, rev_args: Sequence[str]) -> Iterator[bytes]:
-    """Blocks of `git log -p` output for `rev_args`, each ending on a commit boundary."""
+def stream_log(repo: Path, rev_args: Sequence[str], stdin: Sequence[str] = ()) -> Iterator[bytes]:
+    """Blocks of `git log -p` output for `rev_args`, each ending on a commit boundary.
+    `stdin` lines go to git's standard input (for `--stdin`)."""
     argv = git_command(repo, *_LOG_ARGS, *rev_args, "--")
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert process.stdout is not None and process.stderr is not None
+    process = subprocess.Popen(
+        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert process.stdin and process.stdout is not None and process.stderr is not None
+    threading.Thread(target=_feed_lines, args=(process.stdin, stdin), daemon=True).start()
     pending = b""
     try:
         while block := process.stdout.read(BLOCK_SIZE):
@@ -72,6 +80,14 @@ def stream_log(repo: Path, rev_args: Sequence[str]) -> Iterator[bytes]:
         raise FatalError(_log_error(error))
 
 
+def _feed_lines(stream: IO[bytes], lines: Sequence[str]) -> None:
+    try:
+        stream.write("".join(f"{line}\n" for line in lines).encode())
+        stream.close()
+    except (BrokenPipeError, ValueError):
+        pass
+
+
 def _log_error(stderr: bytes) -> str:
     text = stderr.decode("utf-8", "replace").strip().splitlines()
     message = next((ln for ln in text if ln.startswith("fatal:")), text[0] if text else "failed")
@@ -79,6 +95,11 @@ def _log_error(stderr: bytes) -> str:
     if "unknown revision" in message or "bad revision" in message:
         message += " (check the revision or range; fetch it first if it is remote)"
     return f"git log: {message}"
+
+
+def _worth_parsing(detector: Detector, text: bytes) -> bool:
+    """Keywords in the patch text, or a binary change (its content is not in the patch)."""
+    return detector.might_match(text) or b"\nBinary files " in text
 
 
 def parse_commit(chunk: bytes) -> tuple[DatedCommit, bytes]:
@@ -102,20 +123,45 @@ class HistoryScan:
         self._every: list[Finding] = []
         self._order = 0
 
-    def run(self, rev_args: Sequence[str]) -> list[Finding]:
+    def run(self, rev_args: Sequence[str], stdin: Sequence[str] = ()) -> list[Finding]:
         """Scans the commits `git log rev_args` lists (see `log_revisions`); returns findings."""
         detector = self.scanner.detector
         with BlobReader(self.repo) as blobs:
-            for block in stream_log(self.repo, rev_args):
+            for block in stream_log(self.repo, rev_args, stdin):
                 self.scanner.summary.commits_scanned += block.count(MARKER)
-                if detector.might_match(block):
+                if _worth_parsing(detector, block):
                     self._scan_block(block, blobs)
         return self.findings()
+
+    def run_blobs(self, rev_args: Sequence[str], workers: int) -> list[Finding]:
+        """The same findings as `run`, by the blob route (see `sources.blobs`), plus
+        findings in blobs no single-parent commit adds (dangling or merge-only)."""
+        from nexpay_scan.sources.blobs import (
+            blobs_with_candidates,
+            list_blobs,
+            unattributed_findings,
+            walk_for,
+        )
+
+        hits = blobs_with_candidates(
+            self.repo, list_blobs(self.repo, self.scanner), self.scanner, workers
+        )
+        extra: list[Finding] = []
+        if hits:
+            introductions = walk_for(self.repo, rev_args, hits)
+            if introductions.commits:
+                self.run(["--no-walk=unsorted", "--stdin"], introductions.commits)
+            extra = unattributed_findings(
+                self.repo, self.scanner, introductions.unattributed, rev_args
+            )
+        count = run_git(self.repo, "rev-list", "--count", *rev_args, "--")
+        self.scanner.summary.commits_scanned = int(count or b"0")
+        return self.findings() + extra
 
     def _scan_block(self, block: bytes, blobs: BlobReader) -> None:
         detector = self.scanner.detector
         for chunk in block.split(MARKER)[1:]:
-            if detector.might_match(chunk):
+            if _worth_parsing(detector, chunk):
                 dated, rest = parse_commit(MARKER + chunk)
                 self._scan_commit(dated, rest, blobs)
 
@@ -125,7 +171,7 @@ class HistoryScan:
         sections = split_sections(patch)
         detector = self.scanner.detector
         for change, section in zip(changes, sections, strict=False):
-            if detector.might_match(section):
+            if is_binary(section) or detector.might_match(section):
                 for finding in scan_change(change, section, blobs, self.scanner, dated.commit):
                     self._record(finding, dated)
 

@@ -1,0 +1,99 @@
+"""The blob route and the diff route through history give the same findings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import Repo
+from tests.keys import client_id, legacy_secret, secret
+
+
+@pytest.fixture
+def tangled(repo: Repo) -> Repo:
+    """Branches, merges, renames, a revert, a key removed and re-added, a dangling blob."""
+    body = "".join(f"line {i}\n" for i in range(40))
+    repo.write("app/settings.py", body)
+    repo.write("README.md", "docs\n")
+    repo.commit("start")
+    repo.write("app/settings.py", body + f'NEXPAY_SECRET = "{secret(1)}"\n')
+    repo.commit("add key 1")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("feature.env", f"NEXPAY_CLIENT_ID={client_id(1)}\nNEXPAY_SECRET={secret(2)}\n")
+    repo.commit("feature key")
+    (repo.path / "config").mkdir()
+    repo.git("mv", "feature.env", "config/feature.env")
+    repo.commit("rename with key")
+    repo.git("checkout", "-q", "main")
+    repo.write("other.yaml", f"nexpay:\n  secret: {legacy_secret(1)}\n")
+    repo.commit("legacy key on main")
+    repo.git("merge", "-q", "--no-ff", "feature", "-m", "merge feature")
+    repo.write("app/settings.py", body)
+    repo.commit("remove key 1")
+    repo.write("app/settings.py", body + f'NEXPAY_SECRET = "{secret(1)}"  # again\n')
+    readded = repo.commit("re-add key 1")
+    repo.git("revert", "--no-edit", readded)
+    repo.write("bin/cache.pyc", b"\x00\x01" + secret(3).encode() + b"\x00")
+    repo.commit("binary with key")
+    repo.git("checkout", "-q", "-b", "side", "HEAD~3")
+    repo.write("side.txt", f"{secret(4)}\n")
+    repo.commit("side branch key")
+    repo.git("checkout", "-q", "main")
+    dangling = repo.path / "dangling.txt"
+    dangling.write_text(f"NEXPAY_SECRET={secret(5)}\n")
+    repo.git("hash-object", "-w", str(dangling))
+    dangling.unlink()
+    return repo
+
+
+def _history(cli: Any, repo: Repo, *args: str) -> list[dict[str, Any]]:
+    run = cli("history", "--repo", str(repo.path), "--format", "json", "--no-redact", *args)
+    assert run.code == 1, run.err
+    findings: list[dict[str, Any]] = run.json()["findings"]
+    return findings
+
+
+def _key(f: dict[str, Any]) -> tuple[Any, ...]:
+    return (f["match"], f.get("commit"), f["file"], f["line"], f["column"], f.get("occurrences"))
+
+
+@pytest.mark.parametrize("extra", [[], ["--all-occurrences"]])
+def test_blob_and_diff_routes_agree(cli: Any, tangled: Repo, extra: list[str]) -> None:
+    diff = _history(cli, tangled, "--engine", "diff", *extra)
+    one = _history(cli, tangled, "--engine", "blob", "--jobs", "1", *extra)
+    two = _history(cli, tangled, "--engine", "blob", "--jobs", "2", *extra)
+    history = [f for f in one if not f.get("unreachable")]
+    assert sorted(map(_key, history)) == sorted(map(_key, diff))
+    assert sorted(map(_key, one)) == sorted(map(_key, two))
+    assert {f["match"] for f in diff} == {
+        secret(1),
+        secret(2),
+        secret(3),
+        secret(4),
+        client_id(1),
+        legacy_secret(1),
+    }
+
+
+def test_key_reintroduced_counts_occurrences_at_first_commit(cli: Any, tangled: Repo) -> None:
+    [first] = [f for f in _history(cli, tangled) if f["match"] == secret(1)]
+    message = tangled.git("log", "-1", "--format=%s", first["commit"]).strip()
+    assert message == "add key 1"
+    assert first["occurrences"] == 2
+
+
+def test_dangling_blob_is_reported_apart(cli: Any, tangled: Repo) -> None:
+    findings = _history(cli, tangled, "--engine", "blob")
+    [dangling] = [f for f in findings if f.get("unreachable")]
+    assert dangling["match"] == secret(5)
+    assert dangling["file"].startswith("(unreachable blob ")
+    assert "commit" not in dangling
+    assert "dangling" in dangling["notes"][0]
+
+
+def test_rename_counts_as_an_occurrence_in_both_routes(cli: Any, tangled: Repo) -> None:
+    for engine in ("blob", "diff"):
+        found = _history(cli, tangled, "--engine", engine, "--all-occurrences")
+        files = sorted(f["file"] for f in found if f["match"] == secret(2))
+        assert files == ["config/feature.env", "feature.env"]
