@@ -44,6 +44,11 @@ def _scan_options(parser: argparse.ArgumentParser, *, git: bool = True) -> None:
         "--quiet", "-q", action="store_true", help="print only findings (nothing on a clean scan)"
     )
     parser.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="report only findings not in this baseline (nexpay-scan baseline create)",
+    )
+    parser.add_argument(
         "--fail-on",
         choices=("any", "live", "none"),
         default="any",
@@ -97,6 +102,48 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _default_jobs() -> int:
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def _history_options(parser: argparse.ArgumentParser, *, ranges: bool = True) -> None:
+    parser.add_argument(
+        "--all-occurrences",
+        action="store_true",
+        help="list every occurrence, not only where each key came in",
+    )
+    parser.add_argument(
+        "--report",
+        metavar="FILE",
+        help="also write an audit report for people: FILE.html or FILE.md",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=_default_jobs(),
+        metavar="N",
+        help="parallel blob readers for the blob engine (default: cores, at most 4)",
+    )
+    if not ranges:
+        return
+    parser.add_argument(
+        "--engine",
+        choices=("auto", "blob", "diff"),
+        default="auto",
+        help="blob: read each unique blob once (default for a whole history); "
+        "diff: walk `git log -p` (default for ranges and filters)",
+    )
+    parser.add_argument("--since", metavar="DATE", help="only commits after DATE (git dates)")
+    parser.add_argument("--until", metavar="DATE", help="only commits before DATE")
+    parser.add_argument(
+        "--branch",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this branch (repeatable); default: all refs",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line."""
     parser = _Parser(prog="nexpay-scan", description="Find Nexpay API credentials in git.")
@@ -114,26 +161,29 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument(
         "revisions", nargs="*", metavar="REV", help="revisions or ranges, e.g. origin/main..HEAD"
     )
-    history.add_argument(
-        "--all-occurrences",
-        action="store_true",
-        help="list every occurrence, not only where each key came in",
-    )
-    history.add_argument(
-        "--engine",
-        choices=("auto", "blob", "diff"),
-        default="auto",
-        help="blob: read each unique blob once (default for a whole history); "
-        "diff: walk `git log -p` (default for ranges)",
-    )
-    history.add_argument(
-        "--jobs",
-        type=_positive_int,
-        default=max(1, min(os.cpu_count() or 1, 4)),
-        metavar="N",
-        help="parallel blob readers for the blob engine (default: cores, at most 4)",
-    )
+    _history_options(history)
     _scan_options(history)
+
+    ci = commands.add_parser("ci", help="scan this pull/merge request or push (GitHub, GitLab)")
+    ci.add_argument("--deepen", action="store_true", help="fetch more history if too shallow")
+    _history_options(ci, ranges=False)
+    _scan_options(ci)
+
+    baseline = commands.add_parser("baseline", help="record known findings (no secrets)")
+    baseline_commands = baseline.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    create = baseline_commands.add_parser("create", help="write today's findings to a baseline")
+    create.add_argument(
+        "--scan",
+        choices=("history", "files"),
+        default="history",
+        help="what to take in: the whole history (default) or the work tree",
+    )
+    create.add_argument("--output", default=".nexpay-scan-baseline.json", metavar="FILE")
+    create.add_argument("--repo", default=".", metavar="PATH")
+    create.add_argument("--config", metavar="FILE")
+    create.add_argument("--quiet", "-q", action="store_true")
+    create.add_argument("--jobs", type=_positive_int, default=_default_jobs(), metavar="N")
+    create.set_defaults(no_redact=False, report=None)
 
     push = commands.add_parser("pre-push", help="scan the commits being pushed")
     push.add_argument("remote", nargs="?", help="remote name (git passes it to the hook)")
@@ -200,5 +250,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "pre-push": commands.pre_push,
         "hook": commands.hook,
         "install-hook": commands.install_hook,
+        "ci": commands.ci,
+        "baseline": commands.baseline,
     }
     return handlers[args.command](args)

@@ -37,7 +37,10 @@ def _config_root(start: Path) -> Path:
         return start
 
 
-def _finish(args: argparse.Namespace, scanner: Scanner, findings: list[Finding]) -> int:
+def _finish(
+    args: argparse.Namespace, scanner: Scanner, findings: list[Finding], root: Path | None
+) -> int:
+    findings, scanner.summary.suppressed = _suppressed(args, findings, root)
     findings.sort(key=lambda f: (f.file, f.line, f.column))
     if args.verify:
         _verify(args, findings)
@@ -57,7 +60,28 @@ def _finish(args: argparse.Namespace, scanner: Scanner, findings: list[Finding])
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
+    if getattr(args, "report", None):
+        _write_audit(args, report, root)
     return exit_code(findings, args.fail_on)
+
+
+def _suppressed(
+    args: argparse.Namespace, findings: list[Finding], root: Path | None
+) -> tuple[list[Finding], int]:
+    """Drops findings listed in `.nexpayscanignore` or in the `--baseline` file."""
+    from nexpay_scan.suppressions import read_baseline, read_ignore_file, without_known
+
+    known = read_ignore_file(root)
+    if args.baseline:
+        known |= read_baseline(Path(args.baseline))
+    return without_known(findings, known) if known else (findings, 0)
+
+
+def _write_audit(args: argparse.Namespace, report: Report, root: Path | None) -> None:
+    from nexpay_scan.reporters.audit import render_audit
+
+    path = Path(args.report)
+    write_atomically(path, render_audit(report, path.suffix.lower(), root))
 
 
 def exit_code(findings: list[Finding], fail_on: str) -> int:
@@ -113,7 +137,7 @@ def staged(args: argparse.Namespace) -> int:
 
     root = repo_root(Path(args.repo))
     scanner = _scanner(args, root, "staged")
-    return _finish(args, scanner, scan_staged(root, scanner))
+    return _finish(args, scanner, scan_staged(root, scanner), root)
 
 
 def files(args: argparse.Namespace) -> int:
@@ -121,24 +145,44 @@ def files(args: argparse.Namespace) -> int:
     from nexpay_scan.sources.files import scan_paths
 
     first = Path(next((p for p in args.paths if p != "-"), "."))
-    scanner = _scanner(args, _config_root(first if first.is_dir() else first.parent), "files")
-    return _finish(args, scanner, scan_paths(args.paths, scanner))
+    root = _config_root(first if first.is_dir() else first.parent)
+    scanner = _scanner(args, root, "files")
+    return _finish(args, scanner, scan_paths(args.paths, scanner), root)
 
 
 def history(args: argparse.Namespace) -> int:
     """`nexpay-scan history [REV...]`: each secret once, where it came in."""
-    from nexpay_scan.sources.history import HistoryScan, log_revisions
-
     root = repo_root(Path(args.repo))
     scanner = _scanner(args, root, "history")
+    return _finish(args, scanner, _history_findings(args, root, scanner, args.revisions), root)
+
+
+def _history_findings(
+    args: argparse.Namespace, root: Path, scanner: Scanner, revisions: list[str]
+) -> list[Finding]:
+    from nexpay_scan.sources.history import HistoryScan, log_revisions
+
     scan = HistoryScan(root, scanner, all_occurrences=args.all_occurrences)
-    rev_args = log_revisions(args.revisions)
+    scan.track_places = bool(getattr(args, "report", None))
+    branches = [f"refs/heads/{b}" for b in args.branch]
+    rev_args = log_revisions([*branches, *revisions])
+    filters = [f"--since={args.since}"] * bool(args.since) + [f"--until={args.until}"] * bool(
+        args.until
+    )
     engine = args.engine
-    if engine == "auto":
-        engine = "diff" if args.revisions else "blob"
+    if engine == "auto":  # the blob route covers whole histories only
+        engine = "blob" if rev_args == ["--all"] and not filters else "diff"
+    elif engine == "blob" and (rev_args != ["--all"] or filters):
+        raise FatalError(
+            "--engine blob scans the whole history: drop REV, --branch, --since, --until"
+        )
     if engine == "blob":
-        return _finish(args, scanner, scan.run_blobs(rev_args, args.jobs))
-    return _finish(args, scanner, scan.run(rev_args))
+        findings = scan.run_blobs(rev_args, args.jobs)
+    else:
+        findings = scan.run([*filters, *rev_args])
+    if scan.track_places:
+        scan.mark_at_head(findings)
+    return findings
 
 
 def pre_push(args: argparse.Namespace) -> int:
@@ -151,7 +195,7 @@ def pre_push(args: argparse.Namespace) -> int:
     scan = HistoryScan(root, scanner)
     for revisions in pushed_revisions(root, args.remote, os.environ, _stdin_lines):
         scan.run(revisions)
-    return _finish(args, scanner, scan.findings())
+    return _finish(args, scanner, scan.findings(), root)
 
 
 def _stdin_lines() -> list[str]:
@@ -168,11 +212,12 @@ def hook(args: argparse.Namespace) -> int:
         from nexpay_scan.sources.staged import scan_staged
 
         only = set(args.filenames) if args.filenames else None
-        return _finish(args, scanner, scan_staged(root, scanner, only))
+        return _finish(args, scanner, scan_staged(root, scanner, only), root)
     from nexpay_scan.sources.files import scan_paths
 
     scanner.summary.mode = "files"
-    return _finish(args, scanner, scan_paths(args.filenames, scanner) if args.filenames else [])
+    found = scan_paths(args.filenames, scanner) if args.filenames else []
+    return _finish(args, scanner, found, root)
 
 
 def install_hook(args: argparse.Namespace) -> int:
@@ -181,4 +226,37 @@ def install_hook(args: argparse.Namespace) -> int:
 
     for line in install_hooks(repo_root(Path(args.repo)), pre_push=args.pre_push, force=args.force):
         print(line)
+    return EXIT_CLEAN
+
+
+def ci(args: argparse.Namespace) -> int:
+    """`nexpay-scan ci`: the commits of this pull/merge request or push, from the CI's
+    environment (GitHub Actions, GitLab CI)."""
+    from nexpay_scan.ci import ci_range
+
+    root = repo_root(Path(args.repo))
+    scanner = _scanner(args, root, "history")
+    revisions = ci_range(root, os.environ, deepen=args.deepen)
+    if not args.quiet:
+        print(f"nexpay-scan: scanning {' '.join(revisions)}", file=sys.stderr)
+    args.engine, args.since, args.until, args.branch = "diff", None, None, []
+    return _finish(args, scanner, _history_findings(args, root, scanner, revisions), root)
+
+
+def baseline(args: argparse.Namespace) -> int:
+    """`nexpay-scan baseline create`: today's findings as known, so only new ones fail."""
+    from nexpay_scan.sources.files import scan_paths
+    from nexpay_scan.suppressions import baseline_text
+
+    root = repo_root(Path(args.repo))
+    scanner = _scanner(args, root, args.scan)
+    if args.scan == "files":
+        found = scan_paths([str(root)], scanner)
+    else:
+        args.engine, args.since, args.until, args.branch = "auto", None, None, []
+        args.all_occurrences = True
+        found = _history_findings(args, root, scanner, [])
+    write_atomically(Path(args.output), baseline_text(found))
+    if not args.quiet:
+        print(f"nexpay-scan: wrote {len(found)} known findings to {args.output} (no secrets in it)")
     return EXIT_CLEAN

@@ -78,6 +78,8 @@ class Finding:
     verified_with: Secret | None = None
     notes: list[str] = field(default_factory=list)
     unreachable: bool = False  # in a dangling object that no ref reaches
+    places: list[tuple[Commit, str, int]] = field(default_factory=list)  # every addition
+    at_head: bool | None = None  # still in the files at HEAD (audit reports)
 
     @property
     def fingerprint(self) -> str:

@@ -28,6 +28,7 @@ class Summary:
     commits_scanned: int = 0
     bytes_scanned: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
+    suppressed: int = 0
     started: float = field(default_factory=time.monotonic)
     mode: str = ""
 

@@ -60,6 +60,7 @@ def summary_dict(report: Report) -> dict[str, Any]:
         "bytes_scanned": summary.bytes_scanned,
         "files_skipped": sum(summary.skipped.values()),
         "skipped": dict(summary.skipped),
+        "suppressed": summary.suppressed,
         "duration_seconds": round(summary.duration, 3),
     }
 

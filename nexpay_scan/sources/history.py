@@ -14,7 +14,7 @@ from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Commit, Finding
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.changes import scan_change
-from nexpay_scan.sources.git import BlobReader, git_command, parse_raw_z, run_git
+from nexpay_scan.sources.git import BlobReader, git_command, has_commits, parse_raw_z, run_git
 from nexpay_scan.sources.patch import is_binary, split_sections
 
 BLOCK_SIZE = 1 << 20
@@ -122,6 +122,8 @@ class HistoryScan:
         self._counts: dict[str, int] = {}
         self._every: list[Finding] = []
         self._order = 0
+        self.track_places = False
+        self._places: dict[str, list[tuple[Commit, str, int]]] = {}
 
     def run(self, rev_args: Sequence[str], stdin: Sequence[str] = ()) -> list[Finding]:
         """Scans the commits `git log rev_args` lists (see `log_revisions`); returns findings."""
@@ -181,6 +183,8 @@ class HistoryScan:
         self._order += 1
         if self.all_occurrences:
             self._every.append(finding)
+        if self.track_places and finding.commit:
+            self._places.setdefault(key, []).append((finding.commit, finding.file, finding.line))
         # Earliest commit time first; git log lists older commits later, so later wins ties.
         rank = (dated.timestamp, -self._order)
         held = self._earliest.get(key)
@@ -196,5 +200,22 @@ class HistoryScan:
         result = []
         for key, (_, finding) in self._earliest.items():
             finding.occurrences = self._counts[key]
+            finding.places = self._places.get(key, [])
             result.append(finding)
         return result
+
+    def mark_at_head(self, findings: list[Finding]) -> None:
+        """Sets `at_head`: whether HEAD's version of a file where the key was added holds it."""
+        if not has_commits(self.repo):
+            for finding in findings:
+                finding.at_head = False
+            return
+        with BlobReader(self.repo) as blobs:
+            for finding in findings:
+                paths = {path for _, path, _ in finding.places} or {finding.file}
+                value = finding.secret.reveal().encode()
+                finding.at_head = any(
+                    value in (blobs.read(f"HEAD:{path}") or b"")
+                    for path in sorted(paths)
+                    if "\n" not in path
+                )
