@@ -11,6 +11,7 @@ from pathlib import Path
 from nexpay_scan.config import load_settings
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding
+from nexpay_scan.progress import Progress
 from nexpay_scan.reporters import Report, get_writer
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.git import repo_root
@@ -24,6 +25,8 @@ def _scanner(args: argparse.Namespace, root: Path | None, mode: str) -> Scanner:
         raise FatalError(f"{config}: config file not found")
     scanner = Scanner(load_settings(root, config, redact=not args.no_redact))
     scanner.summary.mode = mode
+    quiet = getattr(args, "quiet", False)
+    scanner.progress = Progress("commits", enabled=sys.stderr.isatty() and not quiet)
     return scanner
 
 

@@ -27,7 +27,7 @@ class Secret:
 
     def sha256(self) -> str:
         """Hex sha256 of the full credential (safe to store: the keys are high-entropy)."""
-        return hashlib.sha256(self._value.encode()).hexdigest()
+        return hashlib.sha256(self._value.encode("utf-8", "surrogateescape")).hexdigest()
 
     def __repr__(self) -> str:
         return f"Secret({self.redacted()!r})"
@@ -84,5 +84,5 @@ class Finding:
     @property
     def fingerprint(self) -> str:
         """Stable id for ignore files and baselines: the credential and the file, no line."""
-        material = f"{self.file}\0{self.secret.reveal()}".encode()
+        material = f"{self.file}\0{self.secret.reveal()}".encode("utf-8", "surrogateescape")
         return hashlib.sha256(material).hexdigest()[:32]

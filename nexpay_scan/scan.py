@@ -11,6 +11,7 @@ from nexpay_scan.config import Settings
 from nexpay_scan.detector import Detector
 from nexpay_scan.filters import drop_reason, locate, path_allowed
 from nexpay_scan.findings import Commit, Finding, Secret
+from nexpay_scan.progress import Progress
 
 BINARY_SNIFF = 8000  # as git does: a NUL byte in the first 8000 bytes means binary
 
@@ -48,6 +49,7 @@ class Scanner:
         self.settings = settings
         self.detector = Detector(settings.rules)
         self.summary = Summary()
+        self.progress = Progress("commits", enabled=False)
 
     def scan(
         self,

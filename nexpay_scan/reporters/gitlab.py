@@ -37,9 +37,9 @@ def render(report: Report) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
-def scan(report: Report, now: datetime | None = None) -> dict[str, Any]:
+def scan(report: Report) -> dict[str, Any]:
     """The `scan` object: which tool ran, when, and that it ran to the end."""
-    end = now or datetime.now(timezone.utc)
+    end = datetime.now(timezone.utc)
     start = end - timedelta(seconds=report.summary.duration)
     tool = {**_TOOL, "version": __version__, "vendor": {"name": "nexpay-scan"}}
     document: dict[str, Any] = {
@@ -61,7 +61,7 @@ def vulnerability(finding: Finding, report: Report) -> dict[str, Any]:
     path = display_path(finding.file)
     label = "secret" if finding.kind == "secret" else "client ID"
     return {
-        "id": str(uuid.uuid5(_IDS, f"{finding.fingerprint}:{_sha(finding)}:{finding.line}")),
+        "id": str(uuid.uuid5(_IDS, _identity(finding))),
         "category": "secret_detection",
         "name": finding.description[:255],
         "description": (
@@ -89,8 +89,10 @@ def vulnerability(finding: Finding, report: Report) -> dict[str, Any]:
     }
 
 
-def _sha(finding: Finding) -> str:
-    return finding.commit.sha if finding.commit else NO_COMMIT
+def _identity(finding: Finding) -> str:
+    """What tells two findings apart: the same key in another commit or place is another."""
+    sha = finding.commit.sha if finding.commit else NO_COMMIT
+    return f"{finding.fingerprint}:{sha}:{finding.line}:{finding.column}"
 
 
 def _commit(finding: Finding) -> dict[str, str]:

@@ -28,7 +28,8 @@ _IMPACT = {
     "key is revoked.",
     "client_id": "A client ID names an API key; where it leaked, the key's secret often did too.",
 }
-# Where the finding says it, not here: properties keep the rest of the JSON contract.
+# Said by the result's ruleId, message and location; the rest of the JSON contract goes in
+# its properties.
 _NOT_PROPERTIES = ("rule", "description", "file", "line", "column")
 
 

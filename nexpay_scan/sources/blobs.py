@@ -90,11 +90,13 @@ def blobs_with_candidates(
         except BaseException as error:
             errors.append(error)
 
+    scanner.progress.start(sum(blobs.sizes), "bytes")
     threads = [threading.Thread(target=work, args=share) for share in blobs.shares(workers)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    scanner.progress.finish()
     if errors:
         raise errors[0]
     scanner.summary.bytes_scanned += sum(blobs.sizes)
@@ -124,6 +126,7 @@ def _scan_share(repo: Path, blobs: BlobList, start: int, end: int, scanner: Scan
             if isinstance(item, BaseException):
                 raise item
             hits |= _search_block(item, blobs, scanner)
+            scanner.progress.advance(len(item.data))
     finally:
         process.kill()
         reader.join()

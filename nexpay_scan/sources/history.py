@@ -128,12 +128,22 @@ class HistoryScan:
     def run(self, rev_args: Sequence[str], stdin: Sequence[str] = ()) -> list[Finding]:
         """Scans the commits `git log rev_args` lists (see `log_revisions`); returns findings."""
         detector = self.scanner.detector
+        progress = self.scanner.progress
+        if progress.enabled and not stdin:
+            progress.start(self.count_commits(rev_args), "commits")
         with BlobReader(self.repo) as blobs:
             for block in stream_log(self.repo, rev_args, stdin):
-                self.scanner.summary.commits_scanned += block.count(MARKER)
+                commits = block.count(MARKER)
+                self.scanner.summary.commits_scanned += commits
+                progress.advance(commits)
                 if _worth_parsing(detector, block):
                     self._scan_block(block, blobs)
+        progress.finish()
         return self.findings()
+
+    def count_commits(self, rev_args: Sequence[str]) -> int:
+        """How many commits `git log rev_args` lists."""
+        return int(run_git(self.repo, "rev-list", "--count", *rev_args, "--") or b"0")
 
     def run_blobs(self, rev_args: Sequence[str], workers: int) -> list[Finding]:
         """The same findings as `run`, by the blob route (see `sources.blobs`), plus
@@ -156,8 +166,7 @@ class HistoryScan:
             extra = unattributed_findings(
                 self.repo, self.scanner, introductions.unattributed, rev_args
             )
-        count = run_git(self.repo, "rev-list", "--count", *rev_args, "--")
-        self.scanner.summary.commits_scanned = int(count or b"0")
+        self.scanner.summary.commits_scanned = self.count_commits(rev_args)
         return self.findings() + extra
 
     def _scan_block(self, block: bytes, blobs: BlobReader) -> None:
