@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,6 +70,8 @@ def _scan_table(document: dict[str, Any], source: str) -> dict[str, Any]:
                 source, None, f"{key!r} can only be set on the command line, never by a repository"
             )
         if key not in ("scan", "rule"):
+            import difflib
+
             close = difflib.get_close_matches(key, ["scan", "rule"], n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise RuleError(source, None, f"unknown key {key!r}{hint}")
@@ -83,6 +84,8 @@ def _scan_table(document: dict[str, Any], source: str) -> dict[str, Any]:
                 source, None, f"{key!r} can only be set on the command line, never by a repository"
             )
         if key not in _SCAN_KEYS:
+            import difflib
+
             close = difflib.get_close_matches(key, list(_SCAN_KEYS), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise RuleError(source, None, f"unknown key scan.{key}{hint}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 
 _PREFIXES = ("nxp_sk_", "nxp_cid_")
@@ -27,6 +26,8 @@ class Secret:
 
     def sha256(self) -> str:
         """Hex sha256 of the full credential (safe to store: the keys are high-entropy)."""
+        import hashlib
+
         return hashlib.sha256(self._value.encode("utf-8", "surrogateescape")).hexdigest()
 
     def __repr__(self) -> str:
@@ -84,5 +85,7 @@ class Finding:
     @property
     def fingerprint(self) -> str:
         """Stable id for ignore files and baselines: the credential and the file, no line."""
+        import hashlib
+
         material = f"{self.file}\0{self.secret.reveal()}".encode("utf-8", "surrogateescape")
         return hashlib.sha256(material).hexdigest()[:32]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
+import marshal
+import os
 import sys
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,7 +96,30 @@ def load_rule_files(paths: Iterable[Path]) -> list[Rule]:
 
 
 def read_toml(path: Path) -> dict[str, Any]:
-    """The TOML document at `path`, or a RuleError that says why it cannot be read."""
+    """The TOML document at `path`, or a RuleError that says why it cannot be read.
+
+    Parsed documents are cached (marshal, keyed by path, size and mtime): the hook runs on
+    every commit, and parsing TOML costs more than the rest of its start-up.
+    """
+    try:
+        stat = path.stat()
+    except OSError as error:
+        raise RuleError(str(path), None, f"cannot read: {error.strerror}") from None
+    cache = _cache_file(path, stat.st_size, stat.st_mtime_ns)
+    if cache is not None:
+        try:
+            document = marshal.loads(cache.read_bytes())  # noqa: S302 - our own 0600 file
+            if isinstance(document, dict):
+                return document
+        except (OSError, EOFError, ValueError, TypeError):
+            pass
+    document = _parse_toml(path)
+    if cache is not None:
+        _store(cache, marshal.dumps(document))
+    return document
+
+
+def _parse_toml(path: Path) -> dict[str, Any]:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - Python 3.10
@@ -106,6 +131,34 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise RuleError(str(path), None, f"cannot read: {error.strerror}") from None
     except tomllib.TOMLDecodeError as error:
         raise RuleError(str(path), None, f"not valid TOML: {error}") from None
+    except UnicodeDecodeError:
+        raise RuleError(str(path), None, "not valid TOML: not UTF-8 text") from None
+
+
+def _cache_file(path: Path, size: int, mtime: int) -> Path | None:
+    root = os.environ.get("NEXPAY_SCAN_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "nexpay-scan"
+    )
+    if not root or root.startswith("~"):
+        return None
+    key = f"{path.resolve()}\0{size}\0{mtime}\0{sys.version_info[:2]}".encode(
+        "utf-8", "surrogateescape"
+    )
+    return Path(root) / "rules" / f"{zlib.crc32(key):08x}-{len(key)}.marshal"
+
+
+def _store(cache: Path, payload: bytes) -> None:
+    """Writes the cache entry atomically, owner-only; a cache that cannot be written is
+    simply not used."""
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        temp = cache.with_name(f".{cache.name}.{os.getpid()}")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(payload)
+        os.replace(temp, cache)
+    except OSError:
+        pass
 
 
 def parse_rules(document: Mapping[str, Any], source: str) -> list[Rule]:
@@ -179,6 +232,8 @@ def _check_keys(
         fail(f"{prefix.rstrip('.')} must be a table")
     for key, value in table.items():
         if key not in known:
+            import difflib
+
             close = difflib.get_close_matches(key, known, n=1)
             hint = f" (did you mean {prefix}{close[0]!r}?)" if close else ""
             fail(f"unknown key {prefix}{key!r}{hint}")

@@ -5,9 +5,7 @@ Both hold fingerprints only (sha256 of file and credential), never a credential.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
-from datetime import datetime, timezone
 from pathlib import Path
 
 from nexpay_scan import __version__
@@ -34,6 +32,8 @@ def read_ignore_file(root: Path | None) -> set[str]:
 
 def read_baseline(path: Path) -> set[str]:
     """The fingerprints of a baseline written by `nexpay-scan baseline create`."""
+    import json
+
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -50,6 +50,9 @@ def read_baseline(path: Path) -> set[str]:
 
 def baseline_text(findings: Iterable[Finding]) -> str:
     """A baseline document for `findings`: fingerprints, digests and places, no secrets."""
+    import json
+    from datetime import datetime, timezone
+
     entries = sorted(
         (
             {

@@ -1,0 +1,631 @@
+"""Decoded views: the text a key hides behind base64, percent-encoding, string escapes,
+UTF-16 or an archive, each mapped back to where its encoded form sits in the scanned bytes.
+
+The detector runs on each view's `data`. A view of an encoded token is the token decoded
+in place inside a few lines of its original context, so the rules that need "nexpay"
+nearby still see the name a value is assigned to (`NEXPAY_SECRET: <base64>`).
+"""
+
+from __future__ import annotations
+
+import binascii
+import io
+import re
+from bisect import bisect_right
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import IO, TYPE_CHECKING, Literal, NamedTuple, TypeVar
+
+if TYPE_CHECKING:
+    import zipfile
+
+MIB = 1024 * 1024
+MAX_TOTAL = 8 * MIB  # decoded bytes handed out for one input, all views together
+MAX_MEMBERS = 1000  # archive members looked at in one archive
+MAX_MEMBER_SIZE = MIB  # bytes read from one archive member or one gzip stream
+MAX_TAR_STREAM = 8 * MIB  # bytes of a gzip-compressed tar inflated to reach its members
+# The shortest credential, a 32-character client ID, is 43 characters of base64.
+MIN_BASE64 = 43
+# Enough for every rule's context (3 lines before, 1 after) with room to spare.
+CONTEXT_LINES_BEFORE = 4
+CONTEXT_LINES_AFTER = 2
+CONTEXT_BYTES = 2048  # per side: minified one-line files must not copy a whole file per token
+RUN_REACH = 512  # how far a percent or escape token extends either side of one escape
+UTF16_SNIFF = 4096
+
+SpanKind = Literal["copy", "token", "utf16", "whole"]
+_T = TypeVar("_T")
+
+
+class Span(NamedTuple):
+    """From `start` in a view's data up to the next span: where that text came from.
+
+    `origin` is an offset in the parent's data (the scanned bytes for a top-level view).
+    copy: context copied byte for byte from `origin` on; token: decoded from the token at
+    `origin`; utf16: transcoded from UTF-16 text at `origin` on; whole: an archive member
+    or decompressed stream of the blob at `origin`.
+    """
+
+    start: int
+    origin: int
+    kind: SpanKind
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedView:
+    """Bytes decoded from (part of) the scanned bytes: what the detector should also see.
+
+    `encoding` names the decodings applied, outermost first ("base64", "zip:app/.env>base64");
+    `member` is the archive member it came from, nested archives joined by "!".
+    """
+
+    data: bytes
+    encoding: str
+    member: str | None = None
+    parent: DecodedView | None = field(default=None, repr=False, compare=False)
+    spans: tuple[Span, ...] = field(default=(), repr=False, compare=False)
+
+    def origin(self, offset: int) -> int:
+        """The offset in the scanned bytes of the text that `data[offset]` was decoded from:
+        the first byte of its encoded token, 0 inside an archive or compressed stream, the
+        exact byte for UTF-16 text and for context copied around a token."""
+        local = self._local_origin(offset)
+        return local if self.parent is None else self.parent.origin(local)
+
+    def decoded(self, start: int, end: int) -> bool:
+        """True when `data[start:end]` overlaps decoded text; False when it lies wholly in
+        context copied from the scanned bytes (where a plain scan already looked)."""
+        return any(s < end and start < e for s, e in _decoded_regions(self))
+
+    def position(self, scanned: bytes, offset: int) -> tuple[int, int]:
+        """Line and column (1-based; the column in characters) in `scanned`, the bytes given
+        to `decoded_views`, of `origin(offset)`; a UTF-16 file counts in its characters."""
+        at = self.origin(offset)
+        top = self._top()
+        if top.spans and top.spans[0].kind == "utf16":
+            return _text_position(scanned[top.spans[0].origin : at].decode(top.encoding, "replace"))
+        line_start = scanned.rfind(b"\n", 0, at) + 1
+        column = len(scanned[line_start:at].decode("utf-8", "replace")) + 1
+        return scanned.count(b"\n", 0, at) + 1, column
+
+    @property
+    def whole(self) -> bool:
+        """True when every byte of `data` is decoded (no context copied around it)."""
+        return all(s.kind != "copy" for s in self.spans)
+
+    def _local_origin(self, offset: int) -> int:
+        index = max(bisect_right(self.spans, offset, key=_span_start) - 1, 0)
+        span = self.spans[index]
+        if span.kind == "copy":
+            return span.origin + offset - span.start
+        if span.kind == "utf16":
+            return span.origin + _utf16_size(self.data[span.start : offset])
+        return span.origin
+
+    def _top(self) -> DecodedView:
+        view = self
+        while view.parent is not None:
+            view = view.parent
+        return view
+
+
+def decoded_views(
+    data: bytes, *, max_depth: int = 2, max_total: int = MAX_TOTAL
+) -> Iterator[DecodedView]:
+    """Every view of `data` decoded where a key could hide, then views decoded from those,
+    down to `max_depth` decodings; never more than `max_total` bytes of views in all, and
+    never an exception, whatever the bytes. Plain text with nothing encoded yields nothing
+    at the cost of a few passes over it at memory speed.
+
+    Decoded: base64 runs of at least MIN_BASE64 characters (standard or URL-safe, wrapped
+    lines joined) that decode to text, UTF-16 text or an archive; percent-escapes and string
+    escapes (JSON, JavaScript, Python) in a run of text near "nxp" or "nexpay" that holds
+    something key-shaped; UTF-16 text (by its BOM, or by every other byte being NUL); zip,
+    tar and gzip (and tar.gz) by their magic numbers, members read through capped streams.
+    """
+    budget = _Budget(max_depth, max_total)
+    yield from _views_of(data, None, 1, budget)
+
+
+class _Budget:
+    """How deep decoding may go, and how many bytes of views are still to be handed out."""
+
+    __slots__ = ("max_depth", "remaining")
+
+    def __init__(self, max_depth: int, remaining: int) -> None:
+        self.max_depth = max_depth
+        self.remaining = remaining
+
+    def afford(self, size: int) -> bool:
+        """Spends `size` bytes if they are left; once a view does not fit, nothing more does."""
+        if size > self.remaining:
+            self.remaining = 0
+            return False
+        self.remaining -= size
+        return True
+
+
+class _Token(NamedTuple):
+    """Encoded text at data[start:end] and what it decodes to (`blob`: an archive)."""
+
+    start: int
+    end: int
+    text: bytes
+    label: str
+    blob: bool = False
+
+
+class _Unwrapped(NamedTuple):
+    """One piece of content found inside a whole blob: an archive member, a stream, a text."""
+
+    label: str
+    content: bytes
+    span: Span
+    member: str | None = None
+
+
+def _views_of(
+    data: bytes, parent: DecodedView | None, depth: int, budget: _Budget
+) -> Iterator[DecodedView]:
+    if parent is None or parent.whole:
+        yield from _whole_views(data, parent, depth, budget)
+    yield from _token_views(data, parent, depth, budget)
+
+
+def _whole_views(
+    data: bytes, parent: DecodedView | None, depth: int, budget: _Budget
+) -> Iterator[DecodedView]:
+    """Views of `data` read as a whole: archive members, a decompressed stream, UTF-16 text."""
+    if depth > budget.max_depth or budget.remaining <= 0:
+        return
+    for found in _unwrapped(data, budget.remaining):
+        view = _child(parent, found.content, found.label, (found.span,), found.member)
+        if not budget.afford(len(view.data)):
+            return
+        yield view
+        yield from _views_of(view.data, view, depth + 1, budget)
+
+
+def _token_views(
+    data: bytes, parent: DecodedView | None, depth: int, budget: _Budget
+) -> Iterator[DecodedView]:
+    """Views of the encoded tokens in the decoded parts of `data`, each within its context."""
+    if depth > budget.max_depth or budget.remaining <= 0:
+        return
+    tokens = _tokens(data, _regions(data, parent))
+    for token in (t for t in tokens if t.blob):
+        hidden = _child(parent, token.text, token.label, (Span(0, token.start, "token"),))
+        yield from _whole_views(token.text, hidden, depth + 1, budget)
+    for group in _windows(data, [t for t in tokens if not t.blob]):
+        view = _spliced(data, group, parent)
+        if not budget.afford(len(view.data)):
+            return
+        yield view
+        yield from _views_of(view.data, view, depth + 1, budget)
+
+
+def _child(
+    parent: DecodedView | None,
+    data: bytes,
+    label: str,
+    spans: tuple[Span, ...],
+    member: str | None = None,
+) -> DecodedView:
+    if parent is not None:
+        label = f"{parent.encoding}>{label}"
+        if parent.member is not None:
+            member = parent.member if member is None else f"{parent.member}!{member}"
+    return DecodedView(data, label, member, parent, spans)
+
+
+def _regions(data: bytes, parent: DecodedView | None) -> list[tuple[int, int]]:
+    """Where in `data` to look for tokens: only in what `parent` decoded, never its context
+    (a token there was in the parent's own data, and is decoded from there)."""
+    return [(0, len(data))] if parent is None else _decoded_regions(parent)
+
+
+def _decoded_regions(view: DecodedView) -> list[tuple[int, int]]:
+    """The spans of `view.data` that were decoded, as (start, end) pairs."""
+    stops = [s.start for s in view.spans[1:]] + [len(view.data)]
+    pairs = zip(view.spans, stops, strict=True)
+    return [(span.start, stop) for span, stop in pairs if span.kind != "copy"]
+
+
+def _span_start(span: Span) -> int:
+    return span.start
+
+
+# -- whole blobs: archives, compressed streams, UTF-16 text -------------------------------
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _unwrapped(data: bytes, limit: int) -> list[_Unwrapped]:
+    """What `data` holds when it is an archive, a gzip stream or UTF-16 text (else nothing)."""
+    if data.startswith(_ZIP_MAGIC):
+        return _zip_members(data, limit)
+    if data.startswith(_GZIP_MAGIC):
+        return _gzip_contents(data, limit)
+    if _is_tar(data):
+        return _tar_members(data, limit, "tar")
+    text = _utf16_text(data, limit)
+    return [text] if text else []
+
+
+def _is_tar(data: bytes) -> bool:
+    return data[257:262] == b"ustar"
+
+
+def _is_archive(data: bytes) -> bool:
+    return data.startswith((_ZIP_MAGIC, _GZIP_MAGIC)) or _is_tar(data)
+
+
+def _zip_members(data: bytes, limit: int) -> list[_Unwrapped]:
+    import zipfile
+
+    found: list[_Unwrapped] = []
+    archive = _opened(partial(zipfile.ZipFile, io.BytesIO(data)))
+    if archive is None:
+        return found
+    with archive:
+        for info in archive.infolist()[:MAX_MEMBERS]:
+            size = min(MAX_MEMBER_SIZE, limit)
+            if size <= 0:
+                break
+            content = _read(partial(archive.open, info), size) if _readable(info) else None
+            if content:
+                found.append(_member(f"zip:{info.filename}", info.filename, content))
+                limit -= len(content)
+    return found
+
+
+def _readable(info: zipfile.ZipInfo) -> bool:
+    """False for folders, encrypted members, and methods that cannot be read in bounded
+    steps: zipfile inflates a bzip2 or lzma chunk whole, and a small chunk can be a bomb."""
+    import zipfile
+
+    bounded = info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+    return bounded and not info.is_dir() and not info.flag_bits & 0x1
+
+
+def _tar_members(data: bytes, limit: int, label: str) -> list[_Unwrapped]:
+    import tarfile
+
+    found: list[_Unwrapped] = []
+    archive = _opened(partial(tarfile.open, fileobj=io.BytesIO(data), mode="r:"))
+    if archive is None:
+        return found
+    with archive:
+        for _ in range(MAX_MEMBERS):
+            size = min(MAX_MEMBER_SIZE, limit)
+            info = _opened(archive.next)
+            if info is None or size <= 0:
+                break
+            content = _read(partial(archive.extractfile, info), size) if info.isfile() else None
+            if content:
+                found.append(_member(f"{label}:{info.name}", info.name, content))
+                limit -= len(content)
+    return found
+
+
+def _gzip_contents(data: bytes, limit: int) -> list[_Unwrapped]:
+    """A gzip stream's content, or the members of the tar inside it."""
+    if _is_tar(_gunzip(data, 512)):
+        return _tar_members(_gunzip(data, MAX_TAR_STREAM), limit, "gzip>tar")
+    content = _gunzip(data, min(MAX_MEMBER_SIZE, limit))
+    return [_member("gzip", None, content)] if content else []
+
+
+def _gunzip(data: bytes, size: int) -> bytes:
+    """At most `size` bytes inflated from the gzip members at the start of `data`; from a
+    truncated or corrupt stream, what could be inflated before the damage."""
+    import zlib
+
+    out: list[bytes] = []
+    left = size
+    while data.startswith(_GZIP_MAGIC) and left > 0:
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            chunk = inflater.decompress(data, left)
+        except zlib.error:
+            break
+        out.append(chunk)
+        left -= len(chunk)
+        if not inflater.eof:
+            break
+        data = inflater.unused_data
+    return b"".join(out)
+
+
+def _member(label: str, name: str | None, content: bytes) -> _Unwrapped:
+    return _Unwrapped(label, content, Span(0, 0, "whole"), name)
+
+
+def _opened(open_: Callable[[], _T]) -> _T | None:
+    """What `open_` returns, or None when hostile bytes make it fail; archives fail in many
+    ways (BadZipFile, ReadError, zlib.error, EOFError, struct.error, NotImplementedError,
+    UnicodeDecodeError...) and none of them may stop a scan."""
+    try:
+        return open_()
+    except Exception:
+        return None
+
+
+def _read(open_: Callable[[], IO[bytes] | None], size: int) -> bytes | None:
+    """At most `size` bytes from the stream that `open_` opens; None when reading fails."""
+    stream = _opened(open_)
+    if stream is None:
+        return None
+    with stream:
+        return _opened(partial(stream.read, size))
+
+
+def _utf16_text(data: bytes, limit: int) -> _Unwrapped | None:
+    """`data` as UTF-8, when it is UTF-16 text (a BOM, or NULs in every other byte)."""
+    sniffed = _utf16_codec(data)
+    if sniffed is None:
+        return None
+    codec, bom = sniffed
+    text = _transcoded(data[bom : bom + limit], codec)[:limit]
+    return _Unwrapped(codec, text, Span(0, bom, "utf16")) if _is_text(text) else None
+
+
+def _utf16_codec(data: bytes) -> tuple[str, int] | None:
+    """The UTF-16 codec of `data` and its BOM's length, or None when it is not UTF-16."""
+    if data.startswith(b"\xff\xfe") and not data.startswith(b"\xff\xfe\x00\x00"):
+        return "utf-16-le", 2
+    if data.startswith(b"\xfe\xff"):
+        return "utf-16-be", 2
+    sample = data[: UTF16_SNIFF - UTF16_SNIFF % 2]
+    pairs = len(sample) // 2
+    if pairs < 4 or b"\0" not in sample:
+        return None
+    high = sample[1 : pairs * 2 : 2].count(0)
+    low = sample[0 : pairs * 2 : 2].count(0)
+    if 4 * high >= 3 * pairs and 16 * low <= pairs:
+        return "utf-16-le", 0
+    if 4 * low >= 3 * pairs and 16 * high <= pairs:
+        return "utf-16-be", 0
+    return None
+
+
+def _transcoded(data: bytes, codec: str) -> bytes:
+    # "replace" turns each bad 2-byte unit into one U+FFFD, also 2 bytes in UTF-16, so
+    # offsets map back exactly (see _utf16_size)
+    return data[: len(data) - len(data) % 2].decode(codec, "replace").encode()
+
+
+def _utf16_size(text: bytes) -> int:
+    """How many bytes of UTF-16 the UTF-8 `text` was transcoded from."""
+    return len(text.decode("utf-8", "replace").encode("utf-16-le"))
+
+
+def _text_position(before: str) -> tuple[int, int]:
+    return before.count("\n") + 1, len(before) - before.rfind("\n")
+
+
+# -- tokens: base64, percent-escapes, string escapes --------------------------------------
+
+_B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_"
+# base64 characters to "A", all else to ".": runs then are found by bytes.find at memory
+# speed, where a regex character-class run costs ~30 ms per MB
+_B64_MARKS = bytes(65 if b in _B64_ALPHABET else 46 for b in range(256))
+_B64_RUN = b"A" * MIN_BASE64
+_URLSAFE = bytes.maketrans(b"-_", b"+/")
+# padding, then further lines of a wrapped blob (`base64` wraps at 76, PEM at 64)
+_B64_TAIL = re.compile(
+    rb"={0,2}(?:[ \t]*\r?\n[ \t]*[A-Za-z0-9+/_-]{4,}={0,2}(?=[ \t]*(?:\r?\n|\Z)))*"
+)
+_CONTROLS = bytes(b for b in range(32) if b not in b"\t\n\r") + b"\x7f"
+_KEY_SHAPED = re.compile(rb"[A-Za-z0-9_-]{32}")
+
+
+def _tokens(data: bytes, regions: Sequence[tuple[int, int]]) -> list[_Token]:
+    tokens = [t for start, end in regions for t in _base64_tokens(data, start, end)]
+    escapers = [x for x in _ESCAPERS if any(x.pattern.search(data, *r) for r in regions)]
+    if escapers and _mentions_nexpay(data):
+        for escaper in escapers:
+            tokens.extend(t for r in regions for t in _escaped_tokens(data, *r, escaper))
+    return tokens
+
+
+def _base64_tokens(data: bytes, start: int, end: int) -> Iterator[_Token]:
+    marks = data[start:end].translate(_B64_MARKS)
+    found = marks.find(_B64_RUN)
+    while found >= 0:
+        stop = marks.find(b".", found + MIN_BASE64)
+        run_end = start + (len(marks) if stop < 0 else stop)
+        token = _base64_token(data, start + found, run_end, end)
+        resume = run_end if token is None else max(run_end, token.end)
+        if token is not None:
+            yield token
+        found = marks.find(_B64_RUN, resume - start)
+
+
+def _base64_token(data: bytes, start: int, run_end: int, limit: int) -> _Token | None:
+    """The run at data[start:run_end], with its padding and wrapped lines, decoded: None
+    unless it decodes to text, to UTF-16 text or to an archive."""
+    tail = _B64_TAIL.match(data, run_end, limit)
+    end = tail.end() if tail else run_end
+    for stop in dict.fromkeys((end, run_end)):
+        blob = _unbase64(data[start:stop])
+        if blob is None:
+            continue
+        if _is_text(blob):
+            return _Token(start, stop, blob, "base64")
+        if _is_archive(blob):
+            return _Token(start, stop, blob, "base64", blob=True)
+        text = _utf16_text(blob, len(blob))
+        if text is not None:
+            return _Token(start, stop, text.content, f"base64>{text.label}")
+    return None
+
+
+def _unbase64(encoded: bytes) -> bytes | None:
+    body = b"".join(encoded.split()).rstrip(b"=")
+    if b"-" in body or b"_" in body:
+        if b"+" in body or b"/" in body:
+            return None
+        body = body.translate(_URLSAFE)
+    body = body[: len(body) - (len(body) % 4 == 1)]
+    try:
+        return binascii.a2b_base64(body + b"=" * (-len(body) % 4))
+    except binascii.Error:
+        return None
+
+
+def _is_text(blob: bytes) -> bool:
+    """UTF-8 with few control characters: what a decoded config, header or key looks like."""
+    try:
+        blob.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    controls = len(blob) - len(blob.translate(None, _CONTROLS))
+    return bool(blob) and controls * 32 <= len(blob)
+
+
+def _mentions_nexpay(data: bytes) -> bool:
+    # "nxp" in case: current keys are lower-case; "nexpay" in any case: legacy key context
+    return b"nxp" in data or b"nexpay" in data.lower()
+
+
+class _Escaper(NamedTuple):
+    """One escaping scheme: where it occurs, what ends a run of text, how to undo it."""
+
+    label: str
+    pattern: re.Pattern[bytes]
+    delimiters: tuple[bytes, ...]
+    decode: Callable[[bytes], bytes]
+
+
+_PERCENT = re.compile(rb"%[0-9A-Fa-f]{2}")
+_STRING_ESCAPE = re.compile(rb"\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|[\"'/bfnrt])")
+_UNESCAPE = re.compile(
+    rb"\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|\\(.)",
+    re.DOTALL,
+)
+_SIMPLE_ESCAPES = {b"n": b"\n", b"t": b"\t", b"r": b"\r", b"b": b"\b", b"f": b"\f"}
+_WHITESPACE = (b" ", b"\t", b"\n", b"\r")
+
+
+def _unpercent(raw: bytes) -> bytes:
+    return _PERCENT.sub(lambda m: bytes([int(m[0][1:], 16)]), raw)
+
+
+def _unescape(raw: bytes) -> bytes:
+    return _UNESCAPE.sub(_unescaped, raw)
+
+
+def _unescaped(match: re.Match[bytes]) -> bytes:
+    high, low, unit, byte, char = match.groups()
+    if high and low:
+        code = 0x10000 + ((int(high, 16) - 0xD800) << 10) + int(low, 16) - 0xDC00
+        return chr(code).encode()
+    if unit or byte:
+        return chr(int(unit or byte, 16)).encode("utf-8", "replace")
+    if char in b"\"'/\\":
+        return char
+    return _SIMPLE_ESCAPES.get(char, match[0])
+
+
+_ESCAPERS = (
+    _Escaper("percent", _PERCENT, (*_WHITESPACE, b'"', b"'", b"<", b">", b"`"), _unpercent),
+    _Escaper("escape", _STRING_ESCAPE, _WHITESPACE, _unescape),
+)
+
+
+def _escaped_tokens(data: bytes, start: int, end: int, escaper: _Escaper) -> Iterator[_Token]:
+    """Runs of text around each escape (to the nearest delimiter, RUN_REACH at most),
+    decoded, where the decoded run is key-shaped and "nxp" or "nexpay" is near."""
+    floor = start
+    for hit in escaper.pattern.finditer(data, start, end):
+        if hit.start() < floor:
+            continue
+        left = _run_start(data, hit.start(), max(floor, hit.start() - RUN_REACH), escaper)
+        right = _run_end(data, hit.end(), min(end, hit.end() + RUN_REACH), escaper)
+        floor = right
+        text = escaper.decode(data[left:right])
+        if _KEY_SHAPED.search(text) and _nexpay_near(data, left, right, text):
+            yield _Token(left, right, text, escaper.label)
+
+
+def _run_start(data: bytes, at: int, floor: int, escaper: _Escaper) -> int:
+    starts = [i + 1 for i in (data.rfind(d, floor, at) for d in escaper.delimiters) if i >= 0]
+    return max(starts, default=floor)
+
+
+def _run_end(data: bytes, at: int, ceiling: int, escaper: _Escaper) -> int:
+    ends = [i for i in (data.find(d, at, ceiling) for d in escaper.delimiters) if i >= 0]
+    return min(ends, default=ceiling)
+
+
+def _nexpay_near(data: bytes, start: int, end: int, decoded: bytes) -> bool:
+    nearby = data[max(0, start - CONTEXT_BYTES) : end + CONTEXT_BYTES]
+    return _mentions_nexpay(decoded) or _mentions_nexpay(nearby)
+
+
+# -- splicing decoded tokens into their context --------------------------------------------
+
+
+def _windows(data: bytes, tokens: list[_Token]) -> Iterator[list[_Token]]:
+    """Tokens of one label grouped so that each group's contexts overlap or touch."""
+    by_label: dict[str, list[_Token]] = {}
+    for token in tokens:
+        by_label.setdefault(token.label, []).append(token)
+    for group in by_label.values():
+        current = [group[0]]
+        for token in group[1:]:
+            if _context_start(data, token.start) <= _context_end(data, current[-1].end):
+                current.append(token)
+            else:
+                yield current
+                current = [token]
+        yield current
+
+
+def _spliced(data: bytes, tokens: Sequence[_Token], parent: DecodedView | None) -> DecodedView:
+    """The context of `tokens` in `data`, with each token replaced by its decoded text."""
+    parts: list[bytes] = []
+    spans: list[Span] = []
+    at = _context_start(data, tokens[0].start)
+    size = 0
+    for token in tokens:
+        for piece, span in (
+            (data[at : token.start], Span(size, at, "copy")),
+            (token.text, Span(size + token.start - at, token.start, "token")),
+        ):
+            if piece:
+                parts.append(piece)
+                spans.append(span)
+        size += token.start - at + len(token.text)
+        at = token.end
+    tail = data[at : _context_end(data, tokens[-1].end)]
+    if tail:
+        parts.append(tail)
+        spans.append(Span(size, at, "copy"))
+    return _child(parent, b"".join(parts), tokens[0].label, tuple(spans))
+
+
+def _context_start(data: bytes, offset: int) -> int:
+    """Where the line CONTEXT_LINES_BEFORE lines above the one holding `offset` starts."""
+    floor = max(0, offset - CONTEXT_BYTES)
+    for _ in range(CONTEXT_LINES_BEFORE + 1):
+        newline = data.rfind(b"\n", floor, offset)
+        if newline < 0:
+            return floor
+        offset = newline
+    return offset + 1
+
+
+def _context_end(data: bytes, offset: int) -> int:
+    """Where the line CONTEXT_LINES_AFTER lines below the one holding `offset` ends."""
+    ceiling = min(len(data), offset + CONTEXT_BYTES)
+    for _ in range(CONTEXT_LINES_AFTER + 1):
+        newline = data.find(b"\n", offset, ceiling)
+        if newline < 0:
+            return ceiling
+        offset = newline + 1
+    return offset
