@@ -55,11 +55,11 @@ def load_settings(root: Path | None, config_file: Path | None, *, redact: bool =
     )
 
 
-def builtin_rules() -> list[Rule]:
-    """The rules shipped with the tool, in file-name order."""
+def builtin_rules(*, with_examples: bool = False) -> list[Rule]:
+    """The rules shipped with the tool, in file-name order (examples only if asked)."""
     rules: list[Rule] = []
     for path in sorted(builtin_rules_dir().glob("*.toml")):
-        rules.extend(parse_rules(read_toml(path), str(path)))
+        rules.extend(parse_rules(read_toml(path, cached=not with_examples), str(path)))
     return rules
 
 

@@ -420,14 +420,17 @@ _B64_TAIL = re.compile(
 )
 _CONTROLS = bytes(b for b in range(32) if b not in b"\t\n\r") + b"\x7f"
 _KEY_SHAPED = re.compile(rb"[A-Za-z0-9_-]{32}")
+# an escape with this many key characters on one side may be hiding a key's boundary
+_GLUED = 20
+_KEY_RUN = re.compile(rb"[A-Za-z0-9_-]{%d}" % _GLUED)
 
 
 def _tokens(data: bytes, regions: Sequence[tuple[int, int]]) -> list[_Token]:
     tokens = [t for start, end in regions for t in _base64_tokens(data, start, end)]
-    escapers = [x for x in _ESCAPERS if any(x.pattern.search(data, *r) for r in regions)]
-    if escapers and _mentions_nexpay(data):
-        for escaper in escapers:
-            tokens.extend(t for r in regions for t in _escaped_tokens(data, *r, escaper))
+    for escaper in _ESCAPERS:
+        tokens.extend(
+            t for start, end in regions for t in _escaped_tokens(data, start, end, escaper)
+        )
     return tokens
 
 
@@ -538,11 +541,12 @@ _ESCAPERS = (
 
 
 def _escaped_tokens(data: bytes, start: int, end: int, escaper: _Escaper) -> Iterator[_Token]:
-    """Runs of text around each escape (to the nearest delimiter, RUN_REACH at most),
-    decoded, where the decoded run is key-shaped and "nxp" or "nexpay" is near."""
+    """Runs of text (to the nearest delimiter, RUN_REACH at most) around each escape glued to
+    key characters, decoded, where the decoded run holds something key-shaped and "nxp" or
+    "nexpay" is near. An escape with no key glued to it hides no key from a plain scan."""
     floor = start
     for hit in escaper.pattern.finditer(data, start, end):
-        if hit.start() < floor:
+        if hit.start() < floor or not _glued_to_key(data, hit.start(), hit.end()):
             continue
         left = _run_start(data, hit.start(), max(floor, hit.start() - RUN_REACH), escaper)
         right = _run_end(data, hit.end(), min(end, hit.end() + RUN_REACH), escaper)
@@ -550,6 +554,11 @@ def _escaped_tokens(data: bytes, start: int, end: int, escaper: _Escaper) -> Ite
         text = escaper.decode(data[left:right])
         if _KEY_SHAPED.search(text) and _nexpay_near(data, left, right, text):
             yield _Token(left, right, text, escaper.label)
+
+
+def _glued_to_key(data: bytes, start: int, end: int) -> bool:
+    before = start >= _GLUED and _KEY_RUN.fullmatch(data, start - _GLUED, start)
+    return bool(before or _KEY_RUN.match(data, end))
 
 
 def _run_start(data: bytes, at: int, floor: int, escaper: _Escaper) -> int:

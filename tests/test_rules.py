@@ -12,7 +12,7 @@ from nexpay_scan.config import Settings, builtin_rules
 from nexpay_scan.rules import Rule
 from nexpay_scan.scan import Scanner
 
-RULES = builtin_rules()
+RULES = builtin_rules(with_examples=True)
 POSITIVES = [(r, ex) for r in RULES for ex in r.positives]
 NEGATIVES = [(r, ex) for r in RULES for ex in r.negatives]
 
