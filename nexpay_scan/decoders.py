@@ -120,9 +120,10 @@ def decoded_views(
 
     Decoded: base64 runs of at least MIN_BASE64 characters (standard or URL-safe, wrapped
     lines joined) that decode to text, UTF-16 text or an archive; percent-escapes and string
-    escapes (JSON, JavaScript, Python) in a run of text near "nxp" or "nexpay" that holds
-    something key-shaped; UTF-16 text (by its BOM, or by every other byte being NUL); zip,
-    tar and gzip (and tar.gz) by their magic numbers, members read through capped streams.
+    escapes (JSON, JavaScript, Python) glued to key characters, in a run of text that then
+    holds something key-shaped near "nxp" or "nexpay"; UTF-16 text (by its BOM, or by NULs
+    in every other byte); zip, tar, gzip and tar.gz by their magic numbers, members read
+    through capped streams (stored and deflated zip members only: see `_readable`).
     """
     budget = _Budget(max_depth, max_total)
     yield from _views_of(data, None, 1, budget)
@@ -440,19 +441,19 @@ def _base64_tokens(data: bytes, start: int, end: int) -> Iterator[_Token]:
     while found >= 0:
         stop = marks.find(b".", found + MIN_BASE64)
         run_end = start + (len(marks) if stop < 0 else stop)
-        token = _base64_token(data, start + found, run_end, end)
-        resume = run_end if token is None else max(run_end, token.end)
+        tail = _B64_TAIL.match(data, run_end, end)
+        wrapped_end = tail.end() if tail else run_end
+        token = _base64_token(data, start + found, (wrapped_end, run_end))
         if token is not None:
             yield token
-        found = marks.find(_B64_RUN, resume - start)
+        # past the whole wrapped blob when it is not text: its lines are no use one by one
+        found = marks.find(_B64_RUN, (wrapped_end if token is None else token.end) - start)
 
 
-def _base64_token(data: bytes, start: int, run_end: int, limit: int) -> _Token | None:
-    """The run at data[start:run_end], with its padding and wrapped lines, decoded: None
-    unless it decodes to text, to UTF-16 text or to an archive."""
-    tail = _B64_TAIL.match(data, run_end, limit)
-    end = tail.end() if tail else run_end
-    for stop in dict.fromkeys((end, run_end)):
+def _base64_token(data: bytes, start: int, ends: tuple[int, int]) -> _Token | None:
+    """data[start:end] decoded, for the end of the wrapped blob, else of its first line:
+    None unless it decodes to text, to UTF-16 text or to an archive."""
+    for stop in dict.fromkeys(ends):
         blob = _unbase64(data[start:stop])
         if blob is None:
             continue

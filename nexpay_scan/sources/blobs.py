@@ -26,7 +26,17 @@ from nexpay_scan.findings import Finding
 from nexpay_scan.scan import Scanner, looks_binary
 from nexpay_scan.sources.git import BlobReader, git_command, run_git
 
-CHUNK_BYTES = 8 << 20
+CHUNK_BYTES = 2 << 20
+# Each reader's git keeps its pack windows and delta cache small: the memory bound holds
+# for the whole process tree, and reading whole blobs gains little from a bigger cache.
+_LEAN_GIT = (
+    "-c",
+    "core.deltaBaseCacheLimit=32m",
+    "-c",
+    "core.packedGitWindowSize=8m",
+    "-c",
+    "core.packedGitLimit=48m",
+)
 WALK_MARKER = b"\x01nexpay-scan-walk\x01"
 
 
@@ -107,7 +117,7 @@ def _scan_share(repo: Path, blobs: BlobList, start: int, end: int, scanner: Scan
     """One `git cat-file --batch` for blobs[start:end]: a thread reads its output in whole-
     object blocks while this one searches them, so git never waits for the search."""
     process = subprocess.Popen(
-        git_command(repo, "cat-file", "--batch"),
+        git_command(repo, *_LEAN_GIT, "cat-file", "--batch"),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -115,7 +125,7 @@ def _scan_share(repo: Path, blobs: BlobList, start: int, end: int, scanner: Scan
     assert process.stdin is not None and process.stdout is not None
     _widen_pipe(process.stdout)
     threading.Thread(target=_feed, args=(process.stdin, blobs.ids[start:end]), daemon=True).start()
-    blocks: queue.Queue[_Block | BaseException | None] = queue.Queue(maxsize=3)
+    blocks: queue.Queue[_Block | BaseException | None] = queue.Queue(maxsize=2)
     reader = threading.Thread(
         target=_read_blocks, args=(process.stdout, blobs, start, end, blocks), daemon=True
     )

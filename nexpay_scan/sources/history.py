@@ -155,18 +155,25 @@ class HistoryScan:
             walk_for,
         )
 
-        hits = blobs_with_candidates(
-            self.repo, list_blobs(self.repo, self.scanner), self.scanner, workers
+        counter = subprocess.Popen(  # counted while the blobs stream, on its own
+            git_command(self.repo, "rev-list", "--count", *rev_args, "--"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
         )
-        extra: list[Finding] = []
-        if hits:
-            introductions = walk_for(self.repo, rev_args, hits)
-            if introductions.commits:
-                self.run(["--no-walk=unsorted", "--stdin"], introductions.commits)
-            extra = unattributed_findings(
-                self.repo, self.scanner, introductions.unattributed, rev_args
-            )
-        self.scanner.summary.commits_scanned = self.count_commits(rev_args)
+        try:
+            blob_list = list_blobs(self.repo, self.scanner)
+            hits = blobs_with_candidates(self.repo, blob_list, self.scanner, workers)
+            extra: list[Finding] = []
+            if hits:
+                introductions = walk_for(self.repo, rev_args, hits)
+                if introductions.commits:
+                    self.run(["--no-walk=unsorted", "--stdin"], introductions.commits)
+                extra = unattributed_findings(
+                    self.repo, self.scanner, introductions.unattributed, rev_args
+                )
+        finally:
+            counted, _ = counter.communicate()
+        self.scanner.summary.commits_scanned = int(counted.strip() or b"0")
         return self.findings() + extra
 
     def _scan_block(self, block: bytes, blobs: BlobReader) -> None:
