@@ -190,6 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("url", nargs="?", help="remote URL (git passes it to the hook)")
     _scan_options(push)
 
+    receive = commands.add_parser(
+        "pre-receive", help="server-side hook: reject a push whose new commits add a key"
+    )
+    _scan_options(receive)
+
     hook = commands.add_parser("hook", help="entry point for the pre-commit framework")
     hook.add_argument("filenames", nargs="*", metavar="FILE")
     _scan_options(hook)
@@ -233,6 +238,12 @@ def _print_error(message: str, command: str) -> None:
         print(
             f"nexpay-scan: commit blocked because the scan could not run. {BYPASS}", file=sys.stderr
         )
+    elif command == "pre-receive":
+        print(
+            "nexpay-scan: push rejected because the scan could not run (server-side check); "
+            "tell the repository's administrators",
+            file=sys.stderr,
+        )
     elif command == "pre-push":
         print(
             f"nexpay-scan: push blocked because the scan could not run. {PUSH_BYPASS}",
@@ -251,6 +262,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "hook": commands.hook,
         "install-hook": commands.install_hook,
         "ci": commands.ci,
+        "pre-receive": commands.pre_receive,
         "baseline": commands.baseline,
     }
     return handlers[args.command](args)

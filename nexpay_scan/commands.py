@@ -201,6 +201,38 @@ def pre_push(args: argparse.Namespace) -> int:
     return _finish(args, scanner, scan.findings(), root)
 
 
+def pre_receive(args: argparse.Namespace) -> int:
+    """`nexpay-scan pre-receive`: a server-side hook that rejects pushes adding a key."""
+    from nexpay_scan.sources.history import HistoryScan
+    from nexpay_scan.sources.receive import break_glass_reason, log_break_glass, received_revisions
+
+    root = repo_root(Path(args.repo))
+    scanner = _scanner(args, root, "pre-push")
+    scan = HistoryScan(root, scanner)
+    lines = _stdin_lines()
+    for revisions in received_revisions(lines):
+        scan.run(revisions)
+    code = _finish(args, scanner, scan.findings(), root)
+    if code == EXIT_CLEAN:
+        return code
+    reason = break_glass_reason(os.environ)
+    if reason is not None:
+        log = log_break_glass(root, os.environ, reason, lines, len(scan.findings()))
+        print(
+            f"nexpay-scan: push ACCEPTED by break-glass ({reason!r}); logged in {log}. "
+            "Revoke the key now all the same.",
+            file=sys.stderr,
+        )
+        return EXIT_CLEAN
+    print(
+        "nexpay-scan: push rejected: it adds Nexpay credentials (above). Remove them from "
+        "the commits (rewrite them before pushing), revoke the keys, and push again. In an "
+        'emergency: git push -o nexpay-scan.break-glass="REASON" (logged).',
+        file=sys.stderr,
+    )
+    return code
+
+
 def _stdin_lines() -> list[str]:
     if sys.stdin is None or sys.stdin.isatty():
         return []

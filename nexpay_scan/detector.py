@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -9,8 +10,9 @@ import regex
 
 from nexpay_scan.rules import Rule
 
-# A catastrophically backtracking rule must not stall a scan: each regex call gets this long.
-MATCH_TIMEOUT_SECONDS = 5.0
+# A catastrophically backtracking rule must not stall a scan: each regex call gets this long,
+# then the rule is given up on that content (and named in the report), and the scan goes on.
+MATCH_TIMEOUT_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,14 +26,6 @@ class Candidate:
     pair: str | None
 
 
-class RuleTimeout(Exception):
-    """A rule's regex ran past the time limit on some input."""
-
-    def __init__(self, rule: Rule) -> None:
-        super().__init__(f"rule {rule.id!r} ({rule.source}) took too long and was stopped")
-        self.rule = rule
-
-
 class Detector:
     """Applies compiled rules to bytes; knows nothing of where the bytes came from."""
 
@@ -41,6 +35,7 @@ class Detector:
         # One case-insensitive literal per keyword: `regex` searches a single literal at
         # memory speed and releases the GIL, where an alternation crawls.
         self.keywords = _minimal_keywords({k for r in rules for k in r.keywords})
+        self.timeouts: Counter[str] = Counter()  # rule id -> contents it was stopped on
         self.prefilters = tuple(regex.compile(b"(?i)" + regex.escape(k)) for k in self.keywords)
 
     def might_match(self, data: bytes) -> bool:
@@ -62,7 +57,10 @@ class Detector:
         found: list[Candidate] = []
         for rule in rules:
             if any(k in lowered for k in rule.keywords):
-                found.extend(_matches(rule, data))
+                try:
+                    found.extend(_matches(rule, data))
+                except TimeoutError:
+                    self.timeouts[f"{rule.id} ({rule.source})"] += 1
         return _without_overlaps(found)
 
 
@@ -71,16 +69,17 @@ def _minimal_keywords(keywords: set[bytes]) -> tuple[bytes, ...]:
     return tuple(sorted(k for k in keywords if not any(o != k and o in k for o in keywords)))
 
 
-def _matches(rule: Rule, data: bytes) -> Iterable[Candidate]:
+def _matches(rule: Rule, data: bytes) -> list[Candidate]:
+    return list(_iter_matches(rule, data))
+
+
+def _iter_matches(rule: Rule, data: bytes) -> Iterable[Candidate]:
     group = "credential" if "credential" in rule.pattern.groupindex else 0
     has_pair = "client_id" in rule.pattern.groupindex
-    try:
-        for match in rule.pattern.finditer(data, concurrent=True, timeout=MATCH_TIMEOUT_SECONDS):
-            start, end = match.span(group)
-            pair = match.group("client_id").decode("ascii", "replace") if has_pair else None
-            yield Candidate(rule, data[start:end].decode("ascii", "replace"), start, end, pair)
-    except TimeoutError:
-        raise RuleTimeout(rule) from None
+    for match in rule.pattern.finditer(data, concurrent=True, timeout=MATCH_TIMEOUT_SECONDS):
+        start, end = match.span(group)
+        pair = match.group("client_id").decode("ascii", "replace") if has_pair else None
+        yield Candidate(rule, data[start:end].decode("ascii", "replace"), start, end, pair)
 
 
 def _without_overlaps(found: list[Candidate]) -> list[Candidate]:

@@ -30,6 +30,7 @@ class Summary:
     bytes_scanned: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     suppressed: int = 0
+    rule_timeouts: Counter[str] = field(default_factory=Counter)
     started: float = field(default_factory=time.monotonic)
     mode: str = ""
 
@@ -50,6 +51,7 @@ class Scanner:
         self.detector = Detector(settings.rules)
         self.summary = Summary()
         self.progress = Progress("commits", enabled=False)
+        self.summary.rule_timeouts = self.detector.timeouts
 
     def scan(
         self,

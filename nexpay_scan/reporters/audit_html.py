@@ -43,7 +43,8 @@ a { color: inherit; }
 .counts li.revoked { border-top-color: var(--revoked); }
 .counts .n { display: block; font-size: 1.6em; font-weight: 700; }
 .badge { display: inline-block; padding: 0 8px; border-radius: 4px; color: #fff;
-  font-size: .8em; font-weight: 700; letter-spacing: .06em; vertical-align: middle; }
+  font-size: .8em; font-weight: 700; letter-spacing: .06em; vertical-align: middle;
+  white-space: nowrap; }
 .badge.live { background: var(--live); }
 .badge.unknown { background: var(--unknown); }
 .badge.unverified { background: var(--unverified); }

@@ -169,6 +169,14 @@ def _date_key(commit: Commit | None) -> tuple[int, float]:
         return (1, 0.0)
 
 
+def _when(date: str) -> str:
+    """A commit date for people: `2024-01-31 12:00+01:00` (as given if it does not parse)."""
+    try:
+        return datetime.datetime.fromisoformat(date).isoformat(sep=" ", timespec="minutes")
+    except ValueError:
+        return plain(date)
+
+
 def _secrets_by_client_id(groups: list[list[Finding]]) -> dict[str, str]:
     """The anchor of the secret each client ID was verified with."""
     found: dict[str, str] = {}
@@ -222,7 +230,7 @@ def _places(group: Sequence[Finding]) -> tuple[Place, ...]:
     return tuple(
         Place(
             sha=commit.sha[:_SHORT_SHA] if commit else "-",
-            date=plain(commit.date) if commit else "-",
+            date=_when(commit.date) if commit else "-",
             author=plain(f"{commit.author} <{commit.email}>") if commit else "-",
             where=f"{display_path(path)}:{line}",
         )
@@ -255,7 +263,7 @@ def _account(account: dict[str, str] | None) -> str:
 def _introduced_short(commit: Commit | None) -> str:
     if commit is None:
         return "-"
-    return f"{commit.sha[:_SHORT_SHA]} {plain(commit.date)}"
+    return f"{commit.sha[:_SHORT_SHA]} ({_when(commit.date)[:10]})"
 
 
 def _facts(
@@ -292,7 +300,7 @@ def _introduced(finding: Finding) -> Rich:
         where = "a dangling object no branch or tag reaches" if finding.unreachable else "-"
         return (Span(where),)
     who = plain(f"{commit.author} <{commit.email}>")
-    return (Span(commit.sha[:_SHORT_SHA], "code"), Span(f" by {who} on {plain(commit.date)}"))
+    return (Span(commit.sha[:_SHORT_SHA], "code"), Span(f" by {who} on {_when(commit.date)}"))
 
 
 def _urgent(finding: Finding, account: str) -> str:
@@ -413,7 +421,7 @@ def _headline(groups: list[list[Finding]]) -> tuple[str, str]:
         keys = "1 live key" if live == 1 else f"{live} live keys"
         return (
             f"{keys}: anyone who has the key can move money as its owner right now. "
-            "Revoke first: live keys are listed first.",
+            "Revoke live keys first: they are listed first.",
             "live",
         )
     if unsure:

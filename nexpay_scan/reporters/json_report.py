@@ -61,6 +61,7 @@ def summary_dict(report: Report) -> dict[str, Any]:
         "files_skipped": sum(summary.skipped.values()),
         "skipped": dict(summary.skipped),
         "suppressed": summary.suppressed,
+        "rule_timeouts": dict(summary.rule_timeouts),
         "duration_seconds": round(summary.duration, 3),
     }
 

@@ -53,13 +53,19 @@ def _status_line(finding: Finding, report: Report) -> str:
 def _footer(report: Report) -> str:
     summary = report.summary
     scanned = (
-        f"{summary.commits_scanned} commits"
+        _count(summary.commits_scanned, "commit")
         if summary.mode in ("history", "pre-push")
-        else f"{summary.files_scanned} files"
+        else _count(summary.files_scanned, "file")
     )
     skipped = ", ".join(f"{n} {why}" for why, n in sorted(summary.skipped.items()))
     extra = f"; skipped: {skipped}" if skipped else ""
+    if summary.suppressed:
+        extra += f"; {summary.suppressed} known findings left out (baseline, ignore file)"
     return f"Scanned {scanned} in {summary.duration:.2f}s{extra}."
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def render(report: Report) -> str:
@@ -86,6 +92,11 @@ def render(report: Report) -> str:
         out.append(REMEDIATION)
     elif not report.quiet:
         out.append("nexpay-scan: no Nexpay credentials found.")
+    out.extend(
+        f"warning: rule {rule} was stopped after {n} slow matches; content it was stopped "
+        "on was not fully searched by it"
+        for rule, n in sorted(report.summary.rule_timeouts.items())
+    )
     if not report.quiet:
         out.append(_footer(report))
     return "\n".join(out) + ("\n" if out else "")

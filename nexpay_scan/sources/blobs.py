@@ -101,7 +101,9 @@ def blobs_with_candidates(
             errors.append(error)
 
     scanner.progress.start(sum(blobs.sizes), "bytes")
-    threads = [threading.Thread(target=work, args=share) for share in blobs.shares(workers)]
+    threads = [
+        threading.Thread(target=work, args=share, daemon=True) for share in blobs.shares(workers)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -1,0 +1,79 @@
+"""Server side: the commits a push would add, from a `pre-receive` hook's standard input.
+
+Git runs the hook before any ref moves, with the pushed objects in a quarantine directory
+that its environment (GIT_OBJECT_DIRECTORY, GIT_ALTERNATE_OBJECT_DIRECTORIES) points at:
+every git call inherits that environment, so the new objects are visible.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+from nexpay_scan.errors import FatalError
+
+BREAK_GLASS_OPTION = "nexpay-scan.break-glass="
+BREAK_GLASS_LOG = "nexpay-scan-break-glass.log"
+
+
+def received_revisions(lines: Sequence[str]) -> Iterator[list[str]]:
+    """`git log` arguments per updated ref: its new commits that no existing ref has."""
+    for line in lines:
+        parts = line.split()
+        if len(parts) != 3:
+            raise FatalError(f"unexpected pre-receive input line: {line[:80]!r}")
+        _, new, _ = parts
+        if set(new) <= {"0"}:
+            continue  # a deletion adds nothing
+        yield [new, "--not", "--all"]
+
+
+def push_options(environ: Mapping[str, str]) -> list[str]:
+    """The `git push -o` options the server received."""
+    try:
+        count = int(environ.get("GIT_PUSH_OPTION_COUNT", "0"))
+    except ValueError:
+        return []
+    return [environ.get(f"GIT_PUSH_OPTION_{i}", "") for i in range(count)]
+
+
+def break_glass_reason(environ: Mapping[str, str]) -> str | None:
+    """The reason given with `git push -o nexpay-scan.break-glass=REASON`, if any."""
+    for option in push_options(environ):
+        if option.startswith(BREAK_GLASS_OPTION):
+            reason = option[len(BREAK_GLASS_OPTION) :].strip()
+            return reason or None
+    return None
+
+
+def pusher(environ: Mapping[str, str]) -> str:
+    """Who pushed, as the git server tells it (GitLab, Gitea, Gogs, plain SSH)."""
+    for name in ("GL_USERNAME", "GITEA_PUSHER_NAME", "GOGS_AUTH_USER_NAME", "REMOTE_USER"):
+        if environ.get(name):
+            return environ[name]
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def log_break_glass(
+    repo: Path, environ: Mapping[str, str], reason: str, lines: Sequence[str], found: int
+) -> Path:
+    """Appends one line per use to the repository's break-glass log; returns its path."""
+    path = Path(os.environ.get("NEXPAY_SCAN_BREAK_GLASS_LOG") or repo / BREAK_GLASS_LOG)
+    refs = ",".join(line.split()[2] for line in lines if len(line.split()) == 3)
+    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    clean = " ".join(reason.split())[:300]
+    entry = f"{stamp}\tpusher={pusher(environ)}\trefs={refs}\tfindings={found}\treason={clean}\n"
+    try:
+        with path.open("a", encoding="utf-8") as log:
+            log.write(entry)
+    except OSError as error:
+        raise FatalError(
+            f"break-glass refused: cannot write its log {path} ({error.strerror})"
+        ) from None
+    return path
