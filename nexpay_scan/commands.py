@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from nexpay_scan.config import load_settings
@@ -118,6 +117,8 @@ def _use_color(args: argparse.Namespace) -> bool:
 
 def write_atomically(path: Path, text: str) -> None:
     """Writes `text` to `path` whole or not at all (temp file, then rename)."""
+    import tempfile
+
     folder = path.parent if str(path.parent) else Path()
     try:
         handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)

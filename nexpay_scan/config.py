@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import regex
 
@@ -19,8 +18,7 @@ _SCAN_KEYS = {"disable_rules": list, "allow_paths": list, "max_file_size": int}
 _COMMAND_LINE_ONLY = ("verify", "api_base", "api-base", "no_redact", "no-redact")
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """Everything a scan needs to know, passed explicitly (no globals)."""
 
     rules: tuple[Rule, ...]

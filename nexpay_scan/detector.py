@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import regex
 
@@ -15,8 +15,7 @@ from nexpay_scan.rules import Rule
 MATCH_TIMEOUT_SECONDS = 2.0
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(NamedTuple):
     """A regex match of one rule, before any filter: offsets are into the scanned bytes."""
 
     rule: Rule

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import regex
 
@@ -16,8 +16,7 @@ _PREFIXES = ("nxp_sk_", "nxp_cid_")
 _ALLOW_COMMENT = regex.compile(rb"nexpay-scan:[ \t]*allow[ \t]*(?:\*/|-->|#\}|%\}|\*\))?[ \t]*\r?$")
 
 
-@dataclass(frozen=True, slots=True)
-class Place:
+class Place(NamedTuple):
     """Where a candidate sits in the scanned bytes."""
 
     data: bytes

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 _PREFIXES = ("nxp_sk_", "nxp_cid_")
 _SHOWN = 4  # characters kept after the prefix in the redacted form
@@ -48,8 +48,7 @@ def redact(value: str) -> str:
     return f"{value[: len(prefix) + _SHOWN]}…"
 
 
-@dataclass(frozen=True)
-class Commit:
+class Commit(NamedTuple):
     """The commit a finding came in with."""
 
     sha: str
@@ -58,29 +57,73 @@ class Commit:
     date: str
 
 
-@dataclass
 class Finding:
-    """One credential found at one place; `secret` prints redacted."""
+    """One credential found at one place; `secret` prints redacted.
 
-    rule_id: str
-    description: str
-    kind: str
-    severity: str
-    file: str
-    line: int
-    column: int
-    secret: Secret
-    commit: Commit | None = None
-    occurrences: int = 1
-    pair: Secret | None = None  # a client ID found in the same match (header form)
-    status: str = "unverified"
-    status_reason: str | None = None
-    account: dict[str, str] | None = None
-    verified_with: Secret | None = None
-    notes: list[str] = field(default_factory=list)
-    unreachable: bool = False  # in a dangling object that no ref reaches
-    places: list[tuple[Commit, str, int]] = field(default_factory=list)  # every addition
-    at_head: bool | None = None  # still in the files at HEAD (audit reports)
+    A plain class, not a dataclass: the hook imports this on every commit, and
+    `dataclasses` alone costs more start-up time than the rest of the scan.
+    """
+
+    __slots__ = (
+        "account",
+        "at_head",
+        "column",
+        "commit",
+        "description",
+        "file",
+        "kind",
+        "line",
+        "notes",
+        "occurrences",
+        "pair",
+        "places",
+        "rule_id",
+        "secret",
+        "severity",
+        "status",
+        "status_reason",
+        "unreachable",
+        "verified_with",
+    )
+
+    def __init__(
+        self,
+        rule_id: str,
+        description: str,
+        kind: str,
+        severity: str,
+        file: str,
+        line: int,
+        column: int,
+        secret: Secret,
+        commit: Commit | None = None,
+        pair: Secret | None = None,
+    ) -> None:
+        self.rule_id = rule_id
+        self.description = description
+        self.kind = kind
+        self.severity = severity
+        self.file = file
+        self.line = line
+        self.column = column
+        self.secret = secret
+        self.commit = commit
+        self.pair = pair  # a client ID found in the same match (header form)
+        self.occurrences = 1
+        self.status = "unverified"
+        self.status_reason: str | None = None
+        self.account: dict[str, str] | None = None
+        self.verified_with: Secret | None = None
+        self.notes: list[str] = []
+        self.unreachable = False  # in a dangling object that no ref reaches
+        self.places: list[tuple[Commit, str, int]] = []  # every addition (audit reports)
+        self.at_head: bool | None = None  # still in the files at HEAD (audit reports)
+
+    def __repr__(self) -> str:
+        return (
+            f"Finding({self.rule_id!r}, {self.file!r}:{self.line}:{self.column}, "
+            f"{self.secret!r}, status={self.status!r})"
+        )
 
     @property
     def fingerprint(self) -> str:

@@ -7,9 +7,8 @@ import os
 import sys
 import zlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import regex
 
@@ -44,8 +43,7 @@ _ALLOWLIST_KEYS = {"stopwords": list, "values": list, "regexes": list, "paths": 
 _EXAMPLE_KEYS = {"positive": list, "negative": list}
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(NamedTuple):
     """Where a rule needs a mention of Nexpay: a pattern searched in nearby lines."""
 
     pattern: regex.Pattern[bytes]
@@ -55,8 +53,7 @@ class Context:
     line_pattern_lines_before: int
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     """One compiled detection rule; `source` names the file it came from."""
 
     id: str

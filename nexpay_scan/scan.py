@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Container
-from dataclasses import dataclass, field
 
 from nexpay_scan.config import Settings
 from nexpay_scan.detector import Detector
@@ -21,18 +20,18 @@ def looks_binary(data: bytes) -> bool:
     return b"\0" in data[:BINARY_SNIFF]
 
 
-@dataclass
 class Summary:
     """Counts for the report: what was scanned, what was skipped and why."""
 
-    files_scanned: int = 0
-    commits_scanned: int = 0
-    bytes_scanned: int = 0
-    skipped: Counter[str] = field(default_factory=Counter)
-    suppressed: int = 0
-    rule_timeouts: Counter[str] = field(default_factory=Counter)
-    started: float = field(default_factory=time.monotonic)
-    mode: str = ""
+    def __init__(self, mode: str = "") -> None:
+        self.mode = mode
+        self.files_scanned = 0
+        self.commits_scanned = 0
+        self.bytes_scanned = 0
+        self.skipped: Counter[str] = Counter()
+        self.suppressed = 0
+        self.rule_timeouts: Counter[str] = Counter()
+        self.started = time.monotonic()
 
     def skip(self, reason: str) -> None:
         """Counts one file passed over deliberately, by reason."""

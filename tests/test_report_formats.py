@@ -367,7 +367,7 @@ def _finding(
     description: str = "Nexpay API secret (nxp_sk_, checksummed)",
     commit: Commit | None = None,
 ) -> Finding:
-    return Finding(
+    finding = Finding(
         rule_id="nexpay-secret",
         description=description,
         kind="secret",
@@ -377,8 +377,9 @@ def _finding(
         column=5,
         secret=Secret(secret(9)),
         commit=commit,
-        status=status,
     )
+    finding.status = status
+    return finding
 
 
 def _report(findings: list[Finding]) -> Report:

@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from nexpay_scan.findings import Finding, redact
 from nexpay_scan.scan import Summary
 
 
-@dataclass
 class Report:
     """What one run found, and how it may be shown."""
 
-    findings: list[Finding]
-    summary: Summary
-    redact: bool = True
-    color: bool = False
-    quiet: bool = False
-    notes: list[str] = field(default_factory=list)
+    def __init__(
+        self,
+        findings: list[Finding],
+        summary: Summary,
+        *,
+        redact: bool = True,
+        color: bool = False,
+        quiet: bool = False,
+    ) -> None:
+        self.findings = findings
+        self.summary = summary
+        self.redact = redact
+        self.color = color
+        self.quiet = quiet
+        self.notes: list[str] = []
 
     def shown(self, value: str) -> str:
         """`value` as it may appear in output: redacted unless --no-redact."""

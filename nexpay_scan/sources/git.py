@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 from nexpay_scan.errors import FatalError
 
@@ -74,8 +73,7 @@ def decode_path(raw: bytes) -> str:
     return os.fsdecode(raw)
 
 
-@dataclass(frozen=True, slots=True)
-class RawChange:
+class RawChange(NamedTuple):
     """One line of `git diff --raw -z`: a file's old and new blob and what happened."""
 
     old_mode: str
