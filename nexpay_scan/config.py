@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import regex
-
 from nexpay_scan.errors import RuleError
-from nexpay_scan.rules import Rule, builtin_rules_dir, parse_rules, read_toml
+from nexpay_scan.rules import Rule, builtin_rules_dir, compile_pattern, parse_rules, read_toml
 
 CONFIG_NAME = ".nexpay-scan.toml"
 DEFAULT_MAX_FILE_SIZE = 50 * 1024 * 1024
@@ -22,7 +21,7 @@ class Settings(NamedTuple):
     """Everything a scan needs to know, passed explicitly (no globals)."""
 
     rules: tuple[Rule, ...]
-    allow_paths: tuple[regex.Pattern[str], ...] = ()
+    allow_paths: tuple[re.Pattern[str], ...] = ()
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     redact: bool = True
 
@@ -57,7 +56,8 @@ def builtin_rules(*, with_examples: bool = False) -> list[Rule]:
     """The rules shipped with the tool, in file-name order (examples only if asked)."""
     rules: list[Rule] = []
     for path in sorted(builtin_rules_dir().glob("*.toml")):
-        rules.extend(parse_rules(read_toml(path, cached=not with_examples), str(path)))
+        document = read_toml(path, cached=not with_examples)
+        rules.extend(parse_rules(document, str(path), trusted=True))
     return rules
 
 
@@ -92,14 +92,14 @@ def _scan_table(document: dict[str, Any], source: str) -> dict[str, Any]:
     return scan
 
 
-def _compile_paths(values: list[Any], source: str) -> tuple[regex.Pattern[str], ...]:
+def _compile_paths(values: list[Any], source: str) -> tuple[re.Pattern[str], ...]:
     compiled = []
     for value in values:
         if not isinstance(value, str):
             raise RuleError(source, None, "scan.allow_paths must be a list of strings")
         try:
-            compiled.append(regex.compile(value))
-        except regex.error as error:
+            compiled.append(compile_pattern(value, trusted=False))
+        except Exception as error:  # re.error or regex.error: the message says which
             raise RuleError(
                 source, None, f"allow_paths {value!r} does not compile: {error}"
             ) from None

@@ -12,9 +12,9 @@ import binascii
 import io
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
+from itertools import chain, islice
 from typing import IO, TYPE_CHECKING, Literal, NamedTuple, TypeVar
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ MAX_TOTAL = 8 * MIB  # decoded bytes handed out for one input, all views togethe
 MAX_MEMBERS = 1000  # archive members looked at in one archive
 MAX_MEMBER_SIZE = MIB  # bytes read from one archive member or one gzip stream
 MAX_TAR_STREAM = 8 * MIB  # bytes of a gzip-compressed tar inflated to reach its members
+MAX_TOKENS = 1000  # encoded tokens decoded (to text) for one input, all depths together
 # The shortest credential, a 32-character client ID, is 43 characters of base64.
 MIN_BASE64 = 43
 # Enough for every rule's context (3 lines before, 1 after) with room to spare.
@@ -52,19 +53,25 @@ class Span(NamedTuple):
     kind: SpanKind
 
 
-@dataclass(frozen=True, slots=True)
-class DecodedView:
+class DecodedView(NamedTuple):
     """Bytes decoded from (part of) the scanned bytes: what the detector should also see.
 
     `encoding` names the decodings applied, outermost first ("base64", "zip:app/.env>base64");
-    `member` is the archive member it came from, nested archives joined by "!".
+    `member` is the archive member it came from, nested archives joined by "!"; `parent` is
+    the view it was decoded from (None: from the scanned bytes); `spans` map `data` to it.
+    A NamedTuple, not a dataclass: the hook imports this, and `dataclasses` is slow to import.
     """
 
     data: bytes
     encoding: str
     member: str | None = None
-    parent: DecodedView | None = field(default=None, repr=False, compare=False)
-    spans: tuple[Span, ...] = field(default=(), repr=False, compare=False)
+    parent: DecodedView | None = None
+    spans: tuple[Span, ...] = ()
+
+    def __repr__(self) -> str:
+        # never the decoded bytes: they may be a key
+        member = f", member={self.member!r}" if self.member else ""
+        return f"DecodedView({self.encoding!r}{member}, {len(self.data)} bytes)"
 
     def origin(self, offset: int) -> int:
         """The offset in the scanned bytes of the text that `data[offset]` was decoded from:
@@ -120,23 +127,26 @@ def decoded_views(
 
     Decoded: base64 runs of at least MIN_BASE64 characters (standard or URL-safe, wrapped
     lines joined) that decode to text, UTF-16 text or an archive; percent-escapes and string
-    escapes (JSON, JavaScript, Python) glued to key characters, in a run of text that then
-    holds something key-shaped near "nxp" or "nexpay"; UTF-16 text (by its BOM, or by NULs
+    escapes (JSON, JavaScript, Python) glued to key characters near "nxp" or "nexpay", in a
+    run of text that then holds something key-shaped; UTF-16 text (by its BOM, or by NULs
     in every other byte); zip, tar, gzip and tar.gz by their magic numbers, members read
-    through capped streams (stored and deflated zip members only: see `_readable`).
+    through capped streams (stored and deflated zip members only: see `_readable`). At most
+    MAX_TOKENS encoded tokens are decoded, MAX_MEMBERS members opened per archive.
     """
     budget = _Budget(max_depth, max_total)
     yield from _views_of(data, None, 1, budget)
 
 
 class _Budget:
-    """How deep decoding may go, and how many bytes of views are still to be handed out."""
+    """How deep decoding may go, and how many bytes decoding may still produce: views, and
+    what is inflated on the way to them (a tar stream inside gzip, a member that fails)."""
 
-    __slots__ = ("max_depth", "remaining")
+    __slots__ = ("max_depth", "remaining", "tokens")
 
     def __init__(self, max_depth: int, remaining: int) -> None:
         self.max_depth = max_depth
         self.remaining = remaining
+        self.tokens = MAX_TOKENS
 
     def afford(self, size: int) -> bool:
         """Spends `size` bytes if they are left; once a view does not fit, nothing more does."""
@@ -145,6 +155,10 @@ class _Budget:
             return False
         self.remaining -= size
         return True
+
+    def spend(self, size: int) -> None:
+        """Charges `size` bytes of work already bounded by what was left."""
+        self.remaining = max(0, self.remaining - size)
 
 
 class _Token(NamedTuple):
@@ -177,13 +191,12 @@ def _views_of(
 def _whole_views(
     data: bytes, parent: DecodedView | None, depth: int, budget: _Budget
 ) -> Iterator[DecodedView]:
-    """Views of `data` read as a whole: archive members, a decompressed stream, UTF-16 text."""
+    """Views of `data` read as a whole: archive members, a decompressed stream, UTF-16 text
+    (already charged to `budget` as they were read)."""
     if depth > budget.max_depth or budget.remaining <= 0:
         return
-    for found in _unwrapped(data, budget.remaining):
+    for found in _unwrapped(data, budget):
         view = _child(parent, found.content, found.label, (found.span,), found.member)
-        if not budget.afford(len(view.data)):
-            return
         yield view
         yield from _views_of(view.data, view, depth + 1, budget)
 
@@ -192,9 +205,10 @@ def _token_views(
     data: bytes, parent: DecodedView | None, depth: int, budget: _Budget
 ) -> Iterator[DecodedView]:
     """Views of the encoded tokens in the decoded parts of `data`, each within its context."""
-    if depth > budget.max_depth or budget.remaining <= 0:
+    if depth > budget.max_depth or budget.remaining <= 0 or budget.tokens <= 0:
         return
-    tokens = _tokens(data, _regions(data, parent))
+    tokens = list(islice(_tokens(data, _regions(data, parent)), budget.tokens))
+    budget.tokens -= len(tokens)
     for token in (t for t in tokens if t.blob):
         hidden = _child(parent, token.text, token.label, (Span(0, token.start, "token"),))
         yield from _whole_views(token.text, hidden, depth + 1, budget)
@@ -243,16 +257,20 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def _unwrapped(data: bytes, limit: int) -> list[_Unwrapped]:
-    """What `data` holds when it is an archive, a gzip stream or UTF-16 text (else nothing)."""
+def _unwrapped(data: bytes, budget: _Budget) -> list[_Unwrapped]:
+    """What `data` holds when it is an archive, a gzip stream or UTF-16 text (else nothing),
+    every byte inflated, read or transcoded charged to `budget` as it is produced."""
     if data.startswith(_ZIP_MAGIC):
-        return _zip_members(data, limit)
+        return _zip_members(data, budget)
     if data.startswith(_GZIP_MAGIC):
-        return _gzip_contents(data, limit)
+        return _gzip_contents(data, budget)
     if _is_tar(data):
-        return _tar_members(data, limit, "tar")
-    text = _utf16_text(data, limit)
-    return [text] if text else []
+        return _tar_members(data, budget, "tar")
+    text = _utf16_text(data, budget.remaining)
+    if text is None:
+        return []
+    budget.spend(len(text.content))
+    return [text]
 
 
 def _is_tar(data: bytes) -> bool:
@@ -263,7 +281,7 @@ def _is_archive(data: bytes) -> bool:
     return data.startswith((_ZIP_MAGIC, _GZIP_MAGIC)) or _is_tar(data)
 
 
-def _zip_members(data: bytes, limit: int) -> list[_Unwrapped]:
+def _zip_members(data: bytes, budget: _Budget) -> list[_Unwrapped]:
     import zipfile
 
     found: list[_Unwrapped] = []
@@ -272,13 +290,16 @@ def _zip_members(data: bytes, limit: int) -> list[_Unwrapped]:
         return found
     with archive:
         for info in archive.infolist()[:MAX_MEMBERS]:
-            size = min(MAX_MEMBER_SIZE, limit)
+            size = min(MAX_MEMBER_SIZE, budget.remaining)
             if size <= 0:
                 break
-            content = _read(partial(archive.open, info), size) if _readable(info) else None
+            if not _readable(info):
+                continue
+            # charged before reading: a member that fails its CRC at the end cost as much
+            budget.spend(min(info.file_size, size))
+            content = _read(partial(archive.open, info), size)
             if content:
                 found.append(_member(f"zip:{info.filename}", info.filename, content))
-                limit -= len(content)
     return found
 
 
@@ -291,7 +312,7 @@ def _readable(info: zipfile.ZipInfo) -> bool:
     return bounded and not info.is_dir() and not info.flag_bits & 0x1
 
 
-def _tar_members(data: bytes, limit: int, label: str) -> list[_Unwrapped]:
+def _tar_members(data: bytes, budget: _Budget, label: str) -> list[_Unwrapped]:
     import tarfile
 
     found: list[_Unwrapped] = []
@@ -300,22 +321,26 @@ def _tar_members(data: bytes, limit: int, label: str) -> list[_Unwrapped]:
         return found
     with archive:
         for _ in range(MAX_MEMBERS):
-            size = min(MAX_MEMBER_SIZE, limit)
+            size = min(MAX_MEMBER_SIZE, budget.remaining)
             info = _opened(archive.next)
             if info is None or size <= 0:
                 break
             content = _read(partial(archive.extractfile, info), size) if info.isfile() else None
             if content:
+                budget.spend(len(content))
                 found.append(_member(f"{label}:{info.name}", info.name, content))
-                limit -= len(content)
     return found
 
 
-def _gzip_contents(data: bytes, limit: int) -> list[_Unwrapped]:
-    """A gzip stream's content, or the members of the tar inside it."""
+def _gzip_contents(data: bytes, budget: _Budget) -> list[_Unwrapped]:
+    """A gzip stream's content, or the members of the tar inside it (the tar stream may take
+    half of what is left: its members, read from it, are charged too)."""
     if _is_tar(_gunzip(data, 512)):
-        return _tar_members(_gunzip(data, MAX_TAR_STREAM), limit, "gzip>tar")
-    content = _gunzip(data, min(MAX_MEMBER_SIZE, limit))
+        stream = _gunzip(data, min(MAX_TAR_STREAM, budget.remaining // 2))
+        budget.spend(len(stream))
+        return _tar_members(stream, budget, "gzip>tar")
+    content = _gunzip(data, min(MAX_MEMBER_SIZE, budget.remaining))
+    budget.spend(len(content))
     return [_member("gzip", None, content)] if content else []
 
 
@@ -415,9 +440,10 @@ _B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 _B64_MARKS = bytes(65 if b in _B64_ALPHABET else 46 for b in range(256))
 _B64_RUN = b"A" * MIN_BASE64
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
-# padding, then further lines of a wrapped blob (`base64` wraps at 76, PEM at 64)
+# further whole lines of a wrapped blob (`base64` wraps at 76, PEM at 64), then padding:
+# a padded line ends the blob (lines of separate values are not one blob)
 _B64_TAIL = re.compile(
-    rb"={0,2}(?:[ \t]*\r?\n[ \t]*[A-Za-z0-9+/_-]{4,}={0,2}(?=[ \t]*(?:\r?\n|\Z)))*"
+    rb"(?:[ \t]*\r?\n[ \t]*[A-Za-z0-9+/_-]{4,}(?=={0,2}[ \t]*(?:\r?\n|\Z)))*={0,2}"
 )
 _CONTROLS = bytes(b for b in range(32) if b not in b"\t\n\r") + b"\x7f"
 _KEY_SHAPED = re.compile(rb"[A-Za-z0-9_-]{32}")
@@ -426,13 +452,18 @@ _GLUED = 20
 _KEY_RUN = re.compile(rb"[A-Za-z0-9_-]{%d}" % _GLUED)
 
 
-def _tokens(data: bytes, regions: Sequence[tuple[int, int]]) -> list[_Token]:
-    tokens = [t for start, end in regions for t in _base64_tokens(data, start, end)]
-    for escaper in _ESCAPERS:
-        tokens.extend(
-            t for start, end in regions for t in _escaped_tokens(data, start, end, escaper)
-        )
-    return tokens
+def _tokens(data: bytes, regions: Sequence[tuple[int, int]]) -> Iterator[_Token]:
+    """The encoded tokens in `regions` of `data`, lazily: the caller takes as many as it may."""
+    hints = _Hints(data)
+    return chain(
+        (t for start, end in regions for t in _base64_tokens(data, start, end)),
+        (
+            t
+            for escaper in _ESCAPERS
+            for start, end in regions
+            for t in _escaped_tokens(data, start, end, escaper, hints)
+        ),
+    )
 
 
 def _base64_tokens(data: bytes, start: int, end: int) -> Iterator[_Token]:
@@ -457,10 +488,10 @@ def _base64_token(data: bytes, start: int, ends: tuple[int, int]) -> _Token | No
         blob = _unbase64(data[start:stop])
         if blob is None:
             continue
-        if _is_text(blob):
-            return _Token(start, stop, blob, "base64")
         if _is_archive(blob):
             return _Token(start, stop, blob, "base64", blob=True)
+        if _is_text(blob):
+            return _Token(start, stop, blob, "base64")
         text = _utf16_text(blob, len(blob))
         if text is not None:
             return _Token(start, stop, text.content, f"base64>{text.label}")
@@ -482,17 +513,15 @@ def _unbase64(encoded: bytes) -> bytes | None:
 
 def _is_text(blob: bytes) -> bool:
     """UTF-8 with few control characters: what a decoded config, header or key looks like."""
+    controls = len(blob) - len(blob.translate(None, _CONTROLS))
+    # counted first: most random bytes fail here, before a costly decoding error
+    if not blob or controls * 32 > len(blob):
+        return False
     try:
         blob.decode("utf-8")
     except UnicodeDecodeError:
         return False
-    controls = len(blob) - len(blob.translate(None, _CONTROLS))
-    return bool(blob) and controls * 32 <= len(blob)
-
-
-def _mentions_nexpay(data: bytes) -> bool:
-    # "nxp" in case: current keys are lower-case; "nexpay" in any case: legacy key context
-    return b"nxp" in data or b"nexpay" in data.lower()
+    return True
 
 
 class _Escaper(NamedTuple):
@@ -541,20 +570,29 @@ _ESCAPERS = (
 )
 
 
-def _escaped_tokens(data: bytes, start: int, end: int, escaper: _Escaper) -> Iterator[_Token]:
+def _escaped_tokens(
+    data: bytes, start: int, end: int, escaper: _Escaper, hints: _Hints
+) -> Iterator[_Token]:
     """Runs of text (to the nearest delimiter, RUN_REACH at most) around each escape glued to
-    key characters, decoded, where the decoded run holds something key-shaped and "nxp" or
-    "nexpay" is near. An escape with no key glued to it hides no key from a plain scan."""
-    floor = start
-    for hit in escaper.pattern.finditer(data, start, end):
-        if hit.start() < floor or not _glued_to_key(data, hit.start(), hit.end()):
-            continue
-        left = _run_start(data, hit.start(), max(floor, hit.start() - RUN_REACH), escaper)
-        right = _run_end(data, hit.end(), min(end, hit.end() + RUN_REACH), escaper)
-        floor = right
-        text = escaper.decode(data[left:right])
-        if _KEY_SHAPED.search(text) and _nexpay_near(data, left, right, text):
-            yield _Token(left, right, text, escaper.label)
+    key characters near "nxp" or "nexpay", decoded, where the run then holds something
+    key-shaped. An escape with no key glued to it hides no key from a plain scan."""
+    hits = escaper.pattern.finditer(data, start, end)
+    first = next((h for h in hits if _glued_to_key(data, *h.span())), None)
+    if first is None:
+        return
+    # from here on, only near the hints: text dense with escapes costs no more than that
+    floor = start  # where the next run may begin: past the last one
+    for low, high in hints.windows(first.start(), end):
+        for hit in escaper.pattern.finditer(data, max(low, floor), high):
+            at, past = hit.span()
+            if at < floor or not _glued_to_key(data, at, past):
+                continue
+            left = _run_start(data, at, max(floor, at - RUN_REACH), escaper)
+            right = _run_end(data, past, min(end, past + RUN_REACH), escaper)
+            floor = right
+            text = escaper.decode(data[left:right])
+            if _KEY_SHAPED.search(text):
+                yield _Token(left, right, text, escaper.label)
 
 
 def _glued_to_key(data: bytes, start: int, end: int) -> bool:
@@ -572,9 +610,48 @@ def _run_end(data: bytes, at: int, ceiling: int, escaper: _Escaper) -> int:
     return min(ends, default=ceiling)
 
 
-def _nexpay_near(data: bytes, start: int, end: int, decoded: bytes) -> bool:
-    nearby = data[max(0, start - CONTEXT_BYTES) : end + CONTEXT_BYTES]
-    return _mentions_nexpay(decoded) or _mentions_nexpay(nearby)
+class _Hints:
+    """Where "nxp" (in lower case, as in current keys) and "nexpay" (in any case, as the
+    context of legacy keys) occur in some data: found once, on the first question."""
+
+    __slots__ = ("_data", "_windows")
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._windows: list[tuple[int, int]] | None = None
+
+    def windows(self, start: int, end: int) -> list[tuple[int, int]]:
+        """The stretches of data[start:end] within CONTEXT_BYTES of a hint, in order."""
+        if self._windows is None:
+            near = ((max(0, at - CONTEXT_BYTES), at + CONTEXT_BYTES) for at in self._offsets())
+            self._windows = _merged(near)
+        return [
+            (max(lo, start), min(hi, end)) for lo, hi in self._windows if lo < end and start < hi
+        ]
+
+    def _offsets(self) -> list[int]:
+        lowered = self._data.lower()
+        return sorted(_offsets(self._data, b"nxp") + _offsets(lowered, b"nexpay"))
+
+
+def _merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted spans, those that overlap or touch joined."""
+    joined: list[tuple[int, int]] = []
+    for low, high in spans:
+        if joined and low <= joined[-1][1]:
+            joined[-1] = (joined[-1][0], max(high, joined[-1][1]))
+        else:
+            joined.append((low, high))
+    return joined
+
+
+def _offsets(data: bytes, needle: bytes) -> list[int]:
+    found: list[int] = []
+    at = data.find(needle)
+    while at >= 0:
+        found.append(at)
+        at = data.find(needle, at + 1)
+    return found
 
 
 # -- splicing decoded tokens into their context --------------------------------------------

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
-
-import regex
+from typing import Any, NamedTuple
 
 from nexpay_scan.rules import Rule
 
@@ -31,21 +29,29 @@ class Detector:
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = tuple(rules)
         self.binary_rules = tuple(r for r in rules if r.binary)
-        # One case-insensitive literal per keyword: `regex` searches a single literal at
-        # memory speed and releases the GIL, where an alternation crawls.
         self.keywords = _minimal_keywords({k for r in rules for k in r.keywords})
         self.timeouts: Counter[str] = Counter()  # rule id -> contents it was stopped on
-        self.prefilters = tuple(regex.compile(b"(?i)" + regex.escape(k)) for k in self.keywords)
+        self._prefilters: tuple[Any, ...] | None = None
+
+    @property
+    def prefilters(self) -> tuple[Any, ...]:
+        """One compiled case-insensitive literal per keyword, for searching big blocks:
+        `regex` finds a single literal at memory speed and releases the GIL meanwhile
+        (an alternation of them crawls). Compiled on first use, off the hook's path."""
+        if self._prefilters is None:
+            import regex
+
+            self._prefilters = tuple(
+                regex.compile(b"(?i)" + regex.escape(k)) for k in self.keywords
+            )
+        return self._prefilters
 
     def might_match(self, data: bytes) -> bool:
         """Cheap test: False means no rule can match anywhere in `data`."""
-        return any(p.search(data, concurrent=True) for p in self.prefilters)
-
-    def keyword_offsets(self, data: bytes, start: int = 0, end: int | None = None) -> list[int]:
-        """Offsets of the first keyword hit of each prefilter in data[start:end]."""
-        stop = len(data) if end is None else end
-        hits = (p.search(data, start, stop, concurrent=True) for p in self.prefilters)
-        return sorted(m.start() for m in hits if m)
+        if len(data) > 1 << 20:
+            return any(p.search(data, concurrent=True) for p in self.prefilters)
+        lowered = data.lower()
+        return any(k in lowered for k in self.keywords)
 
     def candidates(self, data: bytes, *, binary: bool = False) -> list[Candidate]:
         """Every match of every rule whose keywords occur in `data`, in offset order."""
@@ -75,7 +81,13 @@ def _matches(rule: Rule, data: bytes) -> list[Candidate]:
 def _iter_matches(rule: Rule, data: bytes) -> Iterable[Candidate]:
     group = "credential" if "credential" in rule.pattern.groupindex else 0
     has_pair = "client_id" in rule.pattern.groupindex
-    for match in rule.pattern.finditer(data, concurrent=True, timeout=MATCH_TIMEOUT_SECONDS):
+    pattern: Any = rule.pattern
+    matches = (
+        pattern.finditer(data)
+        if rule.trusted
+        else pattern.finditer(data, concurrent=True, timeout=MATCH_TIMEOUT_SECONDS)
+    )
+    for match in matches:
         start, end = match.span(group)
         pair = match.group("client_id").decode("ascii", "replace") if has_pair else None
         yield Candidate(rule, data[start:end].decode("ascii", "replace"), start, end, pair)

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Callable
 from typing import NamedTuple
-
-import regex
 
 from nexpay_scan.detector import Candidate
 
 _PREFIXES = ("nxp_sk_", "nxp_cid_")
 # `# nexpay-scan: allow`, `// nexpay-scan: allow`, `<!-- nexpay-scan: allow -->`, ...
-_ALLOW_COMMENT = regex.compile(rb"nexpay-scan:[ \t]*allow[ \t]*(?:\*/|-->|#\}|%\}|\*\))?[ \t]*\r?$")
+_ALLOW_COMMENT = re.compile(rb"nexpay-scan:[ \t]*allow[ \t]*(?:\*/|-->|#\}|%\}|\*\))?[ \t]*\r?$")
 
 
 class Place(NamedTuple):

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import marshal
 import os
+import re
 import sys
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
-
-import regex
 
 from nexpay_scan.checksum import CHECKSUMS
 from nexpay_scan.errors import RuleError
@@ -46,10 +45,10 @@ _EXAMPLE_KEYS = {"positive": list, "negative": list}
 class Context(NamedTuple):
     """Where a rule needs a mention of Nexpay: a pattern searched in nearby lines."""
 
-    pattern: regex.Pattern[bytes]
+    pattern: re.Pattern[bytes]
     lines_before: int
     lines_after: int
-    line_pattern: regex.Pattern[bytes] | None
+    line_pattern: re.Pattern[bytes] | None
     line_pattern_lines_before: int
 
 
@@ -59,7 +58,7 @@ class Rule(NamedTuple):
     id: str
     description: str
     kind: str
-    pattern: regex.Pattern[bytes]
+    pattern: re.Pattern[bytes]
     keywords: tuple[bytes, ...]
     entropy: float | None
     checksum: Callable[[str], bool] | None
@@ -68,11 +67,12 @@ class Rule(NamedTuple):
     context: Context | None
     stopwords: tuple[str, ...]
     allow_values: frozenset[str]
-    allow_regexes: tuple[regex.Pattern[str], ...]
-    allow_paths: tuple[regex.Pattern[str], ...]
+    allow_regexes: tuple[re.Pattern[str], ...]
+    allow_paths: tuple[re.Pattern[str], ...]
     positives: tuple[str, ...]
     negatives: tuple[str, ...]
     source: str
+    trusted: bool  # shipped with the tool: compiled with `re`, no time limit needed
 
 
 def builtin_rules_dir() -> Path:
@@ -172,18 +172,22 @@ def _store(cache: Path, payload: bytes) -> None:
         pass
 
 
-def parse_rules(document: Mapping[str, Any], source: str) -> list[Rule]:
-    """The `[[rule]]` tables of one document, validated and compiled."""
+def parse_rules(document: Mapping[str, Any], source: str, *, trusted: bool = False) -> list[Rule]:
+    """The `[[rule]]` tables of one document, validated and compiled.
+
+    Rules shipped with the tool (`trusted`) compile with `re`, which loads faster; any
+    other rule compiles with `regex`, whose per-call time limit stops a catastrophically
+    backtracking pattern from stalling the scan."""
     tables = document.get("rule", [])
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
         raise RuleError(source, None, "'rule' must be an array of tables ([[rule]])")
-    return [compile_rule(table, source) for table in tables]
+    return [compile_rule(table, source, trusted=trusted) for table in tables]
 
 
-def compile_rule(table: Mapping[str, Any], source: str) -> Rule:
+def compile_rule(table: Mapping[str, Any], source: str, *, trusted: bool = False) -> Rule:
     """One rule table checked key by key, with a clear error naming what is wrong."""
     name = table.get("id") if isinstance(table.get("id"), str) else None
-    fail = _failer(source, name)
+    fail = _failer(source, name, trusted)
     _check_keys(table, _RULE_KEYS, fail, "")
     for key in _REQUIRED:
         if key not in table:
@@ -226,14 +230,39 @@ def compile_rule(table: Mapping[str, Any], source: str) -> Rule:
         positives=tuple(_strings(examples.get("positive", []), "examples.positive", fail)),
         negatives=tuple(_strings(examples.get("negative", []), "examples.negative", fail)),
         source=source,
+        trusted=trusted,
     )
 
 
-def _failer(source: str, rule: str | None) -> Callable[[str], Any]:
-    def fail(problem: str) -> Any:
-        raise RuleError(source, rule, problem)
+class _Fail:
+    """Raises the RuleError for one rule; knows which regex engine the rule compiles with."""
 
-    return fail
+    def __init__(self, source: str, rule: str | None, trusted: bool) -> None:
+        self.source, self.rule, self.trusted = source, rule, trusted
+
+    def __call__(self, problem: str) -> Any:
+        raise RuleError(self.source, self.rule, problem)
+
+
+def _failer(source: str, rule: str | None, trusted: bool = False) -> _Fail:
+    return _Fail(source, rule, trusted)
+
+
+def compile_pattern(source: str | bytes, *, trusted: bool) -> Any:
+    """`re` for the tool's own patterns, `regex` (time-limited matching) for anyone else's."""
+    if trusted:
+        return re.compile(source)
+    import regex
+
+    return regex.compile(source)
+
+
+def _pattern_errors(trusted: bool) -> tuple[type[Exception], ...]:
+    if trusted:
+        return (re.error,)
+    import regex
+
+    return (regex.error, re.error)
 
 
 def _check_keys(
@@ -259,26 +288,26 @@ def _strings(value: Any, what: str, fail: Callable[[str], Any]) -> list[str]:
     return list(value)
 
 
-def _compile(source: str, what: str, fail: Callable[[str], Any]) -> regex.Pattern[bytes]:
+def _compile(source: str, what: str, fail: _Fail) -> re.Pattern[bytes]:
     try:
-        return regex.compile(source.encode())
-    except regex.error as error:
-        return fail(f"{what} does not compile: {error}")
+        pattern: re.Pattern[bytes] = compile_pattern(source.encode(), trusted=fail.trusted)
+        return pattern
+    except _pattern_errors(fail.trusted) as error:
+        fail(f"{what} does not compile: {error}")
+        raise  # unreachable: fail() raises
 
 
-def _compile_str_list(
-    values: Any, what: str, fail: Callable[[str], Any]
-) -> tuple[regex.Pattern[str], ...]:
+def _compile_str_list(values: Any, what: str, fail: _Fail) -> tuple[re.Pattern[str], ...]:
     compiled = []
     for value in _strings(values, what, fail):
         try:
-            compiled.append(regex.compile(value))
-        except regex.error as error:
+            compiled.append(compile_pattern(value, trusted=fail.trusted))
+        except _pattern_errors(fail.trusted) as error:
             fail(f"{what}: {value!r} does not compile: {error}")
     return tuple(compiled)
 
 
-def _context(table: Any, fail: Callable[[str], Any]) -> Context | None:
+def _context(table: Any, fail: _Fail) -> Context | None:
     if table is None:
         return None
     _check_keys(table, _CONTEXT_KEYS, fail, "context.")

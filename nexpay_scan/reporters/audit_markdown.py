@@ -119,7 +119,7 @@ def audit_of(report: Report, root: Path | None) -> Audit:
         headline_status=color,
         counts=_counts(groups),
         facts=_summary_facts(report, root, name),
-        notes=tuple(plain(n) for n in report.notes),
+        notes=_notes(report),
         sections=tuple(s for s in sections if s.entries or s.anchor == "secrets"),
         redacted=report.redact,
         generated=f"{_now()} by nexpay-scan {__version__}",
@@ -207,7 +207,8 @@ def _entry(group: list[Finding], anchor: str, report: Report, pair: str) -> Entr
     return Entry(
         anchor=anchor,
         status=first.status if first.status in STATUSES else "unverified",
-        label="secret" if first.kind == "secret" else "client ID",
+        label=("secret" if first.kind == "secret" else "client ID")
+        + (" (dangling)" if first.unreachable else ""),
         shown=plain(report.shown(first.secret.reveal())),
         rule=f"{plain(first.rule_id)} ({plain(first.severity)}): {plain(first.description)}",
         urgent=_urgent(first, account),
@@ -255,7 +256,7 @@ _AT_HEAD: dict[bool | None, tuple[str, str]] = {
 def _account(account: dict[str, str] | None) -> str:
     if not account:
         return ""
-    name, email, ident = (plain(account.get(k, "")) for k in ("name", "email", "id"))
+    name, email, ident = (plain(str(account.get(k, ""))) for k in ("name", "email", "id"))
     who = f"{name} <{email}>" if name and email else name or email
     return f"{who} (account {ident})" if ident else who
 
@@ -322,9 +323,10 @@ def _actions(
         steps = _revoked_actions()
     else:
         steps = _revoke_actions(finding, report)
-    steps.append(_cleanup(at_head, files))
-    if finding.unreachable:
+    if finding.unreachable:  # in no commit: nothing to remove from the files
         steps.append((Span("Once revoked, drop it from this clone: "), Span(_GC, "code")))
+    else:
+        steps.append(_cleanup(at_head, files))
     return tuple(steps)
 
 
@@ -430,6 +432,12 @@ def _headline(groups: list[list[Finding]]) -> tuple[str, str]:
             "live until the Dashboard shows them revoked.",
             "unknown",
         )
+    if groups and not secrets:
+        return (
+            "Only client IDs found, no secret: a client ID alone cannot call the API, but "
+            "read it from configuration, not from the code.",
+            "unknown",
+        )
     if groups:
         return (
             "Every secret found is revoked: confirm they stay revoked and remove them "
@@ -451,6 +459,15 @@ def _counts(groups: list[list[Finding]]) -> tuple[tuple[str, str, int], ...]:
     counts.append(("client-id", "Client IDs", sum(g[0].kind != "secret" for g in groups)))
     counts.append(("dangling", "In dangling objects", sum(g[0].unreachable for g in groups)))
     return tuple(counts)
+
+
+def _notes(report: Report) -> tuple[str, ...]:
+    stopped = (
+        f"Warning: rule {plain(rule)} was stopped after {n} slow matches; content it was "
+        "stopped on was not fully searched by it."
+        for rule, n in sorted(report.summary.rule_timeouts.items())
+    )
+    return (*(plain(n) for n in report.notes), *stopped)
 
 
 def _summary_facts(report: Report, root: Path | None, name: str) -> tuple[tuple[str, str], ...]:
