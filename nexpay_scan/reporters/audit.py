@@ -11,11 +11,11 @@ from nexpay_scan.reporters import Report
 def render_audit(report: Report, suffix: str, root: Path | None) -> str:
     """The report as HTML (`.html`/`.htm`) or Markdown (`.md`)."""
     if suffix in (".html", ".htm"):
-        from nexpay_scan.reporters.audit_html import render_html  # type: ignore[import-untyped,unused-ignore]
+        from nexpay_scan.reporters.audit_html import render_html
 
-        return str(render_html(report, root))
+        return render_html(report, root)
     if suffix in (".md", ".markdown"):
-        from nexpay_scan.reporters.audit_markdown import render_markdown  # type: ignore[import-untyped,unused-ignore]
+        from nexpay_scan.reporters.audit_markdown import render_markdown
 
-        return str(render_markdown(report, root))
+        return render_markdown(report, root)
     raise FatalError(f"--report: unknown report type {suffix!r} (use .html or .md)")
