@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from pathlib import Path
 
+from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.changes import scan_change
@@ -23,8 +24,13 @@ _DIFF = ("--raw", "-z", "-p", "-U0", "-M", "--no-ext-diff", "--no-abbrev", "--no
 
 def staged_changes(repo: Path) -> list[tuple[RawChange, bytes]]:
     """Each staged file change with its patch section (index against HEAD or empty tree)."""
-    base = "HEAD" if has_commits(repo) else empty_tree(repo)
-    output = run_git(repo, "diff", "--cached", *_DIFF, base, "--")
+    try:
+        output = run_git(repo, "diff", "--cached", *_DIFF, "HEAD", "--")
+    except FatalError:
+        if has_commits(repo):
+            raise
+        # no commit yet: what the first commit adds, against the empty tree
+        output = run_git(repo, "diff", "--cached", *_DIFF, empty_tree(repo), "--")
     raw, _, patch = output.partition(b"\0\0")
     changes = list(parse_raw_z(raw.split(b"\0")))
     sections = split_sections(patch)
