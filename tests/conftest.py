@@ -127,3 +127,31 @@ def run_cli(
         check=False,
     )
     return Run(done.returncode, done.stdout.decode(), done.stderr.decode())
+
+
+def on_a_terminal(*args: str, stream: str = "stderr", env: dict[str, str] | None = None) -> str:
+    """Runs the CLI with stdout or stderr on a pseudo-terminal; returns what it drew there."""
+    import pty
+
+    main_fd, child = pty.openpty()
+    other = subprocess.DEVNULL
+    done = subprocess.run(
+        [sys.executable, "-m", "nexpay_scan", *args],
+        stdout=child if stream == "stdout" else other,
+        stderr=child if stream == "stderr" else other,
+        env=env,
+        check=False,
+    )
+    os.close(child)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main_fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(main_fd)
+    assert done.returncode in (0, 1)
+    return b"".join(chunks).decode()

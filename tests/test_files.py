@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import Repo, run_cli
+from tests.conftest import Repo, on_a_terminal, run_cli
 from tests.keys import client_id, secret
 
 
@@ -85,3 +85,14 @@ def test_allow_comment_in_any_syntax(cli: Any, tmp_path: Path) -> None:
     (tmp_path / "b.py").write_text(f'K = "{key}"  # nexpay-scan: allow? no\n')
     run = cli("files", str(tmp_path), "--format", "json")
     assert [f["file"] for f in run.json()["findings"]] == ["b.py"]
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color(cli: Any, tmp_path: Path) -> None:
+    (tmp_path / "a.env").write_text(f"K={secret(9)}\n")
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    painted = on_a_terminal("files", str(tmp_path), stream="stdout", env=env)
+    assert "\033[" in painted and "a.env" in painted
+    plain = on_a_terminal("files", str(tmp_path), stream="stdout", env={**env, "NO_COLOR": "1"})
+    assert "\033[" not in plain and "a.env" in plain
+    piped = run_cli("files", str(tmp_path), env=env)
+    assert "\033[" not in piped.out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import Repo
+from tests.conftest import Repo, on_a_terminal
 from tests.keys import legacy_secret, secret
 
 
@@ -91,43 +91,14 @@ def test_empty_repository_scans_nothing(cli: Any, repo: Repo) -> None:
     assert run.json()["summary"]["commits_scanned"] == 0
 
 
-def _stderr_on_a_terminal(*args: str) -> str:
-    """Runs the CLI with stderr on a pseudo-terminal and returns what it drew there."""
-    import os
-    import pty
-    import subprocess
-    import sys
-
-    main, child = pty.openpty()
-    done = subprocess.run(
-        [sys.executable, "-m", "nexpay_scan", *args],
-        stdout=subprocess.DEVNULL,
-        stderr=child,
-        check=False,
-    )
-    os.close(child)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(main, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(main)
-    assert done.returncode in (0, 1)
-    return b"".join(chunks).decode()
-
-
 def test_progress_on_a_terminal_only(cli: Any, repo: Repo) -> None:
     for i in range(3):
         repo.write(f"f{i}.txt", f"{i}\n")
         repo.commit()
     for engine, unit in (("diff", "commits"), ("blob", "MB of blobs")):
-        drawn = _stderr_on_a_terminal("history", "--repo", str(repo.path), "--engine", engine)
+        drawn = on_a_terminal("history", "--repo", str(repo.path), "--engine", engine)
         assert unit in drawn and "left" in drawn
-        quiet = _stderr_on_a_terminal("history", "--repo", str(repo.path), "--engine", engine, "-q")
+        quiet = on_a_terminal("history", "--repo", str(repo.path), "--engine", engine, "-q")
         assert "left" not in quiet
     piped = cli("history", "--repo", str(repo.path))
     assert "left" not in piped.err
