@@ -116,8 +116,17 @@ def _use_color(args: argparse.Namespace) -> bool:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Writes `text` to `path` whole or not at all (temp file, then rename)."""
+    """Writes `text` to `path` whole or not at all (temp file, then rename). A device or a
+    pipe (`/dev/stdout`, a FIFO) is written to directly: it cannot be replaced."""
     import tempfile
+
+    if path.exists() and not path.is_file():
+        try:
+            with path.open("w", encoding="utf-8") as stream:
+                stream.write(text)
+        except OSError as error:
+            raise FatalError(f"{path}: cannot write the report ({error.strerror})") from None
+        return
 
     folder = path.parent if str(path.parent) else Path()
     try:
@@ -140,8 +149,16 @@ def staged(args: argparse.Namespace) -> int:
     from nexpay_scan.sources.staged import scan_staged
 
     root = repo_root(Path(args.repo))
+    _need_work_tree(root)
     scanner = _scanner(args, root, "staged")
     return _finish(args, scanner, scan_staged(root, scanner), root)
+
+
+def _need_work_tree(root: Path) -> None:
+    from nexpay_scan.sources.git import run_git
+
+    if run_git(root, "rev-parse", "--is-bare-repository").strip() == b"true":
+        raise FatalError(f"{root}: a bare repository has no staged changes (use `history`)")
 
 
 def files(args: argparse.Namespace) -> int:
@@ -186,7 +203,26 @@ def _history_findings(
         findings = scan.run([*filters, *rev_args])
     if scan.track_places:
         scan.mark_at_head(findings)
+    _mark_shallow_edges(root, findings)
     return findings
+
+
+def _mark_shallow_edges(root: Path, findings: list[Finding]) -> None:
+    """In a shallow clone, a key "introduced" at a commit where the clone's history is cut
+    may be older: say so rather than name that commit as where it came in."""
+    from nexpay_scan.sources.git import run_git
+
+    shallow = Path(run_git(root, "rev-parse", "--git-path", "shallow").decode().strip())
+    shallow = shallow if shallow.is_absolute() else root / shallow
+    if not shallow.is_file():
+        return
+    edges = set(shallow.read_text().split())
+    for finding in findings:
+        if finding.commit and finding.commit.sha in edges:
+            finding.notes.append(
+                "this clone is shallow and its history starts at this commit: the key may "
+                "have come in earlier (fetch the full history: git fetch --unshallow)"
+            )
 
 
 def pre_push(args: argparse.Namespace) -> int:

@@ -8,12 +8,10 @@ nearby still see the name a value is assigned to (`NEXPAY_SECRET: <base64>`).
 
 from __future__ import annotations
 
-import binascii
 import io
 import re
-from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from functools import partial
+from functools import cache, partial
 from itertools import chain, islice
 from typing import IO, TYPE_CHECKING, Literal, NamedTuple, TypeVar
 
@@ -26,6 +24,7 @@ MAX_MEMBERS = 1000  # archive members looked at in one archive
 MAX_MEMBER_SIZE = MIB  # bytes read from one archive member or one gzip stream
 MAX_TAR_STREAM = 8 * MIB  # bytes of a gzip-compressed tar inflated to reach its members
 MAX_TOKENS = 1000  # encoded tokens decoded (to text) for one input, all depths together
+MAX_VIEW_SPAN = MIB  # encoded text one view covers: more tokens start another view
 # The shortest credential, a 32-character client ID, is 43 characters of base64.
 MIN_BASE64 = 43
 # Enough for every rule's context (3 lines before, 1 after) with room to spare.
@@ -34,6 +33,7 @@ CONTEXT_LINES_AFTER = 2
 CONTEXT_BYTES = 2048  # per side: minified one-line files must not copy a whole file per token
 RUN_REACH = 512  # how far a percent or escape token extends either side of one escape
 UTF16_SNIFF = 4096
+BINARY_SNIFF = 8000  # as git does: a NUL in the first 8000 bytes means binary
 
 SpanKind = Literal["copy", "token", "utf16", "whole"]
 _T = TypeVar("_T")
@@ -102,6 +102,10 @@ class DecodedView(NamedTuple):
         return all(s.kind != "copy" for s in self.spans)
 
     def _local_origin(self, offset: int) -> int:
+        from bisect import bisect_right
+
+        if not self.spans:
+            return offset
         index = max(bisect_right(self.spans, offset, key=_span_start) - 1, 0)
         span = self.spans[index]
         if span.kind == "copy":
@@ -185,7 +189,10 @@ def _views_of(
 ) -> Iterator[DecodedView]:
     if parent is None or parent.whole:
         yield from _whole_views(data, parent, depth, budget)
-    yield from _token_views(data, parent, depth, budget)
+    # binary content (a NUL early on, as git decides) holds symbols and tables, not encoded
+    # text: its tokens are not worth their cost (its UTF-16 text and archives are decoded)
+    if b"\0" not in data[:BINARY_SNIFF]:
+        yield from _token_views(data, parent, depth, budget)
 
 
 def _whole_views(
@@ -442,14 +449,19 @@ _B64_RUN = b"A" * MIN_BASE64
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
 # further whole lines of a wrapped blob (`base64` wraps at 76, PEM at 64), then padding:
 # a padded line ends the blob (lines of separate values are not one blob)
-_B64_TAIL = re.compile(
-    rb"(?:[ \t]*\r?\n[ \t]*[A-Za-z0-9+/_-]{4,}(?=={0,2}[ \t]*(?:\r?\n|\Z)))*={0,2}"
-)
+_B64_TAIL = rb"(?:[ \t]*\r?\n[ \t]*[A-Za-z0-9+/_-]{4,}(?=={0,2}[ \t]*(?:\r?\n|\Z)))*={0,2}"
+_HEX_DIGITS = b"0123456789abcdefABCDEF"
 _CONTROLS = bytes(b for b in range(32) if b not in b"\t\n\r") + b"\x7f"
-_KEY_SHAPED = re.compile(rb"[A-Za-z0-9_-]{32}")
+_KEY_SHAPED = rb"[A-Za-z0-9_-]{32}"
 # an escape with this many key characters on one side may be hiding a key's boundary
 _GLUED = 20
-_KEY_RUN = re.compile(rb"[A-Za-z0-9_-]{%d}" % _GLUED)
+_KEY_RUN = rb"[A-Za-z0-9_-]{%d}" % _GLUED
+
+
+@cache
+def _regex(source: bytes) -> re.Pattern[bytes]:
+    """`source` compiled on first use: patterns that not every scan needs cost no import."""
+    return re.compile(source)
 
 
 def _tokens(data: bytes, regions: Sequence[tuple[int, int]]) -> Iterator[_Token]:
@@ -472,7 +484,7 @@ def _base64_tokens(data: bytes, start: int, end: int) -> Iterator[_Token]:
     while found >= 0:
         stop = marks.find(b".", found + MIN_BASE64)
         run_end = start + (len(marks) if stop < 0 else stop)
-        tail = _B64_TAIL.match(data, run_end, end)
+        tail = _regex(_B64_TAIL).match(data, run_end, end)
         wrapped_end = tail.end() if tail else run_end
         token = _base64_token(data, start + found, (wrapped_end, run_end))
         if token is not None:
@@ -482,9 +494,10 @@ def _base64_tokens(data: bytes, start: int, end: int) -> Iterator[_Token]:
 
 
 def _base64_token(data: bytes, start: int, ends: tuple[int, int]) -> _Token | None:
-    """data[start:end] decoded, for the end of the wrapped blob, else of its first line:
-    None unless it decodes to text, to UTF-16 text or to an archive."""
-    for stop in dict.fromkeys(ends):
+    """data[start:end] decoded, for the end of the wrapped blob, else of its first line, and
+    no more than MAX_VIEW_SPAN of it (the rest is another token): None unless it decodes to
+    text, to UTF-16 text or to an archive."""
+    for stop in dict.fromkeys(min(end, start + MAX_VIEW_SPAN) for end in ends):
         blob = _unbase64(data[start:stop])
         if blob is None:
             continue
@@ -499,7 +512,11 @@ def _base64_token(data: bytes, start: int, ends: tuple[int, int]) -> _Token | No
 
 
 def _unbase64(encoded: bytes) -> bytes | None:
+    import binascii
+
     body = b"".join(encoded.split()).rstrip(b"=")
+    if not body.translate(None, _HEX_DIGITS):
+        return None  # a hex digest: base64 of text is never all hex digits
     if b"-" in body or b"_" in body:
         if b"+" in body or b"/" in body:
             return None
@@ -528,6 +545,7 @@ class _Escaper(NamedTuple):
     """One escaping scheme: where it occurs, what ends a run of text, how to undo it."""
 
     label: str
+    trigger: bytes  # in every escape: where it is absent, so is the scheme (a fast test)
     pattern: re.Pattern[bytes]
     delimiters: tuple[bytes, ...]
     decode: Callable[[bytes], bytes]
@@ -535,10 +553,9 @@ class _Escaper(NamedTuple):
 
 _PERCENT = re.compile(rb"%[0-9A-Fa-f]{2}")
 _STRING_ESCAPE = re.compile(rb"\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|[\"'/bfnrt])")
-_UNESCAPE = re.compile(
+_UNESCAPE = (
     rb"\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})"
-    rb"|\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|\\(.)",
-    re.DOTALL,
+    rb"|\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|\\(.)"
 )
 _SIMPLE_ESCAPES = {b"n": b"\n", b"t": b"\t", b"r": b"\r", b"b": b"\b", b"f": b"\f"}
 _WHITESPACE = (b" ", b"\t", b"\n", b"\r")
@@ -549,7 +566,7 @@ def _unpercent(raw: bytes) -> bytes:
 
 
 def _unescape(raw: bytes) -> bytes:
-    return _UNESCAPE.sub(_unescaped, raw)
+    return _regex(_UNESCAPE).sub(_unescaped, raw)
 
 
 def _unescaped(match: re.Match[bytes]) -> bytes:
@@ -564,9 +581,10 @@ def _unescaped(match: re.Match[bytes]) -> bytes:
     return _SIMPLE_ESCAPES.get(char, match[0])
 
 
+_URL_DELIMITERS = (*_WHITESPACE, b'"', b"'", b"<", b">", b"`")
 _ESCAPERS = (
-    _Escaper("percent", _PERCENT, (*_WHITESPACE, b'"', b"'", b"<", b">", b"`"), _unpercent),
-    _Escaper("escape", _STRING_ESCAPE, _WHITESPACE, _unescape),
+    _Escaper("percent", b"%", _PERCENT, _URL_DELIMITERS, _unpercent),
+    _Escaper("escape", b"\\", _STRING_ESCAPE, _WHITESPACE, _unescape),
 )
 
 
@@ -576,6 +594,8 @@ def _escaped_tokens(
     """Runs of text (to the nearest delimiter, RUN_REACH at most) around each escape glued to
     key characters near "nxp" or "nexpay", decoded, where the run then holds something
     key-shaped. An escape with no key glued to it hides no key from a plain scan."""
+    if data.find(escaper.trigger, start, end) < 0:
+        return
     hits = escaper.pattern.finditer(data, start, end)
     first = next((h for h in hits if _glued_to_key(data, *h.span())), None)
     if first is None:
@@ -591,13 +611,14 @@ def _escaped_tokens(
             right = _run_end(data, past, min(end, past + RUN_REACH), escaper)
             floor = right
             text = escaper.decode(data[left:right])
-            if _KEY_SHAPED.search(text):
+            if _regex(_KEY_SHAPED).search(text):
                 yield _Token(left, right, text, escaper.label)
 
 
 def _glued_to_key(data: bytes, start: int, end: int) -> bool:
-    before = start >= _GLUED and _KEY_RUN.fullmatch(data, start - _GLUED, start)
-    return bool(before or _KEY_RUN.match(data, end))
+    key_run = _regex(_KEY_RUN)
+    before = start >= _GLUED and key_run.fullmatch(data, start - _GLUED, start)
+    return bool(before or key_run.match(data, end))
 
 
 def _run_start(data: bytes, at: int, floor: int, escaper: _Escaper) -> int:
@@ -658,14 +679,16 @@ def _offsets(data: bytes, needle: bytes) -> list[int]:
 
 
 def _windows(data: bytes, tokens: list[_Token]) -> Iterator[list[_Token]]:
-    """Tokens of one label grouped so that each group's contexts overlap or touch."""
+    """Tokens of one label grouped so that each group's contexts overlap or touch, and no
+    group covers more than MAX_VIEW_SPAN of `data`."""
     by_label: dict[str, list[_Token]] = {}
     for token in tokens:
         by_label.setdefault(token.label, []).append(token)
     for group in by_label.values():
         current = [group[0]]
         for token in group[1:]:
-            if _context_start(data, token.start) <= _context_end(data, current[-1].end):
+            near = _context_start(data, token.start) <= _context_end(data, current[-1].end)
+            if near and token.end - current[0].start <= MAX_VIEW_SPAN:
                 current.append(token)
             else:
                 yield current

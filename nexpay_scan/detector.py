@@ -31,6 +31,7 @@ class Detector:
         self.binary_rules = tuple(r for r in rules if r.binary)
         self.keywords = _minimal_keywords({k for r in rules for k in r.keywords})
         self.timeouts: Counter[str] = Counter()  # rule id -> contents it was stopped on
+        self.stopped: set[str] = set()  # rules turned off after a time-out
         self._prefilters: tuple[Any, ...] | None = None
 
     @property
@@ -61,11 +62,15 @@ class Detector:
         rules = self.binary_rules if binary else self.rules
         found: list[Candidate] = []
         for rule in rules:
-            if any(k in lowered for k in rule.keywords):
-                try:
-                    found.extend(_matches(rule, data))
-                except TimeoutError:
-                    self.timeouts[f"{rule.id} ({rule.source})"] += 1
+            if rule.id in self.stopped or not any(k in lowered for k in rule.keywords):
+                continue
+            try:
+                found.extend(_matches(rule, data))
+            except TimeoutError:
+                # A rule that backtracks this badly once will again: turned off for the
+                # rest of the run, and named in the report.
+                self.timeouts[f"{rule.id} ({rule.source})"] += 1
+                self.stopped.add(rule.id)
         return _without_overlaps(found)
 
 

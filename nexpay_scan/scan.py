@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Container
+from collections.abc import Container, Iterator
 
 from nexpay_scan.config import Settings
-from nexpay_scan.detector import Detector
+from nexpay_scan.decoders import DecodedView, decoded_views
+from nexpay_scan.detector import Candidate, Detector
 from nexpay_scan.filters import drop_reason, locate, path_allowed
 from nexpay_scan.findings import Commit, Finding, Secret
 from nexpay_scan.progress import Progress
@@ -18,6 +19,12 @@ BINARY_SNIFF = 8000  # as git does: a NUL byte in the first 8000 bytes means bin
 def looks_binary(data: bytes) -> bool:
     """True for content git would call binary."""
     return b"\0" in data[:BINARY_SNIFF]
+
+
+def decoded_note(view: DecodedView) -> str:
+    """What a finding's notes say about a key found in decoded text ("decoded from base64",
+    "decoded from zip:deploy/app.env>base64": an archive member is named in the chain)."""
+    return f"decoded from {view.encoding}"
 
 
 class Summary:
@@ -60,7 +67,9 @@ class Scanner:
         lines: Container[int] | None = None,
         commit: Commit | None = None,
     ) -> list[Finding]:
-        """Findings in `data` (the content of `path`); with `lines`, only on those lines."""
+        """Findings in `data` (the content of `path`) as it is and as it decodes (base64,
+        percent-escapes, string escapes, UTF-16, archives); with `lines`, only on those
+        lines. A decoded finding sits at its encoded text and says how it was decoded."""
         self.summary.bytes_scanned += len(data)
         if self.settings.path_allowed(path):
             return []
@@ -71,22 +80,56 @@ class Scanner:
                 continue
             if path_allowed(candidate, path) or drop_reason(candidate, place):
                 continue
-            rule = candidate.rule
-            found.append(
-                Finding(
-                    rule_id=rule.id,
-                    description=rule.description,
-                    kind=rule.kind,
-                    severity=rule.severity,
-                    file=path,
-                    line=place.line,
-                    column=place.column,
-                    secret=Secret(candidate.value),
-                    commit=commit,
-                    pair=Secret(candidate.pair) if candidate.pair else None,
-                )
-            )
+            found.append(self._finding(candidate, path, place.line, place.column, commit))
+        # one finding per credential and line: a key visible as it is, or in two views of
+        # the same token, is reported once
+        seen = {(f.rule_id, f.secret, f.line) for f in found}
+        for view in decoded_views(data):
+            for finding in self._decoded(view, data, path, lines, commit):
+                key = (finding.rule_id, finding.secret, finding.line)
+                if key not in seen:
+                    seen.add(key)
+                    found.append(finding)
         return found
+
+    def _decoded(
+        self,
+        view: DecodedView,
+        data: bytes,
+        path: str,
+        lines: Container[int] | None,
+        commit: Commit | None,
+    ) -> Iterator[Finding]:
+        """Findings in text decoded from `data`, placed at the encoded text in `data`."""
+        for candidate in self.detector.candidates(view.data, binary=looks_binary(view.data)):
+            if not view.decoded(candidate.start, candidate.end):
+                continue  # context copied around a token: the plain scan looked there
+            line, column = view.position(data, candidate.start)
+            if lines is not None and line not in lines:
+                continue
+            place = locate(view.data, candidate.start)
+            if path_allowed(candidate, path) or drop_reason(candidate, place):
+                continue
+            finding = self._finding(candidate, path, line, column, commit)
+            finding.notes.append(decoded_note(view))
+            yield finding
+
+    def _finding(
+        self, candidate: Candidate, path: str, line: int, column: int, commit: Commit | None
+    ) -> Finding:
+        rule = candidate.rule
+        return Finding(
+            rule_id=rule.id,
+            description=rule.description,
+            kind=rule.kind,
+            severity=rule.severity,
+            file=path,
+            line=line,
+            column=column,
+            secret=Secret(candidate.value),
+            commit=commit,
+            pair=Secret(candidate.pair) if candidate.pair else None,
+        )
 
     def too_big(self, size: int) -> bool:
         """True (and counted) when content is over the size limit and is skipped."""

@@ -97,3 +97,42 @@ def test_rename_counts_as_an_occurrence_in_both_routes(cli: Any, tangled: Repo) 
         found = _history(cli, tangled, "--engine", engine, "--all-occurrences")
         files = sorted(f["file"] for f in found if f["match"] == secret(2))
         assert files == ["config/feature.env", "feature.env"]
+
+
+def test_blob_route_finds_keys_that_only_show_decoded(cli: Any, repo: Repo) -> None:
+    import base64
+    import io
+    import zipfile
+
+    encoded_env = base64.b64encode(f"NEXPAY_SECRET={secret(6)}\n".encode() * 3)
+    repo.write("deploy/env.b64", encoded_env + b"\n")
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("app/.env", f"NEXPAY_SECRET={secret(7)}\n")
+    repo.write("dist/bundle.zip", archive.getvalue())
+    repo.write("win.txt", f"NEXPAY_SECRET={secret(8)}\r\n".encode("utf-16"))
+    repo.commit("encoded keys")
+    found = {f["match"]: f for f in _history(cli, repo, "--engine", "blob")}
+    assert set(found) == {secret(6), secret(7), secret(8)}
+    assert found[secret(6)]["file"] == "deploy/env.b64"
+    assert "decoded from base64" in found[secret(6)]["notes"]
+    assert found[secret(7)]["file"] == "dist/bundle.zip"
+    assert any("zip" in note for note in found[secret(7)]["notes"])
+
+
+def test_a_key_a_merge_itself_adds_is_found_by_both_routes(cli: Any, repo: Repo) -> None:
+    repo.write("a.txt", "a\n")
+    repo.commit()
+    repo.git("checkout", "-q", "-b", "topic")
+    repo.write("t.txt", "t\n")
+    repo.commit()
+    repo.git("checkout", "-q", "main")
+    repo.write("m.txt", "m\n")
+    repo.commit()
+    repo.git("merge", "-q", "--no-commit", "topic")
+    repo.write("evil.env", f"x\nNEXPAY_SECRET={secret(9)}\n")
+    repo.write("a.txt", "a\nmore\n")
+    merge = repo.commit("merge with a key of its own")
+    for args in (["--engine", "blob"], ["--engine", "diff"], [f"{merge}^1..{merge}"]):
+        [finding] = _history(cli, repo, *args)
+        assert (finding["commit"], finding["file"], finding["line"]) == (merge, "evil.env", 2)

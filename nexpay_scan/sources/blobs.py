@@ -10,7 +10,9 @@ is exactly what `git log -p` would give: each secret at the commit that adds it.
 
 from __future__ import annotations
 
+import os
 import queue
+import re
 import subprocess
 import threading
 from array import array
@@ -37,7 +39,7 @@ _LEAN_GIT = (
     "-c",
     "core.packedGitLimit=48m",
 )
-WALK_MARKER = b"\x01nexpay-scan-walk\x01"
+WALK_MARKER = b"\x01nexpay-scan-walk-" + os.urandom(12).hex().encode() + b"\x01"  # see MARKER
 
 
 @dataclass
@@ -204,7 +206,8 @@ def _read_blocks(
 
 def _search_block(block: _Block, blobs: BlobList, scanner: Scanner) -> set[bytes]:
     hits: set[bytes] = set()
-    for offset in _hit_objects(block.data, block.starts, scanner):
+    suspects = _hit_objects(block.data, block.starts, scanner) | _encoded_objects(block)
+    for offset in suspects:
         begin = block.starts[offset]
         content = block.data[begin : begin + blobs.sizes[block.first + offset]]
         if _has_candidate(content, scanner):
@@ -226,10 +229,32 @@ def _hit_objects(block: bytes, starts: list[int], scanner: Scanner) -> set[int]:
     return hit
 
 
+# What a blob that hides keys without showing a keyword starts with: an archive, UTF-16
+# text with its byte-order mark, or base64 from its first byte (a committed `base64 .env`).
+_ENCODED_HEAD = re.compile(rb"PK\x03\x04|\x1f\x8b|\xff\xfe|\xfe\xff|[A-Za-z0-9+/]{64}")
+
+
+def _encoded_objects(block: _Block) -> set[int]:
+    """Objects whose first bytes say they are encoded (tar is recognised at byte 257)."""
+    data = block.data
+    return {
+        number
+        for number, start in enumerate(block.starts)
+        if _ENCODED_HEAD.match(data, start) or data[start + 257 : start + 262] == b"ustar"
+    }
+
+
 def _has_candidate(content: bytes, scanner: Scanner) -> bool:
-    for candidate in scanner.detector.candidates(content, binary=looks_binary(content)):
-        if not drop_reason(candidate, locate(content, candidate.start)):
-            return True
+    """True when some rule finds something in `content`, as it is or decoded."""
+    from nexpay_scan.decoders import decoded_views
+
+    views = [(content, None), *((v.data, v) for v in decoded_views(content))]
+    for data, view in views:
+        for candidate in scanner.detector.candidates(data, binary=looks_binary(data)):
+            if view is not None and not view.decoded(candidate.start, candidate.end):
+                continue
+            if not drop_reason(candidate, locate(data, candidate.start)):
+                return True
     return False
 
 
@@ -249,6 +274,7 @@ def walk_for(repo: Path, rev_args: Sequence[str], hits: set[bytes]) -> Introduct
         "--raw",
         "-z",
         "--no-renames",
+        "--cc",
         "--full-history",
         "--no-abbrev",
         "--format=" + WALK_MARKER.decode() + "%H",
@@ -258,7 +284,7 @@ def walk_for(repo: Path, rev_args: Sequence[str], hits: set[bytes]) -> Introduct
     commits: list[str] = []
     seen: set[bytes] = set()
     for sha, fields in _walk_records(argv):
-        added = {f.split(b" ")[3] for f in fields if f.startswith(b":")}
+        added = {_new_blob(f) for f in fields if f.startswith(b":")}
         new = added & hits
         if new:
             commits.append(sha)
@@ -286,6 +312,13 @@ def _walk_records(argv: list[str]) -> Iterator[tuple[str, list[bytes]]]:
     if code != 0:
         message = error.decode("utf-8", "replace").strip().splitlines()
         raise FatalError(f"git log: {message[-1] if message else 'failed'}")
+
+
+def _new_blob(record: bytes) -> bytes:
+    """The new side's blob of a raw record (`:` one parent, `::` a merge's two, ...)."""
+    parents = len(record) - len(record.lstrip(b":"))
+    tokens = record.split(b" ")
+    return tokens[2 * parents + 1] if len(tokens) > 2 * parents + 1 else b""
 
 
 def _walk_record(record: bytes) -> tuple[str, list[bytes]]:

@@ -87,23 +87,32 @@ class RawChange(NamedTuple):
     @property
     def adds_content(self) -> bool:
         """True when the new side holds file content worth scanning."""
-        return self.status[0] != "D" and self.new_mode != SUBMODULE_MODE
+        return self.new_mode not in ("000000", SUBMODULE_MODE) and set(self.status) != {"D"}
 
 
 def parse_raw_z(fields: list[bytes]) -> Iterator[RawChange]:
-    """RawChanges from the NUL-split fields of `--raw -z` output (renames have two paths)."""
+    """RawChanges from the NUL-split fields of `--raw -z` output: renames and copies have two
+    paths; a merge's combined record (`::…`, with `--cc`) has a mode and a blob per parent,
+    and the first parent stands for the old side. Stops at a malformed or cut record."""
     index = 0
-    while index < len(fields) and fields[index].startswith(b":"):
-        meta = fields[index][1:].decode().split(" ")
-        status = meta[4]
-        if status[0] in "RC":
+    while index + 1 < len(fields) and fields[index].startswith(b":"):
+        parents = len(fields[index]) - len(fields[index].lstrip(b":"))
+        meta = fields[index][parents:].decode("ascii", "replace").split(" ")
+        if len(meta) != 2 * parents + 3 or not meta[-1]:
+            return
+        status = meta[-1]
+        old_mode, new_mode = meta[0], meta[parents]
+        old_sha, new_sha = meta[parents + 1], meta[2 * parents + 1]
+        if parents == 1 and status[0] in "RC":
+            if index + 2 >= len(fields):
+                return
             old, new = fields[index + 1], fields[index + 2]
             index += 3
         else:
             old = new = fields[index + 1]
             index += 2
         yield RawChange(
-            meta[0], meta[1], meta[2], meta[3], status, decode_path(new), decode_path(old)
+            old_mode, new_mode, old_sha, new_sha, status, decode_path(new), decode_path(old)
         )
 
 

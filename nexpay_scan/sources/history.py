@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 from collections.abc import Iterator, Sequence
@@ -18,7 +19,10 @@ from nexpay_scan.sources.git import BlobReader, git_command, has_commits, parse_
 from nexpay_scan.sources.patch import is_binary, split_sections
 
 BLOCK_SIZE = 1 << 20
-MARKER = b"\x01nexpay-scan-commit\x01"
+# Where each commit's record starts in `git log` output. Author names, paths and content can
+# hold any bytes, so the marker carries a random nonce of this run that no repository can
+# know in advance: otherwise a crafted author name could cut a record and hide a key.
+MARKER = b"\x01nexpay-scan-" + os.urandom(12).hex().encode() + b"\x01"
 # Three lines of context around each change, so a rule's Nexpay context is in the patch.
 _LOG_ARGS = (
     "log",
@@ -28,6 +32,9 @@ _LOG_ARGS = (
     "-z",
     # A file renamed with a key in it counts as adding it again, in both history routes.
     "--no-renames",
+    # A merge's own changes (conflict resolutions, "evil" merges): what is new against
+    # every parent. Without it `git log -p` shows merges as empty.
+    "--cc",
     "--full-history",
     "--no-abbrev",
     "--no-ext-diff",
@@ -123,10 +130,16 @@ class HistoryScan:
         self._every: list[Finding] = []
         self._order = 0
         self.track_places = False
+        self._prefilter = True
         self._places: dict[str, list[tuple[Commit, str, int]]] = {}
 
-    def run(self, rev_args: Sequence[str], stdin: Sequence[str] = ()) -> list[Finding]:
-        """Scans the commits `git log rev_args` lists (see `log_revisions`); returns findings."""
+    def run(
+        self, rev_args: Sequence[str], stdin: Sequence[str] = (), *, prefilter: bool = True
+    ) -> list[Finding]:
+        """Scans the commits `git log rev_args` lists (see `log_revisions`); returns findings.
+        Without `prefilter`, every change is scanned, keyword or not (commits already known
+        to add a blob with a finding, which may be encoded)."""
+        self._prefilter = prefilter
         detector = self.scanner.detector
         progress = self.scanner.progress
         if progress.enabled and not stdin:
@@ -136,7 +149,7 @@ class HistoryScan:
                 commits = block.count(MARKER)
                 self.scanner.summary.commits_scanned += commits
                 progress.advance(commits)
-                if _worth_parsing(detector, block):
+                if not prefilter or _worth_parsing(detector, block):
                     self._scan_block(block, blobs)
         progress.finish()
         return self.findings()
@@ -167,7 +180,11 @@ class HistoryScan:
             if hits:
                 introductions = walk_for(self.repo, rev_args, hits)
                 if introductions.commits:
-                    self.run(["--no-walk=unsorted", "--stdin"], introductions.commits)
+                    counted_skips = self.scanner.summary.skipped.copy()
+                    self.run(
+                        ["--no-walk=unsorted", "--stdin"], introductions.commits, prefilter=False
+                    )
+                    self.scanner.summary.skipped = counted_skips  # list_blobs counted them
                 extra = unattributed_findings(
                     self.repo, self.scanner, introductions.unattributed, rev_args
                 )
@@ -179,7 +196,7 @@ class HistoryScan:
     def _scan_block(self, block: bytes, blobs: BlobReader) -> None:
         detector = self.scanner.detector
         for chunk in block.split(MARKER)[1:]:
-            if _worth_parsing(detector, chunk):
+            if not self._prefilter or _worth_parsing(detector, chunk):
                 dated, rest = parse_commit(MARKER + chunk)
                 self._scan_commit(dated, rest, blobs)
 
@@ -189,7 +206,7 @@ class HistoryScan:
         sections = split_sections(patch)
         detector = self.scanner.detector
         for change, section in zip(changes, sections, strict=False):
-            if is_binary(section) or detector.might_match(section):
+            if not self._prefilter or is_binary(section) or detector.might_match(section):
                 for finding in scan_change(change, section, blobs, self.scanner, dated.commit):
                     self._record(finding, dated)
 

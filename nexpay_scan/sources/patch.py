@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-_HUNK = re.compile(rb"@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
-_SECTION = re.compile(rb"^diff --git ", re.MULTILINE)
+# `@@ -a,b +c,d @@`, or a merge's combined `@@@ -a,b -c,d +e,f @@@` (one `-` per parent)
+_HUNK = re.compile(rb"(@@+) (?:-\d+(?:,\d+)? )+\+(\d+)(?:,\d+)? @@+")
+_SECTION = re.compile(rb"^diff --(?:git|cc|combined) ", re.MULTILINE)
 
 
 def split_sections(patch: bytes) -> list[bytes]:
@@ -22,20 +23,26 @@ def is_binary(section: bytes) -> bool:
 
 
 def added_lines(section: bytes) -> set[int]:
-    """Line numbers (1-based, new side) of every `+` line in one file's hunks."""
+    """Line numbers (1-based, new side) of every line one file's hunks add.
+
+    In a merge's combined diff each line has one marker column per parent; a line counts
+    as added only when it is new against every parent (`++`): what the merge itself brings.
+    """
     added: set[int] = set()
     line = 0
-    in_hunk = False
+    width = 0  # marker columns: 1, or the number of parents in a combined diff
     for text in section.split(b"\n"):
-        if text.startswith(b"@@ "):
+        if text.startswith(b"@@"):
             match = _HUNK.match(text)
-            in_hunk = match is not None
-            line = int(match.group(1)) if match else 0
-        elif not in_hunk:
+            width = len(match.group(1)) - 1 if match else 0
+            line = int(match.group(2)) if match else 0
             continue
-        elif text.startswith(b"+"):
+        markers = text[:width]
+        if not width or len(markers) < width or markers.strip(b" +-"):
+            continue
+        if b"-" in markers:
+            continue  # a line of a parent that the new side does not have
+        if markers == b"+" * width:
             added.add(line)
-            line += 1
-        elif text.startswith(b" "):
-            line += 1
+        line += 1
     return added
