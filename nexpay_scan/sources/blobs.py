@@ -268,19 +268,9 @@ class Introductions:
 
 def walk_for(repo: Path, rev_args: Sequence[str], hits: set[bytes]) -> Introductions:
     """The commits (in `git log` order) whose changes add one of `hits`: trees only."""
-    argv = git_command(
-        repo,
-        "log",
-        "--raw",
-        "-z",
-        "--no-renames",
-        "--cc",
-        "--full-history",
-        "--no-abbrev",
-        "--format=" + WALK_MARKER.decode() + "%H",
-        *rev_args,
-        "--",
-    )
+    from nexpay_scan.sources.history import WALK_ARGS
+
+    argv = git_command(repo, *WALK_ARGS, f"--format={WALK_MARKER.decode()}%H", *rev_args, "--")
     commits: list[str] = []
     seen: set[bytes] = set()
     for sha, fields in _walk_records(argv):

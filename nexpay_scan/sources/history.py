@@ -23,11 +23,9 @@ BLOCK_SIZE = 1 << 20
 # hold any bytes, so the marker carries a random nonce of this run that no repository can
 # know in advance: otherwise a crafted author name could cut a record and hide a key.
 MARKER = b"\x01nexpay-scan-" + os.urandom(12).hex().encode() + b"\x01"
-# Three lines of context around each change, so a rule's Nexpay context is in the patch.
-_LOG_ARGS = (
+# How both history routes walk: the same commits, in the same order, with the same changes.
+WALK_ARGS = (
     "log",
-    "-p",
-    "-U3",
     "--raw",
     "-z",
     # A file renamed with a key in it counts as adding it again, in both history routes.
@@ -37,6 +35,12 @@ _LOG_ARGS = (
     "--cc",
     "--full-history",
     "--no-abbrev",
+)
+# Three lines of context around each change, so a rule's Nexpay context is in the patch.
+_LOG_ARGS = (
+    *WALK_ARGS,
+    "-p",
+    "-U3",
     "--no-ext-diff",
     "--no-color",
     "--no-textconv",
