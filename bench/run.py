@@ -1412,12 +1412,31 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _compile_bytecode() -> None:
+    """Byte-compiles the package being measured, as `pip install` does for a user: an
+    editable install under PYTHONDONTWRITEBYTECODE=1 would otherwise re-compile every
+    module at every start, and the hook target would measure the compiler."""
+    try:
+        import nexpay_scan
+    except ImportError:
+        return
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    package = str(Path(nexpay_scan.__file__).parent)
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", package],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        check=False,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.make_copy:
         make_copy(Path(args.make_copy[0]), Path(args.make_copy[1]))
         return 0
     tools = discover_tools(args)
+    _compile_bytecode()
     workdir = Path(tempfile.mkdtemp(prefix="nexpay-scan-bench-"))
     ctx = Context(args, tools, workdir)
     ctx.meta["started"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
