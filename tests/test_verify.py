@@ -254,3 +254,60 @@ def test_many_keys_are_checked_concurrently(cli: Any, repo: Repo) -> None:
         seen = slow_api.pairs_seen()
         assert max(seen.values()) == 1  # each distinct pair once
         assert len(seen) == 16 * 3  # all 401: the bounded 3 nearest client IDs each
+
+
+class _ForwardProxy:
+    """A minimal forward HTTP proxy on 127.0.0.1 that records the URLs it carries."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+        import urllib.request
+
+        seen: list[str] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                seen.append(self.path)
+                request = urllib.request.Request(self.path, headers=dict(self.headers))
+                opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+                try:
+                    with opener.open(request, timeout=5) as answer:
+                        status, body = answer.status, answer.read()
+                except urllib.error.HTTPError as error:
+                    status, body = error.code, error.read()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                return None
+
+        import urllib.error
+
+        self.seen = seen
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_standard_proxy_variables_are_honoured(
+    cli: Any, repo: Repo, api: FakeNexpay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api.live(LIVE_CID, LIVE_SK, ACCOUNT)
+    proxy = _ForwardProxy()
+    try:
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        repo.write("a.env", f"{LIVE_CID} {LIVE_SK}\n")
+        found = _by_match(_scan(cli, repo, api.base_url, "--no-redact"))
+        assert found[LIVE_SK]["status"] == "live"
+        assert proxy.seen == [f"{api.base_url}/v2/users/me"]
+    finally:
+        proxy.close()
