@@ -10,14 +10,15 @@ is exactly what `git log -p` would give: each secret at the commit that adds it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
 import subprocess
+import tempfile
 import threading
-from array import array
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -39,179 +40,202 @@ _LEAN_GIT = (
     "-c",
     "core.packedGitLimit=48m",
 )
+# Listing objects and walking trees read headers and trees, not whole blobs: leaner still.
+_LEANER_GIT = (
+    "-c",
+    "core.deltaBaseCacheLimit=16m",
+    "-c",
+    "core.packedGitWindowSize=1m",
+    "-c",
+    "core.packedGitLimit=16m",
+)
 WALK_MARKER = b"\x01nexpay-scan-walk-" + os.urandom(12).hex().encode() + b"\x01"  # see MARKER
 
 
-@dataclass
-class BlobList:
-    """Blob ids and sizes in pack order: compact, since a big history has millions."""
+class Batch:
+    """Blobs for one worker to read in one go, in pack order (about CHUNK_BYTES of them)."""
 
-    ids: list[bytes]
-    sizes: array[int]
+    __slots__ = ("ids", "sizes", "total")
 
-    def shares(self, workers: int) -> list[tuple[int, int]]:
-        """`workers` contiguous index ranges of about equal bytes (pack order kept)."""
-        total = sum(self.sizes)
-        bounds: list[tuple[int, int]] = []
-        start, acc = 0, 0
-        for index, size in enumerate(self.sizes):
-            acc += size
-            if len(bounds) < workers - 1 and acc >= total * (len(bounds) + 1) / workers:
-                bounds.append((start, index + 1))
-                start = index + 1
-        bounds.append((start, len(self.ids)))
-        return [b for b in bounds if b[0] < b[1]]
+    def __init__(self) -> None:
+        self.ids: list[bytes] = []
+        self.sizes: list[int] = []
+        self.total = 0  # bytes of content
 
 
-def list_blobs(repo: Path, scanner: Scanner) -> BlobList:
-    """Every blob in the object store (reachable or not), over-size ones counted and left."""
-    out = run_git(
-        repo,
-        "cat-file",
-        "--batch-all-objects",
-        "--unordered",
-        "--batch-check=%(objectname) %(objecttype) %(objectsize)",
-    )
-    blobs = BlobList([], array("q"))
-    limit = scanner.settings.max_file_size
-    for line in out.splitlines():
-        sha, kind, size = line.split(b" ")
-        if kind != b"blob":
-            continue
-        if int(size) > limit:
-            scanner.too_big(int(size))
-            continue
-        blobs.ids.append(sha)
-        blobs.sizes.append(int(size))
-    return blobs
+_BLOB_LINE = re.compile(rb"^([0-9a-f]+) blob (\d+)$", re.MULTILINE)
+_END = None
 
 
 def blobs_with_candidates(
-    repo: Path, blobs: BlobList, scanner: Scanner, workers: int
+    repo: Path, scanner: Scanner, workers: int, on_first: Callable[[], None] = lambda: None
 ) -> set[bytes]:
-    """Ids of the blobs in which some rule finds something (before any path filter)."""
+    """Ids of the blobs in which some rule finds something (before any path filter).
+
+    The object list streams from `git cat-file --batch-all-objects` (every blob, reachable
+    or not) straight into `workers` readers, batch by batch in turn, so listing, reading and
+    searching overlap. `on_first` runs once, as soon as the first such blob turns up."""
     found: set[bytes] = set()
     errors: list[BaseException] = []
     lock = threading.Lock()
+    started = threading.Event()
 
-    def work(start: int, end: int) -> None:
+    def first() -> None:
+        with lock:
+            if started.is_set():
+                return
+            started.set()
+        on_first()
+
+    def work(batches: queue.Queue[Batch | None]) -> None:
         try:
-            hits = _scan_share(repo, blobs, start, end, scanner)
+            hits = _read_batches(repo, batches, scanner, first)
             with lock:
                 found.update(hits)
         except BaseException as error:
             errors.append(error)
 
-    scanner.progress.start(sum(blobs.sizes), "bytes")
-    threads = [
-        threading.Thread(target=work, args=share, daemon=True) for share in blobs.shares(workers)
-    ]
+    queues: list[queue.Queue[Batch | None]] = [queue.Queue(maxsize=4) for _ in range(workers)]
+    threads = [threading.Thread(target=work, args=(q,), daemon=True) for q in queues]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
-    scanner.progress.finish()
+    try:
+        _list_into(repo, scanner, queues)
+    finally:
+        for q in queues:
+            q.put(_END)
+        for thread in threads:
+            thread.join()
+        scanner.progress.finish()
     if errors:
         raise errors[0]
-    scanner.summary.bytes_scanned += sum(blobs.sizes)
     return found
 
 
-def _scan_share(repo: Path, blobs: BlobList, start: int, end: int, scanner: Scanner) -> set[bytes]:
-    """One `git cat-file --batch` for blobs[start:end]: a thread reads its output in whole-
-    object blocks while this one searches them, so git never waits for the search."""
-    process = subprocess.Popen(
-        git_command(repo, *_LEAN_GIT, "cat-file", "--batch"),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+def _list_into(repo: Path, scanner: Scanner, queues: list[queue.Queue[Batch | None]]) -> None:
+    """Streams the store's blob list into batches, dealt to the workers in turn; blobs over
+    the size limit are counted and left out."""
+    argv = git_command(
+        repo,
+        *_LEANER_GIT,
+        "cat-file",
+        "--batch-all-objects",
+        "--unordered",
+        "--batch-check=%(objectname) %(objecttype) %(objectsize)",
     )
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    limit = scanner.settings.max_file_size
+    batch, turn, pending = Batch(), 0, b""
+    try:
+        while block := process.stdout.read(1 << 20):
+            pending += block
+            cut = pending.rfind(b"\n") + 1
+            for sha, raw_size in _BLOB_LINE.findall(pending, 0, cut):
+                size = int(raw_size)
+                if size > limit:
+                    scanner.too_big(size)
+                    continue
+                batch.ids.append(sha)
+                batch.sizes.append(size)
+                batch.total += size
+                if batch.total >= CHUNK_BYTES:
+                    _deal(batch, queues[turn % len(queues)], scanner)
+                    batch, turn = Batch(), turn + 1
+            pending = pending[cut:]
+        if batch.ids:
+            _deal(batch, queues[turn % len(queues)], scanner)
+    finally:
+        process.stdout.close()
+        error = process.stderr.read()
+        process.stderr.close()
+        code = process.wait()
+    if code != 0:
+        message = error.decode("utf-8", "replace").strip().splitlines()
+        raise FatalError(f"git cat-file: {message[-1] if message else 'failed'}")
+
+
+def _deal(batch: Batch, to: queue.Queue[Batch | None], scanner: Scanner) -> None:
+    scanner.summary.bytes_scanned += batch.total
+    scanner.progress.total += batch.total
+    to.put(batch)
+
+
+def _read_batches(
+    repo: Path, batches: queue.Queue[Batch | None], scanner: Scanner, on_hit: Callable[[], None]
+) -> set[bytes]:
+    """One `git cat-file --batch`: a feeder thread sends each batch's ids (and hands the
+    batch on), this thread reads the objects back whole and searches them as one block.
+    However it ends, `batches` is consumed to its end, so the lister never waits on it."""
+    try:
+        process = subprocess.Popen(
+            git_command(repo, *_LEAN_GIT, "cat-file", "--batch"),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+    except OSError:
+        _drain(batches)
+        raise
     assert process.stdin is not None and process.stdout is not None
-    _widen_pipe(process.stdout)
-    threading.Thread(target=_feed, args=(process.stdin, blobs.ids[start:end]), daemon=True).start()
-    blocks: queue.Queue[_Block | BaseException | None] = queue.Queue(maxsize=2)
-    reader = threading.Thread(
-        target=_read_blocks, args=(process.stdout, blobs, start, end, blocks), daemon=True
-    )
-    reader.start()
+    sent: queue.Queue[Batch | None] = queue.Queue(maxsize=2)
+    feeder = threading.Thread(target=_feed, args=(process.stdin, batches, sent), daemon=True)
+    feeder.start()
     hits: set[bytes] = set()
     try:
-        while (item := blocks.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            hits |= _search_block(item, blobs, scanner)
-            scanner.progress.advance(len(item.data))
+        while (batch := sent.get()) is not _END:
+            found = _search_batch(process.stdout, batch, scanner)
+            if found and not hits:
+                on_hit()
+            hits |= found
+            scanner.progress.advance(batch.total)
     finally:
         process.kill()
-        reader.join()
+        while feeder.is_alive():  # it may wait to hand on a batch nobody will read
+            with contextlib.suppress(queue.Empty):
+                sent.get(timeout=0.05)
         process.stdout.close()
         process.wait()
     return hits
 
 
-@dataclass(frozen=True)
-class _Block:
-    """Whole objects blobs[first:first+len(starts)] as cat-file printed them."""
-
-    first: int
-    starts: list[int]  # where each object's content begins in `data`
-    data: bytes
-
-
-def _widen_pipe(stream: IO[bytes]) -> None:
-    """A 1 MiB pipe (Linux) lets git run ahead of us with fewer wake-ups."""
-    try:
-        import fcntl
-
-        fcntl.fcntl(stream.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
-    except (ImportError, OSError):
+def _drain(batches: queue.Queue[Batch | None]) -> None:
+    while batches.get() is not _END:
         pass
 
 
-def _feed(stdin: IO[bytes], ids: Sequence[bytes]) -> None:
-    try:
-        for index in range(0, len(ids), 4096):
-            stdin.write(b"\n".join(ids[index : index + 4096]) + b"\n")
-        stdin.close()
-    except (BrokenPipeError, ValueError):
-        pass
-
-
-def _read_blocks(
-    stdout: IO[bytes],
-    blobs: BlobList,
-    start: int,
-    end: int,
-    blocks: queue.Queue[_Block | BaseException | None],
+def _feed(
+    stdin: IO[bytes], batches: queue.Queue[Batch | None], sent: queue.Queue[Batch | None]
 ) -> None:
-    """Reads blocks of about CHUNK_BYTES holding whole objects; None at the end."""
     try:
-        index = start
-        while index < end:
-            starts, stop, total = [], index, 0
-            while stop < end and (stop == index or total < CHUNK_BYTES):
-                header = len(blobs.ids[stop]) + 7 + len(str(blobs.sizes[stop]))
-                starts.append(total + header)
-                total += header + blobs.sizes[stop] + 1
-                stop += 1
-            data = stdout.read(total)
-            if len(data) != total or not data.startswith(blobs.ids[index] + b" blob "):
-                raise FatalError("git cat-file returned an object other than the one asked for")
-            blocks.put(_Block(index, starts, data))
-            index = stop
-        blocks.put(None)
-    except BaseException as error:
-        blocks.put(error)
+        while (batch := batches.get()) is not _END:
+            sent.put(batch)
+            stdin.write(b"\n".join(batch.ids) + b"\n")
+            stdin.flush()
+    except (BrokenPipeError, ValueError, OSError):
+        _drain(batches)
+    finally:
+        sent.put(_END)
+        with contextlib.suppress(OSError):
+            stdin.close()
 
 
-def _search_block(block: _Block, blobs: BlobList, scanner: Scanner) -> set[bytes]:
+def _search_batch(stdout: IO[bytes], batch: Batch, scanner: Scanner) -> set[bytes]:
+    """Reads the batch's objects as one block and returns the ids of those with a hit."""
+    starts, total = [], 0
+    for sha, size in zip(batch.ids, batch.sizes, strict=True):
+        header = len(sha) + 7 + len(str(size))
+        starts.append(total + header)
+        total += header + size + 1
+    data = stdout.read(total)
+    if len(data) != total or not data.startswith(batch.ids[0] + b" blob "):
+        raise FatalError("git cat-file returned an object other than the one asked for")
     hits: set[bytes] = set()
-    suspects = _hit_objects(block.data, block.starts, scanner) | _encoded_objects(block)
-    for offset in suspects:
-        begin = block.starts[offset]
-        content = block.data[begin : begin + blobs.sizes[block.first + offset]]
+    suspects = _hit_objects(data, starts, scanner) | _encoded_objects(data, starts)
+    for number in suspects:
+        content = data[starts[number] : starts[number] + batch.sizes[number]]
         if _has_candidate(content, scanner):
-            hits.add(blobs.ids[block.first + offset])
+            hits.add(batch.ids[number])
     return hits
 
 
@@ -234,12 +258,11 @@ def _hit_objects(block: bytes, starts: list[int], scanner: Scanner) -> set[int]:
 _ENCODED_HEAD = re.compile(rb"PK\x03\x04|\x1f\x8b|\xff\xfe|\xfe\xff|[A-Za-z0-9+/]{64}")
 
 
-def _encoded_objects(block: _Block) -> set[int]:
+def _encoded_objects(data: bytes, starts: list[int]) -> set[int]:
     """Objects whose first bytes say they are encoded (tar is recognised at byte 257)."""
-    data = block.data
     return {
         number
-        for number, start in enumerate(block.starts)
+        for number, start in enumerate(starts)
         if _ENCODED_HEAD.match(data, start) or data[start + 257 : start + 262] == b"ustar"
     }
 
@@ -266,42 +289,72 @@ class Introductions:
     unattributed: set[bytes]
 
 
-def walk_for(repo: Path, rev_args: Sequence[str], hits: set[bytes]) -> Introductions:
-    """The commits (in `git log` order) whose changes add one of `hits`: trees only."""
-    from nexpay_scan.sources.history import WALK_ARGS
+class TreeWalk:
+    """`git log --raw` over the history (trees only, no content), spooled to an unlinked
+    temporary file: started as soon as the blob scan finds a first hit, it runs beside the
+    rest of that scan, and is read once the full set of hits is known. If the spool fails
+    (a full disk), the walk is run again, read straight from git."""
 
-    argv = git_command(repo, *WALK_ARGS, f"--format={WALK_MARKER.decode()}%H", *rev_args, "--")
-    commits: list[str] = []
-    seen: set[bytes] = set()
-    for sha, fields in _walk_records(argv):
-        added = {_new_blob(f) for f in fields if f.startswith(b":")}
-        new = added & hits
-        if new:
-            commits.append(sha)
-            seen |= new
-    return Introductions(commits, hits - seen)
+    def __init__(self, repo: Path, rev_args: Sequence[str]) -> None:
+        from nexpay_scan.sources.history import WALK_ARGS
+
+        self.argv = git_command(
+            repo, *_LEANER_GIT, *WALK_ARGS, f"--format={WALK_MARKER.decode()}%H", *rev_args, "--"
+        )
+        self.spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self.process = subprocess.Popen(self.argv, stdout=self.spool, stderr=subprocess.DEVNULL)
+
+    def introductions(self, hits: set[bytes]) -> Introductions:
+        """The commits (in `git log` order) whose changes add one of `hits`."""
+        commits: list[str] = []
+        seen: set[bytes] = set()
+        for sha, fields in self._records(hits):
+            new = {_new_blob(f) for f in fields if f.startswith(b":")} & hits
+            if new:
+                commits.append(sha)
+                seen |= new
+        return Introductions(commits, hits - seen)
+
+    def _records(self, hits: set[bytes]) -> Iterator[tuple[str, list[bytes]]]:
+        if self.process.wait() == 0:
+            self.spool.seek(0)
+            yield from _records_in(self.spool, hits)
+            return
+        process = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert process.stdout is not None and process.stderr is not None
+        try:
+            yield from _records_in(process.stdout, hits)
+        finally:
+            process.stdout.close()
+            error = process.stderr.read()
+            process.stderr.close()
+            code = process.wait()
+        if code != 0:
+            message = error.decode("utf-8", "replace").strip().splitlines()
+            raise FatalError(f"git log: {message[-1] if message else f'failed ({code})'}")
+
+    def close(self) -> None:
+        """Stops git if it still runs; the spool disappears with its file handle."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.spool.close()
 
 
-def _walk_records(argv: list[str]) -> Iterator[tuple[str, list[bytes]]]:
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert process.stdout is not None and process.stderr is not None
+def _records_in(stream: IO[bytes], hits: set[bytes]) -> Iterator[tuple[str, list[bytes]]]:
+    """The walk's commit records; a block naming none of a few `hits` is skipped unparsed."""
     pending = b""
-    try:
-        while block := process.stdout.read(1 << 20):
-            pending += block
-            records = pending.split(WALK_MARKER)
-            pending = records.pop()
-            yield from (_walk_record(r) for r in records if r)
-        if pending:
-            yield _walk_record(pending)
-    finally:
-        process.stdout.close()
-        error = process.stderr.read()
-        process.stderr.close()
-        code = process.wait()
-    if code != 0:
-        message = error.decode("utf-8", "replace").strip().splitlines()
-        raise FatalError(f"git log: {message[-1] if message else 'failed'}")
+    few = len(hits) <= 256
+    while block := stream.read(1 << 20):
+        pending += block
+        cut = pending.rfind(WALK_MARKER)
+        if cut <= 0:
+            continue
+        whole, pending = pending[:cut], pending[cut:]
+        if few and not any(sha in whole for sha in hits):
+            continue
+        yield from (_walk_record(r) for r in whole.split(WALK_MARKER) if r)
+    yield from (_walk_record(r) for r in pending.split(WALK_MARKER) if r)
 
 
 def _new_blob(record: bytes) -> bytes:

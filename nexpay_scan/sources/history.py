@@ -166,10 +166,9 @@ class HistoryScan:
         """The same findings as `run`, by the blob route (see `sources.blobs`), plus
         findings in blobs no single-parent commit adds (dangling or merge-only)."""
         from nexpay_scan.sources.blobs import (
+            TreeWalk,
             blobs_with_candidates,
-            list_blobs,
             unattributed_findings,
-            walk_for,
         )
 
         counter = subprocess.Popen(  # counted while the blobs stream, on its own
@@ -177,22 +176,30 @@ class HistoryScan:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
+        walks: list[TreeWalk] = []
         try:
-            blob_list = list_blobs(self.repo, self.scanner)
-            hits = blobs_with_candidates(self.repo, blob_list, self.scanner, workers)
+            self.scanner.progress.start(0, "bytes")
+            hits = blobs_with_candidates(
+                self.repo,
+                self.scanner,
+                workers,
+                on_first=lambda: walks.append(TreeWalk(self.repo, rev_args)),
+            )
             extra: list[Finding] = []
             if hits:
-                introductions = walk_for(self.repo, rev_args, hits)
+                introductions = walks[0].introductions(hits)
                 if introductions.commits:
                     counted_skips = self.scanner.summary.skipped.copy()
                     self.run(
                         ["--no-walk=unsorted", "--stdin"], introductions.commits, prefilter=False
                     )
-                    self.scanner.summary.skipped = counted_skips  # list_blobs counted them
+                    self.scanner.summary.skipped = counted_skips  # the blob listing counted them
                 extra = unattributed_findings(
                     self.repo, self.scanner, introductions.unattributed, rev_args
                 )
         finally:
+            for walk in walks:
+                walk.close()
             counted, _ = counter.communicate()
         self.scanner.summary.commits_scanned = int(counted.strip() or b"0")
         return self.findings() + extra
