@@ -242,18 +242,27 @@ def test_no_secret_in_any_output_without_no_redact(
 
 def test_many_keys_are_checked_concurrently(cli: Any, repo: Repo) -> None:
     with FakeNexpay(default_delay=0.2) as slow_api:
-        lines = [f"{client_id(100 + i)}:{secret(100 + i)}" for i in range(16)]
-        repo.write("many.env", "\n".join(lines) + "\n")
+        pairs = [(client_id(100 + i), secret(100 + i)) for i in range(16)]
+        for cid, sk in pairs:
+            slow_api.live(cid, sk)
+        repo.write("many.env", "\n".join(f"{cid}:{sk}" for cid, sk in pairs) + "\n")
         started = time.monotonic()
         run = _scan(cli, repo, slow_api.base_url, "--verify-concurrency", "8")
         elapsed = time.monotonic() - started
-        assert all(
-            f["status"] == "revoked" for f in run.json()["findings"] if f["kind"] == "secret"
-        )
+        assert all(f["status"] == "live" for f in run.json()["findings"])
+        assert slow_api.pairs_seen() == {pair: 1 for pair in pairs}  # nearest client ID first
         assert elapsed < 16 * 0.2 / 2  # serial would take 3.2 s
-        seen = slow_api.pairs_seen()
-        assert max(seen.values()) == 1  # each distinct pair once
-        assert len(seen) == 16 * 3  # all 401: the bounded 3 nearest client IDs each
+
+
+def test_revoked_keys_try_a_bounded_number_of_client_ids(cli: Any, repo: Repo) -> None:
+    lines = [f"{client_id(200 + i)}:{secret(200 + i)}" for i in range(6)]
+    repo.write("many.env", "\n".join(lines) + "\n")
+    with FakeNexpay() as api:
+        run = _scan(cli, repo, api.base_url)
+        seen = api.pairs_seen()
+    assert all(f["status"] == "revoked" for f in run.json()["findings"] if f["kind"] == "secret")
+    assert max(seen.values()) == 1  # each distinct pair once
+    assert len(seen) == 6 * 3  # all 401: the 3 nearest client IDs each, no more
 
 
 class _ForwardProxy:
