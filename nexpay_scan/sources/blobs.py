@@ -27,7 +27,7 @@ from nexpay_scan.errors import FatalError
 from nexpay_scan.filters import drop_reason, locate
 from nexpay_scan.findings import Finding
 from nexpay_scan.scan import Scanner, looks_binary
-from nexpay_scan.sources.git import BlobReader, git_command, run_git
+from nexpay_scan.sources.git import BlobReader, git_command, run_git, streamed
 
 CHUNK_BYTES = 2 << 20
 # Each reader's git keeps its pack windows and delta cache small: the memory bound holds
@@ -63,6 +63,7 @@ class Batch:
         self.total = 0  # bytes of content
 
 
+_BATCH_CHECK = "--batch-check=%(objectname) %(objecttype) %(objectsize)"
 _BLOB_LINE = re.compile(rb"^([0-9a-f]+) blob (\d+)$", re.MULTILINE)
 _END = None
 
@@ -115,20 +116,11 @@ def blobs_with_candidates(
 def _list_into(repo: Path, scanner: Scanner, queues: list[queue.Queue[Batch | None]]) -> None:
     """Streams the store's blob list into batches, dealt to the workers in turn; blobs over
     the size limit are counted and left out."""
-    argv = git_command(
-        repo,
-        *_LEANER_GIT,
-        "cat-file",
-        "--batch-all-objects",
-        "--unordered",
-        "--batch-check=%(objectname) %(objecttype) %(objectsize)",
-    )
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert process.stdout is not None and process.stderr is not None
     limit = scanner.settings.max_file_size
     batch, turn, pending = Batch(), 0, b""
-    try:
-        while block := process.stdout.read(1 << 20):
+    listing = ("cat-file", "--batch-all-objects", "--unordered", _BATCH_CHECK)
+    with streamed(repo, *listing, config=_LEANER_GIT) as output:
+        while block := output.read(1 << 20):
             pending += block
             cut = pending.rfind(b"\n") + 1
             for sha, raw_size in _BLOB_LINE.findall(pending, 0, cut):
@@ -143,16 +135,8 @@ def _list_into(repo: Path, scanner: Scanner, queues: list[queue.Queue[Batch | No
                     _deal(batch, queues[turn % len(queues)], scanner)
                     batch, turn = Batch(), turn + 1
             pending = pending[cut:]
-        if batch.ids:
-            _deal(batch, queues[turn % len(queues)], scanner)
-    finally:
-        process.stdout.close()
-        error = process.stderr.read()
-        process.stderr.close()
-        code = process.wait()
-    if code != 0:
-        message = error.decode("utf-8", "replace").strip().splitlines()
-        raise FatalError(f"git cat-file: {message[-1] if message else 'failed'}")
+    if batch.ids:
+        _deal(batch, queues[turn % len(queues)], scanner)
 
 
 def _deal(batch: Batch, to: queue.Queue[Batch | None], scanner: Scanner) -> None:
@@ -298,11 +282,14 @@ class TreeWalk:
     def __init__(self, repo: Path, rev_args: Sequence[str]) -> None:
         from nexpay_scan.sources.history import WALK_ARGS
 
-        self.argv = git_command(
-            repo, *_LEANER_GIT, *WALK_ARGS, f"--format={WALK_MARKER.decode()}%H", *rev_args, "--"
-        )
+        self.repo = repo
+        self.args = (*WALK_ARGS, f"--format={WALK_MARKER.decode()}%H", *rev_args, "--")
         self.spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
-        self.process = subprocess.Popen(self.argv, stdout=self.spool, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            git_command(repo, *_LEANER_GIT, *self.args),
+            stdout=self.spool,
+            stderr=subprocess.DEVNULL,
+        )
 
     def introductions(self, hits: set[bytes]) -> Introductions:
         """The commits (in `git log` order) whose changes add one of `hits`."""
@@ -320,18 +307,8 @@ class TreeWalk:
             self.spool.seek(0)
             yield from _records_in(self.spool, hits)
             return
-        process = subprocess.Popen(self.argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        assert process.stdout is not None and process.stderr is not None
-        try:
-            yield from _records_in(process.stdout, hits)
-        finally:
-            process.stdout.close()
-            error = process.stderr.read()
-            process.stderr.close()
-            code = process.wait()
-        if code != 0:
-            message = error.decode("utf-8", "replace").strip().splitlines()
-            raise FatalError(f"git log: {message[-1] if message else f'failed ({code})'}")
+        with streamed(self.repo, *self.args, config=_LEANER_GIT) as output:
+            yield from _records_in(output, hits)
 
     def close(self) -> None:
         """Stops git if it still runs; the spool disappears with its file handle."""

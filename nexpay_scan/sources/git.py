@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, NamedTuple
@@ -32,11 +34,46 @@ def run_git(repo: Path, *args: str, ok_codes: Sequence[int] = (0,)) -> bytes:
     return done.stdout
 
 
-def _git_error(stderr: bytes, args: Sequence[str]) -> str:
+def _git_error(stderr: bytes, args: Sequence[str], code: int = 1) -> str:
     lines = [ln for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
     message = next((ln for ln in lines if ln.startswith("fatal:")), lines[0] if lines else "")
-    message = message.removeprefix("fatal: ").strip() or "failed"
+    message = message.removeprefix("fatal: ").strip() or f"failed (exit {code})"
+    if "unknown revision" in message or "bad revision" in message:
+        message += " (check the revision or range; fetch it first if it is remote)"
     return f"git {args[0]}: {message}"
+
+
+@contextlib.contextmanager
+def streamed(
+    repo: Path, *args: str, config: Sequence[str] = (), stdin: Sequence[str] = ()
+) -> Iterator[IO[bytes]]:
+    """The standard output of a git call, to read as it comes; `stdin` lines are fed to it
+    meanwhile. When the reading ends, a failure of git becomes a one-line FatalError."""
+    process = subprocess.Popen(
+        git_command(repo, *config, *args),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdin and process.stdout is not None and process.stderr is not None
+    threading.Thread(target=_feed_lines, args=(process.stdin, stdin), daemon=True).start()
+    try:
+        yield process.stdout
+    finally:
+        process.stdout.close()
+        error = process.stderr.read()
+        process.stderr.close()
+        code = process.wait()
+    if code != 0:
+        raise FatalError(_git_error(error, args, code))
+
+
+def _feed_lines(stream: IO[bytes], lines: Sequence[str]) -> None:
+    try:
+        stream.write("".join(f"{line}\n" for line in lines).encode())
+        stream.close()
+    except (BrokenPipeError, ValueError):
+        pass
 
 
 def repo_root(path: Path) -> Path:

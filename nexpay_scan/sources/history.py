@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import os
 import subprocess
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 from nexpay_scan.detector import Detector
-from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Commit, Finding
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.changes import scan_change
-from nexpay_scan.sources.git import BlobReader, git_command, has_commits, parse_raw_z, run_git
+from nexpay_scan.sources.git import (
+    BlobReader,
+    git_command,
+    has_commits,
+    parse_raw_z,
+    run_git,
+    streamed,
+)
 from nexpay_scan.sources.patch import is_binary, split_sections
 
 BLOCK_SIZE = 1 << 20
@@ -66,15 +70,9 @@ def log_revisions(revisions: Sequence[str]) -> list[str]:
 def stream_log(repo: Path, rev_args: Sequence[str], stdin: Sequence[str] = ()) -> Iterator[bytes]:
     """Blocks of `git log -p` output for `rev_args`, each ending on a commit boundary.
     `stdin` lines go to git's standard input (for `--stdin`)."""
-    argv = git_command(repo, *_LOG_ARGS, *rev_args, "--")
-    process = subprocess.Popen(
-        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    assert process.stdin and process.stdout is not None and process.stderr is not None
-    threading.Thread(target=_feed_lines, args=(process.stdin, stdin), daemon=True).start()
-    pending = b""
-    try:
-        while block := process.stdout.read(BLOCK_SIZE):
+    with streamed(repo, *_LOG_ARGS, *rev_args, "--", stdin=stdin) as output:
+        pending = b""
+        while block := output.read(BLOCK_SIZE):
             pending += block
             cut = pending.rfind(MARKER)
             if cut > 0:
@@ -82,30 +80,6 @@ def stream_log(repo: Path, rev_args: Sequence[str], stdin: Sequence[str] = ()) -
                 pending = pending[cut:]
         if pending:
             yield pending
-    finally:
-        process.stdout.close()
-        error = process.stderr.read()
-        process.stderr.close()
-        code = process.wait()
-    if code != 0:
-        raise FatalError(_log_error(error))
-
-
-def _feed_lines(stream: IO[bytes], lines: Sequence[str]) -> None:
-    try:
-        stream.write("".join(f"{line}\n" for line in lines).encode())
-        stream.close()
-    except (BrokenPipeError, ValueError):
-        pass
-
-
-def _log_error(stderr: bytes) -> str:
-    text = stderr.decode("utf-8", "replace").strip().splitlines()
-    message = next((ln for ln in text if ln.startswith("fatal:")), text[0] if text else "failed")
-    message = message.removeprefix("fatal: ")
-    if "unknown revision" in message or "bad revision" in message:
-        message += " (check the revision or range; fetch it first if it is remote)"
-    return f"git log: {message}"
 
 
 def _worth_parsing(detector: Detector, text: bytes) -> bool:
