@@ -11,9 +11,8 @@ from typing import NoReturn
 from nexpay_scan import __version__
 from nexpay_scan.errors import FatalError
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_ERROR, EXIT_INTERRUPTED = 2, 130
 FORMATS = ("text", "json", "sarif", "gitlab", "junit")
-HOOK_COMMANDS = ("staged", "hook", "pre-push")
 BYPASS = "To commit anyway, knowingly: git commit --no-verify"
 PUSH_BYPASS = "To push anyway, knowingly: git push --no-verify"
 

@@ -7,7 +7,7 @@ import os
 import re
 import sys
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -81,15 +81,6 @@ def builtin_rules_dir() -> Path:
     if installed.is_dir():
         return installed
     return Path(__file__).parent.parent / "rules"
-
-
-def load_rule_files(paths: Iterable[Path]) -> list[Rule]:
-    """Every rule of the given TOML files, in order; later ids replace earlier ones."""
-    by_id: dict[str, Rule] = {}
-    for path in paths:
-        for rule in parse_rules(read_toml(path), str(path)):
-            by_id[rule.id] = rule
-    return list(by_id.values())
 
 
 def read_toml(path: Path, *, cached: bool = True) -> dict[str, Any]:

@@ -12,7 +12,6 @@ from typing import IO, NamedTuple
 
 from nexpay_scan.errors import FatalError
 
-NULL_SHA = "0" * 40
 SUBMODULE_MODE = "160000"
 # Pin the output formats we parse, whatever the user's git config says.
 _CONFIG = ("-c", "core.quotepath=false", "-c", "diff.noprefix=false", "-c", "color.ui=never")
