@@ -107,7 +107,7 @@ def _verify(args: argparse.Namespace, findings: list[Finding]) -> None:
     )
     verify_findings(findings, options)
     order = {"live": 0, "unknown": 1, "unverified": 2, "revoked": 3}
-    findings.sort(key=lambda f: order.get(f.status, 2))
+    findings.sort(key=lambda f: (order.get(f.status, 2), f.kind != "secret"))
 
 
 def _use_color(args: argparse.Namespace) -> bool:
