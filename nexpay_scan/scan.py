@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Container, Iterator
+from typing import NamedTuple
 
 from nexpay_scan.config import Settings
 from nexpay_scan.decoders import DecodedView, decoded_views
@@ -25,6 +26,16 @@ def decoded_note(view: DecodedView) -> str:
     """What a finding's notes say about a key found in decoded text ("decoded from base64",
     "decoded from zip:deploy/app.env>base64": an archive member is named in the chain)."""
     return f"decoded from {view.encoding}"
+
+
+class Sighting(NamedTuple):
+    """A match that passed every filter but the path ones: where it is and, if it was
+    found in decoded text, how it was decoded."""
+
+    candidate: Candidate
+    line: int
+    column: int
+    note: str | None
 
 
 class Summary:
@@ -74,45 +85,44 @@ class Scanner:
         if self.settings.path_allowed(path):
             return []
         found: list[Finding] = []
-        for candidate in self.detector.candidates(data, binary=looks_binary(data)):
-            place = locate(data, candidate.start)
-            if lines is not None and place.line not in lines:
+        seen: set[tuple[str, str, int]] = set()
+        for sighting in self.sightings(data):
+            candidate = sighting.candidate
+            if lines is not None and sighting.line not in lines:
                 continue
-            if path_allowed(candidate, path) or drop_reason(candidate, place):
+            if path_allowed(candidate, path):
                 continue
-            found.append(self._finding(candidate, path, place.line, place.column, commit))
-        # one finding per credential and line: a key visible as it is, or in two views of
-        # the same token, is reported once
-        seen = {(f.rule_id, f.secret, f.line) for f in found}
-        for view in decoded_views(data):
-            for finding in self._decoded(view, data, path, lines, commit):
-                key = (finding.rule_id, finding.secret, finding.line)
-                if key not in seen:
-                    seen.add(key)
-                    found.append(finding)
+            # one finding per credential and line: a key visible as it is, or in two views
+            # of the same token, is reported once
+            key = (candidate.rule.id, candidate.value, sighting.line)
+            if sighting.note is not None and key in seen:
+                continue
+            seen.add(key)
+            finding = self._finding(candidate, path, sighting.line, sighting.column, commit)
+            if sighting.note is not None:
+                finding.notes.append(sighting.note)
+            found.append(finding)
         return found
 
-    def _decoded(
-        self,
-        view: DecodedView,
-        data: bytes,
-        path: str,
-        lines: Container[int] | None,
-        commit: Commit | None,
-    ) -> Iterator[Finding]:
-        """Findings in text decoded from `data`, placed at the encoded text in `data`."""
+    def sightings(self, data: bytes) -> Iterator[Sighting]:
+        """Every match that passes the filters that do not depend on where `data` lives:
+        first as it is, then in what it decodes to (only computed if asked for)."""
+        for candidate in self.detector.candidates(data, binary=looks_binary(data)):
+            place = locate(data, candidate.start)
+            if not drop_reason(candidate, place):
+                yield Sighting(candidate, place.line, place.column, None)
+        for view in decoded_views(data):
+            yield from self._decoded(view, data)
+
+    def _decoded(self, view: DecodedView, data: bytes) -> Iterator[Sighting]:
+        """Sightings in text decoded from `data`, placed at the encoded text in `data`."""
         for candidate in self.detector.candidates(view.data, binary=looks_binary(view.data)):
             if not view.decoded(candidate.start, candidate.end):
                 continue  # context copied around a token: the plain scan looked there
+            if drop_reason(candidate, locate(view.data, candidate.start)):
+                continue
             line, column = view.position(data, candidate.start)
-            if lines is not None and line not in lines:
-                continue
-            place = locate(view.data, candidate.start)
-            if path_allowed(candidate, path) or drop_reason(candidate, place):
-                continue
-            finding = self._finding(candidate, path, line, column, commit)
-            finding.notes.append(decoded_note(view))
-            yield finding
+            yield Sighting(candidate, line, column, decoded_note(view))
 
     def _finding(
         self, candidate: Candidate, path: str, line: int, column: int, commit: Commit | None

@@ -24,9 +24,8 @@ from pathlib import Path
 from typing import IO
 
 from nexpay_scan.errors import FatalError
-from nexpay_scan.filters import drop_reason, locate
 from nexpay_scan.findings import Finding
-from nexpay_scan.scan import Scanner, looks_binary
+from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.git import BlobReader, git_command, run_git, streamed
 
 CHUNK_BYTES = 2 << 20
@@ -253,16 +252,7 @@ def _encoded_objects(data: bytes, starts: list[int]) -> set[int]:
 
 def _has_candidate(content: bytes, scanner: Scanner) -> bool:
     """True when some rule finds something in `content`, as it is or decoded."""
-    from nexpay_scan.decoders import decoded_views
-
-    views = [(content, None), *((v.data, v) for v in decoded_views(content))]
-    for data, view in views:
-        for candidate in scanner.detector.candidates(data, binary=looks_binary(data)):
-            if view is not None and not view.decoded(candidate.start, candidate.end):
-                continue
-            if not drop_reason(candidate, locate(data, candidate.start)):
-                return True
-    return False
+    return any(True for _ in scanner.sightings(content))
 
 
 @dataclass
