@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from nexpay_scan.errors import FatalError
-from nexpay_scan.sources.git import run_git
+from nexpay_scan.sources.git import run_git, shallow_edges
 
 _NULL = "0" * 40
 _DEEPEN_STEPS = (50, 200, 1000, 5000)
@@ -79,11 +79,9 @@ def _present(repo: Path, rev: str) -> bool:
 
 
 def _crosses_shallow_edge(repo: Path, base: str, head: str) -> bool:
-    shallow = Path(run_git(repo, "rev-parse", "--git-path", "shallow").decode().strip())
-    shallow = shallow if shallow.is_absolute() else repo / shallow
-    if not shallow.is_file():
+    edges = shallow_edges(repo)
+    if not edges:
         return False
-    edges = set(shallow.read_text().split())
     listed = run_git(repo, "rev-list", f"{base}..{head}").decode().split()
     return bool(edges & set(listed))
 

@@ -210,13 +210,9 @@ def _history_findings(
 def _mark_shallow_edges(root: Path, findings: list[Finding]) -> None:
     """In a shallow clone, a key "introduced" at a commit where the clone's history is cut
     may be older: say so rather than name that commit as where it came in."""
-    from nexpay_scan.sources.git import run_git
+    from nexpay_scan.sources.git import shallow_edges
 
-    shallow = Path(run_git(root, "rev-parse", "--git-path", "shallow").decode().strip())
-    shallow = shallow if shallow.is_absolute() else root / shallow
-    if not shallow.is_file():
-        return
-    edges = set(shallow.read_text().split())
+    edges = shallow_edges(root)
     for finding in findings:
         if finding.commit and finding.commit.sha in edges:
             finding.notes.append(

@@ -104,6 +104,13 @@ def empty_tree(repo: Path) -> str:
     return run_git(repo, "hash-object", "-t", "tree", os.devnull).decode().strip()
 
 
+def shallow_edges(repo: Path) -> set[str]:
+    """The commits where a shallow clone's history is cut (empty for a full clone)."""
+    listed = Path(run_git(repo, "rev-parse", "--git-path", "shallow").decode().strip())
+    listed = listed if listed.is_absolute() else repo / listed
+    return set(listed.read_text().split()) if listed.is_file() else set()
+
+
 def decode_path(raw: bytes) -> str:
     """A path from git as text; undecodable bytes survive as surrogate escapes."""
     return os.fsdecode(raw)
