@@ -187,9 +187,8 @@ def _history_findings(
     scan.track_places = bool(getattr(args, "report", None))
     branches = [f"refs/heads/{b}" for b in args.branch]
     rev_args = log_revisions([*branches, *revisions])
-    filters = [f"--since={args.since}"] * bool(args.since) + [f"--until={args.until}"] * bool(
-        args.until
-    )
+    dates = (("since", args.since), ("until", args.until))
+    filters = [f"--{name}={value}" for name, value in dates if value]
     engine = args.engine
     if engine == "auto":  # the blob route covers whole histories only
         engine = "blob" if rev_args == ["--all"] and not filters else "diff"

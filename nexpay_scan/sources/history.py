@@ -223,7 +223,9 @@ class HistoryScan:
         return result
 
     def mark_at_head(self, findings: list[Finding]) -> None:
-        """Sets `at_head`: whether HEAD's version of a file where the key was added holds it."""
+        """Sets `at_head`: whether HEAD's version of a file where the key was added holds it
+        (left None for keys in dangling objects, which no file at HEAD stands for)."""
+        findings = [f for f in findings if not f.unreachable]
         if not has_commits(self.repo):
             for finding in findings:
                 finding.at_head = False
