@@ -6,10 +6,13 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
 
 from nexpay_scan import __version__
 from nexpay_scan.errors import FatalError
+
+TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 EXIT_ERROR, EXIT_INTERRUPTED = 2, 130
 FORMATS = ("text", "json", "sarif", "gitlab", "junit")
@@ -22,6 +25,27 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise FatalError(f"{message} (see `{self.prog} --help`)")
+
+
+_WIDTH: list[int] = []
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter, told the terminal width: left to itself it imports `shutil`
+    to ask, on every parser set up, and the hook would pay for that at each commit."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=_terminal_width())
+
+
+def _terminal_width() -> int:
+    if not _WIDTH:
+        try:
+            columns = int(os.environ.get("COLUMNS", "")) or os.get_terminal_size().columns
+        except (ValueError, OSError):
+            columns = 80
+        _WIDTH.append(max(columns, 40) - 2)
+    return _WIDTH[0]
 
 
 def _scan_options(parser: argparse.ArgumentParser, *, git: bool = True) -> None:
@@ -143,34 +167,34 @@ def _history_options(parser: argparse.ArgumentParser, *, ranges: bool = True) ->
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole command line."""
-    parser = _Parser(prog="nexpay-scan", description="Find Nexpay API credentials in git.")
-    parser.add_argument("--version", action="version", version=f"nexpay-scan {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+def _staged(parser: argparse.ArgumentParser) -> None:
+    _scan_options(parser)
 
-    staged = commands.add_parser("staged", help="scan what the next commit adds")
-    _scan_options(staged)
 
-    files = commands.add_parser("files", help="scan files and folders on disk (- for stdin)")
-    files.add_argument("paths", nargs="*", default=["."], metavar="PATH")
-    _scan_options(files)
+def _files(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", default=["."], metavar="PATH")
+    _scan_options(parser)
 
-    history = commands.add_parser("history", help="scan git history (all refs by default)")
-    history.add_argument(
+
+def _history(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "revisions", nargs="*", metavar="REV", help="revisions or ranges, e.g. origin/main..HEAD"
     )
-    _history_options(history)
-    _scan_options(history)
+    _history_options(parser)
+    _scan_options(parser)
 
-    ci = commands.add_parser("ci", help="scan this pull/merge request or push (GitHub, GitLab)")
-    ci.add_argument("--deepen", action="store_true", help="fetch more history if too shallow")
-    _history_options(ci, ranges=False)
-    _scan_options(ci)
 
-    baseline = commands.add_parser("baseline", help="record known findings (no secrets)")
-    baseline_commands = baseline.add_subparsers(dest="action", required=True, parser_class=_Parser)
-    create = baseline_commands.add_parser("create", help="write today's findings to a baseline")
+def _ci(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--deepen", action="store_true", help="fetch more history if too shallow")
+    _history_options(parser, ranges=False)
+    _scan_options(parser)
+
+
+def _baseline(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    create = actions.add_parser(
+        "create", help="write today's findings to a baseline", formatter_class=_Formatter
+    )
     create.add_argument(
         "--scan",
         choices=("history", "files"),
@@ -184,24 +208,54 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--jobs", type=_positive_int, default=_default_jobs(), metavar="N")
     create.set_defaults(no_redact=False, report=None)
 
-    push = commands.add_parser("pre-push", help="scan the commits being pushed")
-    push.add_argument("remote", nargs="?", help="remote name (git passes it to the hook)")
-    push.add_argument("url", nargs="?", help="remote URL (git passes it to the hook)")
-    _scan_options(push)
 
-    receive = commands.add_parser(
-        "pre-receive", help="server-side hook: reject a push whose new commits add a key"
+def _pre_push(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("remote", nargs="?", help="remote name (git passes it to the hook)")
+    parser.add_argument("url", nargs="?", help="remote URL (git passes it to the hook)")
+    _scan_options(parser)
+
+
+def _hook(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("filenames", nargs="*", metavar="FILE")
+    _scan_options(parser)
+
+
+def _install_hook(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--repo", default=".", metavar="PATH")
+    parser.add_argument("--pre-push", action="store_true", help="also a pre-push hook")
+    parser.add_argument("--force", action="store_true", help="replace a foreign hook")
+
+
+# Each subcommand: its one-line help and what adds its arguments.
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
+    "staged": ("scan what the next commit adds", _staged),
+    "files": ("scan files and folders on disk (- for stdin)", _files),
+    "history": ("scan git history (all refs by default)", _history),
+    "ci": ("scan this pull/merge request or push (GitHub, GitLab)", _ci),
+    "baseline": ("record known findings (no secrets)", _baseline),
+    "pre-push": ("scan the commits being pushed", _pre_push),
+    "pre-receive": ("server-side hook: reject a push whose new commits add a key", _staged),
+    "hook": ("entry point for the pre-commit framework", _hook),
+    "install-hook": ("write a plain git pre-commit hook", _install_hook),
+}
+
+
+def build_parser(command: str = "") -> argparse.ArgumentParser:
+    """The command line; given a known `command`, only that subcommand's arguments are set
+    up (the hook runs on every commit, and building all of them costs milliseconds)."""
+    parser = _Parser(
+        prog="nexpay-scan",
+        description="Find Nexpay API credentials in git.",
+        formatter_class=_Formatter,
     )
-    _scan_options(receive)
-
-    hook = commands.add_parser("hook", help="entry point for the pre-commit framework")
-    hook.add_argument("filenames", nargs="*", metavar="FILE")
-    _scan_options(hook)
-
-    install = commands.add_parser("install-hook", help="write a plain git pre-commit hook")
-    install.add_argument("--repo", default=".", metavar="PATH")
-    install.add_argument("--pre-push", action="store_true", help="also a pre-push hook")
-    install.add_argument("--force", action="store_true", help="replace a foreign hook")
+    parser.add_argument("--version", action="version", version=f"nexpay-scan {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    wanted = [command] if command in COMMANDS else list(COMMANDS)
+    for name, (summary, add_arguments) in COMMANDS.items():
+        if name in wanted:
+            add_arguments(commands.add_parser(name, help=summary, formatter_class=_Formatter))
+        else:  # listed in the help and in the choices of an error, not set up
+            commands.add_parser(name, help=summary, add_help=False)
     return parser
 
 
@@ -210,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in args_list if not a.startswith("-")), "")
     try:
-        args = build_parser().parse_args(args_list)
+        args = build_parser(command).parse_args(args_list)
         return _dispatch(args)
     except FatalError as error:
         _print_error(str(error), command)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, NamedTuple
 
 from nexpay_scan.errors import RuleError
+from nexpay_scan.records import Record
 from nexpay_scan.rules import Rule, builtin_rules_dir, compile_pattern, parse_rules, read_toml
+
+TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
 
 CONFIG_NAME = ".nexpay-scan.toml"
 DEFAULT_MAX_FILE_SIZE = 50 * 1024 * 1024
@@ -17,7 +21,7 @@ _SCAN_KEYS = {"disable_rules": list, "allow_paths": list, "max_file_size": int}
 _COMMAND_LINE_ONLY = ("verify", "api_base", "api-base", "no_redact", "no-redact")
 
 
-class Settings(NamedTuple):
+class Settings(Record):
     """Everything a scan needs to know, passed explicitly (no globals)."""
 
     rules: tuple[Rule, ...]

@@ -13,10 +13,16 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache, partial
 from itertools import chain, islice
-from typing import IO, TYPE_CHECKING, Literal, NamedTuple, TypeVar
 
+from nexpay_scan.records import Record
+
+TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
     import zipfile
+    from typing import IO, Literal, TypeVar
+
+    SpanKind = Literal["copy", "token", "utf16", "whole"]
+    _T = TypeVar("_T")
 
 MIB = 1024 * 1024
 MAX_TOTAL = 8 * MIB  # decoded bytes handed out for one input, all views together
@@ -35,11 +41,8 @@ RUN_REACH = 512  # how far a percent or escape token extends either side of one 
 UTF16_SNIFF = 4096
 BINARY_SNIFF = 8000  # as git does: a NUL in the first 8000 bytes means binary
 
-SpanKind = Literal["copy", "token", "utf16", "whole"]
-_T = TypeVar("_T")
 
-
-class Span(NamedTuple):
+class Span(Record):
     """From `start` in a view's data up to the next span: where that text came from.
 
     `origin` is an offset in the parent's data (the scanned bytes for a top-level view).
@@ -53,7 +56,7 @@ class Span(NamedTuple):
     kind: SpanKind
 
 
-class DecodedView(NamedTuple):
+class DecodedView(Record):
     """Bytes decoded from (part of) the scanned bytes: what the detector should also see.
 
     `encoding` names the decodings applied, outermost first ("base64", "zip:app/.env>base64");
@@ -165,7 +168,7 @@ class _Budget:
         self.remaining = max(0, self.remaining - size)
 
 
-class _Token(NamedTuple):
+class _Token(Record):
     """Encoded text at data[start:end] and what it decodes to (`blob`: an archive)."""
 
     start: int
@@ -175,7 +178,7 @@ class _Token(NamedTuple):
     blob: bool = False
 
 
-class _Unwrapped(NamedTuple):
+class _Unwrapped(Record):
     """One piece of content found inside a whole blob: an archive member, a stream, a text."""
 
     label: str
@@ -541,7 +544,7 @@ def _is_text(blob: bytes) -> bool:
     return True
 
 
-class _Escaper(NamedTuple):
+class _Escaper(Record):
     """One escaping scheme: where it occurs, what ends a run of text, how to undo it."""
 
     label: str

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import Any, NamedTuple
 
+from nexpay_scan.records import Record
 from nexpay_scan.rules import Rule
+
+TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
 
 # A catastrophically backtracking rule must not stall a scan: each regex call gets this long,
 # then the rule is given up on that content (and named in the report), and the scan goes on.
 MATCH_TIMEOUT_SECONDS = 2.0
 
 
-class Candidate(NamedTuple):
+class Candidate(Record):
     """A regex match of one rule, before any filter: offsets are into the scanned bytes."""
 
     rule: Rule

@@ -6,16 +6,16 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable
-from typing import NamedTuple
 
 from nexpay_scan.detector import Candidate
+from nexpay_scan.records import Record
 
 _PREFIXES = ("nxp_sk_", "nxp_cid_")
 # `# nexpay-scan: allow`, `// nexpay-scan: allow`, `<!-- nexpay-scan: allow -->`, ...
 _ALLOW_COMMENT = re.compile(rb"nexpay-scan:[ \t]*allow[ \t]*(?:\*/|-->|#\}|%\}|\*\))?[ \t]*\r?$")
 
 
-class Place(NamedTuple):
+class Place(Record):
     """Where a candidate sits in the scanned bytes."""
 
     data: bytes

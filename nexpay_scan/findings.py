@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from nexpay_scan.records import Record
 
 _PREFIXES = ("nxp_sk_", "nxp_cid_")
 _SHOWN = 4  # characters kept after the prefix in the redacted form
@@ -48,7 +48,7 @@ def redact(value: str) -> str:
     return f"{value[: len(prefix) + _SHOWN]}…"
 
 
-class Commit(NamedTuple):
+class Commit(Record):
     """The commit a finding came in with."""
 
     sha: str

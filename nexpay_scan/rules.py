@@ -9,10 +9,14 @@ import sys
 import zlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
 
 from nexpay_scan.checksum import CHECKSUMS
 from nexpay_scan.errors import RuleError
+from nexpay_scan.records import Record
+
+TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
 
 KINDS = ("secret", "client_id")
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -42,7 +46,7 @@ _ALLOWLIST_KEYS = {"stopwords": list, "values": list, "regexes": list, "paths": 
 _EXAMPLE_KEYS = {"positive": list, "negative": list}
 
 
-class Context(NamedTuple):
+class Context(Record):
     """Where a rule needs a mention of Nexpay: a pattern searched in nearby lines."""
 
     pattern: re.Pattern[bytes]
@@ -52,7 +56,7 @@ class Context(NamedTuple):
     line_pattern_lines_before: int
 
 
-class Rule(NamedTuple):
+class Rule(Record):
     """One compiled detection rule; `source` names the file it came from."""
 
     id: str

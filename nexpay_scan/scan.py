@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Container, Iterator
-from typing import NamedTuple
 
 from nexpay_scan.config import Settings
 from nexpay_scan.decoders import DecodedView, decoded_views
@@ -13,6 +12,7 @@ from nexpay_scan.detector import Candidate, Detector
 from nexpay_scan.filters import drop_reason, locate, path_allowed
 from nexpay_scan.findings import Commit, Finding, Secret
 from nexpay_scan.progress import Progress
+from nexpay_scan.records import Record
 
 BINARY_SNIFF = 8000  # as git does: a NUL byte in the first 8000 bytes means binary
 
@@ -28,7 +28,7 @@ def decoded_note(view: DecodedView) -> str:
     return f"decoded from {view.encoding}"
 
 
-class Sighting(NamedTuple):
+class Sighting(Record):
     """A match that passed every filter but the path ones: where it is and, if it was
     found in decoded text, how it was decoded."""
 

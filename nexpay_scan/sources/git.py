@@ -8,9 +8,13 @@ import subprocess
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, NamedTuple
 
 from nexpay_scan.errors import FatalError
+from nexpay_scan.records import Record
+
+TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
+if TYPE_CHECKING:
+    from typing import IO
 
 SUBMODULE_MODE = "160000"
 # Pin the output formats we parse, whatever the user's git config says.
@@ -116,7 +120,7 @@ def decode_path(raw: bytes) -> str:
     return os.fsdecode(raw)
 
 
-class RawChange(NamedTuple):
+class RawChange(Record):
     """One line of `git diff --raw -z`: a file's old and new blob and what happened."""
 
     old_mode: str

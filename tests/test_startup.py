@@ -1,0 +1,114 @@
+"""The hook's start-up: what `nexpay-scan staged` imports, and the records it is built on."""
+
+from __future__ import annotations
+
+import collections
+import subprocess
+import sys
+from typing import NamedTuple
+
+import pytest
+
+from nexpay_scan.records import Record
+from tests.conftest import Repo
+
+# Each of these costs the hook milliseconds on every commit and is not needed on its path.
+NOT_ON_THE_HOOK_PATH = (
+    "typing",  # nexpay_scan.records stands in for NamedTuple
+    "shutil",  # argparse asks it for the terminal width unless told (cli._Formatter)
+    "dataclasses",
+    "regex",  # built-in rules compile with `re`
+    "urllib3",  # the verifier is imported with --verify only
+    "http.client",
+    "email",
+    "json",
+    "tomllib",  # rule files are read from the marshal cache once parsed
+    "zipfile",
+    "tarfile",
+)
+
+
+def imported_by(repo: Repo, *args: str) -> set[str]:
+    code = (
+        "import sys; from nexpay_scan.cli import main; code = main(sys.argv[1:]); "
+        "print('\\n'.join(sys.modules), file=sys.stderr); sys.exit(code)"
+    )
+    for _ in range(2):  # the first run parses the rule files and fills the cache
+        done = subprocess.run(
+            [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=repo.path
+        )
+    assert done.returncode == 0, done.stderr
+    return set(done.stderr.split())
+
+
+def test_the_staged_scan_imports_nothing_heavy(repo: Repo) -> None:
+    repo.write("app.py", "print('hello')\n")
+    repo.commit()
+    repo.write("app.py", "print('hello, world')\n")
+    repo.write("new.py", "x = 1\n")
+    repo.stage()
+    modules = imported_by(repo, "staged")
+    assert [m for m in NOT_ON_THE_HOOK_PATH if m in modules] == []
+
+
+def help_text(repo: Repo, columns: int) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "nexpay_scan", "staged", "--help"],
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": str(columns), "PATH": "/usr/bin:/bin"},
+        cwd=repo.path,
+    )
+    assert done.returncode == 0
+    assert "--baseline FILE" in done.stdout
+    return done.stdout
+
+
+def test_help_still_fits_the_terminal(repo: Repo) -> None:
+    narrow, wide = help_text(repo, 70), help_text(repo, 200)
+    assert max(len(line) for line in narrow.splitlines()) <= 70
+    assert len(narrow.splitlines()) > len(wide.splitlines())
+
+
+class Point(NamedTuple):
+    """A point."""
+
+    x: int
+    y: int = 0
+
+    def norm(self) -> int:
+        return abs(self.x) + abs(self.y)
+
+
+class Spot(Record):
+    """A point."""
+
+    x: int
+    y: int = 0
+
+    def norm(self) -> int:
+        return abs(self.x) + abs(self.y)
+
+
+def test_a_record_is_the_namedtuple_it_declares() -> None:
+    spot, point = Spot(3, -4), Point(3, -4)
+    assert isinstance(spot, tuple)
+    assert tuple(spot) == tuple(point) == (3, -4)
+    assert Spot._fields == Point._fields == ("x", "y")
+    assert Spot._field_defaults == Point._field_defaults == {"y": 0}
+    assert Spot(1) == (1, 0)
+    assert spot.norm() == point.norm() == 7
+    assert spot._replace(y=1) == (3, 1)
+    assert Spot.__doc__ == Point.__doc__ == "A point."
+    assert repr(spot) == "Spot(x=3, y=-4)"
+    assert Spot.__module__ == Point.__module__ == __name__
+    assert Spot.__qualname__ == "Spot"
+    assert collections.Counter([Spot(1), Spot(1)])[Spot(1)] == 2
+
+
+def test_a_record_takes_no_field_without_default_after_one_with() -> None:
+    with pytest.raises(TypeError):
+
+        class Bad(Record):
+            x: int = 0
+            y: int  # type: ignore[misc]  # mypy refuses it too
