@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Collection
 from pathlib import Path
 
-from nexpay_scan.config import load_settings
+from nexpay_scan.config import builtin_rules, load_settings
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding
 from nexpay_scan.progress import Progress
@@ -146,19 +147,18 @@ def write_atomically(path: Path, text: str) -> None:
 
 def staged(args: argparse.Namespace) -> int:
     """`nexpay-scan staged`: the lines the next commit adds."""
-    from nexpay_scan.sources.staged import scan_staged
-
-    root = repo_root(Path(args.repo))
-    _need_work_tree(root)
-    scanner = _scanner(args, root, "staged")
-    return _finish(args, scanner, scan_staged(root, scanner), root)
+    return _staged(args, "staged")
 
 
-def _need_work_tree(root: Path) -> None:
-    from nexpay_scan.sources.git import run_git
+def _staged(args: argparse.Namespace, mode: str, only: Collection[str] | None = None) -> int:
+    from nexpay_scan.sources.staged import StagedDiff
 
-    if run_git(root, "rev-parse", "--is-bare-repository").strip() == b"true":
-        raise FatalError(f"{root}: a bare repository has no staged changes (use `history`)")
+    with StagedDiff(Path(args.repo)) as diff:
+        builtin_rules()  # loaded while git starts
+        root = diff.root()
+        scanner = _scanner(args, root, mode)
+        findings = diff.scan(scanner, only)
+    return _finish(args, scanner, findings, root)
 
 
 def files(args: argparse.Namespace) -> int:
@@ -273,16 +273,12 @@ def _stdin_lines() -> list[str]:
 
 def hook(args: argparse.Namespace) -> int:
     """Entry for the pre-commit framework: staged lines in a commit, else the files given."""
-    root = repo_root(Path(args.repo))
-    scanner = _scanner(args, root, "staged")
     if "GIT_INDEX_FILE" in os.environ:  # git sets it for the hooks of a commit
-        from nexpay_scan.sources.staged import scan_staged
-
-        only = set(args.filenames) if args.filenames else None
-        return _finish(args, scanner, scan_staged(root, scanner, only), root)
+        return _staged(args, "staged", set(args.filenames) if args.filenames else None)
     from nexpay_scan.sources.files import scan_paths
 
-    scanner.summary.mode = "files"
+    root = repo_root(Path(args.repo))
+    scanner = _scanner(args, root, "files")
     found = scan_paths(args.filenames, scanner) if args.filenames else []
     return _finish(args, scanner, found, root)
 

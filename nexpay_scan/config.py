@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -58,11 +59,17 @@ def load_settings(root: Path | None, config_file: Path | None, *, redact: bool =
 
 def builtin_rules(*, with_examples: bool = False) -> list[Rule]:
     """The rules shipped with the tool, in file-name order (examples only if asked)."""
+    return list(_builtin_rules(with_examples))
+
+
+@functools.cache
+def _builtin_rules(with_examples: bool) -> tuple[Rule, ...]:
+    """Read and compiled once a run (the hook asks for them while git starts)."""
     rules: list[Rule] = []
     for path in sorted(builtin_rules_dir().glob("*.toml")):
         document = read_toml(path, cached=not with_examples)
         rules.extend(parse_rules(document, str(path), trusted=True))
-    return rules
+    return tuple(rules)
 
 
 def _scan_table(document: dict[str, Any], source: str) -> dict[str, Any]:

@@ -11,45 +11,73 @@ from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.changes import scan_change
 from nexpay_scan.sources.git import (
     BlobReader,
+    GitCall,
     RawChange,
     empty_tree,
     has_commits,
     parse_raw_z,
     run_git,
+    work_tree_root,
 )
 from nexpay_scan.sources.patch import split_sections
 
 _DIFF = ("--raw", "-z", "-p", "-U0", "-M", "--no-ext-diff", "--no-abbrev", "--no-color")
 
 
-def staged_changes(repo: Path) -> list[tuple[RawChange, bytes]]:
-    """Each staged file change with its patch section (index against HEAD or empty tree)."""
-    try:
-        output = run_git(repo, "diff", "--cached", *_DIFF, "HEAD", "--")
-    except FatalError:
-        if has_commits(repo):
-            raise
-        # no commit yet: what the first commit adds, against the empty tree
-        output = run_git(repo, "diff", "--cached", *_DIFF, empty_tree(repo), "--")
-    raw, _, patch = output.partition(b"\0\0")
-    changes = list(parse_raw_z(raw.split(b"\0")))
-    sections = split_sections(patch)
-    if len(sections) != len(changes):
-        sections = _match_sections(changes, sections)
-    return list(zip(changes, sections, strict=True))
+class StagedDiff:
+    """The staged changes of the repository holding `repo`. Git is asked everything at once
+    (the work tree's root, the diff, a blob reader for the new contents), so that the caller
+    can load the rules while git works: the hook waits for git once, not three times.
+    """
+
+    def __init__(self, repo: Path) -> None:
+        self.repo = repo
+        self._root = GitCall(repo, "rev-parse", "--show-toplevel")
+        self._diff = GitCall(repo, "diff", "--cached", *_DIFF, "HEAD", "--")
+        self._blobs = BlobReader(repo)
+
+    def root(self) -> Path:
+        """The top folder of the work tree; a bare repository or no repository is an error."""
+        return work_tree_root(self.repo, self._root)
+
+    def changes(self) -> list[tuple[RawChange, bytes]]:
+        """Each staged file change with its patch section (index against HEAD, or against
+        the empty tree before the first commit)."""
+        try:
+            output = self._diff.output()
+        except FatalError:
+            if has_commits(self.repo):
+                raise
+            # no commit yet: what the first commit adds, against the empty tree
+            output = run_git(self.repo, "diff", "--cached", *_DIFF, empty_tree(self.repo), "--")
+        raw, _, patch = output.partition(b"\0\0")
+        changes = list(parse_raw_z(raw.split(b"\0")))
+        sections = split_sections(patch)
+        if len(sections) != len(changes):
+            sections = _match_sections(changes, sections)
+        return list(zip(changes, sections, strict=True))
+
+    def scan(self, scanner: Scanner, only: Collection[str] | None = None) -> list[Finding]:
+        """Findings on the lines the index adds; `only` limits the scan to those paths."""
+        findings: list[Finding] = []
+        for change, section in self.changes():
+            if only is None or change.path in only:
+                findings.extend(scan_change(change, section, self._blobs, scanner))
+        return findings
+
+    def close(self) -> None:
+        """Ends the git processes, whether or not their output was read."""
+        self._root.cancel()
+        self._diff.cancel()
+        self._blobs.close()
+
+    def __enter__(self) -> StagedDiff:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _match_sections(changes: list[RawChange], sections: list[bytes]) -> list[bytes]:
     """Fallback if git ever shows a change with no section: pair what is there in order."""
     return [*sections, *[b""] * len(changes)][: len(changes)]
-
-
-def scan_staged(repo: Path, scanner: Scanner, only: Collection[str] | None = None) -> list[Finding]:
-    """Findings on the lines the index adds; `only` limits the scan to those paths."""
-    findings: list[Finding] = []
-    with BlobReader(repo) as blobs:
-        for change, section in staged_changes(repo):
-            if only is not None and change.path not in only:
-                continue
-            findings.extend(scan_change(change, section, blobs, scanner))
-    return findings
