@@ -76,6 +76,14 @@ def test_blob_and_diff_routes_agree(cli: Any, tangled: Repo, extra: list[str]) -
     }
 
 
+def test_both_routes_count_every_commit(cli: Any, tangled: Repo) -> None:
+    # the blob route counts commits from its tree walk when it has one (a key was found)
+    every = int(tangled.git("rev-list", "--all", "--count"))
+    for engine in ("diff", "blob"):
+        run = cli("history", "--repo", str(tangled.path), "--format", "json", "--engine", engine)
+        assert run.json()["summary"]["commits_scanned"] == every, engine
+
+
 def test_key_reintroduced_counts_occurrences_at_first_commit(cli: Any, tangled: Repo) -> None:
     [first] = [f for f in _history(cli, tangled) if f["match"] == secret(1)]
     message = tangled.git("log", "-1", "--format=%s", first["commit"]).strip()

@@ -26,7 +26,7 @@ from typing import IO
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding
 from nexpay_scan.scan import Scanner
-from nexpay_scan.sources.git import BlobReader, git_command, run_git, streamed
+from nexpay_scan.sources.git import BlobReader, git_command, piped, run_git, streamed
 
 CHUNK_BYTES = 2 << 20
 # Each reader's git keeps its pack windows and delta cache small: the memory bound holds
@@ -151,7 +151,7 @@ def _read_batches(
     batch on), this thread reads the objects back whole and searches them as one block.
     However it ends, `batches` is consumed to its end, so the lister never waits on it."""
     try:
-        process = subprocess.Popen(
+        process = piped(
             git_command(repo, *_LEAN_GIT, "cat-file", "--batch"),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -257,10 +257,12 @@ def _has_candidate(content: bytes, scanner: Scanner) -> bool:
 
 @dataclass
 class Introductions:
-    """What the tree walk found: commits adding a hit blob, and hit blobs no commit adds."""
+    """What the tree walk found: commits adding a hit blob, hit blobs no commit adds, and
+    how many commits it went through."""
 
     commits: list[str]
     unattributed: set[bytes]
+    walked: int
 
 
 class TreeWalk:
@@ -285,20 +287,23 @@ class TreeWalk:
         """The commits (in `git log` order) whose changes add one of `hits`."""
         commits: list[str] = []
         seen: set[bytes] = set()
-        for sha, fields in self._records(hits):
-            new = {_new_blob(f) for f in fields if f.startswith(b":")} & hits
-            if new:
-                commits.append(sha)
-                seen |= new
-        return Introductions(commits, hits - seen)
+        walked = 0
+        for block in self._blocks():
+            walked += block.count(WALK_MARKER)
+            for sha, fields in _records_naming(block, hits):
+                new = {_new_blob(f) for f in fields if f.startswith(b":")} & hits
+                if new:
+                    commits.append(sha)
+                    seen |= new
+        return Introductions(commits, hits - seen, walked)
 
-    def _records(self, hits: set[bytes]) -> Iterator[tuple[str, list[bytes]]]:
+    def _blocks(self) -> Iterator[bytes]:
         if self.process.wait() == 0:
             self.spool.seek(0)
-            yield from _records_in(self.spool, hits)
+            yield from _whole_records(self.spool)
             return
         with streamed(self.repo, *self.args, config=_LEANER_GIT) as output:
-            yield from _records_in(output, hits)
+            yield from _whole_records(output)
 
     def close(self) -> None:
         """Stops git if it still runs; the spool disappears with its file handle."""
@@ -308,20 +313,36 @@ class TreeWalk:
         self.spool.close()
 
 
-def _records_in(stream: IO[bytes], hits: set[bytes]) -> Iterator[tuple[str, list[bytes]]]:
-    """The walk's commit records; a block naming none of a few `hits` is skipped unparsed."""
+def _whole_records(stream: IO[bytes]) -> Iterator[bytes]:
+    """The walk's output in blocks of about a MiB, each of whole commit records."""
     pending = b""
-    few = len(hits) <= 256
     while block := stream.read(1 << 20):
         pending += block
         cut = pending.rfind(WALK_MARKER)
-        if cut <= 0:
-            continue
-        whole, pending = pending[:cut], pending[cut:]
-        if few and not any(sha in whole for sha in hits):
-            continue
-        yield from (_walk_record(r) for r in whole.split(WALK_MARKER) if r)
-    yield from (_walk_record(r) for r in pending.split(WALK_MARKER) if r)
+        if cut > 0:
+            yield pending[:cut]
+            pending = pending[cut:]
+    if pending:
+        yield pending
+
+
+def _records_naming(block: bytes, hits: set[bytes]) -> Iterator[tuple[str, list[bytes]]]:
+    """The commit records of `block` that name one of `hits`, in order. With a few hits,
+    only the records around where they occur are parsed: most blocks name none."""
+    if len(hits) > 256:
+        yield from (_walk_record(r) for r in block.split(WALK_MARKER) if r)
+        return
+    starts: set[int] = set()
+    for sha in hits:
+        position = block.find(sha)
+        while position >= 0:
+            start = block.rfind(WALK_MARKER, 0, position)
+            starts.add(start)
+            end = block.find(WALK_MARKER, position)
+            position = block.find(sha, end) if end >= 0 else -1
+    for start in sorted(starts):
+        end = block.find(WALK_MARKER, start + len(WALK_MARKER))
+        yield _walk_record(block[start + len(WALK_MARKER) : end if end >= 0 else len(block)])
 
 
 def _new_blob(record: bytes) -> bytes:

@@ -151,14 +151,14 @@ class HistoryScan:
             stderr=subprocess.DEVNULL,
         )
         walks: list[TreeWalk] = []
+
+        def walk() -> None:  # the walk counts the commits too: the counter can stop
+            walks.append(TreeWalk(self.repo, rev_args))
+            counter.kill()
+
         try:
             self.scanner.progress.start(0, "bytes")
-            hits = blobs_with_candidates(
-                self.repo,
-                self.scanner,
-                workers,
-                on_first=lambda: walks.append(TreeWalk(self.repo, rev_args)),
-            )
+            hits = blobs_with_candidates(self.repo, self.scanner, workers, on_first=walk)
             extra: list[Finding] = []
             if hits:
                 introductions = walks[0].introductions(hits)
@@ -168,14 +168,16 @@ class HistoryScan:
                         ["--no-walk=unsorted", "--stdin"], introductions.commits, prefilter=False
                     )
                     self.scanner.summary.skipped = counted_skips  # the blob listing counted them
+                self.scanner.summary.commits_scanned = introductions.walked
                 extra = unattributed_findings(
                     self.repo, self.scanner, introductions.unattributed, rev_args
                 )
         finally:
-            for walk in walks:
-                walk.close()
+            for tree_walk in walks:
+                tree_walk.close()
             counted, _ = counter.communicate()
-        self.scanner.summary.commits_scanned = int(counted.strip() or b"0")
+        if not walks:
+            self.scanner.summary.commits_scanned = int(counted.strip() or b"0")
         return self.findings() + extra
 
     def _scan_block(self, block: bytes, blobs: BlobReader) -> None:
