@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Collection
-from pathlib import Path
 
 from nexpay_scan.config import builtin_rules, load_settings
 from nexpay_scan.errors import FatalError
@@ -16,12 +16,18 @@ from nexpay_scan.reporters import Report, get_writer
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.git import repo_root
 
+TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from nexpay_scan.paths import StrPath
+
 EXIT_CLEAN, EXIT_FINDINGS = 0, 1
 
 
-def _scanner(args: argparse.Namespace, root: Path | None, mode: str) -> Scanner:
-    config = Path(args.config) if args.config else None
-    if config is not None and not config.is_file():
+def _scanner(args: argparse.Namespace, root: StrPath | None, mode: str) -> Scanner:
+    config = args.config
+    if config is not None and not os.path.isfile(config):
         raise FatalError(f"{config}: config file not found")
     scanner = Scanner(load_settings(root, config, redact=not args.no_redact))
     scanner.summary.mode = mode
@@ -30,10 +36,10 @@ def _scanner(args: argparse.Namespace, root: Path | None, mode: str) -> Scanner:
     return scanner
 
 
-def _config_root(start: Path) -> Path:
+def _config_root(start: str) -> StrPath:
     """Where `.nexpay-scan.toml` is looked for: the enclosing repository, else `start`."""
-    if not start.is_dir():
-        return Path.cwd()
+    if not os.path.isdir(start):
+        return os.getcwd()
     try:
         return repo_root(start)
     except FatalError:
@@ -41,7 +47,7 @@ def _config_root(start: Path) -> Path:
 
 
 def _finish(
-    args: argparse.Namespace, scanner: Scanner, findings: list[Finding], root: Path | None
+    args: argparse.Namespace, scanner: Scanner, findings: list[Finding], root: StrPath | None
 ) -> int:
     findings, scanner.summary.suppressed = _suppressed(args, findings, root)
     findings.sort(key=lambda f: (f.file, f.line, f.column))
@@ -56,7 +62,7 @@ def _finish(
     )
     text = get_writer(args.format)(report)
     if args.output:
-        write_atomically(Path(args.output), text)
+        write_atomically(args.output, text)
         if args.format != "text" and not args.quiet:
             report.color = _use_color(args)
             sys.stderr.write(get_writer("text")(report))
@@ -69,22 +75,25 @@ def _finish(
 
 
 def _suppressed(
-    args: argparse.Namespace, findings: list[Finding], root: Path | None
+    args: argparse.Namespace, findings: list[Finding], root: StrPath | None
 ) -> tuple[list[Finding], int]:
     """Drops findings listed in `.nexpayscanignore` or in the `--baseline` file."""
     from nexpay_scan.suppressions import read_baseline, read_ignore_file, without_known
 
     known = read_ignore_file(root)
     if args.baseline:
-        known |= read_baseline(Path(args.baseline))
+        known |= read_baseline(args.baseline)
     return without_known(findings, known) if known else (findings, 0)
 
 
-def _write_audit(args: argparse.Namespace, report: Report, root: Path | None) -> None:
+def _write_audit(args: argparse.Namespace, report: Report, root: StrPath | None) -> None:
+    from pathlib import Path
+
     from nexpay_scan.reporters.audit import render_audit
 
-    path = Path(args.report)
-    write_atomically(path, render_audit(report, path.suffix.lower(), root))
+    suffix = os.path.splitext(args.report)[1].lower()
+    folder = Path(root) if root is not None else None
+    write_atomically(args.report, render_audit(report, suffix, folder))
 
 
 def exit_code(findings: list[Finding], fail_on: str) -> int:
@@ -116,22 +125,22 @@ def _use_color(args: argparse.Namespace) -> bool:
     return args.format == "text" and stream.isatty() and "NO_COLOR" not in os.environ
 
 
-def write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: str, text: str) -> None:
     """Writes `text` to `path` whole or not at all (temp file, then rename). A device or a
     pipe (`/dev/stdout`, a FIFO) is written to directly: it cannot be replaced."""
     import tempfile
 
-    if path.exists() and not path.is_file():
+    if os.path.exists(path) and not os.path.isfile(path):
         try:
-            with path.open("w", encoding="utf-8") as stream:
+            with open(path, "w", encoding="utf-8") as stream:
                 stream.write(text)
         except OSError as error:
             raise FatalError(f"{path}: cannot write the report ({error.strerror})") from None
         return
 
-    folder = path.parent if str(path.parent) else Path()
+    folder, name = os.path.split(path)
     try:
-        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+        handle, temp = tempfile.mkstemp(prefix=f".{name}.", dir=folder or ".")
     except OSError as error:
         raise FatalError(f"{path}: cannot write the report ({error.strerror})") from None
     try:
@@ -139,7 +148,8 @@ def write_atomically(path: Path, text: str) -> None:
             stream.write(text)
         os.replace(temp, path)
     except BaseException as error:
-        Path(temp).unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
         if isinstance(error, OSError):
             raise FatalError(f"{path}: cannot write the report ({error.strerror})") from None
         raise
@@ -153,7 +163,7 @@ def staged(args: argparse.Namespace) -> int:
 def _staged(args: argparse.Namespace, mode: str, only: Collection[str] | None = None) -> int:
     from nexpay_scan.sources.staged import StagedDiff
 
-    with StagedDiff(Path(args.repo)) as diff:
+    with StagedDiff(args.repo) as diff:
         builtin_rules()  # loaded while git starts
         root = diff.root()
         scanner = _scanner(args, root, mode)
@@ -165,15 +175,15 @@ def files(args: argparse.Namespace) -> int:
     """`nexpay-scan files PATH...`: files and folders as they are on disk."""
     from nexpay_scan.sources.files import scan_paths
 
-    first = Path(next((p for p in args.paths if p != "-"), "."))
-    root = _config_root(first if first.is_dir() else first.parent)
+    first = next((p for p in args.paths if p != "-"), ".")
+    root = _config_root(first if os.path.isdir(first) else os.path.dirname(first) or ".")
     scanner = _scanner(args, root, "files")
     return _finish(args, scanner, scan_paths(args.paths, scanner), root)
 
 
 def history(args: argparse.Namespace) -> int:
     """`nexpay-scan history [REV...]`: each secret once, where it came in."""
-    root = repo_root(Path(args.repo))
+    root = repo_root(args.repo)
     scanner = _scanner(args, root, "history")
     return _finish(args, scanner, _history_findings(args, root, scanner, args.revisions), root)
 
@@ -225,7 +235,7 @@ def pre_push(args: argparse.Namespace) -> int:
     from nexpay_scan.sources.history import HistoryScan
     from nexpay_scan.sources.push import pushed_revisions
 
-    root = repo_root(Path(args.repo))
+    root = repo_root(args.repo)
     scanner = _scanner(args, root, "pre-push")
     scan = HistoryScan(root, scanner)
     for revisions in pushed_revisions(root, args.remote, os.environ, _stdin_lines):
@@ -238,7 +248,7 @@ def pre_receive(args: argparse.Namespace) -> int:
     from nexpay_scan.sources.history import HistoryScan
     from nexpay_scan.sources.receive import break_glass_reason, log_break_glass, received_revisions
 
-    root = repo_root(Path(args.repo))
+    root = repo_root(args.repo)
     scanner = _scanner(args, root, "pre-push")
     scan = HistoryScan(root, scanner)
     lines = _stdin_lines()
@@ -277,7 +287,7 @@ def hook(args: argparse.Namespace) -> int:
         return _staged(args, "staged", set(args.filenames) if args.filenames else None)
     from nexpay_scan.sources.files import scan_paths
 
-    root = repo_root(Path(args.repo))
+    root = repo_root(args.repo)
     scanner = _scanner(args, root, "files")
     found = scan_paths(args.filenames, scanner) if args.filenames else []
     return _finish(args, scanner, found, root)
@@ -287,7 +297,7 @@ def install_hook(args: argparse.Namespace) -> int:
     """`nexpay-scan install-hook`: plain git hooks for teams without the framework."""
     from nexpay_scan.install import install_hooks
 
-    for line in install_hooks(repo_root(Path(args.repo)), pre_push=args.pre_push, force=args.force):
+    for line in install_hooks(repo_root(args.repo), pre_push=args.pre_push, force=args.force):
         print(line)
     return EXIT_CLEAN
 
@@ -297,7 +307,7 @@ def ci(args: argparse.Namespace) -> int:
     environment (GitHub Actions, GitLab CI)."""
     from nexpay_scan.ci import ci_range
 
-    root = repo_root(Path(args.repo))
+    root = repo_root(args.repo)
     scanner = _scanner(args, root, "history")
     revisions = ci_range(root, os.environ, deepen=args.deepen)
     if not args.quiet:
@@ -311,7 +321,7 @@ def baseline(args: argparse.Namespace) -> int:
     from nexpay_scan.sources.files import scan_paths
     from nexpay_scan.suppressions import baseline_text
 
-    root = repo_root(Path(args.repo))
+    root = repo_root(args.repo)
     scanner = _scanner(args, root, args.scan)
     if args.scan == "files":
         found = scan_paths([str(root)], scanner)
@@ -319,7 +329,7 @@ def baseline(args: argparse.Namespace) -> int:
         args.engine, args.since, args.until, args.branch = "auto", None, None, []
         args.all_occurrences = True
         found = _history_findings(args, root, scanner, [])
-    write_atomically(Path(args.output), baseline_text(found))
+    write_atomically(args.output, baseline_text(found))
     if not args.quiet:
         print(f"nexpay-scan: wrote {len(found)} known findings to {args.output} (no secrets in it)")
     return EXIT_CLEAN

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
-from pathlib import Path
 
 from nexpay_scan.errors import RuleError
 from nexpay_scan.records import Record
@@ -13,6 +13,8 @@ from nexpay_scan.rules import Rule, builtin_rules_dir, compile_pattern, parse_ru
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
     from typing import Any
+
+    from nexpay_scan.paths import StrPath
 
 CONFIG_NAME = ".nexpay-scan.toml"
 DEFAULT_MAX_FILE_SIZE = 50 * 1024 * 1024
@@ -35,11 +37,13 @@ class Settings(Record):
         return any(p.search(path) for p in self.allow_paths)
 
 
-def load_settings(root: Path | None, config_file: Path | None, *, redact: bool = True) -> Settings:
+def load_settings(
+    root: StrPath | None, config_file: StrPath | None, *, redact: bool = True
+) -> Settings:
     """The built-in rules, then the config (`--config`, else `.nexpay-scan.toml` at `root`)."""
     rules = {r.id: r for r in builtin_rules()}
-    path = config_file or (root / CONFIG_NAME if root else None)
-    if path is None or (config_file is None and not path.is_file()):
+    path = config_file or (os.path.join(root, CONFIG_NAME) if root else None)
+    if path is None or (config_file is None and not os.path.isfile(path)):
         return Settings(tuple(rules.values()), redact=redact)
     document = read_toml(path)
     scan = _scan_table(document, str(path))
@@ -66,7 +70,9 @@ def builtin_rules(*, with_examples: bool = False) -> list[Rule]:
 def _builtin_rules(with_examples: bool) -> tuple[Rule, ...]:
     """Read and compiled once a run (the hook asks for them while git starts)."""
     rules: list[Rule] = []
-    for path in sorted(builtin_rules_dir().glob("*.toml")):
+    folder = builtin_rules_dir()
+    for name in sorted(n for n in os.listdir(folder) if n.endswith(".toml")):
+        path = os.path.join(folder, name)
         document = read_toml(path, cached=not with_examples)
         rules.extend(parse_rules(document, str(path), trusted=True))
     return tuple(rules)

@@ -8,7 +8,6 @@ import re
 import sys
 import zlib
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
 from nexpay_scan.checksum import CHECKSUMS
 from nexpay_scan.errors import RuleError
@@ -17,6 +16,8 @@ from nexpay_scan.records import Record
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
     from typing import Any
+
+    from nexpay_scan.paths import StrPath
 
 KINDS = ("secret", "client_id")
 SEVERITIES = ("critical", "high", "medium", "low")
@@ -79,15 +80,16 @@ class Rule(Record):
     trusted: bool  # shipped with the tool: compiled with `re`, no time limit needed
 
 
-def builtin_rules_dir() -> Path:
+def builtin_rules_dir() -> str:
     """The folder of rule files shipped with the tool (in the wheel, or the checkout)."""
-    installed = Path(__file__).parent / "builtin_rules"
-    if installed.is_dir():
+    package = os.path.dirname(os.path.abspath(__file__))
+    installed = os.path.join(package, "builtin_rules")
+    if os.path.isdir(installed):
         return installed
-    return Path(__file__).parent.parent / "rules"
+    return os.path.join(os.path.dirname(package), "rules")
 
 
-def read_toml(path: Path, *, cached: bool = True) -> dict[str, Any]:
+def read_toml(path: StrPath, *, cached: bool = True) -> dict[str, Any]:
     """The TOML document at `path`, or a RuleError that says why it cannot be read.
 
     Parsed documents are cached (marshal, keyed by path, size and mtime): the hook runs on
@@ -96,13 +98,14 @@ def read_toml(path: Path, *, cached: bool = True) -> dict[str, Any]:
     `cached=False` reads them, for the test suite.
     """
     try:
-        stat = path.stat()
+        stat = os.stat(path)
     except OSError as error:
         raise RuleError(str(path), None, f"cannot read: {error.strerror}") from None
     cache = _cache_file(path, stat.st_size, stat.st_mtime_ns) if cached else None
     if cache is not None:
         try:
-            document = marshal.loads(cache.read_bytes())  # noqa: S302 - our own 0600 file
+            with open(cache, "rb") as stream:
+                document = marshal.load(stream)  # noqa: S302 - our own 0600 file
             if isinstance(document, dict):
                 return document
         except (OSError, EOFError, ValueError, TypeError):
@@ -125,13 +128,13 @@ def _without_examples(document: dict[str, Any]) -> dict[str, Any]:
     return {**document, "rule": rules}
 
 
-def _parse_toml(path: Path) -> dict[str, Any]:
+def _parse_toml(path: StrPath) -> dict[str, Any]:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - Python 3.10
         import tomli as tomllib
     try:
-        with path.open("rb") as stream:
+        with open(path, "rb") as stream:
             return tomllib.load(stream)
     except OSError as error:
         raise RuleError(str(path), None, f"cannot read: {error.strerror}") from None
@@ -141,24 +144,25 @@ def _parse_toml(path: Path) -> dict[str, Any]:
         raise RuleError(str(path), None, "not valid TOML: not UTF-8 text") from None
 
 
-def _cache_file(path: Path, size: int, mtime: int) -> Path | None:
+def _cache_file(path: StrPath, size: int, mtime: int) -> str | None:
     root = os.environ.get("NEXPAY_SCAN_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "nexpay-scan"
     )
     if not root or root.startswith("~"):
         return None
-    key = f"{path.resolve()}\0{size}\0{mtime}\0{sys.version_info[:2]}".encode(
+    key = f"{os.path.realpath(path)}\0{size}\0{mtime}\0{sys.version_info[:2]}".encode(
         "utf-8", "surrogateescape"
     )
-    return Path(root) / "rules" / f"{zlib.crc32(key):08x}-{len(key)}.marshal"
+    return os.path.join(root, "rules", f"{zlib.crc32(key):08x}-{len(key)}.marshal")
 
 
-def _store(cache: Path, payload: bytes) -> None:
+def _store(cache: str, payload: bytes) -> None:
     """Writes the cache entry atomically, owner-only; a cache that cannot be written is
     simply not used."""
     try:
-        cache.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        temp = cache.with_name(f".{cache.name}.{os.getpid()}")
+        folder, name = os.path.split(cache)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        temp = os.path.join(folder, f".{name}.{os.getpid()}")
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as stream:
             stream.write(payload)

@@ -5,24 +5,29 @@ Both hold fingerprints only (sha256 of file and credential), never a credential.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
-from pathlib import Path
 
 from nexpay_scan import __version__
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding
 
+TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
+if TYPE_CHECKING:
+    from nexpay_scan.paths import StrPath
+
 IGNORE_NAME = ".nexpayscanignore"
 BASELINE_FORMAT = "nexpay-scan-baseline/1"
 
 
-def read_ignore_file(root: Path | None) -> set[str]:
+def read_ignore_file(root: StrPath | None) -> set[str]:
     """Fingerprints listed in `.nexpayscanignore` at `root`, one a line, `#` comments."""
     if root is None:
         return set()
-    path = root / IGNORE_NAME
+    path = os.path.join(root, IGNORE_NAME)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as stream:
+            text = stream.read()
     except FileNotFoundError:
         return set()
     except (OSError, UnicodeDecodeError) as error:
@@ -30,12 +35,13 @@ def read_ignore_file(root: Path | None) -> set[str]:
     return {ln.split("#", 1)[0].strip() for ln in text.splitlines()} - {""}
 
 
-def read_baseline(path: Path) -> set[str]:
+def read_baseline(path: StrPath) -> set[str]:
     """The fingerprints of a baseline written by `nexpay-scan baseline create`."""
     import json
 
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, encoding="utf-8") as stream:
+            document = json.load(stream)
     except FileNotFoundError:
         raise FatalError(
             f"{path}: baseline not found (create one: nexpay-scan baseline create)"

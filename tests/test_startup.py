@@ -11,10 +11,12 @@ import pytest
 
 from nexpay_scan.records import Record
 from tests.conftest import Repo
+from tests.keys import secret
 
 # Each of these costs the hook milliseconds on every commit and is not needed on its path.
 NOT_ON_THE_HOOK_PATH = (
     "typing",  # nexpay_scan.records stands in for NamedTuple
+    "pathlib",  # the hook's modules use os.path (nexpay_scan.paths)
     "shutil",  # argparse asks it for the terminal width unless told (cli._Formatter)
     "dataclasses",
     "regex",  # built-in rules compile with `re`
@@ -28,7 +30,7 @@ NOT_ON_THE_HOOK_PATH = (
 )
 
 
-def imported_by(repo: Repo, *args: str) -> set[str]:
+def imported_by(repo: Repo, *args: str, exit_code: int = 0) -> set[str]:
     code = (
         "import sys; from nexpay_scan.cli import main; code = main(sys.argv[1:]); "
         "print('\\n'.join(sys.modules), file=sys.stderr); sys.exit(code)"
@@ -37,17 +39,18 @@ def imported_by(repo: Repo, *args: str) -> set[str]:
         done = subprocess.run(
             [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=repo.path
         )
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == exit_code, done.stderr
     return set(done.stderr.split())
 
 
-def test_the_staged_scan_imports_nothing_heavy(repo: Repo) -> None:
+@pytest.mark.parametrize("with_key", [False, True])
+def test_the_staged_scan_imports_nothing_heavy(repo: Repo, with_key: bool) -> None:
     repo.write("app.py", "print('hello')\n")
     repo.commit()
     repo.write("app.py", "print('hello, world')\n")
-    repo.write("new.py", "x = 1\n")
+    repo.write("new.py", f'KEY = "{secret(1)}"\n' if with_key else "x = 1\n")
     repo.stage()
-    modules = imported_by(repo, "staged")
+    modules = imported_by(repo, "staged", exit_code=1 if with_key else 0)
     assert [m for m in NOT_ON_THE_HOOK_PATH if m in modules] == []
 
 

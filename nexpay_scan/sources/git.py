@@ -7,14 +7,16 @@ import os
 import subprocess
 import threading
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 from nexpay_scan.errors import FatalError
 from nexpay_scan.records import Record
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import IO, Any
+
+    from nexpay_scan.paths import StrPath
 
 SUBMODULE_MODE = "160000"
 # Pin the output formats we parse, whatever the user's git config says.
@@ -24,12 +26,12 @@ _CONFIG = (
 )
 
 
-def git_command(repo: Path, *args: str) -> list[str]:
+def git_command(repo: StrPath, *args: str) -> list[str]:
     """The argv of a git call in `repo` with the output formats pinned."""
-    return ["git", "-C", str(repo), *_CONFIG, *args]
+    return ["git", "-C", os.fspath(repo), *_CONFIG, *args]
 
 
-def run_git(repo: Path, *args: str, ok_codes: Sequence[int] = (0,)) -> bytes:
+def run_git(repo: StrPath, *args: str, ok_codes: Sequence[int] = (0,)) -> bytes:
     """Standard output of a git call; a failure becomes a one-line FatalError."""
     return GitCall(repo, *args, ok_codes=ok_codes).output()
 
@@ -38,7 +40,7 @@ class GitCall:
     """A git call started at once and read later: other work (another git call, loading
     the rules) runs meanwhile. On the hook's path that halves the time spent waiting."""
 
-    def __init__(self, repo: Path, *args: str, ok_codes: Sequence[int] = (0,)) -> None:
+    def __init__(self, repo: StrPath, *args: str, ok_codes: Sequence[int] = (0,)) -> None:
         self._args, self._ok_codes = args, ok_codes
         try:
             self._process = subprocess.Popen(
@@ -88,7 +90,7 @@ def piped(argv: list[str], **options: Any) -> subprocess.Popen[bytes]:
 
 @contextlib.contextmanager
 def streamed(
-    repo: Path, *args: str, config: Sequence[str] = (), stdin: Sequence[str] = ()
+    repo: StrPath, *args: str, config: Sequence[str] = (), stdin: Sequence[str] = ()
 ) -> Iterator[IO[bytes]]:
     """The standard output of a git call, to read as it comes; `stdin` lines are fed to it
     meanwhile. When the reading ends, a failure of git becomes a one-line FatalError."""
@@ -119,10 +121,12 @@ def _feed_lines(stream: IO[bytes], lines: Sequence[str]) -> None:
         pass
 
 
-def repo_root(path: Path) -> Path:
+def repo_root(path: StrPath) -> Path:
     """The top folder of the work tree (or the git dir of a bare repository) holding `path`."""
-    if not path.exists():
-        raise FatalError(f"{path}: no such folder")
+    from pathlib import Path  # not on the hook's path (see work_tree_root)
+
+    if not os.path.exists(path):
+        raise FatalError(f"{os.fspath(path)}: no such folder")
     try:
         out = run_git(path, "rev-parse", "--show-toplevel")
     except FatalError:
@@ -135,10 +139,12 @@ def repo_root(path: Path) -> Path:
         bare = False
     if bare:
         return Path(os.fsdecode(run_git(path, "rev-parse", "--absolute-git-dir").rstrip(b"\n")))
-    raise FatalError(f"{path}: not a git repository (run inside one, or pass --repo PATH)")
+    raise FatalError(
+        f"{os.fspath(path)}: not a git repository (run inside one, or pass --repo PATH)"
+    )
 
 
-def work_tree_root(path: Path, asked: GitCall | None = None) -> Path:
+def work_tree_root(path: StrPath, asked: GitCall | None = None) -> str:
     """The top folder of the work tree holding `path`; a bare repository is an error.
     `asked`: a `rev-parse --show-toplevel` already started in `path`."""
     try:
@@ -146,26 +152,29 @@ def work_tree_root(path: Path, asked: GitCall | None = None) -> Path:
     except FatalError:
         out = b""
     if out:
-        return Path(os.fsdecode(out))
+        return os.fsdecode(out)
     root = repo_root(path)  # says why not: no such folder, or not a repository
     raise FatalError(f"{root}: a bare repository has no staged changes (use `history`)")
 
 
-def has_commits(repo: Path) -> bool:
+def has_commits(repo: StrPath) -> bool:
     """False in a repository whose current branch has no commit yet."""
     return run_git(repo, "rev-parse", "--verify", "-q", "HEAD", ok_codes=(0, 1)).strip() != b""
 
 
-def empty_tree(repo: Path) -> str:
+def empty_tree(repo: StrPath) -> str:
     """The id of the empty tree in this repository's hash format."""
     return run_git(repo, "hash-object", "-t", "tree", os.devnull).decode().strip()
 
 
-def shallow_edges(repo: Path) -> set[str]:
+def shallow_edges(repo: StrPath) -> set[str]:
     """The commits where a shallow clone's history is cut (empty for a full clone)."""
-    listed = Path(run_git(repo, "rev-parse", "--git-path", "shallow").decode().strip())
-    listed = listed if listed.is_absolute() else repo / listed
-    return set(listed.read_text().split()) if listed.is_file() else set()
+    listed = run_git(repo, "rev-parse", "--git-path", "shallow").decode().strip()
+    listed = os.path.join(repo, listed)  # relative to `repo` unless absolute
+    if not os.path.isfile(listed):
+        return set()
+    with open(listed) as stream:
+        return set(stream.read().split())
 
 
 def decode_path(raw: bytes) -> str:
@@ -219,7 +228,7 @@ def parse_raw_z(fields: list[bytes]) -> Iterator[RawChange]:
 class BlobReader:
     """One `git cat-file --batch` process serving blob contents by id."""
 
-    def __init__(self, repo: Path) -> None:
+    def __init__(self, repo: StrPath) -> None:
         self._process = subprocess.Popen(
             git_command(repo, "cat-file", "--batch"),
             stdin=subprocess.PIPE,

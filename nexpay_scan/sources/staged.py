@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from pathlib import Path
 
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding
@@ -21,6 +20,10 @@ from nexpay_scan.sources.git import (
 )
 from nexpay_scan.sources.patch import split_sections
 
+TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
+if TYPE_CHECKING:
+    from nexpay_scan.paths import StrPath
+
 _DIFF = ("--raw", "-z", "-p", "-U0", "-M", "--no-ext-diff", "--no-abbrev", "--no-color")
 
 
@@ -30,13 +33,13 @@ class StagedDiff:
     can load the rules while git works: the hook waits for git once, not three times.
     """
 
-    def __init__(self, repo: Path) -> None:
+    def __init__(self, repo: StrPath) -> None:
         self.repo = repo
         self._root = GitCall(repo, "rev-parse", "--show-toplevel")
         self._diff = GitCall(repo, "diff", "--cached", *_DIFF, "HEAD", "--")
         self._blobs = BlobReader(repo)
 
-    def root(self) -> Path:
+    def root(self) -> str:
         """The top folder of the work tree; a bare repository or no repository is an error."""
         return work_tree_root(self.repo, self._root)
 
