@@ -17,9 +17,10 @@ import re
 import subprocess
 import tempfile
 import threading
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 from typing import IO
 
@@ -63,7 +64,6 @@ class Batch:
 
 
 _BATCH_CHECK = "--batch-check=%(objectname) %(objecttype) %(objectsize)"
-_BLOB_LINE = re.compile(rb"^([0-9a-f]+) blob (\d+)$", re.MULTILINE)
 _END = None
 
 
@@ -115,27 +115,47 @@ def blobs_with_candidates(
 def _list_into(repo: Path, scanner: Scanner, queues: list[queue.Queue[Batch | None]]) -> None:
     """Streams the store's blob list into batches, dealt to the workers in turn; blobs over
     the size limit are counted and left out."""
-    limit = scanner.settings.max_file_size
     batch, turn, pending = Batch(), 0, b""
     listing = ("cat-file", "--batch-all-objects", "--unordered", _BATCH_CHECK)
     with streamed(repo, *listing, config=_LEANER_GIT) as output:
         while block := output.read(1 << 20):
             pending += block
             cut = pending.rfind(b"\n") + 1
-            for sha, raw_size in _BLOB_LINE.findall(pending, 0, cut):
-                size = int(raw_size)
-                if size > limit:
-                    scanner.too_big(size)
-                    continue
-                batch.ids.append(sha)
-                batch.sizes.append(size)
-                batch.total += size
+            ids, sizes = _blobs_listed(pending[:cut], scanner)
+            pending = pending[cut:]
+            ends = list(accumulate(sizes))
+            taken = 0
+            while taken < len(ids):
+                # up to and including the blob that brings the batch to CHUNK_BYTES
+                done = ends[taken - 1] if taken else 0
+                last = min(bisect_left(ends, done + CHUNK_BYTES - batch.total), len(ids) - 1)
+                batch.ids += ids[taken : last + 1]
+                batch.sizes += sizes[taken : last + 1]
+                batch.total += ends[last] - done
+                taken = last + 1
                 if batch.total >= CHUNK_BYTES:
                     _deal(batch, queues[turn % len(queues)], scanner)
                     batch, turn = Batch(), turn + 1
-            pending = pending[cut:]
     if batch.ids:
         _deal(batch, queues[turn % len(queues)], scanner)
+
+
+def _blobs_listed(listing: bytes, scanner: Scanner) -> tuple[list[bytes], list[int]]:
+    """Ids and sizes of the blobs in whole lines of the listing (`<id> <type> <size>`),
+    split in bulk: there are hundreds of thousands of lines, most not blobs."""
+    lines = [line for line in listing.split(b"\n") if b" blob " in line]
+    if not lines:
+        return [], []
+    fields = b" ".join(lines).split(b" ")
+    ids, sizes = fields[0::3], list(map(int, fields[2::3]))
+    limit = scanner.settings.max_file_size
+    if max(sizes) <= limit:
+        return ids, sizes
+    for size in sizes:
+        if size > limit:
+            scanner.too_big(size)
+    kept = [number for number, size in enumerate(sizes) if size <= limit]
+    return [ids[n] for n in kept], [sizes[n] for n in kept]
 
 
 def _deal(batch: Batch, to: queue.Queue[Batch | None], scanner: Scanner) -> None:
