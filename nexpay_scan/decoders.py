@@ -253,8 +253,15 @@ def _regions(data: bytes, parent: DecodedView | None) -> list[tuple[int, int]]:
 def _decoded_regions(view: DecodedView) -> list[tuple[int, int]]:
     """The spans of `view.data` that were decoded, as (start, end) pairs."""
     stops = [s.start for s in view.spans[1:]] + [len(view.data)]
-    pairs = zip(view.spans, stops, strict=True)
-    return [(span.start, stop) for span, stop in pairs if span.kind != "copy"]
+    regions: list[tuple[int, int]] = []
+    for span, stop in zip(view.spans, stops, strict=True):
+        if span.kind == "copy":
+            continue
+        if regions and regions[-1][1] == span.start:  # the lines of one wrapped token
+            regions[-1] = (regions[-1][0], stop)
+        else:
+            regions.append((span.start, stop))
+    return regions
 
 
 def _span_start(span: Span) -> int:
@@ -706,13 +713,12 @@ def _spliced(data: bytes, tokens: Sequence[_Token], parent: DecodedView | None) 
     at = _context_start(data, tokens[0].start)
     size = 0
     for token in tokens:
-        for piece, span in (
-            (data[at : token.start], Span(size, at, "copy")),
-            (token.text, Span(size + token.start - at, token.start, "token")),
-        ):
-            if piece:
-                parts.append(piece)
-                spans.append(span)
+        if token.start > at:
+            parts.append(data[at : token.start])
+            spans.append(Span(size, at, "copy"))
+        if token.text:
+            parts.append(token.text)
+            spans.extend(_token_spans(data, token, size + token.start - at))
         size += token.start - at + len(token.text)
         at = token.end
     tail = data[at : _context_end(data, tokens[-1].end)]
@@ -720,6 +726,21 @@ def _spliced(data: bytes, tokens: Sequence[_Token], parent: DecodedView | None) 
         parts.append(tail)
         spans.append(Span(size, at, "copy"))
     return _child(parent, b"".join(parts), tokens[0].label, tuple(spans))
+
+
+def _token_spans(data: bytes, token: _Token, start: int) -> list[Span]:
+    """The spans of a token decoded to `start` on: base64 wrapped over lines gets one per
+    line, so that a key decoded from the fifth line of a wrapped `.env` is placed on that
+    line (the line a commit adds it on); any other token, one span at its start."""
+    if token.label != "base64":
+        return [Span(start, token.start, "token")]
+    spans: list[Span] = []
+    chars, line_start = 0, token.start
+    for line in data[token.start : token.end].split(b"\n"):
+        spans.append(Span(start + chars * 3 // 4, line_start, "token"))
+        chars += len(line.strip())
+        line_start += len(line) + 1
+    return spans
 
 
 def _context_start(data: bytes, offset: int) -> int:

@@ -107,11 +107,13 @@ def test_rename_counts_as_an_occurrence_in_both_routes(cli: Any, tangled: Repo) 
         assert files == ["config/feature.env", "feature.env"]
 
 
-def test_blob_route_finds_keys_that_only_show_decoded(cli: Any, repo: Repo) -> None:
+def _encoded_keys_repo(repo: Repo) -> Repo:
     import base64
     import io
     import zipfile
 
+    repo.write("README.md", "hello\n")
+    repo.commit("start")
     encoded_env = base64.b64encode(f"NEXPAY_SECRET={secret(6)}\n".encode() * 3)
     repo.write("deploy/env.b64", encoded_env + b"\n")
     archive = io.BytesIO()
@@ -120,12 +122,30 @@ def test_blob_route_finds_keys_that_only_show_decoded(cli: Any, repo: Repo) -> N
     repo.write("dist/bundle.zip", archive.getvalue())
     repo.write("win.txt", f"NEXPAY_SECRET={secret(8)}\r\n".encode("utf-16"))
     repo.commit("encoded keys")
-    found = {f["match"]: f for f in _history(cli, repo, "--engine", "blob")}
-    assert set(found) == {secret(6), secret(7), secret(8)}
+    # a wholly base64 file, wrapped as `base64` does, where a later commit adds a key at
+    # the end: that commit's patch does not touch the file's first line
+    plain = "".join(f"SETTING_{n}=value number {n}\n" for n in range(12))
+    wrapped = base64.encodebytes(plain.encode())
+    repo.write("deploy/settings.b64", wrapped)
+    repo.commit("settings")
+    wrapped = base64.encodebytes(f"{plain}NEXPAY_SECRET={secret(10)}\n".encode())
+    repo.write("deploy/settings.b64", wrapped)
+    repo.commit("settings with a key")
+    return repo
+
+
+@pytest.mark.parametrize("route", [["--engine", "blob"], ["--engine", "diff"], ["HEAD~3..HEAD"]])
+def test_keys_that_only_show_decoded_are_found_by_every_route(
+    cli: Any, repo: Repo, route: list[str]
+) -> None:
+    found = {f["match"]: f for f in _history(cli, _encoded_keys_repo(repo), *route)}
+    assert set(found) == {secret(6), secret(7), secret(8), secret(10)}
     assert found[secret(6)]["file"] == "deploy/env.b64"
     assert "decoded from base64" in found[secret(6)]["notes"]
     assert found[secret(7)]["file"] == "dist/bundle.zip"
     assert any("zip" in note for note in found[secret(7)]["notes"])
+    assert found[secret(10)]["file"] == "deploy/settings.b64"
+    assert found[secret(10)]["commit"] == repo.git("rev-parse", "HEAD").strip()
 
 
 def test_a_key_a_merge_itself_adds_is_found_by_both_routes(cli: Any, repo: Repo) -> None:

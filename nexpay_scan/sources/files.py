@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding
@@ -21,20 +20,21 @@ def scan_paths(paths: Sequence[str], scanner: Scanner) -> list[Finding]:
     for given in paths:
         if given == STDIN:
             findings.extend(_scan_content(sys.stdin.buffer.read(), "<stdin>", scanner))
-            continue
-        root = Path(given)
-        if root.is_dir():
-            for path, shown in _walk(root, scanner):
+        elif os.path.isdir(given):
+            for path, shown in _walk(given, scanner):
                 findings.extend(_scan_file(path, shown, scanner, named=False))
-        elif root.exists():
-            findings.extend(_scan_file(root, given, scanner, named=True))
+        elif os.path.exists(given):
+            findings.extend(_scan_file(given, given, scanner, named=True))
         else:
             raise FatalError(f"{given}: no such file or folder")
     return findings
 
 
-def _walk(root: Path, scanner: Scanner) -> Iterator[tuple[Path, str]]:
-    """Regular files under `root` (sorted, no symlinks followed), with their shown names."""
+def _walk(root: str, scanner: Scanner) -> Iterator[tuple[str, str]]:
+    """Regular files under `root` (sorted, no symlinks followed), with their shown names
+    (relative to `root`, with `/`). Plain strings, not `pathlib`: tens of thousands of
+    files pay for every path object."""
+    prefix = len(os.path.join(root, ""))
     stack = [root]
     while stack:
         folder = stack.pop()
@@ -49,20 +49,24 @@ def _walk(root: Path, scanner: Scanner) -> Iterator[tuple[Path, str]]:
                 scanner.summary.skip("symbolic link")
             elif entry.is_dir():
                 if entry.name not in _SKIPPED_DIRS:
-                    subfolders.append(Path(entry.path))
+                    subfolders.append(entry.path)
             elif entry.is_file():
-                path = Path(entry.path)
-                yield path, path.relative_to(root).as_posix()
+                yield entry.path, _shown(entry.path[prefix:])
             else:
                 scanner.summary.skip("not a regular file")
         stack.extend(reversed(subfolders))
 
 
-def _scan_file(path: Path, shown: str, scanner: Scanner, *, named: bool) -> list[Finding]:
+def _shown(relative: str) -> str:
+    return relative if os.sep == "/" else relative.replace(os.sep, "/")
+
+
+def _scan_file(path: str, shown: str, scanner: Scanner, *, named: bool) -> list[Finding]:
     try:
-        if scanner.too_big(path.stat().st_size):
+        if scanner.too_big(os.stat(path).st_size):
             return []
-        data = path.read_bytes()
+        with open(path, "rb") as stream:
+            data = stream.read()
     except OSError as error:
         if named:
             raise FatalError(f"{shown}: cannot read ({error.strerror})") from None

@@ -20,7 +20,7 @@ from nexpay_scan.sources.git import (
     run_git,
     streamed,
 )
-from nexpay_scan.sources.patch import is_binary, split_sections
+from nexpay_scan.sources.patch import adds_encoded_line, is_binary, split_sections
 
 BLOCK_SIZE = 1 << 20
 # Where each commit's record starts in `git log` output. Author names, paths and content can
@@ -83,8 +83,9 @@ def stream_log(repo: Path, rev_args: Sequence[str], stdin: Sequence[str] = ()) -
 
 
 def _worth_parsing(detector: Detector, text: bytes) -> bool:
-    """Keywords in the patch text, or a binary change (its content is not in the patch)."""
-    return detector.might_match(text) or b"\nBinary files " in text
+    """Keywords in the patch text, a binary change (its content is not in the patch), or a
+    line of base64 added (its keys show only decoded)."""
+    return detector.might_match(text) or b"\nBinary files " in text or adds_encoded_line(text)
 
 
 def parse_commit(chunk: bytes) -> tuple[DatedCommit, bytes]:
@@ -193,7 +194,12 @@ class HistoryScan:
         sections = split_sections(patch)
         detector = self.scanner.detector
         for change, section in zip(changes, sections, strict=False):
-            if not self._prefilter or is_binary(section) or detector.might_match(section):
+            if (
+                not self._prefilter
+                or is_binary(section)
+                or detector.might_match(section)
+                or adds_encoded_line(section)
+            ):
                 for finding in scan_change(change, section, blobs, self.scanner, dated.commit):
                     self._record(finding, dated)
 

@@ -7,6 +7,11 @@ import re
 # `@@ -a,b +c,d @@`, or a merge's combined `@@@ -a,b -c,d +e,f @@@` (one `-` per parent)
 _HUNK = re.compile(rb"(@@+) (?:-\d+(?:,\d+)? )+\+(\d+)(?:,\d+)? @@+")
 _SECTION = re.compile(rb"^diff --(?:git|cc|combined) ", re.MULTILINE)
+# An added line that starts with 64 base64 characters: part of a file that is base64 from
+# its first byte (a committed `base64 .env`, wrapped or not), or a base64 line in one. Keys
+# in it show no keyword until decoded, so the keyword prefilter must not skip such a change.
+# (The blob route looks at the same files: blobs that start with base64.)
+_ENCODED_LINE = re.compile(rb"\n\++[A-Za-z0-9+/_-]{64}")
 
 
 def split_sections(patch: bytes) -> list[bytes]:
@@ -14,6 +19,12 @@ def split_sections(patch: bytes) -> list[bytes]:
     starts = [m.start() for m in _SECTION.finditer(patch)]
     ends = [*starts[1:], len(patch)]
     return [patch[a:b] for a, b in zip(starts, ends, strict=False)]
+
+
+def adds_encoded_line(patch: bytes) -> bool:
+    """True when the patch (a file's section, or a commit's whole patch) adds a line that
+    starts with a long base64 run."""
+    return _ENCODED_LINE.search(patch) is not None
 
 
 def is_binary(section: bytes) -> bool:
