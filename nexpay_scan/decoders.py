@@ -124,6 +124,19 @@ class DecodedView(Record):
         return view
 
 
+# What content that hides keys without showing a keyword starts with: an archive, UTF-16
+# text with its byte-order mark, or base64 from its first byte (a committed `base64 .env`).
+_ENCODED_HEAD = rb"PK\x03\x04|\x1f\x8b|\xff\xfe|\xfe\xff|[A-Za-z0-9+/_-]{64}"
+
+
+def starts_encoded(data: bytes, start: int = 0) -> bool:
+    """True when the content at data[start:] starts as encoded content does (tar is told at
+    byte 257): both history routes decode such content even where no keyword shows."""
+    return bool(_regex(_ENCODED_HEAD).match(data, start)) or (
+        data[start + 257 : start + 262] == b"ustar"
+    )
+
+
 def decoded_views(
     data: bytes, *, max_depth: int = 2, max_total: int = MAX_TOTAL
 ) -> Iterator[DecodedView]:

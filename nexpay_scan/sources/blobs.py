@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
-import re
 import subprocess
 import tempfile
 import threading
@@ -24,6 +23,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import IO
 
+from nexpay_scan.decoders import starts_encoded
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding
 from nexpay_scan.scan import Scanner
@@ -256,18 +256,9 @@ def _hit_objects(block: bytes, starts: list[int], scanner: Scanner) -> set[int]:
     return hit
 
 
-# What a blob that hides keys without showing a keyword starts with: an archive, UTF-16
-# text with its byte-order mark, or base64 from its first byte (a committed `base64 .env`).
-_ENCODED_HEAD = re.compile(rb"PK\x03\x04|\x1f\x8b|\xff\xfe|\xfe\xff|[A-Za-z0-9+/]{64}")
-
-
 def _encoded_objects(data: bytes, starts: list[int]) -> set[int]:
-    """Objects whose first bytes say they are encoded (tar is recognised at byte 257)."""
-    return {
-        number
-        for number, start in enumerate(starts)
-        if _ENCODED_HEAD.match(data, start) or data[start + 257 : start + 262] == b"ustar"
-    }
+    """Objects whose first bytes say they are encoded."""
+    return {number for number, start in enumerate(starts) if starts_encoded(data, start)}
 
 
 def _has_candidate(content: bytes, scanner: Scanner) -> bool:

@@ -8,12 +8,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from nexpay_scan.decoders import starts_encoded
 from nexpay_scan.detector import Detector
 from nexpay_scan.findings import Commit, Finding
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.changes import scan_change
 from nexpay_scan.sources.git import (
     BlobReader,
+    RawChange,
     git_command,
     has_commits,
     parse_raw_z,
@@ -86,6 +88,15 @@ def _worth_parsing(detector: Detector, text: bytes) -> bool:
     """Keywords in the patch text, a binary change (its content is not in the patch), or a
     line of base64 added (its keys show only decoded)."""
     return detector.might_match(text) or b"\nBinary files " in text or adds_encoded_line(text)
+
+
+def _makes_encoded_file(change: RawChange, section: bytes, blobs: BlobReader) -> bool:
+    """A change adding base64 lines to content that starts encoded: a wholly base64 file,
+    whose keys show only decoded. The blob route decodes the same contents (see
+    `decoders.starts_encoded`), so both routes find the same keys."""
+    if not change.adds_content or not adds_encoded_line(section):
+        return False
+    return starts_encoded(blobs.read(change.new_sha) or b"")
 
 
 def parse_commit(chunk: bytes) -> tuple[DatedCommit, bytes]:
@@ -198,7 +209,7 @@ class HistoryScan:
                 not self._prefilter
                 or is_binary(section)
                 or detector.might_match(section)
-                or adds_encoded_line(section)
+                or _makes_encoded_file(change, section, blobs)
             ):
                 for finding in scan_change(change, section, blobs, self.scanner, dated.commit):
                     self._record(finding, dated)
