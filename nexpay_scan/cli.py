@@ -129,6 +129,12 @@ def _default_jobs() -> int:
     return max(1, min(os.cpu_count() or 1, 4))
 
 
+def _jobs_option(parser: argparse.ArgumentParser, text: str) -> None:
+    parser.add_argument(
+        "--jobs", type=_positive_int, default=_default_jobs(), metavar="N", help=text
+    )
+
+
 def _history_options(parser: argparse.ArgumentParser, *, ranges: bool = True) -> None:
     parser.add_argument(
         "--all-occurrences",
@@ -140,13 +146,7 @@ def _history_options(parser: argparse.ArgumentParser, *, ranges: bool = True) ->
         metavar="FILE",
         help="also write an audit report for people: FILE.html or FILE.md",
     )
-    parser.add_argument(
-        "--jobs",
-        type=_positive_int,
-        default=_default_jobs(),
-        metavar="N",
-        help="parallel blob readers for the blob engine (default: cores, at most 4)",
-    )
+    _jobs_option(parser, "parallel blob readers for the blob engine (default: cores, at most 4)")
     if not ranges:
         return
     parser.add_argument(
@@ -173,6 +173,7 @@ def _staged(parser: argparse.ArgumentParser) -> None:
 
 def _files(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", default=["."], metavar="PATH")
+    _jobs_option(parser, "processes scanning a big tree (default: cores, at most 4)")
     _scan_options(parser)
 
 

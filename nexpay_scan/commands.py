@@ -178,7 +178,7 @@ def files(args: argparse.Namespace) -> int:
     first = next((p for p in args.paths if p != "-"), ".")
     root = _config_root(first if os.path.isdir(first) else os.path.dirname(first) or ".")
     scanner = _scanner(args, root, "files")
-    return _finish(args, scanner, scan_paths(args.paths, scanner), root)
+    return _finish(args, scanner, scan_paths(args.paths, scanner, args.jobs), root)
 
 
 def history(args: argparse.Namespace) -> int:
@@ -324,7 +324,7 @@ def baseline(args: argparse.Namespace) -> int:
     root = repo_root(args.repo)
     scanner = _scanner(args, root, args.scan)
     if args.scan == "files":
-        found = scan_paths([str(root)], scanner)
+        found = scan_paths([str(root)], scanner, args.jobs)
     else:
         args.engine, args.since, args.until, args.branch = "auto", None, None, []
         args.all_occurrences = True

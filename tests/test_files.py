@@ -96,3 +96,23 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(cli: Any, tmp_path: P
     assert "\033[" not in plain and "a.env" in plain
     piped = run_cli("files", str(tmp_path), env=env)
     assert "\033[" not in piped.out
+
+
+def test_a_big_tree_scanned_by_two_processes_reports_what_one_does(tmp_path: Path) -> None:
+    root = tmp_path / "big"
+    filler = "".join(f"line {n} of ordinary text, nothing secret here\n" for n in range(6000))
+    for n in range(40):  # about 12 MB: over the size at which workers start
+        folder = root / f"pkg{n % 5}"
+        folder.mkdir(parents=True, exist_ok=True)
+        key = f'KEY = "{secret(n)}"\n' if n % 9 == 0 else ""
+        (folder / f"module{n}.py").write_text(filler[: 1000 * n] + key + filler)
+    (root / "pkg0" / "link").symlink_to("/etc/passwd")
+    runs = [run_cli("files", str(root), "--format", "json", "--jobs", j) for j in ("1", "2")]
+    assert [r.code for r in runs] == [1, 1]
+    one, two = (r.json() for r in runs)
+    assert len(one["findings"]) == 5
+    assert one["findings"] == two["findings"]
+    del one["summary"]["duration_seconds"], two["summary"]["duration_seconds"]
+    assert one["summary"] == two["summary"]
+    assert one["summary"]["files_scanned"] == 40
+    assert one["summary"]["skipped"] == {"symbolic link": 1}

@@ -4,35 +4,54 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import Counter
 from collections.abc import Iterator, Sequence
 
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding
+from nexpay_scan.records import Record
 from nexpay_scan.scan import Scanner
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 STDIN = "-"
 _SKIPPED_DIRS = frozenset({".git"})
+# Less than this is scanned in this process: starting workers would cost more than it saves.
+PARALLEL_BYTES = 8 << 20
 
 
-def scan_paths(paths: Sequence[str], scanner: Scanner) -> list[Finding]:
-    """Findings in every file under `paths`; a file in a folder is named relative to it."""
+class _Walked(Record):
+    """A regular file found under a folder given: where it is, its shown name, its size."""
+
+    path: str
+    shown: str
+    size: int
+
+
+def scan_paths(paths: Sequence[str], scanner: Scanner, jobs: int = 1) -> list[Finding]:
+    """Findings in every file under `paths`; a file in a folder is named relative to it.
+    Folders holding more than PARALLEL_BYTES are scanned by `jobs` processes."""
     findings: list[Finding] = []
+    walked: list[_Walked] = []
     for given in paths:
         if given == STDIN:
             findings.extend(_scan_content(sys.stdin.buffer.read(), "<stdin>", scanner))
         elif os.path.isdir(given):
-            for path, shown in _walk(given, scanner):
-                findings.extend(_scan_file(path, shown, scanner, named=False))
+            walked.extend(_walk(given, scanner))
         elif os.path.exists(given):
             findings.extend(_scan_file(given, given, scanner, named=True))
         else:
             raise FatalError(f"{given}: no such file or folder")
-    return findings
+    if jobs > 1 and sum(w.size for w in walked) >= PARALLEL_BYTES and _can_fork():
+        return findings + _scan_in_workers(walked, scanner, jobs)
+    return findings + _scan_walked(walked, scanner)
 
 
-def _walk(root: str, scanner: Scanner) -> Iterator[tuple[str, str]]:
-    """Regular files under `root` (sorted, no symlinks followed), with their shown names
-    (relative to `root`, with `/`). Plain strings, not `pathlib`: tens of thousands of
+def _walk(root: str, scanner: Scanner) -> Iterator[_Walked]:
+    """Regular files under `root` (sorted, no symlinks followed, none over the size limit),
+    named relative to `root` with `/`. Plain strings, not `pathlib`: tens of thousands of
     files pay for every path object."""
     prefix = len(os.path.join(root, ""))
     stack = [root]
@@ -51,19 +70,39 @@ def _walk(root: str, scanner: Scanner) -> Iterator[tuple[str, str]]:
                 if entry.name not in _SKIPPED_DIRS:
                     subfolders.append(entry.path)
             elif entry.is_file():
-                yield entry.path, _shown(entry.path[prefix:])
+                found = _walked(entry, prefix, scanner)
+                if found is not None:
+                    yield found
             else:
                 scanner.summary.skip("not a regular file")
         stack.extend(reversed(subfolders))
 
 
-def _shown(relative: str) -> str:
-    return relative if os.sep == "/" else relative.replace(os.sep, "/")
-
-
-def _scan_file(path: str, shown: str, scanner: Scanner, *, named: bool) -> list[Finding]:
+def _walked(entry: os.DirEntry[str], prefix: int, scanner: Scanner) -> _Walked | None:
     try:
-        if scanner.too_big(os.stat(path).st_size):
+        size = entry.stat().st_size
+    except OSError as error:
+        scanner.summary.skip(f"unreadable ({error.strerror})")
+        return None
+    if scanner.too_big(size):
+        return None
+    shown = entry.path[prefix:]
+    return _Walked(entry.path, shown if os.sep == "/" else shown.replace(os.sep, "/"), size)
+
+
+def _scan_walked(walked: Sequence[_Walked], scanner: Scanner) -> list[Finding]:
+    findings: list[Finding] = []
+    for file in walked:
+        findings.extend(_scan_file(file.path, file.shown, scanner, named=False, checked=True))
+    return findings
+
+
+def _scan_file(
+    path: str, shown: str, scanner: Scanner, *, named: bool, checked: bool = False
+) -> list[Finding]:
+    """Findings in one file; `checked`: its size is known to be within the limit."""
+    try:
+        if not checked and scanner.too_big(os.stat(path).st_size):
             return []
         with open(path, "rb") as stream:
             data = stream.read()
@@ -78,3 +117,85 @@ def _scan_file(path: str, shown: str, scanner: Scanner, *, named: bool) -> list[
 def _scan_content(data: bytes, shown: str, scanner: Scanner) -> list[Finding]:
     scanner.summary.files_scanned += 1
     return scanner.scan(data, shown)
+
+
+# -- several processes: the scan is pure Python and holds the GIL, so threads would not help
+
+
+def _can_fork() -> bool:
+    """Workers are forked (they share the compiled rules for free), on Linux only: other
+    systems make fork unsafe or unavailable, and scan in one process there."""
+    return sys.platform.startswith("linux")
+
+
+class _Share(Record):
+    """What one worker sends back: its findings and its part of the summary's counts."""
+
+    findings: list[Finding]
+    files: int
+    bytes: int
+    skipped: Counter[str]
+    timeouts: Counter[str]
+
+
+def _scan_in_workers(walked: Sequence[_Walked], scanner: Scanner, jobs: int) -> list[Finding]:
+    """The files dealt into `jobs` shares of about equal bytes; this process scans the first
+    while forked workers scan the others and send their findings back through a pipe."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    first, *others = _dealt(walked, jobs)
+    workers = []
+    for share in others:
+        receiver, sender = context.Pipe(duplex=False)
+        worker = context.Process(target=_work, args=(share, scanner, sender), daemon=True)
+        worker.start()
+        sender.close()
+        workers.append((worker, receiver))
+    findings = _scan_walked(first, scanner)
+    for worker, receiver in workers:
+        try:
+            result = receiver.recv()
+        except EOFError:
+            result = "a scan worker ended without a result"
+        finally:
+            receiver.close()
+            worker.join()
+        if isinstance(result, str):
+            raise FatalError(result)
+        findings.extend(result.findings)
+        scanner.summary.files_scanned += result.files
+        scanner.summary.bytes_scanned += result.bytes
+        scanner.summary.skipped.update(result.skipped)
+        scanner.summary.rule_timeouts.update(result.timeouts)
+    return findings
+
+
+def _dealt(walked: Sequence[_Walked], jobs: int) -> list[list[_Walked]]:
+    """`jobs` shares, biggest files first, each to the share with the fewest bytes so far."""
+    shares: list[list[_Walked]] = [[] for _ in range(jobs)]
+    loads = [0] * jobs
+    for file in sorted(walked, key=lambda w: w.size, reverse=True):
+        lightest = loads.index(min(loads))
+        shares[lightest].append(file)
+        loads[lightest] += file.size
+    return shares
+
+
+def _work(share: list[_Walked], scanner: Scanner, sender: Connection) -> None:
+    """A worker's whole life: scan its share, send the findings and counts (or one line
+    saying why not), end. The counts start from zero: the parent holds its own."""
+    summary = scanner.summary
+    summary.files_scanned = summary.bytes_scanned = 0
+    summary.skipped.clear()
+    summary.rule_timeouts.clear()
+    try:
+        findings = _scan_walked(share, scanner)
+        counts = (summary.files_scanned, summary.bytes_scanned)
+        sender.send(_Share(findings, *counts, summary.skipped, summary.rule_timeouts))
+    except FatalError as error:
+        sender.send(str(error))
+    except BaseException as error:  # reported by the parent, as one line
+        sender.send(f"internal error in a scan worker ({type(error).__name__})")
+    finally:
+        sender.close()
