@@ -59,6 +59,7 @@ def _finish(
         redact=scanner.settings.redact,
         color=_use_color(args),
         quiet=args.quiet,
+        rules=scanner.settings.rules,
     )
     text = get_writer(args.format)(report)
     if args.output:

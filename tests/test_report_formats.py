@@ -389,3 +389,21 @@ def _report(findings: list[Finding]) -> Report:
 def _render(fmt: str, report: Report) -> str:
     writer: Callable[[Report], str] = importlib.import_module(f"nexpay_scan.reporters.{fmt}").render
     return writer(report)
+
+
+def test_sarif_lists_the_rules_in_force_even_when_they_find_nothing(
+    cli: Any, tmp_path: Path
+) -> None:
+    (tmp_path / ".nexpay-scan.toml").write_text(
+        USER_RULE + '\n[scan]\ndisable_rules = ["nexpay-legacy-client-id"]\n'
+    )
+    (tmp_path / "clean.py").write_text("print('nothing here')\n")
+    out = tmp_path / "report.sarif"
+    run = cli("files", str(tmp_path), "--format", "sarif", "--output", str(out))
+    assert run.code == 0
+    [log_run] = json.loads(out.read_text())["runs"]
+    ids = {r["id"] for r in log_run["tool"]["driver"]["rules"]}
+    assert "acme-wrapped-key" in ids  # the repository's own rule, silent this time
+    assert "nexpay-legacy-client-id" not in ids  # disabled by the repository
+    assert {r.id for r in builtin_rules()} - {"nexpay-legacy-client-id"} <= ids
+    assert log_run["results"] == []

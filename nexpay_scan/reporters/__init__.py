@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from nexpay_scan.findings import Finding, redact
 from nexpay_scan.scan import Summary
+
+TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
+if TYPE_CHECKING:
+    from nexpay_scan.rules import Rule
 
 
 class Report:
@@ -19,8 +23,10 @@ class Report:
         redact: bool = True,
         color: bool = False,
         quiet: bool = False,
+        rules: Sequence[Rule] = (),
     ) -> None:
         self.findings = findings
+        self.rules = tuple(rules)  # the rules in force: SARIF lists every one
         self.summary = summary
         self.redact = redact
         self.color = color

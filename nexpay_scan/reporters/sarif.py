@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path, PurePath
 from typing import Any, NamedTuple
 from urllib.parse import quote
@@ -45,7 +46,7 @@ class RuleInfo(NamedTuple):
 
 def render(report: Report) -> str:
     """The whole report as one SARIF log."""
-    rules = rules_in_force(report.findings)
+    rules = rules_in_force(report.rules or builtin_rules(), report.findings)
     index = {rule.id: i for i, rule in enumerate(rules)}
     run: dict[str, Any] = {
         "tool": {
@@ -68,12 +69,10 @@ def render(report: Report) -> str:
     return json.dumps({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2) + "\n"
 
 
-def rules_in_force(findings: list[Finding]) -> list[RuleInfo]:
-    """Every built-in rule, then each other rule a finding names (a user's rule).
-
-    A finding whose rule differs from the built-in of its id (a config replaced it) wins.
-    """
-    rules = {rule.id: _builtin_info(rule) for rule in builtin_rules()}
+def rules_in_force(in_force: Sequence[Rule], findings: list[Finding]) -> list[RuleInfo]:
+    """Every rule the scan ran (built-in and the repository's, less those it disabled),
+    then any other rule a finding names; a finding's own description of its rule wins."""
+    rules = {rule.id: _info(rule) for rule in in_force}
     for f in findings:
         own = RuleInfo(f.rule_id, f.description, f.kind, f.severity, "high")
         known = rules.get(f.rule_id)
@@ -82,7 +81,7 @@ def rules_in_force(findings: list[Finding]) -> list[RuleInfo]:
     return list(rules.values())
 
 
-def _builtin_info(rule: Rule) -> RuleInfo:
+def _info(rule: Rule) -> RuleInfo:
     if rule.checksum is not None:
         precision = "very-high"
     else:  # a key without a prefix counts only near a mention of Nexpay: less certain
