@@ -12,6 +12,7 @@ from nexpay_scan.config import builtin_rules, load_settings
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding
 from nexpay_scan.progress import Progress
+from nexpay_scan.records import Record
 from nexpay_scan.reporters import Report, get_writer
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.git import repo_root
@@ -186,21 +187,43 @@ def history(args: argparse.Namespace) -> int:
     """`nexpay-scan history [REV...]`: each secret once, where it came in."""
     root = repo_root(args.repo)
     scanner = _scanner(args, root, "history")
-    return _finish(args, scanner, _history_findings(args, root, scanner, args.revisions), root)
+    wanted = HistoryRequest(
+        revisions=tuple(args.revisions),
+        engine=args.engine,
+        branches=tuple(args.branch),
+        since=args.since,
+        until=args.until,
+        jobs=args.jobs,
+        all_occurrences=args.all_occurrences,
+        track_places=bool(args.report),
+    )
+    return _finish(args, scanner, _history_findings(wanted, root, scanner), root)
 
 
-def _history_findings(
-    args: argparse.Namespace, root: Path, scanner: Scanner, revisions: list[str]
-) -> list[Finding]:
+class HistoryRequest(Record):
+    """What part of the history to scan, and how: `history`, `ci` and `baseline create`
+    each say it explicitly."""
+
+    revisions: tuple[str, ...] = ()
+    engine: str = "auto"
+    branches: tuple[str, ...] = ()
+    since: str | None = None
+    until: str | None = None
+    jobs: int = 1
+    all_occurrences: bool = False
+    track_places: bool = False  # for the audit report: where each key is, and at HEAD
+
+
+def _history_findings(wanted: HistoryRequest, root: Path, scanner: Scanner) -> list[Finding]:
     from nexpay_scan.sources.history import HistoryScan, log_revisions
 
-    scan = HistoryScan(root, scanner, all_occurrences=args.all_occurrences)
-    scan.track_places = bool(getattr(args, "report", None))
-    branches = [f"refs/heads/{b}" for b in args.branch]
-    rev_args = log_revisions([*branches, *revisions])
-    dates = (("since", args.since), ("until", args.until))
+    scan = HistoryScan(root, scanner, all_occurrences=wanted.all_occurrences)
+    scan.track_places = wanted.track_places
+    branches = [f"refs/heads/{b}" for b in wanted.branches]
+    rev_args = log_revisions([*branches, *wanted.revisions])
+    dates = (("since", wanted.since), ("until", wanted.until))
     filters = [f"--{name}={value}" for name, value in dates if value]
-    engine = args.engine
+    engine = wanted.engine
     if engine == "auto":  # the blob route covers whole histories only
         engine = "blob" if rev_args == ["--all"] and not filters else "diff"
     elif engine == "blob" and (rev_args != ["--all"] or filters):
@@ -208,7 +231,7 @@ def _history_findings(
             "--engine blob scans the whole history: drop REV, --branch, --since, --until"
         )
     if engine == "blob":
-        findings = scan.run_blobs(rev_args, args.jobs)
+        findings = scan.run_blobs(rev_args, wanted.jobs)
     else:
         findings = scan.run([*filters, *rev_args])
     if scan.track_places:
@@ -313,8 +336,14 @@ def ci(args: argparse.Namespace) -> int:
     revisions = ci_range(root, os.environ, deepen=args.deepen)
     if not args.quiet:
         print(f"nexpay-scan: scanning {' '.join(revisions)}", file=sys.stderr)
-    args.engine, args.since, args.until, args.branch = "diff", None, None, []
-    return _finish(args, scanner, _history_findings(args, root, scanner, revisions), root)
+    wanted = HistoryRequest(
+        revisions=tuple(revisions),
+        engine="diff",
+        jobs=args.jobs,
+        all_occurrences=args.all_occurrences,
+        track_places=bool(args.report),
+    )
+    return _finish(args, scanner, _history_findings(wanted, root, scanner), root)
 
 
 def baseline(args: argparse.Namespace) -> int:
@@ -327,9 +356,8 @@ def baseline(args: argparse.Namespace) -> int:
     if args.scan == "files":
         found = scan_paths([str(root)], scanner, args.jobs)
     else:
-        args.engine, args.since, args.until, args.branch = "auto", None, None, []
-        args.all_occurrences = True
-        found = _history_findings(args, root, scanner, [])
+        wanted = HistoryRequest(jobs=args.jobs, all_occurrences=True)
+        found = _history_findings(wanted, root, scanner)
     write_atomically(args.output, baseline_text(found))
     if not args.quiet:
         print(f"nexpay-scan: wrote {len(found)} known findings to {args.output} (no secrets in it)")
