@@ -44,7 +44,10 @@ class GitCall:
         self._args, self._ok_codes = args, ok_codes
         try:
             self._process = subprocess.Popen(
-                git_command(repo, *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+                git_command(repo, *args),
+                stdin=subprocess.DEVNULL,  # a hook's standard input is not git's to read
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
             )
         except FileNotFoundError:
             raise FatalError("git is not installed or not on PATH") from None
