@@ -129,12 +129,21 @@ class DecodedView(Record):
 _ENCODED_HEAD = rb"PK\x03\x04|\x1f\x8b|\xff\xfe|\xfe\xff|[A-Za-z0-9+/_-]{64}"
 
 
-def starts_encoded(data: bytes, start: int = 0) -> bool:
-    """True when the content at data[start:] starts as encoded content does (tar is told at
-    byte 257): both history routes decode such content even where no keyword shows."""
-    return bool(_regex(_ENCODED_HEAD).match(data, start)) or (
-        data[start + 257 : start + 262] == b"ustar"
-    )
+def starts_encoded(data: bytes) -> bool:
+    """True when `data` starts as encoded content does: both history routes decode such
+    content even where no keyword shows."""
+    return bool(encoded_at(data, (0,)))
+
+
+def encoded_at(block: bytes, starts: Sequence[int]) -> list[int]:
+    """The indexes of the `starts` in `block` (the contents of many blobs, one after the
+    other) at which content starts encoded; tar is told at byte 257."""
+    head = _regex(_ENCODED_HEAD).match
+    return [
+        number
+        for number, at in enumerate(starts)
+        if head(block, at) or block[at + 257 : at + 262] == b"ustar"
+    ]
 
 
 def decoded_views(

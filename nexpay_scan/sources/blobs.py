@@ -23,7 +23,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import IO
 
-from nexpay_scan.decoders import starts_encoded
+from nexpay_scan.decoders import encoded_at
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding
 from nexpay_scan.scan import Scanner
@@ -225,16 +225,17 @@ def _feed(
 
 def _search_batch(stdout: IO[bytes], batch: Batch, scanner: Scanner) -> set[bytes]:
     """Reads the batch's objects as one block and returns the ids of those with a hit."""
-    starts, total = [], 0
-    for sha, size in zip(batch.ids, batch.sizes, strict=True):
-        header = len(sha) + 7 + len(str(size))
-        starts.append(total + header)
-        total += header + size + 1
+    # each object comes as "<id> blob <size>\n", its content, "\n"
+    framing = len(batch.ids[0]) + 8
+    sizes = batch.sizes
+    ends = list(accumulate(framing + len(str(size)) + size for size in sizes))
+    starts = [end - size - 1 for end, size in zip(ends, sizes, strict=True)]
+    total = ends[-1]
     data = stdout.read(total)
     if len(data) != total or not data.startswith(batch.ids[0] + b" blob "):
         raise FatalError("git cat-file returned an object other than the one asked for")
     hits: set[bytes] = set()
-    suspects = _hit_objects(data, starts, scanner) | _encoded_objects(data, starts)
+    suspects = _hit_objects(data, starts, scanner).union(encoded_at(data, starts))
     for number in suspects:
         content = data[starts[number] : starts[number] + batch.sizes[number]]
         if _has_candidate(content, scanner):
@@ -254,11 +255,6 @@ def _hit_objects(block: bytes, starts: list[int], scanner: Scanner) -> set[int]:
             hit.add(number)
             position = starts[number + 1] if number + 1 < len(starts) else len(block)
     return hit
-
-
-def _encoded_objects(data: bytes, starts: list[int]) -> set[int]:
-    """Objects whose first bytes say they are encoded."""
-    return {number for number, start in enumerate(starts) if starts_encoded(data, start)}
 
 
 def _has_candidate(content: bytes, scanner: Scanner) -> bool:
