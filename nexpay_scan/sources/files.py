@@ -145,6 +145,8 @@ def _scan_in_workers(walked: Sequence[_Walked], scanner: Scanner, jobs: int) -> 
 
     context = multiprocessing.get_context("fork")
     first, *others = _dealt(walked, jobs)
+    sys.stdout.flush()  # a forked worker flushes its copy of what is buffered: no twice
+    sys.stderr.flush()
     workers = []
     for share in others:
         receiver, sender = context.Pipe(duplex=False)
