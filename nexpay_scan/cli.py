@@ -218,6 +218,7 @@ def _pre_push(parser: argparse.ArgumentParser) -> None:
 
 def _hook(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("filenames", nargs="*", metavar="FILE")
+    _jobs_option(parser, "processes scanning the files given, if many (default: cores, at most 4)")
     _scan_options(parser)
 
 

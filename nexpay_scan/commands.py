@@ -313,7 +313,7 @@ def hook(args: argparse.Namespace) -> int:
 
     root = repo_root(args.repo)
     scanner = _scanner(args, root, "files")
-    found = scan_paths(args.filenames, scanner) if args.filenames else []
+    found = scan_paths(args.filenames, scanner, args.jobs) if args.filenames else []
     return _finish(args, scanner, found, root)
 
 

@@ -116,3 +116,14 @@ def test_a_big_tree_scanned_by_two_processes_reports_what_one_does(tmp_path: Pat
     assert one["summary"] == two["summary"]
     assert one["summary"]["files_scanned"] == 40
     assert one["summary"]["skipped"] == {"symbolic link": 1}
+    # the files named one by one, as `pre-commit run --all-files` passes them
+    named = sorted(str(p) for p in root.rglob("*.py"))
+    runs = [run_cli("files", *named, "--format", "json", "--jobs", j) for j in ("1", "2")]
+    assert runs[0].json()["findings"] == runs[1].json()["findings"]
+    assert len(runs[1].json()["findings"]) == 5
+    # one unreadable file named among them is still an error, worker or not
+    refused = "/proc/self/mem" if os.geteuid() == 0 else str(root / "pkg1" / "module1.py")
+    if refused != "/proc/self/mem":
+        Path(refused).chmod(0)
+    failed = run_cli("files", *named, refused, "--jobs", "2")
+    assert failed.code == 2 and "cannot read" in failed.err

@@ -22,34 +22,46 @@ _SKIPPED_DIRS = frozenset({".git"})
 PARALLEL_BYTES = 8 << 20
 
 
-class _Walked(Record):
-    """A regular file found under a folder given: where it is, its shown name, its size."""
+class _File(Record):
+    """A file to scan: where it is, its shown name, its size, and whether it was named on
+    the command line (then an unreadable file is an error, not a skip)."""
 
     path: str
     shown: str
     size: int
+    named: bool = False
 
 
 def scan_paths(paths: Sequence[str], scanner: Scanner, jobs: int = 1) -> list[Finding]:
     """Findings in every file under `paths`; a file in a folder is named relative to it.
-    Folders holding more than PARALLEL_BYTES are scanned by `jobs` processes."""
+    More than PARALLEL_BYTES in all (a big tree, `pre-commit run --all-files`) are scanned
+    by `jobs` processes."""
     findings: list[Finding] = []
-    walked: list[_Walked] = []
+    files: list[_File] = []
     for given in paths:
         if given == STDIN:
             findings.extend(_scan_content(sys.stdin.buffer.read(), "<stdin>", scanner))
         elif os.path.isdir(given):
-            walked.extend(_walk(given, scanner))
+            files.extend(_walk(given, scanner))
         elif os.path.exists(given):
-            findings.extend(_scan_file(given, given, scanner, named=True))
+            files.extend(_named(given, scanner))
         else:
             raise FatalError(f"{given}: no such file or folder")
-    if jobs > 1 and sum(w.size for w in walked) >= PARALLEL_BYTES and _can_fork():
-        return findings + _scan_in_workers(walked, scanner, jobs)
-    return findings + _scan_walked(walked, scanner)
+    if jobs > 1 and sum(f.size for f in files) >= PARALLEL_BYTES and _can_fork():
+        return findings + _scan_in_workers(files, scanner, jobs)
+    return findings + _scan_files(files, scanner)
 
 
-def _walk(root: str, scanner: Scanner) -> Iterator[_Walked]:
+def _named(given: str, scanner: Scanner) -> list[_File]:
+    """The file named on the command line, unless it is over the size limit."""
+    try:
+        size = os.stat(given).st_size
+    except OSError as error:
+        raise FatalError(f"{given}: cannot read ({error.strerror})") from None
+    return [] if scanner.too_big(size) else [_File(given, given, size, named=True)]
+
+
+def _walk(root: str, scanner: Scanner) -> Iterator[_File]:
     """Regular files under `root` (sorted, no symlinks followed, none over the size limit),
     named relative to `root` with `/`. Plain strings, not `pathlib`: tens of thousands of
     files pay for every path object."""
@@ -78,7 +90,7 @@ def _walk(root: str, scanner: Scanner) -> Iterator[_Walked]:
         stack.extend(reversed(subfolders))
 
 
-def _walked(entry: os.DirEntry[str], prefix: int, scanner: Scanner) -> _Walked | None:
+def _walked(entry: os.DirEntry[str], prefix: int, scanner: Scanner) -> _File | None:
     try:
         size = entry.stat().st_size
     except OSError as error:
@@ -87,31 +99,27 @@ def _walked(entry: os.DirEntry[str], prefix: int, scanner: Scanner) -> _Walked |
     if scanner.too_big(size):
         return None
     shown = entry.path[prefix:]
-    return _Walked(entry.path, shown if os.sep == "/" else shown.replace(os.sep, "/"), size)
+    return _File(entry.path, shown if os.sep == "/" else shown.replace(os.sep, "/"), size)
 
 
-def _scan_walked(walked: Sequence[_Walked], scanner: Scanner) -> list[Finding]:
+def _scan_files(files: Sequence[_File], scanner: Scanner) -> list[Finding]:
     findings: list[Finding] = []
-    for file in walked:
-        findings.extend(_scan_file(file.path, file.shown, scanner, named=False, checked=True))
+    for file in files:
+        findings.extend(_scan_file(file, scanner))
     return findings
 
 
-def _scan_file(
-    path: str, shown: str, scanner: Scanner, *, named: bool, checked: bool = False
-) -> list[Finding]:
-    """Findings in one file; `checked`: its size is known to be within the limit."""
+def _scan_file(file: _File, scanner: Scanner) -> list[Finding]:
+    """Findings in one file (its size already checked against the limit)."""
     try:
-        if not checked and scanner.too_big(os.stat(path).st_size):
-            return []
-        with open(path, "rb") as stream:
+        with open(file.path, "rb") as stream:
             data = stream.read()
     except OSError as error:
-        if named:
-            raise FatalError(f"{shown}: cannot read ({error.strerror})") from None
+        if file.named:
+            raise FatalError(f"{file.shown}: cannot read ({error.strerror})") from None
         scanner.summary.skip(f"unreadable ({error.strerror})")
         return []
-    return _scan_content(data, shown, scanner)
+    return _scan_content(data, file.shown, scanner)
 
 
 def _scan_content(data: bytes, shown: str, scanner: Scanner) -> list[Finding]:
@@ -138,13 +146,13 @@ class _Share(Record):
     timeouts: Counter[str]
 
 
-def _scan_in_workers(walked: Sequence[_Walked], scanner: Scanner, jobs: int) -> list[Finding]:
+def _scan_in_workers(files: Sequence[_File], scanner: Scanner, jobs: int) -> list[Finding]:
     """The files dealt into `jobs` shares of about equal bytes; this process scans the first
     while forked workers scan the others and send their findings back through a pipe."""
     import multiprocessing
 
     context = multiprocessing.get_context("fork")
-    first, *others = _dealt(walked, jobs)
+    first, *others = _dealt(files, jobs)
     sys.stdout.flush()  # a forked worker flushes its copy of what is buffered: no twice
     sys.stderr.flush()
     workers = []
@@ -154,7 +162,7 @@ def _scan_in_workers(walked: Sequence[_Walked], scanner: Scanner, jobs: int) -> 
         worker.start()
         sender.close()
         workers.append((worker, receiver))
-    findings = _scan_walked(first, scanner)
+    findings = _scan_files(first, scanner)
     for worker, receiver in workers:
         try:
             result = receiver.recv()
@@ -173,18 +181,18 @@ def _scan_in_workers(walked: Sequence[_Walked], scanner: Scanner, jobs: int) -> 
     return findings
 
 
-def _dealt(walked: Sequence[_Walked], jobs: int) -> list[list[_Walked]]:
+def _dealt(files: Sequence[_File], jobs: int) -> list[list[_File]]:
     """`jobs` shares, biggest files first, each to the share with the fewest bytes so far."""
-    shares: list[list[_Walked]] = [[] for _ in range(jobs)]
+    shares: list[list[_File]] = [[] for _ in range(jobs)]
     loads = [0] * jobs
-    for file in sorted(walked, key=lambda w: w.size, reverse=True):
+    for file in sorted(files, key=lambda f: f.size, reverse=True):
         lightest = loads.index(min(loads))
         shares[lightest].append(file)
         loads[lightest] += file.size
     return shares
 
 
-def _work(share: list[_Walked], scanner: Scanner, sender: Connection) -> None:
+def _work(share: list[_File], scanner: Scanner, sender: Connection) -> None:
     """A worker's whole life: scan its share, send the findings and counts (or one line
     saying why not), end. The counts start from zero: the parent holds its own."""
     summary = scanner.summary
@@ -192,7 +200,7 @@ def _work(share: list[_Walked], scanner: Scanner, sender: Connection) -> None:
     summary.skipped.clear()
     summary.rule_timeouts.clear()
     try:
-        findings = _scan_walked(share, scanner)
+        findings = _scan_files(share, scanner)
         counts = (summary.files_scanned, summary.bytes_scanned)
         sender.send(_Share(findings, *counts, summary.skipped, summary.rule_timeouts))
     except FatalError as error:
