@@ -17,7 +17,9 @@ _TEMPLATE = """#!/bin/sh
 # Blocks a {what} that adds a Nexpay API key. Fails closed: if the scan cannot run,
 # the {what} is blocked too. To {verb} anyway, knowingly: git {verb} --no-verify
 python={python}
-if "$python" -c 'import nexpay_scan' 2>/dev/null; then
+package={package}
+# two file tests, not a trial import: that would start Python twice on every {what}
+if [ -x "$python" ] && [ -f "$package" ]; then
     exec "$python" -m nexpay_scan {command}
 elif command -v nexpay-scan >/dev/null 2>&1; then
     exec nexpay-scan {command}
@@ -26,6 +28,10 @@ echo "nexpay-scan: {what} blocked: nexpay-scan is not installed (pip install nex
 echo "nexpay-scan: to {verb} anyway, knowingly: git {verb} --no-verify" >&2
 exit 1
 """
+
+
+# what the hook runs with `python -m`: its presence says this install is still there
+_PACKAGE_MAIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__main__.py")
 
 
 def hooks_dir(repo: Path) -> Path:
@@ -40,6 +46,9 @@ def hook_script(command: str, what: str, verb: str) -> str:
     return _TEMPLATE.format(
         marker=MARKER,
         python=shlex.quote(sys.executable),
+        package=shlex.quote(
+            os.path.join(os.path.dirname(os.path.abspath(__file__)), "__main__.py")
+        ),
         command=command,
         what=what,
         verb=verb,
@@ -55,7 +64,13 @@ def install_hooks(repo: Path, *, pre_push: bool, force: bool) -> list[str]:
     done = []
     for name, script in wanted:
         path = folder / name
-        done.append(_write_hook(path, script, force=force))
+        try:
+            done.append(_write_hook(path, script, force=force))
+        except OSError as error:
+            raise FatalError(
+                f"{path}: cannot write the hook ({error.strerror}); "
+                "check where git keeps hooks: git config --get core.hooksPath"
+            ) from None
     return done
 
 

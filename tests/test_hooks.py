@@ -54,15 +54,22 @@ def test_install_hook_respects_a_foreign_hook(cli: Any, repo: Repo) -> None:
     assert cli("install-hook", "--repo", str(repo.path)).code == 0  # ours: replaced freely
 
 
-def test_installed_hook_fails_closed(cli: Any, repo: Repo) -> None:
+@pytest.mark.parametrize("gone", ["interpreter", "package"])
+def test_installed_hook_fails_closed(cli: Any, repo: Repo, gone: str) -> None:
+    import nexpay_scan
+
     cli("install-hook", "--repo", str(repo.path))
     hook = repo.path / ".git" / "hooks" / "pre-commit"
-    hook.write_text(hook.read_text().replace(sys.executable, "/nonexistent/python"))
+    installed = sys.executable if gone == "interpreter" else nexpay_scan.__file__
+    script = hook.read_text()
+    assert os.path.dirname(installed) in script
+    hook.write_text(script.replace(os.path.dirname(installed), "/nonexistent"))
     repo.write("a.txt", "clean\n")
     repo.stage()
     env = {**os.environ, "PATH": "/usr/bin:/bin"}
     blocked = _commit(repo, env=env)
     assert blocked.returncode != 0
+    assert "nexpay-scan is not installed" in blocked.stderr
     assert "git commit --no-verify" in blocked.stderr
 
 
@@ -242,3 +249,11 @@ def test_try_repo_against_this_checkout(repo: Repo, hook_repo: tuple[Path, str, 
     repo.stage()
     run = _pre_commit(repo, home, "try-repo", str(snapshot), "nexpay-scan", "--all-files")
     assert run.returncode != 0 and "a.env:1:15" in run.stdout
+
+
+def test_install_hook_where_hooks_cannot_go_is_a_one_line_error(cli: Any, repo: Repo) -> None:
+    repo.git("config", "core.hooksPath", os.devnull)  # hooks turned off this way
+    run = cli("install-hook", "--repo", str(repo.path))
+    assert run.code == 2
+    assert "cannot write the hook" in run.err and "core.hooksPath" in run.err
+    assert "Traceback" not in run.err and "internal error" not in run.err
