@@ -146,8 +146,33 @@ def encoded_at(block: bytes, starts: Sequence[int]) -> list[int]:
     ]
 
 
+# Escapes are decoded only near these words (in any case): the start of Nexpay's keys and
+# the vendor's name. A scanner passes `hints_for` its rules' keywords instead.
+NEXPAY_HINTS = (b"nexpay", b"nxp")
+
+
+def hints_for(keywords: Iterable[bytes]) -> tuple[bytes, ...]:
+    """Where escapes may hide a key of a rule with these keywords: the leading letters and
+    digits of each keyword (what percent- and string-escaping leave as they are), three at
+    least. Nexpay's keywords give NEXPAY_HINTS; a custom rule's give its own."""
+    hints = set()
+    for keyword in keywords:
+        lowered = keyword.lower()
+        lead = lowered[: len(lowered) - len(lowered.lstrip(_HINT_CHARACTERS))]
+        if len(lead) >= 3:
+            hints.add(lead)
+    return tuple(sorted(hints, reverse=True))
+
+
+_HINT_CHARACTERS = b"abcdefghijklmnopqrstuvwxyz0123456789"
+
+
 def decoded_views(
-    data: bytes, *, max_depth: int = 2, max_total: int = MAX_TOTAL
+    data: bytes,
+    *,
+    max_depth: int = 2,
+    max_total: int = MAX_TOTAL,
+    hints: Sequence[bytes] = NEXPAY_HINTS,
 ) -> Iterator[DecodedView]:
     """Every view of `data` decoded where a key could hide, then views decoded from those,
     down to `max_depth` decodings; never more than `max_total` bytes of views in all, and
@@ -156,26 +181,29 @@ def decoded_views(
 
     Decoded: base64 runs of at least MIN_BASE64 characters (standard or URL-safe, wrapped
     lines joined) that decode to text, UTF-16 text or an archive; percent-escapes and string
-    escapes (JSON, JavaScript, Python) glued to key characters near "nxp" or "nexpay", in a
-    run of text that then holds something key-shaped; UTF-16 text (by its BOM, or by NULs
-    in every other byte); zip, tar, gzip and tar.gz by their magic numbers, members read
-    through capped streams (stored and deflated zip members only: see `_readable`). At most
-    MAX_TOKENS encoded tokens are decoded, MAX_MEMBERS members opened per archive.
+    escapes (JSON, JavaScript, Python) glued to key characters near one of `hints` (in
+    any case), in a run of text that then holds something key-shaped; UTF-16 text (by its
+    BOM, or by NULs in every other byte); zip, tar, gzip and tar.gz by their magic numbers,
+    members read through capped streams (stored and deflated zip members only: see
+    `_readable`). At most MAX_TOKENS encoded tokens are decoded, MAX_MEMBERS members opened
+    per archive.
     """
-    budget = _Budget(max_depth, max_total)
+    budget = _Budget(max_depth, max_total, tuple(hints))
     yield from _views_of(data, None, 1, budget)
 
 
 class _Budget:
     """How deep decoding may go, and how many bytes decoding may still produce: views, and
-    what is inflated on the way to them (a tar stream inside gzip, a member that fails)."""
+    what is inflated on the way to them (a tar stream inside gzip, a member that fails);
+    and the words near which escapes are worth decoding."""
 
-    __slots__ = ("max_depth", "remaining", "tokens")
+    __slots__ = ("hints", "max_depth", "remaining", "tokens")
 
-    def __init__(self, max_depth: int, remaining: int) -> None:
+    def __init__(self, max_depth: int, remaining: int, hints: tuple[bytes, ...]) -> None:
         self.max_depth = max_depth
         self.remaining = remaining
         self.tokens = MAX_TOKENS
+        self.hints = hints
 
     def afford(self, size: int) -> bool:
         """Spends `size` bytes if they are left; once a view does not fit, nothing more does."""
@@ -239,7 +267,7 @@ def _token_views(
     """Views of the encoded tokens in the decoded parts of `data`, each within its context."""
     if depth > budget.max_depth or budget.remaining <= 0 or budget.tokens <= 0:
         return
-    tokens = list(islice(_tokens(data, _regions(data, parent)), budget.tokens))
+    tokens = list(islice(_tokens(data, _regions(data, parent), budget.hints), budget.tokens))
     budget.tokens -= len(tokens)
     for token in (t for t in tokens if t.blob):
         hidden = _child(parent, token.text, token.label, (Span(0, token.start, "token"),))
@@ -496,9 +524,11 @@ def _regex(source: bytes) -> re.Pattern[bytes]:
     return re.compile(source)
 
 
-def _tokens(data: bytes, regions: Sequence[tuple[int, int]]) -> Iterator[_Token]:
+def _tokens(
+    data: bytes, regions: Sequence[tuple[int, int]], words: tuple[bytes, ...]
+) -> Iterator[_Token]:
     """The encoded tokens in `regions` of `data`, lazily: the caller takes as many as it may."""
-    hints = _Hints(data)
+    hints = _Hints(data, words)
     return chain(
         (t for start, end in regions for t in _base64_tokens(data, start, end)),
         (
@@ -664,13 +694,14 @@ def _run_end(data: bytes, at: int, ceiling: int, escaper: _Escaper) -> int:
 
 
 class _Hints:
-    """Where "nxp" (in lower case, as in current keys) and "nexpay" (in any case, as the
-    context of legacy keys) occur in some data: found once, on the first question."""
+    """Where the hint words occur in some data, in any case: found once, on the first
+    question."""
 
-    __slots__ = ("_data", "_windows")
+    __slots__ = ("_data", "_windows", "_words")
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, words: tuple[bytes, ...]) -> None:
         self._data = data
+        self._words = words
         self._windows: list[tuple[int, int]] | None = None
 
     def windows(self, start: int, end: int) -> list[tuple[int, int]]:
@@ -684,7 +715,7 @@ class _Hints:
 
     def _offsets(self) -> list[int]:
         lowered = self._data.lower()
-        return sorted(_offsets(self._data, b"nxp") + _offsets(lowered, b"nexpay"))
+        return sorted(at for word in self._words for at in _offsets(lowered, word))
 
 
 def _merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Container, Iterator
 
 from nexpay_scan.config import Settings
-from nexpay_scan.decoders import DecodedView, decoded_views
+from nexpay_scan.decoders import DecodedView, decoded_views, hints_for
 from nexpay_scan.detector import Candidate, Detector
 from nexpay_scan.filters import drop_reason, locate, path_allowed
 from nexpay_scan.findings import Commit, Finding, Secret
@@ -66,6 +66,7 @@ class Scanner:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.detector = Detector(settings.rules)
+        self.hints = hints_for(self.detector.keywords)  # where escapes are decoded
         self.summary = Summary()
         self.progress = Progress("commits", enabled=False)
         self.summary.rule_timeouts = self.detector.timeouts
@@ -111,7 +112,7 @@ class Scanner:
             place = locate(data, candidate.start)
             if not drop_reason(candidate, place):
                 yield Sighting(candidate, place.line, place.column, None)
-        for view in decoded_views(data):
+        for view in decoded_views(data, hints=self.hints):
             yield from self._decoded(view, data)
 
     def _decoded(self, view: DecodedView, data: bytes) -> Iterator[Sighting]:

@@ -47,10 +47,10 @@ class Hit(NamedTuple):
     column: int
 
 
-def decoded_hits(data: bytes, **limits: int) -> list[Hit]:
+def decoded_hits(data: bytes, max_depth: int = 2) -> list[Hit]:
     """Candidates in decoded text (not in copied context) that pass every filter."""
     hits = []
-    for view in decoded_views(data, **limits):
+    for view in decoded_views(data, max_depth=max_depth):
         for found in DETECTOR.candidates(view.data, binary=b"\0" in view.data[:8000]):
             if not view.decoded(found.start, found.end):
                 continue

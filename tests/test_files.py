@@ -127,3 +127,24 @@ def test_a_big_tree_scanned_by_two_processes_reports_what_one_does(tmp_path: Pat
         Path(refused).chmod(0)
     failed = run_cli("files", *named, refused, "--jobs", "2")
     assert failed.code == 2 and "cannot read" in failed.err
+
+
+def test_a_custom_rule_finds_its_keys_escaped_too(cli: Any, tmp_path: Path) -> None:
+    (tmp_path / ".nexpay-scan.toml").write_text(
+        "[[rule]]\n"
+        'id = "acme-wrapped-key"\n'
+        'description = "Nexpay key wrapped in our internal token"\n'
+        'kind = "secret"\n'
+        "regex = 'acmetok_[0-9a-f]{32}'\n"
+        'keywords = ["acmetok_"]\n'
+    )
+    token = "acmetok_0123456789abcdef0123456789abcdef"
+    escaped = token.replace("_", "%5F")
+    (tmp_path / "callback.txt").write_text(f"https://hooks.example/cb?token={escaped}\n")
+    json_escaped = token.replace("_", "\\u005f")
+    (tmp_path / "config.json").write_text(f'{{"token": "{json_escaped}"}}\n')
+    run = cli("files", str(tmp_path), "--format", "json", "--no-redact")
+    found = {(f["file"], f["match"]) for f in run.json()["findings"]}
+    assert found == {("callback.txt", token), ("config.json", token)}
+    notes = {f["file"]: f["notes"] for f in run.json()["findings"]}
+    assert notes["callback.txt"] == ["decoded from percent"]
