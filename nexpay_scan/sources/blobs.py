@@ -27,7 +27,14 @@ from nexpay_scan.decoders import encoded_at
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding
 from nexpay_scan.scan import Scanner
-from nexpay_scan.sources.git import BlobReader, git_command, piped, run_git, streamed
+from nexpay_scan.sources.git import (
+    BlobReader,
+    git_command,
+    marked_blocks,
+    piped,
+    run_git,
+    streamed,
+)
 
 CHUNK_BYTES = 2 << 20
 # Each reader's git keeps its pack windows and delta cache small: the memory bound holds
@@ -307,10 +314,10 @@ class TreeWalk:
     def _blocks(self) -> Iterator[bytes]:
         if self.process.wait() == 0:
             self.spool.seek(0)
-            yield from _whole_records(self.spool)
+            yield from marked_blocks(self.spool, WALK_MARKER)
             return
         with streamed(self.repo, *self.args, config=_LEANER_GIT) as output:
-            yield from _whole_records(output)
+            yield from marked_blocks(output, WALK_MARKER)
 
     def close(self) -> None:
         """Stops git if it still runs; the spool disappears with its file handle."""
@@ -318,19 +325,6 @@ class TreeWalk:
             self.process.kill()
             self.process.wait()
         self.spool.close()
-
-
-def _whole_records(stream: IO[bytes]) -> Iterator[bytes]:
-    """The walk's output in blocks of about a MiB, each of whole commit records."""
-    pending = b""
-    while block := stream.read(1 << 20):
-        pending += block
-        cut = pending.rfind(WALK_MARKER)
-        if cut > 0:
-            yield pending[:cut]
-            pending = pending[cut:]
-    if pending:
-        yield pending
 
 
 def _records_naming(block: bytes, hits: set[bytes]) -> Iterator[tuple[str, list[bytes]]]:

@@ -116,6 +116,20 @@ def streamed(
         raise FatalError(_git_error(error, args, code))
 
 
+def marked_blocks(stream: IO[bytes], marker: bytes, size: int = 1 << 20) -> Iterator[bytes]:
+    """`stream` read `size` bytes at a time and handed on in blocks that each end where a
+    `marker` (the start of a record) begins: no record is ever cut in two."""
+    pending = b""
+    while block := stream.read(size):
+        pending += block
+        cut = pending.rfind(marker)
+        if cut > 0:
+            yield pending[:cut]
+            pending = pending[cut:]
+    if pending:
+        yield pending
+
+
 def _feed_lines(stream: IO[bytes], lines: Sequence[str]) -> None:
     try:
         stream.write("".join(f"{line}\n" for line in lines).encode())

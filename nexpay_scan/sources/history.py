@@ -18,6 +18,7 @@ from nexpay_scan.sources.git import (
     RawChange,
     git_command,
     has_commits,
+    marked_blocks,
     parse_raw_z,
     run_git,
     streamed,
@@ -73,15 +74,7 @@ def stream_log(repo: Path, rev_args: Sequence[str], stdin: Sequence[str] = ()) -
     """Blocks of `git log -p` output for `rev_args`, each ending on a commit boundary.
     `stdin` lines go to git's standard input (for `--stdin`)."""
     with streamed(repo, *_LOG_ARGS, *rev_args, "--", stdin=stdin) as output:
-        pending = b""
-        while block := output.read(BLOCK_SIZE):
-            pending += block
-            cut = pending.rfind(MARKER)
-            if cut > 0:
-                yield pending[:cut]
-                pending = pending[cut:]
-        if pending:
-            yield pending
+        yield from marked_blocks(output, MARKER, BLOCK_SIZE)
 
 
 def _worth_parsing(detector: Detector, text: bytes) -> bool:
