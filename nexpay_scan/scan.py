@@ -38,6 +38,16 @@ class Sighting(Record):
     note: str | None
 
 
+class Skipped(Record):
+    """Content passed over, named: where it is, why, and whether that leaves a gap in the
+    scan (a file too big to read is a gap; a symbolic link or a submodule is not)."""
+
+    where: str
+    reason: str
+    commit: str | None = None
+    gap: bool = True
+
+
 class Summary:
     """Counts for the report: what was scanned, what was skipped and why."""
 
@@ -47,13 +57,24 @@ class Summary:
         self.commits_scanned = 0
         self.bytes_scanned = 0
         self.skipped: Counter[str] = Counter()
+        self.skipped_items: list[Skipped] = []  # by name, for every format to list
         self.suppressed = 0
         self.rule_timeouts: Counter[str] = Counter()
         self.started = time.monotonic()
 
-    def skip(self, reason: str) -> None:
-        """Counts one file passed over deliberately, by reason."""
+    def skip(
+        self, reason: str, where: str = "", *, commit: str | None = None, gap: bool = True
+    ) -> None:
+        """Counts one file passed over deliberately, by reason; names it when `where` is
+        known. `gap`: the content could not be scanned whole (`--fail-on skipped`)."""
         self.skipped[reason] += 1
+        if where:
+            self.skipped_items.append(Skipped(where, reason, commit, gap))
+
+    @property
+    def gaps(self) -> list[Skipped]:
+        """What could not be scanned whole."""
+        return [item for item in self.skipped_items if item.gap]
 
     @property
     def duration(self) -> float:
@@ -142,9 +163,12 @@ class Scanner:
             pair=Secret(candidate.pair) if candidate.pair else None,
         )
 
-    def too_big(self, size: int) -> bool:
-        """True (and counted) when content is over the size limit and is skipped."""
+    def too_big(self, size: int, where: str = "", commit: str | None = None) -> bool:
+        """True (and counted, named when `where` is given) when content is over the size
+        limit and is skipped."""
         if size > self.settings.max_file_size:
-            self.summary.skip(f"larger than {self.settings.max_file_size} bytes")
+            self.summary.skip(
+                f"larger than {self.settings.max_file_size} bytes", where, commit=commit
+            )
             return True
         return False

@@ -23,10 +23,10 @@ def scan_change(
     """
     if not change.adds_content:
         if change.status[0] != "D":
-            scanner.summary.skip("submodule")
+            scanner.summary.skip("submodule", change.path, gap=False)
         return []
     data = blobs.read(change.new_sha)
-    if data is None or scanner.too_big(len(data)):
+    if data is None or scanner.too_big(len(data), change.path, commit.sha if commit else None):
         return []
     scanner.summary.files_scanned += 1
     if not is_binary(section):

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding
 from nexpay_scan.records import Record
-from nexpay_scan.scan import Scanner
+from nexpay_scan.scan import Scanner, Skipped
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ def _named(given: str, scanner: Scanner) -> list[_File]:
         size = os.stat(given).st_size
     except OSError as error:
         raise FatalError(f"{given}: cannot read ({error.strerror})") from None
-    return [] if scanner.too_big(size) else [_File(given, given, size, named=True)]
+    return [] if scanner.too_big(size, given) else [_File(given, given, size, named=True)]
 
 
 def _walk(root: str, scanner: Scanner) -> Iterator[_File]:
@@ -72,12 +72,12 @@ def _walk(root: str, scanner: Scanner) -> Iterator[_File]:
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as error:
-            scanner.summary.skip(f"unreadable folder ({error.strerror})")
+            scanner.summary.skip(f"unreadable folder ({error.strerror})", folder[prefix:] or folder)
             continue
         subfolders = []
         for entry in entries:
             if entry.is_symlink():
-                scanner.summary.skip("symbolic link")
+                scanner.summary.skip("symbolic link", entry.path[prefix:], gap=False)
             elif entry.is_dir():
                 if entry.name not in _SKIPPED_DIRS:
                     subfolders.append(entry.path)
@@ -86,7 +86,7 @@ def _walk(root: str, scanner: Scanner) -> Iterator[_File]:
                 if found is not None:
                     yield found
             else:
-                scanner.summary.skip("not a regular file")
+                scanner.summary.skip("not a regular file", entry.path[prefix:], gap=False)
         stack.extend(reversed(subfolders))
 
 
@@ -94,9 +94,9 @@ def _walked(entry: os.DirEntry[str], prefix: int, scanner: Scanner) -> _File | N
     try:
         size = entry.stat().st_size
     except OSError as error:
-        scanner.summary.skip(f"unreadable ({error.strerror})")
+        scanner.summary.skip(f"unreadable ({error.strerror})", entry.path[prefix:])
         return None
-    if scanner.too_big(size):
+    if scanner.too_big(size, entry.path[prefix:]):
         return None
     shown = entry.path[prefix:]
     return _File(entry.path, shown if os.sep == "/" else shown.replace(os.sep, "/"), size)
@@ -117,7 +117,7 @@ def _scan_file(file: _File, scanner: Scanner) -> list[Finding]:
     except OSError as error:
         if file.named:
             raise FatalError(f"{file.shown}: cannot read ({error.strerror})") from None
-        scanner.summary.skip(f"unreadable ({error.strerror})")
+        scanner.summary.skip(f"unreadable ({error.strerror})", file.shown)
         return []
     return _scan_content(data, file.shown, scanner)
 
@@ -143,6 +143,7 @@ class _Share(Record):
     files: int
     bytes: int
     skipped: Counter[str]
+    skipped_items: list[Skipped]
     timeouts: Counter[str]
 
 
@@ -177,6 +178,7 @@ def _scan_in_workers(files: Sequence[_File], scanner: Scanner, jobs: int) -> lis
         scanner.summary.files_scanned += result.files
         scanner.summary.bytes_scanned += result.bytes
         scanner.summary.skipped.update(result.skipped)
+        scanner.summary.skipped_items.extend(result.skipped_items)
         scanner.summary.rule_timeouts.update(result.timeouts)
     return findings
 
@@ -198,11 +200,14 @@ def _work(share: list[_File], scanner: Scanner, sender: Connection) -> None:
     summary = scanner.summary
     summary.files_scanned = summary.bytes_scanned = 0
     summary.skipped.clear()
+    summary.skipped_items.clear()
     summary.rule_timeouts.clear()
     try:
         findings = _scan_files(share, scanner)
         counts = (summary.files_scanned, summary.bytes_scanned)
-        sender.send(_Share(findings, *counts, summary.skipped, summary.rule_timeouts))
+        sender.send(
+            _Share(findings, *counts, summary.skipped, summary.skipped_items, summary.rule_timeouts)
+        )
     except FatalError as error:
         sender.send(str(error))
     except BaseException as error:  # reported by the parent, as one line
