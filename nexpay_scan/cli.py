@@ -73,9 +73,12 @@ def _scan_options(parser: argparse.ArgumentParser, *, git: bool = True) -> None:
     )
     parser.add_argument(
         "--fail-on",
-        choices=("any", "live", "none"),
-        default="any",
-        help="exit 1 on any finding (default), only on a live key, or never",
+        type=_fail_on,
+        default=frozenset({"any"}),
+        metavar="WHAT[,WHAT]",
+        help="exit 1 on: any finding (default), live (a live key), unknown (a key that could "
+        "not be checked), skipped (content not scanned whole); a comma list combines them; "
+        "none: never",
     )
     verify = parser.add_argument_group("verification (opt-in: sends found keys to the API)")
     verify.add_argument(
@@ -109,6 +112,22 @@ def _scan_options(parser: argparse.ArgumentParser, *, git: bool = True) -> None:
         metavar="SECONDS",
         help="time for the whole verification (default 60); keys not checked by then are 'unknown'",
     )
+
+
+FAIL_ON = ("any", "live", "unknown", "skipped")
+
+
+def _fail_on(text: str) -> frozenset[str]:
+    """`--fail-on live,unknown` as a set; `none` alone is the empty set (never fail)."""
+    wanted = {part.strip() for part in text.split(",") if part.strip()}
+    if wanted == {"none"}:
+        return frozenset()
+    unknown = sorted(wanted - set(FAIL_ON))
+    if unknown or not wanted:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: choose from {', '.join(FAIL_ON)} (comma-separated), or none"
+        )
+    return frozenset(wanted)
 
 
 def _positive_int(text: str) -> int:

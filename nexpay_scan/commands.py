@@ -6,15 +6,15 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
-from nexpay_scan.config import builtin_rules, load_settings
+from nexpay_scan.config import CONFIG_NAME, Settings, builtin_rules, load_settings, settings_from
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding
 from nexpay_scan.progress import Progress
 from nexpay_scan.records import Record
 from nexpay_scan.reporters import Report, get_writer
-from nexpay_scan.scan import Scanner
+from nexpay_scan.scan import Scanner, Summary
 from nexpay_scan.sources.git import repo_root
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
@@ -22,19 +22,58 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from nexpay_scan.paths import StrPath
+    from nexpay_scan.trust import TrustedSide
 
 EXIT_CLEAN, EXIT_FINDINGS = 0, 1
 
 
-def _scanner(args: argparse.Namespace, root: StrPath | None, mode: str) -> Scanner:
-    config = args.config
-    if config is not None and not os.path.isfile(config):
-        raise FatalError(f"{config}: config file not found")
-    scanner = Scanner(load_settings(root, config, redact=not args.no_redact))
+def _scanner(
+    args: argparse.Namespace,
+    root: StrPath | None,
+    mode: str,
+    trusted: TrustedSide | None = None,
+) -> Scanner:
+    scanner = Scanner(_settings(args, root, trusted))
     scanner.summary.mode = mode
     quiet = getattr(args, "quiet", False)
     scanner.progress = Progress("commits", enabled=sys.stderr.isatty() and not quiet)
     return scanner
+
+
+def _settings(
+    args: argparse.Namespace, root: StrPath | None, trusted: TrustedSide | None
+) -> Settings:
+    """The rules and allowlists in force: the config named or found in the checkout; in a
+    range scan, the config as the trusted side has it (see `nexpay_scan.trust`)."""
+    config = args.config
+    if config is not None and not os.path.isfile(config):
+        raise FatalError(f"{config}: config file not found")
+    redact = not args.no_redact
+    in_repo = _tree_path(root, config, trusted) if config else CONFIG_NAME
+    if trusted is None or root is None or in_repo is None:
+        return load_settings(root, config, redact=redact)
+    from pathlib import Path
+
+    from nexpay_scan.rules import parse_toml_bytes
+    from nexpay_scan.trust import file_at
+
+    raw = file_at(Path(root), trusted, in_repo)
+    source = f"{in_repo} at {trusted.describe()}"
+    return settings_from(
+        None if raw is None else parse_toml_bytes(raw, source), source, redact=redact
+    )
+
+
+def _tree_path(root: StrPath | None, given: str | None, trusted: TrustedSide | None) -> str | None:
+    """Where a file named on the command line sits in the work tree, if it does and the
+    scan is a range scan with a work tree: its content is then the change's to decide."""
+    if trusted is None or root is None or not given or trusted.bare:
+        return None
+    from pathlib import Path
+
+    from nexpay_scan.trust import in_tree
+
+    return in_tree(Path(root), given)
 
 
 def _config_root(start: str) -> StrPath:
@@ -48,19 +87,31 @@ def _config_root(start: str) -> StrPath:
 
 
 def _finish(
-    args: argparse.Namespace, scanner: Scanner, findings: list[Finding], root: StrPath | None
+    args: argparse.Namespace,
+    scanner: Scanner,
+    findings: list[Finding],
+    root: StrPath | None,
+    trusted: TrustedSide | None = None,
 ) -> int:
-    findings, scanner.summary.suppressed = _suppressed(args, findings, root)
-    findings.sort(key=lambda f: (f.file, f.line, f.column))
+    """Suppressions, verification, the report, and the exit code."""
+    notes: list[str] = []
+    _mark_suppressed(args, findings, root, trusted, notes)
+    active = [f for f in findings if f.suppression is None]
+    suppressed = [f for f in findings if f.suppression is not None]
+    scanner.summary.suppressed = len(suppressed)
+    active.sort(key=lambda f: (f.file, f.line, f.column))
+    suppressed.sort(key=lambda f: (f.file, f.line, f.column))
     if args.verify:
-        _verify(args, findings)
+        _verify(args, active)
     report = Report(
-        findings=findings,
+        findings=active,
         summary=scanner.summary,
         redact=scanner.settings.redact,
         color=_use_color(args),
         quiet=args.quiet,
         rules=scanner.settings.rules,
+        suppressed=suppressed,
+        notes=notes,
     )
     text = get_writer(args.format)(report)
     if args.output:
@@ -73,19 +124,65 @@ def _finish(
         sys.stdout.flush()
     if getattr(args, "report", None):
         _write_audit(args, report, root)
-    return exit_code(findings, args.fail_on)
+    return exit_code(active, args.fail_on, scanner.summary)
 
 
-def _suppressed(
-    args: argparse.Namespace, findings: list[Finding], root: StrPath | None
-) -> tuple[list[Finding], int]:
-    """Drops findings listed in `.nexpayscanignore` or in the `--baseline` file."""
-    from nexpay_scan.suppressions import read_baseline, read_ignore_file, without_known
+def _mark_suppressed(
+    args: argparse.Namespace,
+    findings: list[Finding],
+    root: StrPath | None,
+    trusted: TrustedSide | None,
+    notes: list[str],
+) -> None:
+    """Marks findings listed in `.nexpayscanignore` or in the `--baseline` file; in a range
+    scan both are read as the trusted side has them."""
+    from nexpay_scan.suppressions import (
+        IGNORE_NAME,
+        mark_known,
+        parse_baseline,
+        parse_ignore,
+        read_baseline,
+        read_ignore_file,
+    )
 
-    known = read_ignore_file(root)
-    if args.baseline:
-        known |= read_baseline(args.baseline)
-    return without_known(findings, known) if known else (findings, 0)
+    if trusted is None or root is None:
+        known = read_ignore_file(root)
+        if args.baseline:
+            known.update(read_baseline(args.baseline))
+        mark_known(findings, known)
+        return
+    from pathlib import Path
+
+    from nexpay_scan.trust import file_at
+
+    raw = file_at(Path(root), trusted, IGNORE_NAME)
+    where = trusted.describe()
+    known = parse_ignore(raw, f"{IGNORE_NAME} at {where}") if raw is not None else {}
+    baseline = getattr(args, "baseline", None)
+    in_repo = _tree_path(root, baseline, trusted)
+    if baseline and in_repo is None:
+        known.update(read_baseline(baseline))
+    elif baseline and in_repo is not None:
+        raw = file_at(Path(root), trusted, in_repo)
+        if raw is None:
+            notes.append(
+                f"baseline {in_repo} is not in {where}: not used (a change cannot bring "
+                "its own baseline)"
+            )
+        else:
+            known.update(parse_baseline(raw, f"{in_repo} at {where}"))
+    mark_known(findings, known)
+
+
+def _suppression_files(args: argparse.Namespace, root: StrPath, trusted: TrustedSide) -> list[str]:
+    """The files in the tree that say what a scan suppresses: a change to one is a finding."""
+    from nexpay_scan.suppressions import IGNORE_NAME
+
+    named = (
+        _tree_path(root, getattr(args, name, None), trusted) for name in ("config", "baseline")
+    )
+    wanted = [CONFIG_NAME, IGNORE_NAME, *(p for p in named if p)]
+    return list(dict.fromkeys(wanted))
 
 
 def _write_audit(args: argparse.Namespace, report: Report, root: StrPath | None) -> None:
@@ -98,13 +195,19 @@ def _write_audit(args: argparse.Namespace, report: Report, root: StrPath | None)
     write_atomically(args.report, render_audit(report, suffix, folder))
 
 
-def exit_code(findings: list[Finding], fail_on: str) -> int:
-    """1 when the findings are ones `--fail-on` fails on, else 0."""
-    if fail_on == "none":
-        return EXIT_CLEAN
-    if fail_on == "live":
-        return EXIT_FINDINGS if any(f.status == "live" for f in findings) else EXIT_CLEAN
-    return EXIT_FINDINGS if findings else EXIT_CLEAN
+def exit_code(
+    findings: list[Finding], fail_on: frozenset[str], summary: Summary | None = None
+) -> int:
+    """1 when the run has something `--fail-on` fails on, else 0."""
+    if "any" in fail_on and findings:
+        return EXIT_FINDINGS
+    if "live" in fail_on and any(f.status == "live" for f in findings):
+        return EXIT_FINDINGS
+    if "unknown" in fail_on and any(f.status == "unknown" for f in findings):
+        return EXIT_FINDINGS
+    if "skipped" in fail_on and summary is not None and summary.gaps:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
 
 
 def _verify(args: argparse.Namespace, findings: list[Finding]) -> None:
@@ -185,8 +288,11 @@ def files(args: argparse.Namespace) -> int:
 
 def history(args: argparse.Namespace) -> int:
     """`nexpay-scan history [REV...]`: each secret once, where it came in."""
+    from nexpay_scan.trust import range_base
+
     root = repo_root(args.repo)
-    scanner = _scanner(args, root, "history")
+    trusted = range_base(root, args.revisions)
+    scanner = _scanner(args, root, "history", trusted)
     wanted = HistoryRequest(
         revisions=tuple(args.revisions),
         engine=args.engine,
@@ -197,7 +303,22 @@ def history(args: argparse.Namespace) -> int:
         all_occurrences=args.all_occurrences,
         track_places=bool(args.report),
     )
-    return _finish(args, scanner, _history_findings(wanted, root, scanner), root)
+    findings = _history_findings(wanted, root, scanner)
+    findings += _suppression_changes(args, root, wanted.revisions, trusted)
+    return _finish(args, scanner, findings, root, trusted)
+
+
+def _suppression_changes(
+    args: argparse.Namespace, root: Path, revisions: Sequence[str], trusted: TrustedSide | None
+) -> list[Finding]:
+    """In a range scan, a finding for each suppression file the range edits."""
+    if trusted is None:
+        return []
+    from nexpay_scan.sources.history import log_revisions
+    from nexpay_scan.trust import suppression_changes
+
+    files = _suppression_files(args, root, trusted)
+    return suppression_changes(root, log_revisions(revisions), files, trusted)
 
 
 class HistoryRequest(Record):
@@ -271,14 +392,21 @@ def pre_receive(args: argparse.Namespace) -> int:
     """`nexpay-scan pre-receive`: a server-side hook that rejects pushes adding a key."""
     from nexpay_scan.sources.history import HistoryScan
     from nexpay_scan.sources.receive import break_glass_reason, log_break_glass, received_revisions
+    from nexpay_scan.trust import receiving_side, suppression_changes
 
     root = repo_root(args.repo)
-    scanner = _scanner(args, root, "pre-push")
-    scan = HistoryScan(root, scanner)
     lines = _stdin_lines()
+    trusted = receiving_side(root, [line.split(" ", 1)[0] for line in lines])
+    scanner = _scanner(args, root, "pre-receive", trusted)
+    scan = HistoryScan(root, scanner)
+    changes: list[Finding] = []
     for revisions in received_revisions(lines):
         scan.run(revisions)
-    code = _finish(args, scanner, scan.findings(), root)
+        if trusted is not None:
+            files = _suppression_files(args, root, trusted)
+            changes += suppression_changes(root, revisions, files, trusted)
+    findings = scan.findings() + list({f.file: f for f in changes}.values())
+    code = _finish(args, scanner, findings, root, trusted)
     if code == EXIT_CLEAN:
         return code
     reason = break_glass_reason(os.environ)
@@ -330,10 +458,12 @@ def ci(args: argparse.Namespace) -> int:
     """`nexpay-scan ci`: the commits of this pull/merge request or push, from the CI's
     environment (GitHub Actions, GitLab CI)."""
     from nexpay_scan.ci import ci_range
+    from nexpay_scan.trust import range_base
 
     root = repo_root(args.repo)
-    scanner = _scanner(args, root, "history")
     revisions = ci_range(root, os.environ, deepen=args.deepen)
+    trusted = range_base(root, revisions)
+    scanner = _scanner(args, root, "history", trusted)
     if not args.quiet:
         print(f"nexpay-scan: scanning {' '.join(revisions)}", file=sys.stderr)
     wanted = HistoryRequest(
@@ -343,7 +473,9 @@ def ci(args: argparse.Namespace) -> int:
         all_occurrences=args.all_occurrences,
         track_places=bool(args.report),
     )
-    return _finish(args, scanner, _history_findings(wanted, root, scanner), root)
+    findings = _history_findings(wanted, root, scanner)
+    findings += _suppression_changes(args, root, wanted.revisions, trusted)
+    return _finish(args, scanner, findings, root, trusted)
 
 
 def baseline(args: argparse.Namespace) -> int:

@@ -31,33 +31,46 @@ class Settings(Record):
     allow_paths: tuple[re.Pattern[str], ...] = ()
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     redact: bool = True
+    source: str = ""  # where the config was read from ("" for the built-in rules alone)
 
-    def path_allowed(self, path: str) -> bool:
-        """True when the repository's config allowlists `path` for every rule."""
-        return any(p.search(path) for p in self.allow_paths)
+    def path_allowance(self, path: str) -> str | None:
+        """Why the config allowlists `path` for every rule (which pattern, in which file),
+        or None when it does not."""
+        for pattern in self.allow_paths:
+            if pattern.search(path):
+                return f"path allowed by allow_paths {pattern.pattern!r} in {self.source}"
+        return None
 
 
 def load_settings(
     root: StrPath | None, config_file: StrPath | None, *, redact: bool = True
 ) -> Settings:
     """The built-in rules, then the config (`--config`, else `.nexpay-scan.toml` at `root`)."""
-    rules = {r.id: r for r in builtin_rules()}
     path = config_file or (os.path.join(root, CONFIG_NAME) if root else None)
     if path is None or (config_file is None and not os.path.isfile(path)):
+        return settings_from(None, "", redact=redact)
+    return settings_from(read_toml(path), str(path), redact=redact)
+
+
+def settings_from(document: dict[str, Any] | None, source: str, *, redact: bool = True) -> Settings:
+    """The built-in rules, then what the config `document` (read from `source`) adds,
+    replaces, disables and allows; None: the built-in rules alone."""
+    rules = {r.id: r for r in builtin_rules()}
+    if document is None:
         return Settings(tuple(rules.values()), redact=redact)
-    document = read_toml(path)
-    scan = _scan_table(document, str(path))
-    for rule in parse_rules(document, str(path)):
+    scan = _scan_table(document, source)
+    for rule in parse_rules(document, source):
         rules[rule.id] = rule
     for rule_id in scan.get("disable_rules", []):
         if rule_id not in rules:
-            raise RuleError(str(path), rule_id, "disable_rules names a rule that does not exist")
+            raise RuleError(source, rule_id, "disable_rules names a rule that does not exist")
         del rules[rule_id]
     return Settings(
         rules=tuple(rules.values()),
-        allow_paths=_compile_paths(scan.get("allow_paths", []), str(path)),
+        allow_paths=_compile_paths(scan.get("allow_paths", []), source),
         max_file_size=scan.get("max_file_size", DEFAULT_MAX_FILE_SIZE),
         redact=redact,
+        source=source,
     )
 
 

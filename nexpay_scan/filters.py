@@ -125,6 +125,10 @@ def drop_reason(candidate: Candidate, place: Place) -> str | None:
     return None
 
 
-def path_allowed(candidate: Candidate, path: str) -> bool:
-    """True when the rule's own allowlist covers `path`."""
-    return any(p.search(path) for p in candidate.rule.allow_paths)
+def path_allowance(candidate: Candidate, path: str) -> str | None:
+    """Why the rule's own allowlist covers `path`, or None when it does not."""
+    rule = candidate.rule
+    for pattern in rule.allow_paths:
+        if pattern.search(path):
+            return f"path allowed by rule {rule.id}'s allowlist.paths {pattern.pattern!r}"
+    return None

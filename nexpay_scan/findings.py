@@ -5,6 +5,9 @@ from __future__ import annotations
 from nexpay_scan.records import Record
 
 _PREFIXES = ("nxp_sk_", "nxp_cid_")
+# What a finding's kind is called in output; "suppression" is a change that edits what
+# the gate suppresses (the config, the ignore file, the baseline), not a credential.
+KIND_LABELS = {"secret": "secret", "client_id": "client ID", "suppression": "suppression change"}
 _SHOWN = 4  # characters kept after the prefix in the redacted form
 
 
@@ -57,6 +60,14 @@ class Commit(Record):
     date: str
 
 
+class Suppression(Record):
+    """Why a finding does not fail the run, as SARIF says it: `inSource` (a comment on its
+    line) or `external` (a config allowlist, the ignore file, a baseline)."""
+
+    kind: str
+    justification: str
+
+
 class Finding:
     """One credential found at one place; `secret` prints redacted.
 
@@ -82,6 +93,7 @@ class Finding:
         "severity",
         "status",
         "status_reason",
+        "suppression",
         "unreachable",
         "verified_with",
     )
@@ -118,12 +130,18 @@ class Finding:
         self.unreachable = False  # in a dangling object that no ref reaches
         self.places: list[tuple[Commit, str, int]] = []  # every addition (audit reports)
         self.at_head: bool | None = None  # still in the files at HEAD (audit reports)
+        self.suppression: Suppression | None = None  # shown, but does not fail the run
 
     def __repr__(self) -> str:
         return (
             f"Finding({self.rule_id!r}, {self.file!r}:{self.line}:{self.column}, "
             f"{self.secret!r}, status={self.status!r})"
         )
+
+    @property
+    def label(self) -> str:
+        """What the kind is called in output: "secret", "client ID", ..."""
+        return KIND_LABELS.get(self.kind, self.kind)
 
     @property
     def fingerprint(self) -> str:

@@ -129,19 +129,27 @@ def _without_examples(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def _parse_toml(path: StrPath) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as stream:
+            raw = stream.read()
+    except OSError as error:
+        raise RuleError(str(path), None, f"cannot read: {error.strerror}") from None
+    return parse_toml_bytes(raw, str(path))
+
+
+def parse_toml_bytes(raw: bytes, source: str) -> dict[str, Any]:
+    """A TOML document from its bytes (a file, or a file at a git revision), or a
+    RuleError naming `source` that says why it is not one."""
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - Python 3.10
         import tomli as tomllib
     try:
-        with open(path, "rb") as stream:
-            return tomllib.load(stream)
-    except OSError as error:
-        raise RuleError(str(path), None, f"cannot read: {error.strerror}") from None
+        return tomllib.loads(raw.decode("utf-8"))
     except tomllib.TOMLDecodeError as error:
-        raise RuleError(str(path), None, f"not valid TOML: {error}") from None
+        raise RuleError(source, None, f"not valid TOML: {error}") from None
     except UnicodeDecodeError:
-        raise RuleError(str(path), None, "not valid TOML: not UTF-8 text") from None
+        raise RuleError(source, None, "not valid TOML: not UTF-8 text") from None
 
 
 def _cache_file(path: StrPath, size: int, mtime: int) -> str | None:

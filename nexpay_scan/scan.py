@@ -9,8 +9,8 @@ from collections.abc import Container, Iterator
 from nexpay_scan.config import Settings
 from nexpay_scan.decoders import DecodedView, decoded_views, hints_for
 from nexpay_scan.detector import Candidate, Detector
-from nexpay_scan.filters import drop_reason, locate, path_allowed
-from nexpay_scan.findings import Commit, Finding, Secret
+from nexpay_scan.filters import drop_reason, locate, path_allowance
+from nexpay_scan.findings import Commit, Finding, Secret, Suppression
 from nexpay_scan.progress import Progress
 from nexpay_scan.records import Record
 
@@ -104,15 +104,12 @@ class Scanner:
         percent-escapes, string escapes, UTF-16, archives); with `lines`, only on those
         lines. A decoded finding sits at its encoded text and says how it was decoded."""
         self.summary.bytes_scanned += len(data)
-        if self.settings.path_allowed(path):
-            return []
+        allowed = self.settings.path_allowance(path)
         found: list[Finding] = []
         seen: set[tuple[str, str, int]] = set()
         for sighting in self.sightings(data):
             candidate = sighting.candidate
             if lines is not None and sighting.line not in lines:
-                continue
-            if path_allowed(candidate, path):
                 continue
             # one finding per credential and line: a key visible as it is, or in two views
             # of the same token, is reported once
@@ -123,6 +120,9 @@ class Scanner:
             finding = self._finding(candidate, path, sighting.line, sighting.column, commit)
             if sighting.note is not None:
                 finding.notes.append(sighting.note)
+            why = allowed or path_allowance(candidate, path)
+            if why:  # still reported, as suppressed and why, never dropped in silence
+                finding.suppression = Suppression("external", why)
             found.append(finding)
         return found
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from nexpay_scan import __version__
 from nexpay_scan.errors import FatalError
-from nexpay_scan.findings import Finding
+from nexpay_scan.findings import Finding, Suppression
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
@@ -18,40 +18,83 @@ if TYPE_CHECKING:
 
 IGNORE_NAME = ".nexpayscanignore"
 BASELINE_FORMAT = "nexpay-scan-baseline/1"
+FINGERPRINT_LENGTH = 32
+_HEX = "0123456789abcdefABCDEF"
 
 
-def read_ignore_file(root: StrPath | None) -> set[str]:
+def read_ignore_file(root: StrPath | None) -> dict[str, Suppression]:
     """Fingerprints listed in `.nexpayscanignore` at `root`, one a line, `#` comments."""
     if root is None:
-        return set()
+        return {}
     path = os.path.join(root, IGNORE_NAME)
     try:
-        with open(path, encoding="utf-8") as stream:
-            text = stream.read()
+        with open(path, "rb") as stream:
+            raw = stream.read()
     except FileNotFoundError:
-        return set()
-    except (OSError, UnicodeDecodeError) as error:
-        raise FatalError(f"{path}: cannot read ({error})") from None
-    return {ln.split("#", 1)[0].strip() for ln in text.splitlines()} - {""}
+        return {}
+    except OSError as error:
+        raise FatalError(f"{path}: cannot read ({error.strerror})") from None
+    return parse_ignore(raw, IGNORE_NAME)
 
 
-def read_baseline(path: StrPath) -> set[str]:
-    """The fingerprints of a baseline written by `nexpay-scan baseline create`."""
-    import json
-
+def parse_ignore(raw: bytes, source: str) -> dict[str, Suppression]:
+    """The entries of an ignore file's text: a fingerprint a line, then an optional
+    `# reason`; a line that is not one is an error naming the line."""
     try:
-        with open(path, encoding="utf-8") as stream:
-            document = json.load(stream)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FatalError(f"{source}: cannot read (not UTF-8 text)") from None
+    known: dict[str, Suppression] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        entry, _, reason = line.partition("#")
+        entry = entry.strip()
+        if not entry:
+            continue
+        if len(entry) != FINGERPRINT_LENGTH or entry.strip(_HEX):
+            raise FatalError(
+                f"{source}: line {number} is not a finding's fingerprint "
+                f"({FINGERPRINT_LENGTH} hex characters, then an optional # reason)"
+            )
+        why = f": {reason.strip()}" if reason.strip() else ""
+        known[entry.lower()] = Suppression("external", f"listed in {source}{why}")
+    return known
+
+
+def read_baseline(path: StrPath) -> dict[str, Suppression]:
+    """The fingerprints of a baseline written by `nexpay-scan baseline create`."""
+    try:
+        with open(path, "rb") as stream:
+            raw = stream.read()
     except FileNotFoundError:
         raise FatalError(
             f"{path}: baseline not found (create one: nexpay-scan baseline create)"
         ) from None
-    except (OSError, ValueError) as error:
-        raise FatalError(f"{path}: not a nexpay-scan baseline ({error})") from None
+    except OSError as error:
+        raise FatalError(f"{path}: not a nexpay-scan baseline ({error.strerror})") from None
+    return parse_baseline(raw, os.fspath(path))
+
+
+def parse_baseline(raw: bytes, source: str) -> dict[str, Suppression]:
+    """The fingerprints of a baseline document's text."""
+    import json
+
+    try:
+        document = json.loads(raw)
+    except ValueError as error:
+        raise FatalError(f"{source}: not a nexpay-scan baseline ({error})") from None
     if not isinstance(document, dict) or document.get("format") != BASELINE_FORMAT:
-        raise FatalError(f"{path}: not a nexpay-scan baseline (format {BASELINE_FORMAT} expected)")
+        raise FatalError(
+            f"{source}: not a nexpay-scan baseline (format {BASELINE_FORMAT} expected)"
+        )
     entries = document.get("findings", [])
-    return {e["fingerprint"] for e in entries if isinstance(e, dict) and "fingerprint" in e}
+    if not isinstance(entries, list):
+        raise FatalError(f"{source}: not a nexpay-scan baseline ('findings' is not a list)")
+    why = Suppression("external", f"known in baseline {source}")
+    return {
+        e["fingerprint"]: why
+        for e in entries
+        if isinstance(e, dict) and isinstance(e.get("fingerprint"), str)
+    }
 
 
 def baseline_text(findings: Iterable[Finding]) -> str:
@@ -82,7 +125,9 @@ def baseline_text(findings: Iterable[Finding]) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
-def without_known(findings: list[Finding], known: set[str]) -> tuple[list[Finding], int]:
-    """The findings whose fingerprint is not in `known`, and how many were dropped."""
-    kept = [f for f in findings if f.fingerprint not in known]
-    return kept, len(findings) - len(kept)
+def mark_known(findings: list[Finding], known: dict[str, Suppression]) -> None:
+    """Marks each finding whose fingerprint is in `known` as suppressed, saying by what
+    (a finding already suppressed keeps its first reason)."""
+    for finding in findings:
+        if finding.suppression is None and finding.kind != "suppression":
+            finding.suppression = known.get(finding.fingerprint)

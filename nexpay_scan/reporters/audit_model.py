@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from nexpay_scan import __version__
 from nexpay_scan.findings import Commit, Finding
-from nexpay_scan.reporters import Report, display_path
+from nexpay_scan.reporters import Report, display_path, skipped_lines, suppressed_line
 
 STATUSES = ("live", "unknown", "unverified", "revoked")  # the order keys are listed in
 _SHORT_SHA = 12
@@ -466,7 +466,8 @@ def _notes(report: Report) -> tuple[str, ...]:
         "stopped on was not fully searched by it."
         for rule, n in sorted(report.summary.rule_timeouts.items())
     )
-    return (*(plain(n) for n in report.notes), *stopped)
+    listed = (*report.notes, *(suppressed_line(f, report) for f in report.suppressed))
+    return (*(plain(n) for n in listed), *(plain(n) for n in skipped_lines(report)), *stopped)
 
 
 def _summary_facts(report: Report, root: Path | None, name: str) -> tuple[tuple[str, str], ...]:
@@ -475,7 +476,7 @@ def _summary_facts(report: Report, root: Path | None, name: str) -> tuple[tuple[
     facts.append(("Commits scanned", str(summary.commits_scanned)))
     facts.append(("Duration", f"{summary.duration:.2f} s"))
     if summary.suppressed:
-        facts.append(("Suppressed", f"{summary.suppressed} (ignore file or baseline)"))
+        facts.append(("Suppressed", f"{summary.suppressed} (each listed in the notes, with why)"))
     if summary.skipped:
         skipped = ", ".join(f"{n} {plain(why)}" for why, n in sorted(summary.skipped.items()))
         facts.append(("Skipped", skipped))

@@ -9,7 +9,7 @@ from typing import Any
 
 from nexpay_scan import __version__
 from nexpay_scan.findings import Finding
-from nexpay_scan.reporters import Report, display_path
+from nexpay_scan.reporters import Report, display_path, skipped_lines, suppressed_line
 from nexpay_scan.reporters.remediation import REMEDIATION
 
 SCHEMA_VERSION = "15.0.6"
@@ -50,8 +50,11 @@ def scan(report: Report) -> dict[str, Any]:
         "end_time": end.strftime(_TIME_FORMAT),
         "status": "success",
     }
-    if report.notes:
-        document["messages"] = [{"level": "info", "value": note} for note in report.notes]
+    messages = [{"level": "info", "value": note} for note in report.notes]
+    messages += [{"level": "warn", "value": line} for line in skipped_lines(report)]
+    messages += [{"level": "info", "value": suppressed_line(f, report)} for f in report.suppressed]
+    if messages:
+        document["messages"] = messages
     return document
 
 
@@ -59,7 +62,7 @@ def vulnerability(finding: Finding, report: Report) -> dict[str, Any]:
     """One finding as a GitLab vulnerability; the credential only as `report.shown` allows."""
     shown = report.shown(finding.secret.reveal())
     path = display_path(finding.file)
-    label = "secret" if finding.kind == "secret" else "client ID"
+    label = finding.label
     return {
         "id": str(uuid.uuid5(_IDS, _identity(finding))),
         "category": "secret_detection",

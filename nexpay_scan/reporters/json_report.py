@@ -43,6 +43,11 @@ def finding_dict(finding: Finding, report: Report) -> dict[str, Any]:
         item["notes"] = finding.notes
     if finding.unreachable:
         item["unreachable"] = True
+    if finding.suppression is not None:
+        item["suppression"] = {
+            "kind": finding.suppression.kind,
+            "justification": finding.suppression.justification,
+        }
     return item
 
 
@@ -61,6 +66,15 @@ def summary_dict(report: Report) -> dict[str, Any]:
         "files_skipped": sum(summary.skipped.values()),
         "skipped": dict(summary.skipped),
         "suppressed": summary.suppressed,
+        "not_scanned": [
+            {
+                "file": item.where,
+                "reason": item.reason,
+                **({"commit": item.commit} if item.commit else {}),
+            }
+            for item in summary.gaps
+        ],
+        "notes": report.notes,
         "rule_timeouts": dict(summary.rule_timeouts),
         "duration_seconds": round(summary.duration, 3),
     }
@@ -71,6 +85,7 @@ def render(report: Report) -> str:
     document = {
         "tool": {"name": "nexpay-scan", "version": __version__},
         "findings": [finding_dict(f, report) for f in report.findings],
+        "suppressed": [finding_dict(f, report) for f in report.suppressed],
         "summary": summary_dict(report),
     }
     return json.dumps(document, indent=2) + "\n"

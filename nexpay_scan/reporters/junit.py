@@ -6,7 +6,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from nexpay_scan.findings import Finding
-from nexpay_scan.reporters import Report, display_path
+from nexpay_scan.reporters import Report, display_path, skipped_lines, suppressed_line
 from nexpay_scan.reporters.remediation import REMEDIATION
 from nexpay_scan.reporters.text import finding_block
 
@@ -33,11 +33,27 @@ def render(report: Report) -> str:
         "time": f"{report.summary.duration:.3f}",
     }
     root = ET.Element("testsuites", totals)
-    suite = ET.SubElement(root, "testsuite", {**totals, "errors": "0", "skipped": "0"})
+    skipped = [_skipped_case(line) for line in skipped_lines(report)]
+    skipped += [_skipped_case(suppressed_line(f, report)) for f in report.suppressed]
+    totals["tests"] = str(len(cases) + len(skipped))
+    root.set("tests", totals["tests"])
+    suite = ET.SubElement(
+        root, "testsuite", {**totals, "errors": "0", "skipped": str(len(skipped))}
+    )
     suite.extend(cases)
+    suite.extend(skipped)
+    if report.notes:
+        ET.SubElement(suite, "system-out").text = xml_text("\n".join(report.notes))
     ET.indent(root)
     body = ET.tostring(root, encoding="unicode")
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'
+
+
+def _skipped_case(line: str) -> ET.Element:
+    """A skipped test case: content not scanned whole, or a suppressed finding."""
+    case = ET.Element("testcase", classname=SUITE, name=xml_text(line), time="0")
+    ET.SubElement(case, "skipped", message=xml_text(line))
+    return case
 
 
 def testcase(finding: Finding, report: Report) -> ET.Element:

@@ -12,7 +12,7 @@ from urllib.parse import quote
 from nexpay_scan import __version__
 from nexpay_scan.config import builtin_rules
 from nexpay_scan.findings import Finding
-from nexpay_scan.reporters import Report, display_path
+from nexpay_scan.reporters import Report, display_path, skipped_lines
 from nexpay_scan.reporters.json_report import finding_dict, summary_dict
 from nexpay_scan.reporters.remediation import REMEDIATION
 from nexpay_scan.rules import Rule
@@ -46,7 +46,8 @@ class RuleInfo(NamedTuple):
 
 def render(report: Report) -> str:
     """The whole report as one SARIF log."""
-    rules = rules_in_force(report.rules or builtin_rules(), report.findings)
+    shown = [*report.findings, *report.suppressed]
+    rules = rules_in_force(report.rules or builtin_rules(), shown)
     index = {rule.id: i for i, rule in enumerate(rules)}
     run: dict[str, Any] = {
         "tool": {
@@ -62,7 +63,7 @@ def render(report: Report) -> str:
             SRCROOT: {"description": {"text": "The root of the scanned repository or folder."}}
         },
         "columnKind": "unicodeCodePoints",  # Finding.column counts characters
-        "results": [result(f, index[f.rule_id], report) for f in report.findings],
+        "results": [result(f, index[f.rule_id], report) for f in shown],
         "invocations": [_invocation(report)],
         "properties": {"summary": summary_dict(report)},
     }
@@ -146,7 +147,7 @@ def result(finding: Finding, rule_index: int, report: Report) -> dict[str, Any]:
     properties = finding_dict(finding, report)
     for key in _NOT_PROPERTIES:
         properties.pop(key, None)
-    return {
+    sarif_result: dict[str, Any] = {
         "ruleId": finding.rule_id,
         "ruleIndex": rule_index,
         "level": level,
@@ -166,10 +167,20 @@ def result(finding: Finding, rule_index: int, report: Report) -> dict[str, Any]:
         "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint},
         "properties": properties,
     }
+    if finding.suppression is not None:
+        properties.pop("suppression", None)
+        sarif_result["suppressions"] = [
+            {
+                "kind": finding.suppression.kind,
+                "status": "accepted",
+                "justification": finding.suppression.justification,
+            }
+        ]
+    return sarif_result
 
 
 def _message(finding: Finding, report: Report) -> str:
-    label = "secret" if finding.kind == "secret" else "client ID"
+    label = finding.label
     status = finding.status
     if finding.status_reason:
         status += f", {finding.status_reason}"
@@ -196,9 +207,23 @@ def artifact_location(path: str) -> dict[str, Any]:
 
 
 def _invocation(report: Report) -> dict[str, Any]:
+    """The run's invocation: a notification per note, and one per piece of content that
+    was not scanned whole (named, with where it is)."""
     invocation: dict[str, Any] = {"executionSuccessful": True}
-    if report.notes:
-        invocation["toolExecutionNotifications"] = [
-            {"message": {"text": note}, "level": "note"} for note in report.notes
-        ]
+    notifications: list[dict[str, Any]] = [
+        {"message": {"text": note}, "level": "note"} for note in report.notes
+    ]
+    for item, line in zip(report.summary.gaps, skipped_lines(report), strict=True):
+        notifications.append(
+            {
+                "message": {"text": line},
+                "level": "warning",
+                "locations": [
+                    {"physicalLocation": {"artifactLocation": artifact_location(item.where)}}
+                ],
+                "descriptor": {"id": "nexpay-scan/not-scanned"},
+            }
+        )
+    if notifications:
+        invocation["toolExecutionNotifications"] = notifications
     return invocation

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from nexpay_scan.findings import Finding
-from nexpay_scan.reporters import Report, display_path
+from nexpay_scan.reporters import (
+    Report,
+    display_path,
+    display_text,
+    skipped_lines,
+    suppressed_line,
+)
 from nexpay_scan.reporters.remediation import REMEDIATION
 
 _STYLES = {"bold": "1", "red": "31", "yellow": "33", "green": "32", "dim": "2"}
@@ -15,24 +21,27 @@ def _paint(text: str, style: str, report: Report) -> str:
 
 
 def finding_block(finding: Finding, report: Report) -> str:
-    """The lines that show one finding: where, which rule, the credential, the commit."""
+    """The lines that show one finding: where, which rule, the credential, the commit.
+    Everything that came from the repository, its config or the API is shown escaped."""
     where = f"{display_path(finding.file)}:{finding.line}:{finding.column}"
-    label = "secret" if finding.kind == "secret" else "client ID"
     lines = [
-        f"{_paint(where, 'bold', report)}  {finding.rule_id} ({finding.severity})",
-        f"    {finding.description}",
-        f"    {label}: {report.shown(finding.secret.reveal())}",
+        f"{_paint(where, 'bold', report)}  {display_text(finding.rule_id)} ({finding.severity})",
+        f"    {display_text(finding.description)}",
     ]
+    if finding.kind != "suppression":
+        lines.append(f"    {finding.label}: {report.shown(finding.secret.reveal())}")
+    lines.append(f"    fingerprint: {finding.fingerprint}")
     if finding.commit:
         commit = finding.commit
         times = f", {finding.occurrences} occurrences" if finding.occurrences > 1 else ""
         lines.append(
-            f"    introduced in {commit.sha[:12]} by {commit.author} <{commit.email}> "
-            f"on {commit.date}{times}"
+            f"    introduced in {display_text(commit.sha[:12])} by "
+            f"{display_text(commit.author)} <{display_text(commit.email)}> "
+            f"on {display_text(commit.date)}{times}"
         )
     if finding.status != "unverified" or finding.status_reason:
         lines.append("    " + _status_line(finding, report))
-    lines.extend(f"    note: {note}" for note in finding.notes)
+    lines.extend(f"    note: {display_text(note)}" for note in finding.notes)
     return "\n".join(lines)
 
 
@@ -42,11 +51,11 @@ def _status_line(finding: Finding, report: Report) -> str:
     parts = [f"status: {status}"]
     if finding.account:
         email = finding.account.get("email", "")
-        parts.append(f"account {finding.account.get('id', '?')} {email}".rstrip())
+        parts.append(display_text(f"account {finding.account.get('id', '?')} {email}".rstrip()))
     if finding.verified_with:
         parts.append(f"checked with client ID {report.shown(finding.verified_with.reveal())}")
     if finding.status_reason:
-        parts.append(finding.status_reason)
+        parts.append(display_text(finding.status_reason))
     return " - ".join(parts)
 
 
@@ -54,13 +63,13 @@ def _footer(report: Report) -> str:
     summary = report.summary
     scanned = (
         _count(summary.commits_scanned, "commit")
-        if summary.mode in ("history", "pre-push")
+        if summary.mode in ("history", "pre-push", "pre-receive")
         else _count(summary.files_scanned, "file")
     )
     skipped = ", ".join(f"{n} {why}" for why, n in sorted(summary.skipped.items()))
     extra = f"; skipped: {skipped}" if skipped else ""
     if summary.suppressed:
-        extra += f"; {summary.suppressed} known findings left out (baseline, ignore file)"
+        extra += f"; {summary.suppressed} suppressed (listed above, with why)"
     return f"Scanned {scanned} in {summary.duration:.2f}s{extra}."
 
 
@@ -72,9 +81,19 @@ def render(report: Report) -> str:
     """The whole text report."""
     out: list[str] = []
     if report.findings:
-        count = len(report.findings)
+        count = sum(1 for f in report.findings if f.kind != "suppression")
+        changes = len(report.findings) - count
         noun = "credential" if count == 1 else "credentials"
-        out.append(_paint(f"nexpay-scan: {count} Nexpay {noun} found", "red", report) + "\n")
+        if count:
+            out.append(_paint(f"nexpay-scan: {count} Nexpay {noun} found", "red", report) + "\n")
+        if changes:
+            files = "file" if changes == 1 else "files"
+            out.append(
+                _paint(
+                    f"nexpay-scan: this change edits {changes} suppression {files}", "red", report
+                )
+                + "\n"
+            )
         live = sum(1 for f in report.findings if f.status == "live" and f.kind == "secret")
         if live:
             keys = "key is" if live == 1 else "keys are"
@@ -88,13 +107,16 @@ def render(report: Report) -> str:
                 + "\n"
             )
         out.extend(finding_block(f, report) + "\n" for f in report.findings)
-        out.extend(f"{note}\n" for note in report.notes)
-        out.append(REMEDIATION)
+        if count:
+            out.append(REMEDIATION)
     elif not report.quiet:
         out.append("nexpay-scan: no Nexpay credentials found.")
+    out.extend(display_text(note) for note in report.notes)
+    out.extend(suppressed_line(f, report) for f in report.suppressed)
+    out.extend(skipped_lines(report))
     out.extend(
-        f"warning: rule {rule} took over 2 s on one file and was turned off for the rest of "
-        "the run: what it did not search is not covered (fix its regex)"
+        f"warning: rule {display_text(rule)} took over 2 s on one file and was turned off for "
+        "the rest of the run: what it did not search is not covered (fix its regex)"
         for rule in sorted(report.summary.rule_timeouts)
     )
     if not report.quiet:

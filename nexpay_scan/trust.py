@@ -1,0 +1,169 @@
+"""Where a range scan takes what it obeys from: the trusted side, never the change.
+
+A pull request or a push decides the content of its own commits, its `.nexpay-scan.toml`,
+`.nexpayscanignore` and committed baseline included. A gate that read those from the change
+would let the change allowlist its own key. So a range scan (`history BASE..HEAD`, `ci`,
+`pre-receive`) reads them at the base revision (the receiving side's HEAD for a server),
+and a change that edits one of them is itself a finding that a reviewer must approve.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from nexpay_scan.errors import FatalError
+from nexpay_scan.findings import Commit, Finding, Secret
+from nexpay_scan.records import Record
+from nexpay_scan.sources.git import run_git
+
+SUPPRESSION_CHANGE_RULE = "nexpay-suppression-change"
+_LOG_MARKER = "\x01nexpay-scan-trust\x01"
+
+
+class TrustedSide(Record):
+    """The revision whose files a range scan obeys, and how to name it to a person."""
+
+    revision: str  # a commit id
+    name: str  # what the user gave (`origin/main`), or what it stands for
+    bare: bool = False  # a server's repository: no work tree, its own files are trusted
+
+    def describe(self) -> str:
+        """`origin/main (0123abcd4567)`, for notes and errors."""
+        short = self.revision[:12]
+        return short if self.name in (self.revision, short) else f"{self.name} ({short})"
+
+
+def range_base(repo: Path, revisions: Sequence[str]) -> TrustedSide | None:
+    """The trusted side of a single range `A..B` (A) or `A...B` (their merge base); None
+    when the revisions are not one such range (a whole history: the checkout is trusted)."""
+    if len(revisions) != 1:
+        return None
+    text = revisions[0]
+    symmetric = "..." in text
+    base, sep, head = text.partition("..." if symmetric else "..")
+    if not sep or text.startswith("-"):
+        return None
+    base, head = base or "HEAD", head or "HEAD"
+    if symmetric:
+        found = run_git(repo, "merge-base", "--end-of-options", base, head, ok_codes=(0, 1))
+        commit = found.decode().strip()
+        if not commit:
+            raise FatalError(f"{base} and {head} have no common commit to read the config from")
+        return TrustedSide(commit, f"merge base of {base} and {head}")
+    return TrustedSide(commit_of(repo, base), base)
+
+
+def receiving_side(repo: Path, old_shas: Sequence[str] = ()) -> TrustedSide | None:
+    """A server's trusted side: what its HEAD holds before the push, or (HEAD unborn) the
+    first updated ref as the server has it; None for an empty repository."""
+    found = run_git(repo, "rev-parse", "-q", "--verify", "HEAD^{commit}", ok_codes=(0, 1, 128))
+    commit = found.decode().strip()
+    if commit:
+        return TrustedSide(commit, "the receiving repository's HEAD", bare=True)
+    for old in old_shas:
+        if old.strip("0"):
+            return TrustedSide(old, "the receiving repository's branch", bare=True)
+    return None
+
+
+def commit_of(repo: Path, revision: str) -> str:
+    """The commit id `revision` names; a one-line error when it names none."""
+    found = run_git(
+        repo,
+        "rev-parse",
+        "-q",
+        "--verify",
+        "--end-of-options",
+        f"{revision}^{{commit}}",
+        ok_codes=(0, 1, 128),
+    )
+    commit = found.decode().strip()
+    if not commit:
+        raise FatalError(
+            f"git rev-parse: bad revision {revision!r} (check the revision or range; fetch "
+            "it first if it is remote)"
+        )
+    return commit
+
+
+def file_at(repo: Path, side: TrustedSide, path: str) -> bytes | None:
+    """The content of `path` (relative to the top of the tree) at the trusted revision,
+    or None when it has no such file."""
+    spec = f"{side.revision}:{path}"
+    kind = run_git(repo, "cat-file", "-t", spec, ok_codes=(0, 128)).strip()
+    if kind != b"blob":
+        return None
+    return run_git(repo, "cat-file", "blob", spec)
+
+
+def in_tree(root: Path, given: str | os.PathLike[str]) -> str | None:
+    """`given` relative to the top of the work tree at `root` (with `/`), when it lies in
+    it: such a file is the change's to decide, so a range scan reads it at the base."""
+    full = os.path.realpath(given)
+    top = os.path.realpath(root)
+    if full != top and full.startswith(os.path.join(top, "")):
+        return os.path.relpath(full, top).replace(os.sep, "/")
+    return None
+
+
+def suppression_changes(
+    repo: Path, rev_args: Sequence[str], paths: Sequence[str], side: TrustedSide
+) -> list[Finding]:
+    """A finding for each suppression file (`paths`) that a commit of `rev_args` edits,
+    at the first commit that does: the gate ignores the edit, and a reviewer must approve."""
+    if not paths:
+        return []
+    found: dict[str, Finding] = {}
+    for commit, names in _commits_touching(repo, rev_args, paths):
+        for name in names:
+            if name not in found:
+                found[name] = _change_finding(name, commit, side)
+    return list(found.values())
+
+
+def _commits_touching(
+    repo: Path, rev_args: Sequence[str], paths: Sequence[str]
+) -> Iterator[tuple[Commit, list[str]]]:
+    """Oldest first: each commit of `rev_args` that touches one of `paths`, and which."""
+    fields = "%H%x00%an%x00%ae%x00%aI"
+    out = run_git(
+        repo,
+        "log",
+        "--reverse",
+        "--no-renames",
+        "--name-only",
+        "-z",
+        "--full-history",
+        f"--format={_LOG_MARKER}{fields}%x00",
+        *rev_args,
+        "--",
+        *paths,
+    )
+    for record in out.decode("utf-8", "surrogateescape").split(_LOG_MARKER)[1:]:
+        parts = [p.strip("\n") for p in record.split("\0")]
+        sha, author, email, date = parts[:4]
+        yield Commit(sha, author, email, date), [p for p in parts[4:] if p]
+
+
+def _change_finding(path: str, commit: Commit, side: TrustedSide) -> Finding:
+    finding = Finding(
+        rule_id=SUPPRESSION_CHANGE_RULE,
+        description=(
+            "This change edits a file that tells the gate what to ignore; the gate used "
+            f"{side.describe()}'s version instead. A reviewer must approve the edit"
+        ),
+        kind="suppression",
+        severity="high",
+        file=path,
+        line=1,
+        column=1,
+        secret=Secret(""),
+        commit=commit,
+    )
+    finding.notes.append(
+        "suppressions (allow_paths, disabled rules, ignore entries, baselines, size limits) "
+        "are read from the trusted side of a range scan, never from the change itself"
+    )
+    return finding

@@ -1,0 +1,190 @@
+"""A pull request or a push cannot suppress its own key: range scans obey the trusted side.
+
+Each test is an attack as a contributor would make it: a branch that adds a key together
+with something that tells the gate to look away. The gate must fail, name the edit as a
+finding a reviewer must approve, and keep every suppressed finding visible.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Repo
+from tests.keys import secret
+from tests.test_pre_receive import _push
+
+
+@pytest.fixture
+def base(repo: Repo) -> str:
+    """main with one harmless commit: the base a pull request starts from."""
+    repo.write("README.md", "hello\n")
+    sha = repo.commit("base")
+    repo.git("checkout", "-q", "-b", "pr")
+    return sha
+
+
+def _fingerprint(cli: Any, repo: Repo, name: str) -> str:
+    found = cli("files", str(repo.path), "--format", "json").json()["findings"]
+    return str(next(f["fingerprint"] for f in found if f["file"] == name))
+
+
+ATTACKS = {
+    "allow_paths": '[scan]\nallow_paths = [".*"]\n',
+    "disable_rules": '[scan]\ndisable_rules = ["nexpay-secret"]\n',
+    "max_file_size": "[scan]\nmax_file_size = 1\n",
+    "same rule id": (
+        '[[rule]]\nid = "nexpay-secret"\ndescription = "x"\nkind = "secret"\n'
+        "regex = 'never-matches-anything'\nkeywords = [\"never-matches\"]\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_a_pull_request_cannot_loosen_the_config(
+    cli: Any, repo: Repo, base: str, attack: str
+) -> None:
+    repo.write("app.env", f"NEXPAY_SECRET={secret(1)}\n")
+    repo.write(".nexpay-scan.toml", ATTACKS[attack])
+    repo.commit("add key and loosen the gate")
+    run = cli("history", f"{base}..HEAD", "--repo", str(repo.path), "--format", "json")
+    assert run.code == 1, run.err
+    found = {(f["rule"], f["file"]) for f in run.json()["findings"]}
+    assert ("nexpay-secret", "app.env") in found
+    assert ("nexpay-suppression-change", ".nexpay-scan.toml") in found
+
+
+def test_the_ignore_file_of_the_pull_request_is_not_obeyed(cli: Any, repo: Repo, base: str) -> None:
+    repo.write("app.env", f"NEXPAY_SECRET={secret(2)}\n")
+    repo.write(".nexpayscanignore", _fingerprint(cli, repo, "app.env") + "  # trust me\n")
+    repo.commit("add key and ignore it")
+    run = cli("history", f"{base}..HEAD", "--repo", str(repo.path), "--format", "json")
+    assert run.code == 1
+    rules = sorted(f["rule"] for f in run.json()["findings"])
+    assert rules == ["nexpay-secret", "nexpay-suppression-change"]
+
+
+def test_the_ignore_file_of_the_base_is_obeyed_and_shown(cli: Any, repo: Repo) -> None:
+    repo.write("fixture.env", f"NEXPAY_SECRET={secret(3)}\n")
+    repo.commit("fixture")
+    fingerprint = _fingerprint(cli, repo, "fixture.env")
+    repo.write(".nexpayscanignore", f"{fingerprint}  # revoked test fixture\n")
+    base = repo.commit("reviewed ignore entry")
+    repo.git("checkout", "-q", "-b", "pr")
+    repo.write("fixture.env", f"# moved down\nexport NEXPAY_SECRET={secret(3)}\n")
+    repo.commit("touch the fixture")
+    run = cli("history", f"{base}..HEAD", "--repo", str(repo.path), "--format", "json")
+    assert run.code == 0, run.out
+    document = run.json()
+    assert document["findings"] == []
+    suppressed = document["suppressed"]
+    assert [s["file"] for s in suppressed] == ["fixture.env"]
+    assert "revoked test fixture" in suppressed[0]["suppression"]["justification"]
+    text = cli("history", f"{base}..HEAD", "--repo", str(repo.path))
+    assert "suppressed: fixture.env:2" in text.out and "revoked test fixture" in text.out
+
+
+def test_a_committed_baseline_is_read_at_the_base(cli: Any, repo: Repo, base: str) -> None:
+    repo.write("app.env", f"NEXPAY_SECRET={secret(4)}\n")
+    repo.commit("add key")
+    created = cli(
+        "baseline",
+        "create",
+        "--repo",
+        str(repo.path),
+        "--output",
+        str(repo.path / "baseline.json"),
+        "--quiet",
+    )
+    assert created.code == 0
+    repo.commit("and baseline it")
+    baseline = str(repo.path / "baseline.json")
+    run = cli(
+        "history",
+        f"{base}..HEAD",
+        "--repo",
+        str(repo.path),
+        "--baseline",
+        baseline,
+        "--format",
+        "json",
+    )
+    assert run.code == 1
+    document = run.json()
+    rules = sorted(f["rule"] for f in document["findings"])
+    assert rules == ["nexpay-secret", "nexpay-suppression-change"]
+    assert any(
+        "not in" in note and "baseline.json" in note for note in document["summary"]["notes"]
+    )
+
+
+def test_a_baseline_outside_the_repository_is_the_users_own(
+    cli: Any, repo: Repo, base: str, tmp_path: Path
+) -> None:
+    repo.write("app.env", f"NEXPAY_SECRET={secret(5)}\n")
+    repo.commit("add key")
+    outside = tmp_path / "team-baseline.json"
+    assert (
+        cli("baseline", "create", "--repo", str(repo.path), "--output", str(outside), "-q").code
+        == 0
+    )
+    run = cli(
+        "history",
+        f"{base}..HEAD",
+        "--repo",
+        str(repo.path),
+        "--baseline",
+        str(outside),
+        "--format",
+        "sarif",
+    )
+    assert run.code == 0
+    results = json.loads(run.out)["runs"][0]["results"]
+    assert len(results) == 1
+    assert results[0]["suppressions"][0]["kind"] == "external"
+    assert "team-baseline.json" in results[0]["suppressions"][0]["justification"]
+
+
+def test_the_base_config_applies_in_a_range_scan(cli: Any, repo: Repo) -> None:
+    repo.write(".nexpay-scan.toml", "[scan]\nallow_paths = ['^tests/fixtures/']\n")
+    base = repo.commit("reviewed allowlist")
+    repo.git("checkout", "-q", "-b", "pr")
+    repo.write("tests/fixtures/app.env", f"NEXPAY_SECRET={secret(6)}\n")
+    repo.write(".nexpay-scan.toml", "")  # the pull request drops the allowlist: not obeyed
+    repo.commit("fixture")
+    run = cli("history", f"{base}..HEAD", "--repo", str(repo.path), "--format", "sarif")
+    assert run.code == 1  # the edit of the config is a finding
+    results = json.loads(run.out)["runs"][0]["results"]
+    by_rule = {r["ruleId"]: r for r in results}
+    assert by_rule["nexpay-secret"]["suppressions"][0]["kind"] == "external"
+    assert "nexpay-suppression-change" in by_rule
+    assert "suppressions" not in by_rule["nexpay-suppression-change"]
+
+
+def test_a_whole_history_scan_obeys_the_checkout(cli: Any, repo: Repo) -> None:
+    """An audit of one's own repository is not a range scan: its config is the team's."""
+    repo.write("app.env", f"NEXPAY_SECRET={secret(7)}\n")
+    repo.write(".nexpay-scan.toml", "[scan]\nallow_paths = ['^app.env$']\n")
+    repo.commit()
+    run = cli("history", "--repo", str(repo.path), "--format", "json")
+    assert run.code == 0
+    assert [f["file"] for f in run.json()["suppressed"]] == ["app.env"]
+
+
+def test_pre_receive_obeys_the_servers_config_not_the_pushers(repo: Repo, tmp_path: Path) -> None:
+    from tests.test_pre_receive import server as _server_fixture
+
+    server = _server_fixture.__wrapped__(tmp_path)  # type: ignore[attr-defined]
+    repo.git("remote", "add", "origin", str(server))
+    repo.write("README.md", "x\n")
+    repo.commit()
+    assert _push(repo).returncode == 0
+    repo.write("app.env", f"NEXPAY_SECRET={secret(8)}\n")
+    repo.write(".nexpay-scan.toml", '[scan]\nallow_paths = [".*"]\n')
+    repo.commit("key and allowlist")
+    pushed = _push(repo)
+    assert pushed.returncode != 0
+    assert "app.env" in pushed.stderr and "nexpay-suppression-change" in pushed.stderr
