@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 
@@ -14,10 +15,19 @@ TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up tim
 if TYPE_CHECKING:
     from typing import NoReturn
 
-EXIT_ERROR, EXIT_INTERRUPTED = 2, 130
+EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 2, 130, 143
 FORMATS = ("text", "json", "sarif", "gitlab", "junit")
 BYPASS = "To commit anyway, knowingly: git commit --no-verify"
 PUSH_BYPASS = "To push anyway, knowingly: git push --no-verify"
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the program is, so that every `finally` and clean-up runs
+    (a half-written report's temp file is removed) as it does for Ctrl-C."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 class _Parser(argparse.ArgumentParser):
@@ -284,6 +294,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Runs one command; every error becomes a one-line message and an exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in args_list if not a.startswith("-")), "")
+    if argv is None:  # a real run (not a test calling main): SIGTERM cleans up like Ctrl-C
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         args = build_parser(command).parse_args(args_list)
         return _dispatch(args)
@@ -293,6 +305,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("nexpay-scan: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Terminated:
+        print("nexpay-scan: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
     except BrokenPipeError:
         return EXIT_ERROR
     except Exception as error:

@@ -233,7 +233,6 @@ def _use_color(args: argparse.Namespace) -> bool:
 def write_atomically(path: str, text: str) -> None:
     """Writes `text` to `path` whole or not at all (temp file, then rename). A device or a
     pipe (`/dev/stdout`, a FIFO) is written to directly: it cannot be replaced."""
-    import tempfile
 
     if os.path.exists(path) and not os.path.isfile(path):
         try:
@@ -244,16 +243,16 @@ def write_atomically(path: str, text: str) -> None:
         return
 
     folder, name = os.path.split(path)
+    # named before it exists, so that however the write ends (an error, Ctrl-C, SIGTERM
+    # arriving anywhere, even inside the call that creates it) the clean-up knows its name
+    temp = os.path.join(folder or ".", f".{name}.{os.getpid()}.{os.urandom(4).hex()}")
     try:
-        handle, temp = tempfile.mkstemp(prefix=f".{name}.", dir=folder or ".")
-    except OSError as error:
-        raise FatalError(f"{path}: cannot write the report ({error.strerror})") from None
-    try:
+        handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
         os.replace(temp, path)
     except BaseException as error:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             os.unlink(temp)
         if isinstance(error, OSError):
             raise FatalError(f"{path}: cannot write the report ({error.strerror})") from None

@@ -20,7 +20,9 @@ python={python}
 package={package}
 # two file tests, not a trial import: that would start Python twice on every {what}
 if [ -x "$python" ] && [ -f "$package" ]; then
-    exec "$python" -m nexpay_scan {command}
+    # -I: isolated, so a module committed in the work tree (argparse.py, nexpay_scan/) is
+    # never imported in place of ours, and PYTHON* variables change nothing
+    exec "$python" -I -m nexpay_scan {command}
 elif command -v nexpay-scan >/dev/null 2>&1; then
     exec nexpay-scan {command}
 fi
@@ -46,9 +48,7 @@ def hook_script(command: str, what: str, verb: str) -> str:
     return _TEMPLATE.format(
         marker=MARKER,
         python=shlex.quote(sys.executable),
-        package=shlex.quote(
-            os.path.join(os.path.dirname(os.path.abspath(__file__)), "__main__.py")
-        ),
+        package=shlex.quote(_PACKAGE_MAIN),
         command=command,
         what=what,
         verb=verb,

@@ -43,6 +43,37 @@ def test_install_hook_blocks_a_commit_with_a_key(cli: Any, repo: Repo) -> None:
     assert _commit(repo).returncode == 0
 
 
+@pytest.mark.parametrize(
+    ("planted", "code"),
+    [
+        ("argparse.py", "raise SystemExit(0)\n"),
+        ("nexpay_scan/__init__.py", ""),
+        ("nexpay_scan/__main__.py", "raise SystemExit(0)\n"),
+    ],
+)
+def test_a_committed_module_cannot_hijack_the_plain_hook(
+    cli: Any, repo: Repo, planted: str, code: str
+) -> None:
+    """The hook runs Python isolated (-I): the work tree is not on its import path, so a
+    module the repository plants in place of ours is never run by `git commit`."""
+    repo.write(planted, code)
+    repo.commit("plant")
+    assert cli("install-hook", "--repo", str(repo.path)).code == 0
+    repo.write("app.env", f"NEXPAY_SECRET={secret(9)}\n")
+    repo.stage()
+    env = {**os.environ, "PYTHONPATH": str(repo.path)}  # not obeyed either
+    blocked = subprocess.run(
+        ["git", "commit", "-m", "try"],
+        cwd=repo.path,  # git runs hooks at the top of the work tree, as here
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    assert blocked.returncode != 0
+    assert "nexpay-secret" in blocked.stderr
+
+
 def test_install_hook_respects_a_foreign_hook(cli: Any, repo: Repo) -> None:
     hook = repo.path / ".git" / "hooks" / "pre-commit"
     hook.write_text("#!/bin/sh\necho mine\n")

@@ -756,8 +756,13 @@ def _children(pid: int) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("engine", ["blob", "diff"])
-@pytest.mark.parametrize("whom", ["process-group", "process"])
-def test_sigint_mid_scan(busy_repo: Path, tmp_path: Path, engine: str, whom: str) -> None:
+@pytest.mark.parametrize(
+    ("whom", "sig"),
+    [("process-group", signal.SIGINT), ("process", signal.SIGINT), ("process", signal.SIGTERM)],
+)
+def test_sigint_mid_scan(
+    busy_repo: Path, tmp_path: Path, engine: str, whom: str, sig: signal.Signals
+) -> None:
     out = tmp_path / "out"
     out.mkdir()
     temp = tmp_path / "tmpdir"
@@ -778,17 +783,18 @@ def test_sigint_mid_scan(busy_repo: Path, tmp_path: Path, engine: str, whom: str
         time.sleep(0.3)
         assert process.poll() is None, "the scan ended before it could be interrupted"
         if whom == "process-group":  # what Ctrl-C on a terminal does: git gets it too
-            os.killpg(process.pid, signal.SIGINT)
+            os.killpg(process.pid, sig)
         else:
-            process.send_signal(signal.SIGINT)
+            process.send_signal(sig)
         stdout, stderr = process.communicate(timeout=15)
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate()
-    assert process.returncode == 130, stderr.decode()
+    said = "interrupted" if sig == signal.SIGINT else "terminated"
+    assert process.returncode == 128 + sig, stderr.decode()
     assert "Traceback" not in stderr.decode()
-    assert stderr.decode().strip().splitlines() == ["nexpay-scan: interrupted"]
+    assert stderr.decode().strip().splitlines() == [f"nexpay-scan: {said}"]
     assert stdout == b""
     assert not report.exists()
     assert list(out.iterdir()) == [], "a partial or temporary report was left behind"
