@@ -124,6 +124,12 @@ def _finish(
         sys.stdout.flush()
     if getattr(args, "report", None):
         _write_audit(args, report, root)
+    if getattr(args, "command", "") == "ci":
+        from nexpay_scan.reporters.github import write_to_actions
+
+        report.color = False
+        beside = sys.stdout if args.output or args.format == "text" else sys.stderr
+        write_to_actions(report, os.environ, beside)
     return exit_code(active, args.fail_on, scanner.summary)
 
 

@@ -162,3 +162,29 @@ def test_history_since_until_and_branch(cli: Any, pull_request: tuple[Repo, str,
     assert files("--until", "2024-01-01T23:00:00") == ["old.env"]
     assert files("--branch", "main") == ["old.env"]
     assert files("--branch", "topic") == ["new.env", "old.env"]
+
+
+def test_ci_on_github_annotates_and_writes_a_job_summary(
+    cli: Any, repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo.write(".nexpay-scan.toml", "[scan]\nallow_paths = ['^fixtures/']\n")
+    base = repo.commit("base")
+    repo.git("checkout", "-q", "-b", "topic")
+    repo.write("new%,:.env", f"K={secret(2)}\n")
+    repo.write("fixtures/app.env", f"K={secret(3)}\n")
+    head = repo.commit("topic")
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    event = {"pull_request": {"base": {"sha": base}, "head": {"sha": head}}}
+    _github_env(monkeypatch, tmp_path, "pull_request", event)
+    sarif = tmp_path / "out.sarif"
+    run = cli("ci", "--repo", str(repo.path), "--format", "sarif", "--output", str(sarif))
+    assert run.code == 1
+    lines = [line for line in run.out.splitlines() if line.startswith("::")]
+    assert lines[0].startswith("::error file=new%25%2C%3A.env,line=1,col=3,title=nexpay-secret")
+    assert lines[1].startswith("::notice file=fixtures/app.env,line=1")
+    assert "allow_paths" in lines[1]
+    assert secret(2) not in run.out and secret(2)[:11] in run.out
+    text = summary.read_text()
+    assert "## nexpay-scan" in text and "new%,:.env" in text and "Suppressed" in text
+    assert "Revoke the key now" in text and secret(2) not in text
