@@ -6,7 +6,7 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from nexpay_scan.config import builtin_rules, load_settings
 from nexpay_scan.errors import FatalError
@@ -48,12 +48,16 @@ def _config_root(start: str) -> StrPath:
 
 
 def _finish(
-    args: argparse.Namespace, scanner: Scanner, findings: list[Finding], root: StrPath | None
+    args: argparse.Namespace,
+    scanner: Scanner,
+    findings: list[Finding],
+    root: StrPath | None,
+    ranges: Sequence[Sequence[str]] = (),  # a range scan's revisions: its heads' client IDs
 ) -> int:
     findings, scanner.summary.suppressed = _suppressed(args, findings, root)
     findings.sort(key=lambda f: (f.file, f.line, f.column))
     if args.verify:
-        _verify(args, findings)
+        _verify(args, findings, scanner, root, ranges)
     report = Report(
         findings=findings,
         summary=scanner.summary,
@@ -107,7 +111,14 @@ def exit_code(findings: list[Finding], fail_on: str) -> int:
     return EXIT_FINDINGS if findings else EXIT_CLEAN
 
 
-def _verify(args: argparse.Namespace, findings: list[Finding]) -> None:
+def _verify(
+    args: argparse.Namespace,
+    findings: list[Finding],
+    scanner: Scanner,
+    root: StrPath | None,
+    ranges: Sequence[Sequence[str]],
+) -> None:
+    from nexpay_scan.sources.tree_ids import client_ids_at, range_heads
     from nexpay_scan.verifier.endpoint import DEFAULT_API_BASE
     from nexpay_scan.verifier.verify import VerifyOptions, verify_findings
 
@@ -117,7 +128,9 @@ def _verify(args: argparse.Namespace, findings: list[Finding]) -> None:
         timeout=args.verify_timeout,
         deadline=args.verify_deadline,
     )
-    verify_findings(findings, options)
+    heads = range_heads(ranges) if root is not None else []
+    tree_ids = client_ids_at(root, heads, scanner) if root is not None and heads else []
+    verify_findings(findings, options, tree_client_ids=tree_ids)
     order = {"live": 0, "unknown": 1, "unverified": 2, "revoked": 3}
     findings.sort(key=lambda f: (order.get(f.status, 2), f.kind != "secret"))
 
@@ -197,7 +210,8 @@ def history(args: argparse.Namespace) -> int:
         all_occurrences=args.all_occurrences,
         track_places=bool(args.report),
     )
-    return _finish(args, scanner, _history_findings(wanted, root, scanner), root)
+    found = _history_findings(wanted, root, scanner)
+    return _finish(args, scanner, found, root, [wanted.revisions])
 
 
 class HistoryRequest(Record):
@@ -262,9 +276,10 @@ def pre_push(args: argparse.Namespace) -> int:
     root = repo_root(args.repo)
     scanner = _scanner(args, root, "pre-push")
     scan = HistoryScan(root, scanner)
-    for revisions in pushed_revisions(root, args.remote, os.environ, _stdin_lines):
+    pushed = list(pushed_revisions(root, args.remote, os.environ, _stdin_lines))
+    for revisions in pushed:
         scan.run(revisions)
-    return _finish(args, scanner, scan.findings(), root)
+    return _finish(args, scanner, scan.findings(), root, pushed)
 
 
 def pre_receive(args: argparse.Namespace) -> int:
@@ -276,9 +291,10 @@ def pre_receive(args: argparse.Namespace) -> int:
     scanner = _scanner(args, root, "pre-push")
     scan = HistoryScan(root, scanner)
     lines = _stdin_lines()
-    for revisions in received_revisions(lines):
+    received = list(received_revisions(lines))
+    for revisions in received:
         scan.run(revisions)
-    code = _finish(args, scanner, scan.findings(), root)
+    code = _finish(args, scanner, scan.findings(), root, received)
     if code == EXIT_CLEAN:
         return code
     reason = break_glass_reason(os.environ)
@@ -343,7 +359,8 @@ def ci(args: argparse.Namespace) -> int:
         all_occurrences=args.all_occurrences,
         track_places=bool(args.report),
     )
-    return _finish(args, scanner, _history_findings(wanted, root, scanner), root)
+    found = _history_findings(wanted, root, scanner)
+    return _finish(args, scanner, found, root, [revisions])
 
 
 def baseline(args: argparse.Namespace) -> int:

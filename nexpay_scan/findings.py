@@ -5,6 +5,9 @@ from __future__ import annotations
 from nexpay_scan.records import Record
 
 _PREFIXES = ("nxp_sk_", "nxp_cid_")
+# A finding's status before (or without) a check; the verifier's other statuses are in
+# verifier/check.py, which the hook never imports.
+UNVERIFIED = "unverified"
 _SHOWN = 4  # characters kept after the prefix in the redacted form
 
 
@@ -110,7 +113,7 @@ class Finding:
         self.commit = commit
         self.pair = pair  # a client ID found in the same match (header form)
         self.occurrences = 1
-        self.status = "unverified"
+        self.status = UNVERIFIED
         self.status_reason: str | None = None
         self.account: dict[str, str] | None = None
         self.verified_with: Secret | None = None
