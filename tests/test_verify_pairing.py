@@ -140,6 +140,26 @@ def test_range_401_with_the_head_tree_is_revoked(
     )
 
 
+def test_range_with_more_tree_client_ids_than_are_tried_is_not_revoked(
+    cli: Any, secret_only_pr: tuple[Repo, str, str], api: FakeNexpay
+) -> None:
+    # The 3 nearest client IDs answering 401 say nothing about the 4 left untried.
+    repo, base, _ = secret_only_pr
+    repo.git("checkout", "-q", base)
+    repo.write("fixtures/ids.env", "".join(f"ID={client_id(40 + i)}\n" for i in range(5)))
+    base = repo.commit("more client IDs")
+    repo.write("app/secret.env", f"NEXPAY_SECRET={LONELY_SK}\n")
+    head = repo.commit("adds a secret")
+    run = cli(
+        "history", "--repo", str(repo.path), f"{base}..{head}", "--format", "json", *_verify(api)
+    )
+    [found] = run.json()["findings"]
+    assert (found["status"], found["status_reason"]) == (
+        "unverified",
+        "3 client IDs from the tree at the head commit answered 401, 4 more of its own not tried",
+    )
+
+
 def test_ci_pairs_the_secret_with_the_head_tree(
     cli: Any,
     secret_only_pr: tuple[Repo, str, str],

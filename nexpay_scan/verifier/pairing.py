@@ -34,20 +34,20 @@ class Candidate:
     source: str
 
     @property
-    def belongs(self) -> bool:
-        """True when a 401 for this pair says the secret is revoked."""
-        return self.source != GUESS
+    def beside(self) -> bool:
+        """True for a client ID next to the secret (its header or file): the nearest one is
+        its pair, even when more client IDs of its own are left untried."""
+        return self.source in (HEADER, FILE)
 
 
 def belonging_candidates(
     occurrences: Sequence[Finding],
     client_ids: Sequence[Finding],
     tree_ids: Sequence[TreeClientId],
-    limit: int,
 ) -> list[Candidate]:
     """Client IDs that belong with one secret, nearest first: its own header pair, the same
     file (nearest lines first), the same commit, then the tree at the head commit (files
-    nearest the secret's first); at most `limit`, no repeats."""
+    nearest the secret's first); no repeats."""
     files = {f.file for f in occurrences}
     commits = {f.commit.sha for f in occurrences if f.commit}
     lines = {f.file: f.line for f in occurrences}
@@ -60,7 +60,7 @@ def belonging_candidates(
     ordered += [Candidate(c.secret.reveal(), FILE) for c in same_file]
     ordered += [Candidate(c.secret.reveal(), COMMIT) for c in same_commit]
     ordered += [Candidate(t.value, TREE) for t in in_tree]
-    return _distinct(ordered)[:limit]
+    return _distinct(ordered)
 
 
 def guessed_candidates(client_ids: Sequence[Finding], limit: int) -> list[Candidate]:

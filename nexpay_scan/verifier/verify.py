@@ -87,11 +87,11 @@ def verify_findings(
             secrets[finding.secret.reveal()].append(finding)
     client_ids = [f for f in findings if f.kind == "client_id"]
     limit = options.max_candidates
-    own = {
-        value: belonging_candidates(occurrences, client_ids, tree_client_ids, limit)
+    belonging = {
+        value: belonging_candidates(occurrences, client_ids, tree_client_ids)
         for value, occurrences in secrets.items()
     }
-    own = {value: c for value, c in own.items() if c}
+    own = {value: c[:limit] for value, c in belonging.items() if c}
     guessable = {
         value: guessed_candidates(client_ids, limit) for value in secrets if value not in own
     }
@@ -107,7 +107,8 @@ def verify_findings(
     results = {}
     for value, occurrences in secrets.items():
         if value in own:
-            results[value] = _judge_own(first.get(value))
+            untried = len(belonging[value]) - len(own[value])
+            results[value] = _judge_own(first.get(value), untried)
         else:
             results[value] = _judge_guesses(guessable[value], value in guesses, second.get(value))
         _apply(occurrences, results[value])
@@ -171,8 +172,9 @@ def _check_secret(check: KeyCheck, secret: str, candidates: list[Candidate]) -> 
     return tried
 
 
-def _judge_own(tried: Tried | None) -> SecretResult:
-    """Live if any pair is; revoked only when every client ID of its own said 401."""
+def _judge_own(tried: Tried | None, untried: int) -> SecretResult:
+    """Live if any pair is; revoked when every client ID of its own that was asked said 401,
+    and either none was left untried or one of them sat beside the secret."""
     if tried is None:
         return SecretResult(Verdict(UNKNOWN, "verification deadline reached"))
     live = tried.live
@@ -180,17 +182,26 @@ def _judge_own(tried: Tried | None) -> SecretResult:
         return SecretResult(live[1], live[0].client_id)
     verdicts = [v for _, v in tried.answers]
     if all(v.status == REVOKED for v in verdicts):
+        if untried and not any(c.beside for c, _ in tried.answers):
+            reason = f"{_asked(tried)} answered 401, {untried} more of its own not tried"
+            return SecretResult(Verdict(UNVERIFIED, reason))
         return SecretResult(Verdict(REVOKED, _revoked_reason(tried)))
     reasons = "; ".join(dict.fromkeys(v.reason for v in verdicts if v.status == UNKNOWN))
     return SecretResult(Verdict(UNKNOWN, reasons))
 
 
 def _revoked_reason(tried: Tried) -> str:
-    sources = " and ".join(dict.fromkeys(SOURCE_NAMES[c.source] for c, _ in tried.answers))
     if len(tried.answers) == 1:
-        return f"401 Unauthorized with the client ID from {sources}: revoked or never valid"
+        source = SOURCE_NAMES[tried.answers[0][0].source]
+        return f"401 Unauthorized with the client ID from {source}: revoked or never valid"
+    return f"all {_asked(tried)} answered 401: revoked or never valid"
+
+
+def _asked(tried: Tried) -> str:
+    """How many client IDs were asked and from where: "3 client IDs from its commit"."""
+    sources = " and ".join(dict.fromkeys(SOURCE_NAMES[c.source] for c, _ in tried.answers))
     count = len(tried.answers)
-    return f"all {count} client IDs from {sources} answered 401: revoked or never valid"
+    return f"{count} client ID{'s' * (count != 1)} from {sources}"
 
 
 def _judge_guesses(available: list[Candidate], planned: bool, tried: Tried | None) -> SecretResult:
