@@ -118,7 +118,7 @@ def _verify(
     root: StrPath | None,
     ranges: Sequence[Sequence[str]],
 ) -> None:
-    from nexpay_scan.sources.tree_ids import client_ids_at, range_heads
+    from nexpay_scan.sources.tree_ids import client_ids_at_heads
     from nexpay_scan.verifier.endpoint import DEFAULT_API_BASE
     from nexpay_scan.verifier.verify import VerifyOptions, verify_findings
 
@@ -128,8 +128,7 @@ def _verify(
         timeout=args.verify_timeout,
         deadline=args.verify_deadline,
     )
-    heads = range_heads(ranges) if root is not None else []
-    tree_ids = client_ids_at(root, heads, scanner) if root is not None and heads else []
+    tree_ids = client_ids_at_heads(root, ranges, scanner) if root is not None else []
     verify_findings(findings, options, tree_client_ids=tree_ids)
     order = {"live": 0, "unknown": 1, "unverified": 2, "revoked": 3}
     findings.sort(key=lambda f: (order.get(f.status, 2), f.kind != "secret"))

@@ -63,6 +63,14 @@ def _heads(revisions: list[str]) -> list[str]:
     return positive if excluded else []
 
 
+def client_ids_at_heads(
+    repo: StrPath, revision_lists: Iterable[Sequence[str]], scanner: Scanner
+) -> list[TreeClientId]:
+    """Client IDs in the trees at the heads of these ranges (none for whole histories)."""
+    heads = range_heads(revision_lists)
+    return client_ids_at(repo, heads, scanner) if heads else []
+
+
 def client_ids_at(repo: StrPath, heads: Sequence[str], scanner: Scanner) -> list[TreeClientId]:
     """Client IDs in the tree at each of `heads`, as the scan's rules find them: at most
     MAX_FILES files per head are read (files with a prefixed client ID first) and at most
@@ -71,8 +79,10 @@ def client_ids_at(repo: StrPath, heads: Sequence[str], scanner: Scanner) -> list
     found: dict[str, TreeClientId] = {}
     with BlobReader(repo) as blobs:
         for head in heads:
-            for path in _files_with_client_ids(repo, head)[:MAX_FILES]:
-                for finding in _client_ids_in(probe, blobs, head, path):
+            commit = _commit(repo, head)
+            paths = _files_with_client_ids(repo, commit) if commit else []
+            for path in paths[:MAX_FILES]:
+                for finding in _client_ids_in(probe, blobs, commit, path):
                     found.setdefault(
                         finding.secret.reveal(), TreeClientId(finding.secret.reveal(), path)
                     )
@@ -81,21 +91,24 @@ def client_ids_at(repo: StrPath, heads: Sequence[str], scanner: Scanner) -> list
     return list(found.values())
 
 
-def _files_with_client_ids(repo: StrPath, head: str) -> list[str]:
-    """Paths at `head` that may hold a client ID: prefixed ones first, then legacy ones."""
-    commit = run_git(
+def _commit(repo: StrPath, revision: str) -> str:
+    """The commit `revision` names, or "" when git cannot resolve it."""
+    found = run_git(
         repo,
         "rev-parse",
         "-q",
         "--verify",
         "--end-of-options",
-        f"{head}^{{commit}}",
+        f"{revision}^{{commit}}",
         ok_codes=(0, 1, 128),
-    ).strip()
-    if not commit:
-        return []
-    prefixed = _grep(repo, commit.decode(), "-e", _PREFIXED)
-    legacy = _grep(repo, commit.decode(), "-i", "--all-match", "-e", "nexpay", "-e", _UUID)
+    )
+    return found.decode().strip()
+
+
+def _files_with_client_ids(repo: StrPath, commit: str) -> list[str]:
+    """Paths at `commit` that may hold a client ID: prefixed ones first, then legacy ones."""
+    prefixed = _grep(repo, commit, "-e", _PREFIXED)
+    legacy = _grep(repo, commit, "-i", "--all-match", "-e", "nexpay", "-e", _UUID)
     return list(dict.fromkeys([*prefixed, *legacy]))
 
 
