@@ -92,6 +92,7 @@ def _finish(
     findings: list[Finding],
     root: StrPath | None,
     trusted: TrustedSide | None = None,
+    ranges: Sequence[Sequence[str]] = (),  # a range scan's revisions: its heads' client IDs
 ) -> int:
     """Suppressions, verification, the report, and the exit code."""
     notes: list[str] = []
@@ -102,7 +103,7 @@ def _finish(
     active.sort(key=lambda f: (f.file, f.line, f.column))
     suppressed.sort(key=lambda f: (f.file, f.line, f.column))
     if args.verify:
-        _verify(args, active)
+        _verify(args, active, scanner, root, ranges)
     report = Report(
         findings=active,
         summary=scanner.summary,
@@ -216,7 +217,14 @@ def exit_code(
     return EXIT_CLEAN
 
 
-def _verify(args: argparse.Namespace, findings: list[Finding]) -> None:
+def _verify(
+    args: argparse.Namespace,
+    findings: list[Finding],
+    scanner: Scanner,
+    root: StrPath | None,
+    ranges: Sequence[Sequence[str]],
+) -> None:
+    from nexpay_scan.sources.tree_ids import client_ids_at_heads
     from nexpay_scan.verifier.endpoint import DEFAULT_API_BASE
     from nexpay_scan.verifier.verify import VerifyOptions, verify_findings
 
@@ -226,7 +234,8 @@ def _verify(args: argparse.Namespace, findings: list[Finding]) -> None:
         timeout=args.verify_timeout,
         deadline=args.verify_deadline,
     )
-    verify_findings(findings, options)
+    tree_ids = client_ids_at_heads(root, ranges, scanner) if root is not None else []
+    verify_findings(findings, options, tree_client_ids=tree_ids)
     order = {"live": 0, "unknown": 1, "unverified": 2, "revoked": 3}
     findings.sort(key=lambda f: (order.get(f.status, 2), f.kind != "secret"))
 
@@ -310,7 +319,7 @@ def history(args: argparse.Namespace) -> int:
     )
     findings = _history_findings(wanted, root, scanner)
     findings += _suppression_changes(args, root, wanted.revisions, trusted)
-    return _finish(args, scanner, findings, root, trusted)
+    return _finish(args, scanner, findings, root, trusted, [wanted.revisions])
 
 
 def _suppression_changes(
@@ -388,9 +397,10 @@ def pre_push(args: argparse.Namespace) -> int:
     root = repo_root(args.repo)
     scanner = _scanner(args, root, "pre-push")
     scan = HistoryScan(root, scanner)
-    for revisions in pushed_revisions(root, args.remote, os.environ, _stdin_lines):
+    pushed = list(pushed_revisions(root, args.remote, os.environ, _stdin_lines))
+    for revisions in pushed:
         scan.run(revisions)
-    return _finish(args, scanner, scan.findings(), root)
+    return _finish(args, scanner, scan.findings(), root, None, pushed)
 
 
 def pre_receive(args: argparse.Namespace) -> int:
@@ -405,13 +415,14 @@ def pre_receive(args: argparse.Namespace) -> int:
     scanner = _scanner(args, root, "pre-receive", trusted)
     scan = HistoryScan(root, scanner)
     changes: list[Finding] = []
-    for revisions in received_revisions(lines):
+    received = list(received_revisions(lines))
+    for revisions in received:
         scan.run(revisions)
         if trusted is not None:
             files = _suppression_files(args, root, trusted)
             changes += suppression_changes(root, revisions, files, trusted)
     findings = scan.findings() + list({f.file: f for f in changes}.values())
-    code = _finish(args, scanner, findings, root, trusted)
+    code = _finish(args, scanner, findings, root, trusted, received)
     if code == EXIT_CLEAN:
         return code
     reason = break_glass_reason(os.environ)
@@ -480,7 +491,7 @@ def ci(args: argparse.Namespace) -> int:
     )
     findings = _history_findings(wanted, root, scanner)
     findings += _suppression_changes(args, root, wanted.revisions, trusted)
-    return _finish(args, scanner, findings, root, trusted)
+    return _finish(args, scanner, findings, root, trusted, [revisions])
 
 
 def baseline(args: argparse.Namespace) -> int:

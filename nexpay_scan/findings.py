@@ -8,6 +8,9 @@ _PREFIXES = ("nxp_sk_", "nxp_cid_")
 # What a finding's kind is called in output; "suppression" is a change that edits what
 # the gate suppresses (the config, the ignore file, the baseline), not a credential.
 KIND_LABELS = {"secret": "secret", "client_id": "client ID", "suppression": "suppression change"}
+# A finding's status before (or without) a check; the verifier's other statuses are in
+# verifier/check.py, which the hook never imports.
+UNVERIFIED = "unverified"
 _SHOWN = 4  # characters kept after the prefix in the redacted form
 
 
@@ -122,7 +125,7 @@ class Finding:
         self.commit = commit
         self.pair = pair  # a client ID found in the same match (header form)
         self.occurrences = 1
-        self.status = "unverified"
+        self.status = UNVERIFIED
         self.status_reason: str | None = None
         self.account: dict[str, str] | None = None
         self.verified_with: Secret | None = None

@@ -15,6 +15,7 @@ URL where nothing listens. Every server records the requests it receives, before
 from __future__ import annotations
 
 import collections
+import contextlib
 import hashlib
 import json
 import socket
@@ -475,3 +476,81 @@ class FakeNexpay(_ServerBase):
     ) -> None:
         with self._lock:
             self._scripts[(client_id, secret)] = _Script(steady, deque(transient or ()))
+
+
+# --- a proxy -------------------------------------------------------------------------------
+
+
+class RecordingProxy:
+    """A forward proxy on 127.0.0.1 that records every byte of each request head it gets.
+
+    It carries nothing: a forwarded request (`GET http://...`) gets 401, the answer that
+    turned a live key "revoked" when keys went through a proxy; a tunnel (`CONNECT`) is
+    refused with 403. So a test sees what a client would hand a proxy, and that no verdict
+    comes from one. `url` goes in HTTP(S)_PROXY; `received` holds the request heads.
+    """
+
+    def __init__(self) -> None:
+        self.received: list[bytes] = []
+        self._lock = threading.Lock()
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self._socket.settimeout(_POLL_SECONDS * 5)
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="RecordingProxy", daemon=True)
+        self._thread.start()
+
+    @property
+    def request_lines(self) -> list[str]:
+        """The first line of each request received, oldest first."""
+        with self._lock:
+            return [head.split(b"\r\n", 1)[0].decode("latin-1") for head in self.received]
+
+    def _serve(self) -> None:
+        while not self._closed.is_set():
+            try:
+                connection, _ = self._socket.accept()
+            except (TimeoutError, OSError):
+                continue
+            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
+
+    def _answer(self, connection: socket.socket) -> None:
+        with connection:
+            connection.settimeout(5)
+            head = b""
+            try:
+                while b"\r\n\r\n" not in head and len(head) < 1 << 16:
+                    chunk = connection.recv(4096)
+                    if not chunk:
+                        break
+                    head += chunk
+            except OSError:
+                pass
+            if not head:
+                return
+            with self._lock:
+                self.received.append(head)
+            refused = head.startswith(b"CONNECT ")
+            body = b"" if refused else json.dumps({"error": {"code": "unauthorized"}}).encode()
+            status = b"403 Forbidden" if refused else b"401 Unauthorized"
+            with contextlib.suppress(OSError):
+                connection.sendall(
+                    b"HTTP/1.1 " + status + b"\r\nConnection: close\r\nContent-Type: "
+                    b"application/json\r\nContent-Length: "
+                    + str(len(body)).encode()
+                    + b"\r\n\r\n"
+                    + body
+                )
+
+    def close(self) -> None:
+        """Stop accepting; idempotent."""
+        if not self._closed.is_set():
+            self._closed.set()
+            self._thread.join(timeout=5)
+            self._socket.close()
+
+    def __enter__(self) -> RecordingProxy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

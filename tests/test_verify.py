@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from nexpay_scan.verifier.check import https_proxy
 from tests.conftest import Repo
-from tests.fake_nexpay import FakeNexpay, RecordingServer, refused_base_url
+from tests.fake_nexpay import FakeNexpay, RecordingProxy, RecordingServer, refused_base_url
 from tests.keys import client_id, legacy_client_id, legacy_secret, secret
 
 LIVE_CID, LIVE_SK = client_id(1), secret(1)
@@ -265,58 +266,100 @@ def test_revoked_keys_try_a_bounded_number_of_client_ids(cli: Any, repo: Repo) -
     assert len(seen) == 6 * 3  # all 401: the 3 nearest client IDs each, no more
 
 
-class _ForwardProxy:
-    """A minimal forward HTTP proxy on 127.0.0.1 that records the URLs it carries."""
-
-    def __init__(self) -> None:
-        import http.server
-        import threading
-        import urllib.request
-
-        seen: list[str] = []
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                seen.append(self.path)
-                request = urllib.request.Request(self.path, headers=dict(self.headers))
-                opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-                try:
-                    with opener.open(request, timeout=5) as answer:
-                        status, body = answer.status, answer.read()
-                except urllib.error.HTTPError as error:
-                    status, body = error.code, error.read()
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                return None
-
-        import urllib.error
-
-        self.seen = seen
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+_PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY")
 
 
-def test_standard_proxy_variables_are_honoured(
-    cli: Any, repo: Repo, api: FakeNexpay, monkeypatch: pytest.MonkeyPatch
+@pytest.fixture
+def proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingProxy]:
+    """A recording proxy, and an environment in which no proxy variable is set yet."""
+    for name in (*_PROXY_VARIABLES, "all_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with RecordingProxy() as server:
+        yield server
+
+
+@pytest.mark.parametrize("names", [(n,) for n in _PROXY_VARIABLES] + [_PROXY_VARIABLES])
+def test_plain_http_to_loopback_never_goes_through_a_proxy(
+    cli: Any,
+    repo: Repo,
+    api: FakeNexpay,
+    proxy: RecordingProxy,
+    monkeypatch: pytest.MonkeyPatch,
+    names: tuple[str, ...],
 ) -> None:
+    # The proxy would read the key in clear, and its 401 used to make a live key "revoked".
     api.live(LIVE_CID, LIVE_SK, ACCOUNT)
-    proxy = _ForwardProxy()
-    try:
-        for name in ("NO_PROXY", "no_proxy"):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("HTTP_PROXY", proxy.url)
-        repo.write("a.env", f"{LIVE_CID} {LIVE_SK}\n")
-        found = _by_match(_scan(cli, repo, api.base_url, "--no-redact"))
-        assert found[LIVE_SK]["status"] == "live"
-        assert proxy.seen == [f"{api.base_url}/v2/users/me"]
-    finally:
-        proxy.close()
+    for name in names:
+        monkeypatch.setenv(name, proxy.url)
+    repo.write("a.env", f"{LIVE_CID} {LIVE_SK}\n")
+    found = _by_match(_scan(cli, repo, api.base_url, "--no-redact", "--fail-on", "live"))
+    assert found[LIVE_SK]["status"] == "live" and found[LIVE_SK]["account"] == ACCOUNT
+    assert proxy.received == []
+    assert api.count(LIVE_CID, LIVE_SK) == 1  # the verdict is the API's
+
+
+def test_https_goes_through_the_proxy_only_as_a_tunnel(
+    cli: Any, repo: Repo, proxy: RecordingProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("https_proxy", proxy.url)
+    repo.write("a.env", f"{LIVE_CID} {LIVE_SK}\n")
+    run = _scan(cli, repo, "https://api.nexpay.test", "--verify-deadline", "10")
+    statuses = {f["kind"]: f["status"] for f in run.json()["findings"]}
+    assert statuses["secret"] == "unknown"  # the proxy refused the tunnel: no verdict
+    assert proxy.request_lines and all(
+        line.startswith("CONNECT api.nexpay.test:443 ") for line in proxy.request_lines
+    )
+    heard = b"".join(proxy.received)
+    assert LIVE_SK.encode() not in heard and LIVE_CID.encode() not in heard
+    assert b"authorization: apikey" not in heard.lower()
+
+
+def test_all_proxy_is_used_for_https(
+    cli: Any, repo: Repo, proxy: RecordingProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("all_proxy", proxy.url)
+    repo.write("a.env", f"{LIVE_CID} {LIVE_SK}\n")
+    _scan(cli, repo, "https://api.nexpay.test", "--verify-deadline", "10")
+    assert proxy.request_lines[0].startswith("CONNECT api.nexpay.test:443 ")
+
+
+def test_no_proxy_sends_https_directly(
+    cli: Any, repo: Repo, proxy: RecordingProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+    monkeypatch.setenv("NO_PROXY", "example.org, .localhost,localhost")
+    base = refused_base_url().replace("http://127.0.0.1", "https://localhost")
+    repo.write("a.env", f"{LIVE_CID} {LIVE_SK}\n")
+    run = _scan(cli, repo, base, "--verify-deadline", "10")
+    statuses = {f["kind"]: f["status"] for f in run.json()["findings"]}
+    assert statuses["secret"] == "unknown"  # connection refused, directly
+    assert proxy.received == []
+
+
+def test_a_socks_proxy_is_a_one_line_error_not_a_direct_connection(
+    cli: Any, repo: Repo, proxy: RecordingProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALL_PROXY", "socks5h://user:hunter2@127.0.0.1:1080")
+    repo.write("a.env", f"{LIVE_CID} {LIVE_SK}\n")
+    run = _scan(cli, repo, "https://api.nexpay.test")
+    assert run.code == 2 and "ALL_PROXY names a socks5h proxy" in run.err
+    assert "Traceback" not in run.err and "hunter2" not in run.err
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, None),
+        ({"HTTP_PROXY": "http://p:1"}, None),  # names a proxy for plain HTTP only
+        ({"HTTPS_PROXY": "http://p:1"}, "http://p:1"),
+        ({"https_proxy": "http://low:1", "HTTPS_PROXY": "http://up:1"}, "http://low:1"),
+        ({"ALL_PROXY": "p:3128"}, "http://p:3128"),
+        ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "*"}, None),
+        ({"HTTPS_PROXY": "http://p:1", "no_proxy": "nexpay.com"}, None),
+        ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "*.nexpay.com:443"}, None),
+        ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "pay.com"}, "http://p:1"),
+        ({"HTTPS_PROXY": "http://p:1", "NO_PROXY": "10.0.0.0/8"}, "http://p:1"),
+    ],
+)
+def test_which_proxy_an_https_check_uses(environ: dict[str, str], expected: str | None) -> None:
+    assert https_proxy("api.nexpay.com", environ) == expected

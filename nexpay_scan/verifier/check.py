@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import os
 import random
 import time
-import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import urllib3
+
+from nexpay_scan.errors import FatalError
+from nexpay_scan.findings import UNVERIFIED as UNVERIFIED  # one definition, re-exported
 
 MAX_BODY = 64 * 1024
 MAX_RETRY_AFTER = 30.0
 LIVE, REVOKED, UNKNOWN = "live", "revoked", "unknown"
+# Where an HTTPS proxy is named, in the order curl and urllib look (lower case first).
+_PROXY_VARIABLES = ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
 
 
 @dataclass(frozen=True)
@@ -35,14 +42,53 @@ class CheckPolicy:
     deadline: float = 0.0  # time.monotonic() after which nothing new is tried
 
 
-def make_pool(url: str, concurrency: int) -> urllib3.PoolManager:
-    """A connection pool that verifies TLS and honours the standard proxy variables."""
-    host = urlsplit(url).hostname or ""
-    proxies = urllib.request.getproxies()
-    proxy = proxies.get(urlsplit(url).scheme)
-    if proxy and not urllib.request.proxy_bypass(host):
-        return urllib3.ProxyManager(proxy, maxsize=concurrency, block=True)
-    return urllib3.PoolManager(maxsize=concurrency, block=True)
+def make_pool(
+    url: str, concurrency: int, environ: Mapping[str, str] | None = None
+) -> urllib3.PoolManager:
+    """A connection pool that verifies TLS. Plain HTTP (allowed to loopback only) is always
+    direct: a proxy would read the key in clear and could answer in the API's place, so
+    HTTP_PROXY is never used. HTTPS goes through the proxy that HTTPS_PROXY or ALL_PROXY
+    names (unless NO_PROXY covers the host), always as a CONNECT tunnel: TLS runs end to
+    end with the API, and the proxy sees the host name, never the request."""
+    parts = urlsplit(url)
+    if parts.scheme != "https":
+        return urllib3.PoolManager(maxsize=concurrency, block=True)
+    proxy = https_proxy(parts.hostname or "", os.environ if environ is None else environ)
+    if proxy is None:
+        return urllib3.PoolManager(maxsize=concurrency, block=True)
+    try:
+        auth = urllib3.util.parse_url(proxy).auth
+        headers = urllib3.make_headers(proxy_basic_auth=unquote(auth)) if auth else None
+        return urllib3.ProxyManager(
+            proxy,
+            proxy_headers=headers,
+            use_forwarding_for_https=False,  # never hand the proxy the request itself
+            maxsize=concurrency,
+            block=True,
+        )
+    except (ValueError, urllib3.exceptions.HTTPError):
+        raise FatalError("--verify: the HTTPS proxy variable is not a valid URL") from None
+
+
+def https_proxy(host: str, environ: Mapping[str, str]) -> str | None:
+    """The proxy URL for an HTTPS request to `host`, or None to connect directly. A proxy
+    that urllib3 cannot tunnel through (SOCKS) is an error, not a silent direct connection."""
+    name = next((n for n in _PROXY_VARIABLES if environ.get(n, "").strip()), None)
+    if name is None:
+        return None
+    no_proxy = environ.get("no_proxy") or environ.get("NO_PROXY") or ""
+    if any(_bypasses(entry, host) for entry in no_proxy.split(",")):
+        return None
+    proxy = environ[name].strip()
+    if "://" not in proxy:
+        proxy = f"http://{proxy}"
+    scheme = proxy.split("://", 1)[0].lower()
+    if scheme not in ("http", "https"):
+        raise FatalError(
+            f"--verify: {name} names a {scheme} proxy; keys are checked through http(s) "
+            f"proxies only (unset {name}, or set NO_PROXY for the API host)"
+        )
+    return proxy
 
 
 class KeyCheck:
@@ -153,6 +199,23 @@ def _retry_after(value: str | None) -> float:
     except ValueError:
         seconds = 1.0
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def _bypasses(entry: str, host: str) -> bool:
+    """True when one NO_PROXY entry covers `host`: `*`, the host, a parent domain
+    (`example.com`, `.example.com`, `*.example.com`), with or without a port, or a CIDR."""
+    entry, host = entry.strip().lower(), host.strip("[]").lower()
+    if entry == "*":
+        return True
+    if "/" in entry:
+        try:
+            return ipaddress.ip_address(host) in ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            return False
+    if entry.count(":") == 1:
+        entry = entry.split(":", 1)[0]
+    entry = entry.strip("[]").lstrip("*").lstrip(".")
+    return bool(entry) and (host == entry or host.endswith("." + entry))
 
 
 def _describe(error: Exception) -> str:

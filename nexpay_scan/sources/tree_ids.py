@@ -1,0 +1,150 @@
+"""Client IDs in the tree at a revision: for a range scan, the client IDs a new secret may
+belong with even though they came in before the range (credentials.md counts them as its
+own for "revoked"). Cheap and bounded: `git grep` names the few files that can hold one,
+and only those are read and scanned, with the repository's own rules and filters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from nexpay_scan.findings import Finding
+from nexpay_scan.records import Record
+from nexpay_scan.scan import Scanner
+from nexpay_scan.sources.git import BlobReader, decode_path, run_git
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from nexpay_scan.paths import StrPath
+
+# What git grep looks for: a prefixed client ID; a UUID in a file that names Nexpay (the
+# legacy client-ID rule needs that context, and the Scanner then checks the rest of it).
+_PREFIXED = "nxp_cid_[0-9A-Za-z]{24}"
+_UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+MAX_FILES = 200  # per revision: a tree full of fixtures cannot make verification crawl
+MAX_IDS = 100  # per run, over all revisions
+
+
+class TreeClientId(Record):
+    """A client ID in the tree at a range's head commit, and the file that holds it."""
+
+    value: str
+    path: str
+
+
+def range_heads(revision_lists: Iterable[Sequence[str]]) -> list[str]:
+    """The head revisions of the ranges that `git log` is given (one argument list each):
+    `A..B` and `A...B` give B (HEAD when empty); a list with an exclusion (`^A`, `--not`)
+    gives its positive revisions. A list without an exclusion is a whole history, which
+    has no head tree beyond what its scan finds: it gives nothing."""
+    heads: list[str] = []
+    for revisions in revision_lists:
+        heads.extend(_heads(list(revisions)))
+    return list(dict.fromkeys(heads))
+
+
+def _heads(revisions: list[str]) -> list[str]:
+    positive: list[str] = []
+    excluded = negated = options_over = False
+    for item in revisions:
+        if not options_over and item == "--end-of-options":
+            options_over = True
+        elif not options_over and item == "--not":
+            negated = excluded = True
+        elif not options_over and item.startswith("-"):
+            continue
+        elif ".." in item:
+            excluded = True
+            head = item.split("...", 1)[1] if "..." in item else item.split("..", 1)[1]
+            positive.append(head or "HEAD")
+        elif item.startswith("^"):
+            excluded = True
+        elif not negated:
+            positive.append(item)
+    return positive if excluded else []
+
+
+def client_ids_at_heads(
+    repo: StrPath, revision_lists: Iterable[Sequence[str]], scanner: Scanner
+) -> list[TreeClientId]:
+    """Client IDs in the trees at the heads of these ranges (none for whole histories)."""
+    heads = range_heads(revision_lists)
+    return client_ids_at(repo, heads, scanner) if heads else []
+
+
+def client_ids_at(repo: StrPath, heads: Sequence[str], scanner: Scanner) -> list[TreeClientId]:
+    """Client IDs in the tree at each of `heads`, as the scan's rules find them: at most
+    MAX_FILES files per head are read (files with a prefixed client ID first) and at most
+    MAX_IDS client IDs are returned. A revision git cannot resolve gives none."""
+    probe = Scanner(scanner.settings)  # its own counts: the report's stay the scan's
+    found: dict[str, TreeClientId] = {}
+    with BlobReader(repo) as blobs:
+        for head in heads:
+            commit = _commit(repo, head)
+            paths = _files_with_client_ids(repo, commit) if commit else []
+            for path in paths[:MAX_FILES]:
+                for finding in _client_ids_in(probe, blobs, commit, path):
+                    found.setdefault(
+                        finding.secret.reveal(), TreeClientId(finding.secret.reveal(), path)
+                    )
+                if len(found) >= MAX_IDS:
+                    return list(found.values())[:MAX_IDS]
+    return list(found.values())
+
+
+def _commit(repo: StrPath, revision: str) -> str:
+    """The commit `revision` names, or "" when git cannot resolve it."""
+    found = run_git(
+        repo,
+        "rev-parse",
+        "-q",
+        "--verify",
+        "--end-of-options",
+        f"{revision}^{{commit}}",
+        ok_codes=(0, 1, 128),
+    )
+    return found.decode().strip()
+
+
+def _files_with_client_ids(repo: StrPath, commit: str) -> list[str]:
+    """Paths at `commit` that may hold a client ID: prefixed ones first, then legacy ones."""
+    prefixed = _grep(repo, commit, "-e", _PREFIXED)
+    legacy = _grep(repo, commit, "-i", "--all-match", "-e", "nexpay", "-e", _UUID)
+    return list(dict.fromkeys([*prefixed, *legacy]))
+
+
+def _grep(repo: StrPath, commit: str, *patterns: str) -> list[str]:
+    """Paths at `commit` (text files only) with lines matching `patterns`."""
+    out = run_git(
+        repo,
+        "grep",
+        "-I",
+        "-l",
+        "-z",
+        "-E",
+        "--no-color",
+        "--no-textconv",
+        *patterns,
+        commit,
+        "--",
+        ok_codes=(0, 1),
+    )
+    prefix = f"{commit}:".encode()
+    return [decode_path(p[len(prefix) :]) for p in out.split(b"\0") if p.startswith(prefix)]
+
+
+def _client_ids_in(scanner: Scanner, blobs: BlobReader, commit: str, path: str) -> list[Finding]:
+    name = f"{commit}:{path}"
+    if "\n" in path or not _encodable(name):
+        return []  # cat-file --batch reads one UTF-8 name a line
+    data = blobs.read(name)
+    if data is None or len(data) > scanner.settings.max_file_size:
+        return []
+    return [f for f in scanner.scan(data, path) if f.kind == "client_id"]
+
+
+def _encodable(name: str) -> bool:
+    try:
+        name.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
