@@ -297,7 +297,15 @@ def files(args: argparse.Namespace) -> int:
     first = next((p for p in args.paths if p != "-"), ".")
     root = _config_root(first if os.path.isdir(first) else os.path.dirname(first) or ".")
     scanner = _scanner(args, root, "files")
-    return _finish(args, scanner, scan_paths(args.paths, scanner, args.jobs), root)
+    base = os.fspath(root) if _in_repository(root) else None  # else the current folder
+    return _finish(args, scanner, scan_paths(args.paths, scanner, args.jobs, base), root)
+
+
+def _in_repository(folder: StrPath) -> bool:
+    try:
+        return os.path.samefile(repo_root(folder), folder)
+    except (FatalError, OSError):
+        return False
 
 
 def history(args: argparse.Namespace) -> int:
@@ -457,7 +465,9 @@ def hook(args: argparse.Namespace) -> int:
 
     root = repo_root(args.repo)
     scanner = _scanner(args, root, "files")
-    found = scan_paths(args.filenames, scanner, args.jobs) if args.filenames else []
+    found = (
+        scan_paths(args.filenames, scanner, args.jobs, os.fspath(root)) if args.filenames else []
+    )
     return _finish(args, scanner, found, root)
 
 
@@ -502,7 +512,7 @@ def baseline(args: argparse.Namespace) -> int:
     root = repo_root(args.repo)
     scanner = _scanner(args, root, args.scan)
     if args.scan == "files":
-        found = scan_paths([str(root)], scanner, args.jobs)
+        found = scan_paths([str(root)], scanner, args.jobs, str(root))
     else:
         wanted = HistoryRequest(jobs=args.jobs, all_occurrences=True)
         found = _history_findings(wanted, root, scanner)

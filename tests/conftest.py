@@ -35,6 +35,9 @@ def _pinned_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("NEXPAY_API_BASE", raising=False)
     monkeypatch.setenv("NEXPAY_SCAN_CACHE_DIR", str(tmp_path / ".cache"))
     monkeypatch.setenv("NO_COLOR", "1")
+    # a user runs the scanner from somewhere: here, the test's own folder (files outside a
+    # repository are named relative to the current folder)
+    monkeypatch.chdir(tmp_path)
 
 
 def git(repo: Path, *args: str, **kwargs: Any) -> str:

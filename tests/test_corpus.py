@@ -51,7 +51,7 @@ def run_scanner(root: Path, *extra: str) -> subprocess.CompletedProcess[str]:
         encoding="utf-8",
         errors="replace",
         env=env,
-        cwd=root.parent,
+        cwd=root,
         timeout=300,
         check=False,
     )

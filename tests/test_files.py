@@ -6,19 +6,49 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import Repo, on_a_terminal, run_cli
 from tests.keys import client_id, secret
 
 
-def test_folder_paths_are_relative_and_git_is_skipped(cli: Any, tmp_path: Path) -> None:
+def test_folder_paths_are_relative_and_git_is_skipped(
+    cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outside a repository, files are named relative to the current folder."""
     root = tmp_path / "tree"
     (root / "src" / "deep").mkdir(parents=True)
     (root / ".git").mkdir()
     (root / "src" / "deep" / "k.py").write_text(f'K = "{secret(1)}"\n')
     (root / ".git" / "config").write_text(f"key={secret(2)}\n")
+    monkeypatch.chdir(tmp_path)
     run = cli("files", str(root), "--format", "json")
-    assert [f["file"] for f in run.json()["findings"]] == ["src/deep/k.py"]
+    assert [f["file"] for f in run.json()["findings"]] == ["tree/src/deep/k.py"]
     assert run.json()["summary"]["files_scanned"] == 1
+
+
+def test_files_are_named_from_the_repository_root_whatever_folder_is_given(
+    cli: Any, repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One file, one name: `files a b` cannot show two files as `app.env`, and an allowlist,
+    a fingerprint or an ignore entry means the same whichever folder is scanned."""
+    repo.write("a/app.env", f"NEXPAY_SECRET={secret(11)}\n")
+    repo.write("b/app.env", f"NEXPAY_SECRET={secret(12)}\n")
+    repo.write("tests/fixtures/app.env", f"NEXPAY_SECRET={secret(13)}\n")
+    repo.write(".nexpay-scan.toml", "[scan]\nallow_paths = ['^tests/fixtures/']\n")
+    monkeypatch.chdir(repo.path / "b")
+    run = cli("files", str(repo.path / "a"), ".", "--format", "json")
+    assert sorted(f["file"] for f in run.json()["findings"]) == ["a/app.env", "b/app.env"]
+    whole = cli("files", str(repo.path), "--format", "json").json()
+    fingerprints = {f["file"]: f["fingerprint"] for f in whole["findings"]}
+    assert {f["file"]: f["fingerprint"] for f in run.json()["findings"]} == {
+        k: fingerprints[k] for k in ("a/app.env", "b/app.env")
+    }
+    fixtures = cli("files", str(repo.path / "tests"), "--format", "json")
+    assert fixtures.code == 0 and fixtures.json()["findings"] == []
+    assert [f["file"] for f in fixtures.json()["suppressed"]] == ["tests/fixtures/app.env"]
+    named = cli("files", str(repo.path / "a" / "app.env"), "--format", "json")
+    assert [f["file"] for f in named.json()["findings"]] == ["a/app.env"]
 
 
 def test_stdin(tmp_path: Path) -> None:
@@ -148,3 +178,17 @@ def test_a_custom_rule_finds_its_keys_escaped_too(cli: Any, tmp_path: Path) -> N
     assert found == {("callback.txt", token), ("config.json", token)}
     notes = {f["file"]: f["notes"] for f in run.json()["findings"]}
     assert notes["callback.txt"] == ["decoded from percent"]
+
+
+def test_a_key_inside_a_compiled_pyc_is_found(cli: Any, tmp_path: Path) -> None:
+    """In a .pyc the constant sits between marshal bytes, which may be letters or digits:
+    the checksum, not a word boundary, says where the secret ends."""
+    import py_compile
+
+    source = tmp_path / "settings.py"
+    source.write_text(f'NEXPAY_SECRET = "{secret(41)}"\nOTHER = "{secret(42)}Z9"\n')
+    compiled = Path(str(py_compile.compile(str(source), cfile=str(tmp_path / "settings.pyc"))))
+    source.unlink()
+    run = cli("files", str(compiled), "--format", "json", "--no-redact")
+    assert run.code == 1
+    assert sorted(f["match"] for f in run.json()["findings"]) == sorted([secret(41), secret(42)])

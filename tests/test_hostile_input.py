@@ -281,7 +281,7 @@ def test_200_mb_file_is_skipped_and_counted(cli: Any, tmp_path: Path) -> None:
     run = cli("files", str(tree), "--format", "json", "--no-redact")
     assert time.monotonic() - started < 10
     assert run.code == 1, run.err
-    assert _found(run) == [("small.env", 1, 3, secret(2))]
+    assert _found(run) == [("tree/small.env", 1, 3, secret(2))]
     summary = _json(run)["summary"]
     assert summary["skipped"] == {DEFAULT_LIMIT: 1}
     assert summary["files_skipped"] == 1 and summary["files_scanned"] == 1

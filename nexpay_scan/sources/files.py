@@ -32,19 +32,24 @@ class _File(Record):
     named: bool = False
 
 
-def scan_paths(paths: Sequence[str], scanner: Scanner, jobs: int = 1) -> list[Finding]:
-    """Findings in every file under `paths`; a file in a folder is named relative to it.
+def scan_paths(
+    paths: Sequence[str], scanner: Scanner, jobs: int = 1, base: str | None = None
+) -> list[Finding]:
+    """Findings in every file under `paths`, each named relative to `base` (the top of the
+    repository holding them, else the current folder): never relative to the folder given,
+    so a file has one name, which allowlists, fingerprints and ignore entries all mean.
     More than PARALLEL_BYTES in all (a big tree, `pre-commit run --all-files`) are scanned
     by `jobs` processes."""
     findings: list[Finding] = []
     files: list[_File] = []
+    top = os.path.realpath(base or os.getcwd())
     for given in paths:
         if given == STDIN:
             findings.extend(_scan_content(sys.stdin.buffer.read(), "<stdin>", scanner))
         elif os.path.isdir(given):
-            files.extend(_walk(given, scanner))
+            files.extend(_walk(given, scanner, _shown_name(given, top)))
         elif os.path.exists(given):
-            files.extend(_named(given, scanner))
+            files.extend(_named(given, scanner, _shown_name(given, top)))
         else:
             raise FatalError(f"{given}: no such file or folder")
     if jobs > 1 and sum(f.size for f in files) >= PARALLEL_BYTES and _can_fork():
@@ -52,54 +57,66 @@ def scan_paths(paths: Sequence[str], scanner: Scanner, jobs: int = 1) -> list[Fi
     return findings + _scan_files(files, scanner)
 
 
-def _named(given: str, scanner: Scanner) -> list[_File]:
+def _shown_name(given: str, top: str) -> str:
+    """`given` relative to `top` with `/` ("" for `top` itself); the link itself, not its
+    target, when `given` is a symbolic link."""
+    folder, name = os.path.split(os.path.abspath(given))
+    real = os.path.join(os.path.realpath(folder), name) if name else os.path.realpath(folder)
+    shown = os.path.relpath(real, top)
+    shown = shown if os.sep == "/" else shown.replace(os.sep, "/")
+    return "" if shown == "." else shown
+
+
+def _named(given: str, scanner: Scanner, shown: str) -> list[_File]:
     """The file named on the command line, unless it is over the size limit."""
     try:
         size = os.stat(given).st_size
     except OSError as error:
         raise FatalError(f"{given}: cannot read ({error.strerror})") from None
-    return [] if scanner.too_big(size, given) else [_File(given, given, size, named=True)]
+    return [] if scanner.too_big(size, shown) else [_File(given, shown, size, named=True)]
 
 
-def _walk(root: str, scanner: Scanner) -> Iterator[_File]:
+def _walk(root: str, scanner: Scanner, named: str) -> Iterator[_File]:
     """Regular files under `root` (sorted, no symlinks followed, none over the size limit),
-    named relative to `root` with `/`. Plain strings, not `pathlib`: tens of thousands of
-    files pay for every path object."""
+    each named `named/<path under root>` with `/`. Plain strings, not `pathlib`: tens of
+    thousands of files pay for every path object."""
     prefix = len(os.path.join(root, ""))
+    lead = f"{named}/" if named else ""
     stack = [root]
     while stack:
         folder = stack.pop()
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as error:
-            scanner.summary.skip(f"unreadable folder ({error.strerror})", folder[prefix:] or folder)
+            scanner.summary.skip(f"unreadable folder ({error.strerror})", lead + folder[prefix:])
             continue
         subfolders = []
         for entry in entries:
             if entry.is_symlink():
-                scanner.summary.skip("symbolic link", entry.path[prefix:], gap=False)
+                scanner.summary.skip("symbolic link", lead + entry.path[prefix:], gap=False)
             elif entry.is_dir():
                 if entry.name not in _SKIPPED_DIRS:
                     subfolders.append(entry.path)
             elif entry.is_file():
-                found = _walked(entry, prefix, scanner)
+                found = _walked(entry, prefix, lead, scanner)
                 if found is not None:
                     yield found
             else:
-                scanner.summary.skip("not a regular file", entry.path[prefix:], gap=False)
+                scanner.summary.skip("not a regular file", lead + entry.path[prefix:], gap=False)
         stack.extend(reversed(subfolders))
 
 
-def _walked(entry: os.DirEntry[str], prefix: int, scanner: Scanner) -> _File | None:
+def _walked(entry: os.DirEntry[str], prefix: int, lead: str, scanner: Scanner) -> _File | None:
+    shown = lead + entry.path[prefix:]
+    shown = shown if os.sep == "/" else shown.replace(os.sep, "/")
     try:
         size = entry.stat().st_size
     except OSError as error:
-        scanner.summary.skip(f"unreadable ({error.strerror})", entry.path[prefix:])
+        scanner.summary.skip(f"unreadable ({error.strerror})", shown)
         return None
-    if scanner.too_big(size, entry.path[prefix:]):
+    if scanner.too_big(size, shown):
         return None
-    shown = entry.path[prefix:]
-    return _File(entry.path, shown if os.sep == "/" else shown.replace(os.sep, "/"), size)
+    return _File(entry.path, shown, size)
 
 
 def _scan_files(files: Sequence[_File], scanner: Scanner) -> list[Finding]:
