@@ -27,8 +27,11 @@ _CONFIG = (
 
 
 def git_command(repo: StrPath, *args: str) -> list[str]:
-    """The argv of a git call in `repo` with the output formats pinned."""
-    return ["git", "-C", os.fspath(repo), *_CONFIG, *args]
+    """The argv of a git call in `repo` with the output formats pinned. Replace refs are
+    ignored (`--no-replace-objects` exports GIT_NO_REPLACE_OBJECTS=1 to git and whatever it
+    runs): a pushed `refs/replace/<sha>` must not make git show a clean commit in place of
+    the one that holds a key."""
+    return ["git", "--no-replace-objects", "-C", os.fspath(repo), *_CONFIG, *args]
 
 
 def run_git(repo: StrPath, *args: str, ok_codes: Sequence[int] = (0,)) -> bytes:
@@ -242,6 +245,52 @@ def parse_raw_z(fields: list[bytes]) -> Iterator[RawChange]:
         )
 
 
+_CAT_FILE_DIED = (
+    "git cat-file stopped before reading every object: the object store is corrupt or "
+    "unreadable (run `git fsck`)"
+)
+
+
+def missing_objects_error(count: int) -> FatalError:
+    """The error for objects that are not in the repository: never a clean result."""
+    objects = "1 object is" if count == 1 else f"{count} objects are"
+    return FatalError(
+        f"{objects} missing (a partial clone?): run `git fetch --refetch` or clone without "
+        "--filter, then scan again"
+    )
+
+
+def is_partial_clone(repo: StrPath) -> bool:
+    """True when some remote is a promisor (`git clone --filter`): objects may be missing."""
+    listed = run_git(
+        repo,
+        "config",
+        "--get-regexp",
+        r"^(extensions\.partialclone|remote\..*\.promisor)$",
+        ok_codes=(0, 1),
+    )
+    for line in listed.decode("utf-8", "replace").splitlines():
+        name, _, value = line.partition(" ")
+        if name == "extensions.partialclone" or value.strip().lower() in ("true", "yes", "on", "1"):
+            return True
+    return False
+
+
+def check_objects_present(repo: StrPath, rev_args: Sequence[str]) -> None:
+    """In a partial clone, a FatalError unless every object `rev_args` reaches is here.
+    `--missing=print` lists what is missing without fetching it: git would otherwise fetch
+    each blob from the promisor remote, one at a time, while the scan waits (and the blob
+    route, which reads only what is stored, would pass over them)."""
+    if not is_partial_clone(repo):
+        return
+    listed = run_git(
+        repo, "rev-list", "--objects", "--no-object-names", "--missing=print", *rev_args, "--"
+    )
+    missing = sum(1 for line in listed.splitlines() if line.startswith(b"?"))
+    if missing:
+        raise missing_objects_error(missing)
+
+
 class BlobReader:
     """One `git cat-file --batch` process serving blob contents by id."""
 
@@ -254,14 +303,23 @@ class BlobReader:
         )
 
     def read(self, sha: str) -> bytes | None:
-        """The blob's bytes, or None when the object is missing."""
+        """The blob's bytes, or None when the object is missing. If git stops (a corrupt or
+        unreadable object store), a one-line FatalError: never a silent empty read."""
         stdin, stdout = self._pipes()
-        stdin.write(sha.encode() + b"\n")
-        stdin.flush()
+        try:
+            stdin.write(sha.encode() + b"\n")
+            stdin.flush()
+        except (BrokenPipeError, ValueError):
+            raise FatalError(_CAT_FILE_DIED) from None
         header = stdout.readline().split()
+        if not header:
+            raise FatalError(_CAT_FILE_DIED)
         if len(header) != 3:
             return None
-        data = stdout.read(int(header[2]))
+        size = int(header[2])
+        data = stdout.read(size)
+        if len(data) != size:
+            raise FatalError(_CAT_FILE_DIED)
         stdout.read(1)
         return data
 
