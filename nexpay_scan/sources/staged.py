@@ -12,6 +12,7 @@ from nexpay_scan.sources.git import (
     BlobReader,
     GitCall,
     RawChange,
+    check_explicit_repo,
     empty_tree,
     has_commits,
     parse_raw_z,
@@ -36,6 +37,7 @@ class StagedDiff:
 
     def __init__(self, repo: StrPath) -> None:
         self.repo = repo
+        check_explicit_repo(repo)
         self._root = GitCall(repo, "rev-parse", "--show-toplevel")
         self._diff = GitCall(repo, "diff", "--cached", *_DIFF, "HEAD", "--")
         self._blobs = BlobReader(repo)
