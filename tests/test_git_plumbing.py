@@ -40,18 +40,19 @@ def _stage_typechange(repo: Repo, to_symlink: bool) -> set[str]:
         repo.write("a", "plain file\n")
     else:
         link.symlink_to("target")
-    repo.write("conf.env", BODY)
-    repo.write('we"ird\nname.env', BODY)
+    odd = ['we"ird\nname.env', "odd b/name.env"]  # git quotes the first; not the second
+    for name in ["conf.env", *odd]:
+        repo.write(name, BODY)
     repo.commit("start")
     link.unlink()
-    keyed = {"conf.env", 'we"ird\nname.env'}
+    keyed = {"conf.env", *odd}
     if to_symlink:
         link.symlink_to("target")
     else:
         repo.write("a", f"{BODY}NEXPAY_SECRET={secret(30)}\n")
         keyed.add("a")
-    repo.write("conf.env", f"{BODY}NEXPAY_SECRET={secret(31)}\n")  # line 10: not line 1
-    repo.write('we"ird\nname.env', f"{BODY}NEXPAY_SECRET={secret(32)}\n")
+    for seed, name in enumerate(["conf.env", *odd], 31):  # line 10: not line 1
+        repo.write(name, f"{BODY}NEXPAY_SECRET={secret(seed)}\n")
     repo.stage()
     assert "T\0a\0" in repo.git("diff", "--cached", "--raw", "-z")
     return keyed

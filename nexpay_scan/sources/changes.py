@@ -68,7 +68,7 @@ def paired_sections(changes: list[RawChange], patch: bytes) -> list[tuple[RawCha
 def _new_side(sections: list[bytes]) -> bytes:
     """One record's section; for a type change, the new file's creation (its deletion of
     the old one adds nothing and would hide a binary marker)."""
-    if len(sections) > 1:
-        created = [s for s in sections if not is_deletion(s)]
-        sections = created or sections
-    return b"".join(sections)
+    if len(sections) == 1:
+        return sections[0]
+    created = [s for s in sections if not is_deletion(s)]
+    return b"".join(created or sections)

@@ -25,7 +25,8 @@ def section_path(section: bytes) -> bytes | None:
     """The path (new side) that one patch section is about, from its `diff --git a/X b/Y`
     or `diff --cc X` header; git C-quotes odd names (quotes, backslashes, control bytes such
     as newlines) whatever core.quotepath says. None when the header cannot be read."""
-    header, _, rest = section.partition(b"\n")
+    end = section.find(b"\n")
+    header = section[:end] if end >= 0 else section  # (no copy of the rest: sections are big)
     for start in (b"diff --cc ", b"diff --combined "):
         if header.startswith(start):
             return _unquoted(header[len(start) :])[0]
@@ -37,15 +38,15 @@ def section_path(section: bytes) -> bytes | None:
         return _without_prefix(_unquoted(after[1:])[0])
     if b'"' in names:  # a/… then "b/…": an unquoted name holds no quote
         return _without_prefix(_unquoted(names[names.index(b'"') :])[0])
-    half = (len(names) - 3) // 2  # `a/P b/P`: both sides the same path (no rename)
+    half = (len(names) - 1) // 2  # `a/P b/P`: both sides the same path (no rename)
     if names[half : half + 3] == b" b/" and names[2:half] == names[half + 3 :]:
         return names[half + 3 :]
-    return _renamed_to(rest) or names.partition(b" b/")[2] or None
+    return _renamed_to(section) or names.partition(b" b/")[2] or None
 
 
-def _renamed_to(rest: bytes) -> bytes | None:
+def _renamed_to(section: bytes) -> bytes | None:
     """The new path named by a rename or copy's extended header lines, if any."""
-    for line in rest.split(b"\n"):
+    for line in section.split(b"\n")[1:]:
         if line.startswith((b"@@", b"Binary files ", b"GIT binary patch")):
             break
         for start in (b"rename to ", b"copy to "):
