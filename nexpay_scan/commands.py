@@ -400,21 +400,35 @@ def _mark_shallow_edges(root: Path, findings: list[Finding]) -> None:
 def pre_push(args: argparse.Namespace) -> int:
     """`nexpay-scan pre-push`: the commits a push would send."""
     from nexpay_scan.sources.history import HistoryScan
-    from nexpay_scan.sources.push import pushed_revisions
+    from nexpay_scan.sources.push import objects_outside_commits, pushed_objects, pushed_revisions
 
     root = repo_root(args.repo)
     scanner = _scanner(args, root, "pre-push")
     scan = HistoryScan(root, scanner)
-    pushed = list(pushed_revisions(root, args.remote, os.environ, _stdin_lines))
+    lines: list[str] = []  # git's hook input, when it is read (not under pre-commit)
+
+    def read_lines() -> list[str]:
+        lines.extend(_stdin_lines())
+        return lines
+
+    pushed = list(pushed_revisions(root, args.remote, os.environ, read_lines))
     for revisions in pushed:
         scan.run(revisions)
-    return _finish(args, scanner, scan.findings(), root, None, pushed)
+    refs, had = pushed_objects(root, args.remote, lines)
+    extra = objects_outside_commits(root, scanner, refs, had)
+    return _finish(args, scanner, scan.findings() + extra, root, None, pushed)
 
 
 def pre_receive(args: argparse.Namespace) -> int:
     """`nexpay-scan pre-receive`: a server-side hook that rejects pushes adding a key."""
     from nexpay_scan.sources.history import HistoryScan
-    from nexpay_scan.sources.receive import break_glass_reason, log_break_glass, received_revisions
+    from nexpay_scan.sources.push import objects_outside_commits
+    from nexpay_scan.sources.receive import (
+        break_glass_reason,
+        log_break_glass,
+        received_refs,
+        received_revisions,
+    )
     from nexpay_scan.trust import receiving_side, suppression_changes
 
     root = repo_root(args.repo)
@@ -429,13 +443,14 @@ def pre_receive(args: argparse.Namespace) -> int:
         if trusted is not None:
             files = _suppression_files(args, root, trusted)
             changes += suppression_changes(root, revisions, files, trusted)
-    findings = scan.findings() + list({f.file: f for f in changes}.values())
+    extra = objects_outside_commits(root, scanner, received_refs(lines), ["--all"])
+    findings = scan.findings() + extra + list({f.file: f for f in changes}.values())
     code = _finish(args, scanner, findings, root, trusted, received)
     if code == EXIT_CLEAN:
         return code
     reason = break_glass_reason(os.environ)
     if reason is not None:
-        log = log_break_glass(root, os.environ, reason, lines, len(scan.findings()))
+        log = log_break_glass(root, os.environ, reason, lines, len(scan.findings()) + len(extra))
         print(
             f"nexpay-scan: push ACCEPTED by break-glass ({reason!r}); logged in {log}. "
             "Revoke the key now all the same.",

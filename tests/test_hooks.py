@@ -274,6 +274,40 @@ def test_framework_push_of_a_new_root_branch_is_scanned(
     assert "deploy.env" in push.stdout + push.stderr
 
 
+def test_framework_push_of_two_refs_scans_the_second(
+    framework_repo: tuple[Repo, Path], tmp_path: Path
+) -> None:
+    # pre-commit tells the hook about the first pushed ref only: `git push origin a b`
+    repo, home = framework_repo
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    repo.git("remote", "add", "origin", str(remote))
+    env = _git_env(home)
+    pushed = subprocess.run(
+        ["git", "-C", str(repo.path), "push", "-q", "origin", "main"], env=env, check=False
+    )
+    assert pushed.returncode == 0
+    repo.git("checkout", "-q", "-b", "a")
+    repo.write("a.txt", "clean\n")
+    repo.stage()
+    _commit(repo, env=env)
+    repo.git("checkout", "-q", "-b", "b", "main")
+    repo.write("deploy.env", f"NEXPAY_SECRET={secret(8)}\n")
+    repo.stage()
+    _commit(repo, "--no-verify", env=env)
+    push = subprocess.run(
+        ["git", "-C", str(repo.path), "push", "origin", "a", "b"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    shown = push.stdout + push.stderr
+    assert push.returncode != 0, shown
+    assert "deploy.env" in shown and "nexpay-secret" in shown
+    assert git(remote, "branch", "--list").strip() == "main"
+
+
 def test_try_repo_against_this_checkout(repo: Repo, hook_repo: tuple[Path, str, Path]) -> None:
     snapshot, _, home = hook_repo
     repo.write("a.env", f"NEXPAY_SECRET={secret(7)}\n")

@@ -16,7 +16,7 @@ from nexpay_scan.config import Settings, builtin_rules
 from nexpay_scan.findings import Finding
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.git import RawChange, parse_raw_z
-from nexpay_scan.sources.patch import added_lines, is_binary, split_sections
+from nexpay_scan.sources.patch import added_lines, is_binary, section_path, split_sections
 from tests.keys import bad_checksum, client_id, legacy_client_id, legacy_secret, secret
 
 # No example database on disk, no per-example deadline (a slow CI machine is not a bug);
@@ -219,12 +219,15 @@ PATCH_BYTES = st.one_of(
 )
 
 
+_SECTION_MARKERS = (b"diff --git ", b"diff --cc ", b"diff --combined ")  # (a merge's: --cc)
+
+
 def _section_starts(patch: bytes) -> list[int]:
-    marker = b"diff --git "
     return [
         index
         for index in range(len(patch))
-        if patch.startswith(marker, index) and (index == 0 or patch[index - 1 : index] == b"\n")
+        if patch.startswith(_SECTION_MARKERS, index)
+        and (index == 0 or patch[index - 1 : index] == b"\n")
     ]
 
 
@@ -235,7 +238,7 @@ def test_patch_parser_never_raises_on_any_bytes(patch: bytes) -> None:
     starts = _section_starts(patch)
     assert len(sections) == len(starts)
     assert b"".join(sections) == (patch[starts[0] :] if starts else b"")
-    assert all(s.startswith(b"diff --git ") for s in sections)
+    assert all(s.startswith(_SECTION_MARKERS) for s in sections)
     for section in [patch, *sections]:
         assert isinstance(is_binary(section), bool)
         assert all(isinstance(n, int) and n >= 0 for n in added_lines(section))
@@ -444,3 +447,31 @@ _RAW_PIECES = st.sampled_from(
 def test_raw_parser_never_raises_on_any_fields(fields: list[bytes]) -> None:
     for change in parse_raw_z(fields):
         assert isinstance(change, RawChange)
+
+
+def _git_quoted(name: bytes) -> bytes:
+    """`name` as git writes it in a patch header (core.quotepath=false): C-quoted when it
+    holds a quote, a backslash or a control byte."""
+    if not any(b < 0x20 or b in b'"\\\x7f' for b in name):
+        return name
+    named = {7: b"\\a", 8: b"\\b", 9: b"\\t", 10: b"\\n", 11: b"\\v", 12: b"\\f", 13: b"\\r"}
+    out = b"".join(
+        named.get(b)
+        or (
+            b"\\" + bytes([b])
+            if b in b'"\\'
+            else b"\\%03o" % b
+            if b < 0x20 or b == 0x7F
+            else bytes([b])
+        )
+        for b in name
+    )
+    return b'"' + out + b'"'
+
+
+@PROPERTY
+@given(path=st.binary(min_size=1, max_size=40).filter(lambda p: b"\0" not in p))
+def test_section_path_reads_back_any_name_git_writes(path: bytes) -> None:
+    a, b = _git_quoted(b"a/" + path), _git_quoted(b"b/" + path)
+    assert section_path(b"diff --git " + a + b" " + b + b"\nindex 1..2\n") == path
+    assert section_path(b"diff --cc " + _git_quoted(path) + b"\n") == path

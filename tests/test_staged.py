@@ -70,13 +70,18 @@ def test_staged_version_gives_file_and_line(cli: Any, repo: Repo) -> None:
     ]
 
 
-def test_pure_rename_adds_nothing_and_deletion_adds_nothing(cli: Any, repo: Repo) -> None:
+def test_rename_adds_its_content_at_the_new_path_and_deletion_adds_nothing(
+    cli: Any, repo: Repo
+) -> None:
+    # as in history: where a key is NOW is what an allowlist or a reviewer judges
     repo.write("keys/old.env", f"KEY={secret(6)}\n")
     repo.write("keys/gone.env", f"KEY={secret(7)}\n")
     repo.commit()
     repo.git("mv", "keys/old.env", "keys/new.env")
     repo.git("rm", "-q", "keys/gone.env")
-    assert cli("staged", "--repo", str(repo.path)).code == 0
+    run = cli("staged", "--repo", str(repo.path), "--format", "json")
+    assert run.code == 1
+    assert [f["file"] for f in run.json()["findings"]] == ["keys/new.env"]
 
 
 def test_rename_with_an_added_key_reports_the_new_path(cli: Any, repo: Repo) -> None:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Commit, Finding
 from nexpay_scan.scan import Scanner
-from nexpay_scan.sources.git import BlobReader, RawChange
-from nexpay_scan.sources.patch import added_lines, is_binary
+from nexpay_scan.sources.git import BlobReader, RawChange, decode_path, missing_objects_error
+from nexpay_scan.sources.patch import (
+    added_lines,
+    is_binary,
+    is_deletion,
+    section_path,
+    split_sections,
+)
 
 
 def scan_change(
@@ -26,7 +33,9 @@ def scan_change(
             scanner.summary.skip("submodule", change.path, gap=False)
         return []
     data = blobs.read(change.new_sha)
-    if data is None or scanner.too_big(len(data), change.path, commit.sha if commit else None):
+    if data is None:  # never read is never clean
+        raise missing_objects_error(1)
+    if scanner.too_big(len(data), change.path, commit.sha if commit else None):
         return []
     scanner.summary.files_scanned += 1
     if not is_binary(section):
@@ -36,3 +45,30 @@ def scan_change(
         return found
     old = blobs.read(change.old_sha) or b""
     return [f for f in found if f.secret.reveal().encode() not in old]
+
+
+def paired_sections(changes: list[RawChange], patch: bytes) -> list[tuple[RawChange, bytes]]:
+    """Each raw record of a diff with its patch section, matched BY PATH, never by position:
+    a type change (file <-> symlink) has two sections for one record, and a merge's `--cc`
+    patch has none for a file git merged cleanly. A record without a section gets b""."""
+    by_path: dict[str, list[bytes]] = {}
+    for section in split_sections(patch):
+        path = section_path(section)
+        if path is None:
+            raise FatalError("git diff: a patch section has no readable header")
+        by_path.setdefault(decode_path(path), []).append(section)
+    paired = [(change, _new_side(by_path.pop(change.path, []))) for change in changes]
+    if by_path:  # content of a file no record names would go unscanned: fail closed
+        raise FatalError(
+            f"git diff: a patch section matches no changed file ({next(iter(by_path))!r})"
+        )
+    return paired
+
+
+def _new_side(sections: list[bytes]) -> bytes:
+    """One record's section; for a type change, the new file's creation (its deletion of
+    the old one adds nothing and would hide a binary marker)."""
+    if len(sections) == 1:
+        return sections[0]
+    created = [s for s in sections if not is_deletion(s)]
+    return b"".join(created or sections)

@@ -27,8 +27,11 @@ _CONFIG = (
 
 
 def git_command(repo: StrPath, *args: str) -> list[str]:
-    """The argv of a git call in `repo` with the output formats pinned."""
-    return ["git", "-C", os.fspath(repo), *_CONFIG, *args]
+    """The argv of a git call in `repo` with the output formats pinned. Replace refs are
+    ignored (`--no-replace-objects` exports GIT_NO_REPLACE_OBJECTS=1 to git and whatever it
+    runs): a pushed `refs/replace/<sha>` must not make git show a clean commit in place of
+    the one that holds a key."""
+    return ["git", "--no-replace-objects", "-C", os.fspath(repo), *_CONFIG, *args]
 
 
 def run_git(repo: StrPath, *args: str, ok_codes: Sequence[int] = (0,)) -> bytes:
@@ -144,6 +147,7 @@ def repo_root(path: StrPath) -> Path:
 
     if not os.path.exists(path):
         raise FatalError(f"{os.fspath(path)}: no such folder")
+    check_explicit_repo(path)
     try:
         out = run_git(path, "rev-parse", "--show-toplevel")
     except FatalError:
@@ -242,6 +246,88 @@ def parse_raw_z(fields: list[bytes]) -> Iterator[RawChange]:
         )
 
 
+_CAT_FILE_DIED = (
+    "git cat-file stopped before reading every object: the object store is corrupt or "
+    "unreadable (run `git fsck`)"
+)
+
+
+def missing_objects_error(count: int, promisor: str | None = None) -> FatalError:
+    """The error for objects that are not in the repository (or cannot be read): never a
+    clean result. `promisor`: the remote a partial clone fetches its missing objects from."""
+    objects = "1 object is" if count == 1 else f"{count} objects are"
+    if promisor is None:
+        return FatalError(
+            f"{objects} missing or unreadable (a partial clone, or a corrupt repository: "
+            "see `git fsck`); nothing was scanned in them"
+        )
+    # `git fetch --refetch` alone applies the clone's filter again: drop the filter first
+    return FatalError(
+        f"{objects} missing (a partial clone of {promisor!r}): fetch them with `git config "
+        f"--unset remote.{promisor}.partialclonefilter && git fetch --refetch {promisor}`, "
+        "or clone without --filter"
+    )
+
+
+def promisor_remote(repo: StrPath) -> str | None:
+    """The remote a partial clone (`git clone --filter`) fetches missing objects from;
+    None in a complete repository."""
+    listed = run_git(
+        repo,
+        "config",
+        "--get-regexp",
+        r"^(extensions\.partialclone|remote\..*\.promisor)$",
+        ok_codes=(0, 1),
+    )
+    for line in listed.decode("utf-8", "replace").splitlines():
+        name, _, value = line.partition(" ")
+        if name == "extensions.partialclone" and value.strip():
+            return value.strip()
+        if name.startswith("remote.") and value.strip().lower() in ("true", "yes", "on", "1"):
+            return name[len("remote.") : -len(".promisor")]
+    return None
+
+
+def check_objects_present(repo: StrPath, rev_args: Sequence[str]) -> None:
+    """In a partial clone, a FatalError unless every object `rev_args` reaches is here.
+    `--missing=print` lists what is missing without fetching it: git would otherwise fetch
+    each blob from the promisor remote, one at a time, while the scan waits (and the blob
+    route, which reads only what is stored, would pass over them)."""
+    promisor = promisor_remote(repo)
+    if promisor is None:
+        return
+    listed = run_git(
+        repo, "rev-list", "--objects", "--no-object-names", "--missing=print", *rev_args, "--"
+    )
+    missing = sum(1 for line in listed.splitlines() if line.startswith(b"?"))
+    if missing:
+        raise missing_objects_error(missing, promisor)
+
+
+def check_explicit_repo(path: StrPath) -> None:
+    """With GIT_DIR in the environment git ignores where `-C` points: a `--repo PATH` naming
+    another repository would be silently ignored, so that is a one-line error. `--repo .`
+    (the default) means the repository git finds here, GIT_DIR's when it is set; so does a
+    PATH whose repository is GIT_DIR's (the index a hook was given, GIT_INDEX_FILE, holds)."""
+    named = os.environ.get("GIT_DIR")
+    if not named or os.fspath(path) in ("", "."):
+        return
+    environ = {k: v for k, v in os.environ.items() if k not in ("GIT_DIR", "GIT_WORK_TREE")}
+    found = subprocess.run(
+        git_command(path, "rev-parse", "--absolute-git-dir"),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        env=environ,
+        check=False,
+    ).stdout.rstrip(b"\n")
+    own = os.path.realpath(os.fsdecode(found)) if found else None
+    if own != os.path.realpath(os.path.join(path, named)):
+        raise FatalError(
+            f"--repo {os.fspath(path)} is not the repository GIT_DIR={named} names, and git "
+            "obeys GIT_DIR: unset GIT_DIR (and GIT_WORK_TREE), or leave out --repo"
+        )
+
+
 class BlobReader:
     """One `git cat-file --batch` process serving blob contents by id."""
 
@@ -254,14 +340,23 @@ class BlobReader:
         )
 
     def read(self, sha: str) -> bytes | None:
-        """The blob's bytes, or None when the object is missing."""
+        """The blob's bytes, or None when the object is missing. If git stops (a corrupt or
+        unreadable object store), a one-line FatalError: never a silent empty read."""
         stdin, stdout = self._pipes()
-        stdin.write(sha.encode() + b"\n")
-        stdin.flush()
+        try:
+            stdin.write(sha.encode() + b"\n")
+            stdin.flush()
+        except (BrokenPipeError, ValueError):
+            raise FatalError(_CAT_FILE_DIED) from None
         header = stdout.readline().split()
+        if not header:
+            raise FatalError(_CAT_FILE_DIED)
         if len(header) != 3:
             return None
-        data = stdout.read(int(header[2]))
+        size = int(header[2])
+        data = stdout.read(size)
+        if len(data) != size:
+            raise FatalError(_CAT_FILE_DIED)
         stdout.read(1)
         return data
 

@@ -12,10 +12,11 @@ from nexpay_scan.decoders import starts_encoded
 from nexpay_scan.detector import Detector
 from nexpay_scan.findings import Commit, Finding
 from nexpay_scan.scan import Scanner
-from nexpay_scan.sources.changes import scan_change
+from nexpay_scan.sources.changes import paired_sections, scan_change
 from nexpay_scan.sources.git import (
     BlobReader,
     RawChange,
+    check_objects_present,
     git_command,
     has_commits,
     marked_blocks,
@@ -23,7 +24,7 @@ from nexpay_scan.sources.git import (
     run_git,
     streamed,
 )
-from nexpay_scan.sources.patch import adds_encoded_line, is_binary, split_sections
+from nexpay_scan.sources.patch import adds_encoded_line, is_binary
 
 BLOCK_SIZE = 1 << 20
 # Where each commit's record starts in `git log` output. Author names, paths and content can
@@ -123,6 +124,8 @@ class HistoryScan:
         Without `prefilter`, every change is scanned, keyword or not (commits already known
         to add a blob with a finding, which may be encoded)."""
         self._prefilter = prefilter
+        if not stdin:  # (the blob route's own commits: checked with its whole range)
+            check_objects_present(self.repo, rev_args)
         detector = self.scanner.detector
         progress = self.scanner.progress
         if progress.enabled and not stdin:
@@ -150,6 +153,7 @@ class HistoryScan:
             unattributed_findings,
         )
 
+        check_objects_present(self.repo, rev_args)
         counter = subprocess.Popen(  # counted while the blobs stream, on its own
             git_command(self.repo, "rev-list", "--count", *rev_args, "--"),
             stdout=subprocess.PIPE,
@@ -194,10 +198,8 @@ class HistoryScan:
 
     def _scan_commit(self, dated: DatedCommit, rest: bytes, blobs: BlobReader) -> None:
         raw, _, patch = rest.partition(b"\0\0")
-        changes = list(parse_raw_z(raw.split(b"\0")))
-        sections = split_sections(patch)
         detector = self.scanner.detector
-        for change, section in zip(changes, sections, strict=False):
+        for change, section in paired_sections(list(parse_raw_z(raw.split(b"\0"))), patch):
             if (
                 not self._prefilter
                 or is_binary(section)

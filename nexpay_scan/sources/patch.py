@@ -21,6 +21,80 @@ def split_sections(patch: bytes) -> list[bytes]:
     return [patch[a:b] for a, b in zip(starts, ends, strict=False)]
 
 
+def section_path(section: bytes) -> bytes | None:
+    """The path (new side) that one patch section is about, from its `diff --git a/X b/Y`
+    or `diff --cc X` header; git C-quotes odd names (quotes, backslashes, control bytes such
+    as newlines) whatever core.quotepath says. None when the header cannot be read."""
+    end = section.find(b"\n")
+    header = section[:end] if end >= 0 else section  # (no copy of the rest: sections are big)
+    for start in (b"diff --cc ", b"diff --combined "):
+        if header.startswith(start):
+            return _unquoted(header[len(start) :])[0]
+    if not header.startswith(b"diff --git "):
+        return None
+    names = header[len(b"diff --git ") :]
+    if names.startswith(b'"'):  # "a/…" then b/… (quoted or not)
+        _, after = _unquoted(names)
+        return _without_prefix(_unquoted(after[1:])[0])
+    if b'"' in names:  # a/… then "b/…": an unquoted name holds no quote
+        return _without_prefix(_unquoted(names[names.index(b'"') :])[0])
+    half = (len(names) - 1) // 2  # `a/P b/P`: both sides the same path (no rename)
+    if names[half : half + 3] == b" b/" and names[2:half] == names[half + 3 :]:
+        return names[half + 3 :]
+    return _renamed_to(section) or names.partition(b" b/")[2] or None
+
+
+def _renamed_to(section: bytes) -> bytes | None:
+    """The new path named by a rename or copy's extended header lines, if any."""
+    for line in section.split(b"\n")[1:]:
+        if line.startswith((b"@@", b"Binary files ", b"GIT binary patch")):
+            break
+        for start in (b"rename to ", b"copy to "):
+            if line.startswith(start):
+                return _unquoted(line[len(start) :])[0]
+    return None
+
+
+def _without_prefix(name: bytes) -> bytes:
+    return name[2:] if name[1:2] == b"/" else name
+
+
+_C_ESCAPES = {
+    ord("a"): 7,
+    ord("b"): 8,
+    ord("t"): 9,
+    ord("n"): 10,
+    ord("v"): 11,
+    ord("f"): 12,
+    ord("r"): 13,
+    ord('"'): 34,
+    ord("\\"): 92,
+}
+
+
+def _unquoted(text: bytes) -> tuple[bytes, bytes]:
+    """A name as git wrote it (C-quoted when it starts with `"`), and what follows it."""
+    if not text.startswith(b'"'):
+        return text, b""
+    out = bytearray()
+    index = 1
+    while index < len(text) and text[index] != ord('"'):
+        byte = text[index]
+        if byte == ord("\\") and index + 1 < len(text):
+            code = text[index + 1]
+            if code in _C_ESCAPES:
+                out.append(_C_ESCAPES[code])
+                index += 2
+                continue
+            if text[index + 1 : index + 4].isdigit():  # \ooo: one byte in octal
+                out.append(int(text[index + 1 : index + 4], 8) & 0xFF)
+                index += 4
+                continue
+        out.append(byte)
+        index += 1
+    return bytes(out), text[index + 1 :]
+
+
 def adds_encoded_line(patch: bytes) -> bool:
     """True when the patch (a file's section, or a commit's whole patch) adds a line that
     starts with a long base64 run."""
@@ -31,6 +105,11 @@ def is_binary(section: bytes) -> bool:
     """True when git shows no text hunks for this file because it is binary."""
     head = section.split(b"\n@@", 1)[0]
     return b"\nBinary files " in head or b"\nGIT binary patch" in head
+
+
+def is_deletion(section: bytes) -> bool:
+    """True when this section deletes its file."""
+    return b"\ndeleted file mode " in section.split(b"\n@@", 1)[0]
 
 
 def added_lines(section: bytes) -> set[int]:

@@ -6,7 +6,15 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from nexpay_scan.errors import FatalError
-from nexpay_scan.sources.git import run_git
+from nexpay_scan.findings import Finding
+from nexpay_scan.scan import Scanner
+from nexpay_scan.sources.git import (
+    BlobReader,
+    decode_path,
+    missing_objects_error,
+    run_git,
+    streamed,
+)
 
 _ZERO = frozenset("0")
 
@@ -23,6 +31,36 @@ def _commit_exists(repo: Path, sha: str) -> bool:
 def _new_commits(local: str, remote: str | None) -> list[str]:
     """`git log` arguments for commits of `local` that no remote-tracking ref has."""
     return [local, "--not", f"--remotes={remote}" if remote else "--remotes"]
+
+
+def _unpushed_everywhere(remote: str | None) -> list[str]:
+    """The commits of every local branch and tag that the remote does not have. pre-commit
+    tells a hook about the first pushed ref only (`git push origin a b` names `a`): what
+    else is pushed cannot be known, so all that could be is scanned."""
+    return ["--branches", "--tags", "--not", f"--remotes={remote}" if remote else "--remotes"]
+
+
+def pushed_objects(
+    repo: Path, remote: str | None, lines: Sequence[str]
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """From git's pre-push input: (remote ref, object) per ref pushed (deletions send
+    nothing), and revisions for what the remote already has (its remote-tracking refs,
+    and the old values of the pushed refs that are known here)."""
+    refs: list[tuple[str, str]] = []
+    had = [f"--remotes={remote}" if remote else "--remotes"]
+    for line in lines:
+        parts = line.split()
+        if len(parts) != 4 or _is_null(parts[1]):
+            continue
+        refs.append((parts[2], parts[1]))
+        if not _is_null(parts[3]) and _object_exists(repo, parts[3]):
+            had.append(parts[3])
+    return refs, had
+
+
+def _object_exists(repo: Path, sha: str) -> bool:
+    found = run_git(repo, "rev-parse", "-q", "--verify", f"{sha}^{{object}}", ok_codes=(0, 1, 128))
+    return found.strip() != b""
 
 
 def pushed_revisions(
@@ -42,9 +80,11 @@ def pushed_revisions(
     start, end = environ.get("PRE_COMMIT_FROM_REF"), environ.get("PRE_COMMIT_TO_REF")
     if start and end:
         yield [f"{start}..{end}"]
+        yield _unpushed_everywhere(remote)
         return
     if environ.get("PRE_COMMIT_LOCAL_BRANCH"):
         yield _new_commits(environ["PRE_COMMIT_LOCAL_BRANCH"], remote)
+        yield _unpushed_everywhere(remote)
         return
     stdin_lines = read_stdin()
     if not stdin_lines:  # run by hand: the commits not on any remote yet
@@ -61,3 +101,74 @@ def pushed_revisions(
             yield [f"{remote_sha}..{local_sha}"]
         else:
             yield _new_commits(local_sha, remote)
+
+
+def objects_outside_commits(
+    repo: Path, scanner: Scanner, refs: Sequence[tuple[str, str]], exclude: Sequence[str]
+) -> list[Finding]:
+    """Findings in the blobs of pushed refs that point (tags peeled) at a blob or a tree:
+    `git push origin $BLOB:refs/tags/x` sends content that no commit holds and `git log`
+    walks past. `refs`: (ref name, object); `exclude`: revisions whose objects the other
+    side has, or that the commit scan covers. A blob pushed as such is shown under its ref
+    name; a tree's blobs under their paths in it (so that allowlists apply as elsewhere)."""
+    if not refs:
+        return []
+    kinds = _peeled_types(repo, refs)
+    loose = [ref for ref, kind in zip(refs, kinds, strict=False) if kind in ("tree", "blob")]
+    if not loose:
+        return []
+    commits = [sha for (_, sha), kind in zip(refs, kinds, strict=False) if kind == "commit"]
+    exclude = [*exclude, *commits]
+    findings: list[Finding] = []
+    with BlobReader(repo) as blobs:
+        for ref, sha in loose:
+            listed = run_git(repo, "rev-list", "--objects", sha, "--not", *exclude, "--")
+            for obj, path in _blobs_of(repo, _objects_listed(listed)):
+                data = blobs.read(obj)
+                if data is None:
+                    raise missing_objects_error(1)
+                shown = path or ref
+                if scanner.too_big(len(data), shown):
+                    continue
+                scanner.summary.files_scanned += 1
+                for finding in scanner.scan(data, shown):
+                    where = f"the tree that {ref} points at" if path else ref
+                    finding.notes.append(f"pushed without a commit: in {where}")
+                    findings.append(finding)
+    return findings
+
+
+def _peeled_types(repo: Path, refs: Sequence[tuple[str, str]]) -> list[str]:
+    """The type of each ref's object once tags are peeled ("missing" if git has none)."""
+    asked = [f"{sha}^{{}}" for _, sha in refs]
+    with streamed(repo, "cat-file", "--batch-check=%(objecttype)", stdin=asked) as output:
+        answered = output.read().decode("ascii", "replace").split("\n")
+    return [line.split(" ")[-1] if line else "missing" for line in answered[: len(refs)]]
+
+
+def _objects_listed(listed: bytes) -> list[tuple[str, str]]:
+    """(object, path) from `rev-list --objects` output. Git writes a path with a newline in
+    it as is: a line that does not start with an object id continues the previous path."""
+    objects: list[tuple[str, str]] = []
+    for line in listed.split(b"\n"):
+        sha, _, path = line.partition(b" ")
+        if _is_object_id(sha):
+            objects.append((sha.decode(), decode_path(path)))
+        elif objects and line:
+            last, before = objects[-1]
+            objects[-1] = (last, before + "\n" + decode_path(line))
+    return objects
+
+
+def _is_object_id(text: bytes) -> bool:
+    return len(text) in (40, 64) and not text.strip(b"0123456789abcdef")
+
+
+def _blobs_of(repo: Path, objects: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The blobs among `objects`."""
+    if not objects:
+        return []
+    asked = [sha for sha, _ in objects]
+    with streamed(repo, "cat-file", "--batch-check=%(objecttype)", stdin=asked) as output:
+        kinds = output.read().decode("ascii", "replace").split("\n")
+    return [obj for obj, kind in zip(objects, kinds, strict=False) if kind == "blob"]

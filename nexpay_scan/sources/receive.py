@@ -31,6 +31,16 @@ def received_revisions(lines: Sequence[str]) -> Iterator[list[str]]:
         yield [new, "--not", "--all"]
 
 
+def received_refs(lines: Sequence[str]) -> list[tuple[str, str]]:
+    """(ref, new object) per updated ref that is not deleted."""
+    refs = []
+    for line in lines:
+        parts = line.split()
+        if len(parts) == 3 and not set(parts[1]) <= {"0"}:
+            refs.append((parts[2], parts[1]))
+    return refs
+
+
 def push_options(environ: Mapping[str, str]) -> list[str]:
     """The `git push -o` options the server received."""
     try:

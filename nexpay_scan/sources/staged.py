@@ -7,24 +7,26 @@ from collections.abc import Collection
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding
 from nexpay_scan.scan import Scanner
-from nexpay_scan.sources.changes import scan_change
+from nexpay_scan.sources.changes import paired_sections, scan_change
 from nexpay_scan.sources.git import (
     BlobReader,
     GitCall,
     RawChange,
+    check_explicit_repo,
     empty_tree,
     has_commits,
     parse_raw_z,
     run_git,
     work_tree_root,
 )
-from nexpay_scan.sources.patch import split_sections
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
     from nexpay_scan.paths import StrPath
 
-_DIFF = ("--raw", "-z", "-p", "-U0", "-M", "--no-ext-diff", "--no-abbrev", "--no-color")
+# No rename detection: an allowlist applies to where a key is now, so a file moved out of an
+# allowed path adds all of its content at the new one (as in history).
+_DIFF = ("--raw", "-z", "-p", "-U0", "--no-renames", "--no-ext-diff", "--no-abbrev", "--no-color")
 
 
 class StagedDiff:
@@ -35,6 +37,7 @@ class StagedDiff:
 
     def __init__(self, repo: StrPath) -> None:
         self.repo = repo
+        check_explicit_repo(repo)
         self._root = GitCall(repo, "rev-parse", "--show-toplevel")
         self._diff = GitCall(repo, "diff", "--cached", *_DIFF, "HEAD", "--")
         self._blobs = BlobReader(repo)
@@ -54,11 +57,7 @@ class StagedDiff:
             # no commit yet: what the first commit adds, against the empty tree
             output = run_git(self.repo, "diff", "--cached", *_DIFF, empty_tree(self.repo), "--")
         raw, _, patch = output.partition(b"\0\0")
-        changes = list(parse_raw_z(raw.split(b"\0")))
-        sections = split_sections(patch)
-        if len(sections) != len(changes):
-            sections = _match_sections(changes, sections)
-        return list(zip(changes, sections, strict=True))
+        return paired_sections(list(parse_raw_z(raw.split(b"\0"))), patch)
 
     def scan(self, scanner: Scanner, only: Collection[str] | None = None) -> list[Finding]:
         """Findings on the lines the index adds; `only` limits the scan to those paths."""
@@ -79,8 +78,3 @@ class StagedDiff:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _match_sections(changes: list[RawChange], sections: list[bytes]) -> list[bytes]:
-    """Fallback if git ever shows a change with no section: pair what is there in order."""
-    return [*sections, *[b""] * len(changes)][: len(changes)]
