@@ -188,3 +188,12 @@ def test_ci_on_github_annotates_and_writes_a_job_summary(
     text = summary.read_text()
     assert "## nexpay-scan" in text and "new%,:.env" in text and "Suppressed" in text
     assert "Revoke the key now" in text and secret(2) not in text
+
+
+def test_a_malformed_ignore_line_is_an_error_naming_the_line(cli: Any, repo: Repo) -> None:
+    repo.write("a.env", f"K={secret(1)}\n")
+    repo.write(".nexpayscanignore", "# reviewed\n" + "0" * 32 + "  # fixture\nnot-a-fingerprint\n")
+    run = cli("files", str(repo.path))
+    assert run.code == 2
+    assert ".nexpayscanignore: line 3 is not a finding's fingerprint" in run.err
+    assert "Traceback" not in run.err
