@@ -14,6 +14,7 @@ TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up tim
 if TYPE_CHECKING:
     from typing import Any
 
+    from nexpay_scan.detector import Guard
     from nexpay_scan.paths import StrPath
 
 CONFIG_NAME = ".nexpay-scan.toml"
@@ -31,10 +32,12 @@ class Settings(Record):
     allow_paths: tuple[re.Pattern[str], ...] = ()
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     redact: bool = True
+    config: str = ""  # the config file read, to name it in warnings
 
-    def path_allowed(self, path: str) -> bool:
-        """True when the repository's config allowlists `path` for every rule."""
-        return any(p.search(path) for p in self.allow_paths)
+    def path_allowed(self, path: str, guard: Guard) -> bool:
+        """True when the repository's config allowlists `path` for every rule; a pattern
+        that takes too long does not allow (and `guard` names it for the report)."""
+        return guard.any_search(self.allow_paths, path, name=f"scan.allow_paths ({self.config})")
 
 
 def load_settings(
@@ -45,7 +48,7 @@ def load_settings(
     path = config_file or (os.path.join(root, CONFIG_NAME) if root else None)
     if path is None or (config_file is None and not os.path.isfile(path)):
         return Settings(tuple(rules.values()), redact=redact)
-    document = read_toml(path)
+    document = read_toml(path, cached=False)  # a repository's config is never cached
     scan = _scan_table(document, str(path))
     for rule in parse_rules(document, str(path)):
         rules[rule.id] = rule
@@ -58,6 +61,7 @@ def load_settings(
         allow_paths=_compile_paths(scan.get("allow_paths", []), str(path)),
         max_file_size=scan.get("max_file_size", DEFAULT_MAX_FILE_SIZE),
         redact=redact,
+        config=str(path),
     )
 
 
