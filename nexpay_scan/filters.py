@@ -163,8 +163,11 @@ def placeholder(candidate: Candidate, guard: Guard) -> str | None:
     lowered = text.lower()
     if candidate.value in rule.allow_values or any(w in lowered for w in rule.stopwords):
         return "placeholder value"
-    name = f"allowlist.regexes of rule {rule.id} ({rule.source})"
-    if guard.any_search(rule.allow_regexes, candidate.value, name=name):
+    if rule.allow_regexes and guard.any_search(
+        rule.allow_regexes,
+        candidate.value,
+        name=f"allowlist.regexes of rule {rule.id} ({rule.source})",
+    ):
         return "allowlisted by the rule"
     if rule.entropy is not None and shannon_entropy(text) < rule.entropy:
         return "too little entropy to be a real key"
@@ -270,5 +273,7 @@ def drop_reason(candidate: Candidate, place: Place) -> str | None:
 def path_allowed(candidate: Candidate, path: str, guard: Guard) -> bool:
     """True when the rule's own allowlist covers `path` (a pattern that times out does not)."""
     rule = candidate.rule
+    if not rule.allow_paths:
+        return False
     name = f"allowlist.paths of rule {rule.id} ({rule.source})"
     return guard.any_search(rule.allow_paths, path, name=name)

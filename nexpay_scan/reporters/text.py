@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nexpay_scan.detector import PATTERN_TIMEOUT
 from nexpay_scan.findings import Finding
 from nexpay_scan.reporters import Report, display_path
 from nexpay_scan.reporters.remediation import REMEDIATION
@@ -68,6 +69,18 @@ def _count(number: int, noun: str) -> str:
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
+def _timeout_warning(name: str) -> str:
+    if name.startswith(PATTERN_TIMEOUT):  # an allowlist or context pattern, not a rule
+        return (
+            f"warning: {name} took over 2 s and was turned off for the rest of the run: it "
+            "allowed nothing, so what it might have dropped is reported (fix the pattern)"
+        )
+    return (
+        f"warning: rule {name} took over 2 s on one file and was turned off for the rest of "
+        "the run: what it did not search is not covered (fix its regex)"
+    )
+
+
 def render(report: Report) -> str:
     """The whole text report."""
     out: list[str] = []
@@ -92,11 +105,7 @@ def render(report: Report) -> str:
         out.append(REMEDIATION)
     elif not report.quiet:
         out.append("nexpay-scan: no Nexpay credentials found.")
-    out.extend(
-        f"warning: rule {rule} took over 2 s on one file and was turned off for the rest of "
-        "the run: what it did not search is not covered (fix its regex)"
-        for rule in sorted(report.summary.rule_timeouts)
-    )
+    out.extend(_timeout_warning(name) for name in sorted(report.summary.rule_timeouts))
     if not report.quiet:
         out.append(_footer(report))
     return "\n".join(out) + ("\n" if out else "")
