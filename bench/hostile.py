@@ -32,7 +32,6 @@ PYTHONPATH to choose the checkout) unless --scanner says otherwise. Each command
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import shlex
 import statistics
@@ -82,8 +81,10 @@ CASES: dict[str, Callable[[int], str]] = {
 class Timer:
     """Runs commands and keeps the median wall time of `runs` runs (None: timed out)."""
 
-    def __init__(self, scanner: list[str], runs: int, timeout: float) -> None:
+    def __init__(self, scanner: list[str], runs: int, timeout: float, cwd: str) -> None:
         self.scanner, self.runs, self.timeout = scanner, runs, timeout
+        # `python -m` looks in its working folder first: never the checkout bench/ is in
+        self.cwd = cwd
 
     def time(self, argv: list[str], cwd: str | None = None) -> float | None:
         times = []
@@ -91,7 +92,11 @@ class Timer:
             started = time.perf_counter()
             try:
                 done = subprocess.run(
-                    argv, cwd=cwd, capture_output=True, timeout=self.timeout, check=False
+                    argv,
+                    cwd=cwd or self.cwd,
+                    capture_output=True,
+                    timeout=self.timeout,
+                    check=False,
                 )
             except subprocess.TimeoutExpired:
                 return None
@@ -162,6 +167,17 @@ def single(timer: Timer, folder: Path, startup: float) -> bool:
     return ok
 
 
+def _module_of(scanner: list[str], cwd: str) -> str:
+    """Which checkout `python -m nexpay_scan` runs, as it will run in the benchmark."""
+    if scanner[1:] != ["-m", "nexpay_scan"]:
+        return ""
+    code = "import nexpay_scan; print(nexpay_scan.__file__)"
+    done = subprocess.run(
+        [scanner[0], "-c", code], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    return f" ({done.stdout.strip() or done.stderr.strip()})"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="0.5,2,8", help="MB, comma-separated")
@@ -172,10 +188,10 @@ def main() -> int:
     args = parser.parse_args()
     scanner = shlex.split(args.scanner) if args.scanner else [sys.executable, "-m", "nexpay_scan"]
     sizes = sorted(float(s) for s in args.sizes.split(","))
-    timer = Timer(scanner, args.runs, args.timeout)
-    print(f"scanner: {shlex.join(scanner)}  PYTHONPATH={os.environ.get('PYTHONPATH', '')}")
     with tempfile.TemporaryDirectory(prefix="nexpay-hostile-") as name:
         folder = Path(name)
+        timer = Timer(scanner, args.runs, args.timeout, name)
+        print(f"scanner: {shlex.join(scanner)}{_module_of(scanner, name)}")
         empty = folder / "empty.txt"
         empty.write_text("")
         startup = timer.scan(empty) or 0.0
