@@ -14,6 +14,7 @@ TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up tim
 if TYPE_CHECKING:
     from typing import Any
 
+    from nexpay_scan.detector import Guard
     from nexpay_scan.paths import StrPath
 
 CONFIG_NAME = ".nexpay-scan.toml"
@@ -33,11 +34,13 @@ class Settings(Record):
     redact: bool = True
     source: str = ""  # where the config was read from ("" for the built-in rules alone)
 
-    def path_allowance(self, path: str) -> str | None:
+    def path_allowance(self, path: str, guard: Guard) -> str | None:
         """Why the config allowlists `path` for every rule (which pattern, in which file),
-        or None when it does not."""
+        or None when it does not; a pattern that takes too long does not allow (and
+        `guard` names it for the report)."""
+        name = f"scan.allow_paths ({self.source})"
         for pattern in self.allow_paths:
-            if pattern.search(path):
+            if guard.search(pattern, path, name=name):
                 return f"path allowed by allow_paths {pattern.pattern!r} in {self.source}"
         return None
 
@@ -49,7 +52,8 @@ def load_settings(
     path = config_file or (os.path.join(root, CONFIG_NAME) if root else None)
     if path is None or (config_file is None and not os.path.isfile(path)):
         return settings_from(None, "", redact=redact)
-    return settings_from(read_toml(path), str(path), redact=redact)
+    # a repository's config is never cached: it may hold full keys (allowlist.values)
+    return settings_from(read_toml(path, cached=False), str(path), redact=redact)
 
 
 def settings_from(document: dict[str, Any] | None, source: str, *, redact: bool = True) -> Settings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
@@ -27,6 +28,54 @@ class Candidate(Record):
     pair: str | None
 
 
+# What a time-out of a pattern other than a rule's regex is named by in the report's list of
+# time-outs (`Summary.rule_timeouts`): reporters tell the two kinds apart by it.
+PATTERN_TIMEOUT = "pattern "
+
+
+class Guard:
+    """Runs the patterns a repository supplies besides rule regexes (allowlists, context)
+    under the same per-call time limit as rule regexes. A pattern that times out is named in
+    `timeouts` and not run again this run: the caller decides what "no answer" means, and
+    must choose the answer that keeps a finding (an allow pattern does not allow)."""
+
+    def __init__(self, timeouts: Counter[str] | None = None) -> None:
+        self.timeouts: Counter[str] = Counter() if timeouts is None else timeouts
+        self.stopped: set[str] = set()
+
+    def search(
+        self, pattern: Any, text: Any, start: int = 0, end: int | None = None, *, name: str
+    ) -> bool | None:
+        """Whether `pattern` matches in `text[start:end]`; None when it took too long (now or
+        earlier in the run). `name` says where the pattern comes from, for the report."""
+        if end is None:
+            end = len(text)
+        if isinstance(pattern, re.Pattern):  # the tool's own: compiled with `re`, trusted
+            return pattern.search(text, start, end) is not None
+        key = f"{PATTERN_TIMEOUT}{name} {_shown(pattern.pattern)}"
+        if key in self.stopped:
+            return None
+        try:
+            return pattern.search(text, start, end, timeout=MATCH_TIMEOUT_SECONDS) is not None
+        except TimeoutError:
+            self.timeouts[key] += 1
+            self.stopped.add(key)
+            return None
+
+    def any_search(self, patterns: Iterable[Any], text: str, *, name: str) -> bool:
+        """True when one of `patterns` matches `text`; a pattern that times out counts as no
+        match (the fail-safe answer for an allowlist)."""
+        return any(self.search(p, text, name=name) for p in patterns)
+
+
+def _shown(source: str | bytes) -> str:
+    """A pattern as the report names it: its repr, cut short."""
+    if isinstance(source, bytes):
+        source = source.decode("utf-8", "replace")
+    text = repr(source)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 class Detector:
     """Applies compiled rules to bytes; knows nothing of where the bytes came from."""
 
@@ -36,6 +85,7 @@ class Detector:
         self.keywords = _minimal_keywords({k for r in rules for k in r.keywords})
         self.timeouts: Counter[str] = Counter()  # rule id -> contents it was stopped on
         self.stopped: set[str] = set()  # rules turned off after a time-out
+        self.guard = Guard(self.timeouts)  # the other patterns a repository supplies
         self._prefilters: tuple[Any, ...] | None = None
 
     @property

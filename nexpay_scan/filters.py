@@ -1,42 +1,139 @@
-"""Filters: what turns a regex match into a finding or drops it (and why)."""
+"""Filters: what turns a regex match into a finding or drops it (and why).
+
+Whoever pushes decides what is scanned, so no filter may cost more than a bounded number of
+passes over the content, however many candidates it holds: the value-only filters run
+first, before a candidate is placed; places are found incrementally (`Lines`); what depends
+only on the line (the allow comment, the context around it) is worked out once per line.
+
+A line ends at `\\n`, `\\r\\n` or a lone `\\r` (old Mac files): numbering, the allow comment
+and the context window all agree. Git counts `\\n` only: `Place.git_line` is git's line, for
+matching the lines a patch adds.
+"""
 
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Callable
 
-from nexpay_scan.detector import Candidate
+from nexpay_scan.detector import Candidate, Guard
 from nexpay_scan.records import Record
 
 _PREFIXES = ("nxp_sk_", "nxp_cid_")
-# `# nexpay-scan: allow`, `// nexpay-scan: allow`, `<!-- nexpay-scan: allow -->`, ...
-_ALLOW_COMMENT = re.compile(rb"nexpay-scan:[ \t]*allow[ \t]*(?:\*/|-->|#\}|%\}|\*\))?[ \t]*\r?$")
+# `# nexpay-scan: allow`, `// nexpay-scan: allow`, `<!-- nexpay-scan: allow -->`, ...: the
+# line ends (spaces and tabs aside) with `nexpay-scan:`, `allow` and maybe one closer
+_ALLOW_MARK = b"nexpay-scan:"
+_ALLOW_WORD = b"allow"
+_CLOSERS = (b"*/", b"-->", b"#}", b"%}", b"*)")
+_BLANK = b" \t"
+_FIRST_STEP = 256  # bytes looked at first when searching for a line break either way
 
 
 class Place(Record):
-    """Where a candidate sits in the scanned bytes."""
+    """Where a candidate sits in the scanned bytes; `git_line` counts `\\n` only, as git
+    does; `lines` is the content's `Lines`, which remembers per-line answers."""
 
     data: bytes
     line: int
     column: int
     line_start: int
     line_end: int
+    git_line: int
+    lines: Lines
 
     @property
     def line_text(self) -> bytes:
         return self.data[self.line_start : self.line_end]
 
 
+class Lines:
+    """Places in one content, found incrementally. Candidates come in offset order, so each
+    step counts only the bytes since the previous place: the whole content costs a few
+    passes at memory speed, whatever the number of candidates (a step back starts over)."""
+
+    def __init__(self, data: bytes, guard: Guard | None = None) -> None:
+        self.data = data
+        self.guard = guard if guard is not None else Guard()
+        self._memo: dict[tuple[int, int], str | None] = {}  # (check, line start) -> reason
+        self._start_over()
+
+    def _start_over(self) -> None:
+        self._offset = 0  # the counts below are those at this offset
+        self._line = 1
+        self._git_line = 1
+        self._line_start = 0
+        self._line_end = -1  # end of the line holding `_offset`, once looked for
+        self._column = 1  # in characters, at `_offset`
+
+    def place(self, offset: int) -> Place:
+        """Line (1-based, any line ending), column (1-based, in characters), line bounds and
+        git's line number of `offset`."""
+        if offset < self._offset:
+            self._start_over()
+        data, before = self.data, self._offset
+        lfs = data.count(b"\n", before, offset)
+        # a `\r` is a line break of its own unless a `\n` follows it (that pair is one break,
+        # counted at its `\n`; the `\n` may be `offset` itself)
+        lone_crs = data.count(b"\r", before, offset) - data.count(b"\r\n", before, offset + 1)
+        if lfs or lone_crs:
+            self._line += lfs + lone_crs
+            self._git_line += lfs
+            self._line_start = line_start(data, offset, before)
+            self._line_end = -1
+            self._column = len(data[self._line_start : offset].decode("utf-8", "replace")) + 1
+        else:
+            self._column += len(data[before:offset].decode("utf-8", "replace"))
+        self._offset = offset
+        if self._line_end < offset:
+            self._line_end = line_end(data, offset)
+        return Place(
+            data, self._line, self._column, self._line_start, self._line_end, self._git_line, self
+        )
+
+    def once_per_line(
+        self, check: object, place: Place, work: Callable[[], str | None]
+    ) -> str | None:
+        """`work()`'s answer for `check` on the line of `place`, worked out once per line."""
+        key = (id(check), place.line_start)
+        if key not in self._memo:
+            self._memo[key] = work()
+        return self._memo[key]
+
+
+def line_start(data: bytes, offset: int, floor: int = 0) -> int:
+    """Where the line holding `offset` starts (not before `floor`). Costs the length of the
+    line: the search widens from `offset`, it does not look at the whole content."""
+    high, step = offset, _FIRST_STEP
+    while True:
+        low = max(floor, high - step)
+        lf = data.rfind(b"\n", low, high)
+        cr = data.rfind(b"\r", low, high)
+        if cr >= 0 and cr == offset - 1 and data[offset : offset + 1] == b"\n":
+            cr = data.rfind(b"\r", low, cr)  # the `\r` of the `\r\n` that ends this line
+        found = max(lf, cr)
+        if found >= 0:
+            return found + 1
+        if low <= floor:
+            return floor
+        high, step = low, step * 2
+
+
+def line_end(data: bytes, offset: int) -> int:
+    """Where the line holding `offset` ends: its first line-break byte, or the end. Costs
+    the rest of the line, not the rest of the content."""
+    low, step, size = offset, _FIRST_STEP, len(data)
+    while low < size:
+        high = min(size, low + step)
+        ends = [i for i in (data.find(b"\n", low, high), data.find(b"\r", low, high)) if i >= 0]
+        if ends:
+            return min(ends)
+        low, step = high, step * 2
+    return size
+
+
 def locate(data: bytes, offset: int) -> Place:
     """Line (1-based), column (1-based, in characters) and line bounds of `offset`."""
-    line_start = data.rfind(b"\n", 0, offset) + 1
-    line_end = data.find(b"\n", offset)
-    if line_end < 0:
-        line_end = len(data)
-    column = len(data[line_start:offset].decode("utf-8", "replace")) + 1
-    return Place(data, data.count(b"\n", 0, offset) + 1, column, line_start, line_end)
+    return Lines(data).place(offset)
 
 
 def shannon_entropy(text: str) -> float:
@@ -55,18 +152,22 @@ def body(value: str) -> str:
     return value
 
 
-def bad_checksum(candidate: Candidate, place: Place) -> str | None:
+def bad_checksum(candidate: Candidate, guard: Guard) -> str | None:
     check = candidate.rule.checksum
     return "checksum does not match" if check and not check(candidate.value) else None
 
 
-def placeholder(candidate: Candidate, place: Place) -> str | None:
+def placeholder(candidate: Candidate, guard: Guard) -> str | None:
     rule = candidate.rule
     text = body(candidate.value)
     lowered = text.lower()
     if candidate.value in rule.allow_values or any(w in lowered for w in rule.stopwords):
         return "placeholder value"
-    if any(r.search(candidate.value) for r in rule.allow_regexes):
+    if rule.allow_regexes and guard.any_search(
+        rule.allow_regexes,
+        candidate.value,
+        name=f"allowlist.regexes of rule {rule.id} ({rule.source})",
+    ):
         return "allowlisted by the rule"
     if rule.entropy is not None and shannon_entropy(text) < rule.entropy:
         return "too little entropy to be a real key"
@@ -77,58 +178,104 @@ def missing_context(candidate: Candidate, place: Place) -> str | None:
     context = candidate.rule.context
     if context is None:
         return None
-    data = place.data
+    return place.lines.once_per_line(context, place, lambda: _context_reason(candidate, place))
+
+
+def _context_reason(candidate: Candidate, place: Place) -> str | None:
+    rule = candidate.rule
+    context = rule.context
+    assert context is not None
+    data, search = place.data, place.lines.guard.search
     start = _lines_up(data, place.line_start, context.lines_before)
     end = place.line_end
     for _ in range(context.lines_after):
         if end >= len(data):
             break
-        following = data.find(b"\n", end + 1)
-        end = len(data) if following < 0 else following
-    if context.pattern.search(data, start, end) is None:
+        end = line_end(data, end + (2 if data[end : end + 2] == b"\r\n" else 1))
+    # a pattern that times out answers None: the key stays a finding (the safe answer)
+    name = f"context.pattern of rule {rule.id} ({rule.source})"
+    if search(context.pattern, data, start, end, name=name) is False:
         return "no Nexpay context nearby"
     if context.line_pattern:
         named_from = _lines_up(data, place.line_start, context.line_pattern_lines_before)
-        if context.line_pattern.search(data, named_from, place.line_end) is None:
+        name = f"context.line_pattern of rule {rule.id} ({rule.source})"
+        if search(context.line_pattern, data, named_from, place.line_end, name=name) is False:
             return "the line does not name a Nexpay credential"
     return None
 
 
-def _lines_up(data: bytes, line_start: int, count: int) -> int:
-    """The offset where the line `count` lines above the one at `line_start` begins."""
+def _lines_up(data: bytes, start: int, count: int) -> int:
+    """The offset where the line `count` lines above the one starting at `start` begins."""
     for _ in range(count):
-        if line_start == 0:
+        if start == 0:
             break
-        line_start = data.rfind(b"\n", 0, line_start - 1) + 1
-    return line_start
+        start = line_start(data, start - 1)
+    return start
 
 
 def allow_comment(candidate: Candidate, place: Place) -> str | None:
-    return "allowed by comment" if _ALLOW_COMMENT.search(place.line_text) else None
+    return place.lines.once_per_line(_ALLOW_MARK, place, lambda: _allow_reason(place))
 
 
-# Cheapest first; each returns why a candidate is dropped, or None to keep it.
-CANDIDATE_FILTERS: tuple[Callable[[Candidate, Place], str | None], ...] = (
+def _allow_reason(place: Place) -> str | None:
+    return "allowed by comment" if has_allow_comment(place.line_text) else None
+
+
+def has_allow_comment(line: bytes) -> bool:
+    """True when `line` (without its line break) ends with an allow comment. Linear in the
+    line, however many spaces pad it (no regex that could backtrack)."""
+    text = line.rstrip(_BLANK)
+    for closer in _CLOSERS:
+        if text.endswith(closer):
+            text = text[: -len(closer)].rstrip(_BLANK)
+            break
+    if not text.endswith(_ALLOW_WORD):
+        return False
+    return text[: -len(_ALLOW_WORD)].rstrip(_BLANK).endswith(_ALLOW_MARK)
+
+
+# Cheapest first; each returns why a candidate is dropped, or None to keep it. The value
+# filters run before a candidate is placed: most candidates of a hostile file end there.
+VALUE_FILTERS: tuple[Callable[[Candidate, Guard], str | None], ...] = (
     bad_checksum,
     placeholder,
+)
+PLACE_FILTERS: tuple[Callable[[Candidate, Place], str | None], ...] = (
     missing_context,
     allow_comment,
 )
 
 
-def drop_reason(candidate: Candidate, place: Place) -> str | None:
-    """Why `candidate` is not a finding, or None when it is one."""
-    for check in CANDIDATE_FILTERS:
+def value_drop_reason(candidate: Candidate, guard: Guard) -> str | None:
+    """Why `candidate` is not a finding, by its value alone (checksum, placeholders), or
+    None."""
+    for check in VALUE_FILTERS:
+        reason = check(candidate, guard)
+        if reason:
+            return reason
+    return None
+
+
+def place_drop_reason(candidate: Candidate, place: Place) -> str | None:
+    """Why `candidate` is not a finding, by where it sits (context, allow comment), or None."""
+    for check in PLACE_FILTERS:
         reason = check(candidate, place)
         if reason:
             return reason
     return None
 
 
-def path_allowance(candidate: Candidate, path: str) -> str | None:
-    """Why the rule's own allowlist covers `path`, or None when it does not."""
+def drop_reason(candidate: Candidate, place: Place) -> str | None:
+    """Why `candidate` is not a finding, or None when it is one."""
+    return value_drop_reason(candidate, place.lines.guard) or place_drop_reason(candidate, place)
+
+
+def path_allowance(candidate: Candidate, path: str, guard: Guard) -> str | None:
+    """Why the rule's own allowlist covers `path`, or None when it does not (a pattern
+    that times out does not allow)."""
     rule = candidate.rule
+    name = f"allowlist.paths of rule {rule.id} ({rule.source})"
     for pattern in rule.allow_paths:
-        if pattern.search(path):
+        if guard.search(pattern, path, name=name):
             return f"path allowed by rule {rule.id}'s allowlist.paths {pattern.pattern!r}"
     return None

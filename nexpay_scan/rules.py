@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import marshal
 import os
 import re
 import sys
-import zlib
 from collections.abc import Callable, Mapping
 
 from nexpay_scan.checksum import CHECKSUMS
@@ -89,19 +89,24 @@ def builtin_rules_dir() -> str:
     return os.path.join(os.path.dirname(package), "rules")
 
 
-def read_toml(path: StrPath, *, cached: bool = True) -> dict[str, Any]:
+def read_toml(path: StrPath, *, cached: bool = False) -> dict[str, Any]:
     """The TOML document at `path`, or a RuleError that says why it cannot be read.
 
-    Parsed documents are cached (marshal, keyed by path, size and mtime): the hook runs on
-    every commit, and parsing TOML costs more than the rest of its start-up. The cache
-    leaves out rule examples (made-up keys that a scan of the cache folder would report);
-    `cached=False` reads them, for the test suite.
+    `cached`: for the rule files shipped with the tool only. Their parsed documents are
+    cached (marshal, keyed by a sha256 of the file's bytes): the hook runs on every commit,
+    and parsing TOML costs more than the rest of its start-up. A repository's config is
+    never cached: it may hold full keys (`allowlist.values`), and nothing derived from a
+    key is written to disk. The cache leaves out rule examples (made-up keys that a scan of
+    the cache folder would report); the test suite reads them with `cached=False`.
     """
+    if not cached:
+        return _parse_toml(path)
     try:
-        stat = os.stat(path)
+        with open(path, "rb") as stream:
+            content = stream.read()
     except OSError as error:
         raise RuleError(str(path), None, f"cannot read: {error.strerror}") from None
-    cache = _cache_file(path, stat.st_size, stat.st_mtime_ns) if cached else None
+    cache = _cache_file(content)
     if cache is not None:
         try:
             with open(cache, "rb") as stream:
@@ -110,9 +115,8 @@ def read_toml(path: StrPath, *, cached: bool = True) -> dict[str, Any]:
                 return document
         except (OSError, EOFError, ValueError, TypeError):
             pass
-    document = _parse_toml(path)
+    document = _without_examples(_parse_toml(path, content))
     if cache is not None:
-        document = _without_examples(document)
         _store(cache, marshal.dumps(document))
     return document
 
@@ -128,13 +132,15 @@ def _without_examples(document: dict[str, Any]) -> dict[str, Any]:
     return {**document, "rule": rules}
 
 
-def _parse_toml(path: StrPath) -> dict[str, Any]:
-    try:
-        with open(path, "rb") as stream:
-            raw = stream.read()
-    except OSError as error:
-        raise RuleError(str(path), None, f"cannot read: {error.strerror}") from None
-    return parse_toml_bytes(raw, str(path))
+def _parse_toml(path: StrPath, content: bytes | None = None) -> dict[str, Any]:
+    """The TOML document at `path` (already read: `content`)."""
+    if content is None:
+        try:
+            with open(path, "rb") as stream:
+                content = stream.read()
+        except OSError as error:
+            raise RuleError(str(path), None, f"cannot read: {error.strerror}") from None
+    return parse_toml_bytes(content, str(path))
 
 
 def parse_toml_bytes(raw: bytes, source: str) -> dict[str, Any]:
@@ -152,21 +158,40 @@ def parse_toml_bytes(raw: bytes, source: str) -> dict[str, Any]:
         raise RuleError(source, None, "not valid TOML: not UTF-8 text") from None
 
 
-def _cache_file(path: StrPath, size: int, mtime: int) -> str | None:
+def _sha256_hex(content: bytes) -> str:
+    # the built-in module loads in a fraction of a millisecond; `hashlib` (OpenSSL) in ~5
+    try:
+        from _sha2 import sha256  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        try:
+            from _sha256 import sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
+        except ImportError:  # pragma: no cover - a Python built without them
+            from hashlib import sha256
+    return str(sha256(content).hexdigest())
+
+
+def _cache_folder() -> str | None:
     root = os.environ.get("NEXPAY_SCAN_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "nexpay-scan"
     )
     if not root or root.startswith("~"):
         return None
-    key = f"{os.path.realpath(path)}\0{size}\0{mtime}\0{sys.version_info[:2]}".encode(
-        "utf-8", "surrogateescape"
-    )
-    return os.path.join(root, "rules", f"{zlib.crc32(key):08x}-{len(key)}.marshal")
+    return os.path.join(root, "rules")
+
+
+def _cache_file(content: bytes) -> str | None:
+    """The cache entry of a rule file: named by a hash of its content (a crafted file cannot
+    collide with another's entry) and of the Python version (marshal's format)."""
+    folder = _cache_folder()
+    if folder is None:
+        return None
+    version = "{}.{}".format(*sys.version_info[:2])
+    return os.path.join(folder, f"{_sha256_hex(content)}-py{version}.marshal")
 
 
 def _store(cache: str, payload: bytes) -> None:
-    """Writes the cache entry atomically, owner-only; a cache that cannot be written is
-    simply not used."""
+    """Writes the cache entry atomically, owner-only, then prunes the folder; a cache that
+    cannot be written is simply not used."""
     try:
         folder, name = os.path.split(cache)
         os.makedirs(folder, mode=0o700, exist_ok=True)
@@ -176,7 +201,49 @@ def _store(cache: str, payload: bytes) -> None:
             stream.write(payload)
         os.replace(temp, cache)
     except OSError:
-        pass
+        return
+    _prune(folder, keep=cache)
+
+
+CACHE_ENTRIES = 16  # rule files of a few tool versions and Pythons side by side
+CACHE_MAX_AGE = 30 * 24 * 3600  # seconds: an entry untouched this long is dropped
+
+
+def _prune(folder: str, keep: str) -> None:
+    """Keeps the cache folder bounded: drops entries older than CACHE_MAX_AGE, any beyond
+    the newest CACHE_ENTRIES, and files of older cache formats (whose entries could hold a
+    repository's allowlisted keys). Runs only when an entry is written, off the hot path."""
+    import time
+
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    now = time.time()
+    entries = []
+    for name in names:
+        path = os.path.join(folder, name)
+        if path == keep:
+            continue
+        try:
+            modified = os.stat(path).st_mtime
+        except OSError:
+            continue
+        if now - modified > CACHE_MAX_AGE:
+            _remove(path)
+        elif name.startswith("."):
+            continue  # another run's entry being written
+        elif not name.endswith(".marshal") or "-py" not in name:
+            _remove(path)
+        else:
+            entries.append((modified, path))
+    for _, path in sorted(entries, reverse=True)[CACHE_ENTRIES - 1 :]:
+        _remove(path)
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):  # gone already, or not ours to remove
+        os.remove(path)
 
 
 def parse_rules(document: Mapping[str, Any], source: str, *, trusted: bool = False) -> list[Rule]:
@@ -230,7 +297,9 @@ def compile_rule(table: Mapping[str, Any], source: str, *, trusted: bool = False
         binary=table.get("binary", False),
         severity=severity,
         context=_context(table.get("context"), fail),
-        stopwords=tuple(w.lower() for w in _strings(allowlist.get("stopwords", []), "s", fail)),
+        stopwords=tuple(
+            w.lower() for w in _strings(allowlist.get("stopwords", []), "allowlist.stopwords", fail)
+        ),
         allow_values=frozenset(_strings(allowlist.get("values", []), "values", fail)),
         allow_regexes=_compile_str_list(allowlist.get("regexes", []), "allowlist.regexes", fail),
         allow_paths=_compile_str_list(allowlist.get("paths", []), "allowlist.paths", fail),
@@ -323,8 +392,18 @@ def _context(table: Any, fail: _Fail) -> Context | None:
     line_pattern = table.get("line_pattern")
     return Context(
         pattern=_compile(table["pattern"], "context.pattern", fail),
-        lines_before=table.get("lines_before", 0),
-        lines_after=table.get("lines_after", 0),
+        lines_before=_line_count(table, "lines_before", fail),
+        lines_after=_line_count(table, "lines_after", fail),
         line_pattern=_compile(line_pattern, "context.line_pattern", fail) if line_pattern else None,
-        line_pattern_lines_before=table.get("line_pattern_lines_before", 0),
+        line_pattern_lines_before=_line_count(table, "line_pattern_lines_before", fail),
     )
+
+
+MAX_CONTEXT_LINES = 50  # each line is searched once per line this close to it: keep it few
+
+
+def _line_count(table: Mapping[str, Any], key: str, fail: _Fail) -> int:
+    count: int = table.get(key, 0)
+    if not 0 <= count <= MAX_CONTEXT_LINES:
+        fail(f"context.{key} must be between 0 and {MAX_CONTEXT_LINES}, not {count}")
+    return count

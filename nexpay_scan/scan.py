@@ -9,7 +9,7 @@ from collections.abc import Container, Iterator
 from nexpay_scan.config import Settings
 from nexpay_scan.decoders import DecodedView, decoded_views, hints_for
 from nexpay_scan.detector import Candidate, Detector
-from nexpay_scan.filters import drop_reason, locate, path_allowance
+from nexpay_scan.filters import Lines, path_allowance, place_drop_reason, value_drop_reason
 from nexpay_scan.findings import Commit, Finding, Secret, Suppression
 from nexpay_scan.progress import Progress
 from nexpay_scan.records import Record
@@ -28,6 +28,12 @@ def decoded_note(view: DecodedView) -> str:
     return f"decoded from {view.encoding}"
 
 
+def _in_utf16(view: DecodedView) -> bool:
+    while view.parent is not None:
+        view = view.parent
+    return bool(view.spans) and view.spans[0].kind == "utf16"
+
+
 class Sighting(Record):
     """A match that passed every filter but the path ones: where it is and, if it was
     found in decoded text, how it was decoded."""
@@ -36,6 +42,7 @@ class Sighting(Record):
     line: int
     column: int
     note: str | None
+    git_line: int  # the line as git counts lines (`\n` only): what a patch's lines name
 
 
 class Skipped(Record):
@@ -102,14 +109,16 @@ class Scanner:
     ) -> list[Finding]:
         """Findings in `data` (the content of `path`) as it is and as it decodes (base64,
         percent-escapes, string escapes, UTF-16, archives); with `lines`, only on those
-        lines. A decoded finding sits at its encoded text and says how it was decoded."""
+        lines (as git numbers them). A decoded finding sits at its encoded text and says how
+        it was decoded."""
         self.summary.bytes_scanned += len(data)
-        allowed = self.settings.path_allowance(path)
+        guard = self.detector.guard
+        allowed = self.settings.path_allowance(path, guard)
         found: list[Finding] = []
         seen: set[tuple[str, str, int]] = set()
         for sighting in self.sightings(data):
             candidate = sighting.candidate
-            if lines is not None and sighting.line not in lines:
+            if lines is not None and sighting.git_line not in lines:
                 continue
             # one finding per credential and line: a key visible as it is, or in two views
             # of the same token, is reported once
@@ -120,7 +129,7 @@ class Scanner:
             finding = self._finding(candidate, path, sighting.line, sighting.column, commit)
             if sighting.note is not None:
                 finding.notes.append(sighting.note)
-            why = allowed or path_allowance(candidate, path)
+            why = allowed or path_allowance(candidate, path, guard)
             if why:  # still reported, as suppressed and why, never dropped in silence
                 finding.suppression = Suppression("external", why)
             found.append(finding)
@@ -128,23 +137,36 @@ class Scanner:
 
     def sightings(self, data: bytes) -> Iterator[Sighting]:
         """Every match that passes the filters that do not depend on where `data` lives:
-        first as it is, then in what it decodes to (only computed if asked for)."""
+        first as it is, then in what it decodes to (only computed if asked for). Linear in
+        `data` whatever it holds: a candidate is placed only once its value passed."""
+        guard = self.detector.guard
+        lines = Lines(data, guard)
         for candidate in self.detector.candidates(data, binary=looks_binary(data)):
-            place = locate(data, candidate.start)
-            if not drop_reason(candidate, place):
-                yield Sighting(candidate, place.line, place.column, None)
+            if value_drop_reason(candidate, guard):
+                continue
+            place = lines.place(candidate.start)
+            if not place_drop_reason(candidate, place):
+                yield Sighting(candidate, place.line, place.column, None, place.git_line)
+        origins = Lines(data, guard)  # where decoded keys sit in `data`
         for view in decoded_views(data, hints=self.hints):
-            yield from self._decoded(view, data)
+            yield from self._decoded(view, data, origins)
 
-    def _decoded(self, view: DecodedView, data: bytes) -> Iterator[Sighting]:
+    def _decoded(self, view: DecodedView, data: bytes, origins: Lines) -> Iterator[Sighting]:
         """Sightings in text decoded from `data`, placed at the encoded text in `data`."""
+        guard = self.detector.guard
+        lines = Lines(view.data, guard)
         for candidate in self.detector.candidates(view.data, binary=looks_binary(view.data)):
             if not view.decoded(candidate.start, candidate.end):
                 continue  # context copied around a token: the plain scan looked there
-            if drop_reason(candidate, locate(view.data, candidate.start)):
+            if value_drop_reason(candidate, guard):
                 continue
-            line, column = view.position(data, candidate.start)
-            yield Sighting(candidate, line, column, decoded_note(view))
+            if place_drop_reason(candidate, lines.place(candidate.start)):
+                continue
+            origin = origins.place(view.origin(candidate.start))
+            line, column = origin.line, origin.column
+            if _in_utf16(view):  # lines and columns count the UTF-16 file's characters
+                line, column = view.position(data, candidate.start)
+            yield Sighting(candidate, line, column, decoded_note(view), origin.git_line)
 
     def _finding(
         self, candidate: Candidate, path: str, line: int, column: int, commit: Commit | None

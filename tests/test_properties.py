@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -114,8 +115,9 @@ AROUND_BYTES = st.one_of(
 @given(data=HOSTILE_BYTES, path=PATHS)
 @example(data=b"\0" * 9000 + secret(1).encode(), path="zeros.bin")
 @example(data=b"nexpay\n" * 50 + legacy_secret(1).encode(), path="")
+@example(data=b"\rnxp_cid_000100010123564AAAAABBCD\n", path="")
 def test_scan_never_raises_and_places_findings_on_their_line(data: bytes, path: str) -> None:
-    lines = data.split(b"\n")
+    lines = re.split(rb"\r\n|\r|\n", data)  # a lone \r ends a line too
     for finding in _scan(data, path):
         assert 1 <= finding.line <= len(lines)
         assert finding.column >= 1
@@ -126,8 +128,8 @@ def test_scan_never_raises_and_places_findings_on_their_line(data: bytes, path: 
 
 
 def _expected_place_text(prefix: str) -> tuple[int, int]:
-    line_start = prefix.rfind("\n") + 1
-    return prefix.count("\n") + 1, len(prefix) - line_start + 1
+    lines = re.split(r"\r\n|\r|\n", prefix)  # \n, \r\n and a lone \r each end a line
+    return len(lines), len(lines[-1]) + 1
 
 
 @PROPERTY
@@ -140,6 +142,7 @@ def _expected_place_text(prefix: str) -> tuple[int, int]:
 )
 @example(before="", left="\n", right="\n", after="", seed=0)
 @example(before="a\r\nb\0", left="_", right="_", after="\0", seed=1)
+@example(before="a\rb\r", left="\r", right="\r", after="c\r", seed=3)
 @example(before="naïve ☃\n\tx", left="=", right='"', after="\u2028", seed=2)
 def test_key_planted_in_random_text_is_found_at_its_line_and_column(
     before: str, left: str, right: str, after: str, seed: int
@@ -162,6 +165,7 @@ def test_key_planted_in_random_text_is_found_at_its_line_and_column(
     seed=SEEDS,
 )
 @example(before=b"\xff\xfe\n\xc3", left=b"\x80", right=b"\0", after=b"\xc3", seed=3)
+@example(before=b"\r", left=b" ", right=b" ", after=b"", seed=0)
 def test_key_planted_in_random_bytes_is_found_at_its_line_and_column(
     before: bytes, left: bytes, right: bytes, after: bytes, seed: int
 ) -> None:
@@ -169,11 +173,11 @@ def test_key_planted_in_random_bytes_is_found_at_its_line_and_column(
     prefix = before + left
     data = prefix + key + right + after
     assume(b"nexpay-scan" not in data and data.count(key) == 1)
-    line_start = prefix.rfind(b"\n") + 1
+    lines = re.split(rb"\r\n|\r|\n", prefix)  # \n, \r\n and a lone \r each end a line
     # columns count characters; bytes that are not UTF-8 count one each, as decoded
-    column = len(prefix[line_start:].decode("utf-8", "replace")) + 1
+    column = len(lines[-1].decode("utf-8", "replace")) + 1
     found = [(f.line, f.column) for f in _scan(data) if f.secret.reveal().encode() == key]
-    assert found == [(prefix.count(b"\n") + 1, column)]
+    assert found == [(len(lines), column)]
 
 
 @FEWER

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nexpay_scan.detector import PATTERN_TIMEOUT
 from nexpay_scan.findings import Finding
 from nexpay_scan.reporters import (
     Report,
@@ -77,6 +78,18 @@ def _count(number: int, noun: str) -> str:
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
+def _timeout_warning(name: str) -> str:
+    if name.startswith(PATTERN_TIMEOUT):  # an allowlist or context pattern, not a rule
+        return (
+            f"warning: {name} took over 2 s and was turned off for the rest of the run: it "
+            "allowed nothing, so what it might have dropped is reported (fix the pattern)"
+        )
+    return (
+        f"warning: rule {name} took over 2 s on one file and was turned off for the rest of "
+        "the run: what it did not search is not covered (fix its regex)"
+    )
+
+
 def render(report: Report) -> str:
     """The whole text report."""
     out: list[str] = []
@@ -114,11 +127,7 @@ def render(report: Report) -> str:
     out.extend(display_text(note) for note in report.notes)
     out.extend(suppressed_line(f, report) for f in report.suppressed)
     out.extend(skipped_lines(report))
-    out.extend(
-        f"warning: rule {display_text(rule)} took over 2 s on one file and was turned off for "
-        "the rest of the run: what it did not search is not covered (fix its regex)"
-        for rule in sorted(report.summary.rule_timeouts)
-    )
+    out.extend(display_text(_timeout_warning(n)) for n in sorted(report.summary.rule_timeouts))
     if not report.quiet:
         out.append(_footer(report))
     return "\n".join(out) + ("\n" if out else "")

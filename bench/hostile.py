@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""Hostile input: does a scan's cost stay linear in what it reads (issue 15)?
+
+Whoever pushes decides what the scanner reads, so nothing they write may make the scan
+cost more than linear time. This times `nexpay-scan files FILE` on files built to hurt:
+
+  tokens-lines     random `nxp_sk_` tokens with bad checksums, one a line
+  tokens-one-line  the same, all on one line
+  tokens-cr        the same, old-Mac line endings (a lone CR)
+  client-ids-line  client IDs (no checksum: each one is placed) on one line, allowed
+  legacy-line      legacy-shaped secrets on one line, "nexpay" only at its end
+
+at 0.5, 2 and 8 MB, and prints the time per MB at each size (less the scanner's start-up):
+PASS when the 8 MB run takes at most 20 times the 0.5 MB one (16 would be linear with no
+start-up; a quadratic scan is 256 times). Next to it, baselines measured in the same run:
+`cat` of the file (reading it) and the scanner on an empty file (its start-up).
+
+Then two single attacks, each PASS when it costs at most its bound over start-up:
+  allow-padding    a key line ending `# nexpay-scan: allow`, 40,000 spaces and `x`
+  allow-paths      `[scan] allow_paths = ['^(a|aa)+$']` and a 60-character file name
+                   (the pattern times out after 2 s, is named, and the key is reported;
+                   `regex` notices its time limit late on a busy machine: bound 10 s)
+
+Standard library only. The scanner is `python -m nexpay_scan` of this interpreter (set
+PYTHONPATH to choose the checkout) unless --scanner says otherwise. Each command is given
+--timeout seconds; a run cut off there is shown as "> N s" and fails.
+
+    PYTHONPATH=. python3 bench/hostile.py
+    PYTHONPATH=/path/to/other/checkout python3 bench/hostile.py --sizes 0.5,2 --timeout 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import MB, nexpay_client_id, nexpay_secret  # bench/run.py's helpers
+
+LINEAR_LIMIT = 20.0  # 8 MB / 0.5 MB time: 16 is linear, quadratic would be 256
+TIMEOUT_BOUND = 10.0  # the 2 s pattern time limit, which `regex` may overrun 2x when busy
+
+
+def _legacy(rng: random.Random) -> str:
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    return "".join(rng.choice(alphabet) for _ in range(42)) + rng.choice("AEIMQUYcgkosw048")
+
+
+def _tokens(size: int, make: Callable[[random.Random], str], sep: str) -> str:
+    rng = random.Random(size)
+    out: list[str] = []
+    total = 0
+    while total < size:
+        token = make(rng)
+        out.append(token)
+        total += len(token) + len(sep)
+    return sep.join(out)
+
+
+def _bad(rng: random.Random) -> str:
+    return nexpay_secret(rng, valid=False)
+
+
+CASES: dict[str, Callable[[int], str]] = {
+    "tokens-lines": lambda n: _tokens(n, _bad, "\n") + "\n",
+    "tokens-one-line": lambda n: _tokens(n, _bad, " ") + "\n",
+    "tokens-cr": lambda n: _tokens(n, _bad, "\r") + "\r",
+    "client-ids-line": lambda n: _tokens(n, nexpay_client_id, " ") + "  # nexpay-scan: allow\n",
+    "legacy-line": lambda n: _tokens(n, _legacy, " ") + " nexpay  # nexpay-scan: allow\n",
+}
+
+
+class Timer:
+    """Runs commands and keeps the median wall time of `runs` runs (None: timed out)."""
+
+    def __init__(self, scanner: list[str], runs: int, timeout: float, cwd: str) -> None:
+        self.scanner, self.runs, self.timeout = scanner, runs, timeout
+        # `python -m` looks in its working folder first: never the checkout bench/ is in
+        self.cwd = cwd
+
+    def time(self, argv: list[str], cwd: str | None = None) -> float | None:
+        times = []
+        for _ in range(self.runs):
+            started = time.perf_counter()
+            try:
+                done = subprocess.run(
+                    argv,
+                    cwd=cwd or self.cwd,
+                    capture_output=True,
+                    timeout=self.timeout,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired:
+                return None
+            times.append(time.perf_counter() - started)
+            if done.returncode not in (0, 1):
+                sys.exit(f"{shlex.join(argv)} failed: {done.stderr.decode(errors='replace')}")
+        return statistics.median(times)
+
+    def scan(self, path: Path, *extra: str) -> float | None:
+        return self.time([*self.scanner, "files", str(path), "--format", "json", *extra])
+
+
+def _shown(seconds: float | None, timeout: float) -> str:
+    return f"> {timeout:.0f} s" if seconds is None else f"{seconds:.2f} s"
+
+
+def growth(timer: Timer, folder: Path, sizes: list[float], startup: float) -> bool:
+    """The per-size table of each token case; True when every case grows linearly."""
+    ok = True
+    print(f"{'case':<16} {'size':>6} {'cat':>8} {'scan':>9} {'s/MB':>8}  (s/MB: less start-up)")
+    for case, build in CASES.items():
+        took_at: dict[float, float | None] = {}
+        for size in sizes:
+            path = folder / f"{case}-{size}.txt"
+            path.write_text(build(int(size * MB)), newline="")
+            cat = timer.time(["cat", str(path)])
+            took = timer.scan(path)
+            took_at[size] = took
+            per_mb = "-" if took is None else f"{(took - startup) / size:.3f}"
+            print(
+                f"{case:<16} {size:>5}M {_shown(cat, timer.timeout):>8} "
+                f"{_shown(took, timer.timeout):>9} {per_mb:>8}"
+            )
+            path.unlink()
+        low, high = took_at[sizes[0]], took_at[sizes[-1]]
+        expected = sizes[-1] / sizes[0]
+        if low is None or high is None:
+            verdict, ok = "FAIL (timed out)", False
+        else:
+            limit = LINEAR_LIMIT * expected / 16
+            ratio = high / low
+            good = ratio <= limit
+            ok = ok and good
+            verdict = f"{'PASS' if good else 'FAIL'} ({ratio:.1f}x for {expected:.0f}x the bytes)"
+        print(f"{'':<16} growth {sizes[-1]}M / {sizes[0]}M: {verdict}")
+    return ok
+
+
+def single(timer: Timer, folder: Path, startup: float) -> bool:
+    """The allow-padding and allow-paths attacks."""
+    rng = random.Random(1)
+    padded = folder / "padded.env"
+    padded.write_text(f"K={nexpay_secret(rng)}  # nexpay-scan: allow" + " " * 40000 + "x\n")
+    repo = folder / "paths"
+    repo.mkdir()
+    (repo / ".nexpay-scan.toml").write_text("[scan]\nallow_paths = ['^(a|aa)+$']\n")
+    (repo / ("a" * 59 + "!")).write_text(f"K={nexpay_secret(rng)}\n")
+    ok = True
+    for name, took in (
+        ("allow-padding", timer.scan(padded)),
+        ("allow-paths", timer.time([*timer.scanner, "files", "."], cwd=str(repo))),
+    ):
+        over = None if took is None else took - startup
+        good = over is not None and over <= TIMEOUT_BOUND
+        ok = ok and good
+        extra = "-" if over is None else f"{over:.2f} s over start-up"
+        print(f"{name:<16} {_shown(took, timer.timeout):>9}  {extra}: {'PASS' if good else 'FAIL'}")
+    return ok
+
+
+def _module_of(scanner: list[str], cwd: str) -> str:
+    """Which checkout `python -m nexpay_scan` runs, as it will run in the benchmark."""
+    if scanner[1:] != ["-m", "nexpay_scan"]:
+        return ""
+    code = "import nexpay_scan; print(nexpay_scan.__file__)"
+    done = subprocess.run(
+        [scanner[0], "-c", code], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    return f" ({done.stdout.strip() or done.stderr.strip()})"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="0.5,2,8", help="MB, comma-separated")
+    parser.add_argument("--runs", type=int, default=1, help="runs of each command (median)")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds per command")
+    parser.add_argument("--scanner", help="the scanner's command line (default: python -m)")
+    parser.add_argument("--only", choices=["growth", "single"], help="one part only")
+    args = parser.parse_args()
+    scanner = shlex.split(args.scanner) if args.scanner else [sys.executable, "-m", "nexpay_scan"]
+    sizes = sorted(float(s) for s in args.sizes.split(","))
+    with tempfile.TemporaryDirectory(prefix="nexpay-hostile-") as name:
+        folder = Path(name)
+        timer = Timer(scanner, args.runs, args.timeout, name)
+        print(f"scanner: {shlex.join(scanner)}{_module_of(scanner, name)}")
+        empty = folder / "empty.txt"
+        empty.write_text("")
+        startup = timer.scan(empty) or 0.0
+        python = timer.time([sys.executable, "-c", "pass"]) or 0.0
+        print(f"baseline: scanner on an empty file {startup:.2f} s; python -c pass {python:.2f} s")
+        ok = True
+        if args.only in (None, "growth"):
+            ok = growth(timer, folder, sizes, startup) and ok
+        if args.only in (None, "single"):
+            ok = single(timer, folder, startup) and ok
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
