@@ -162,8 +162,9 @@ def _mark_suppressed(
 
     from nexpay_scan.trust import file_at
 
-    raw = file_at(Path(root), trusted, IGNORE_NAME)
     where = trusted.describe()
+    _disobey_added_allow_comments(findings, where)
+    raw = file_at(Path(root), trusted, IGNORE_NAME)
     known = parse_ignore(raw, f"{IGNORE_NAME} at {where}") if raw is not None else {}
     baseline = getattr(args, "baseline", None)
     in_repo = _tree_path(root, baseline, trusted)
@@ -179,6 +180,19 @@ def _mark_suppressed(
         else:
             known.update(parse_baseline(raw, f"{in_repo} at {where}"))
     mark_known(findings, known)
+
+
+def _disobey_added_allow_comments(findings: list[Finding], where: str) -> None:
+    """A range scan reports keys on the lines its change adds, so an allow comment on such
+    a line is the change's own: it is not obeyed (the finding fails the gate, and says so)."""
+    for finding in findings:
+        if finding.suppression is not None and finding.suppression.kind == "inSource":
+            finding.notes.append(
+                f"{finding.suppression.justification}: added by the change under scan, so "
+                "not obeyed by a range scan; a reviewer must approve it (its fingerprint in "
+                f".nexpayscanignore on {where})"
+            )
+            finding.suppression = None
 
 
 def _suppression_files(args: argparse.Namespace, root: StrPath, trusted: TrustedSide) -> list[str]:

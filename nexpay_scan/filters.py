@@ -214,24 +214,44 @@ def _lines_up(data: bytes, start: int, count: int) -> int:
 
 
 def allow_comment(candidate: Candidate, place: Place) -> str | None:
+    """Why a `nexpay-scan: allow` comment on the candidate's line allows it (the comment's
+    reason, if it gives one), or None when the line has none. Such a candidate is still
+    reported, as suppressed in source, and a range scan does not obey a comment that the
+    change under scan adds (see `commands`)."""
     return place.lines.once_per_line(_ALLOW_MARK, place, lambda: _allow_reason(place))
 
 
 def _allow_reason(place: Place) -> str | None:
-    return "allowed by comment" if has_allow_comment(place.line_text) else None
+    reason = allow_comment_reason(place.line_text)
+    if reason is None:
+        return None
+    return f"`nexpay-scan: allow` comment: {reason}" if reason else "`nexpay-scan: allow` comment"
 
 
 def has_allow_comment(line: bytes) -> bool:
-    """True when `line` (without its line break) ends with an allow comment. Linear in the
-    line, however many spaces pad it (no regex that could backtrack)."""
-    text = line.rstrip(_BLANK)
+    """True when `line` (without its line break) holds an allow comment."""
+    return allow_comment_reason(line) is not None
+
+
+def allow_comment_reason(line: bytes) -> str | None:
+    """The reason an allow comment on `line` gives ("" for none), or None when the line
+    has no allow comment: `nexpay-scan: allow`, then nothing or blanks and a reason, up
+    to the end of the line or a comment closer (`*/`, `-->`, ...). Linear in the line,
+    however it is padded (no regex that could backtrack)."""
+    at = line.rfind(_ALLOW_MARK)
+    if at < 0:
+        return None
+    rest = line[at + len(_ALLOW_MARK) :].lstrip(_BLANK)
+    if not rest.startswith(_ALLOW_WORD):
+        return None
+    tail = rest[len(_ALLOW_WORD) :].rstrip(_BLANK + b"\r")
     for closer in _CLOSERS:
-        if text.endswith(closer):
-            text = text[: -len(closer)].rstrip(_BLANK)
+        if tail.endswith(closer):
+            tail = tail[: -len(closer)].rstrip(_BLANK)
             break
-    if not text.endswith(_ALLOW_WORD):
-        return False
-    return text[: -len(_ALLOW_WORD)].rstrip(_BLANK).endswith(_ALLOW_MARK)
+    if tail and tail[:1] not in (b" ", b"\t"):
+        return None  # `allowed`, `allowance`: another word, not the marker
+    return tail.strip(_BLANK).decode("utf-8", "replace")[:200]
 
 
 # Cheapest first; each returns why a candidate is dropped, or None to keep it. The value
@@ -240,10 +260,7 @@ VALUE_FILTERS: tuple[Callable[[Candidate, Guard], str | None], ...] = (
     bad_checksum,
     placeholder,
 )
-PLACE_FILTERS: tuple[Callable[[Candidate, Place], str | None], ...] = (
-    missing_context,
-    allow_comment,
-)
+PLACE_FILTERS: tuple[Callable[[Candidate, Place], str | None], ...] = (missing_context,)
 
 
 def value_drop_reason(candidate: Candidate, guard: Guard) -> str | None:
@@ -257,7 +274,7 @@ def value_drop_reason(candidate: Candidate, guard: Guard) -> str | None:
 
 
 def place_drop_reason(candidate: Candidate, place: Place) -> str | None:
-    """Why `candidate` is not a finding, by where it sits (context, allow comment), or None."""
+    """Why `candidate` is not a finding, by where it sits (its context), or None."""
     for check in PLACE_FILTERS:
         reason = check(candidate, place)
         if reason:

@@ -9,7 +9,13 @@ from collections.abc import Container, Iterator
 from nexpay_scan.config import Settings
 from nexpay_scan.decoders import DecodedView, decoded_views, hints_for
 from nexpay_scan.detector import Candidate, Detector
-from nexpay_scan.filters import Lines, path_allowance, place_drop_reason, value_drop_reason
+from nexpay_scan.filters import (
+    Lines,
+    allow_comment,
+    path_allowance,
+    place_drop_reason,
+    value_drop_reason,
+)
 from nexpay_scan.findings import Commit, Finding, Secret, Suppression
 from nexpay_scan.progress import Progress
 from nexpay_scan.records import Record
@@ -43,6 +49,7 @@ class Sighting(Record):
     column: int
     note: str | None
     git_line: int  # the line as git counts lines (`\n` only): what a patch's lines name
+    allowed: str | None = None  # why an allow comment on its line allows it
 
 
 class Skipped(Record):
@@ -132,6 +139,8 @@ class Scanner:
             why = allowed or path_allowance(candidate, path, guard)
             if why:  # still reported, as suppressed and why, never dropped in silence
                 finding.suppression = Suppression("external", why)
+            elif sighting.allowed:
+                finding.suppression = Suppression("inSource", sighting.allowed)
             found.append(finding)
         return found
 
@@ -146,7 +155,8 @@ class Scanner:
                 continue
             place = lines.place(candidate.start)
             if not place_drop_reason(candidate, place):
-                yield Sighting(candidate, place.line, place.column, None, place.git_line)
+                allowed = allow_comment(candidate, place)
+                yield Sighting(candidate, place.line, place.column, None, place.git_line, allowed)
         origins = Lines(data, guard)  # where decoded keys sit in `data`
         for view in decoded_views(data, hints=self.hints):
             yield from self._decoded(view, data, origins)
@@ -160,13 +170,16 @@ class Scanner:
                 continue  # context copied around a token: the plain scan looked there
             if value_drop_reason(candidate, guard):
                 continue
-            if place_drop_reason(candidate, lines.place(candidate.start)):
+            place = lines.place(candidate.start)
+            if place_drop_reason(candidate, place):
                 continue
             origin = origins.place(view.origin(candidate.start))
             line, column = origin.line, origin.column
             if _in_utf16(view):  # lines and columns count the UTF-16 file's characters
                 line, column = view.position(data, candidate.start)
-            yield Sighting(candidate, line, column, decoded_note(view), origin.git_line)
+            allowed = allow_comment(candidate, place) or allow_comment(candidate, origin)
+            note = decoded_note(view)
+            yield Sighting(candidate, line, column, note, origin.git_line, allowed)
 
     def _finding(
         self, candidate: Candidate, path: str, line: int, column: int, commit: Commit | None

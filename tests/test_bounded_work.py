@@ -17,7 +17,7 @@ import pytest
 from nexpay_scan import detector, filters
 from nexpay_scan.checksum import CHECKSUMS
 from nexpay_scan.config import builtin_rules
-from nexpay_scan.filters import body, has_allow_comment, shannon_entropy
+from nexpay_scan.filters import allow_comment_reason, body, has_allow_comment, shannon_entropy
 from tests.conftest import Repo, Run, run_cli
 from tests.keys import bad_checksum, client_id, legacy_secret, secret
 
@@ -139,7 +139,7 @@ def test_many_client_ids_on_one_line_are_all_placed_right(cli: Any, tmp_path: Pa
 def test_allow_comment_followed_by_40000_spaces_and_a_letter(cli: Any, tmp_path: Path) -> None:
     path = tmp_path / "padded.env"
     path.write_text(
-        f"A={secret(1)}  # nexpay-scan: allow" + " " * 40000 + "x\n"  # not at the end: a key
+        f"A={secret(1)}  # nexpay-scan:" + " " * 40000 + "x\n"  # no `allow`: a key
         f"B={secret(2)}  # nexpay-scan: allow" + " " * 40000 + "\n"  # padding: still allowed
         f"C={secret(3)}  # nexpay-scan:" + " \t" * 20000 + "allow" + "\t " * 20000 + "-->\n"
     )
@@ -158,15 +158,30 @@ def test_allow_comment_followed_by_40000_spaces_and_a_letter(cli: Any, tmp_path:
         (b"{% K=x nexpay-scan: allow %}", True),
         (b"(* K=x nexpay-scan: allow *)", True),
         (b"/* K=x nexpay-scan: allow\t*/\t", True),
-        (b"K=x # nexpay-scan: allow later", False),
+        (b"K=x # nexpay-scan: allow test fixture", True),  # with a reason
+        (b"/* K=x nexpay-scan: allow revoked in INC-7 */", True),
         (b"K=x # nexpay-scan: allowed", False),
-        (b"K=x # nexpay-scan: allow -->-->", False),
+        (b"K=x # nexpay-scan: allowance", False),
         (b"K=x # nexpay-scan allow", False),
-        (b"K=x # nexpay-scan: allow" + b" " * 40000 + b"x", False),
+        (b"K=x # nexpay-scan: allow" + b" " * 40000 + b"x", True),  # reason "x", found linearly
+        (b"K=x # nexpay-scan:" + b" " * 40000 + b"x", False),
     ],
 )
 def test_allow_comment_syntax(line: bytes, allowed: bool) -> None:
     assert has_allow_comment(line) is allowed
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (b"K=x # nexpay-scan: allow", ""),
+        (b"K=x # nexpay-scan: allow test fixture", "test fixture"),
+        (b"<!-- K=x nexpay-scan: allow  docs example -->", "docs example"),
+        (b"K=x # nexpay-scan: allow\tINC-7\r", "INC-7"),
+    ],
+)
+def test_allow_comment_reason(line: bytes, reason: str) -> None:
+    assert allow_comment_reason(line) == reason
 
 
 # --- 3. a lone CR ends a line -----------------------------------------------------------------
