@@ -6,7 +6,7 @@ import contextlib
 import os
 import subprocess
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 from nexpay_scan.errors import FatalError
 from nexpay_scan.records import Record
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from nexpay_scan.paths import StrPath
 
 SUBMODULE_MODE = "160000"
+PIECE_BYTES = 1 << 20  # how much of a blob is held at once when it is passed over or searched
 # Pin the output formats we parse, whatever the user's git config says.
 _CONFIG = (
     *("-c", "core.quotepath=false", "-c", "diff.noprefix=false", "-c", "diff.relative=false"),
@@ -116,18 +117,118 @@ def streamed(
         raise FatalError(_git_error(error, args, code))
 
 
+@contextlib.contextmanager
+def streamed_through(
+    repo: StrPath,
+    listing: Sequence[str],
+    reading: Sequence[str],
+    *,
+    config: Sequence[str] = (),
+    stdin: Sequence[str] = (),
+    name: str = "",
+) -> Iterator[IO[bytes]]:
+    """The standard output of `git reading`, whose standard input is the output of
+    `git listing` (which is fed the `stdin` lines). When the reading ends, a failure of
+    either becomes a one-line FatalError, under `name` if given (what a user knows it as)."""
+    lister = piped(
+        git_command(repo, *listing),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert lister.stdin and lister.stdout is not None and lister.stderr is not None
+    threading.Thread(target=_feed_lines, args=(lister.stdin, stdin), daemon=True).start()
+    try:
+        process = piped(
+            git_command(repo, *config, *reading),
+            stdin=lister.stdout,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    finally:
+        lister.stdout.close()  # the reader holds it now: the lister sees it close
+    assert process.stdout is not None and process.stderr is not None
+    try:
+        yield process.stdout
+    finally:
+        process.stdout.close()
+        error = process.stderr.read()
+        process.stderr.close()
+        code = process.wait()
+        listed_error = lister.stderr.read()
+        lister.stderr.close()
+        listed = lister.wait()
+    if listed != 0:
+        raise FatalError(_git_error(listed_error, [name or listing[0]], listed))
+    if code != 0:
+        raise FatalError(_git_error(error, [name or reading[0]], code))
+
+
 def marked_blocks(stream: IO[bytes], marker: bytes, size: int = 1 << 20) -> Iterator[bytes]:
     """`stream` read `size` bytes at a time and handed on in blocks that each end where a
     `marker` (the start of a record) begins: no record is ever cut in two."""
+    for block in marked_records(stream, marker, size):
+        assert isinstance(block, bytes)  # no cap: no LongRecord
+        yield block
+
+
+def marked_records(
+    stream: IO[bytes], marker: bytes, size: int = 1 << 20, cap: int | None = None
+) -> Iterator[bytes | LongRecord]:
+    """Like `marked_blocks`; and with a `cap`, no block is held past `cap` + `size` bytes:
+    a record that grows past `cap` without the next `marker` is handed on as a LongRecord
+    (its first bytes, and the rest to stream), which the caller reads or leaves; the
+    blocks go on after it. Only new bytes are searched for the marker (no quadratic rescan)."""
+    keep = len(marker) - 1  # a marker may begin in the last bytes already searched
     pending = b""
+    searched = 0  # how much of `pending` holds no marker (but at 0) ending before keep
     while block := stream.read(size):
         pending += block
-        cut = pending.rfind(marker)
+        cut = pending.rfind(marker, max(1, searched - keep))
+        searched = len(pending)
         if cut > 0:
             yield pending[:cut]
             pending = pending[cut:]
+            searched = len(pending)
+        elif cap is not None and len(pending) > cap:
+            record = LongRecord(pending[:-keep], pending[-keep:], stream, marker, size)
+            pending = b""
+            yield record
+            pending, searched = record.finish(), 0
     if pending:
         yield pending
+
+
+class LongRecord:
+    """A record too long to hold: its first bytes (`head`), and the rest read on demand in
+    pieces of about `size` bytes, up to the next marker or the end of the stream."""
+
+    def __init__(self, head: bytes, carry: bytes, stream: IO[bytes], marker: bytes, size: int):
+        self.head = head
+        self._carry, self._stream, self._marker, self._size = carry, stream, marker, size
+        self._next = b""  # the bytes from the next marker on, once found
+        self._done = False
+
+    def rest(self) -> Iterator[bytes]:
+        """The bytes after `head`, in bounded pieces, up to the next record."""
+        keep = len(self._marker) - 1
+        while not self._done:
+            block = self._stream.read(self._size)
+            data = self._carry + block
+            at = data.find(self._marker)
+            if at >= 0 or not block:
+                self._done = True
+                self._next = data[at:] if at >= 0 else b""
+                yield data[:at] if at >= 0 else data
+                return
+            self._carry = data[-keep:]
+            yield data[:-keep]
+
+    def finish(self) -> bytes:
+        """Passes over what was not read of the record; returns what follows it."""
+        for _ in self.rest():
+            pass
+        return self._next
 
 
 def _feed_lines(stream: IO[bytes], lines: Sequence[str]) -> None:
@@ -255,15 +356,74 @@ class BlobReader:
 
     def read(self, sha: str) -> bytes | None:
         """The blob's bytes, or None when the object is missing."""
+        size = self._ask(sha)
+        return None if size is None else self._take(size)
+
+    def read_within(self, sha: str, limit: int) -> bytes | int | None:
+        """The blob's bytes if it holds at most `limit`; else its size (an int), its bytes
+        passed over a piece at a time, never held; None when the object is missing."""
+        size = self._ask(sha)
+        if size is None:
+            return None
+        if size > limit:
+            for _ in self._pieces(size):
+                pass
+            return size
+        return self._take(size)
+
+    def head(self, sha: str, length: int) -> bytes | None:
+        """The first `length` bytes of the blob (the rest passed over), or None."""
+        size = self._ask(sha)
+        if size is None:
+            return None
+        pieces = [piece[:length] for piece in self._pieces(size)]
+        return b"".join(pieces)[:length]
+
+    def holding(self, sha: str, values: Collection[bytes]) -> set[bytes]:
+        """Which of `values` occur in the blob, read a piece at a time (never whole)."""
+        size = self._ask(sha)
+        found: set[bytes] = set()
+        if size is None or not values:
+            if size is not None:
+                for _ in self._pieces(size):
+                    pass
+            return found
+        overlap = max(len(v) for v in values) - 1
+        tail = b""
+        for piece in self._pieces(size):
+            window = tail + piece
+            found.update(v for v in values if v not in found and v in window)
+            tail = window[-overlap:] if overlap else b""
+        return found
+
+    def _ask(self, sha: str) -> int | None:
+        """Sends the request; the object's size from its header, or None when missing."""
         stdin, stdout = self._pipes()
         stdin.write(sha.encode() + b"\n")
         stdin.flush()
         header = stdout.readline().split()
         if len(header) != 3:
             return None
-        data = stdout.read(int(header[2]))
+        return int(header[2])
+
+    def _take(self, size: int) -> bytes:
+        _, stdout = self._pipes()
+        data = stdout.read(size)
         stdout.read(1)
         return data
+
+    def _pieces(self, size: int) -> Iterator[bytes]:
+        """The object's `size` bytes in pieces of at most PIECE_BYTES, then its newline
+        (every caller reads them all: the next answer follows them)."""
+        _, stdout = self._pipes()
+        left = size
+        while left > 0:
+            piece = stdout.read(min(left, PIECE_BYTES))
+            if not piece:
+                break
+            left -= len(piece)
+            yield piece
+        stdout.read(1)
 
     def _pipes(self) -> tuple[IO[bytes], IO[bytes]]:
         assert self._process.stdin is not None and self._process.stdout is not None
