@@ -41,11 +41,17 @@ class GitCall:
     """A git call started at once and read later: other work (another git call, loading
     the rules) runs meanwhile. On the hook's path that halves the time spent waiting."""
 
-    def __init__(self, repo: StrPath, *args: str, ok_codes: Sequence[int] = (0,)) -> None:
+    def __init__(
+        self,
+        repo: StrPath,
+        *args: str,
+        ok_codes: Sequence[int] = (0,),
+        config: Sequence[str] = (),
+    ) -> None:
         self._args, self._ok_codes = args, ok_codes
         try:
             self._process = subprocess.Popen(
-                git_command(repo, *args),
+                git_command(repo, *config, *args),
                 stdin=subprocess.DEVNULL,  # a hook's standard input is not git's to read
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -59,6 +65,19 @@ class GitCall:
         if self._process.returncode not in self._ok_codes:
             raise FatalError(_git_error(err, self._args, self._process.returncode))
         return out
+
+    def output_within(self, limit: int) -> bytes | None:
+        """Its standard output, or None (and git stopped) once it runs past `limit` bytes;
+        a failure becomes a one-line FatalError."""
+        assert self._process.stdout is not None
+        head = self._process.stdout.read(limit + 1)
+        if len(head) > limit:
+            self.cancel()
+            return None
+        out, err = self._process.communicate()
+        if self._process.returncode not in self._ok_codes:
+            raise FatalError(_git_error(err, self._args, self._process.returncode))
+        return head + out
 
     def cancel(self) -> None:
         """Stops it if it still runs (its output is no longer wanted)."""
