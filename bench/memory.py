@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import MB, _FastImport, code_text, nexpay_client_id, nexpay_secret
 
 LIMIT_MB = 300.0
+UNDER_LIMIT_MB = 49  # just under the default max_file_size (50 MB)
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
@@ -131,8 +132,8 @@ def _text(rng: random.Random, size: int, salt: int) -> bytes:
 
 
 def make_commit_repo(root: Path, total_mb: int, kind: str) -> Path:
-    """A repository whose last commit adds `total_mb` MB: 1 MB files ("many") or one file
-    ("huge"), and a small file with a key."""
+    """A repository whose last commit adds `total_mb` MB: 1 MB files ("many"), one file
+    ("huge"; or "under" the default size limit), and a small file with a key."""
     repo = root / f"commit-{kind}-{total_mb}"
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
     rng = random.Random(total_mb)
@@ -146,8 +147,10 @@ def make_commit_repo(root: Path, total_mb: int, kind: str) -> Path:
     changes: list[tuple[str, bytes | None]] = [("config/keys.env", _key_file(rng))]
     if kind == "many":
         changes += [(f"data/f{n:04d}.txt", _text(rng, MB, n)) for n in range(total_mb)]
-    else:
+    elif kind == "huge":
         changes.append(("data/huge.txt", _text(rng, total_mb * MB, 0)))
+    else:  # "under": the biggest file the default limit lets through, scanned whole
+        changes.append(("data/big.txt", _text(rng, UNDER_LIMIT_MB * MB, 0)))
     out.commit("refs/heads/main", f"add {total_mb} MB", changes, parent=first)
     fast.stdin.close()
     if fast.wait() != 0:
@@ -194,23 +197,23 @@ def run(args: argparse.Namespace) -> list[tuple[str, Result, Result | None]]:
         root = Path(tmp)
         python = measure("python -c pass", [sys.executable, "-c", "pass"], root, env)
         rows.append(("baseline", python, None))
-        for size in args.sizes:
-            for kind in ("many", "huge"):
-                _say(f"building a {size} MB commit ({kind})")
-                repo = _built(root, "commit", kind, str(size))
-                log = [*("git", "log", "-p", "-1", "--raw", "--no-renames", "HEAD")]
-                base = measure(f"git log -p ({kind}, {size} MB)", log, repo, env)
-                rows.append(("baseline", base, None))
-                for label, argv in (
-                    (
-                        f"history HEAD~1..HEAD ({kind} files, {size} MB)",
-                        ["history", "HEAD~1..HEAD"],
-                    ),
-                    (f"history --engine blob ({kind} files, {size} MB)", ["history"]),
-                ):
-                    _say(label)
-                    rows.append(("scan", measure(label, [*scan, *argv], repo, env), base))
-                subprocess.run(["rm", "-rf", str(repo)], check=True)
+        cases = [(size, kind) for size in args.sizes for kind in ("many", "huge")]
+        for size, kind in [*cases, (UNDER_LIMIT_MB, "under")]:
+            _say(f"building a {size} MB commit ({kind})")
+            repo = _built(root, "commit", kind, str(size))
+            log = [*("git", "log", "-p", "-1", "--raw", "--no-renames", "HEAD")]
+            base = measure(f"git log -p ({kind}, {size} MB)", log, repo, env)
+            rows.append(("baseline", base, None))
+            for label, argv in (
+                (
+                    f"history HEAD~1..HEAD ({kind} files, {size} MB)",
+                    ["history", "HEAD~1..HEAD"],
+                ),
+                (f"history, blob engine ({kind} files, {size} MB)", ["history"]),
+            ):
+                _say(label)
+                rows.append(("scan", measure(label, [*scan, *argv], repo, env), base))
+            subprocess.run(["rm", "-rf", str(repo)], check=True)
         _say(f"building a {args.file_mb} MB one-line file")
         repo = _built(root, "files", str(args.file_mb))
         line, encoded = repo / "one-line.min.js", repo / "payload.b64"
