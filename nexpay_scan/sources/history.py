@@ -60,6 +60,8 @@ _PATCH_ARGS = (
     "-r",
     *(arg for arg in WALK_ARGS[1:] if arg not in _WALK_ONLY),
     "-p",
+    # a deleted file's lines are no addition: not printed, and a huge one is not read
+    "--irreversible-delete",
     "-U3",
     "--no-ext-diff",
     "--no-color",
