@@ -136,53 +136,6 @@ def streamed(
         raise FatalError(_git_error(error, args, code))
 
 
-@contextlib.contextmanager
-def streamed_through(
-    repo: StrPath,
-    listing: Sequence[str],
-    reading: Sequence[str],
-    *,
-    config: Sequence[str] = (),
-    stdin: Sequence[str] = (),
-    name: str = "",
-) -> Iterator[IO[bytes]]:
-    """The standard output of `git reading`, whose standard input is the output of
-    `git listing` (which is fed the `stdin` lines). When the reading ends, a failure of
-    either becomes a one-line FatalError, under `name` if given (what a user knows it as)."""
-    lister = piped(
-        git_command(repo, *listing),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert lister.stdin and lister.stdout is not None and lister.stderr is not None
-    threading.Thread(target=_feed_lines, args=(lister.stdin, stdin), daemon=True).start()
-    try:
-        process = piped(
-            git_command(repo, *config, *reading),
-            stdin=lister.stdout,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-    finally:
-        lister.stdout.close()  # the reader holds it now: the lister sees it close
-    assert process.stdout is not None and process.stderr is not None
-    try:
-        yield process.stdout
-    finally:
-        process.stdout.close()
-        error = process.stderr.read()
-        process.stderr.close()
-        code = process.wait()
-        listed_error = lister.stderr.read()
-        lister.stderr.close()
-        listed = lister.wait()
-    if listed != 0:
-        raise FatalError(_git_error(listed_error, [name or listing[0]], listed))
-    if code != 0:
-        raise FatalError(_git_error(error, [name or reading[0]], code))
-
-
 def marked_blocks(stream: IO[bytes], marker: bytes, size: int = 1 << 20) -> Iterator[bytes]:
     """`stream` read `size` bytes at a time and handed on in blocks that each end where a
     `marker` (the start of a record) begins: no record is ever cut in two."""

@@ -24,7 +24,7 @@ from nexpay_scan.sources.git import (
     marked_records,
     parse_raw_z,
     run_git,
-    streamed_through,
+    streamed,
 )
 from nexpay_scan.sources.patch import adds_encoded_line, is_binary, split_sections
 
@@ -47,18 +47,9 @@ WALK_ARGS = (
     "--full-history",
     "--no-abbrev",
 )
-# The patch of each commit `git rev-list` lists, as `git log -p` would print it with
-# WALK_ARGS (the same walk, the same bytes), but from `git diff-tree --stdin`: `git log`
-# reads a whole blob into memory to say that a huge new file is binary, diff-tree does not.
 # Three lines of context around each change, so a rule's Nexpay context is in the patch.
-_WALK_ONLY = ("--full-history",)  # of WALK_ARGS, what chooses commits: rev-list's part
-_PATCH_ARGS = (
-    "diff-tree",
-    "--stdin",
-    "--always",  # every commit listed gets its record, empty or not (as in `git log`)
-    "--root",
-    "-r",
-    *(arg for arg in WALK_ARGS[1:] if arg not in _WALK_ONLY),
+_LOG_ARGS = (
+    *WALK_ARGS,
     "-p",
     # a deleted file's lines are no addition: not printed, and a huge one is not read
     "--irreversible-delete",
@@ -94,16 +85,12 @@ def stream_log(
     stdin: Sequence[str] = (),
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
 ) -> Iterator[bytes | LongRecord]:
-    """Blocks of `git log -p` output for `rev_args` (see _PATCH_ARGS), each ending on a
-    commit boundary, none over RECORD_CAP + BLOCK_SIZE bytes: a longer commit comes as a
-    LongRecord. `stdin` lines go to git's standard input (for `--stdin`). Blobs over
-    `max_file_size` are shown as binary: git neither diffs nor reads them."""
-    walk = (arg for arg in WALK_ARGS if arg in _WALK_ONLY)
-    listing = ("rev-list", *walk, *rev_args, "--")
+    """Blocks of `git log -p` output for `rev_args`, each ending on a commit boundary,
+    none much over RECORD_CAP: a longer commit comes as a LongRecord. `stdin` lines go to
+    git's standard input (for `--stdin`). Git shows a blob over `max_file_size` as binary
+    and does not diff it (it still reads a new one whole to say so: git's own limit)."""
     config = ("-c", f"core.bigFileThreshold={max_file_size}")
-    with streamed_through(
-        repo, listing, _PATCH_ARGS, config=config, stdin=stdin, name="log"
-    ) as output:
+    with streamed(repo, *_LOG_ARGS, *rev_args, "--", config=config, stdin=stdin) as output:
         yield from marked_records(output, MARKER, BLOCK_SIZE, RECORD_CAP)
 
 
