@@ -267,7 +267,8 @@ def _token_views(
     """Views of the encoded tokens in the decoded parts of `data`, each within its context."""
     if depth > budget.max_depth or budget.remaining <= 0 or budget.tokens <= 0:
         return
-    tokens = list(islice(_tokens(data, _regions(data, parent), budget.hints), budget.tokens))
+    found = islice(_tokens(data, _regions(data, parent), budget.hints), budget.tokens)
+    tokens = _held(found, budget.remaining)
     budget.tokens -= len(tokens)
     for token in (t for t in tokens if t.blob):
         hidden = _child(parent, token.text, token.label, (Span(0, token.start, "token"),))
@@ -278,6 +279,19 @@ def _token_views(
             return
         yield view
         yield from _views_of(view.data, view, depth + 1, budget)
+
+
+def _held(tokens: Iterable[_Token], room: int) -> list[_Token]:
+    """The tokens, taken until their decoded text passes `room` (what views may still
+    hold): a big file of base64 is not decoded whole for views that could never fit."""
+    held: list[_Token] = []
+    size = 0
+    for token in tokens:
+        held.append(token)
+        size += len(token.text)
+        if size > room:
+            break
+    return held
 
 
 def _child(
@@ -376,7 +390,9 @@ def _readable(info: zipfile.ZipInfo) -> bool:
     import zipfile
 
     bounded = info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
-    return bounded and not info.is_dir() and not info.flag_bits & 0x1
+    # a member with no name at all is no folder (`is_dir` fails on it: IndexError)
+    folder = info.filename.endswith("/")
+    return bounded and not folder and not info.flag_bits & 0x1
 
 
 def _tar_members(data: bytes, budget: _Budget, label: str) -> list[_Unwrapped]:

@@ -59,8 +59,8 @@ def test_content_too_big_is_named_in_every_format(cli: Any, big_file: Repo) -> N
     assert text.code == 0
     assert "not scanned: big.env (larger than 100 bytes)" in text.out
     document = cli("files", where, "--format", "json").json()
-    assert document["summary"]["not_scanned"] == [
-        {"file": "big.env", "reason": "larger than 100 bytes"}
+    assert document["summary"]["skipped_files"] == [
+        {"file": "big.env", "reason": "larger than 100 bytes", "gap": True}
     ]
     sarif = json.loads(cli("files", where, "--format", "sarif").out)
     notes = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
@@ -72,7 +72,7 @@ def test_content_too_big_is_named_in_every_format(cli: Any, big_file: Repo) -> N
     junit = cli("files", where, "--format", "junit").out
     assert 'skipped="1"' in junit and "big.env" in junit
     history = cli("history", "--repo", where, "--engine", "diff", "--format", "json").json()
-    skipped = history["summary"]["not_scanned"]
+    skipped = history["summary"]["skipped_files"]
     assert [s["file"] for s in skipped] == ["big.env"] and len(skipped[0]["commit"]) == 40
 
 

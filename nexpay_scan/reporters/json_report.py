@@ -8,6 +8,7 @@ from typing import Any
 from nexpay_scan import __version__
 from nexpay_scan.findings import Finding
 from nexpay_scan.reporters import Report
+from nexpay_scan.scan import Skipped
 
 
 def finding_dict(finding: Finding, report: Report) -> dict[str, Any]:
@@ -65,19 +66,21 @@ def summary_dict(report: Report) -> dict[str, Any]:
         "bytes_scanned": summary.bytes_scanned,
         "files_skipped": sum(summary.skipped.values()),
         "skipped": dict(summary.skipped),
+        "skipped_files": [_skipped_dict(item) for item in summary.skipped_items],
         "suppressed": summary.suppressed,
-        "not_scanned": [
-            {
-                "file": item.where,
-                "reason": item.reason,
-                **({"commit": item.commit} if item.commit else {}),
-            }
-            for item in summary.gaps
-        ],
         "notes": report.notes,
         "rule_timeouts": dict(summary.rule_timeouts),
         "duration_seconds": round(summary.duration, 3),
     }
+
+
+def _skipped_dict(item: Skipped) -> dict[str, Any]:
+    """One file passed over, by name: where, why, in which commit, and whether that
+    leaves a gap in the scan."""
+    named: dict[str, Any] = {"file": item.where, "reason": item.reason, "gap": item.gap}
+    if item.commit:
+        named["commit"] = item.commit
+    return named
 
 
 def render(report: Report) -> str:

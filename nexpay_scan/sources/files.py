@@ -45,7 +45,7 @@ def scan_paths(
     top = os.path.realpath(base or os.getcwd())
     for given in paths:
         if given == STDIN:
-            findings.extend(_scan_content(sys.stdin.buffer.read(), "<stdin>", scanner))
+            findings.extend(_scan_stdin(scanner))
         elif os.path.isdir(given):
             files.extend(_walk(given, scanner, _shown_name(given, top)))
         elif os.path.exists(given):
@@ -128,15 +128,29 @@ def _scan_files(files: Sequence[_File], scanner: Scanner) -> list[Finding]:
 
 def _scan_file(file: _File, scanner: Scanner) -> list[Finding]:
     """Findings in one file (its size already checked against the limit)."""
+    limit = scanner.settings.max_file_size
     try:
         with open(file.path, "rb") as stream:
-            data = stream.read()
+            # never past the limit: a file may grow after its size was read, or be a
+            # device that never ends
+            data = stream.read(limit + 1)
     except OSError as error:
         if file.named:
             raise FatalError(f"{file.shown}: cannot read ({error.strerror})") from None
         scanner.summary.skip(f"unreadable ({error.strerror})", file.shown)
         return []
+    if scanner.too_big(len(data), file.shown):
+        return []
     return _scan_content(data, file.shown, scanner)
+
+
+def _scan_stdin(scanner: Scanner) -> list[Finding]:
+    """Findings in standard input, unless it runs past the size limit (then named as
+    skipped, and not read further)."""
+    data = sys.stdin.buffer.read(scanner.settings.max_file_size + 1)
+    if scanner.too_big(len(data), "<stdin>"):
+        return []
+    return _scan_content(data, "<stdin>", scanner)
 
 
 def _scan_content(data: bytes, shown: str, scanner: Scanner) -> list[Finding]:

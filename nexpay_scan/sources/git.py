@@ -6,7 +6,7 @@ import contextlib
 import os
 import subprocess
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 from nexpay_scan.errors import FatalError
 from nexpay_scan.records import Record
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from nexpay_scan.paths import StrPath
 
 SUBMODULE_MODE = "160000"
+PIECE_BYTES = 1 << 20  # how much of a blob is held at once when it is passed over or searched
 # Pin the output formats we parse, whatever the user's git config says.
 _CONFIG = (
     *("-c", "core.quotepath=false", "-c", "diff.noprefix=false", "-c", "diff.relative=false"),
@@ -43,11 +44,17 @@ class GitCall:
     """A git call started at once and read later: other work (another git call, loading
     the rules) runs meanwhile. On the hook's path that halves the time spent waiting."""
 
-    def __init__(self, repo: StrPath, *args: str, ok_codes: Sequence[int] = (0,)) -> None:
+    def __init__(
+        self,
+        repo: StrPath,
+        *args: str,
+        ok_codes: Sequence[int] = (0,),
+        config: Sequence[str] = (),
+    ) -> None:
         self._args, self._ok_codes = args, ok_codes
         try:
             self._process = subprocess.Popen(
-                git_command(repo, *args),
+                git_command(repo, *config, *args),
                 stdin=subprocess.DEVNULL,  # a hook's standard input is not git's to read
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -61,6 +68,19 @@ class GitCall:
         if self._process.returncode not in self._ok_codes:
             raise FatalError(_git_error(err, self._args, self._process.returncode))
         return out
+
+    def output_within(self, limit: int) -> bytes | None:
+        """Its standard output, or None (and git stopped) once it runs past `limit` bytes;
+        a failure becomes a one-line FatalError."""
+        assert self._process.stdout is not None
+        head = self._process.stdout.read(limit + 1)
+        if len(head) > limit:
+            self.cancel()
+            return None
+        out, err = self._process.communicate()
+        if self._process.returncode not in self._ok_codes:
+            raise FatalError(_git_error(err, self._args, self._process.returncode))
+        return head + out
 
     def cancel(self) -> None:
         """Stops it if it still runs (its output is no longer wanted)."""
@@ -122,15 +142,68 @@ def streamed(
 def marked_blocks(stream: IO[bytes], marker: bytes, size: int = 1 << 20) -> Iterator[bytes]:
     """`stream` read `size` bytes at a time and handed on in blocks that each end where a
     `marker` (the start of a record) begins: no record is ever cut in two."""
+    for block in marked_records(stream, marker, size):
+        assert isinstance(block, bytes)  # no cap: no LongRecord
+        yield block
+
+
+def marked_records(
+    stream: IO[bytes], marker: bytes, size: int = 1 << 20, cap: int | None = None
+) -> Iterator[bytes | LongRecord]:
+    """Like `marked_blocks`; and with a `cap`, no block is held past `cap` + `size` bytes:
+    a record that grows past `cap` without the next `marker` is handed on as a LongRecord
+    (its first bytes, and the rest to stream), which the caller reads or leaves; the
+    blocks go on after it. Only new bytes are searched for the marker (no quadratic rescan)."""
+    keep = len(marker) - 1  # a marker may begin in the last bytes already searched
     pending = b""
+    searched = 0  # how much of `pending` holds no marker (but at 0) ending before keep
     while block := stream.read(size):
         pending += block
-        cut = pending.rfind(marker)
+        cut = pending.rfind(marker, max(1, searched - keep))
+        searched = len(pending)
         if cut > 0:
             yield pending[:cut]
             pending = pending[cut:]
+            searched = len(pending)
+        elif cap is not None and len(pending) > cap:
+            record = LongRecord(pending[:-keep], pending[-keep:], stream, marker, size)
+            pending = b""
+            yield record
+            pending, searched = record.finish(), 0
     if pending:
         yield pending
+
+
+class LongRecord:
+    """A record too long to hold: its first bytes (`head`), and the rest read on demand in
+    pieces of about `size` bytes, up to the next marker or the end of the stream."""
+
+    def __init__(self, head: bytes, carry: bytes, stream: IO[bytes], marker: bytes, size: int):
+        self.head = head
+        self._carry, self._stream, self._marker, self._size = carry, stream, marker, size
+        self._next = b""  # the bytes from the next marker on, once found
+        self._done = False
+
+    def rest(self) -> Iterator[bytes]:
+        """The bytes after `head`, in bounded pieces, up to the next record."""
+        keep = len(self._marker) - 1
+        while not self._done:
+            block = self._stream.read(self._size)
+            data = self._carry + block
+            at = data.find(self._marker)
+            if at >= 0 or not block:
+                self._done = True
+                self._next = data[at:] if at >= 0 else b""
+                yield data[:at] if at >= 0 else data
+                return
+            self._carry = data[-keep:]
+            yield data[:-keep]
+
+    def finish(self) -> bytes:
+        """Passes over what was not read of the record; returns what follows it."""
+        for _ in self.rest():
+            pass
+        return self._next
 
 
 def _feed_lines(stream: IO[bytes], lines: Sequence[str]) -> None:
@@ -342,6 +415,48 @@ class BlobReader:
     def read(self, sha: str) -> bytes | None:
         """The blob's bytes, or None when the object is missing. If git stops (a corrupt or
         unreadable object store), a one-line FatalError: never a silent empty read."""
+        size = self._ask(sha)
+        return None if size is None else self._take(size)
+
+    def read_within(self, sha: str, limit: int) -> bytes | int | None:
+        """The blob's bytes if it holds at most `limit`; else its size (an int), its bytes
+        passed over a piece at a time, never held; None when the object is missing."""
+        size = self._ask(sha)
+        if size is None:
+            return None
+        if size > limit:
+            for _ in self._pieces(size):
+                pass
+            return size
+        return self._take(size)
+
+    def head(self, sha: str, length: int) -> bytes | None:
+        """The first `length` bytes of the blob (the rest passed over), or None."""
+        size = self._ask(sha)
+        if size is None:
+            return None
+        pieces = [piece[:length] for piece in self._pieces(size)]
+        return b"".join(pieces)[:length]
+
+    def holding(self, sha: str, values: Collection[bytes]) -> set[bytes]:
+        """Which of `values` occur in the blob, read a piece at a time (never whole)."""
+        size = self._ask(sha)
+        found: set[bytes] = set()
+        if size is None or not values:
+            if size is not None:
+                for _ in self._pieces(size):
+                    pass
+            return found
+        overlap = max(len(v) for v in values) - 1
+        tail = b""
+        for piece in self._pieces(size):
+            window = tail + piece
+            found.update(v for v in values if v not in found and v in window)
+            tail = window[-overlap:] if overlap else b""
+        return found
+
+    def _ask(self, sha: str) -> int | None:
+        """Sends the request; the object's size from its header, or None when missing."""
         stdin, stdout = self._pipes()
         try:
             stdin.write(sha.encode() + b"\n")
@@ -353,12 +468,28 @@ class BlobReader:
             raise FatalError(_CAT_FILE_DIED)
         if len(header) != 3:
             return None
-        size = int(header[2])
+        return int(header[2])
+
+    def _take(self, size: int) -> bytes:
+        _, stdout = self._pipes()
         data = stdout.read(size)
         if len(data) != size:
             raise FatalError(_CAT_FILE_DIED)
         stdout.read(1)
         return data
+
+    def _pieces(self, size: int) -> Iterator[bytes]:
+        """The object's `size` bytes in pieces of at most PIECE_BYTES, then its newline
+        (every caller reads them all: the next answer follows them)."""
+        _, stdout = self._pipes()
+        left = size
+        while left > 0:
+            piece = stdout.read(min(left, PIECE_BYTES))
+            if not piece:  # git stopped mid-object: never a silent short read
+                raise FatalError(_CAT_FILE_DIED)
+            left -= len(piece)
+            yield piece
+        stdout.read(1)
 
     def _pipes(self) -> tuple[IO[bytes], IO[bytes]]:
         assert self._process.stdin is not None and self._process.stdout is not None

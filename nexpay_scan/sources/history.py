@@ -6,8 +6,10 @@ import os
 import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
+from nexpay_scan.config import DEFAULT_MAX_FILE_SIZE
 from nexpay_scan.decoders import starts_encoded
 from nexpay_scan.detector import Detector
 from nexpay_scan.findings import Commit, Finding
@@ -15,11 +17,12 @@ from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.changes import paired_sections, scan_change
 from nexpay_scan.sources.git import (
     BlobReader,
+    LongRecord,
     RawChange,
     check_objects_present,
     git_command,
     has_commits,
-    marked_blocks,
+    marked_records,
     parse_raw_z,
     run_git,
     streamed,
@@ -27,6 +30,7 @@ from nexpay_scan.sources.git import (
 from nexpay_scan.sources.patch import adds_encoded_line, is_binary
 
 BLOCK_SIZE = 1 << 20
+ENCODED_HEAD_BYTES = 512  # enough for `decoders.starts_encoded` (a tar header ends at 262)
 # Where each commit's record starts in `git log` output. Author names, paths and content can
 # hold any bytes, so the marker carries a random nonce of this run that no repository can
 # know in advance: otherwise a crafted author name could cut a record and hide a key.
@@ -48,12 +52,17 @@ WALK_ARGS = (
 _LOG_ARGS = (
     *WALK_ARGS,
     "-p",
+    # a deleted file's lines are no addition: not printed, and a huge one is not read
+    "--irreversible-delete",
     "-U3",
     "--no-ext-diff",
     "--no-color",
     "--no-textconv",
     "--format=" + MARKER.decode() + "%H%x00%ct%x00%an%x00%ae%x00%aI",
 )
+# A commit's record longer than this is not held: its changes are scanned blob by blob
+# (see HistoryScan._scan_long), and the rest of its patch is read and passed over.
+RECORD_CAP = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -71,11 +80,19 @@ def log_revisions(revisions: Sequence[str]) -> list[str]:
     return ["--end-of-options", *revisions]
 
 
-def stream_log(repo: Path, rev_args: Sequence[str], stdin: Sequence[str] = ()) -> Iterator[bytes]:
-    """Blocks of `git log -p` output for `rev_args`, each ending on a commit boundary.
-    `stdin` lines go to git's standard input (for `--stdin`)."""
-    with streamed(repo, *_LOG_ARGS, *rev_args, "--", stdin=stdin) as output:
-        yield from marked_blocks(output, MARKER, BLOCK_SIZE)
+def stream_log(
+    repo: Path,
+    rev_args: Sequence[str],
+    stdin: Sequence[str] = (),
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+) -> Iterator[bytes | LongRecord]:
+    """Blocks of `git log -p` output for `rev_args`, each ending on a commit boundary,
+    none much over RECORD_CAP: a longer commit comes as a LongRecord. `stdin` lines go to
+    git's standard input (for `--stdin`). Git shows a blob over `max_file_size` as binary
+    and does not diff it (it still reads a new one whole to say so: git's own limit)."""
+    config = ("-c", f"core.bigFileThreshold={max_file_size}")
+    with streamed(repo, *_LOG_ARGS, *rev_args, "--", config=config, stdin=stdin) as output:
+        yield from marked_records(output, MARKER, BLOCK_SIZE, RECORD_CAP)
 
 
 def _worth_parsing(detector: Detector, text: bytes) -> bool:
@@ -90,7 +107,7 @@ def _makes_encoded_file(change: RawChange, section: bytes, blobs: BlobReader) ->
     `decoders.starts_encoded`), so both routes find the same keys."""
     if not change.adds_content or not adds_encoded_line(section):
         return False
-    return starts_encoded(blobs.read(change.new_sha) or b"")
+    return starts_encoded(blobs.head(change.new_sha, ENCODED_HEAD_BYTES) or b"")
 
 
 def parse_commit(chunk: bytes) -> tuple[DatedCommit, bytes]:
@@ -130,8 +147,14 @@ class HistoryScan:
         progress = self.scanner.progress
         if progress.enabled and not stdin:
             progress.start(self.count_commits(rev_args), "commits")
+        limit = self.scanner.settings.max_file_size
         with BlobReader(self.repo) as blobs:
-            for block in stream_log(self.repo, rev_args, stdin):
+            for block in stream_log(self.repo, rev_args, stdin, limit):
+                if isinstance(block, LongRecord):
+                    self.scanner.summary.commits_scanned += 1
+                    progress.advance(1)
+                    self._scan_long(block, blobs)
+                    continue
                 commits = block.count(MARKER)
                 self.scanner.summary.commits_scanned += commits
                 progress.advance(commits)
@@ -209,6 +232,16 @@ class HistoryScan:
                 for finding in scan_change(change, section, blobs, self.scanner, dated.commit):
                     self._record(finding, dated)
 
+    def _scan_long(self, record: LongRecord, blobs: BlobReader) -> None:
+        """A commit too long to hold: each change its raw records name is scanned from its
+        blobs (see `scan_change` without a section), while the raw records stream in; the
+        patch after them is passed over unread. New blobs over the size limit are named as
+        skipped without being read."""
+        dated, rest = parse_commit(record.head)
+        for change in _streamed_changes(rest, record.rest()):
+            for finding in scan_change(change, None, blobs, self.scanner, dated.commit):
+                self._record(finding, dated)
+
     def _record(self, finding: Finding, dated: DatedCommit) -> None:
         key = finding.secret.reveal()
         self._counts[key] = self._counts.get(key, 0) + 1
@@ -249,7 +282,26 @@ class HistoryScan:
                 paths = {path for _, path, _ in finding.places} or {finding.file}
                 value = finding.secret.reveal().encode()
                 finding.at_head = any(
-                    value in (blobs.read(f"HEAD:{path}") or b"")
+                    value in blobs.holding(f"HEAD:{path}", (value,))
                     for path in sorted(paths)
                     if "\n" not in path
                 )
+
+
+def _streamed_changes(first: bytes, rest: Iterator[bytes]) -> Iterator[RawChange]:
+    """The raw records of a commit (`first`, then the pieces of `rest`), parsed as they
+    come, a few at a time: a commit of a million files is never held. The log's raw records
+    are all `:meta NUL path NUL` (renames are off); an empty field ends them, the patch
+    follows. The rest of `rest` is left unread (LongRecord.finish passes over it)."""
+    pending = b""
+    for piece in chain((first,), rest):
+        pending += piece
+        fields = pending.split(b"\0")
+        whole = fields[:-1]  # the last may be cut
+        metas = range(0, len(whole), 2)
+        end = next((n for n in metas if not whole[n].startswith(b":")), None)
+        taken = len(whole) - len(whole) % 2 if end is None else end
+        yield from parse_raw_z(whole[:taken])
+        if end is not None:
+            return
+        pending = b"\0".join(fields[taken:])

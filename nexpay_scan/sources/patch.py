@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from array import array
+from bisect import bisect_right
+from collections.abc import Iterator
 
 # `@@ -a,b +c,d @@`, or a merge's combined `@@@ -a,b -c,d +e,f @@@` (one `-` per parent)
 _HUNK = re.compile(rb"(@@+) (?:-\d+(?:,\d+)? )+\+(\d+)(?:,\d+)? @@+")
@@ -113,19 +116,26 @@ def is_deletion(section: bytes) -> bool:
 
 
 def added_lines(section: bytes) -> set[int]:
-    """Line numbers (1-based, new side) of every line one file's hunks add.
+    """Line numbers (1-based, new side) of every line one file's hunks add (see
+    `added_spans`, the same as runs: what a scan is given, small whatever the file)."""
+    return {n for start, end in added_spans(section) for n in range(start, end)}
+
+
+def added_spans(section: bytes) -> AddedLines:
+    """The lines one file's hunks add, as runs of consecutive line numbers.
 
     In a merge's combined diff each line has one marker column per parent; a line counts
     as added only when it is new against every parent (`++`): what the merge itself brings.
     """
-    added: set[int] = set()
+    added = AddedLines()
     line = 0
     width = 0  # marker columns: 1, or the number of parents in a combined diff
-    for text in section.split(b"\n"):
+    for text in _lines(section):
         if text.startswith(b"@@"):
             match = _HUNK.match(text)
-            width = len(match.group(1)) - 1 if match else 0
             line = int(match.group(2)) if match else 0
+            # a hunk git could not have written (a garbled patch): its lines are not counted
+            width = len(match.group(1)) - 1 if match and line < _MAX_LINE else 0
             continue
         markers = text[:width]
         if not width or len(markers) < width or markers.strip(b" +-"):
@@ -136,3 +146,53 @@ def added_lines(section: bytes) -> set[int]:
             added.add(line)
         line += 1
     return added
+
+
+_SLICE = 1 << 20
+_MAX_LINE = 1 << 40  # more lines than any file git can hold
+
+
+def _lines(section: bytes) -> Iterator[bytes]:
+    """The lines of `section`, split a slice at a time: a section of millions of short
+    lines never becomes one list of them."""
+    start = 0
+    while start <= len(section):
+        cut = section.find(b"\n", start + _SLICE)
+        end = len(section) if cut < 0 else cut
+        yield from section[start:end].split(b"\n")
+        start = end + 1
+
+
+class AddedLines:
+    """Line numbers held as runs [start, end): a container as small as the number of
+    hunks, where a set of a file's million added lines would take tens of MB."""
+
+    __slots__ = ("_ends", "_starts")
+
+    def __init__(self) -> None:
+        self._starts = array("q")
+        self._ends = array("q")
+
+    def add(self, line: int) -> None:
+        """Adds `line`: cheaply when it comes at or after every line so far (as a patch
+        lists them), else by rebuilding the runs (a garbled patch)."""
+        if not self._ends or line > self._ends[-1]:
+            self._starts.append(line)
+            self._ends.append(line + 1)
+        elif line == self._ends[-1]:
+            self._ends[-1] = line + 1
+        elif line not in self:
+            lines = {n for start, end in self for n in range(start, end)} | {line}
+            self._starts, self._ends = array("q"), array("q")
+            for number in sorted(lines):
+                self.add(number)
+
+    def __contains__(self, line: object) -> bool:
+        if not isinstance(line, int):
+            return False
+        at = bisect_right(self._starts, line) - 1
+        return at >= 0 and line < self._ends[at]
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        """The runs, as (start, end) pairs."""
+        return zip(self._starts, self._ends, strict=True)

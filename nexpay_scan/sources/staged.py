@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from nexpay_scan.config import DEFAULT_MAX_FILE_SIZE
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding
 from nexpay_scan.scan import Scanner
@@ -27,6 +28,11 @@ if TYPE_CHECKING:
 # No rename detection: an allowlist applies to where a key is now, so a file moved out of an
 # allowed path adds all of its content at the new one (as in history).
 _DIFF = ("--raw", "-z", "-p", "-U0", "--no-renames", "--no-ext-diff", "--no-abbrev", "--no-color")
+# Git shows a blob over the default size limit as binary, without reading it; the scan
+# then names it as skipped, unread (the limit a repository sets is known only later).
+_LEAN = ("-c", f"core.bigFileThreshold={DEFAULT_MAX_FILE_SIZE}")
+# A staged diff longer than this is not held: each change is scanned from its blobs.
+PATCH_CAP = 16 << 20
 
 
 class StagedDiff:
@@ -39,25 +45,39 @@ class StagedDiff:
         self.repo = repo
         check_explicit_repo(repo)
         self._root = GitCall(repo, "rev-parse", "--show-toplevel")
-        self._diff = GitCall(repo, "diff", "--cached", *_DIFF, "HEAD", "--")
+        self._diff = GitCall(repo, "diff", "--cached", *_DIFF, "HEAD", "--", config=_LEAN)
         self._blobs = BlobReader(repo)
 
     def root(self) -> str:
         """The top folder of the work tree; a bare repository or no repository is an error."""
         return work_tree_root(self.repo, self._root)
 
-    def changes(self) -> list[tuple[RawChange, bytes]]:
+    def changes(self) -> list[tuple[RawChange, bytes | None]]:
         """Each staged file change with its patch section (index against HEAD, or against
-        the empty tree before the first commit)."""
+        the empty tree before the first commit); with None for a section when the whole
+        patch is over PATCH_CAP (see `scan_change`)."""
+        base = "HEAD"
         try:
-            output = self._diff.output()
+            output = self._diff.output_within(PATCH_CAP)
         except FatalError:
             if has_commits(self.repo):
                 raise
             # no commit yet: what the first commit adds, against the empty tree
-            output = run_git(self.repo, "diff", "--cached", *_DIFF, empty_tree(self.repo), "--")
+            base = empty_tree(self.repo)
+            output = GitCall(
+                self.repo, "diff", "--cached", *_DIFF, base, "--", config=_LEAN
+            ).output_within(PATCH_CAP)
+        if output is None:
+            return [(change, None) for change in self._raw_changes(base)]
         raw, _, patch = output.partition(b"\0\0")
-        return paired_sections(list(parse_raw_z(raw.split(b"\0"))), patch)
+        paired = paired_sections(list(parse_raw_z(raw.split(b"\0"))), patch)
+        return [(change, section) for change, section in paired]
+
+    def _raw_changes(self, base: str) -> list[RawChange]:
+        """The staged changes without their patch: a line of about 100 bytes each."""
+        raw = ("--raw", "-z", "--no-renames", "--no-abbrev")
+        output = run_git(self.repo, "diff", "--cached", *raw, base, "--")
+        return list(parse_raw_z(output.split(b"\0")))
 
     def scan(self, scanner: Scanner, only: Collection[str] | None = None) -> list[Finding]:
         """Findings on the lines the index adds; `only` limits the scan to those paths."""
