@@ -216,6 +216,11 @@ def _history(parser: argparse.ArgumentParser) -> None:
 
 def _ci(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--deepen", action="store_true", help="fetch more history if too shallow")
+    parser.add_argument(
+        "--base",
+        metavar="REF",
+        help="scan REF..HEAD, whatever the CI variables say (any other CI system)",
+    )
     _history_options(parser, ranges=False)
     _scan_options(parser)
 
@@ -262,7 +267,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "staged": ("scan what the next commit adds", _staged),
     "files": ("scan files and folders on disk (- for stdin)", _files),
     "history": ("scan git history (all refs by default)", _history),
-    "ci": ("scan this pull/merge request or push (GitHub, GitLab)", _ci),
+    "ci": ("scan this pull/merge request or push, from the CI's variables", _ci),
     "baseline": ("record known findings (no secrets)", _baseline),
     "pre-push": ("scan the commits being pushed", _pre_push),
     "pre-receive": ("server-side hook: reject a push whose new commits add a key", _staged),

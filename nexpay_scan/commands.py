@@ -477,11 +477,14 @@ def ci(args: argparse.Namespace) -> int:
     from nexpay_scan.trust import range_base
 
     root = repo_root(args.repo)
-    revisions = ci_range(root, os.environ, deepen=args.deepen)
+    planned = ci_range(root, os.environ, deepen=args.deepen, base=args.base)
+    revisions = planned.revisions
+    if not args.quiet:
+        print(f"nexpay-scan: {planned.described}", file=sys.stderr)
+    if not revisions:
+        return EXIT_CLEAN
     trusted = range_base(root, revisions)
     scanner = _scanner(args, root, "history", trusted)
-    if not args.quiet:
-        print(f"nexpay-scan: scanning {' '.join(revisions)}", file=sys.stderr)
     wanted = HistoryRequest(
         revisions=tuple(revisions),
         engine="diff",
