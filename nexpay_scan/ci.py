@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from nexpay_scan.errors import FatalError
 from nexpay_scan.records import Record
@@ -60,10 +61,10 @@ def ci_range(
         return _resolved(repo, plan, deepen=deepen)
     for detect, read in _SYSTEMS:
         if detect(env):
-            plan = read(repo, env)
-            if plan is None:
+            found = read(repo, env)
+            if found is None:
                 return CiRange([], "nothing to scan: the push deleted the branch")
-            return _resolved(repo, plan, deepen=deepen)
+            return _resolved(repo, found, deepen=deepen)
     raise FatalError(
         "no CI system recognised (GitHub Actions, GitLab CI, Bitbucket Pipelines, Azure "
         "Pipelines, Jenkins, CircleCI, Buildkite): pass --base REF to scan REF..HEAD"
@@ -149,7 +150,7 @@ def _github(repo: Path, env: Mapping[str, str]) -> Plan | None:
     return Plan("GitHub Actions", name, sha, branch=branch, whole=True)
 
 
-def _github_event(env: Mapping[str, str]) -> dict[str, object]:
+def _github_event(env: Mapping[str, str]) -> dict[str, Any]:
     path = Path(_need(env, "GITHUB_EVENT_PATH"))
     try:
         event = json.loads(path.read_text(encoding="utf-8"))
