@@ -341,6 +341,7 @@ def history(args: argparse.Namespace) -> int:
         track_places=bool(args.report),
     )
     findings = _history_findings(wanted, root, scanner)
+    _link_findings(root, findings)
     findings += _suppression_changes(args, root, wanted.revisions, trusted)
     return _finish(args, scanner, findings, root, trusted, [wanted.revisions])
 
@@ -525,8 +526,26 @@ def ci(args: argparse.Namespace) -> int:
         track_places=bool(args.report),
     )
     findings = _history_findings(wanted, root, scanner)
+    _link_findings(root, findings)
     findings += _suppression_changes(args, root, wanted.revisions, trusted)
     return _finish(args, scanner, findings, root, trusted, [revisions])
+
+
+def _link_findings(root: Path, findings: list[Finding]) -> None:
+    """A note on each finding with its commit and line on the hosting platform, when the
+    CI's variables or the `origin` URL say which."""
+    from nexpay_scan.ci import web_links
+
+    links = web_links(root, os.environ)
+    if links is None:
+        return
+    for finding in findings:
+        if finding.commit and not finding.unreachable:
+            sha = finding.commit.sha
+            finding.notes.append(
+                f"on {links.platform}: {links.file_url(sha, finding.file, finding.line)} "
+                f"(commit {links.commit_url(sha)})"
+            )
 
 
 def baseline(args: argparse.Namespace) -> int:

@@ -449,3 +449,54 @@ def test_base_scans_ref_to_head_and_trusts_ref(cli: Any, forge: Forge) -> None:
 def test_base_that_is_not_a_commit_is_an_error(cli: Any, forge: Forge) -> None:
     run = cli("ci", "--repo", str(forge.clone()), "--base", "no-such-branch")
     assert run.code == 2 and "--base no-such-branch" in run.err
+
+
+# Links to the commit and the line on the hosting platform
+
+
+@pytest.mark.parametrize(
+    ("origin", "expected"),
+    [
+        ("git@github.com:acme/shop.git", "https://github.com/acme/shop/blob/{sha}/new.env#L1"),
+        (
+            "https://gitlab-ci-token:glcbt-s3cr3t@gitlab.com/acme/shop.git",
+            "https://gitlab.com/acme/shop/-/blob/{sha}/new.env#L1",
+        ),
+        (
+            "https://ada@bitbucket.org/acme/shop.git",
+            "https://bitbucket.org/acme/shop/src/{sha}/new.env#lines-1",
+        ),
+        (
+            "git@ssh.dev.azure.com:v3/acme/web/shop",
+            "https://dev.azure.com/acme/web/_git/shop?path=/new.env&version=GC{sha}&line=1",
+        ),
+    ],
+)
+def test_findings_link_to_the_platform_from_the_origin_url(
+    cli: Any, forge: Forge, origin: str, expected: str
+) -> None:
+    clone = forge.clone()
+    git(clone, "remote", "set-url", "origin", origin)
+    run = cli("history", f"{forge.main}..{forge.topic}", "--repo", str(clone), "--format", "json")
+    introduced = forge.dev.git("rev-parse", "topic~1").strip()
+    notes = run.json()["findings"][0]["notes"]
+    assert any(expected.format(sha=introduced) in note for note in notes), notes
+    assert not any("s3cr3t" in note or "ada@" in note for note in notes)
+
+
+def test_findings_link_from_the_ci_variables(
+    cli: Any, forge: Forge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request = {"base": {"sha": forge.main}, "head": {"sha": forge.topic}}
+    on_github(
+        monkeypatch,
+        tmp_path,
+        "pull_request",
+        {"pull_request": request},
+        GITHUB_SERVER_URL="https://github.example.com",
+        GITHUB_REPOSITORY="acme/shop",
+    )
+    run = cli("ci", "--repo", str(forge.clone()))
+    introduced = forge.dev.git("rev-parse", "topic~1").strip()
+    assert f"https://github.example.com/acme/shop/blob/{introduced}/new.env#L1" in run.out
+    assert f"(commit https://github.example.com/acme/shop/commit/{introduced})" in run.out
