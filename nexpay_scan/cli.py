@@ -216,6 +216,11 @@ def _history(parser: argparse.ArgumentParser) -> None:
 
 def _ci(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--deepen", action="store_true", help="fetch more history if too shallow")
+    parser.add_argument(
+        "--base",
+        metavar="REF",
+        help="scan REF..HEAD, whatever the CI variables say (any other CI system)",
+    )
     _history_options(parser, ranges=False)
     _scan_options(parser)
 
@@ -237,6 +242,38 @@ def _baseline(parser: argparse.ArgumentParser) -> None:
     create.add_argument("--quiet", "-q", action="store_true")
     create.add_argument("--jobs", type=_positive_int, default=_default_jobs(), metavar="N")
     create.set_defaults(no_redact=False, report=None)
+    for name, summary in (
+        ("update", "add today's new findings to a baseline"),
+        ("prune", "drop the baseline's entries that are no longer found"),
+    ):
+        edit = actions.add_parser(name, help=summary, formatter_class=_Formatter)
+        edit.add_argument(
+            "--scan",
+            choices=("history", "files"),
+            default="history",
+            help="what to take in: the whole history (default) or the work tree",
+        )
+        edit.add_argument(
+            "--output", default=".nexpay-scan-baseline.json", metavar="FILE", help="the baseline"
+        )
+        edit.add_argument("--repo", default=".", metavar="PATH")
+        edit.add_argument("--config", metavar="FILE")
+        edit.add_argument("--quiet", "-q", action="store_true")
+        edit.add_argument("--jobs", type=_positive_int, default=_default_jobs(), metavar="N")
+        edit.set_defaults(no_redact=False, report=None)
+
+
+def _ignore(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--last-found",
+        action="store_true",
+        required=True,
+        help="the findings of the last run that found something in this repository",
+    )
+    parser.add_argument(
+        "--reason", required=True, metavar="TEXT", help="why they may stay (kept beside each)"
+    )
+    parser.add_argument("--repo", default=".", metavar="PATH")
 
 
 def _pre_push(parser: argparse.ArgumentParser) -> None:
@@ -254,7 +291,16 @@ def _hook(parser: argparse.ArgumentParser) -> None:
 def _install_hook(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repo", default=".", metavar="PATH")
     parser.add_argument("--pre-push", action="store_true", help="also a pre-push hook")
-    parser.add_argument("--force", action="store_true", help="replace a foreign hook")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="take the place of a foreign hook, which is kept as NAME.legacy and still runs first",
+    )
+    parser.add_argument(
+        "--uninstall",
+        action="store_true",
+        help="remove nexpay-scan's hooks and put back the ones they replaced",
+    )
 
 
 # Each subcommand: its one-line help and what adds its arguments.
@@ -262,12 +308,13 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "staged": ("scan what the next commit adds", _staged),
     "files": ("scan files and folders on disk (- for stdin)", _files),
     "history": ("scan git history (all refs by default)", _history),
-    "ci": ("scan this pull/merge request or push (GitHub, GitLab)", _ci),
+    "ci": ("scan this pull/merge request or push, from the CI's variables", _ci),
     "baseline": ("record known findings (no secrets)", _baseline),
     "pre-push": ("scan the commits being pushed", _pre_push),
     "pre-receive": ("server-side hook: reject a push whose new commits add a key", _staged),
     "hook": ("entry point for the pre-commit framework", _hook),
     "install-hook": ("write a plain git pre-commit hook", _install_hook),
+    "ignore": ("list the last blocked run's findings in .nexpayscanignore", _ignore),
 }
 
 
@@ -353,5 +400,6 @@ def _dispatch(args: argparse.Namespace) -> int:
         "ci": commands.ci,
         "pre-receive": commands.pre_receive,
         "baseline": commands.baseline,
+        "ignore": commands.ignore,
     }
     return handlers[args.command](args)

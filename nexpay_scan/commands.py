@@ -131,7 +131,28 @@ def _finish(
         report.color = False
         beside = sys.stdout if args.output or args.format == "text" else sys.stderr
         write_to_actions(report, os.environ, beside)
-    return exit_code(active, args.fail_on, scanner.summary)
+    code = exit_code(active, args.fail_on, scanner.summary)
+    _after_blocked(args, scanner.summary.mode, active, root, code)
+    return code
+
+
+def _after_blocked(
+    args: argparse.Namespace, mode: str, active: list[Finding], root: StrPath | None, code: int
+) -> None:
+    """A run that found something remembers its fingerprints for `ignore --last-found`;
+    a blocking one at commit or push time ends with how to go ahead knowingly."""
+    secrets = [f for f in active if f.kind != "suppression"]
+    if secrets and root is not None and getattr(args, "command", "") != "pre-receive":
+        from nexpay_scan.known import remember
+
+        remember(root, secrets, mode)
+    if code == EXIT_CLEAN:
+        return
+    from nexpay_scan.reporters.remediation import bypass
+
+    line = bypass(mode, framework="PRE_COMMIT" in os.environ)
+    if line:
+        print(f"nexpay-scan: {line}", file=sys.stderr)
 
 
 def _mark_suppressed(
@@ -327,6 +348,8 @@ def history(args: argparse.Namespace) -> int:
     from nexpay_scan.trust import range_base
 
     root = repo_root(args.repo)
+    _check_report_name(args)
+    _check_dates(root, args.since, args.until)
     trusted = range_base(root, args.revisions)
     scanner = _scanner(args, root, "history", trusted)
     wanted = HistoryRequest(
@@ -340,6 +363,7 @@ def history(args: argparse.Namespace) -> int:
         track_places=bool(args.report),
     )
     findings = _history_findings(wanted, root, scanner)
+    _link_findings(root, findings)
     findings += _suppression_changes(args, root, wanted.revisions, trusted)
     return _finish(args, scanner, findings, root, trusted, [wanted.revisions])
 
@@ -388,11 +412,13 @@ def _history_findings(wanted: HistoryRequest, root: Path, scanner: Scanner) -> l
             "--engine blob scans the whole history: drop REV, --branch, --since, --until"
         )
     if engine == "blob":
+        _expect_blob_bytes(root, scanner)
         findings = scan.run_blobs(rev_args, wanted.jobs)
     else:
         findings = scan.run([*filters, *rev_args])
     if scan.track_places:
         scan.mark_at_head(findings)
+        _mark_at_tips(root, findings)
     _mark_shallow_edges(root, findings)
     return findings
 
@@ -504,7 +530,13 @@ def install_hook(args: argparse.Namespace) -> int:
     """`nexpay-scan install-hook`: plain git hooks for teams without the framework."""
     from nexpay_scan.install import install_hooks
 
-    for line in install_hooks(repo_root(args.repo), pre_push=args.pre_push, force=args.force):
+    if args.uninstall:
+        from nexpay_scan.install import uninstall_hooks
+
+        lines = uninstall_hooks(repo_root(args.repo))
+    else:
+        lines = install_hooks(repo_root(args.repo), pre_push=args.pre_push, force=args.force)
+    for line in lines:
         print(line)
     return EXIT_CLEAN
 
@@ -516,11 +548,15 @@ def ci(args: argparse.Namespace) -> int:
     from nexpay_scan.trust import range_base
 
     root = repo_root(args.repo)
-    revisions = ci_range(root, os.environ, deepen=args.deepen)
+    _check_report_name(args)
+    planned = ci_range(root, os.environ, deepen=args.deepen, base=args.base)
+    revisions = planned.revisions
+    if not args.quiet:
+        print(f"nexpay-scan: {planned.described}", file=sys.stderr)
+    if not revisions:
+        return EXIT_CLEAN
     trusted = range_base(root, revisions)
     scanner = _scanner(args, root, "history", trusted)
-    if not args.quiet:
-        print(f"nexpay-scan: scanning {' '.join(revisions)}", file=sys.stderr)
     wanted = HistoryRequest(
         revisions=tuple(revisions),
         engine="diff",
@@ -529,23 +565,194 @@ def ci(args: argparse.Namespace) -> int:
         track_places=bool(args.report),
     )
     findings = _history_findings(wanted, root, scanner)
+    _link_findings(root, findings)
     findings += _suppression_changes(args, root, wanted.revisions, trusted)
     return _finish(args, scanner, findings, root, trusted, [revisions])
 
 
+def _link_findings(root: Path, findings: list[Finding]) -> None:
+    """A note on each finding with its commit and line on the hosting platform, when the
+    CI's variables or the `origin` URL say which."""
+    from nexpay_scan.ci import web_links
+
+    links = web_links(root, os.environ)
+    if links is None:
+        return
+    for finding in findings:
+        if finding.commit and not finding.unreachable:
+            sha = finding.commit.sha
+            finding.notes.append(
+                f"on {links.platform}: {links.file_url(sha, finding.file, finding.line)} "
+                f"(commit {links.commit_url(sha)})"
+            )
+
+
 def baseline(args: argparse.Namespace) -> int:
     """`nexpay-scan baseline create`: today's findings as known, so only new ones fail."""
-    from nexpay_scan.sources.files import scan_paths
     from nexpay_scan.suppressions import baseline_text
 
     root = repo_root(args.repo)
-    scanner = _scanner(args, root, args.scan)
-    if args.scan == "files":
-        found = scan_paths([str(root)], scanner, args.jobs, str(root))
-    else:
-        wanted = HistoryRequest(jobs=args.jobs, all_occurrences=True)
-        found = _history_findings(wanted, root, scanner)
+    if args.action in ("update", "prune"):
+        return _baseline_edit(args, root)
+    found = _baseline_findings(args, root)
     write_atomically(args.output, baseline_text(found))
     if not args.quiet:
         print(f"nexpay-scan: wrote {len(found)} known findings to {args.output} (no secrets in it)")
     return EXIT_CLEAN
+
+
+def _baseline_findings(args: argparse.Namespace, root: Path) -> list[Finding]:
+    """Today's findings, as `baseline create` takes them in."""
+    from nexpay_scan.sources.files import scan_paths
+
+    scanner = _scanner(args, root, args.scan)
+    if args.scan == "files":
+        return scan_paths([str(root)], scanner, args.jobs, str(root))
+    return _history_findings(HistoryRequest(jobs=args.jobs, all_occurrences=True), root, scanner)
+
+
+def _baseline_edit(args: argparse.Namespace, root: Path) -> int:
+    """`baseline update` adds today's new findings; `baseline prune` drops the entries no
+    longer found. Either way only fingerprints and digests are written."""
+    from nexpay_scan.known import merged_baseline
+
+    try:
+        with open(args.output, "rb") as stream:
+            raw = stream.read()
+    except FileNotFoundError:
+        raise FatalError(
+            f"{args.output}: baseline not found (create one: nexpay-scan baseline create)"
+        ) from None
+    except OSError as error:
+        raise FatalError(f"{args.output}: cannot read ({error.strerror})") from None
+    found = _baseline_findings(args, root)
+    text, added, dropped = merged_baseline(raw, args.output, found, prune=args.action == "prune")
+    write_atomically(args.output, text)
+    if not args.quiet:
+        what = f"added {added} new" if args.action == "update" else f"dropped {dropped}"
+        print(f"nexpay-scan: {what} findings in {args.output} (no secrets in it)")
+    return EXIT_CLEAN
+
+
+def ignore(args: argparse.Namespace) -> int:
+    """`nexpay-scan ignore --last-found --reason TEXT`: lists the findings of the last run
+    that found something in `.nexpayscanignore`, each with the reason and the date."""
+    from nexpay_scan.known import add_to_ignore, read_last_found
+    from nexpay_scan.suppressions import IGNORE_NAME
+
+    root = repo_root(args.repo)
+    entries = read_last_found(root)
+    added = add_to_ignore(root, entries, args.reason)
+    print(
+        f"nexpay-scan: added {added} of {len(entries)} findings to {IGNORE_NAME} "
+        f"({len(entries) - added} already listed); commit it for review"
+    )
+    return EXIT_CLEAN
+
+
+def _check_report_name(args: argparse.Namespace) -> None:
+    """`--report x.txt` fails before the scan, not after it."""
+    name = getattr(args, "report", None)
+    suffix = os.path.splitext(name)[1].lower() if name else ""
+    if name and suffix not in (".html", ".htm", ".md", ".markdown"):
+        raise FatalError(f"--report {name}: unknown report type {suffix!r} (use .html or .md)")
+
+
+# approxidate's words (git's date.c): anything else in a date is ignored by git, silently
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+_DATE_WORDS = frozenset(
+    _words(
+        "now today yesterday noon midnight tea am pm ago last never at and of the a an "
+        "second seconds minute minutes hour hours day days week weeks fortnight fortnights "
+        "month months year years zero one two three four five six seven eight nine ten "
+        "utc gmt ut z t cet cest est edt cst cdt mst mdt pst pdt bst ist jst"
+    )
+)
+_DATE_NAMES = _words(
+    "january february march april may june july august september october november december "
+    "sunday monday tuesday wednesday thursday friday saturday"
+)
+
+
+def _check_dates(root: Path, *dates: str | None) -> None:
+    """`--since`/`--until` that git would read as "now" (a word it does not know) is an
+    error, not a scan of nothing that passes."""
+    import re
+
+    for value in dates:
+        if value is None:
+            continue
+        words = [w.lower() for w in re.findall(r"[A-Za-z]+", value)]
+        unknown = [w for w in words if w not in _DATE_WORDS and not _is_date_name(w)]
+        if unknown or not value.strip() or not (words or re.search(r"\d", value)):
+            raise FatalError(
+                f"{value!r} is not a date git understands ({', '.join(unknown) or 'empty'}): "
+                "use e.g. 2024-05-01, '2 weeks ago', yesterday"
+            )
+
+
+def _is_date_name(word: str) -> bool:
+    """A month or weekday, whole or cut to three letters or more (as git reads them)."""
+    return len(word) >= 3 and any(name.startswith(word) for name in _DATE_NAMES)
+
+
+def _expect_blob_bytes(root: Path, scanner: Scanner) -> None:
+    """The progress display's total for the blob route, known before it starts: the
+    bytes of every blob it will read (the same listing it makes, counted first)."""
+    progress = scanner.progress
+    if not progress.enabled:
+        return
+    from nexpay_scan.sources.git import run_git
+
+    listing = run_git(
+        root,
+        "cat-file",
+        "--batch-all-objects",
+        "--unordered",
+        "--batch-check=%(objecttype) %(objectsize)",
+    )
+    limit = scanner.settings.max_file_size
+    total = 0
+    for line in listing.split(b"\n"):
+        if line.startswith(b"blob "):
+            size = int(line[5:])
+            total += size if size <= limit else 0
+    progress.expect(total, "bytes")
+
+
+def _mark_at_tips(root: Path, findings: list[Finding]) -> None:
+    """For the audit report: every branch and tag tip whose files still hold the key,
+    named (a key removed at HEAD but still at the tip of `feature` is not gone)."""
+    from nexpay_scan.sources.git import BlobReader, run_git
+
+    listed = run_git(
+        root,
+        "for-each-ref",
+        "--format=%(objectname) %(*objectname) %(refname:short)",
+        "refs/heads",
+        "refs/tags",
+    ).decode(errors="replace")
+    tips: list[tuple[str, str]] = []
+    for line in listed.splitlines():
+        parts = line.split(" ", 2)
+        if len(parts) == 3:
+            tips.append((parts[1] or parts[0], parts[2]))
+    with BlobReader(root) as blobs:
+        for finding in findings:
+            if finding.unreachable:
+                continue
+            paths = sorted({p for _, p, _ in finding.places} or {finding.file})
+            value = finding.secret.reveal().encode()
+            where = [
+                name
+                for commit, name in tips
+                if any(
+                    value in (blobs.read(f"{commit}:{path}") or b"")
+                    for path in paths
+                    if "\n" not in path
+                )
+            ]
+            finding.present_at = where

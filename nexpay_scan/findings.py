@@ -91,6 +91,7 @@ class Finding:
         "occurrences",
         "pair",
         "places",
+        "present_at",
         "rule_id",
         "secret",
         "severity",
@@ -133,6 +134,7 @@ class Finding:
         self.unreachable = False  # in a dangling object that no ref reaches
         self.places: list[tuple[Commit, str, int]] = []  # every addition (audit reports)
         self.at_head: bool | None = None  # still in the files at HEAD (audit reports)
+        self.present_at: list[str] = []  # branch and tag tips whose files hold it (audits)
         self.suppression: Suppression | None = None  # shown, but does not fail the run
 
     def __repr__(self) -> str:

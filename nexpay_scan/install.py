@@ -18,15 +18,15 @@ _TEMPLATE = """#!/bin/sh
 # the {what} is blocked too. To {verb} anyway, knowingly: git {verb} --no-verify
 python={python}
 package={package}
-# two file tests, not a trial import: that would start Python twice on every {what}
+{chain}# two file tests, not a trial import: that would start Python twice on every {what}
 if [ -x "$python" ] && [ -f "$package" ]; then
     # -I: isolated, so a module committed in the work tree (argparse.py, nexpay_scan/) is
     # never imported in place of ours, and PYTHON* variables change nothing
-    exec "$python" -I -m nexpay_scan {command}
+    {run_python}
 elif command -v nexpay-scan >/dev/null 2>&1; then
-    exec nexpay-scan {command}
+    {run_path}
 fi
-echo "nexpay-scan: {what} blocked: nexpay-scan is not installed (pip install nexpay-scan)." >&2
+echo "nexpay-scan: {what} blocked: nexpay-scan is not installed (reinstall it)." >&2
 echo "nexpay-scan: to {verb} anyway, knowingly: git {verb} --no-verify" >&2
 exit 1
 """
@@ -43,15 +43,40 @@ def hooks_dir(repo: Path) -> Path:
     return path if path.is_absolute() else repo / path
 
 
-def hook_script(command: str, what: str, verb: str) -> str:
-    """The shell script of one hook, calling this interpreter first."""
+LEGACY_SUFFIX = ".legacy"
+# The hook that `--force` replaced runs first, with the same arguments (for pre-push, the
+# same standard input): installing nexpay-scan adds a check, it never drops a team's own.
+_CHAIN = """legacy="$0{suffix}"
+if [ -x "$legacy" ]; then
+    {feed}"$legacy" "$@" || exit $?
+fi
+"""
+# pre-push reads the pushed refs on standard input: read once (trailing newlines kept by
+# the `x`), then given to each hook
+_READ_STDIN = "input=$(cat; echo x); input=${input%x}\n"
+_FEED = 'printf %s "$input" | '
+
+
+def hook_script(command: str, what: str, verb: str, *, stdin: bool = False) -> str:
+    """The shell script of one hook, calling this interpreter first; the hook it replaced
+    (kept beside it as NAME.legacy) runs before it, and its failure blocks too."""
+    feed = _FEED if stdin else ""
+    chain = (_READ_STDIN if stdin else "") + _CHAIN.format(suffix=LEGACY_SUFFIX, feed=feed)
+    if stdin:  # a pipeline runs in a subshell: `exec` there would not end this script
+        run_python = f'{feed}"$python" -I -m nexpay_scan {command}; exit $?'
+        run_path = f"{feed}nexpay-scan {command}; exit $?"
+    else:
+        run_python = f'exec "$python" -I -m nexpay_scan {command}'
+        run_path = f"exec nexpay-scan {command}"
     return _TEMPLATE.format(
         marker=MARKER,
         python=shlex.quote(sys.executable),
         package=shlex.quote(_PACKAGE_MAIN),
-        command=command,
         what=what,
         verb=verb,
+        chain=chain,
+        run_python=run_python,
+        run_path=run_path,
     )
 
 
@@ -59,7 +84,7 @@ def install_hooks(repo: Path, *, pre_push: bool, force: bool) -> list[str]:
     """Writes the hooks; returns what was done, one line each. A foreign hook needs force."""
     wanted = [("pre-commit", hook_script("staged", "commit", "commit"))]
     if pre_push:
-        wanted.append(("pre-push", hook_script('pre-push "$@"', "push", "push")))
+        wanted.append(("pre-push", hook_script('pre-push "$@"', "push", "push", stdin=True)))
     folder = hooks_dir(repo)
     done = []
     for name, script in wanted:
@@ -76,16 +101,47 @@ def install_hooks(repo: Path, *, pre_push: bool, force: bool) -> list[str]:
 
 def _write_hook(path: Path, script: str, *, force: bool) -> str:
     note = ""
+    legacy = path.with_name(path.name + LEGACY_SUFFIX)
     if path.exists() and MARKER not in path.read_text(errors="replace"):
         if not force:
             raise FatalError(
-                f"{path} exists and was not written by nexpay-scan; "
-                "pass --force to replace it (it is kept as .backup)"
+                f"{path} exists and was not written by nexpay-scan; pass --force to run "
+                f"it first and then nexpay-scan (it is kept as {legacy.name})"
             )
-        backup = path.with_name(path.name + ".backup")
-        os.replace(path, backup)
-        note = f" (the old hook is kept as {backup.name})"
+        if legacy.exists():
+            raise FatalError(
+                f"{legacy} exists already: remove it or `install-hook --uninstall` first"
+            )
+        os.replace(path, legacy)
+        note = f" (the hook it replaces, kept as {legacy.name}, still runs first)"
+    elif legacy.exists():
+        note = f" (runs {legacy.name} first)"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(script)
     path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return f"installed {path}{note}"
+
+
+def uninstall_hooks(repo: Path) -> list[str]:
+    """Removes the hooks nexpay-scan wrote and puts back the ones they replaced; a hook
+    someone else wrote is left alone."""
+    folder = hooks_dir(repo)
+    done = []
+    for name in ("pre-commit", "pre-push"):
+        path = folder / name
+        legacy = path.with_name(name + LEGACY_SUFFIX)
+        try:
+            ours = path.exists() and MARKER in path.read_text(errors="replace")
+            if path.exists() and not ours:
+                done.append(f"left {path} alone (not written by nexpay-scan)")
+                continue
+            if ours:
+                path.unlink()
+            if legacy.exists():
+                os.replace(legacy, path)
+                done.append(f"restored {path} (the hook nexpay-scan had replaced)")
+            elif ours:
+                done.append(f"removed {path}")
+        except OSError as error:
+            raise FatalError(f"{path}: cannot remove the hook ({error.strerror})") from None
+    return done or ["no nexpay-scan hook installed"]

@@ -20,17 +20,36 @@ class Progress:
         self.unit = unit
         self.enabled = enabled
         self.stream = stream or sys.stderr
-        self.total = 0
+        self._total = 0
         self.done = 0
         self._started = time.monotonic()
         self._drawn = 0.0
         self._lock = threading.Lock()
+        self._expected: tuple[int, str] | None = None
+
+    @property
+    def total(self) -> int:
+        """What the work adds up to. Once `expect` has said it, growth reported by the
+        work as it discovers itself is ignored: the total shown never moves."""
+        return self._total
+
+    @total.setter
+    def total(self, value: int) -> None:
+        if self._expected is None or self._expected[1] != self.unit:
+            self._total = value
+
+    def expect(self, total: int, unit: str) -> None:
+        """Fixes the total of the next `start` in `unit`, counted beforehand."""
+        self._expected = (total, unit)
 
     def start(self, total: int, unit: str | None = None) -> None:
-        """Begins counting towards `total`."""
+        """Begins counting towards `total` (or the total `expect` fixed for this unit)."""
         with self._lock:
-            self.total, self.done = total, 0
             self.unit = unit or self.unit
+            expected = self._expected
+            fixed = expected is not None and expected[1] == self.unit
+            self._total = expected[0] if fixed and expected is not None else total
+            self.done = 0
             self._started = time.monotonic()
 
     def advance(self, amount: int) -> None:

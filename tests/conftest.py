@@ -26,6 +26,12 @@ _GIT_ENV = {
 }
 
 
+# what `nexpay-scan ci` reads to tell which CI system it runs on, and what it was run for
+_CI_PREFIXES = ("GITHUB_", "CI_", "BITBUCKET_", "BUILD_", "SYSTEM_", "CIRCLE_", "BUILDKITE")
+_CI_NAMES = {"GITLAB_CI", "TF_BUILD", "JENKINS_URL", "CHANGE_ID", "CHANGE_TARGET", "CIRCLECI"}
+_CI_NAMES |= {"GIT_COMMIT", "GIT_BRANCH", "GIT_PREVIOUS_SUCCESSFUL_COMMIT", "TAG_NAME"}
+
+
 @pytest.fixture(autouse=True)
 def _pinned_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for key, value in _GIT_ENV.items():
@@ -33,6 +39,8 @@ def _pinned_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for key in [k for k in os.environ if k.startswith(("PRE_COMMIT", "GIT_INDEX", "GIT_DIR"))]:
         monkeypatch.delenv(key)
     monkeypatch.delenv("NEXPAY_API_BASE", raising=False)
+    for key in [k for k in os.environ if k.startswith(_CI_PREFIXES) or k in _CI_NAMES]:
+        monkeypatch.delenv(key)  # the machine running the tests may be a CI job itself
     monkeypatch.setenv("NEXPAY_SCAN_CACHE_DIR", str(tmp_path / ".cache"))
     monkeypatch.setenv("NO_COLOR", "1")
     # a user runs the scanner from somewhere: here, the test's own folder (files outside a

@@ -400,8 +400,8 @@ def test_history_report_end_to_end(cli: Any, repo: Repo, tmp_path: Path, suffix:
     text = out.read_text(encoding="utf-8")
     _assert_no_full_key(text)
     _assert_live_first(text)
-    assert "Still at HEAD" in text
-    assert "removed from the files at HEAD" in text  # old.env is gone at HEAD
+    assert "Still present" in text
+    assert "in the files of no branch or tag tip" in text  # old.env is gone everywhere
     assert "Ada Author" in text and "2024-01-01 12:00+00:00" in text
     assert "prod.env:2" in text  # the live key's two places
     assert re.search(r"setup.{1,20}notes\.md:1", text)
@@ -439,7 +439,7 @@ def test_html_report_shows_the_live_key_first_in_chromium(
     text = shown["text"]
     _assert_live_first(text)
     _assert_no_full_key(text)
-    assert "Still at HEAD" in text
+    assert "Still present" in text
     assert "LIVE" in text and "REVOKED" in text
     assert f"{ODD_NAME}:1" in text  # escaped markup shows as the file's name
     assert 0 <= shown["liveTop"] < WINDOW[1]  # so the screenshot shows the live key

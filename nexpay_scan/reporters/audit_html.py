@@ -126,7 +126,7 @@ def _overview(audit: Audit) -> str:
     ]
     if not rows:
         return ""
-    head = _head("Status", "Key", "Account", "Still at HEAD", "Introduced")
+    head = _head("Status", "Key", "Account", "Still present", "Introduced")
     return f"<h2>Keys at a glance</h2>\n<table>{head}<tbody>{''.join(rows)}</tbody></table>"
 
 

@@ -46,7 +46,7 @@ def _overview(audit: Audit) -> list[str]:
     ]
     if not rows:
         return []
-    head = ("Status", "Key", "Account", "Still at HEAD", "Introduced")
+    head = ("Status", "Key", "Account", "Still present", "Introduced")
     return ["## Keys at a glance", "", *_table(head, rows, escaped=True)]
 
 

@@ -215,7 +215,7 @@ def _entry(group: list[Finding], anchor: str, report: Report, pair: str) -> Entr
         places=places,
         actions=_actions(first, report, at_head, files, pair),
         account=account,
-        at_head=_AT_HEAD[at_head][0],
+        at_head=_tips(group) or _AT_HEAD[at_head][0],
         introduced=_introduced_short(first.commit),
     )
 
@@ -239,15 +239,21 @@ def _places(group: Sequence[Finding]) -> tuple[Place, ...]:
 
 
 def _at_head(group: Sequence[Finding]) -> bool | None:
+    """Still present: at HEAD or at the tip of any branch or tag."""
     marks = [f.at_head for f in group]
-    if True in marks:
+    if True in marks or any(f.present_at for f in group):
         return True
     return False if False in marks else None
 
 
+def _tips(group: Sequence[Finding]) -> str:
+    names = sorted({name for f in group for name in f.present_at})
+    return plain(", ".join(names))
+
+
 _AT_HEAD: dict[bool | None, tuple[str, str]] = {
     True: ("yes", "yes: still in the files at HEAD"),
-    False: ("no", "no: removed from the files at HEAD, but still in the history"),
+    False: ("no", "no: in the files of no branch or tag tip, but still in the history"),
     None: ("not checked", "not checked"),
 }
 
@@ -279,7 +285,9 @@ def _facts(
     if pair:
         facts.append(("Belongs to", (Span("the live secret above", target=pair),)))
     facts.append(("Introduced in", _introduced(first)))
-    facts.append(("Still at HEAD", (Span(_AT_HEAD[at_head][1]),)))
+    tips = _tips(group)
+    still = f"yes: in the files at {tips}" if tips else _AT_HEAD[at_head][1]
+    facts.append(("Still present", (Span(still),)))
     times = max(f.occurrences for f in group)
     facts.append(("Added", (Span(f"{times} time{'s' * (times != 1)} in the history"),)))
     facts.extend(("Note", (Span(plain(note)),)) for f in group for note in f.notes)

@@ -11,7 +11,7 @@ from nexpay_scan.reporters import (
     skipped_lines,
     suppressed_line,
 )
-from nexpay_scan.reporters.remediation import REMEDIATION
+from nexpay_scan.reporters.remediation import advice
 
 _STYLES = {"bold": "1", "red": "31", "yellow": "33", "green": "32", "dim": "2"}
 _STATUS_STYLE = {"live": "red", "revoked": "green", "unknown": "yellow"}
@@ -121,7 +121,7 @@ def render(report: Report) -> str:
             )
         out.extend(finding_block(f, report) + "\n" for f in report.findings)
         if count:
-            out.append(REMEDIATION)
+            out.append(advice(report.summary.mode))
     elif not report.quiet:
         out.append("nexpay-scan: no Nexpay credentials found.")
     out.extend(display_text(note) for note in report.notes)
