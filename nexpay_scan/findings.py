@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nexpay_scan.digest import sha256_hex
 from nexpay_scan.records import Record
 
 _PREFIXES = ("nxp_sk_", "nxp_cid_")
@@ -32,9 +33,7 @@ class Secret:
 
     def sha256(self) -> str:
         """Hex sha256 of the full credential (safe to store: the keys are high-entropy)."""
-        import hashlib
-
-        return hashlib.sha256(self._value.encode("utf-8", "surrogateescape")).hexdigest()
+        return sha256_hex(self._value.encode("utf-8", "surrogateescape"))
 
     def __repr__(self) -> str:
         return f"Secret({self.redacted()!r})"
@@ -151,7 +150,5 @@ class Finding:
     @property
     def fingerprint(self) -> str:
         """Stable id for ignore files and baselines: the credential and the file, no line."""
-        import hashlib
-
         material = f"{self.file}\0{self.secret.reveal()}".encode("utf-8", "surrogateescape")
-        return hashlib.sha256(material).hexdigest()[:32]
+        return sha256_hex(material)[:32]

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Mapping
 
 from nexpay_scan.checksum import CHECKSUMS
+from nexpay_scan.digest import sha256_hex
 from nexpay_scan.errors import RuleError
 from nexpay_scan.records import Record
 
@@ -158,18 +159,6 @@ def parse_toml_bytes(raw: bytes, source: str) -> dict[str, Any]:
         raise RuleError(source, None, "not valid TOML: not UTF-8 text") from None
 
 
-def _sha256_hex(content: bytes) -> str:
-    # the built-in module loads in a fraction of a millisecond; `hashlib` (OpenSSL) in ~5
-    try:
-        from _sha2 import sha256  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        try:
-            from _sha256 import sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
-        except ImportError:  # pragma: no cover - a Python built without them
-            from hashlib import sha256
-    return str(sha256(content).hexdigest())
-
-
 def _cache_folder() -> str | None:
     root = os.environ.get("NEXPAY_SCAN_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "nexpay-scan"
@@ -186,7 +175,7 @@ def _cache_file(content: bytes) -> str | None:
     if folder is None:
         return None
     version = "{}.{}".format(*sys.version_info[:2])
-    return os.path.join(folder, f"{_sha256_hex(content)}-py{version}.marshal")
+    return os.path.join(folder, f"{sha256_hex(content)}-py{version}.marshal")
 
 
 def _store(cache: str, payload: bytes) -> None:
