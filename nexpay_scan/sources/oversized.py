@@ -1,0 +1,91 @@
+"""Blobs over the size limit in a history selection, kept away from `git log -p`.
+
+Git reads a blob whole to diff it, even one it then calls binary, so a commit adding a
+500 MB file makes `git log -p` alone take 700 MB. The paths that ever hold such a blob in
+the selection are left out of the patch stream (a pathspec exclusion) and their changes
+are listed without content (`--raw`): each new blob is then read by size, scanned whole
+when under the limit, and named as skipped, unread, when over it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from nexpay_scan.sources.git import RawChange, decode_path, parse_raw_z, streamed
+
+_MARKER = "\x01nexpay-scan-oversized\x01"
+
+
+def oversized_paths(
+    repo: Path, rev_args: Sequence[str], stdin: Sequence[str], limit: int
+) -> list[str]:
+    """The paths at which a blob over `limit` bytes appears in the selection (usually none:
+    then this costs one object walk that reads no blob)."""
+    filtered = _output(
+        repo,
+        stdin,
+        "rev-list",
+        "--objects",
+        f"--filter=blob:limit={limit + 1}",
+        "--filter-print-omitted",
+        *_stdin_flag(stdin),
+        *rev_args,
+        "--",
+    )
+    big = {line[1:] for line in filtered.split(b"\n") if line.startswith(b"~")}
+    if not big:
+        return []
+    listed = _output(repo, stdin, "rev-list", "--objects", *_stdin_flag(stdin), *rev_args, "--")
+    paths: set[str] = set()
+    for line in listed.split(b"\n"):
+        sha, _, path = line.partition(b" ")
+        if sha in big and path:
+            paths.add(decode_path(path))
+    return sorted(paths)
+
+
+def excluding(paths: Sequence[str]) -> list[str]:
+    """Pathspecs for everything but `paths` (each taken literally: no glob in a name)."""
+    if not paths:
+        return []
+    return [".", *(f":(exclude,literal,top){path}" for path in paths)]
+
+
+def changes_at(
+    repo: Path, rev_args: Sequence[str], stdin: Sequence[str], paths: Sequence[str]
+) -> Iterator[tuple[str, RawChange]]:
+    """(commit, change) for every change the selection makes at `paths`, without content."""
+    if not paths:
+        return
+    out = _output(
+        repo,
+        stdin,
+        "log",
+        "--raw",
+        "-z",
+        "--no-renames",
+        "--full-history",
+        "--no-abbrev",
+        "--cc",  # a merge's own changes, as the patch stream shows them
+        f"--format={_MARKER}%H",
+        *_stdin_flag(stdin),
+        *rev_args,
+        "--",
+        *(f":(literal,top){path}" for path in paths),
+    )
+    for record in out.split(_MARKER.encode())[1:]:
+        sha, _, rest = record.partition(b"\0")
+        fields = [f.lstrip(b"\n") for f in rest.split(b"\0")]
+        for change in parse_raw_z(fields):
+            yield sha.strip().decode(), change
+
+
+def _stdin_flag(stdin: Sequence[str]) -> list[str]:
+    return ["--stdin"] if stdin else []
+
+
+def _output(repo: Path, stdin: Sequence[str], *args: str) -> bytes:
+    """A git call's whole output (its input lines fed meanwhile); a failure is one line."""
+    with streamed(repo, *args, stdin=stdin) as output:
+        return output.read()
