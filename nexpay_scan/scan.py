@@ -72,6 +72,7 @@ class Summary:
         self.bytes_scanned = 0
         self.skipped: Counter[str] = Counter()
         self.skipped_items: list[Skipped] = []  # by name, for every format to list
+        self._named: set[Skipped] = set()
         self.suppressed = 0
         self.rule_timeouts: Counter[str] = Counter()
         self.started = time.monotonic()
@@ -80,10 +81,15 @@ class Summary:
         self, reason: str, where: str = "", *, commit: str | None = None, gap: bool = True
     ) -> None:
         """Counts one file passed over deliberately, by reason; names it when `where` is
-        known. `gap`: the content could not be scanned whole (`--fail-on skipped`)."""
-        self.skipped[reason] += 1
+        known (once: two routes to the same content name it once). `gap`: the content could
+        not be scanned whole (`--fail-on skipped`)."""
         if where:
-            self.skipped_items.append(Skipped(where, reason, commit, gap))
+            item = Skipped(where, reason, commit, gap)
+            if item in self._named:
+                return
+            self._named.add(item)
+            self.skipped_items.append(item)
+        self.skipped[reason] += 1
 
     @property
     def gaps(self) -> list[Skipped]:

@@ -249,3 +249,29 @@ def test_added_lines_are_held_as_runs(tmp_path: Path) -> None:
     assert list(added_spans(section)) == [(1, 3), (4, 6), (20, 22)]
     assert added_lines(section) == {1, 2, 4, 5, 20, 21}
     assert 3 not in added_spans(section) and 21 in added_spans(section)
+
+
+@pytest.mark.parametrize("engine", ["diff", "blob"])
+def test_a_path_that_once_held_a_huge_blob_is_still_scanned_when_small(
+    cli: Any, repo: Repo, engine: str
+) -> None:
+    """Paths where a blob over the limit appears are kept out of `git log -p` (git would
+    read the blob whole); their other versions are still scanned, from the blobs."""
+    repo.write(".nexpay-scan.toml", f"[scan]\nmax_file_size = {LIMIT}\n")
+    repo.write("data/dump.sql", "small\n")
+    repo.commit("config")
+    repo.write("data/dump.sql", _filler(3, 2_000_000) + f"NEXPAY_SECRET={secret(21)}\n")
+    big = repo.commit("a huge dump")
+    repo.write("data/dump.sql", f"-- trimmed\nNEXPAY_SECRET={secret(22)}\n")
+    repo.write("app.env", f"NEXPAY_SECRET={secret(23)}\n")
+    repo.commit("trimmed, with a key, and a neighbour")
+    run = cli(
+        "history", "--repo", str(repo.path), "--engine", engine, "--format", "json", "--no-redact"
+    )
+    assert run.code == 1, run.err
+    assert sorted((f["file"], f["match"]) for f in _json(run)["findings"]) == [
+        ("app.env", secret(23)),
+        ("data/dump.sql", secret(22)),
+    ]
+    skipped = _json(run)["summary"]["skipped_files"]
+    assert [(s["file"], s.get("commit")) for s in skipped] == [("data/dump.sql", big)]

@@ -75,9 +75,14 @@ _END = None
 
 
 def blobs_with_candidates(
-    repo: Path, scanner: Scanner, workers: int, on_first: Callable[[], None] = lambda: None
+    repo: Path,
+    scanner: Scanner,
+    workers: int,
+    on_first: Callable[[], None] = lambda: None,
+    oversized: list[tuple[bytes, int]] | None = None,
 ) -> set[bytes]:
-    """Ids of the blobs in which some rule finds something (before any path filter).
+    """Ids of the blobs in which some rule finds something (before any path filter); the
+    blobs over the size limit, never read, go to `oversized` (id, size).
 
     The object list streams from `git cat-file --batch-all-objects` (every blob, reachable
     or not) straight into `workers` readers, batch by batch in turn, so listing, reading and
@@ -86,6 +91,7 @@ def blobs_with_candidates(
     errors: list[BaseException] = []
     lock = threading.Lock()
     started = threading.Event()
+    oversized = [] if oversized is None else oversized
 
     def first() -> None:
         with lock:
@@ -107,7 +113,7 @@ def blobs_with_candidates(
     for thread in threads:
         thread.start()
     try:
-        _list_into(repo, scanner, queues)
+        _list_into(repo, scanner, queues, oversized)
     finally:
         for q in queues:
             q.put(_END)
@@ -119,7 +125,12 @@ def blobs_with_candidates(
     return found
 
 
-def _list_into(repo: Path, scanner: Scanner, queues: list[queue.Queue[Batch | None]]) -> None:
+def _list_into(
+    repo: Path,
+    scanner: Scanner,
+    queues: list[queue.Queue[Batch | None]],
+    oversized: list[tuple[bytes, int]],
+) -> None:
     """Streams the store's blob list into batches, dealt to the workers in turn; blobs over
     the size limit are counted and left out."""
     batch, turn, pending = Batch(), 0, b""
@@ -128,7 +139,7 @@ def _list_into(repo: Path, scanner: Scanner, queues: list[queue.Queue[Batch | No
         while block := output.read(1 << 20):
             pending += block
             cut = pending.rfind(b"\n") + 1
-            ids, sizes = _blobs_listed(pending[:cut], scanner)
+            ids, sizes = _blobs_listed(pending[:cut], scanner, oversized)
             pending = pending[cut:]
             ends = list(accumulate(sizes))
             taken = 0
@@ -147,9 +158,12 @@ def _list_into(repo: Path, scanner: Scanner, queues: list[queue.Queue[Batch | No
         _deal(batch, queues[turn % len(queues)], scanner)
 
 
-def _blobs_listed(listing: bytes, scanner: Scanner) -> tuple[list[bytes], list[int]]:
+def _blobs_listed(
+    listing: bytes, scanner: Scanner, oversized: list[tuple[bytes, int]]
+) -> tuple[list[bytes], list[int]]:
     """Ids and sizes of the blobs in whole lines of the listing (`<id> <type> <size>`),
-    split in bulk: there are hundreds of thousands of lines, most not blobs."""
+    split in bulk: there are hundreds of thousands of lines, most not blobs. Blobs over the
+    size limit go to `oversized` (id, size), unread, to be named once their paths are known."""
     lines = [line for line in listing.split(b"\n") if b" blob " in line]
     if not lines:
         return [], []
@@ -158,9 +172,7 @@ def _blobs_listed(listing: bytes, scanner: Scanner) -> tuple[list[bytes], list[i
     limit = scanner.settings.max_file_size
     if max(sizes) <= limit:
         return ids, sizes
-    for size in sizes:
-        if size > limit:
-            scanner.too_big(size)
+    oversized.extend((i, size) for i, size in zip(ids, sizes, strict=True) if size > limit)
     kept = [number for number, size in enumerate(sizes) if size <= limit]
     return [ids[n] for n in kept], [sizes[n] for n in kept]
 
@@ -369,6 +381,44 @@ def reachable_paths(repo: Path, rev_args: Sequence[str], wanted: set[bytes]) -> 
         if sha in wanted and sha not in found:
             found[sha] = path.decode("utf-8", "surrogateescape")
     return found
+
+
+def name_oversized(
+    repo: Path, scanner: Scanner, oversized: list[tuple[bytes, int]], rev_args: Sequence[str]
+) -> None:
+    """Names each blob the listing passed over for its size: at a path it has and the
+    first commit that adds it there, or as an unreachable blob."""
+    if not oversized:
+        return
+    paths = reachable_paths(repo, rev_args, {sha for sha, _ in oversized})
+    for sha, size in oversized:
+        path = paths.get(sha)
+        if path is None:
+            scanner.too_big(size, f"(unreachable blob {sha.decode()[:12]})")
+        else:
+            scanner.too_big(size, path, _first_commit_adding(repo, rev_args, path, sha))
+
+
+def _first_commit_adding(repo: Path, rev_args: Sequence[str], path: str, sha: bytes) -> str | None:
+    """The oldest commit of `rev_args` whose change at `path` makes it the blob `sha`."""
+    out = run_git(
+        repo,
+        "log",
+        "--reverse",
+        "--format=%x01%H",
+        "--raw",
+        "--no-abbrev",
+        "--no-renames",
+        "--full-history",
+        *rev_args,
+        "--",
+        f":(literal,top){path}",
+    )
+    for record in out.split(b"\x01")[1:]:
+        commit, _, raw = record.partition(b"\n")
+        if b" " + sha + b" " in raw:
+            return commit.decode().strip()
+    return None
 
 
 def unattributed_findings(

@@ -27,6 +27,7 @@ from nexpay_scan.sources.git import (
     run_git,
     streamed,
 )
+from nexpay_scan.sources.oversized import at_paths, excluding, oversized_paths
 from nexpay_scan.sources.patch import adds_encoded_line, is_binary
 
 BLOCK_SIZE = 1 << 20
@@ -85,13 +86,15 @@ def stream_log(
     rev_args: Sequence[str],
     stdin: Sequence[str] = (),
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    pathspecs: Sequence[str] = (),
 ) -> Iterator[bytes | LongRecord]:
     """Blocks of `git log -p` output for `rev_args`, each ending on a commit boundary,
     none much over RECORD_CAP: a longer commit comes as a LongRecord. `stdin` lines go to
     git's standard input (for `--stdin`). Git shows a blob over `max_file_size` as binary
     and does not diff it (it still reads a new one whole to say so: git's own limit)."""
     config = ("-c", f"core.bigFileThreshold={max_file_size}")
-    with streamed(repo, *_LOG_ARGS, *rev_args, "--", config=config, stdin=stdin) as output:
+    args = (*_LOG_ARGS, *rev_args, "--", *pathspecs)
+    with streamed(repo, *args, config=config, stdin=stdin) as output:
         yield from marked_records(output, MARKER, BLOCK_SIZE, RECORD_CAP)
 
 
@@ -148,8 +151,11 @@ class HistoryScan:
         if progress.enabled and not stdin:
             progress.start(self.count_commits(rev_args), "commits")
         limit = self.scanner.settings.max_file_size
+        # paths where a blob over the limit appears stay out of `git log -p`, which would
+        # read such a blob whole: their changes are scanned from the blobs, by size
+        big = oversized_paths(self.repo, rev_args, stdin, limit)
         with BlobReader(self.repo) as blobs:
-            for block in stream_log(self.repo, rev_args, stdin, limit):
+            for block in stream_log(self.repo, rev_args, stdin, limit, excluding(big)):
                 if isinstance(block, LongRecord):
                     self.scanner.summary.commits_scanned += 1
                     progress.advance(1)
@@ -160,6 +166,8 @@ class HistoryScan:
                 progress.advance(commits)
                 if not prefilter or _worth_parsing(detector, block):
                     self._scan_block(block, blobs)
+            if big:
+                self._scan_oversized(rev_args, stdin, big, blobs)
         progress.finish()
         return self.findings()
 
@@ -173,6 +181,7 @@ class HistoryScan:
         from nexpay_scan.sources.blobs import (
             TreeWalk,
             blobs_with_candidates,
+            name_oversized,
             unattributed_findings,
         )
 
@@ -190,16 +199,17 @@ class HistoryScan:
 
         try:
             self.scanner.progress.start(0, "bytes")
-            hits = blobs_with_candidates(self.repo, self.scanner, workers, on_first=walk)
+            oversized: list[tuple[bytes, int]] = []
+            hits = blobs_with_candidates(
+                self.repo, self.scanner, workers, on_first=walk, oversized=oversized
+            )
             extra: list[Finding] = []
             if hits:
                 introductions = walks[0].introductions(hits)
                 if introductions.commits:
-                    counted_skips = self.scanner.summary.skipped.copy()
                     self.run(
                         ["--no-walk=unsorted", "--stdin"], introductions.commits, prefilter=False
                     )
-                    self.scanner.summary.skipped = counted_skips  # the blob listing counted them
                 self.scanner.summary.commits_scanned = introductions.walked
                 extra = unattributed_findings(
                     self.repo, self.scanner, introductions.unattributed, rev_args
@@ -210,6 +220,7 @@ class HistoryScan:
             counted, _ = counter.communicate()
         if not walks:
             self.scanner.summary.commits_scanned = int(counted.strip() or b"0")
+        name_oversized(self.repo, self.scanner, oversized, rev_args)
         return self.findings() + extra
 
     def _scan_block(self, block: bytes, blobs: BlobReader) -> None:
@@ -241,6 +252,21 @@ class HistoryScan:
         for change in _streamed_changes(rest, record.rest()):
             for finding in scan_change(change, None, blobs, self.scanner, dated.commit):
                 self._record(finding, dated)
+
+    def _scan_oversized(
+        self, rev_args: Sequence[str], stdin: Sequence[str], paths: list[str], blobs: BlobReader
+    ) -> None:
+        """The changes at `paths` (see `oversized_paths`), listed without content: each new
+        blob scanned whole when under the limit, named as skipped, unread, when over it."""
+        raw_args = [a for a in _LOG_ARGS if a not in ("-p", "-U3")]
+        args = (*raw_args, *rev_args, "--", *at_paths(paths))
+        with streamed(self.repo, *args, stdin=stdin) as output:
+            listing = output.read()  # a line per change: small, whatever the blobs hold
+        for chunk in listing.split(MARKER)[1:]:
+            dated, rest = parse_commit(MARKER + chunk)
+            for change in parse_raw_z(rest.rstrip(b"\0\n").split(b"\0")):
+                for finding in scan_change(change, None, blobs, self.scanner, dated.commit):
+                    self._record(finding, dated)
 
     def _record(self, finding: Finding, dated: DatedCommit) -> None:
         key = finding.secret.reveal()

@@ -9,19 +9,18 @@ when under the limit, and named as skipped, unread, when over it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from nexpay_scan.sources.git import RawChange, decode_path, parse_raw_z, streamed
-
-_MARKER = "\x01nexpay-scan-oversized\x01"
+from nexpay_scan.sources.git import decode_path, streamed
 
 
 def oversized_paths(
     repo: Path, rev_args: Sequence[str], stdin: Sequence[str], limit: int
 ) -> list[str]:
-    """The paths at which a blob over `limit` bytes appears in the selection (usually none:
-    then this costs one object walk that reads no blob)."""
+    """The paths at which a blob over `limit` bytes appears in the selection `rev_args`
+    (with `--stdin`, `stdin` names its commits); usually none: then this costs one object
+    walk that reads no blob."""
     filtered = _output(
         repo,
         stdin,
@@ -29,14 +28,13 @@ def oversized_paths(
         "--objects",
         f"--filter=blob:limit={limit + 1}",
         "--filter-print-omitted",
-        *_stdin_flag(stdin),
         *rev_args,
         "--",
     )
     big = {line[1:] for line in filtered.split(b"\n") if line.startswith(b"~")}
     if not big:
         return []
-    listed = _output(repo, stdin, "rev-list", "--objects", *_stdin_flag(stdin), *rev_args, "--")
+    listed = _output(repo, stdin, "rev-list", "--objects", *rev_args, "--")
     paths: set[str] = set()
     for line in listed.split(b"\n"):
         sha, _, path = line.partition(b" ")
@@ -52,37 +50,9 @@ def excluding(paths: Sequence[str]) -> list[str]:
     return [".", *(f":(exclude,literal,top){path}" for path in paths)]
 
 
-def changes_at(
-    repo: Path, rev_args: Sequence[str], stdin: Sequence[str], paths: Sequence[str]
-) -> Iterator[tuple[str, RawChange]]:
-    """(commit, change) for every change the selection makes at `paths`, without content."""
-    if not paths:
-        return
-    out = _output(
-        repo,
-        stdin,
-        "log",
-        "--raw",
-        "-z",
-        "--no-renames",
-        "--full-history",
-        "--no-abbrev",
-        "--cc",  # a merge's own changes, as the patch stream shows them
-        f"--format={_MARKER}%H",
-        *_stdin_flag(stdin),
-        *rev_args,
-        "--",
-        *(f":(literal,top){path}" for path in paths),
-    )
-    for record in out.split(_MARKER.encode())[1:]:
-        sha, _, rest = record.partition(b"\0")
-        fields = [f.lstrip(b"\n") for f in rest.split(b"\0")]
-        for change in parse_raw_z(fields):
-            yield sha.strip().decode(), change
-
-
-def _stdin_flag(stdin: Sequence[str]) -> list[str]:
-    return ["--stdin"] if stdin else []
+def at_paths(paths: Sequence[str]) -> list[str]:
+    """Pathspecs for just `paths`, each taken literally."""
+    return [f":(literal,top){path}" for path in paths]
 
 
 def _output(repo: Path, stdin: Sequence[str], *args: str) -> bytes:
