@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from nexpay_scan.detector import Candidate
 from nexpay_scan.records import Record
+from nexpay_scan.structure import is_plain_run, unnamed_reason
 
 _PREFIXES = ("nxp_sk_", "nxp_cid_")
 # `# nexpay-scan: allow`, `// nexpay-scan: allow`, `<!-- nexpay-scan: allow -->`, ...
@@ -103,6 +104,21 @@ def _lines_up(data: bytes, line_start: int, count: int) -> int:
     return line_start
 
 
+def plain_run(candidate: Candidate, place: object) -> str | None:
+    """A placeholder by shape: the random part is a repeated character or a plain run."""
+    if candidate.rule.allow_plain_runs and is_plain_run(body(candidate.value)):
+        return "placeholder value (a repeated character or a plain run)"
+    return None
+
+
+def unnamed(candidate: Candidate, place: Place) -> str | None:
+    """Why the structure around a value does not name it as the rule asks (structure.py)."""
+    spec = candidate.rule.structure
+    if spec is None:
+        return None
+    return unnamed_reason(spec, place.data, candidate.start, candidate.end)
+
+
 def allow_comment(candidate: Candidate, place: Place) -> str | None:
     return "allowed by comment" if _ALLOW_COMMENT.search(place.line_text) else None
 
@@ -111,7 +127,9 @@ def allow_comment(candidate: Candidate, place: Place) -> str | None:
 CANDIDATE_FILTERS: tuple[Callable[[Candidate, Place], str | None], ...] = (
     bad_checksum,
     placeholder,
+    plain_run,
     missing_context,
+    unnamed,
     allow_comment,
 )
 
