@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from nexpay_scan.detector import Candidate
 from nexpay_scan.records import Record
-from nexpay_scan.structure import is_plain_run, unnamed_reason
+from nexpay_scan.structure import NOTHING_NAMES, is_plain_run, unnamed_reason
 
 _PREFIXES = ("nxp_sk_", "nxp_cid_")
 # `# nexpay-scan: allow`, `// nexpay-scan: allow`, `<!-- nexpay-scan: allow -->`, ...
@@ -117,6 +117,19 @@ def unnamed(candidate: Candidate, place: Place) -> str | None:
     if spec is None:
         return None
     return unnamed_reason(spec, place.data, candidate.start, candidate.end)
+
+
+def named_outside(
+    candidate: Candidate, reason: str, place: Place, data: bytes, origin: int
+) -> bool:
+    """For a key found in decoded text (at `place`) that nothing there names: True when the
+    structure around the encoded token it came from (at `origin` in the scanned `data`)
+    names it, as a Basic header's request object names the client ID and secret it
+    encodes (and no allow comment says otherwise)."""
+    spec = candidate.rule.structure
+    if spec is None or reason != NOTHING_NAMES or allow_comment(candidate, place):
+        return False
+    return unnamed_reason(spec, data, origin, origin, alone=False) is None
 
 
 def allow_comment(candidate: Candidate, place: Place) -> str | None:

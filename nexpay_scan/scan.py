@@ -9,7 +9,7 @@ from collections.abc import Container, Iterator
 from nexpay_scan.config import Settings
 from nexpay_scan.decoders import DecodedView, decoded_views, hints_for
 from nexpay_scan.detector import Candidate, Detector
-from nexpay_scan.filters import drop_reason, locate, path_allowance
+from nexpay_scan.filters import drop_reason, locate, named_outside, path_allowance
 from nexpay_scan.findings import Commit, Finding, Secret, Suppression
 from nexpay_scan.progress import Progress
 from nexpay_scan.records import Record
@@ -141,7 +141,11 @@ class Scanner:
         for candidate in self.detector.candidates(view.data, binary=looks_binary(view.data)):
             if not view.decoded(candidate.start, candidate.end):
                 continue  # context copied around a token: the plain scan looked there
-            if drop_reason(candidate, locate(view.data, candidate.start)):
+            place = locate(view.data, candidate.start)
+            reason = drop_reason(candidate, place)
+            # named by the structure around its encoded form (a Basic header's request)
+            origin = view.origin(candidate.start)
+            if reason and not named_outside(candidate, reason, place, data, origin):
                 continue
             line, column = view.position(data, candidate.start)
             yield Sighting(candidate, line, column, decoded_note(view))

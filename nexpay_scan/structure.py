@@ -82,6 +82,8 @@ _XML_BRACKETS = re.compile(
     rb'"[^"\n]*"|[{}()\[\]]|<(/?)([A-Za-z_][\w:.-]{0,100})([^<>]{0,4096}?)(/?)>'
 )
 _XML_TAG = re.compile(rb"<(/?)([A-Za-z_][\w:.-]{0,100})([^<>]{0,4096}?)(/?)>")
+# a CSV header's field: a short name, no value-like text (`=`, `:`, long runs)
+_HEADER_FIELD = re.compile(rb"[\w .\-\"'/()]{1,64}")
 _SECTION = re.compile(rb"(?m)^\[\[?[ \t]*([\w.\-\" ]{1,200}?)[ \t]*\]\]?[ \t]*(?:[#;][^\n]*)?\r?$")
 _MACHINE = re.compile(rb"(?:^|[ \t\n])(machine[ \t]+[^\s]{1,200}|default)(?=\s)")
 _SEPARATOR = re.compile(rb"(?m)^###")
@@ -99,10 +101,13 @@ _INSERT = re.compile(
 
 class Naming(Record):
     """What names a value: its name path, innermost first (generic words such as `value`
-    left out), and the spans of the request it belongs to."""
+    left out), the spans of the request it belongs to, and the auth scheme that carries
+    it (`apikey`, `basic`; empty when none)."""
 
     names: tuple[bytes, ...]
     scopes: tuple[tuple[int, int], ...]
+    scheme: bytes = b""
+    own: bool = False  # the first name is the value's own (its line's, or a sibling's)
 
 
 # -- placeholders and longer tokens ----------------------------------------------------
@@ -250,7 +255,7 @@ class Outline:
         if what not in self._found:
             found = []
             for match in pattern.finditer(self.data):
-                found.append((match.start(), match.group(1) or b""))
+                found.append((match.start(), (match.group(1) if pattern.groups else b"") or b""))
                 if len(found) >= MAX_HITS:
                     break
             self._found[what] = found
@@ -342,7 +347,7 @@ def naming(data: bytes, start: int, end: int) -> Naming:
     try:
         return _naming(outline(data), start, end)
     except (IndexError, ValueError, RecursionError):  # pragma: no cover - belt and braces
-        return Naming((), ())
+        return Naming((), (), b"")
 
 
 def _naming(shape: Outline, start: int, end: int) -> Naming:
@@ -358,6 +363,7 @@ def _naming(shape: Outline, start: int, end: int) -> Naming:
         sibling = _sibling(data, groups, enclosing, line_start, start, end)
         if sibling is not None:
             names.append(sibling)
+    named = any(not _generic(n) for n in names)
     names.extend(_column_names(shape, line_start, start, groups, enclosing))
     for index in enclosing:
         label = _group_label(data, groups, index, start)
@@ -377,7 +383,8 @@ def _naming(shape: Outline, start: int, end: int) -> Naming:
         if machine:
             names.append(machine)
     kept = tuple(_clean(n) for n in names if n and not _generic(n))[:MAX_NAMES]
-    return Naming(kept, _scopes(shape, groups, enclosing, line_start, start, end))
+    scopes = _scopes(shape, groups, enclosing, line_start, start, end)
+    return Naming(kept, scopes, scheme_before(data, line_start, start), named)
 
 
 def own_name(data: bytes, line_start: int, start: int) -> bytes | None:
@@ -402,6 +409,20 @@ def own_name(data: bytes, line_start: int, start: int) -> bytes | None:
     while begin > floor and data[begin - 1] in _NAME_BYTES and stop - begin < MAX_NAME:
         begin -= 1
     return data[begin:stop] or None
+
+
+def scheme_before(data: bytes, line_start: int, start: int) -> bytes:
+    """The auth scheme (lower case) the value at `start` follows, directly or as the secret
+    of a `client_id:secret` pair (`ApiKey <id>:<secret>`), or b"" when none."""
+    floor = max(line_start, start - OWN_REACH)
+    at = _skip_back(data, start, floor, _QUOTES + _BLANKS)
+    if at - 37 >= floor and data[at - 1 : at] == b":" and _is_uuid(data[at - 37 : at - 1]):
+        at = _skip_back(data, at - 37, floor, _QUOTES + _BLANKS)
+    begin = at
+    while begin > floor and data[begin - 1] in _WORD_BYTES:
+        begin -= 1
+    word = data[begin:at].lower()
+    return word if word in _AUTH_SCHEMES and at < start else b""
 
 
 def _skip_back(data: bytes, at: int, floor: int, skipped: bytes) -> int:
@@ -556,16 +577,17 @@ def _column_names(
             names.append(insert.group(1))
     header_end = data.find(b"\n", 0, 4096)
     if line_start > 0 and header_end > 0:
-        header = data[:header_end]
+        header = data[:header_end].rstrip(b"\r")
         for delimiter in (b",", b"\t", b";"):
-            if header.count(delimiter):
+            if delimiter not in header:
+                continue
+            if all(_HEADER_FIELD.fullmatch(field) for field in header.split(delimiter)):
                 line_end = data.find(b"\n", start)
                 line = data[line_start : line_end if line_end >= 0 else len(data)]
                 if line.count(delimiter) == header.count(delimiter):
-                    names.extend(
-                        _field(header, delimiter, data.count(delimiter, line_start, start))
-                    )
-                break
+                    column = data.count(delimiter, line_start, start)
+                    names.extend(_field(header, delimiter, column))
+            break
     return names
 
 
@@ -682,20 +704,29 @@ class Spec(Record):
     not_names: re.Pattern[bytes] | None  # ...unless a nearer (or the same) name says otherwise
     own: re.Pattern[bytes] | None  # the value's own (first) name must match this
     request: re.Pattern[bytes] | None  # or: the request the value belongs to mentions this
-    content: re.Pattern[bytes] | None  # or: the content does, and the request names no host
+    # or: the value is in an ApiKey header whose request names no host, and the content
+    # (the code that sends it) mentions this
+    content: re.Pattern[bytes] | None
     trusted: bool = True  # shipped with the tool: no time limit needed
 
 
 _URL = re.compile(rb"[A-Za-z][A-Za-z0-9+.-]{1,20}://")
 
 
-def unnamed_reason(spec: Spec, data: bytes, start: int, end: int) -> str | None:
+NOTHING_NAMES = "nothing around it names Nexpay"
+
+
+def unnamed_reason(
+    spec: Spec, data: bytes, start: int, end: int, *, alone: bool = True
+) -> str | None:
     """Why the value at `data[start:end]` is not what `spec` asks for, or None when its
     structure names it so: it stands alone (not a piece of a longer token); its own name
     matches `own`; going out from it, the first name that matches `names` or `not_names`
     matches `names` only; or, no name saying otherwise, its request mentions `request`, or
-    the content mentions `content` and its request names no host."""
-    piece = in_longer_token(data, start, end)
+    it is carried in an `ApiKey` header, its request names no host and the content (the
+    code that sends it) mentions `content`. `alone=False` skips the first test (for the
+    encoded token a decoded key came from: it is a longer token by nature)."""
+    piece = in_longer_token(data, start, end) if alone else None
     if piece:
         return piece
     found = naming(data, start, end)
@@ -707,15 +738,22 @@ def unnamed_reason(spec: Spec, data: bytes, start: int, end: int) -> str | None:
             return "named as another credential"
         if spec.names is not None and _matches(spec.names, name, spec.trusted, True):
             return None
-    if spec.request is not None and scope_mentions(data, found.scopes, spec.request, spec.trusted):
+    # a request names only what it sends under a name of its own (a header, a field, a
+    # flag): a bare value in the same code is not the request's
+    if (
+        spec.request is not None
+        and (found.own or found.scheme)
+        and scope_mentions(data, found.scopes, spec.request, spec.trusted)
+    ):
         return None
     if (
         spec.content is not None
+        and found.scheme == b"apikey"
         and not scope_mentions(data, found.scopes, _URL, True)
         and mentions(data, spec.content, spec.trusted)
     ):
         return None
-    return "nothing around it names Nexpay"
+    return NOTHING_NAMES
 
 
 def _matches(pattern: re.Pattern[bytes], text: bytes, trusted: bool, timed_out: bool) -> bool:
