@@ -104,14 +104,15 @@ def write(root: Path) -> Corpus:
 
 
 def _digest(seed: str, size: int, *, urlsafe: bool = False, run: bool = False) -> str:
-    """A package digest, base64: `run` makes its first 44 characters letters and digits,
-    so that a 43-character run sits inside it (as one does in a real lock file, often)."""
+    """A package digest, base64: `run` makes its first 43 characters a run of letters and
+    digits that a legacy secret's pattern matches, ended by a `+` (as happens in real lock
+    files: one digest in a few dozen)."""
     raw = hashlib.sha512(seed.encode()).digest()[:size]
     text = (base64.urlsafe_b64encode if urlsafe else base64.b64encode)(raw).decode()
     if run:
         rng = random.Random(seed)
-        head = "".join(c if c.isalnum() else rng.choice(string.ascii_letters) for c in text[:44])
-        text = head + text[44:]
+        head = "".join(c if c.isalnum() else rng.choice(string.ascii_letters) for c in text[:42])
+        text = head + rng.choice("AEIMQUYcgkosw048") + "+" + text[44:]
     return text
 
 
