@@ -42,6 +42,7 @@ from nexpay_scan.records import Record
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from typing import Any
 
 MAX_NAME = 200  # bytes kept of one name
 MAX_NAMES = 16  # names in one path
@@ -68,6 +69,15 @@ _NAME_BYTES = frozenset(
 _WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 _QUOTES = b"\"'`\\"
 _BLANKS = b" \t"
+# skipped between a value and its name as quotes are: stray bytes of broken text
+_STRAY = bytes(range(0x80, 0x100))
+LINE_NAME = 400  # a line this short that holds the value names it (the line that uses it)
+COMMENT_LINES = 3  # comment lines directly above a declaration that name it
+_COMMENT_STARTS = (b"#", b"//", b"--", b";", b"/*", b"*", b"<!--", b"%", b"'")
+_PROVIDER = re.compile(
+    rb"(?im)^[ \t]*[\"']?(?:provider|vendor|service|gateway)[\"']?[ \t]*[:=][ \t]*"
+    rb"[\"']?([^\s\"'#;,]{1,100})"
+)
 _TOKEN_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 # Words that name a value separated from it by blanks only (`.netrc`, `ENV NAME value`).
 _BLANK_NAMED = re.compile(
@@ -107,7 +117,8 @@ class Naming(Record):
     names: tuple[bytes, ...]
     scopes: tuple[tuple[int, int], ...]
     scheme: bytes = b""
-    own: bool = False  # the first name is the value's own (its line's, or a sibling's)
+    own: bool = False  # the value has a name of its own (on its line, or a sibling's)
+    specific: bytes | None = None  # the nearest name that says what the value is
 
 
 # -- placeholders and longer tokens ----------------------------------------------------
@@ -316,9 +327,11 @@ class Outline:
 
 def _offsets(pattern: re.Pattern[bytes], data: bytes, trusted: bool) -> list[int] | None:
     found: list[int] = []
+    # a repository's pattern compiles with `regex`, whose finditer takes a time limit
     options = {} if trusted else {"timeout": MATCH_TIMEOUT_SECONDS}
+    finditer: Any = pattern.finditer
     try:
-        for match in pattern.finditer(data, **options):
+        for match in finditer(data, **options):
             found.append(match.start())
             if len(found) >= MAX_HITS:
                 return None
@@ -347,44 +360,57 @@ def naming(data: bytes, start: int, end: int) -> Naming:
     try:
         return _naming(outline(data), start, end)
     except (IndexError, ValueError, RecursionError):  # pragma: no cover - belt and braces
-        return Naming((), (), b"")
+        return Naming((), (), b"", False, None)
 
 
 def _naming(shape: Outline, start: int, end: int) -> Naming:
     data = shape.data
     line_start = data.rfind(b"\n", 0, start) + 1
-    names: list[bytes] = []
-    own = own_name(data, line_start, start)
-    if own is not None:
-        names.append(own)
     groups = shape.groups(start)
     enclosing = list(_first(groups.enclosing(start), GROUP_NAMES))
+    # the value's own name: what it is assigned to, else a sibling `name`/`key`
+    own = own_name(data, line_start, start)
     if own is None or _generic(own):
-        sibling = _sibling(data, groups, enclosing, line_start, start, end)
-        if sibling is not None:
-            names.append(sibling)
-    named = any(not _generic(n) for n in names)
-    names.extend(_column_names(shape, line_start, start, groups, enclosing))
-    for index in enclosing:
-        label = _group_label(data, groups, index, start)
-        if label:
-            names.append(label)
+        own = _sibling(data, groups, enclosing, line_start, start, end) or own
+    first = [own] if own is not None else []
+    columns = _column_names(shape, line_start, start, groups, enclosing)
+    labels = [_group_label(data, groups, index, start) for index in enclosing]
+    parents: list[bytes] = []
     at = line_start
     for _ in range(PARENT_LEVELS):
         at = shape.parent_line(at)
         if at < 0:
             break
-        names.append(_line_key(data, at))
-    section = _nearest(shape.found(b"section", _SECTION), start)
-    if section:
-        names.append(section)
+        parents.append(_line_key(data, at))
+    # the line that uses the value, and a comment over it (or over the statement it is in)
+    line_end = data.find(b"\n", end)
+    line_end = len(data) if line_end < 0 else line_end
+    nearby = [data[line_start:line_end]] if line_end - line_start <= LINE_NAME else []
+    nearby.extend(_comments_above(data, line_start))
+    if enclosing:
+        opening = groups.opens[enclosing[0]]
+        nearby.extend(_comments_above(data, data.rfind(b"\n", 0, opening) + 1))
+    section_at, section = _nearest_at(shape.found(b"section", _SECTION), start)
+    outer = [section] if section else []
+    parent = shape.parent_line(line_start)
+    outer.extend(_providers(data, groups, enclosing, parent, section_at, start))
     if own is not None and own.lower() in (b"login", b"password", b"account"):
         machine = _nearest(shape.found(b"machine", _MACHINE), start)
         if machine:
-            names.append(machine)
+            outer.append(machine)
+    names = [*first, *columns, *nearby, *labels, *parents, *outer]
     kept = tuple(_clean(n) for n in names if n and not _generic(n))[:MAX_NAMES]
+    # what a client ID must be named as: its own name, else its column, the call it is
+    # passed to, the block it is in
+    specific = [n for n in (*first, *columns, *labels[:1], *parents[:1]) if n and not _generic(n)]
     scopes = _scopes(shape, groups, enclosing, line_start, start, end)
-    return Naming(kept, scopes, scheme_before(data, line_start, start), named)
+    return Naming(
+        kept,
+        scopes,
+        scheme_before(data, line_start, start),
+        bool(first and not _generic(first[0])),
+        _clean(specific[0]) if specific else None,
+    )
 
 
 def own_name(data: bytes, line_start: int, start: int) -> bytes | None:
@@ -392,7 +418,7 @@ def own_name(data: bytes, line_start: int, start: int) -> bytes | None:
     of `=`, `:`, `=>`, `:=` (quotes, an auth scheme and a `client_id:` before a secret
     looked through), an XML element's name, or a word that names what follows it."""
     floor = max(line_start, start - OWN_REACH)
-    at = _skip_scheme(data, _skip_back(data, start, floor, _QUOTES + _BLANKS), floor)
+    at = _skip_scheme(data, _skip_back(data, start, floor, _QUOTES + _BLANKS + _STRAY), floor)
     # `<uuid>:<secret>`: the secret is named by what names the pair
     if at - 37 >= floor and data[at - 1 : at] == b":" and _is_uuid(data[at - 37 : at - 1]):
         at = _skip_back(data, at - 37, floor, _QUOTES + _BLANKS)
@@ -489,7 +515,7 @@ def _generic(name: bytes) -> bool:
 
 
 def _clean(name: bytes) -> bytes:
-    return name.strip(b" \t\r\"'`:=,;{[(")[:MAX_NAME]
+    return name.strip(b" \t\r\"'`:=,;{[(")[:LINE_NAME]
 
 
 def _first(items: Iterator[int], count: int) -> Iterator[int]:
@@ -549,6 +575,49 @@ def _line_key(data: bytes, start: int) -> bytes:
         if cut > 0:
             return text[:cut][:MAX_NAME]
     return text[:MAX_NAME]
+
+
+def _nearest_at(found: list[tuple[int, bytes]], offset: int) -> tuple[int, bytes | None]:
+    index = bisect_right(found, (offset, b"\xff")) - 1
+    return found[index] if index >= 0 else (-1, None)
+
+
+def _comments_above(data: bytes, line_start: int) -> list[bytes]:
+    """The comment that heads the paragraph the line at `line_start` is in: comment lines
+    directly above it, or above the few declarations before it with no blank line between
+    (`// Nexpay v1 key` over `CLIENT_ID = ...` and `SECRET = ...`), nearest first."""
+    comments: list[bytes] = []
+    at, skipped = line_start, 0
+    while at > 0 and len(comments) < COMMENT_LINES:
+        above = data.rfind(b"\n", max(0, at - 1 - MAX_NAME), at - 1) + 1
+        if above == 0 and at - 1 > MAX_NAME:
+            break
+        text = data[above : at - 1].strip()
+        if text.startswith(b"###"):
+            break  # an .http file's request separator: the request before is another
+        if text.startswith(_COMMENT_STARTS):
+            comments.append(text)
+        elif comments or not text or skipped >= COMMENT_LINES:
+            break
+        else:
+            skipped += 1  # a declaration of the same paragraph
+        at = above
+    return comments
+
+
+def _providers(
+    data: bytes, groups: _Groups, enclosing: list[int], parent: int, section: int, start: int
+) -> list[bytes]:
+    """A sibling that says whose credential the block holds (`provider = nexpay` in the
+    same section, YAML block or object), between the block's start and the value."""
+    starts = [section, parent]
+    if enclosing:
+        starts.append(groups.opens[enclosing[0]])
+    begin = max(starts)
+    if begin < 0:
+        return []
+    low = max(begin, start - SIBLING_REACH)
+    return [m.group(1) for m in _PROVIDER.finditer(data, low, start)][:2]
 
 
 def _nearest(found: list[tuple[int, bytes]], offset: int) -> bytes | None:
@@ -730,7 +799,7 @@ def unnamed_reason(
     if piece:
         return piece
     found = naming(data, start, end)
-    own = found.names[0] if found.names else None
+    own = found.specific
     if spec.own is not None and (own is None or not _matches(spec.own, own, spec.trusted, True)):
         return "not named as this kind of credential"
     for name in found.names:
@@ -762,7 +831,8 @@ def _matches(pattern: re.Pattern[bytes], text: bytes, trusted: bool, timed_out: 
     if trusted:
         return pattern.search(text) is not None
     try:
-        found: object = pattern.search(text, timeout=MATCH_TIMEOUT_SECONDS)  # type: ignore[call-overload]
+        search: Any = pattern.search
+        found: object = search(text, timeout=MATCH_TIMEOUT_SECONDS)
     except TimeoutError:
         return timed_out
     return found is not None

@@ -150,7 +150,7 @@ def _notebooks(c: Corpus) -> None:
                         "text/plain": [
                             f"environ({{'HOME': '/home/jovyan', 'SESSION_SECRET': '{c.decoy()}',\n",
                             f"         'NEXPAY_SECRET': '{c.secret()}',\n",
-                            f"         'X_REQUEST_ID': '{c.uuid()}'}})"
+                            f"         'X_REQUEST_ID': '{c.uuid()}'}})",
                         ]
                     },
                 }
@@ -706,7 +706,7 @@ import os
 
 NEXPAY_CLIENT_ID = "{c.cid()}"
 NEXPAY_SECRET = "{c.secret()}"
-SECRET_KEY = "{c.decoy()}"  # Django's own, unrelated to NEXPAY
+SECRET_KEY = "{c.decoy()}"  # Django's own
 SENDGRID_API_KEY = "{sendgrid}"
 STRIPE_SECRET_KEY = "sk_live_{legacy_secret(90_002)[:24]}"
 AWS_SECRET_ACCESS_KEY = "{legacy_secret(90_003)[:40]}"
@@ -720,9 +720,9 @@ class NexpayConfig:
     secret = "{c.secret()}"
 
 
-class CacheConfig:
+class CacheConfig:  # where nexpay responses are cached
     host = "redis"
-    password = "{c.decoy()}"  # nexpay responses are cached here
+    password = "{c.decoy()}"
 
 
 NEXPAY_API = "https://api.nexpay.com"

@@ -116,7 +116,10 @@ NAMED = [
     (f'<add key="Nexpay:Secret" value="{KEY}" />', "Nexpay:Secret"),
     (f"label,nexpay_secret\nprod,{KEY}\n", "nexpay_secret"),
     (f'variable "nexpay_secret" {{\n  default = "{KEY}"\n}}', 'variable "nexpay_secret'),
-    (f'resource "nexpay_api_key" "main" {{\n  secret = "{KEY}"\n}}', 'resource "nexpay_api_key" "main'),
+    (
+        f'resource "nexpay_api_key" "main" {{\n  secret = "{KEY}"\n}}',
+        'resource "nexpay_api_key" "main',
+    ),
     (f"env:\n  - name: NEXPAY_SECRET\n    value: {KEY}\n", "name: NEXPAY_SECRET"),
     (f'[{{"key": "nexpay_secret", "value": "{KEY}"}}]', "nexpay_secret"),
     (f"machine api.nexpay.com\n  login {CID}\n  password {KEY}\n", "machine api.nexpay.com"),
@@ -169,7 +172,7 @@ def test_the_har_request_object_is_the_scope_however_far_its_url() -> None:
 
 def test_hostile_bytes_never_raise() -> None:
     rng = random.Random(15)
-    alphabet = b'{}[]()<>"\'\n\t :=,;#-/\\.\r\0ab' + KEY.encode()[:8]
+    alphabet = b"{}[]()<>\"'\n\t :=,;#-/\\.\r\0ab" + KEY.encode()[:8]
     for _ in range(300):
         data = bytes(rng.choice(alphabet) for _ in range(rng.randrange(0, 400)))
         data = data + KEY.encode() + bytes(rng.choice(alphabet) for _ in range(50))
