@@ -71,6 +71,7 @@ _QUOTES = b"\"'`\\"
 _BLANKS = b" \t"
 # skipped between a value and its name as quotes are: stray bytes of broken text
 _STRAY = bytes(range(0x80, 0x100))
+LINE_REACH = 4096  # bytes looked at either way for the ends of a value's line
 LINE_NAME = 400  # a line this short that holds the value names it (the line that uses it)
 COMMENT_LINES = 3  # comment lines directly above a declaration that name it
 _COMMENT_STARTS = (b"#", b"//", b"--", b";", b"/*", b"*", b"<!--", b"%", b"'")
@@ -101,6 +102,7 @@ _REQUEST_FILE = re.compile(
     rb"(?m)^(?:(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)[ \t]+(?:https?://|\{\{)"
     rb"|(?:get|post|put|patch|delete|head|options)[ \t]*\{)"
 )
+_SQL_STRING = re.compile(rb"'[^']*'")
 _COPY = re.compile(
     rb"(?m)^COPY[ \t]+([\w.\"]{1,200})[ \t]*\(([^)\n]{1,4096})\)[ \t]+FROM[ \t]+stdin"
 )
@@ -237,6 +239,7 @@ class Outline:
         self._hits: dict[int, tuple[object, list[int] | None]] = {}
         self._request_file: bool | None = None
         self._copy_ends: dict[int, int] = {}
+        self._header: tuple[bytes, list[bytes]] | tuple[()] | None = None
 
     def groups(self, offset: int) -> _Groups:
         """The bracket index that covers `offset` (one window of INDEX_SPAN at a time)."""
@@ -253,6 +256,14 @@ class Outline:
         if self._xml is None:
             self._xml = self.data[:4096].lstrip()[:1] == b"<"
         return self._xml
+
+    @property
+    def header(self) -> tuple[bytes, list[bytes]] | None:
+        """The CSV header of the content (its first line: short names between `,`, tabs or
+        `;`) and its delimiter, or None."""
+        if self._header is None:
+            self._header = _csv_header(self.data)
+        return self._header or None
 
     @property
     def request_file(self) -> bool:
@@ -295,7 +306,9 @@ class Outline:
         for _ in range(PARENT_STEPS):
             if at <= 0:
                 break
-            above = data.rfind(b"\n", 0, at - 1) + 1
+            above = _line_start(data, at - 1)
+            if above < 0:
+                break  # a line longer than LINE_REACH: no block structure to walk
             if not _content(data, above):
                 at = above
                 continue
@@ -365,7 +378,7 @@ def naming(data: bytes, start: int, end: int) -> Naming:
 
 def _naming(shape: Outline, start: int, end: int) -> Naming:
     data = shape.data
-    line_start = data.rfind(b"\n", 0, start) + 1
+    line_start = max(_line_start(data, start), max(0, start - LINE_REACH))
     groups = shape.groups(start)
     enclosing = list(_first(groups.enclosing(start), GROUP_NAMES))
     # the value's own name: what it is assigned to, else a sibling `name`/`key`
@@ -383,13 +396,14 @@ def _naming(shape: Outline, start: int, end: int) -> Naming:
             break
         parents.append(_line_key(data, at))
     # the line that uses the value, and a comment over it (or over the statement it is in)
-    line_end = data.find(b"\n", end)
-    line_end = len(data) if line_end < 0 else line_end
+    line_end = _line_end(data, end)
     nearby = [data[line_start:line_end]] if line_end - line_start <= LINE_NAME else []
     nearby.extend(_comments_above(data, line_start))
     if enclosing:
         opening = groups.opens[enclosing[0]]
-        nearby.extend(_comments_above(data, data.rfind(b"\n", 0, opening) + 1))
+        opened = _line_start(data, opening)
+        if opened >= 0:
+            nearby.extend(_comments_above(data, opened))
     section_at, section = _nearest_at(shape.found(b"section", _SECTION), start)
     outer = [section] if section else []
     parent = shape.parent_line(line_start)
@@ -530,8 +544,8 @@ def _sibling(
 ) -> bytes | None:
     """The `name`/`key`/`id` beside a value held as a generic `value`: in its innermost
     small bracket group or XML tag, else on its line (`- name: X` is above: see parents)."""
-    low, high = line_start, data.find(b"\n", end)
-    high = len(data) if high < 0 else high
+    # on its line: near it (a minified line holds many values, each with its own siblings)
+    low, high = max(line_start, start - MAX_NAME), min(_line_end(data, end), end + MAX_NAME)
     if enclosing:
         index = enclosing[0]
         opening, closing = groups.opens[index], groups.closes[index]
@@ -553,7 +567,7 @@ def _group_label(data: bytes, groups: _Groups, index: int, start: int) -> bytes:
     if index in groups.tags:
         return groups.tags[index]
     opening = groups.opens[index]
-    floor = max(data.rfind(b"\n", 0, opening) + 1, opening - MAX_NAME)
+    floor = max(data.rfind(b"\n", max(0, opening - MAX_NAME), opening) + 1, opening - MAX_NAME)
     begin = opening
     while begin > floor and data[begin - 1] not in b",;{}[]()":
         begin -= 1
@@ -644,20 +658,28 @@ def _column_names(
             if insert.group(2):
                 names.extend(_field(insert.group(2), b",", column))
             names.append(insert.group(1))
-    header_end = data.find(b"\n", 0, 4096)
-    if line_start > 0 and header_end > 0:
-        header = data[:header_end].rstrip(b"\r")
-        for delimiter in (b",", b"\t", b";"):
-            if delimiter not in header:
-                continue
-            if all(_HEADER_FIELD.fullmatch(field) for field in header.split(delimiter)):
-                line_end = data.find(b"\n", start)
-                line = data[line_start : line_end if line_end >= 0 else len(data)]
-                if line.count(delimiter) == header.count(delimiter):
-                    column = data.count(delimiter, line_start, start)
-                    names.extend(_field(header, delimiter, column))
-            break
+    header = shape.header
+    if line_start > 0 and header is not None:
+        delimiter, fields = header
+        line = data[line_start : _line_end(data, start)]
+        if line.count(delimiter) == len(fields) - 1:
+            column = data.count(delimiter, line_start, start)
+            names.extend(fields[column : column + 1])
     return names
+
+
+def _csv_header(data: bytes) -> tuple[bytes, list[bytes]] | tuple[()]:
+    end = data.find(b"\n", 0, 4096)
+    if end <= 0:
+        return ()
+    header = data[:end].rstrip(b"\r")
+    for delimiter in (b",", b"\t", b";"):
+        if delimiter in header:
+            fields = header.split(delimiter)
+            if all(_HEADER_FIELD.fullmatch(field) for field in fields):
+                return delimiter, [field.strip() for field in fields]
+            return ()
+    return ()
 
 
 def _nearest_match(
@@ -676,14 +698,24 @@ def _field(text: bytes, delimiter: bytes, column: int) -> list[bytes]:
 
 
 def _top_level_commas(data: bytes, begin: int, stop: int) -> int:
-    """Commas in `data[begin:stop]` outside single-quoted SQL strings (a bounded stretch)."""
-    count, quoted = 0, False
-    for byte in data[begin : min(stop, begin + 65536)]:
-        if byte == 0x27:
-            quoted = not quoted
-        elif byte == 0x2C and not quoted:
-            count += 1
-    return count
+    """Commas in `data[begin:stop]` outside single-quoted SQL strings (LINE_REACH at most)."""
+    text = data[max(begin, stop - LINE_REACH) : stop]
+    return _SQL_STRING.sub(b"", text).count(b",")
+
+
+def _line_start(data: bytes, offset: int) -> int:
+    """Where the line holding `offset` starts, or -1 when that is more than LINE_REACH
+    back (a minified line: its start says nothing, and finding it would cost the line)."""
+    found = data.rfind(b"\n", max(0, offset - LINE_REACH), offset)
+    if found >= 0 or offset <= LINE_REACH:
+        return found + 1
+    return -1
+
+
+def _line_end(data: bytes, offset: int) -> int:
+    """Where the line holding `offset` ends, LINE_REACH on at most."""
+    found = data.find(b"\n", offset, offset + LINE_REACH)
+    return found if found >= 0 else min(len(data), offset + LINE_REACH)
 
 
 def _indent(data: bytes, start: int) -> int:
@@ -729,12 +761,12 @@ def _logical_line(data: bytes, line_start: int, end: int) -> tuple[int, int]:
     for _ in range(CONTINUATIONS):
         if first == 0 or data[max(0, first - 3) : first - 1].rstrip(b"\r")[-1:] != b"\\":
             break
-        first = data.rfind(b"\n", 0, first - 1) + 1
-    last = data.find(b"\n", end)
+        first = max(0, _line_start(data, first - 1))
+    last = data.find(b"\n", end, end + LINE_REACH)
     for _ in range(CONTINUATIONS):
         if last < 0 or data[max(0, last - 2) : last].rstrip(b"\r")[-1:] != b"\\":
             break
-        last = data.find(b"\n", last + 1)
+        last = data.find(b"\n", last + 1, last + 1 + LINE_REACH)
     return first, (len(data) if last < 0 else last)
 
 
