@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from nexpay_scan.detector import Candidate, Guard
 from nexpay_scan.records import Record
+from nexpay_scan.structure import NOTHING_NAMES, is_plain_run, unnamed_reason
 
 _PREFIXES = ("nxp_sk_", "nxp_cid_")
 # `# nexpay-scan: allow`, `// nexpay-scan: allow`, `<!-- nexpay-scan: allow -->`, ...: the
@@ -213,6 +214,34 @@ def _lines_up(data: bytes, start: int, count: int) -> int:
     return start
 
 
+def plain_run(candidate: Candidate, place: object) -> str | None:
+    """A placeholder by shape: the random part is a repeated character or a plain run."""
+    if candidate.rule.allow_plain_runs and is_plain_run(body(candidate.value)):
+        return "placeholder value (a repeated character or a plain run)"
+    return None
+
+
+def unnamed(candidate: Candidate, place: Place) -> str | None:
+    """Why the structure around a value does not name it as the rule asks (structure.py)."""
+    spec = candidate.rule.structure
+    if spec is None:
+        return None
+    return unnamed_reason(spec, place.data, candidate.start, candidate.end)
+
+
+def named_outside(
+    candidate: Candidate, reason: str, place: Place, data: bytes, origin: int
+) -> bool:
+    """For a key found in decoded text (at `place`) that nothing there names: True when the
+    structure around the encoded token it came from (at `origin` in the scanned `data`)
+    names it, as a Basic header's request object names the client ID and secret it
+    encodes."""
+    spec = candidate.rule.structure
+    if spec is None or reason != NOTHING_NAMES:
+        return False
+    return unnamed_reason(spec, data, origin, origin, alone=False) is None
+
+
 def allow_comment(candidate: Candidate, place: Place) -> str | None:
     """Why a `nexpay-scan: allow` comment on the candidate's line allows it (the comment's
     reason, if it gives one), or None when the line has none. Such a candidate is still
@@ -259,8 +288,12 @@ def allow_comment_reason(line: bytes) -> str | None:
 VALUE_FILTERS: tuple[Callable[[Candidate, Guard], str | None], ...] = (
     bad_checksum,
     placeholder,
+    plain_run,
 )
-PLACE_FILTERS: tuple[Callable[[Candidate, Place], str | None], ...] = (missing_context,)
+PLACE_FILTERS: tuple[Callable[[Candidate, Place], str | None], ...] = (
+    missing_context,
+    unnamed,
+)
 
 
 def value_drop_reason(candidate: Candidate, guard: Guard) -> str | None:

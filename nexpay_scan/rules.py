@@ -13,6 +13,7 @@ from nexpay_scan.checksum import CHECKSUMS
 from nexpay_scan.digest import sha256_hex
 from nexpay_scan.errors import RuleError
 from nexpay_scan.records import Record
+from nexpay_scan.structure import Spec
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ _RULE_KEYS = {
     "binary": bool,
     "severity": str,
     "context": dict,
+    "structure": dict,
     "allowlist": dict,
     "examples": dict,
 }
@@ -44,7 +46,20 @@ _CONTEXT_KEYS = {
     "line_pattern": str,
     "line_pattern_lines_before": int,
 }
-_ALLOWLIST_KEYS = {"stopwords": list, "values": list, "regexes": list, "paths": list}
+_STRUCTURE_KEYS = {
+    "names": str,
+    "not_names": str,
+    "own_name": str,
+    "request": str,
+    "content": str,
+}
+_ALLOWLIST_KEYS = {
+    "stopwords": list,
+    "values": list,
+    "regexes": list,
+    "paths": list,
+    "plain_runs": bool,
+}
 _EXAMPLE_KEYS = {"positive": list, "negative": list}
 
 
@@ -79,6 +94,10 @@ class Rule(Record):
     negatives: tuple[str, ...]
     source: str
     trusted: bool  # shipped with the tool: compiled with `re`, no time limit needed
+    # what must name a legacy value (nexpay_scan/structure.py); None: nothing
+    structure: Spec | None = None
+    # a value whose random part is a repeated character or a plain run is a placeholder
+    allow_plain_runs: bool = False
 
 
 def builtin_rules_dir() -> str:
@@ -296,6 +315,8 @@ def compile_rule(table: Mapping[str, Any], source: str, *, trusted: bool = False
         negatives=tuple(_strings(examples.get("negative", []), "examples.negative", fail)),
         source=source,
         trusted=trusted,
+        structure=_structure(table.get("structure"), fail),
+        allow_plain_runs=allowlist.get("plain_runs", False),
     )
 
 
@@ -396,3 +417,25 @@ def _line_count(table: Mapping[str, Any], key: str, fail: _Fail) -> int:
     if not 0 <= count <= MAX_CONTEXT_LINES:
         fail(f"context.{key} must be between 0 and {MAX_CONTEXT_LINES}, not {count}")
     return count
+
+
+def _structure(table: Any, fail: _Fail) -> Spec | None:
+    """The `structure` table: which names, requests or content make a value count."""
+    if table is None:
+        return None
+    _check_keys(table, _STRUCTURE_KEYS, fail, "structure.")
+    if not any(key in table for key in ("names", "own_name", "request", "content")):
+        fail("structure needs 'names', 'own_name', 'request' or 'content'")
+
+    def compiled(key: str) -> re.Pattern[bytes] | None:
+        source = table.get(key)
+        return _compile(source, f"structure.{key}", fail) if source is not None else None
+
+    return Spec(
+        names=compiled("names"),
+        not_names=compiled("not_names"),
+        own=compiled("own_name"),
+        request=compiled("request"),
+        content=compiled("content"),
+        trusted=fail.trusted,
+    )

@@ -12,6 +12,7 @@ from nexpay_scan.detector import Candidate, Detector
 from nexpay_scan.filters import (
     Lines,
     allow_comment,
+    named_outside,
     path_allowance,
     place_drop_reason,
     value_drop_reason,
@@ -177,7 +178,11 @@ class Scanner:
             if value_drop_reason(candidate, guard):
                 continue
             place = lines.place(candidate.start)
-            if place_drop_reason(candidate, place):
+            reason = place_drop_reason(candidate, place)
+            # named by the structure around its encoded form (a Basic header's request)
+            if reason and not named_outside(
+                candidate, reason, place, data, view.origin(candidate.start)
+            ):
                 continue
             origin = origins.place(view.origin(candidate.start))
             line, column = origin.line, origin.column

@@ -655,7 +655,7 @@ POSITIVE_FILES: tuple[CorpusFile, ...] = (
         token=\udcff@@sk@@\udcfe
         client=\udce9@@cid@@\udc80
         nexpay legacy secret:\udcc3@@lsk@@\udcc3
-        nexpay legacy id \udcff@@lcid@@\udcff
+        nexpay legacy client_id:\udcff@@lcid@@\udcff
         done
         """)),
 )

@@ -194,7 +194,7 @@ def test_cr_only_file_lines_allow_comment_and_context(cli: Any, repo: Repo) -> N
         "nexpay:\r"
         f"  secret: {legacy_secret(1)}\r"
         "\r\r\r\r\r"
-        f"  other: {legacy_secret(2)}\r"  # five lines below "nexpay": no context
+        f"other: {legacy_secret(2)}\r"  # outside the `nexpay:` block: nothing names it
         f"C={secret(3)}"
     )
     repo.write("mac.txt", content)

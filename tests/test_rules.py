@@ -94,6 +94,22 @@ BAD_RULES = [
         "[[rule]]\nid = 'x'\ndescription = 'd'\nkind = 'secret'\nregex = 'a'\nkeywords = ['a']\nchecksum = 'md5'",
         "unknown checksum",
     ),
+    (
+        "[[rule]]\nid = 'x'\ndescription = 'd'\nkind = 'secret'\nregex = 'a'\nkeywords = ['a']\nstructure.nmes = 'x'",
+        "did you mean structure.'names'",
+    ),
+    (
+        "[[rule]]\nid = 'x'\ndescription = 'd'\nkind = 'secret'\nregex = 'a'\nkeywords = ['a']\nstructure.not_names = 'x'",
+        "structure needs 'names'",
+    ),
+    (
+        "[[rule]]\nid = 'x'\ndescription = 'd'\nkind = 'secret'\nregex = 'a'\nkeywords = ['a']\nstructure.names = '(x'",
+        "structure.names does not compile",
+    ),
+    (
+        "[[rule]]\nid = 'x'\ndescription = 'd'\nkind = 'secret'\nregex = 'a'\nkeywords = ['a']\nallowlist.plain_runs = 'yes'",
+        "allowlist.plain_runs has the wrong type",
+    ),
     ("[scan]\ndisable_rules = ['no-such-rule']", "disable_rules names a rule that does not exist"),
     ("[scan]\nalow_paths = []", "did you mean 'allow_paths'"),
     ("verify = true", "can only be set on the command line"),
@@ -158,3 +174,27 @@ allowlist.paths = ['\\.py$']
     repo.write("app.env", "CID=nxp_cid_2Bj6O0u88DXW76gFAUPAPNJH\n")
     run = cli("files", str(repo.path), "--format", "json")
     assert [f["file"] for f in run.json()["findings"]] == ["app.env"]
+
+
+def test_a_repository_rule_can_ask_for_structure(cli: Any, repo: Any) -> None:
+    repo.write(
+        ".nexpay-scan.toml",
+        """
+[[rule]]
+id = "acme-legacy-token"
+description = "Acme token, only where a name says acme"
+kind = "secret"
+regex = '[0-9a-f]{40}'
+keywords = ["acme"]
+structure.names = '(?i)acme'
+structure.not_names = '(?i)session'
+""",
+    )
+    token = "3f2b8c1e9a4d4e7bb1c26d5e4f3a2b1c0d9e8f7a"
+    repo.write("a.yaml", f"acme:\n  retries: 3\n  token: {token}\n")
+    repo.write("b.yaml", f"acme:\n  session:\n    token: {token}\n")
+    repo.write("c.yaml", f"ACME_URL: x\nother_token: {token}\n")
+    run = cli("files", str(repo.path), "--format", "json")
+    assert [(f["rule"], f["file"]) for f in run.json()["findings"]] == [
+        ("acme-legacy-token", "a.yaml")
+    ]
