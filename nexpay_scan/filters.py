@@ -17,9 +17,9 @@ from collections import Counter
 from collections.abc import Callable
 
 from nexpay_scan.detector import Candidate, Guard
+from nexpay_scan.findings import PREFIXES
 from nexpay_scan.records import Record
 
-_PREFIXES = ("nxp_sk_", "nxp_cid_")
 # `# nexpay-scan: allow`, `// nexpay-scan: allow`, `<!-- nexpay-scan: allow -->`, ...: the
 # line ends (spaces and tabs aside) with `nexpay-scan:`, `allow` and maybe one closer
 _ALLOW_MARK = b"nexpay-scan:"
@@ -146,7 +146,7 @@ def shannon_entropy(text: str) -> float:
 
 def body(value: str) -> str:
     """The credential without its `nxp_` prefix: what entropy and stopwords look at."""
-    for prefix in _PREFIXES:
+    for prefix in PREFIXES:
         if value.startswith(prefix):
             return value[len(prefix) :]
     return value
