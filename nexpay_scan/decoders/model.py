@@ -126,15 +126,29 @@ class Unwrapped(Record):
     member: str | None = None
 
 
-class Decoder(Record):
+class Decoder:
     """One way text hides in content, as `DECODERS` lists it. A whole decoder reads content
     as a whole: `sniff` tells content of its kind (cheaply), `unwrap` reads what it holds.
-    A token decoder finds encoded tokens in a stretch of text: `tokens`."""
+    A token decoder finds encoded tokens in a stretch of text: `tokens`. (A plain class,
+    not a Record: one fewer namedtuple built at the hook's start-up.)"""
 
-    name: str
-    sniff: Callable[[bytes], bool] | None = None
-    unwrap: Callable[[bytes, Budget, str], list[Unwrapped]] | None = None
-    tokens: Callable[[bytes, int, int, Hints], Iterator[Token]] | None = None
+    __slots__ = ("name", "sniff", "tokens", "unwrap")
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        sniff: Callable[[bytes], bool] | None = None,
+        unwrap: Callable[[bytes, Budget, str], list[Unwrapped]] | None = None,
+        tokens: Callable[[bytes, int, int, Hints], Iterator[Token]] | None = None,
+    ) -> None:
+        self.name = name
+        self.sniff = sniff
+        self.unwrap = unwrap
+        self.tokens = tokens
+
+    def __repr__(self) -> str:
+        return f"Decoder({self.name!r})"
 
 
 # Why content was not decoded whole, for the caller's list of skips (see Budget.skip).
