@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import base64
 import gzip
-import io
 import json
-import tarfile
 import zipfile
 from typing import Any
 
@@ -18,27 +16,10 @@ import pytest
 from nexpay_scan.decoders import MAX_MEMBER_SIZE, MAX_MEMBERS, MAX_TOKENS, MAX_TOTAL, MIB
 from tests.conftest import Repo
 from tests.keys import secret
+from tests.test_decoders import tar_of, zip_of
 
 MEMBER_CUT = f"larger than {MAX_MEMBER_SIZE} bytes: only its first {MAX_MEMBER_SIZE} bytes decoded"
 ENV = f"NEXPAY_SECRET={secret(7)}\n".encode()
-
-
-def zip_of(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", method) as archive:
-        for name, content in members.items():
-            archive.writestr(name, content)
-    return buffer.getvalue()
-
-
-def tar_of(members: dict[str, bytes], mode: str = "w") -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode=mode) as archive:  # type: ignore[call-overload]
-        for name, content in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(content)
-            archive.addfile(info, io.BytesIO(content))
-    return buffer.getvalue()
 
 
 def marked_encrypted(archive: bytes) -> bytes:
@@ -67,7 +48,7 @@ CASES: dict[str, tuple[bytes, list[tuple[str, str]]]] = {
         [("bundle (zip:big.log)", MEMBER_CUT)],
     ),
     "tar member over the size bound": (
-        tar_of({"big.log": BIG}),
+        tar_of({"big.log": BIG}, "w"),
         [("bundle (tar:big.log)", MEMBER_CUT)],
     ),
     "gzip stream over the size bound": (gzip.compress(BIG), [("bundle (gzip)", MEMBER_CUT)]),
