@@ -43,7 +43,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import MB, nexpay_client_id, nexpay_secret  # bench/run.py's helpers
+from measure import MB
+from repos import nexpay_client_id, nexpay_secret  # the bench's helpers
 
 LINEAR_LIMIT = 20.0  # 8 MB / 0.5 MB time: 16 is linear, quadratic would be 256
 TIMEOUT_BOUND = 10.0  # the 2 s pattern time limit, which `regex` may overrun 2x when busy

@@ -30,7 +30,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import MB, _FastImport, code_text, nexpay_client_id, nexpay_secret
+from measure import MB
+from repos import FastImport, code_text, nexpay_client_id, nexpay_secret
 
 LIMIT_MB = 300.0
 UNDER_LIMIT_MB = 49  # just under the default max_file_size (50 MB)
@@ -142,7 +143,7 @@ def make_commit_repo(root: Path, total_mb: int, kind: str) -> Path:
         stdin=subprocess.PIPE,
     )
     assert fast.stdin is not None
-    out = _FastImport(fast.stdin)
+    out = FastImport(fast.stdin)
     first = out.commit("refs/heads/main", "start", [("README.md", b"# bench\n")])
     changes: list[tuple[str, bytes | None]] = [("config/keys.env", _key_file(rng))]
     if kind == "many":

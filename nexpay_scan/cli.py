@@ -10,13 +10,13 @@ from collections.abc import Callable, Sequence
 
 from nexpay_scan import __version__
 from nexpay_scan.errors import FatalError
+from nexpay_scan.formats import FORMATS
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
     from typing import NoReturn
 
 EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 2, 130, 143
-FORMATS = ("text", "json", "sarif", "gitlab", "junit")
 BYPASS = "To commit anyway, knowingly: git commit --no-verify"
 PUSH_BYPASS = "To push anyway, knowingly: git push --no-verify"
 

@@ -10,7 +10,7 @@ from collections.abc import Collection, Sequence
 
 from nexpay_scan.config import CONFIG_NAME, Settings, builtin_rules, load_settings, settings_from
 from nexpay_scan.errors import FatalError
-from nexpay_scan.findings import Finding
+from nexpay_scan.findings import LIVE, STATUS_ORDER, UNKNOWN, UNVERIFIED, Finding
 from nexpay_scan.progress import Progress
 from nexpay_scan.records import Record
 from nexpay_scan.reporters import Report, get_writer
@@ -243,9 +243,9 @@ def exit_code(
     """1 when the run has something `--fail-on` fails on, else 0."""
     if "any" in fail_on and findings:
         return EXIT_FINDINGS
-    if "live" in fail_on and any(f.status == "live" for f in findings):
+    if "live" in fail_on and any(f.status == LIVE for f in findings):
         return EXIT_FINDINGS
-    if "unknown" in fail_on and any(f.status == "unknown" for f in findings):
+    if "unknown" in fail_on and any(f.status == UNKNOWN for f in findings):
         return EXIT_FINDINGS
     if "skipped" in fail_on and summary is not None and summary.gaps:
         return EXIT_FINDINGS
@@ -271,8 +271,8 @@ def _verify(
     )
     tree_ids = client_ids_at_heads(root, ranges, scanner) if root is not None else []
     verify_findings(findings, options, tree_client_ids=tree_ids)
-    order = {"live": 0, "unknown": 1, "unverified": 2, "revoked": 3}
-    findings.sort(key=lambda f: (order.get(f.status, 2), f.kind != "secret"))
+    order = {status: rank for rank, status in enumerate(STATUS_ORDER)}
+    findings.sort(key=lambda f: (order.get(f.status, order[UNVERIFIED]), f.kind != "secret"))
 
 
 def _use_color(args: argparse.Namespace) -> bool:
@@ -652,10 +652,11 @@ def ignore(args: argparse.Namespace) -> int:
 
 def _check_report_name(args: argparse.Namespace) -> None:
     """`--report x.txt` fails before the scan, not after it."""
+    from nexpay_scan.formats import check_report_suffix
+
     name = getattr(args, "report", None)
-    suffix = os.path.splitext(name)[1].lower() if name else ""
-    if name and suffix not in (".html", ".htm", ".md", ".markdown"):
-        raise FatalError(f"--report {name}: unknown report type {suffix!r} (use .html or .md)")
+    if name:
+        check_report_suffix(os.path.splitext(name)[1], name)
 
 
 # approxidate's words (git's date.c): anything else in a date is ignored by git, silently

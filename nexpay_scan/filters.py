@@ -17,10 +17,10 @@ from collections import Counter
 from collections.abc import Callable
 
 from nexpay_scan.detector import Candidate, Guard
+from nexpay_scan.findings import PREFIXES
 from nexpay_scan.records import Record
 from nexpay_scan.structure import NOTHING_NAMES, is_plain_run, unnamed_reason
 
-_PREFIXES = ("nxp_sk_", "nxp_cid_")
 # `# nexpay-scan: allow`, `// nexpay-scan: allow`, `<!-- nexpay-scan: allow -->`, ...: the
 # line ends (spaces and tabs aside) with `nexpay-scan:`, `allow` and maybe one closer
 _ALLOW_MARK = b"nexpay-scan:"
@@ -147,7 +147,7 @@ def shannon_entropy(text: str) -> float:
 
 def body(value: str) -> str:
     """The credential without its `nxp_` prefix: what entropy and stopwords look at."""
-    for prefix in _PREFIXES:
+    for prefix in PREFIXES:
         if value.startswith(prefix):
             return value[len(prefix) :]
     return value

@@ -5,13 +5,15 @@ from __future__ import annotations
 from nexpay_scan.digest import sha256_hex
 from nexpay_scan.records import Record
 
-_PREFIXES = ("nxp_sk_", "nxp_cid_")
+# What every Nexpay key starts with: a secret, a client ID.
+PREFIXES = ("nxp_sk_", "nxp_cid_")
 # What a finding's kind is called in output; "suppression" is a change that edits what
 # the gate suppresses (the config, the ignore file, the baseline), not a credential.
 KIND_LABELS = {"secret": "secret", "client_id": "client ID", "suppression": "suppression change"}
-# A finding's status before (or without) a check; the verifier's other statuses are in
-# verifier/check.py, which the hook never imports.
-UNVERIFIED = "unverified"
+# A finding's status: UNVERIFIED before (or without) a check; then what the verifier
+# learnt (verifier/check.py maps the API's answers to them).
+LIVE, REVOKED, UNKNOWN, UNVERIFIED = "live", "revoked", "unknown", "unverified"
+STATUS_ORDER = (LIVE, UNKNOWN, UNVERIFIED, REVOKED)  # the order keys are listed and acted on
 _SHOWN = 4  # characters kept after the prefix in the redacted form
 
 
@@ -49,7 +51,7 @@ class Secret:
 
 def redact(value: str) -> str:
     """`nxp_sk_AbCd…` style: the prefix and a few characters, then an ellipsis."""
-    prefix = next((p for p in _PREFIXES if value.startswith(p)), "")
+    prefix = next((p for p in PREFIXES if value.startswith(p)), "")
     return f"{value[: len(prefix) + _SHOWN]}…"
 
 

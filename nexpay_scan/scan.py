@@ -130,7 +130,8 @@ class Scanner:
         allowed = self.settings.path_allowance(path, guard)
         found: list[Finding] = []
         seen: set[tuple[str, str, int]] = set()
-        for sighting in self.sightings(data):
+        undecoded: list[tuple[str, str]] = []  # what decoding passed over, named below
+        for sighting in self.sightings(data, undecoded):
             candidate = sighting.candidate
             if lines is not None and sighting.git_line not in lines:
                 continue
@@ -149,12 +150,18 @@ class Scanner:
             elif sighting.allowed:
                 finding.suppression = Suppression("inSource", sighting.allowed)
             found.append(finding)
+        sha = commit.sha if commit is not None else None
+        for where, reason in undecoded:
+            self.summary.skip(reason, f"{path} ({where})" if where else path, commit=sha)
         return found
 
-    def sightings(self, data: bytes) -> Iterator[Sighting]:
+    def sightings(
+        self, data: bytes, undecoded: list[tuple[str, str]] | None = None
+    ) -> Iterator[Sighting]:
         """Every match that passes the filters that do not depend on where `data` lives:
         first as it is, then in what it decodes to (only computed if asked for). Linear in
-        `data` whatever it holds: a candidate is placed only once its value passed."""
+        `data` whatever it holds: a candidate is placed only once its value passed.
+        `undecoded` receives what decoding passed over (see `decoded_views`)."""
         guard = self.detector.guard
         lines = Lines(data, guard)
         for candidate in self.detector.candidates(data, binary=looks_binary(data)):
@@ -165,7 +172,7 @@ class Scanner:
                 allowed = allow_comment(candidate, place)
                 yield Sighting(candidate, place.line, place.column, None, place.git_line, allowed)
         origins = Lines(data, guard)  # where decoded keys sit in `data`
-        for view in decoded_views(data, hints=self.hints):
+        for view in decoded_views(data, hints=self.hints, skipped=undecoded):
             yield from self._decoded(view, data, origins)
 
     def _decoded(self, view: DecodedView, data: bytes, origins: Lines) -> Iterator[Sighting]:

@@ -38,10 +38,11 @@ import re
 import string
 import textwrap
 import uuid
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from nexpay_scan.checksum import secret_checksum
 
 DEFAULT_SEED = 20240521
 
@@ -101,18 +102,8 @@ class Corpus:
 # --------------------------------------------------------------------------- keys
 
 
-def checksum(body: str) -> str:
-    """Base-62 CRC-32 of the first 43 characters of a secret, 6 characters."""
-    number = zlib.crc32(body.encode("ascii"))
-    digits = ""
-    while number:
-        number, rest = divmod(number, 62)
-        digits = BASE62[rest] + digits
-    return digits.rjust(6, "0")
-
-
 def is_valid_secret(value: str) -> bool:
-    return SECRET_RE.fullmatch(value) is not None and checksum(value[:43]) == value[43:]
+    return SECRET_RE.fullmatch(value) is not None and secret_checksum(value[:43]) == value[43:]
 
 
 def looks_like_placeholder(text: str) -> bool:
@@ -166,7 +157,7 @@ class KeyFactory:
     def secret(self) -> str:
         def make() -> str:
             body = SECRET_PREFIX + self.alnum(36)
-            return body + checksum(body)
+            return body + secret_checksum(body)
 
         return self._fresh(make, lambda v: _looks_random(v[len(SECRET_PREFIX) :]))
 

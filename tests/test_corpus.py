@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from nexpay_scan.checksum import secret_checksum
 from tests.corpus import (
     ALLOW_COMMENT,
     CLIENT_ID_PREFIX,
@@ -28,7 +29,6 @@ from tests.corpus import (
     Corpus,
     Expected,
     NegativeCase,
-    checksum,
     is_valid_secret,
     looks_like_placeholder,
     write_corpus,
@@ -191,7 +191,7 @@ def check_negative_shape(n: NegativeCase) -> None:
 def test_corpus_checksums_and_layout(tmp_path: Path) -> None:
     # The checksum implementation agrees with the contract's examples.
     for secret in CONTRACT_SECRETS:
-        assert checksum(secret[:43]) == secret[43:] and is_valid_secret(secret)
+        assert secret_checksum(secret[:43]) == secret[43:] and is_valid_secret(secret)
     assert not is_valid_secret(CONTRACT_SECRETS[0][:-1] + "t")
 
     root = tmp_path / "corpus"

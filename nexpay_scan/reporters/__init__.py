@@ -78,15 +78,7 @@ def suppressed_line(finding: Finding, report: Report) -> str:
 
 
 def get_writer(name: str) -> Callable[[Report], str]:
-    """The writer for a format name (imported only when used)."""
-    if name == "json":
-        from nexpay_scan.reporters.json_report import render
-    elif name == "sarif":
-        from nexpay_scan.reporters.sarif import render
-    elif name == "gitlab":
-        from nexpay_scan.reporters.gitlab import render
-    elif name == "junit":
-        from nexpay_scan.reporters.junit import render
-    else:
-        from nexpay_scan.reporters.text import render
-    return render
+    """The writer for a format name (`formats.FORMATS`; imported only when used)."""
+    from nexpay_scan.formats import writer
+
+    return writer(name)

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nexpay_scan.errors import FatalError
+from nexpay_scan.formats import audit_writer
 from nexpay_scan.reporters import Report
 
 
 def render_audit(report: Report, suffix: str, root: Path | None) -> str:
-    """The report as HTML (`.html`/`.htm`) or Markdown (`.md`)."""
-    if suffix in (".html", ".htm"):
-        from nexpay_scan.reporters.audit_html import render_html
-
-        return render_html(report, root)
-    if suffix in (".md", ".markdown"):
-        from nexpay_scan.reporters.audit_markdown import render_markdown
-
-        return render_markdown(report, root)
-    raise FatalError(f"--report: unknown report type {suffix!r} (use .html or .md)")
+    """The report in the form `suffix` names (`formats.AUDIT_REPORTS`: HTML for `.html`,
+    Markdown for `.md`)."""
+    return audit_writer(suffix)(report, root)

@@ -1,6 +1,6 @@
 """The audit report as one self-contained HTML page: inline CSS, nothing fetched, no script.
 
-It renders the model of `audit_model.audit_of`. Every value is escaped, and a Content
+It renders the model of `audit_build.audit_of`. Every value is escaped, and a Content
 Security Policy forbids loading anything, so even a hostile file name can neither run code
 nor make the page reach the network.
 """
@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from nexpay_scan.reporters import Report
-from nexpay_scan.reporters.audit_model import Audit, Entry, Rich, Section, Span, audit_of
+from nexpay_scan.reporters.audit_build import audit_of
+from nexpay_scan.reporters.audit_model import Audit, Entry, Rich, Section, Span
 
 _POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 _CSS = """

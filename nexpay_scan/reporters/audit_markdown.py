@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from nexpay_scan.reporters import Report
-from nexpay_scan.reporters.audit_model import Audit, Entry, Rich, audit_of
+from nexpay_scan.reporters.audit_build import audit_of
+from nexpay_scan.reporters.audit_model import Audit, Entry, Rich
 
 
 def render_markdown(report: Report, root: Path | None) -> str:

@@ -1,4 +1,16 @@
-"""What to do about a leaked key, following Nexpay's own API keys guide."""
+"""What to do about a leaked key, following Nexpay's own API keys guide: the advice every
+format prints after its findings, and the audit report's steps for each key. All of the
+remediation text is here."""
+
+from __future__ import annotations
+
+from nexpay_scan.findings import LIVE, REVOKED, UNKNOWN
+
+TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
+if TYPE_CHECKING:
+    from nexpay_scan.findings import Finding
+    from nexpay_scan.reporters import Report
+    from nexpay_scan.reporters.audit_model import Rich
 
 REMEDIATION = """\
 What to do now (Nexpay's API keys guide):
@@ -61,3 +73,134 @@ def bypass(mode: str, framework: bool) -> str | None:
     if mode == "pre-push":
         return "To push anyway, knowingly: git push --no-verify"
     return None
+
+
+# -- the audit report's steps, per key (`audit_build` puts them in the model that
+# audit_html and audit_markdown render). The model's records are imported when an audit is
+# written: this module is on the hook's path, and they are not.
+
+DASHBOARD = "Nexpay Dashboard (your avatar, top right > Settings > API Keys section)"
+GC = "git reflog expire --expire-unreachable=now --all && git gc --prune=now"
+
+
+def urgent(finding: Finding, account: str) -> str:
+    """The audit's warning for a key that may still work; "" for one that does not."""
+    owner = f"as {account}" if account else "as its owner"
+    if finding.status == LIVE and finding.kind == "secret":
+        return f"Urgent: anyone with this key can call the Nexpay API {owner} until it is revoked."
+    if finding.status == UNKNOWN and finding.kind == "secret":
+        return "Could not be checked: treat it as live until the Dashboard shows it revoked."
+    return ""
+
+
+def audit_actions(
+    finding: Finding, report: Report, at_head: bool | None, files: list[str], pair: str
+) -> tuple[Rich, ...]:
+    """What to do about one key, step by step, as the audit report shows it (Nexpay's API
+    keys guide): revoke and replace it, then clean up where it is still in the files."""
+    from nexpay_scan.reporters.audit_model import Span
+
+    if finding.kind != "secret":
+        steps = _client_id_actions(pair)
+    elif finding.status == REVOKED:
+        steps = _revoked_actions()
+    else:
+        steps = _revoke_actions(finding, report)
+    if finding.unreachable:  # in no commit: nothing to remove from the files
+        steps.append((Span("Once revoked, drop it from this clone: "), Span(GC, "code")))
+    else:
+        steps.append(_cleanup(at_head, files))
+    return tuple(steps)
+
+
+def _revoke_actions(finding: Finding, report: Report) -> list[Rich]:
+    from nexpay_scan.reporters.audit_model import Span, plain
+
+    which: Rich = (Span("over the key"),)
+    if finding.verified_with is not None:
+        shown = plain(report.shown(finding.verified_with.reveal()))
+        which = (Span("over the key with client ID "), Span(shown, "code"))
+    email = plain((finding.account or {}).get("email", ""))
+    login = f" (signed in as {email})" if email else ""
+    if finding.status == LIVE:
+        first = (Span("Revoke it now", "strong"), Span(f" in the {DASHBOARD}{login}: hover "))
+    else:
+        first = (
+            Span("Look for it", "strong"),
+            Span(f" in the {DASHBOARD}{login}; if it is listed there, hover "),
+        )
+    return [
+        (*first, *which, Span(", click Revoke and confirm in the dialog.")),
+        (
+            Span(
+                "Create a new key (Settings > API Keys > Create API Key) and copy its client "
+                "ID and secret at once: the secret is shown only once."
+            ),
+        ),
+        (
+            Span(
+                "Update the integration to use the new key, read from an environment "
+                "variable or a secrets manager (e.g. AWS Secrets Manager, Google Secret "
+                "Manager); never commit it or embed it in client-side code."
+            ),
+        ),
+    ]
+
+
+def _revoked_actions() -> list[Rich]:
+    from nexpay_scan.reporters.audit_model import Span
+
+    return [
+        (
+            Span("Confirm it stays revoked", "strong"),
+            Span(
+                ": the Nexpay Dashboard (Settings) lists it in the Revoked Keys section; a "
+                "revoked key cannot be reactivated."
+            ),
+        ),
+        (
+            Span(
+                "Make sure whatever used it now reads a new key from an environment variable "
+                "or a secrets manager, not from the code."
+            ),
+        ),
+    ]
+
+
+def _client_id_actions(pair: str) -> list[Rich]:
+    from nexpay_scan.reporters.audit_model import Span
+
+    if pair:
+        first: Rich = (
+            Span("Revoke the key it belongs to", "strong"),
+            Span(": follow the steps of "),
+            Span("its live secret", target=pair),
+            Span("; revoking the key disables this client ID too."),
+        )
+    else:
+        first = (
+            Span("Find the key it belongs to", "strong"),
+            Span(
+                f" in the {DASHBOARD}; if its secret may have leaked too, hover over the "
+                "key, click Revoke and confirm."
+            ),
+        )
+    keep = Span(
+        "Read the client ID from an environment variable or a secrets manager, "
+        "together with its secret."
+    )
+    return [first, (keep,)]
+
+
+def _cleanup(at_head: bool | None, files: list[str]) -> Rich:
+    from nexpay_scan.reporters.audit_model import Span
+
+    after = (
+        " Deleting it or rewriting history does not un-leak it: every clone, fork and CI "
+        "log that saw it keeps it. Revoke first, then clean up."
+    )
+    if at_head is False:
+        return (Span("It is no longer in the files at HEAD; nothing more to remove." + after),)
+    where = ": " + ", ".join(files) if files else ""
+    state = "it is still at HEAD" if at_head else "check the files at HEAD"
+    return (Span(f"Remove it from the code ({state}){where}.{after}"),)

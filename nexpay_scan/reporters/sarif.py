@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from nexpay_scan import __version__
 from nexpay_scan.config import builtin_rules
-from nexpay_scan.findings import Finding
+from nexpay_scan.findings import LIVE, Finding
 from nexpay_scan.reporters import Report, display_path, skipped_lines
 from nexpay_scan.reporters.json_report import finding_dict, summary_dict
 from nexpay_scan.reporters.remediation import REMEDIATION
@@ -143,7 +143,7 @@ def remediation_markdown() -> str:
 
 def result(finding: Finding, rule_index: int, report: Report) -> dict[str, Any]:
     """One finding as a SARIF result: where, what, and how to match it across runs."""
-    level = "error" if finding.status == "live" else LEVELS.get(finding.severity, "warning")
+    level = "error" if finding.status == LIVE else LEVELS.get(finding.severity, "warning")
     properties = finding_dict(finding, report)
     for key in _NOT_PROPERTIES:
         properties.pop(key, None)

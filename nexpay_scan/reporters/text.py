@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from nexpay_scan.detector import PATTERN_TIMEOUT
-from nexpay_scan.findings import Finding
+from nexpay_scan.findings import LIVE, REVOKED, UNKNOWN, UNVERIFIED, Finding
 from nexpay_scan.reporters import (
     Report,
     display_path,
@@ -14,7 +14,7 @@ from nexpay_scan.reporters import (
 from nexpay_scan.reporters.remediation import advice
 
 _STYLES = {"bold": "1", "red": "31", "yellow": "33", "green": "32", "dim": "2"}
-_STATUS_STYLE = {"live": "red", "revoked": "green", "unknown": "yellow"}
+_STATUS_STYLE = {LIVE: "red", REVOKED: "green", UNKNOWN: "yellow"}
 
 
 def _paint(text: str, style: str, report: Report) -> str:
@@ -40,7 +40,7 @@ def finding_block(finding: Finding, report: Report) -> str:
             f"{display_text(commit.author)} <{display_text(commit.email)}> "
             f"on {display_text(commit.date)}{times}"
         )
-    if finding.status != "unverified" or finding.status_reason:
+    if finding.status != UNVERIFIED or finding.status_reason:
         lines.append("    " + _status_line(finding, report))
     lines.extend(f"    note: {display_text(note)}" for note in finding.notes)
     return "\n".join(lines)
@@ -107,7 +107,7 @@ def render(report: Report) -> str:
                 )
                 + "\n"
             )
-        live = sum(1 for f in report.findings if f.status == "live" and f.kind == "secret")
+        live = sum(1 for f in report.findings if f.status == LIVE and f.kind == "secret")
         if live:
             keys = "key is" if live == 1 else "keys are"
             out.append(

@@ -14,11 +14,13 @@ from urllib.parse import unquote, urlsplit
 import urllib3
 
 from nexpay_scan.errors import FatalError
-from nexpay_scan.findings import UNVERIFIED as UNVERIFIED  # one definition, re-exported
+from nexpay_scan.findings import LIVE as LIVE  # the statuses: one definition, re-exported
+from nexpay_scan.findings import REVOKED as REVOKED
+from nexpay_scan.findings import UNKNOWN as UNKNOWN
+from nexpay_scan.findings import UNVERIFIED as UNVERIFIED
 
 MAX_BODY = 64 * 1024
 MAX_RETRY_AFTER = 30.0
-LIVE, REVOKED, UNKNOWN = "live", "revoked", "unknown"
 # Where an HTTPS proxy is named, in the order curl and urllib look (lower case first).
 _PROXY_VARIABLES = ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
 

@@ -1,0 +1,233 @@
+"""Decoded views: the text a key hides behind base64, percent-encoding, string escapes,
+UTF-16 or an archive, each mapped back to where its encoded form sits in the scanned bytes.
+
+`DECODERS` lists every decoder, one module each, in the order they are tried;
+`decoded_views` walks it. The detector runs on each view's `data`. A view of an encoded
+token is the token decoded in place inside a few lines of its original context, so the
+rules that need "nexpay" nearby still see the name a value is assigned to
+(`NEXPAY_SECRET: <base64>`). What could not be decoded whole (an archive member past a
+bound, a compression method not read, the budget spent) is noted in a list the caller
+passes, to be named in the report.
+"""
+
+from __future__ import annotations
+
+from itertools import chain, islice
+
+from nexpay_scan.decoders import archives, base64, escapes, utf16
+from nexpay_scan.decoders.archives import MAX_MEMBER_SIZE, MAX_MEMBERS, MAX_TAR_STREAM
+from nexpay_scan.decoders.model import (
+    BINARY_SNIFF,
+    MAX_TOKENS,
+    MAX_TOTAL,
+    MAX_VIEW_SPAN,
+    MIB,
+    TOKENS_SPENT,
+    Budget,
+    DecodedView,
+    Decoder,
+    Hints,
+    Span,
+    Token,
+    chained,
+    child,
+    compiled,
+    decoded_regions,
+)
+from nexpay_scan.decoders.splice import spliced, windows
+
+TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
+
+__all__ = [
+    "DECODERS",
+    "MAX_MEMBERS",
+    "MAX_MEMBER_SIZE",
+    "MAX_TAR_STREAM",
+    "MAX_TOKENS",
+    "MAX_TOTAL",
+    "MAX_VIEW_SPAN",
+    "MIB",
+    "NEXPAY_HINTS",
+    "DecodedView",
+    "Decoder",
+    "Span",
+    "decoded_views",
+    "encoded_at",
+    "hints_for",
+    "starts_encoded",
+]
+
+# Every decoder, in order. Content read as a whole (an archive, a compressed stream, UTF-16
+# text) goes to the first whole decoder whose `sniff` claims it; then every token decoder
+# looks for its tokens in the text, in this order. A new decoder is one module and a line.
+DECODERS: dict[str, Decoder] = {
+    "zip": archives.ZIP,
+    "gzip": archives.GZIP,
+    "tar": archives.TAR,
+    "utf16": utf16.UTF16,
+    "base64": base64.BASE64,
+    "percent": escapes.PERCENT,
+    "escape": escapes.STRING_ESCAPES,
+}
+_WHOLE = tuple(d for d in DECODERS.values() if d.unwrap is not None)
+_TOKENS = tuple(d for d in DECODERS.values() if d.tokens is not None)
+
+# What content that hides keys without showing a keyword starts with: an archive, UTF-16
+# text with its byte-order mark, or base64 from its first byte (a committed `base64 .env`).
+_ENCODED_HEAD = rb"PK\x03\x04|\x1f\x8b|\xff\xfe|\xfe\xff|[A-Za-z0-9+/_-]{64}"
+
+
+def starts_encoded(data: bytes) -> bool:
+    """True when `data` starts as encoded content does: both history routes decode such
+    content even where no keyword shows."""
+    return bool(encoded_at(data, (0,)))
+
+
+def encoded_at(block: bytes, starts: Sequence[int]) -> list[int]:
+    """The indexes of the `starts` in `block` (the contents of many blobs, one after the
+    other) at which content starts encoded; tar is told at byte 257."""
+    head = compiled(_ENCODED_HEAD).match
+    return [
+        number
+        for number, at in enumerate(starts)
+        if head(block, at) or block[at + 257 : at + 262] == b"ustar"
+    ]
+
+
+# Escapes are decoded only near these words (in any case): the start of Nexpay's keys and
+# the vendor's name. A scanner passes `hints_for` its rules' keywords instead.
+NEXPAY_HINTS = (b"nexpay", b"nxp")
+_HINT_CHARACTERS = b"abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def hints_for(keywords: Iterable[bytes]) -> tuple[bytes, ...]:
+    """Where escapes may hide a key of a rule with these keywords: the leading letters and
+    digits of each keyword (what percent- and string-escaping leave as they are), three at
+    least. Nexpay's keywords give NEXPAY_HINTS; a custom rule's give its own."""
+    hints = set()
+    for keyword in keywords:
+        lowered = keyword.lower()
+        lead = lowered[: len(lowered) - len(lowered.lstrip(_HINT_CHARACTERS))]
+        if len(lead) >= 3:
+            hints.add(lead)
+    return tuple(sorted(hints, reverse=True))
+
+
+def decoded_views(
+    data: bytes,
+    *,
+    max_depth: int = 2,
+    max_total: int = MAX_TOTAL,
+    hints: Sequence[bytes] = NEXPAY_HINTS,
+    skipped: list[tuple[str, str]] | None = None,
+) -> Iterator[DecodedView]:
+    """Every view of `data` decoded where a key could hide, then views decoded from those,
+    down to `max_depth` decodings; never more than `max_total` bytes of views in all, and
+    never an exception, whatever the bytes. Plain text with nothing encoded yields nothing
+    at the cost of a few passes over it at memory speed.
+
+    Decoded, by the decoders of `DECODERS`: base64 runs of at least 43 characters (standard
+    or URL-safe, wrapped lines joined) that decode to text, UTF-16 text or an archive;
+    percent-escapes and string escapes (JSON, JavaScript, Python) glued to key characters
+    near one of `hints` (in any case), in a run of text that then holds something
+    key-shaped; UTF-16 text (by its BOM, or by NULs in every other byte); zip, tar, gzip
+    and tar.gz by their magic numbers, members read through capped streams (stored and
+    deflated zip members only). At most MAX_TOKENS encoded tokens are decoded, MAX_MEMBERS
+    members opened per archive, MAX_MEMBER_SIZE bytes read from each.
+
+    `skipped`, when given, receives (where, reason) for each thing not decoded whole, once:
+    `where` is the chain of decodings that leads to it ("zip:app.zip>zip:big.bin"), or ""
+    for the content as a whole (the budget spent, the token cap reached).
+    """
+    budget = Budget(max_depth, max_total, tuple(hints), skipped)
+    yield from _views_of(data, None, 1, budget)
+
+
+def _views_of(
+    data: bytes, parent: DecodedView | None, depth: int, budget: Budget
+) -> Iterator[DecodedView]:
+    if parent is None or parent.whole:
+        yield from _whole_views(data, parent, depth, budget)
+    # binary content (a NUL early on, as git decides) holds symbols and tables, not encoded
+    # text: its tokens are not worth their cost (its UTF-16 text and archives are decoded)
+    if b"\0" not in data[:BINARY_SNIFF]:
+        yield from _token_views(data, parent, depth, budget)
+
+
+def _whole_views(
+    data: bytes, parent: DecodedView | None, depth: int, budget: Budget
+) -> Iterator[DecodedView]:
+    """Views of `data` read as a whole by the first decoder that claims it: archive
+    members, a decompressed stream, UTF-16 text (charged to `budget` as they were read)."""
+    if budget.remaining <= 0:
+        return
+    decoder = next((d for d in _WHOLE if d.sniff is not None and d.sniff(data)), None)
+    if decoder is None or decoder.unwrap is None:
+        return
+    if depth > budget.max_depth:
+        reason = f"{decoder.name} nested more than {budget.max_depth} decodings deep: not decoded"
+        budget.skip(chained(parent, decoder.name), reason)
+        return
+    prefix = f"{parent.encoding}>" if parent is not None else ""
+    for found in decoder.unwrap(data, budget, prefix):
+        view = child(parent, found.content, found.label, (found.span,), found.member)
+        yield view
+        yield from _views_of(view.data, view, depth + 1, budget)
+
+
+def _token_views(
+    data: bytes, parent: DecodedView | None, depth: int, budget: Budget
+) -> Iterator[DecodedView]:
+    """Views of the encoded tokens in the decoded parts of `data`, each within its context."""
+    if depth > budget.max_depth or budget.remaining <= 0 or budget.tokens <= 0:
+        return
+    found = islice(_tokens(data, _regions(data, parent), budget.hints), budget.tokens + 1)
+    tokens = _held(found, budget.remaining)
+    if len(tokens) > budget.tokens:  # one more than may be decoded: some are left
+        tokens.pop()
+        budget.skip("", TOKENS_SPENT)
+    budget.tokens -= len(tokens)
+    for token in (t for t in tokens if t.blob):
+        hidden = child(parent, token.text, token.label, (Span(0, token.start, "token"),))
+        yield from _whole_views(token.text, hidden, depth + 1, budget)
+    for group in windows(data, [t for t in tokens if not t.blob]):
+        view = spliced(data, group, parent)
+        if not budget.afford(len(view.data)):
+            return
+        yield view
+        yield from _views_of(view.data, view, depth + 1, budget)
+
+
+def _tokens(
+    data: bytes, regions: Sequence[tuple[int, int]], words: tuple[bytes, ...]
+) -> Iterator[Token]:
+    """The encoded tokens in `regions` of `data`, decoder by decoder, lazily: the caller
+    takes as many as it may."""
+    hints = Hints(data, words)
+    return chain.from_iterable(
+        decoder.tokens(data, start, end, hints)
+        for decoder in _TOKENS
+        if decoder.tokens is not None
+        for start, end in regions
+    )
+
+
+def _held(tokens: Iterable[Token], room: int) -> list[Token]:
+    """The tokens, taken until their decoded text passes `room` (what views may still
+    hold): a big file of base64 is not decoded whole for views that could never fit."""
+    held: list[Token] = []
+    size = 0
+    for token in tokens:
+        held.append(token)
+        size += len(token.text)
+        if size > room:
+            break
+    return held
+
+
+def _regions(data: bytes, parent: DecodedView | None) -> list[tuple[int, int]]:
+    """Where in `data` to look for tokens: only in what `parent` decoded, never its context
+    (a token there was in the parent's own data, and is decoded from there)."""
+    return [(0, len(data))] if parent is None else decoded_regions(parent)

@@ -1,0 +1,193 @@
+"""Archives and compressed streams: zip, tar, gzip and tar.gz, told by their magic numbers,
+members read through capped streams. The archive libraries are imported on first use: the
+hook's start-up never pays for them."""
+
+from __future__ import annotations
+
+import io
+from functools import partial
+
+from nexpay_scan.decoders.model import Budget, Decoder, Span, Unwrapped
+
+TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
+if TYPE_CHECKING:
+    import zipfile
+    from collections.abc import Callable
+    from typing import IO, TypeVar
+
+    _T = TypeVar("_T")
+
+MIB = 1024 * 1024
+MAX_MEMBERS = 1000  # archive members looked at in one archive
+MAX_MEMBER_SIZE = MIB  # bytes read from one archive member or one gzip stream
+MAX_TAR_STREAM = 8 * MIB  # bytes of a gzip-compressed tar inflated to reach its members
+_ZIP_MAGIC = b"PK\x03\x04"
+_GZIP_MAGIC = b"\x1f\x8b"
+# zip compression methods zipfile cannot read in bounded steps, or at all
+_METHODS = {12: "bzip2", 14: "lzma", 93: "zstd", 95: "xz", 98: "ppmd", 99: "AES"}
+_MANY_MEMBERS = f"more than {MAX_MEMBERS} members: those past them not read"
+
+
+def is_zip(data: bytes) -> bool:
+    """True when `data` starts as a zip archive does."""
+    return data.startswith(_ZIP_MAGIC)
+
+
+def is_gzip(data: bytes) -> bool:
+    """True when `data` starts as a gzip stream does."""
+    return data.startswith(_GZIP_MAGIC)
+
+
+def is_tar(data: bytes) -> bool:
+    """True when `data` holds a tar header ("ustar" at byte 257)."""
+    return data[257:262] == b"ustar"
+
+
+def is_archive(data: bytes) -> bool:
+    """True when `data` is a zip, a gzip stream or a tar."""
+    return is_zip(data) or is_gzip(data) or is_tar(data)
+
+
+def zip_members(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
+    """The zip's members that can be read in bounded steps, each up to MAX_MEMBER_SIZE."""
+    import zipfile
+
+    found: list[Unwrapped] = []
+    archive = _opened(partial(zipfile.ZipFile, io.BytesIO(data)))
+    if archive is None:
+        return found
+    with archive:
+        members = archive.infolist()
+        if len(members) > MAX_MEMBERS:
+            budget.skip(f"{prefix}zip", _MANY_MEMBERS)
+        for info in members[:MAX_MEMBERS]:
+            label = f"zip:{info.filename}"
+            if not _readable(info, budget, prefix + label):
+                continue
+            size = budget.read_size(prefix + label, info.file_size, MAX_MEMBER_SIZE)
+            if size <= 0:
+                break
+            # charged before reading: a member that fails its CRC at the end cost as much
+            budget.spend(min(info.file_size, size))
+            content = _read(partial(archive.open, info), size)
+            if content:
+                found.append(_member(label, info.filename, content))
+    return found
+
+
+def _readable(info: zipfile.ZipInfo, budget: Budget, where: str) -> bool:
+    """False for folders, encrypted members, and methods that cannot be read in bounded
+    steps: zipfile inflates a bzip2 or lzma chunk whole, and a small chunk can be a bomb.
+    A member with content that is not read is noted as a skip."""
+    import zipfile
+
+    # a member with no name at all is no folder (`is_dir` fails on it: IndexError)
+    if info.filename.endswith("/"):
+        return False
+    if info.flag_bits & 0x1:
+        budget.skip(where, "encrypted archive member: not decoded")
+        return False
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        method = _METHODS.get(info.compress_type, f"method {info.compress_type}")
+        budget.skip(where, f"archive member compressed with {method}: not decoded")
+        return False
+    return True
+
+
+def tar_members(data: bytes, budget: Budget, prefix: str, label: str = "tar") -> list[Unwrapped]:
+    """The tar's regular files, each up to MAX_MEMBER_SIZE."""
+    import tarfile
+
+    found: list[Unwrapped] = []
+    archive = _opened(partial(tarfile.open, fileobj=io.BytesIO(data), mode="r:"))
+    if archive is None:
+        return found
+    with archive:
+        for number in range(MAX_MEMBERS + 1):
+            info = _opened(archive.next)
+            if info is None:
+                break
+            if number == MAX_MEMBERS:
+                budget.skip(prefix + label, _MANY_MEMBERS)
+                break
+            if not info.isfile():
+                continue
+            name = f"{label}:{info.name}"
+            size = budget.read_size(prefix + name, info.size, MAX_MEMBER_SIZE)
+            if size <= 0:
+                break
+            content = _read(partial(archive.extractfile, info), size)
+            if content:
+                budget.spend(len(content))
+                found.append(_member(name, info.name, content))
+    return found
+
+
+def gzip_contents(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
+    """A gzip stream's content, or the members of the tar inside it (the tar stream may take
+    half of what is left: its members, read from it, are charged too)."""
+    if is_tar(_gunzip(data, 512)[0]):
+        cap = min(MAX_TAR_STREAM, budget.remaining // 2)
+        stream, complete = _gunzip(data, cap)
+        if not complete:
+            budget.cut(f"{prefix}gzip>tar", MAX_TAR_STREAM, cap)
+        budget.spend(len(stream))
+        return tar_members(stream, budget, prefix, "gzip>tar")
+    cap = min(MAX_MEMBER_SIZE, budget.remaining)
+    content, complete = _gunzip(data, cap)
+    if not complete:
+        budget.cut(f"{prefix}gzip", MAX_MEMBER_SIZE, cap)
+    budget.spend(len(content))
+    return [_member("gzip", None, content)] if content else []
+
+
+def _gunzip(data: bytes, size: int) -> tuple[bytes, bool]:
+    """At most `size` bytes inflated from the gzip members at the start of `data` (from a
+    truncated or corrupt stream, what could be inflated before the damage), and False
+    when `size` stopped it before the end."""
+    import zlib
+
+    out: list[bytes] = []
+    left = size
+    while is_gzip(data):
+        if left <= 0:
+            return b"".join(out), False
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            chunk = inflater.decompress(data, left)
+        except zlib.error:
+            break
+        out.append(chunk)
+        left -= len(chunk)
+        if not inflater.eof:  # input left over: the cap stopped it; none: truncated
+            return b"".join(out), not inflater.unconsumed_tail
+        data = inflater.unused_data
+    return b"".join(out), True
+
+
+def _member(label: str, name: str | None, content: bytes) -> Unwrapped:
+    return Unwrapped(label, content, Span(0, 0, "whole"), name)
+
+
+def _opened(open_: Callable[[], _T]) -> _T | None:
+    """What `open_` returns, or None when hostile bytes make it fail; archives fail in many
+    ways (BadZipFile, ReadError, zlib.error, EOFError, struct.error, NotImplementedError,
+    UnicodeDecodeError...) and none of them may stop a scan."""
+    try:
+        return open_()
+    except Exception:
+        return None
+
+
+def _read(open_: Callable[[], IO[bytes] | None], size: int) -> bytes | None:
+    """At most `size` bytes from the stream that `open_` opens; None when reading fails."""
+    stream = _opened(open_)
+    if stream is None:
+        return None
+    with stream:
+        return _opened(partial(stream.read, size))
+
+
+ZIP = Decoder("zip", sniff=is_zip, unwrap=zip_members)
+GZIP = Decoder("gzip", sniff=is_gzip, unwrap=gzip_contents)
+TAR = Decoder("tar", sniff=is_tar, unwrap=tar_members)

@@ -1,0 +1,87 @@
+"""Base64 runs (standard or URL-safe, wrapped lines joined) that decode to text, to UTF-16
+text or to an archive."""
+
+from __future__ import annotations
+
+from nexpay_scan.decoders.archives import is_archive
+from nexpay_scan.decoders.model import (
+    MAX_VIEW_SPAN,
+    Decoder,
+    Hints,
+    Token,
+    compiled,
+    is_text,
+)
+from nexpay_scan.decoders.utf16 import utf16_text
+
+TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+# The shortest credential, a 32-character client ID, is 43 characters of base64.
+MIN_BASE64 = 43
+_B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_"
+# base64 characters to "A", all else to ".": runs then are found by bytes.find at memory
+# speed, where a regex character-class run costs ~30 ms per MB
+_B64_MARKS = bytes(65 if b in _B64_ALPHABET else 46 for b in range(256))
+_B64_RUN = b"A" * MIN_BASE64
+_URLSAFE = bytes.maketrans(b"-_", b"+/")
+# further whole lines of a wrapped blob (`base64` wraps at 76, PEM at 64), then padding:
+# a padded line ends the blob (lines of separate values are not one blob)
+_B64_TAIL = rb"(?:[ \t]*\r?\n[ \t]*[A-Za-z0-9+/_-]{4,}(?=={0,2}[ \t]*(?:\r?\n|\Z)))*={0,2}"
+_HEX_DIGITS = b"0123456789abcdefABCDEF"
+
+
+def base64_tokens(data: bytes, start: int, end: int, hints: Hints) -> Iterator[Token]:
+    """The base64 tokens in data[start:end] that decode to something worth scanning,
+    lazily; base64 needs no hint nearby (a committed `base64 .env` names nothing)."""
+    marks = data[start:end].translate(_B64_MARKS)
+    found = marks.find(_B64_RUN)
+    while found >= 0:
+        stop = marks.find(b".", found + MIN_BASE64)
+        run_end = start + (len(marks) if stop < 0 else stop)
+        tail = compiled(_B64_TAIL).match(data, run_end, end)
+        wrapped_end = tail.end() if tail else run_end
+        token = _base64_token(data, start + found, (wrapped_end, run_end))
+        if token is not None:
+            yield token
+        # past the whole wrapped blob when it is not text: its lines are no use one by one
+        found = marks.find(_B64_RUN, (wrapped_end if token is None else token.end) - start)
+
+
+BASE64 = Decoder("base64", tokens=base64_tokens)
+
+
+def _base64_token(data: bytes, start: int, ends: tuple[int, int]) -> Token | None:
+    """data[start:end] decoded, for the end of the wrapped blob, else of its first line, and
+    no more than MAX_VIEW_SPAN of it (the rest is another token): None unless it decodes to
+    text, to UTF-16 text or to an archive."""
+    for stop in dict.fromkeys(min(end, start + MAX_VIEW_SPAN) for end in ends):
+        blob = _unbase64(data[start:stop])
+        if blob is None:
+            continue
+        if is_archive(blob):
+            return Token(start, stop, blob, "base64", blob=True)
+        if is_text(blob):
+            return Token(start, stop, blob, "base64")
+        text = utf16_text(blob, len(blob))
+        if text is not None:
+            return Token(start, stop, text.content, f"base64>{text.label}")
+    return None
+
+
+def _unbase64(encoded: bytes) -> bytes | None:
+    import binascii
+
+    body = b"".join(encoded.split()).rstrip(b"=")
+    if not body.translate(None, _HEX_DIGITS):
+        return None  # a hex digest: base64 of text is never all hex digits
+    if b"-" in body or b"_" in body:
+        if b"+" in body or b"/" in body:
+            return None
+        body = body.translate(_URLSAFE)
+    body = body[: len(body) - (len(body) % 4 == 1)]
+    try:
+        return binascii.a2b_base64(body + b"=" * (-len(body) % 4))
+    except binascii.Error:
+        return None

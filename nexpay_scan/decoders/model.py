@@ -1,0 +1,327 @@
+"""What every decoder shares: the view and span model that maps decoded text back to the
+scanned bytes, the budget that bounds decoding, and the records decoders hand back."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import cache
+
+from nexpay_scan.records import Record
+
+TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Literal
+
+    SpanKind = Literal["copy", "token", "utf16", "whole"]
+
+MIB = 1024 * 1024
+MAX_TOTAL = 8 * MIB  # decoded bytes handed out for one input, all views together
+MAX_TOKENS = 1000  # encoded tokens decoded (to text) for one input, all depths together
+MAX_VIEW_SPAN = MIB  # encoded text one view covers: more tokens start another view
+CONTEXT_BYTES = 2048  # per side: minified one-line files must not copy a whole file per token
+BINARY_SNIFF = 8000  # as git does: a NUL in the first 8000 bytes means binary
+_CONTROLS = bytes(b for b in range(32) if b not in b"\t\n\r") + b"\x7f"
+
+
+class Span(Record):
+    """From `start` in a view's data up to the next span: where that text came from.
+
+    `origin` is an offset in the parent's data (the scanned bytes for a top-level view).
+    copy: context copied byte for byte from `origin` on; token: decoded from the token at
+    `origin`; utf16: transcoded from UTF-16 text at `origin` on; whole: an archive member
+    or decompressed stream of the blob at `origin`.
+    """
+
+    start: int
+    origin: int
+    kind: SpanKind
+
+
+class DecodedView(Record):
+    """Bytes decoded from (part of) the scanned bytes: what the detector should also see.
+
+    `encoding` names the decodings applied, outermost first ("base64", "zip:app/.env>base64");
+    `member` is the archive member it came from, nested archives joined by "!"; `parent` is
+    the view it was decoded from (None: from the scanned bytes); `spans` map `data` to it.
+    A NamedTuple, not a dataclass: the hook imports this, and `dataclasses` is slow to import.
+    """
+
+    data: bytes
+    encoding: str
+    member: str | None = None
+    parent: DecodedView | None = None
+    spans: tuple[Span, ...] = ()
+
+    def __repr__(self) -> str:
+        # never the decoded bytes: they may be a key
+        member = f", member={self.member!r}" if self.member else ""
+        return f"DecodedView({self.encoding!r}{member}, {len(self.data)} bytes)"
+
+    def origin(self, offset: int) -> int:
+        """The offset in the scanned bytes of the text that `data[offset]` was decoded from:
+        the first byte of its encoded token, 0 inside an archive or compressed stream, the
+        exact byte for UTF-16 text and for context copied around a token."""
+        local = self._local_origin(offset)
+        return local if self.parent is None else self.parent.origin(local)
+
+    def decoded(self, start: int, end: int) -> bool:
+        """True when `data[start:end]` overlaps decoded text; False when it lies wholly in
+        context copied from the scanned bytes (where a plain scan already looked)."""
+        return any(s < end and start < e for s, e in decoded_regions(self))
+
+    def position(self, scanned: bytes, offset: int) -> tuple[int, int]:
+        """Line and column (1-based; the column in characters) in `scanned`, the bytes given
+        to `decoded_views`, of `origin(offset)`; a UTF-16 file counts in its characters."""
+        at = self.origin(offset)
+        top = self._top()
+        if top.spans and top.spans[0].kind == "utf16":
+            return _text_position(scanned[top.spans[0].origin : at].decode(top.encoding, "replace"))
+        line_start = scanned.rfind(b"\n", 0, at) + 1
+        column = len(scanned[line_start:at].decode("utf-8", "replace")) + 1
+        return scanned.count(b"\n", 0, at) + 1, column
+
+    @property
+    def whole(self) -> bool:
+        """True when every byte of `data` is decoded (no context copied around it)."""
+        return all(s.kind != "copy" for s in self.spans)
+
+    def _local_origin(self, offset: int) -> int:
+        from bisect import bisect_right
+
+        if not self.spans:
+            return offset
+        index = max(bisect_right(self.spans, offset, key=_span_start) - 1, 0)
+        span = self.spans[index]
+        if span.kind == "copy":
+            return span.origin + offset - span.start
+        if span.kind == "utf16":
+            return span.origin + utf16_size(self.data[span.start : offset])
+        return span.origin
+
+    def _top(self) -> DecodedView:
+        view = self
+        while view.parent is not None:
+            view = view.parent
+        return view
+
+
+class Token(Record):
+    """Encoded text at data[start:end] and what it decodes to (`blob`: an archive)."""
+
+    start: int
+    end: int
+    text: bytes
+    label: str
+    blob: bool = False
+
+
+class Unwrapped(Record):
+    """One piece of content found inside a whole blob: an archive member, a stream, a text."""
+
+    label: str
+    content: bytes
+    span: Span
+    member: str | None = None
+
+
+class Decoder:
+    """One way text hides in content, as `DECODERS` lists it. A whole decoder reads content
+    as a whole: `sniff` tells content of its kind (cheaply), `unwrap` reads what it holds.
+    A token decoder finds encoded tokens in a stretch of text: `tokens`. (A plain class,
+    not a Record: one fewer namedtuple built at the hook's start-up.)"""
+
+    __slots__ = ("name", "sniff", "tokens", "unwrap")
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        sniff: Callable[[bytes], bool] | None = None,
+        unwrap: Callable[[bytes, Budget, str], list[Unwrapped]] | None = None,
+        tokens: Callable[[bytes, int, int, Hints], Iterator[Token]] | None = None,
+    ) -> None:
+        self.name = name
+        self.sniff = sniff
+        self.unwrap = unwrap
+        self.tokens = tokens
+
+    def __repr__(self) -> str:
+        return f"Decoder({self.name!r})"
+
+
+# Why content was not decoded whole, for the caller's list of skips (see Budget.skip).
+BUDGET_SPENT = (
+    f"decoding stopped after {MAX_TOTAL} bytes of decoded text: encoded content past it not decoded"
+)
+TOKENS_SPENT = f"more than {MAX_TOKENS} encoded tokens: those past them not decoded"
+
+
+class Budget:
+    """How deep decoding may go, and how many bytes decoding may still produce: views, and
+    what is inflated on the way to them (a tar stream inside gzip, a member that fails);
+    the words near which escapes are worth decoding; and where to note what was not
+    decoded whole."""
+
+    __slots__ = ("_noted", "hints", "max_depth", "remaining", "skipped", "tokens")
+
+    def __init__(
+        self,
+        max_depth: int,
+        remaining: int,
+        hints: tuple[bytes, ...],
+        skipped: list[tuple[str, str]] | None = None,
+    ) -> None:
+        self.max_depth = max_depth
+        self.remaining = remaining
+        self.tokens = MAX_TOKENS
+        self.hints = hints
+        self.skipped = skipped
+        self._noted: set[tuple[str, str]] = set()
+
+    def afford(self, size: int) -> bool:
+        """Spends `size` bytes if they are left; once a view does not fit, nothing more does
+        (and that is noted as a skip)."""
+        if size > self.remaining:
+            self.remaining = 0
+            self.skip("", BUDGET_SPENT)
+            return False
+        self.remaining -= size
+        return True
+
+    def spend(self, size: int) -> None:
+        """Charges `size` bytes of work already bounded by what was left."""
+        self.remaining = max(0, self.remaining - size)
+
+    def skip(self, where: str, reason: str) -> None:
+        """Notes content not decoded whole, once: `where` in the content decoded (an encoding
+        chain such as "zip:app.zip>zip:big.bin"; "" for the content as a whole), and why."""
+        if self.skipped is not None and (where, reason) not in self._noted:
+            self._noted.add((where, reason))
+            self.skipped.append((where, reason))
+
+    def read_size(self, where: str, size: int, cap: int) -> int:
+        """How much of content `size` bytes long to read: at most `cap` and what is left.
+        What that leaves unread is noted as a skip."""
+        allowed = min(cap, self.remaining)
+        if size > allowed:
+            self.cut(where, cap, allowed)
+        return allowed
+
+    def cut(self, where: str, cap: int, allowed: int) -> None:
+        """Notes content read only up to `allowed` bytes: past its own `cap`, or past what
+        the budget had left."""
+        if allowed >= cap:
+            self.skip(where, f"larger than {cap} bytes: only its first {cap} bytes decoded")
+        else:
+            self.skip("", BUDGET_SPENT)
+
+
+class Hints:
+    """Where the hint words occur in some data, in any case: found once, on the first
+    question."""
+
+    __slots__ = ("_data", "_windows", "_words")
+
+    def __init__(self, data: bytes, words: tuple[bytes, ...]) -> None:
+        self._data = data
+        self._words = words
+        self._windows: list[tuple[int, int]] | None = None
+
+    def windows(self, start: int, end: int) -> list[tuple[int, int]]:
+        """The stretches of data[start:end] within CONTEXT_BYTES of a hint, in order."""
+        if self._windows is None:
+            near = ((max(0, at - CONTEXT_BYTES), at + CONTEXT_BYTES) for at in self._offsets())
+            self._windows = _merged(near)
+        return [
+            (max(lo, start), min(hi, end)) for lo, hi in self._windows if lo < end and start < hi
+        ]
+
+    def _offsets(self) -> list[int]:
+        lowered = self._data.lower()
+        return sorted(at for word in self._words for at in _offsets(lowered, word))
+
+
+def child(
+    parent: DecodedView | None,
+    data: bytes,
+    label: str,
+    spans: tuple[Span, ...],
+    member: str | None = None,
+) -> DecodedView:
+    """A view of `data` decoded from `parent` by `label`, named by the chain of decodings."""
+    if parent is not None and parent.member is not None:
+        member = parent.member if member is None else f"{parent.member}!{member}"
+    return DecodedView(data, chained(parent, label), member, parent, spans)
+
+
+def chained(parent: DecodedView | None, label: str) -> str:
+    """`label` after the decodings that led to `parent` ("zip:a.zip>gzip")."""
+    return label if parent is None else f"{parent.encoding}>{label}"
+
+
+def decoded_regions(view: DecodedView) -> list[tuple[int, int]]:
+    """The spans of `view.data` that were decoded, as (start, end) pairs."""
+    stops = [s.start for s in view.spans[1:]] + [len(view.data)]
+    regions: list[tuple[int, int]] = []
+    for span, stop in zip(view.spans, stops, strict=True):
+        if span.kind == "copy":
+            continue
+        if regions and regions[-1][1] == span.start:  # the lines of one wrapped token
+            regions[-1] = (regions[-1][0], stop)
+        else:
+            regions.append((span.start, stop))
+    return regions
+
+
+def is_text(blob: bytes) -> bool:
+    """UTF-8 with few control characters: what a decoded config, header or key looks like."""
+    controls = len(blob) - len(blob.translate(None, _CONTROLS))
+    # counted first: most random bytes fail here, before a costly decoding error
+    if not blob or controls * 32 > len(blob):
+        return False
+    try:
+        blob.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@cache
+def compiled(source: bytes) -> re.Pattern[bytes]:
+    """`source` compiled on first use: patterns that not every scan needs cost no import."""
+    return re.compile(source)
+
+
+def utf16_size(text: bytes) -> int:
+    """How many bytes of UTF-16 the UTF-8 `text` was transcoded from."""
+    return len(text.decode("utf-8", "replace").encode("utf-16-le"))
+
+
+def _text_position(before: str) -> tuple[int, int]:
+    return before.count("\n") + 1, len(before) - before.rfind("\n")
+
+
+def _span_start(span: Span) -> int:
+    return span.start
+
+
+def _merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted spans, those that overlap or touch joined."""
+    joined: list[tuple[int, int]] = []
+    for low, high in spans:
+        if joined and low <= joined[-1][1]:
+            joined[-1] = (joined[-1][0], max(high, joined[-1][1]))
+        else:
+            joined.append((low, high))
+    return joined
+
+
+def _offsets(data: bytes, needle: bytes) -> list[int]:
+    found: list[int] = []
+    at = data.find(needle)
+    while at >= 0:
+        found.append(at)
+        at = data.find(needle, at + 1)
+    return found

@@ -1,0 +1,163 @@
+"""What decoding did not open or read whole is named in every format, by file and reason
+(issue 14 §5): archive members past a bound (size, count, depth), compression methods not
+read, encrypted members, the decoding budget spent, the token cap reached; and
+`--fail-on skipped` fails on them. Real archives, built by zipfile and tarfile."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import zipfile
+from typing import Any
+
+import pytest
+
+from nexpay_scan.decoders import MAX_MEMBER_SIZE, MAX_MEMBERS, MAX_TOKENS, MAX_TOTAL, MIB
+from tests.conftest import Repo
+from tests.keys import secret
+from tests.test_decoders import tar_of, zip_of
+
+MEMBER_CUT = f"larger than {MAX_MEMBER_SIZE} bytes: only its first {MAX_MEMBER_SIZE} bytes decoded"
+ENV = f"NEXPAY_SECRET={secret(7)}\n".encode()
+
+
+def marked_encrypted(archive: bytes) -> bytes:
+    """`archive` with each member's "encrypted" flag set, in its local and central headers
+    (zipfile writes no encrypted zips; readers go by the flag)."""
+    data = bytearray(archive)
+    for magic, flags in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = data.find(magic)
+        while at >= 0:
+            data[at + flags] |= 0x1
+            at = data.find(magic, at + 4)
+    return bytes(data)
+
+
+def skipped(cli: Any, where: str) -> list[tuple[str, str]]:
+    run = cli("files", where, "--format", "json")
+    assert run.code in (0, 1), run.err
+    return sorted((s["file"], s["reason"]) for s in run.json()["summary"]["skipped_files"])
+
+
+# the bulk of each: a MiB of text (deflated to almost nothing) or more
+BIG = b"LOG_LEVEL=debug\n" * (MAX_MEMBER_SIZE // 16 + 4096)
+CASES: dict[str, tuple[bytes, list[tuple[str, str]]]] = {
+    "zip member over the size bound": (
+        zip_of({".env": ENV, "big.log": BIG}),
+        [("bundle (zip:big.log)", MEMBER_CUT)],
+    ),
+    "tar member over the size bound": (
+        tar_of({"big.log": BIG}, "w"),
+        [("bundle (tar:big.log)", MEMBER_CUT)],
+    ),
+    "gzip stream over the size bound": (gzip.compress(BIG), [("bundle (gzip)", MEMBER_CUT)]),
+    "zip with too many members": (
+        zip_of({f"m{n}.txt": b"x" for n in range(MAX_MEMBERS + 1)}),
+        [("bundle (zip)", f"more than {MAX_MEMBERS} members: those past them not read")],
+    ),
+    "tar.gz with too many members": (
+        tar_of({f"m{n}.txt": b"x" for n in range(MAX_MEMBERS + 1)}, "w:gz"),
+        [("bundle (gzip>tar)", f"more than {MAX_MEMBERS} members: those past them not read")],
+    ),
+    "bzip2 member": (
+        zip_of({"a.env": ENV}, zipfile.ZIP_BZIP2),
+        [("bundle (zip:a.env)", "archive member compressed with bzip2: not decoded")],
+    ),
+    "lzma member": (
+        zip_of({"b.env": ENV}, zipfile.ZIP_LZMA),
+        [("bundle (zip:b.env)", "archive member compressed with lzma: not decoded")],
+    ),
+    "encrypted member": (
+        marked_encrypted(zip_of({"c.env": ENV}, zipfile.ZIP_STORED)),
+        [("bundle (zip:c.env)", "encrypted archive member: not decoded")],
+    ),
+    "archive nested past the depth bound": (
+        zip_of({"mid.zip": zip_of({"inner.zip": zip_of({".env": ENV})})}),
+        [
+            (
+                "bundle (zip:mid.zip>zip:inner.zip>zip)",
+                "zip nested more than 2 decodings deep: not decoded",
+            )
+        ],
+    ),
+    "decoding budget spent": (
+        zip_of({f"part{n}.log": BIG[:MAX_MEMBER_SIZE] for n in range(MAX_TOTAL // MIB + 1)}),
+        [
+            (
+                "bundle",
+                f"decoding stopped after {MAX_TOTAL} bytes of decoded text: encoded content "
+                "past it not decoded",
+            )
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_what_decoding_passed_over_is_named(cli: Any, repo: Repo, case: str) -> None:
+    content, expected = CASES[case]
+    repo.write("bundle", content)
+    assert skipped(cli, str(repo.path)) == expected
+
+
+def test_token_cap_reached_is_named(cli: Any, repo: Repo) -> None:
+    token = base64.b64encode(b"just some configuration text, nothing secret in it").decode()
+    repo.write("values.txt", "".join(f"v{n} = {token}\n" for n in range(MAX_TOKENS + 1)))
+    reason = f"more than {MAX_TOKENS} encoded tokens: those past them not decoded"
+    assert skipped(cli, str(repo.path)) == [("values.txt", reason)]
+
+
+def test_an_archive_read_whole_names_nothing(cli: Any, repo: Repo) -> None:
+    repo.write("bundle.zip", zip_of({".env": ENV, "notes.txt": b"hello\n"}))
+    repo.write("bundle.tgz", tar_of({".env": ENV}, "w:gz"))
+    run = cli("files", str(repo.path), "--format", "json")
+    assert run.code == 1 and run.json()["summary"]["skipped_files"] == []
+    assert cli("files", str(repo.path), "--fail-on", "skipped").code == 0
+
+
+@pytest.fixture
+def passed_over(repo: Repo) -> Repo:
+    """A committed zip holding a key, and a member it could not read (bzip2)."""
+    repo.write("deploy.zip", zip_of({"app/.env": ENV, "old/.env": b"x"}, zipfile.ZIP_STORED))
+    repo.write("legacy.zip", zip_of({"old/.env": ENV}, zipfile.ZIP_BZIP2))
+    repo.commit()
+    return repo
+
+
+BZIP2 = "archive member compressed with bzip2: not decoded"
+
+
+def test_a_member_not_decoded_is_named_in_every_format(cli: Any, passed_over: Repo) -> None:
+    where = str(passed_over.path)
+    text = cli("files", where)
+    assert text.code == 1  # the key in deploy.zip is found all the same
+    assert f"not scanned: legacy.zip (zip:old/.env) ({BZIP2})" in text.out
+    document = cli("files", where, "--format", "json").json()
+    assert document["summary"]["skipped_files"] == [
+        {"file": "legacy.zip (zip:old/.env)", "reason": BZIP2, "gap": True}
+    ]
+    sarif = json.loads(cli("files", where, "--format", "sarif").out)
+    [note] = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert note["level"] == "warning" and "legacy.zip (zip:old/.env)" in note["message"]["text"]
+    location = note["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert location["uri"].startswith("legacy.zip")
+    gitlab = json.loads(cli("files", where, "--format", "gitlab").out)
+    assert any(
+        BZIP2 in m["value"] and "legacy.zip" in m["value"] for m in gitlab["scan"]["messages"]
+    )
+    junit = cli("files", where, "--format", "junit").out
+    assert 'skipped="1"' in junit and "legacy.zip (zip:old/.env)" in junit
+    history = cli("history", "--repo", where, "--engine", "diff", "--format", "json").json()
+    [item] = history["summary"]["skipped_files"]
+    assert item["file"] == "legacy.zip (zip:old/.env)" and len(item["commit"]) == 40
+
+
+def test_fail_on_skipped_fails_on_what_decoding_passed_over(cli: Any, passed_over: Repo) -> None:
+    where = str(passed_over.path)
+    (passed_over.path / "deploy.zip").unlink()
+    assert cli("files", where).code == 0
+    assert cli("files", where, "--fail-on", "skipped").code == 1
+    assert cli("files", where, "--fail-on", "any,skipped").code == 1
+    (passed_over.path / "legacy.zip").write_bytes(zip_of({"old/.env": b"x"}))
+    assert cli("files", where, "--fail-on", "any,skipped").code == 0
