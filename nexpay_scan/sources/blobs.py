@@ -16,16 +16,16 @@ import queue
 import subprocess
 import tempfile
 import threading
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
 from typing import IO
 
-from nexpay_scan.decoders import encoded_at
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding
+from nexpay_scan.prefilter import prefilter_for, suspect_objects
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.git import (
     BlobReader,
@@ -242,26 +242,13 @@ def _search_batch(stdout: IO[bytes], batch: Batch, scanner: Scanner) -> set[byte
     if len(data) != total or not data.startswith(batch.ids[0] + b" blob "):
         raise FatalError("git cat-file returned an object other than the one asked for")
     hits: set[bytes] = set()
-    suspects = _hit_objects(data, starts, scanner).union(encoded_at(data, starts))
+    prefilter = prefilter_for(scanner.detector.keywords)
+    suspects = suspect_objects(prefilter, data, starts, batch.sizes)
     for number in suspects:
         content = data[starts[number] : starts[number] + batch.sizes[number]]
         if _has_candidate(content, scanner):
             hits.add(batch.ids[number])
     return hits
-
-
-def _hit_objects(block: bytes, starts: list[int], scanner: Scanner) -> set[int]:
-    """Indexes (into `starts`) of the objects in `block` holding any keyword."""
-    hit: set[int] = set()
-    for pattern in scanner.detector.prefilters:
-        position = 0
-        while match := pattern.search(block, position, concurrent=True):
-            number = bisect_right(starts, match.start()) - 1
-            if number < 0:  # inside the first header: impossible for these keywords
-                number = 0
-            hit.add(number)
-            position = starts[number + 1] if number + 1 < len(starts) else len(block)
-    return hit
 
 
 def _has_candidate(content: bytes, scanner: Scanner) -> bool:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from nexpay_scan.config import DEFAULT_MAX_FILE_SIZE
 from nexpay_scan.decoders import starts_encoded
-from nexpay_scan.detector import Detector
 from nexpay_scan.findings import Commit, Finding
+from nexpay_scan.prefilter import Prefilter, prefilter_for
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.changes import paired_sections, scan_change
 from nexpay_scan.sources.git import (
@@ -95,10 +95,13 @@ def stream_log(
         yield from marked_records(output, MARKER, BLOCK_SIZE, RECORD_CAP)
 
 
-def _worth_parsing(detector: Detector, text: bytes) -> bool:
-    """Keywords in the patch text, a binary change (its content is not in the patch), or a
-    line of base64 added (its keys show only decoded)."""
-    return detector.might_match(text) or b"\nBinary files " in text or adds_encoded_line(text)
+def _worth_parsing(prefilter: Prefilter, text: bytes) -> bool:
+    """A binary change (its content is not in the patch), a line of base64 added (see
+    `_makes_encoded_file`), or patch text that could hold a key as it is or decoded (see
+    `nexpay_scan.prefilter`)."""
+    return (
+        b"\nBinary files " in text or adds_encoded_line(text) or prefilter.suspect(text, patch=True)
+    )
 
 
 def _makes_encoded_file(change: RawChange, section: bytes, blobs: BlobReader) -> bool:
@@ -143,7 +146,7 @@ class HistoryScan:
         self._prefilter = prefilter
         if not stdin:  # (the blob route's own commits: checked with its whole range)
             check_objects_present(self.repo, rev_args)
-        detector = self.scanner.detector
+        words = prefilter_for(self.scanner.detector.keywords)
         progress = self.scanner.progress
         if progress.enabled and not stdin:
             progress.start(self.count_commits(rev_args), "commits")
@@ -158,7 +161,7 @@ class HistoryScan:
                 commits = block.count(MARKER)
                 self.scanner.summary.commits_scanned += commits
                 progress.advance(commits)
-                if not prefilter or _worth_parsing(detector, block):
+                if not self._prefilter or _worth_parsing(words, block):
                     self._scan_block(block, blobs)
         progress.finish()
         return self.findings()
@@ -213,20 +216,20 @@ class HistoryScan:
         return self.findings() + extra
 
     def _scan_block(self, block: bytes, blobs: BlobReader) -> None:
-        detector = self.scanner.detector
+        prefilter = prefilter_for(self.scanner.detector.keywords)
         for chunk in block.split(MARKER)[1:]:
-            if not self._prefilter or _worth_parsing(detector, chunk):
+            if not self._prefilter or _worth_parsing(prefilter, chunk):
                 dated, rest = parse_commit(MARKER + chunk)
                 self._scan_commit(dated, rest, blobs)
 
     def _scan_commit(self, dated: DatedCommit, rest: bytes, blobs: BlobReader) -> None:
         raw, _, patch = rest.partition(b"\0\0")
-        detector = self.scanner.detector
+        prefilter = prefilter_for(self.scanner.detector.keywords)
         for change, section in paired_sections(list(parse_raw_z(raw.split(b"\0"))), patch):
             if (
                 not self._prefilter
                 or is_binary(section)
-                or detector.might_match(section)
+                or prefilter.suspect(section, patch=True)
                 or _makes_encoded_file(change, section, blobs)
             ):
                 for finding in scan_change(change, section, blobs, self.scanner, dated.commit):
