@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO
 
 from nexpay_scan.errors import FatalError
-from nexpay_scan.findings import Finding
+from nexpay_scan.findings import Finding, Suppression
 from nexpay_scan.prefilter import prefilter_for, suspect_objects
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.git import (
@@ -37,6 +37,11 @@ from nexpay_scan.sources.git import (
 )
 
 CHUNK_BYTES = 2 << 20
+LOCAL_ONLY = (
+    "local only, never pushed: an object in this clone's .git/objects that no ref or "
+    "reflog reaches (a commit the hook blocked, a `git add` undone); `git gc --prune=now` "
+    "drops it"
+)
 # Each reader's git keeps its pack windows and delta cache small: the memory bound holds
 # for the whole process tree, and reading whole blobs gains little from a bigger cache.
 _LEAN_GIT = (
@@ -362,8 +367,12 @@ def unattributed_findings(
     repo: Path, scanner: Scanner, blobs: set[bytes], rev_args: Sequence[str]
 ) -> list[Finding]:
     """Findings in hit blobs no single-parent commit adds: dangling objects, or blobs
-    that only a merge brings in. Reported apart from the history findings."""
+    that only a merge brings in. Reported apart from the history findings. In a work
+    tree's repository a dangling object never left the machine (a commit the hook
+    blocked, a `git add` undone): its finding is listed as local only and does not fail
+    the run; in a bare repository (a server, a mirror) anyone can fetch it by its id."""
     paths = reachable_paths(repo, rev_args, blobs)
+    bare = run_git(repo, "rev-parse", "--is-bare-repository").strip() == b"true"
     findings: list[Finding] = []
     with BlobReader(repo) as reader:
         for sha in sorted(blobs):
@@ -374,9 +383,10 @@ def unattributed_findings(
                 finding.notes.append(
                     "brought in by a merge commit, not by a single-parent change"
                     if path is not None
-                    else f"in dangling object {sha.decode()}: no ref reaches it; it is not "
-                    "pushed, but copies of this repository's folder or server hold it"
+                    else f"in dangling object {sha.decode()}: no ref or reflog reaches it"
                 )
                 finding.unreachable = path is None
+                if path is None and not bare and finding.suppression is None:
+                    finding.suppression = Suppression("external", LOCAL_ONLY)
                 findings.append(finding)
     return findings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from collections.abc import Iterator, Sequence
@@ -22,6 +23,7 @@ from nexpay_scan.sources.git import (
     check_objects_present,
     git_command,
     has_commits,
+    marked_blocks,
     marked_records,
     parse_raw_z,
     run_git,
@@ -35,6 +37,8 @@ ENCODED_HEAD_BYTES = 512  # enough for `decoders.starts_encoded` (a tar header e
 # hold any bytes, so the marker carries a random nonce of this run that no repository can
 # know in advance: otherwise a crafted author name could cut a record and hide a key.
 MARKER = b"\x01nexpay-scan-" + os.urandom(12).hex().encode() + b"\x01"
+# the fields a commit's record starts with (see parse_commit)
+_HEADER_FORMAT = "%H%x00%ct%x00%an%x00%ae%x00%aI"
 # How both history routes walk: the same commits, in the same order, with the same changes.
 WALK_ARGS = (
     "log",
@@ -58,7 +62,7 @@ _LOG_ARGS = (
     "--no-ext-diff",
     "--no-color",
     "--no-textconv",
-    "--format=" + MARKER.decode() + "%H%x00%ct%x00%an%x00%ae%x00%aI",
+    "--format=" + MARKER.decode() + _HEADER_FORMAT,
 )
 # A commit's record longer than this is not held: its changes are scanned blob by blob
 # (see HistoryScan._scan_long), and the rest of its patch is read and passed over.
@@ -73,11 +77,24 @@ class DatedCommit:
     timestamp: int
 
 
+# The whole history: every ref, and every commit a reflog still names (a deleted branch's
+# commits through HEAD's reflog, an amended or rebased commit, an older stash): such a
+# commit is reported as itself (sha, author, date), not as a dangling blob.
+WHOLE_HISTORY = ("--all", "--reflog")
+MESSAGE_PLACE = "(commit message)"
+
+
 def log_revisions(revisions: Sequence[str]) -> list[str]:
-    """What `git log` is given: all refs by default, else the user's revisions, as such."""
+    """What `git log` is given: the whole history by default (WHOLE_HISTORY), else the
+    user's revisions, as such."""
     if not revisions:
-        return ["--all"]
+        return list(WHOLE_HISTORY)
     return ["--end-of-options", *revisions]
+
+
+def tag_place(name: str) -> str:
+    """How a finding in an annotated tag's message names its place."""
+    return f"(tag message {name})"
 
 
 def stream_log(
@@ -102,6 +119,11 @@ def _worth_parsing(prefilter: Prefilter, text: bytes) -> bool:
     return (
         b"\nBinary files " in text or adds_encoded_line(text) or prefilter.suspect(text, patch=True)
     )
+
+
+def _unmarked(block: bytes) -> bytes:
+    """A block of records without its markers, which name the tool (a keyword)."""
+    return block.replace(MARKER, b"\x01")
 
 
 def _makes_encoded_file(change: RawChange, section: bytes, blobs: BlobReader) -> bool:
@@ -136,6 +158,10 @@ class HistoryScan:
         self.track_places = False
         self._prefilter = True
         self._places: dict[str, list[tuple[Commit, str, int]]] = {}
+        # annotated tags pointing at a scanned commit have their messages scanned too
+        # (history, ci); pre-push and pre-receive name the tags they send instead
+        self.tags_of_range = True
+        self._tags_done: set[str] = set()
 
     def run(
         self, rev_args: Sequence[str], stdin: Sequence[str] = (), *, prefilter: bool = True
@@ -161,10 +187,51 @@ class HistoryScan:
                 commits = block.count(MARKER)
                 self.scanner.summary.commits_scanned += commits
                 progress.advance(commits)
-                if not self._prefilter or _worth_parsing(words, block):
+                if not self._prefilter or _worth_parsing(words, _unmarked(block)):
                     self._scan_block(block, blobs)
+        if not stdin:
+            listed = self.scan_messages(rev_args)
+            if self.tags_of_range:
+                self.scan_tags(_tags_pointing_at(self.repo, listed, rev_args))
         progress.finish()
         return self.findings()
+
+    def scan_messages(self, rev_args: Sequence[str]) -> set[str]:
+        """Scans the messages of the commits `git log rev_args` lists (a finding's place is
+        MESSAGE_PLACE, its line the message's); returns their ids."""
+        words = prefilter_for(self.scanner.detector.keywords)
+        listed: set[str] = set()
+        log = ("log", "--no-color", f"--format={MARKER.decode()}{_HEADER_FORMAT}%x00%B")
+        with streamed(self.repo, *log, *rev_args, "--") as output:
+            for block in marked_blocks(output, MARKER, BLOCK_SIZE):
+                chunks = block.split(MARKER)[1:]
+                listed.update(c[:64].split(b"\0", 1)[0].decode("ascii", "replace") for c in chunks)
+                if not words.suspect(_unmarked(block)):
+                    continue
+                for chunk in chunks:
+                    if words.suspect(chunk):
+                        dated, message = parse_commit(MARKER + chunk)
+                        self._scan_text(message, MESSAGE_PLACE, dated)
+        return listed
+
+    def scan_tags(self, tags: Sequence[tuple[str, str]]) -> None:
+        """Scans the messages of the annotated tags among `tags` ((name, object id)): a
+        finding's place is `tag_place(name)`, its commit the tagger and the tag's date."""
+        wanted = [(name, sha) for name, sha in tags if sha not in self._tags_done]
+        if not wanted:
+            return
+        kinds = _object_types(self.repo, [sha for _, sha in wanted])
+        with BlobReader(self.repo) as reader:
+            for (name, sha), kind in zip(wanted, kinds, strict=True):
+                if kind != "tag":
+                    continue
+                self._tags_done.add(sha)
+                dated, message = _parsed_tag(sha, reader.read(sha) or b"")
+                self._scan_text(message, tag_place(name), dated)
+
+    def _scan_text(self, text: bytes, place: str, dated: DatedCommit) -> None:
+        for finding in self.scanner.scan(text, place, commit=dated.commit):
+            self._record(finding, dated)
 
     def count_commits(self, rev_args: Sequence[str]) -> int:
         """How many commits `git log rev_args` lists."""
@@ -213,6 +280,8 @@ class HistoryScan:
             counted, _ = counter.communicate()
         if not walks:
             self.scanner.summary.commits_scanned = int(counted.strip() or b"0")
+        commits = self.scan_messages(rev_args)
+        self.scan_tags(_tags_pointing_at(self.repo, commits, rev_args))
         return self.findings() + extra
 
     def _scan_block(self, block: bytes, blobs: BlobReader) -> None:
@@ -289,6 +358,49 @@ class HistoryScan:
                     for path in sorted(paths)
                     if "\n" not in path
                 )
+
+
+def _tags_pointing_at(
+    repo: Path, commits: set[str], rev_args: Sequence[str]
+) -> list[tuple[str, str]]:
+    """(name, tag object) of the annotated tags whose target is one of `commits`; for the
+    whole history, every annotated tag."""
+    listed = run_git(
+        repo,
+        "for-each-ref",
+        "--format=%(objecttype) %(objectname) %(*objectname) %(refname:short)",
+        "refs/tags",
+    ).decode("utf-8", "surrogateescape")
+    whole = list(rev_args) == list(WHOLE_HISTORY)
+    tags = []
+    for line in listed.splitlines():
+        kind, sha, target, name = [*line.split(" ", 3), "", "", ""][:4]
+        if kind == "tag" and (whole or target in commits):
+            tags.append((name, sha))
+    return tags
+
+
+def _object_types(repo: Path, shas: Sequence[str]) -> list[str]:
+    with streamed(repo, "cat-file", "--batch-check=%(objecttype)", stdin=shas) as output:
+        answered = output.read().decode("ascii", "replace").split("\n")
+    return [line.split(" ")[-1] if line else "missing" for line in answered[: len(shas)]]
+
+
+def _parsed_tag(sha: str, raw: bytes) -> tuple[DatedCommit, bytes]:
+    """The tagger (as a DatedCommit of the tag object) and the message of a tag object."""
+    head, _, message = raw.partition(b"\n\n")
+    tagger = next((h for h in head.split(b"\n") if h.startswith(b"tagger ")), None)
+    name, email, stamp = "", "", 0
+    if tagger is not None:
+        who, _, when = tagger[len(b"tagger ") :].rpartition(b"> ")
+        name_part, _, email_part = who.partition(b" <")
+        name, email = name_part.decode("utf-8", "replace"), email_part.decode("utf-8", "replace")
+        with contextlib.suppress(ValueError, IndexError):
+            stamp = int(when.split()[0])
+    from datetime import datetime, timezone
+
+    date = datetime.fromtimestamp(stamp, timezone.utc).isoformat() if stamp else ""
+    return DatedCommit(Commit(sha=sha, author=name, email=email, date=date), stamp), message
 
 
 def _streamed_changes(first: bytes, rest: Iterator[bytes]) -> Iterator[RawChange]:
