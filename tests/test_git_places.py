@@ -178,3 +178,24 @@ def test_unreachable_blob_in_a_bare_mirror_is_a_finding(
     (found,) = _history(cli, mirror, "blob")["findings"]
     assert found["match"] == secret(706) and found["unreachable"]
     assert found["file"].startswith("(unreachable blob ")
+
+
+# -- a reviewed key stays reviewed wherever it goes ----------------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_baseline_entry_follows_the_key_through_a_rename_and_an_amend(
+    cli: Any, repo: Repo, tmp_path: Path, engine: str
+) -> None:
+    repo.write("fixtures/old.env", f"NEXPAY_SECRET={secret(707)}\n")
+    repo.commit("fixture")
+    baseline = str(tmp_path / "baseline.json")
+    assert cli("baseline", "create", "--repo", str(repo.path), "--output", baseline).code == 0
+    repo.git("mv", "fixtures/old.env", "fixtures/new.env")
+    repo.commit("rename")
+    repo.write("fixtures/new.env", f"# reviewed\nNEXPAY_SECRET={secret(707)}\n")
+    repo.git("commit", "-q", "-a", "--amend", "-m", "rename, with a comment")
+    where = ("--repo", str(repo.path), "--engine", engine, "--baseline", baseline)
+    run = cli("history", *where, "--all-occurrences", "--format", "json")
+    assert run.code == 0, run.out
+    assert {f["file"] for f in run.json()["suppressed"]} >= {"fixtures/new.env"}
