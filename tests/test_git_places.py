@@ -199,3 +199,29 @@ def test_baseline_entry_follows_the_key_through_a_rename_and_an_amend(
     run = cli("history", *where, "--all-occurrences", "--format", "json")
     assert run.code == 0, run.out
     assert {f["file"] for f in run.json()["suppressed"]} >= {"fixtures/new.env"}
+
+
+# -- one commit, the same key in several places ----------------------------------------------
+
+
+def test_a_key_in_several_files_of_a_commit_is_shown_plain_first_and_names_every_file(
+    cli: Any, repo: Repo
+) -> None:
+    key = secret(708)
+    escaped = key.replace("_", "\\u005f")
+    repo.write("a_notebook.ipynb", f'{{"cells": [{{"source": ["k = \\"{escaped}\\""]}}]}}\n')
+    repo.write("b.env", f"NEXPAY_SECRET={key}\n")
+    repo.write("c.env", f"NEXPAY_SECRET={key}\n")
+    repo.commit(f"add the key {key}")
+    for engine in ENGINES:
+        (found,) = _history(cli, repo.path, engine)["findings"]
+        assert found["file"] in ("b.env", "c.env") and found["occurrences"] == 4
+        also = next(n for n in found["notes"] if n.startswith("also in this commit: "))
+        other = "c.env" if found["file"] == "b.env" else "b.env"
+        for place in (other, "a_notebook.ipynb (decoded)", "(commit message)"):
+            assert place in also
+    text = cli("history", "--repo", str(repo.path)).out
+    assert "note: also in this commit: " in text
+    sarif = cli("history", "--repo", str(repo.path), "--format", "sarif").json()
+    (result,) = sarif["runs"][0]["results"]
+    assert "a_notebook.ipynb (decoded)" in result["message"]["text"]

@@ -82,6 +82,7 @@ class DatedCommit:
 # commit is reported as itself (sha, author, date), not as a dangling blob.
 WHOLE_HISTORY = ("--all", "--reflog")
 MESSAGE_PLACE = "(commit message)"
+ALSO_IN = "also in this commit: "
 
 
 def log_revisions(revisions: Sequence[str]) -> list[str]:
@@ -162,6 +163,8 @@ class HistoryScan:
         # (history, ci); pre-push and pre-receive name the tags they send instead
         self.tags_of_range = True
         self._tags_done: set[str] = set()
+        # key -> {commit: places of the key in it, in order}: what "also in" names
+        self._in_commit: dict[str, dict[str, dict[str, None]]] = {}
 
     def run(
         self, rev_args: Sequence[str], stdin: Sequence[str] = (), *, prefilter: bool = True
@@ -322,11 +325,26 @@ class HistoryScan:
             self._every.append(finding)
         if self.track_places and finding.commit:
             self._places.setdefault(key, []).append((finding.commit, finding.file, finding.line))
-        # Earliest commit time first; git log lists older commits later, so later wins ties.
-        rank = (dated.timestamp, -self._order)
         held = self._earliest.get(key)
-        if held is None or rank < held[0]:
+        sha = finding.commit.sha if finding.commit else ""
+        seen = self._in_commit.setdefault(key, {})
+        if held is None or dated.timestamp <= held[0][0]:  # a commit that may be named
+            seen.setdefault(sha, {}).setdefault(_place_label(finding), None)
+        # Earliest commit time first; git log lists older commits later, so later wins
+        # ties; within one commit, a key as it is in a file before a decoded copy of it
+        # (then a message), so a reader finds it in plain text where they look first.
+        rank = (dated.timestamp, -self._order)
+        if held is None:
             self._earliest[key] = (rank, finding)
+        elif held[1].commit is not None and held[1].commit.sha == sha:
+            if _plainness(finding) < _plainness(held[1]) or (
+                _plainness(finding) == _plainness(held[1]) and rank < held[0]
+            ):
+                self._earliest[key] = (min(rank, held[0]), finding)
+        elif rank < held[0]:
+            self._earliest[key] = (rank, finding)
+            for other in [c for c in seen if c != sha]:  # only the named commit's places
+                del seen[other]
 
     def findings(self) -> list[Finding]:
         """One finding per secret at its introduction (or every occurrence if asked)."""
@@ -338,8 +356,21 @@ class HistoryScan:
         for key, (_, finding) in self._earliest.items():
             finding.occurrences = self._counts[key]
             finding.places = self._places.get(key, [])
+            self._note_others(key, finding)
             result.append(finding)
         return result
+
+    def _note_others(self, key: str, finding: Finding) -> None:
+        """A note naming the commit's other places of the key (`also in this commit:
+        a.env, b.ipynb (decoded)`), once."""
+        sha = finding.commit.sha if finding.commit else ""
+        others = [
+            p for p in self._in_commit.get(key, {}).get(sha, {}) if p != _place_label(finding)
+        ]
+        if not others:
+            return
+        note = ALSO_IN + ", ".join(others)
+        finding.notes = [n for n in finding.notes if not n.startswith(ALSO_IN)] + [note]
 
     def mark_at_head(self, findings: list[Finding]) -> None:
         """Sets `at_head`: whether HEAD's version of a file where the key was added holds it
@@ -358,6 +389,21 @@ class HistoryScan:
                     for path in sorted(paths)
                     if "\n" not in path
                 )
+
+
+def _decoded(finding: Finding) -> bool:
+    return any(note.startswith("decoded from ") for note in finding.notes)
+
+
+def _plainness(finding: Finding) -> int:
+    """0: the key as it is in a file; 1: decoded; 2: in a message (no file to fix)."""
+    if finding.file.startswith("(") and finding.file.endswith(")"):
+        return 2
+    return 1 if _decoded(finding) else 0
+
+
+def _place_label(finding: Finding) -> str:
+    return f"{finding.file} (decoded)" if _decoded(finding) else finding.file
 
 
 def _tags_pointing_at(
