@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
+from typing import Any
 
 from nexpay_scan.config import DEFAULT_MAX_FILE_SIZE
 from nexpay_scan.decoders import starts_encoded
@@ -180,6 +182,7 @@ class HistoryScan:
         if progress.enabled and not stdin:
             progress.start(self.count_commits(rev_args), "commits")
         limit = self.scanner.settings.max_file_size
+        messages = None if stdin else _Background(_messages_read, self.repo, rev_args, self.scanner)
         with BlobReader(self.repo) as blobs:
             for block in stream_log(self.repo, rev_args, stdin, limit):
                 if isinstance(block, LongRecord):
@@ -192,8 +195,8 @@ class HistoryScan:
                 progress.advance(commits)
                 if not self._prefilter or _worth_parsing(words, _unmarked(block)):
                     self._scan_block(block, blobs)
-        if not stdin:
-            listed = self.scan_messages(rev_args)
+        if messages is not None:
+            listed = self._scan_messages_read(messages.result())
             if self.tags_of_range:
                 self.scan_tags(_tags_pointing_at(self.repo, listed, rev_args))
         progress.finish()
@@ -202,19 +205,13 @@ class HistoryScan:
     def scan_messages(self, rev_args: Sequence[str]) -> set[str]:
         """Scans the messages of the commits `git log rev_args` lists (a finding's place is
         MESSAGE_PLACE, its line the message's); returns their ids."""
-        words = prefilter_for(self.scanner.detector.keywords)
-        listed: set[str] = set()
-        log = ("log", "--no-color", f"--format={MARKER.decode()}{_HEADER_FORMAT}%x00%B")
-        with streamed(self.repo, *log, *rev_args, "--") as output:
-            for block in marked_blocks(output, MARKER, BLOCK_SIZE):
-                chunks = block.split(MARKER)[1:]
-                listed.update(c[:64].split(b"\0", 1)[0].decode("ascii", "replace") for c in chunks)
-                if not words.suspect(_unmarked(block)):
-                    continue
-                for chunk in chunks:
-                    if words.suspect(chunk):
-                        dated, message = parse_commit(MARKER + chunk)
-                        self._scan_text(message, MESSAGE_PLACE, dated)
+        return self._scan_messages_read(_messages_read(self.repo, rev_args, self.scanner))
+
+    def _scan_messages_read(self, read: tuple[set[str], list[bytes]]) -> set[str]:
+        listed, suspects = read
+        for chunk in suspects:
+            dated, message = parse_commit(MARKER + chunk)
+            self._scan_text(message, MESSAGE_PLACE, dated)
         return listed
 
     def scan_tags(self, tags: Sequence[tuple[str, str]]) -> None:
@@ -261,6 +258,7 @@ class HistoryScan:
             walks.append(TreeWalk(self.repo, rev_args))
             counter.kill()
 
+        messages = _Background(_messages_read, self.repo, rev_args, self.scanner)
         try:
             self.scanner.progress.start(0, "bytes")
             hits = blobs_with_candidates(self.repo, self.scanner, workers, on_first=walk)
@@ -283,7 +281,7 @@ class HistoryScan:
             counted, _ = counter.communicate()
         if not walks:
             self.scanner.summary.commits_scanned = int(counted.strip() or b"0")
-        commits = self.scan_messages(rev_args)
+        commits = self._scan_messages_read(messages.result())
         self.scan_tags(_tags_pointing_at(self.repo, commits, rev_args))
         return self.findings() + extra
 
@@ -389,6 +387,51 @@ class HistoryScan:
                     for path in sorted(paths)
                     if "\n" not in path
                 )
+
+
+def _messages_read(
+    repo: Path, rev_args: Sequence[str], scanner: Scanner
+) -> tuple[set[str], list[bytes]]:
+    """The ids of the commits `git log rev_args` lists, and the records (header fields,
+    then the message) of those whose message could hold a key (see `Prefilter`)."""
+    words = prefilter_for(scanner.detector.keywords)
+    listed: set[str] = set()
+    suspects: list[bytes] = []
+    log = ("log", "--no-color", f"--format={MARKER.decode()}{_HEADER_FORMAT}%x00%B")
+    with streamed(repo, *log, *rev_args, "--") as output:
+        for block in marked_blocks(output, MARKER, BLOCK_SIZE):
+            chunks = block.split(MARKER)[1:]
+            listed.update(c[:64].split(b"\0", 1)[0].decode("ascii", "replace") for c in chunks)
+            if words.suspect(_unmarked(block)):
+                suspects += [chunk for chunk in chunks if words.suspect(chunk)]
+    return listed, suspects
+
+
+class _Background:
+    """A call run on a thread beside the scan (it mostly waits on git); `result` waits for
+    it and raises what it raised."""
+
+    def __init__(self, call: Callable[..., tuple[set[str], list[bytes]]], *args: Any) -> None:
+        self._value: tuple[set[str], list[bytes]] | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(call, args), daemon=True)
+        self._thread.start()
+
+    def _run(
+        self, call: Callable[..., tuple[set[str], list[bytes]]], args: tuple[Any, ...]
+    ) -> None:
+        try:
+            self._value = call(*args)
+        except BaseException as error:
+            self._error = error
+
+    def result(self) -> tuple[set[str], list[bytes]]:
+        """What the call returned, once it ends."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._value is not None
+        return self._value
 
 
 def _decoded(finding: Finding) -> bool:
