@@ -396,7 +396,7 @@ class HistoryRequest(Record):
 
 
 def _history_findings(wanted: HistoryRequest, root: Path, scanner: Scanner) -> list[Finding]:
-    from nexpay_scan.sources.history import HistoryScan, log_revisions
+    from nexpay_scan.sources.history import WHOLE_HISTORY, HistoryScan, log_revisions
 
     scan = HistoryScan(root, scanner, all_occurrences=wanted.all_occurrences)
     scan.track_places = wanted.track_places
@@ -406,8 +406,8 @@ def _history_findings(wanted: HistoryRequest, root: Path, scanner: Scanner) -> l
     filters = [f"--{name}={value}" for name, value in dates if value]
     engine = wanted.engine
     if engine == "auto":  # the blob route covers whole histories only
-        engine = "blob" if rev_args == ["--all"] and not filters else "diff"
-    elif engine == "blob" and (rev_args != ["--all"] or filters):
+        engine = "blob" if rev_args == list(WHOLE_HISTORY) and not filters else "diff"
+    elif engine == "blob" and (rev_args != list(WHOLE_HISTORY) or filters):
         raise FatalError(
             "--engine blob scans the whole history: drop REV, --branch, --since, --until"
         )
@@ -445,6 +445,7 @@ def pre_push(args: argparse.Namespace) -> int:
     root = repo_root(args.repo)
     scanner = _scanner(args, root, "pre-push")
     scan = HistoryScan(root, scanner)
+    scan.tags_of_range = False  # the tags pushed are named in the hook's input
     lines: list[str] = []  # git's hook input, when it is read (not under pre-commit)
 
     def read_lines() -> list[str]:
@@ -455,6 +456,7 @@ def pre_push(args: argparse.Namespace) -> int:
     for revisions in pushed:
         scan.run(revisions)
     refs, had = pushed_objects(root, args.remote, lines)
+    scan.scan_tags([(_tag_name(ref), sha) for ref, sha in refs])
     extra = objects_outside_commits(root, scanner, refs, had)
     return _finish(args, scanner, scan.findings() + extra, root, None, pushed)
 
@@ -476,6 +478,7 @@ def pre_receive(args: argparse.Namespace) -> int:
     trusted = receiving_side(root, [line.split(" ", 1)[0] for line in lines])
     scanner = _scanner(args, root, "pre-receive", trusted)
     scan = HistoryScan(root, scanner)
+    scan.tags_of_range = False  # a pushed tag is no ref yet: named in the hook's input
     changes: list[Finding] = []
     received = list(received_revisions(lines))
     for revisions in received:
@@ -483,6 +486,7 @@ def pre_receive(args: argparse.Namespace) -> int:
         if trusted is not None:
             files = _suppression_files(args, root, trusted)
             changes += suppression_changes(root, revisions, files, trusted)
+    scan.scan_tags([(_tag_name(ref), sha) for ref, sha in received_refs(lines)])
     extra = objects_outside_commits(root, scanner, received_refs(lines), ["--all"])
     findings = scan.findings() + extra + list({f.file: f for f in changes}.values())
     code = _finish(args, scanner, findings, root, trusted, received)
@@ -504,6 +508,10 @@ def pre_receive(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return code
+
+
+def _tag_name(ref: str) -> str:
+    return ref.removeprefix("refs/tags/")
 
 
 def _stdin_lines() -> list[str]:

@@ -2,8 +2,9 @@
 list it in `.nexpayscanignore` with a reason, keep a baseline up to date.
 
 `last-found` lives in the repository's git dir (`.git/nexpay-scan/last-found`), never in
-the work tree: one line per finding, its fingerprint (sha256-derived), rule and file. No
-credential, nor anything else derived from one, is written.
+the work tree: one line per finding, its fingerprint (sha256-derived), rule, file and
+the credential's sha256 (`secret_sha256`, as baselines hold it: `ignore` lists that, so
+the entry follows the key through renames, amends and rebases). No credential is written.
 """
 
 from __future__ import annotations
@@ -48,7 +49,10 @@ def remember(root: StrPath, findings: list[Finding], command: str) -> None:
     import time
 
     lines = [f"{LAST_FOUND_HEADER} {time.strftime('%Y-%m-%d')} {command}"]
-    lines += [f"{f.fingerprint}\t{_escape(f.rule_id)}\t{_escape(f.file)}" for f in findings]
+    lines += [
+        f"{f.fingerprint}\t{_escape(f.rule_id)}\t{_escape(f.file)}\t{f.secret.sha256()}"
+        for f in findings
+    ]
     try:
         path = last_found_path(root)
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -61,7 +65,9 @@ def remember(root: StrPath, findings: list[Finding], command: str) -> None:
 
 
 def read_last_found(root: StrPath) -> list[tuple[str, str, str]]:
-    """(fingerprint, rule, file) of the last run that found something; an error if none."""
+    """(entry, rule, file) of the last run that found something, the entry being the
+    credential's sha256 (the fingerprint in a file an older version wrote); an error if
+    none."""
     path = last_found_path(root)
     try:
         with open(path, encoding="utf-8", errors="surrogateescape") as stream:
@@ -78,15 +84,17 @@ def read_last_found(root: StrPath) -> list[tuple[str, str, str]]:
         if line.startswith("#") or not line.strip():
             continue
         parts = line.split("\t")
-        if len(parts) != 3:
+        if len(parts) not in (3, 4):
             raise FatalError(f"{path}: damaged; run the scan again")
-        found.append((parts[0], _unescape(parts[1]), _unescape(parts[2])))
+        entry = parts[3] if len(parts) == 4 else parts[0]
+        found.append((entry, _unescape(parts[1]), _unescape(parts[2])))
     return found
 
 
 def add_to_ignore(root: StrPath, entries: list[tuple[str, str, str]], reason: str) -> int:
-    """Appends each fingerprint not yet listed to `.nexpayscanignore` with the reason, the
-    date, the rule and the file; returns how many were added."""
+    """Appends each entry (a secret_sha256 or a fingerprint) not yet listed to
+    `.nexpayscanignore` with the reason, the date, the rule and the file; returns how many
+    were added."""
     import time
 
     from nexpay_scan.suppressions import IGNORE_NAME, parse_ignore

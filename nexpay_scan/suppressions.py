@@ -1,6 +1,8 @@
 """Findings a team has already dealt with: a baseline file and the `.nexpayscanignore` list.
 
-Both hold fingerprints only (sha256 of file and credential), never a credential.
+Both hold sha256 digests only, never a credential: a finding's fingerprint (credential and
+file), or a credential's own digest (`secret_sha256`), which matches the key wherever it
+shows up again (an amended or rebased commit, a renamed file, an unreachable copy).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
 IGNORE_NAME = ".nexpayscanignore"
 BASELINE_FORMAT = "nexpay-scan-baseline/1"
 FINGERPRINT_LENGTH = 32
+SECRET_DIGEST_LENGTH = 64  # a finding's `secret_sha256`
 _HEX = "0123456789abcdefABCDEF"
 
 
@@ -38,8 +41,8 @@ def read_ignore_file(root: StrPath | None) -> dict[str, Suppression]:
 
 
 def parse_ignore(raw: bytes, source: str) -> dict[str, Suppression]:
-    """The entries of an ignore file's text: a fingerprint a line, then an optional
-    `# reason`; a line that is not one is an error naming the line."""
+    """The entries of an ignore file's text: a fingerprint or a `secret_sha256` a line,
+    then an optional `# reason`; a line that is not one is an error naming the line."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -50,10 +53,11 @@ def parse_ignore(raw: bytes, source: str) -> dict[str, Suppression]:
         entry = entry.strip()
         if not entry:
             continue
-        if len(entry) != FINGERPRINT_LENGTH or entry.strip(_HEX):
+        if len(entry) not in (FINGERPRINT_LENGTH, SECRET_DIGEST_LENGTH) or entry.strip(_HEX):
             raise FatalError(
                 f"{source}: line {number} is not a finding's fingerprint "
-                f"({FINGERPRINT_LENGTH} hex characters, then an optional # reason)"
+                f"({FINGERPRINT_LENGTH} hex characters) or secret_sha256 "
+                f"({SECRET_DIGEST_LENGTH}), then an optional # reason"
             )
         why = f": {reason.strip()}" if reason.strip() else ""
         known[entry.lower()] = Suppression("external", f"listed in {source}{why}")
@@ -75,7 +79,7 @@ def read_baseline(path: StrPath) -> dict[str, Suppression]:
 
 
 def parse_baseline(raw: bytes, source: str) -> dict[str, Suppression]:
-    """The fingerprints of a baseline document's text."""
+    """The fingerprints and secret digests of a baseline document's text."""
     import json
 
     try:
@@ -90,11 +94,14 @@ def parse_baseline(raw: bytes, source: str) -> dict[str, Suppression]:
     if not isinstance(entries, list):
         raise FatalError(f"{source}: not a nexpay-scan baseline ('findings' is not a list)")
     why = Suppression("external", f"known in baseline {source}")
-    return {
-        e["fingerprint"]: why
-        for e in entries
-        if isinstance(e, dict) and isinstance(e.get("fingerprint"), str)
-    }
+    known: dict[str, Suppression] = {}
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        for field in ("fingerprint", "secret_sha256"):
+            if isinstance(entry.get(field), str):
+                known[entry[field].lower()] = why
+    return known
 
 
 def baseline_text(findings: Iterable[Finding]) -> str:
@@ -126,8 +133,11 @@ def baseline_text(findings: Iterable[Finding]) -> str:
 
 
 def mark_known(findings: list[Finding], known: dict[str, Suppression]) -> None:
-    """Marks each finding whose fingerprint is in `known` as suppressed, saying by what
-    (a finding already suppressed keeps its first reason)."""
+    """Marks each finding whose fingerprint, or whose credential's digest, is in `known`
+    as suppressed, saying by what (a finding already suppressed keeps its first reason).
+    The digest follows the key wherever it goes: a rename, an amend, a rebase."""
     for finding in findings:
         if finding.suppression is None and finding.kind != "suppression":
-            finding.suppression = known.get(finding.fingerprint)
+            finding.suppression = known.get(finding.fingerprint) or known.get(
+                finding.secret.sha256()
+            )

@@ -94,19 +94,24 @@ def test_ignore_last_found_lists_the_blocked_findings_with_reason_and_date(
     repo.stage()
     blocked = cli("staged", "--repo", str(repo.path), "--format", "json")
     assert blocked.code == 1
-    fingerprint = blocked.json()["findings"][0]["fingerprint"]
+    found = blocked.json()["findings"][0]
+    digest = found["secret_sha256"]
     remembered = (repo.path / ".git" / "nexpay-scan" / "last-found").read_text()
-    assert fingerprint in remembered and secret(1) not in remembered
-    assert not re.search(r"[0-9a-f]{64}", remembered)  # no digest of the key either
+    assert found["fingerprint"] in remembered and secret(1) not in remembered
+    assert digest in remembered  # a sha256, as baselines hold: never the key
     run = cli("ignore", "--repo", str(repo.path), "--last-found", "--reason", "test fixture")
     assert run.code == 0 and "added 1 of 1" in run.out
     listed = (repo.path / ".nexpayscanignore").read_text()
     assert re.fullmatch(
-        rf"{fingerprint}  # test fixture \(\d{{4}}-\d\d-\d\d, nexpay-secret, tests/fixture.env\)\n",
+        rf"{digest}  # test fixture \(\d{{4}}-\d\d-\d\d, nexpay-secret, tests/fixture.env\)\n",
         listed,
     )
     again = cli("ignore", "--repo", str(repo.path), "--last-found", "--reason", "again")
     assert "added 0 of 1" in again.out  # listed once
+    repo.stage()
+    assert cli("staged", "--repo", str(repo.path)).code == 0
+    # the entry follows the key: renamed, it is still the same reviewed fixture
+    repo.git("mv", "tests/fixture.env", "tests/renamed.env")
     repo.stage()
     assert cli("staged", "--repo", str(repo.path)).code == 0
 

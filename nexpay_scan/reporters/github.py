@@ -35,6 +35,9 @@ def annotation(finding: Finding, report: Report) -> str:
     message += f", status {finding.status})" if finding.kind != "suppression" else ")"
     if finding.suppression is not None:
         message += f"; suppressed: {display_text(finding.suppression.justification)}"
+    message += "".join(
+        f"; {display_text(n)}" for n in finding.notes if n.startswith("also in this commit: ")
+    )
     where = (
         f"file={_property(display_path(finding.file))},line={finding.line},"
         f"col={finding.column},title={_property(title)}"

@@ -190,7 +190,8 @@ def _message(finding: Finding, report: Report) -> str:
     )
     if finding.commit:
         text += f", introduced in {finding.commit.sha[:12]} by {finding.commit.author}"
-    return text + "."
+    also = [n for n in finding.notes if n.startswith("also in this commit: ")]
+    return text + "." + "".join(f" {n}." for n in also)
 
 
 def artifact_location(path: str) -> dict[str, Any]:

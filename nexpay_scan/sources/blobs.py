@@ -16,16 +16,16 @@ import queue
 import subprocess
 import tempfile
 import threading
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
 from typing import IO
 
-from nexpay_scan.decoders import encoded_at
 from nexpay_scan.errors import FatalError
-from nexpay_scan.findings import Finding
+from nexpay_scan.findings import Finding, Suppression
+from nexpay_scan.prefilter import prefilter_for, suspect_objects
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.git import (
     BlobReader,
@@ -37,6 +37,11 @@ from nexpay_scan.sources.git import (
 )
 
 CHUNK_BYTES = 2 << 20
+LOCAL_ONLY = (
+    "local only, never pushed: an object in this clone's .git/objects that no ref or "
+    "reflog reaches (a commit the hook blocked, a `git add` undone); `git gc --prune=now` "
+    "drops it"
+)
 # Each reader's git keeps its pack windows and delta cache small: the memory bound holds
 # for the whole process tree, and reading whole blobs gains little from a bigger cache.
 _LEAN_GIT = (
@@ -254,26 +259,13 @@ def _search_batch(stdout: IO[bytes], batch: Batch, scanner: Scanner) -> set[byte
     if len(data) != total or not data.startswith(batch.ids[0] + b" blob "):
         raise FatalError("git cat-file returned an object other than the one asked for")
     hits: set[bytes] = set()
-    suspects = _hit_objects(data, starts, scanner).union(encoded_at(data, starts))
+    prefilter = prefilter_for(scanner.detector.keywords)
+    suspects = suspect_objects(prefilter, data, starts, batch.sizes)
     for number in suspects:
         content = data[starts[number] : starts[number] + batch.sizes[number]]
         if _has_candidate(content, scanner):
             hits.add(batch.ids[number])
     return hits
-
-
-def _hit_objects(block: bytes, starts: list[int], scanner: Scanner) -> set[int]:
-    """Indexes (into `starts`) of the objects in `block` holding any keyword."""
-    hit: set[int] = set()
-    for pattern in scanner.detector.prefilters:
-        position = 0
-        while match := pattern.search(block, position, concurrent=True):
-            number = bisect_right(starts, match.start()) - 1
-            if number < 0:  # inside the first header: impossible for these keywords
-                number = 0
-            hit.add(number)
-            position = starts[number + 1] if number + 1 < len(starts) else len(block)
-    return hit
 
 
 def _has_candidate(content: bytes, scanner: Scanner) -> bool:
@@ -425,8 +417,12 @@ def unattributed_findings(
     repo: Path, scanner: Scanner, blobs: set[bytes], rev_args: Sequence[str]
 ) -> list[Finding]:
     """Findings in hit blobs no single-parent commit adds: dangling objects, or blobs
-    that only a merge brings in. Reported apart from the history findings."""
+    that only a merge brings in. Reported apart from the history findings. In a work
+    tree's repository a dangling object never left the machine (a commit the hook
+    blocked, a `git add` undone): its finding is listed as local only and does not fail
+    the run; in a bare repository (a server, a mirror) anyone can fetch it by its id."""
     paths = reachable_paths(repo, rev_args, blobs)
+    bare = run_git(repo, "rev-parse", "--is-bare-repository").strip() == b"true"
     findings: list[Finding] = []
     with BlobReader(repo) as reader:
         for sha in sorted(blobs):
@@ -437,9 +433,10 @@ def unattributed_findings(
                 finding.notes.append(
                     "brought in by a merge commit, not by a single-parent change"
                     if path is not None
-                    else f"in dangling object {sha.decode()}: no ref reaches it; it is not "
-                    "pushed, but copies of this repository's folder or server hold it"
+                    else f"in dangling object {sha.decode()}: no ref or reflog reaches it"
                 )
                 finding.unreachable = path is None
+                if path is None and not bare and finding.suppression is None:
+                    finding.suppression = Suppression("external", LOCAL_ONLY)
                 findings.append(finding)
     return findings

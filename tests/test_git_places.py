@@ -1,0 +1,227 @@
+"""Places only git has: commit and tag messages, commits only a reflog names, and objects
+nothing reaches (local only in a clone with a work tree, findings on a server)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Repo, git
+from tests.keys import secret
+from tests.test_same_findings import _with_stdin
+
+ENGINES = ["diff", "blob"]
+FLAGS = ("--format", "json", "--no-redact")
+
+
+def _findings(run: Any, code: int = 1) -> list[dict[str, Any]]:
+    assert run.code == code, run.out + run.err
+    found: list[dict[str, Any]] = run.json()["findings"]
+    return found
+
+
+def _history(cli: Any, path: Path, engine: str, code: int = 1) -> Any:
+    run = cli("history", "--repo", str(path), "--engine", engine, *FLAGS)
+    assert run.code == code, run.out + run.err
+    return run.json()
+
+
+@pytest.fixture
+def told(repo: Repo) -> tuple[Repo, str]:
+    """A commit whose message holds a key, and its parent."""
+    repo.write("a.txt", "start\n")
+    base = repo.commit("start")
+    repo.write("b.txt", "more\n")
+    repo.commit(f"rotate the key\n\nold one was NEXPAY_SECRET={secret(700)}\n")
+    return repo, base
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_commit_message_is_scanned_by_history(
+    cli: Any, told: tuple[Repo, str], engine: str
+) -> None:
+    repo, _ = told
+    (found,) = _history(cli, repo.path, engine)["findings"]
+    head = repo.git("rev-parse", "HEAD").strip()
+    assert (found["match"], found["file"], found["line"]) == (secret(700), "(commit message)", 3)
+    assert found["commit"] == head and found["author"] == "Ada Author"
+
+
+def test_commit_message_is_scanned_by_ci_pre_push_and_pre_receive(
+    cli: Any, told: tuple[Repo, str], tmp_path: Path
+) -> None:
+    repo, base = told
+    where = ("--repo", str(repo.path))
+    ci = _findings(cli("ci", "--base", base, *where, *FLAGS))
+    pushed = _findings(_with_stdin(cli, "", "pre-push", *where, *FLAGS))
+    server = tmp_path / "server.git"
+    git(tmp_path, "init", "-q", "--bare", str(server))
+    git(server, "fetch", "-q", str(repo.path), "main")
+    head = repo.git("rev-parse", "HEAD").strip()
+    line = f"{'0' * 40} {head} refs/heads/main\n"
+    received = _findings(_with_stdin(cli, line, "pre-receive", "--repo", str(server), *FLAGS))
+    for found in (ci, pushed, received):
+        assert [(f["match"], f["file"]) for f in found] == [(secret(700), "(commit message)")]
+
+
+@pytest.fixture
+def tagged(repo: Repo) -> Repo:
+    repo.write("a.txt", "start\n")
+    repo.commit("start")
+    repo.git("tag", "-a", "v1.2", "-m", f"release\n\nsmoke test with {secret(701)}\n")
+    return repo
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_tag_message_is_scanned_by_history(cli: Any, tagged: Repo, engine: str) -> None:
+    (found,) = _history(cli, tagged.path, engine)["findings"]
+    assert (found["match"], found["file"], found["line"]) == (secret(701), "(tag message v1.2)", 3)
+    assert found["author"] == "Ada Author"
+    assert found["commit"] == tagged.git("rev-parse", "v1.2").strip()  # the tag object
+
+
+def test_tag_message_is_scanned_by_pre_push_and_pre_receive(
+    cli: Any, tagged: Repo, tmp_path: Path
+) -> None:
+    tag = tagged.git("rev-parse", "v1.2").strip()
+    line = f"refs/tags/v1.2 {tag} refs/tags/v1.2 {'0' * 40}\n"
+    pushed = _with_stdin(cli, line, "pre-push", "--repo", str(tagged.path), *FLAGS)
+    server = tmp_path / "server.git"
+    git(tmp_path, "init", "-q", "--bare", str(server))
+    git(server, "fetch", "-q", str(tagged.path), "refs/tags/v1.2")
+    line = f"{'0' * 40} {tag} refs/tags/v1.2\n"
+    received = _with_stdin(cli, line, "pre-receive", "--repo", str(server), *FLAGS)
+    for run in (pushed, received):
+        found = _findings(run)
+        assert [(f["match"], f["file"]) for f in found] == [(secret(701), "(tag message v1.2)")]
+
+
+# -- commits only a reflog names ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_deleted_branch_commit_is_attributed_to_its_commit(
+    cli: Any, repo: Repo, engine: str
+) -> None:
+    repo.write("a.txt", "start\n")
+    repo.commit("start")
+    repo.git("checkout", "-q", "-b", "spike")
+    repo.write("spike.env", f"NEXPAY_SECRET={secret(702)}\n")
+    sha = repo.commit("try the API")
+    repo.git("checkout", "-q", "main")
+    repo.git("branch", "-q", "-D", "spike")
+    (found,) = _history(cli, repo.path, engine)["findings"]
+    assert (found["match"], found["file"], found["commit"]) == (secret(702), "spike.env", sha)
+    assert not found.get("unreachable")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_amended_away_commit_is_attributed_to_its_commit(cli: Any, repo: Repo, engine: str) -> None:
+    repo.write("app.env", f"NEXPAY_SECRET={secret(703)}\n")
+    sha = repo.commit("oops")
+    repo.write("app.env", "NEXPAY_SECRET=${NEXPAY_SECRET}\n")
+    repo.git("commit", "-q", "-a", "--amend", "-m", "config")
+    (found,) = _history(cli, repo.path, engine)["findings"]
+    assert (found["match"], found["file"], found["commit"]) == (secret(703), "app.env", sha)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_older_stash_is_attributed_to_its_commit(cli: Any, repo: Repo, engine: str) -> None:
+    repo.write("app.env", "NEXPAY_SECRET=\n")
+    repo.commit("start")
+    repo.write("app.env", f"NEXPAY_SECRET={secret(704)}\n")
+    repo.git("stash", "-q")
+    older = repo.git("rev-parse", "stash@{0}").strip()
+    repo.write("other.txt", "newer work\n")
+    repo.git("stash", "-q", "-u")
+    found = _history(cli, repo.path, engine)["findings"]
+    assert [(f["match"], f["file"], f["commit"]) for f in found] == [
+        (secret(704), "app.env", older)
+    ]
+
+
+# -- objects nothing reaches ---------------------------------------------------------------
+
+
+def test_history_after_the_hook_blocked_a_commit_lists_the_blob_as_local_only(
+    cli: Any, repo: Repo
+) -> None:
+    repo.write("a.txt", "start\n")
+    repo.commit("start")
+    repo.write("app.env", f"NEXPAY_SECRET={secret(705)}\n")
+    repo.stage()
+    assert cli("staged", "--repo", str(repo.path)).code == 1  # the hook blocks the commit
+    repo.git("reset", "-q")
+    (repo.path / "app.env").unlink()
+    run = cli("history", "--repo", str(repo.path), "--no-redact")
+    assert run.code == 0, run.out + run.err
+    assert "no Nexpay credentials found" in run.out
+    assert "local only, never pushed" in run.out and secret(705) in run.out
+    report = _history(cli, repo.path, "blob", code=0)
+    assert report["findings"] == []
+    (listed,) = report["suppressed"]
+    assert listed["match"] == secret(705) and listed.get("unreachable")
+
+
+def test_unreachable_blob_in_a_bare_mirror_is_a_finding(
+    cli: Any, repo: Repo, tmp_path: Path
+) -> None:
+    repo.write("a.txt", "start\n")
+    repo.commit("start")
+    mirror = tmp_path / "mirror.git"
+    git(tmp_path, "clone", "-q", "--mirror", str(repo.path), str(mirror))
+    loose = tmp_path / "loose.env"
+    loose.write_text(f"NEXPAY_SECRET={secret(706)}\n")
+    git(mirror, "hash-object", "-w", str(loose))
+    (found,) = _history(cli, mirror, "blob")["findings"]
+    assert found["match"] == secret(706) and found["unreachable"]
+    assert found["file"].startswith("(unreachable blob ")
+
+
+# -- a reviewed key stays reviewed wherever it goes ----------------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_baseline_entry_follows_the_key_through_a_rename_and_an_amend(
+    cli: Any, repo: Repo, tmp_path: Path, engine: str
+) -> None:
+    repo.write("fixtures/old.env", f"NEXPAY_SECRET={secret(707)}\n")
+    repo.commit("fixture")
+    baseline = str(tmp_path / "baseline.json")
+    assert cli("baseline", "create", "--repo", str(repo.path), "--output", baseline).code == 0
+    repo.git("mv", "fixtures/old.env", "fixtures/new.env")
+    repo.commit("rename")
+    repo.write("fixtures/new.env", f"# reviewed\nNEXPAY_SECRET={secret(707)}\n")
+    repo.git("commit", "-q", "-a", "--amend", "-m", "rename, with a comment")
+    where = ("--repo", str(repo.path), "--engine", engine, "--baseline", baseline)
+    run = cli("history", *where, "--all-occurrences", "--format", "json")
+    assert run.code == 0, run.out
+    assert {f["file"] for f in run.json()["suppressed"]} >= {"fixtures/new.env"}
+
+
+# -- one commit, the same key in several places ----------------------------------------------
+
+
+def test_a_key_in_several_files_of_a_commit_is_shown_plain_first_and_names_every_file(
+    cli: Any, repo: Repo
+) -> None:
+    key = secret(708)
+    escaped = key.replace("_", "\\u005f")
+    repo.write("a_notebook.ipynb", f'{{"cells": [{{"source": ["k = \\"{escaped}\\""]}}]}}\n')
+    repo.write("b.env", f"NEXPAY_SECRET={key}\n")
+    repo.write("c.env", f"NEXPAY_SECRET={key}\n")
+    repo.commit(f"add the key {key}")
+    for engine in ENGINES:
+        (found,) = _history(cli, repo.path, engine)["findings"]
+        assert found["file"] in ("b.env", "c.env") and found["occurrences"] == 4
+        also = next(n for n in found["notes"] if n.startswith("also in this commit: "))
+        other = "c.env" if found["file"] == "b.env" else "b.env"
+        for place in (other, "a_notebook.ipynb (decoded)", "(commit message)"):
+            assert place in also
+    text = cli("history", "--repo", str(repo.path)).out
+    assert "note: also in this commit: " in text
+    sarif = cli("history", "--repo", str(repo.path), "--format", "sarif").json()
+    (result,) = sarif["runs"][0]["results"]
+    assert "a_notebook.ipynb (decoded)" in result["message"]["text"]
