@@ -419,6 +419,9 @@ def _history_findings(wanted: HistoryRequest, root: Path, scanner: Scanner) -> l
     if scan.track_places:
         scan.mark_at_head(findings)
         _mark_at_tips(root, findings)
+        from nexpay_scan.sources.removals import mark_left
+
+        mark_left(root, findings)
     _mark_shallow_edges(root, findings)
     return findings
 
