@@ -653,6 +653,17 @@ def ignore(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
+def org(args: argparse.Namespace) -> int:
+    """`nexpay-scan org`: the history of every repository of an organization, merged."""
+    if args.format not in ("text", "json", "sarif"):
+        raise FatalError(f"org: --format {args.format} is not supported (text, json or sarif)")
+    if args.baseline:
+        raise FatalError("org: --baseline is not supported (each repository has its own)")
+    from nexpay_scan.org.audit import run_org
+
+    return run_org(args)
+
+
 def _check_report_name(args: argparse.Namespace) -> None:
     """`--report x.txt` fails before the scan, not after it."""
     name = getattr(args, "report", None)

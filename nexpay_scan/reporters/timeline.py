@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime
 import html
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
 from nexpay_scan.findings import Finding
@@ -154,3 +154,15 @@ def timeline_markdown(lanes: Sequence[Lane]) -> list[str]:
 
 def _md(text: str) -> str:
     return "".join(f"\\{c}" if c in "\\`*_{}[]<>()#+-.!|~" else c for c in text)
+
+
+def earliest(dates: Iterable[str | None]) -> str | None:
+    """The earliest of ISO dates (None given or none parse)."""
+    known = [d for d in dates if d and _time(d) is not None]
+    return min(known, key=lambda d: _time(d) or 0.0, default=None)
+
+
+def latest(dates: Iterable[str | None]) -> str | None:
+    """The latest of ISO dates (None given or none parse)."""
+    known = [d for d in dates if d and _time(d) is not None]
+    return max(known, key=lambda d: _time(d) or 0.0, default=None)
