@@ -27,6 +27,8 @@ NOT_ON_THE_HOOK_PATH = (
     "tomllib",  # rule files are read from the marshal cache once parsed
     "zipfile",
     "tarfile",
+    "git",  # GitPython: `nexpay-scan org` only
+    "distributed",
 )
 
 

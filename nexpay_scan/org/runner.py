@@ -66,9 +66,13 @@ def _on_dask(tasks: Iterable[Task], scheduler: str, workers: int) -> Iterator[Re
     try:
         threads = sum(client.nthreads().values()) or workers
         pending = iter(tasks)
-        queue = as_completed()
-        for task in _take(pending, threads * 2):
-            queue.add(client.submit(scan_repository, task, pure=False, key=_key(task)))
+        first = [
+            client.submit(scan_repository, task, pure=False, key=_key(task))
+            for task in _take(pending, threads * 2)
+        ]
+        if not first:
+            return
+        queue = as_completed(first, loop=client.loop)
         for future in queue:
             result: Result = future.result()
             future.release()
