@@ -307,14 +307,19 @@ def _org(parser: argparse.ArgumentParser) -> None:
     which = parser.add_argument_group("repositories (one of)")
     which.add_argument("--repos", metavar="FILE", help="one clone URL or local path per line")
     which.add_argument("--github", metavar="ORG", help="a GitHub organization (GITHUB_TOKEN)")
-    which.add_argument("--gitlab", metavar="GROUP", help="a GitLab group, subgroups included (GITLAB_TOKEN)")
+    which.add_argument(
+        "--gitlab", metavar="GROUP", help="a GitLab group, subgroups included (GITLAB_TOKEN)"
+    )
     parser.add_argument("--github-api", metavar="URL", help="GitHub Enterprise's API base")
     parser.add_argument("--gitlab-url", metavar="URL", help="a GitLab server (default gitlab.com)")
     parser.add_argument("--include-archived", action="store_true", help="archived ones too")
     parser.add_argument("--include-forks", action="store_true", help="forks too")
     parser.add_argument("--cache", metavar="DIR", help="mirrors and journal (default: user cache)")
     parser.add_argument(
-        "--workers", type=_positive_int, default=os.cpu_count() or 1, metavar="N",
+        "--workers",
+        type=_positive_int,
+        default=os.cpu_count() or 1,
+        metavar="N",
         help="local processes (default: cores)",
     )
     parser.add_argument(

@@ -60,7 +60,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         forge = self.server.forge
         with forge.lock:
-            forge.seen.append(Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}))
+            forge.seen.append(
+                Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
+            )
         path = urlsplit(self.path).path
         if path.startswith("/git/"):
             self._git(path.removeprefix("/git"))
@@ -70,8 +72,11 @@ class _Handler(BaseHTTPRequestHandler):
             forge.rate_limited -= limited
         if limited:
             reset = str(int(time.time()) + 1)
-            self._json(403, {"message": "API rate limit exceeded"},
-                       {"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset})
+            self._json(
+                403,
+                {"message": "API rate limit exceeded"},
+                {"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset},
+            )
             return
         self._api(path, parse_qs(urlsplit(self.path).query))
 
@@ -113,14 +118,22 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         env = {
-            "PATH": os.environ["PATH"], "GIT_PROJECT_ROOT": str(forge.root),
-            "GIT_HTTP_EXPORT_ALL": "1", "PATH_INFO": path, "REQUEST_METHOD": self.command,
-            "QUERY_STRING": urlsplit(self.path).query, "CONTENT_TYPE": self.headers.get("Content-Type", ""),
-            "CONTENT_LENGTH": str(len(body)), "GIT_HTTP_MAX_REQUEST_BUFFER": "100M",
+            "PATH": os.environ["PATH"],
+            "GIT_PROJECT_ROOT": str(forge.root),
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "PATH_INFO": path,
+            "REQUEST_METHOD": self.command,
+            "QUERY_STRING": urlsplit(self.path).query,
+            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "CONTENT_LENGTH": str(len(body)),
+            "GIT_HTTP_MAX_REQUEST_BUFFER": "100M",
             "HTTP_GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
-            "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": os.devnull,
         }
-        done = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True, check=False)
+        done = subprocess.run(
+            ["git", "http-backend"], input=body, env=env, capture_output=True, check=False
+        )
         head, _, payload = done.stdout.partition(b"\r\n\r\n")
         status = 200
         headers = []
@@ -142,8 +155,11 @@ class _GitHub(_Handler):
     def _authorized(self) -> bool:
         import base64
 
-        want = [f"Bearer {self.server.forge.token}",
-                "Basic " + base64.b64encode(f"x-access-token:{self.server.forge.token}".encode()).decode()]
+        want = [
+            f"Bearer {self.server.forge.token}",
+            "Basic "
+            + base64.b64encode(f"x-access-token:{self.server.forge.token}".encode()).decode(),
+        ]
         return self.headers.get("Authorization") in want
 
     def _api(self, path: str, query: dict[str, list[str]]) -> None:
@@ -152,8 +168,13 @@ class _GitHub(_Handler):
             self._json(404, {"message": "Not Found"})
             return
         items = [
-            {"name": name, "private": name in forge.private, "archived": name in forge.archived,
-             "fork": name in forge.forks, "clone_url": f"{forge.base_url}/git/{name}.git"}
+            {
+                "name": name,
+                "private": name in forge.private,
+                "archived": name in forge.archived,
+                "fork": name in forge.forks,
+                "clone_url": f"{forge.base_url}/git/{name}.git",
+            }
             for name in forge.repos()
             if name not in forge.private or self._authorized()
         ]
@@ -166,20 +187,29 @@ class _GitLab(_Handler):
 
         token = self.server.forge.token
         basic = "Basic " + base64.b64encode(f"oauth2:{token}".encode()).decode()
-        return self.headers.get("PRIVATE-TOKEN") == token or self.headers.get("Authorization") == basic
+        return (
+            self.headers.get("PRIVATE-TOKEN") == token or self.headers.get("Authorization") == basic
+        )
 
     def _api(self, path: str, query: dict[str, list[str]]) -> None:
         forge = self.server.forge
-        if path != "/api/v4/groups/acme%2Fplatform/projects" and path != "/api/v4/groups/acme/platform/projects":
+        if (
+            path != "/api/v4/groups/acme%2Fplatform/projects"
+            and path != "/api/v4/groups/acme/platform/projects"
+        ):
             self._json(404, {"message": "404 Group Not Found"})
             return
         subgroups = query.get("include_subgroups") == ["true"]
         items = [
-            {"name": name, "archived": name in forge.archived,
-             "http_url_to_repo": f"{forge.base_url}/git/{name}.git",
-             **({"forked_from_project": {"id": 1}} if name in forge.forks else {})}
+            {
+                "name": name,
+                "archived": name in forge.archived,
+                "http_url_to_repo": f"{forge.base_url}/git/{name}.git",
+                **({"forked_from_project": {"id": 1}} if name in forge.forks else {}),
+            }
             for name in forge.repos()
-            if (subgroups or not name.startswith("sub-")) and (name not in forge.private or self._authorized())
+            if (subgroups or not name.startswith("sub-"))
+            and (name not in forge.private or self._authorized())
             and not (query.get("archived") == ["false"] and name in forge.archived)
         ]
         self._listing(query, items, f"{forge.base_url}{path}")

@@ -47,8 +47,12 @@ def forge_root(tmp_path: Path) -> Path:
     root = tmp_path / "served"
     root.mkdir()
     _bare(root, "alpha", {"prod.env": f"NEXPAY_SECRET={SHARED}\n"})
-    _bare(root, "beta", {"a.env": f"NEXPAY_SECRET={SHARED}\n", "b.env": f"NEXPAY_SECRET={ONLY_B}\n"},
-          drop="b.env")
+    _bare(
+        root,
+        "beta",
+        {"a.env": f"NEXPAY_SECRET={SHARED}\n", "b.env": f"NEXPAY_SECRET={ONLY_B}\n"},
+        drop="b.env",
+    )
     _bare(root, "clean", {"README": "nothing here\n"})
     return root
 
@@ -73,9 +77,18 @@ def git_daemon(base: Path) -> Iterator[str]:
     """`git daemon` serving `base` over the git protocol on loopback."""
     port = _free_port()
     process = subprocess.Popen(
-        ["git", "daemon", f"--base-path={base}", "--export-all", "--reuseaddr",
-         "--listen=127.0.0.1", f"--port={port}", str(base)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            "git",
+            "daemon",
+            f"--base-path={base}",
+            "--export-all",
+            "--reuseaddr",
+            "--listen=127.0.0.1",
+            f"--port={port}",
+            str(base),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         _wait_for_port(port, process)
@@ -121,9 +134,13 @@ def test_repos_file_over_file_and_git_protocol_one_entry_per_key(
     assert repos[f"{daemon}/beta.git"]["findings"] == 2
     assert repos[str(forge_root / "clean.git")]["findings"] == 0
     assert {f["repository"] for f in document["findings"]} == {
-        (forge_root / "alpha.git").as_uri(), f"{daemon}/beta.git"}
+        (forge_root / "alpha.git").as_uri(),
+        f"{daemon}/beta.git",
+    }
     keys = _keys(document)
-    assert sorted(keys[_sha(SHARED)]) == sorted([(forge_root / "alpha.git").as_uri(), f"{daemon}/beta.git"])
+    assert sorted(keys[_sha(SHARED)]) == sorted(
+        [(forge_root / "alpha.git").as_uri(), f"{daemon}/beta.git"]
+    )
     assert keys[_sha(ONLY_B)] == [f"{daemon}/beta.git"]
     gone = next(k for k in document["keys"] if k["secret_sha256"] == _sha(ONLY_B))
     assert gone["still_present"] is False and gone["left_tips"]
@@ -146,8 +163,10 @@ def test_text_and_reports_list_each_key_once_with_its_repositories(
     run = _org(cli, tmp_path, "--repos", str(listing), "--report", str(md), "--format", "sarif")
     sarif = json.loads(run.out)["runs"][0]
     bases = sarif["originalUriBaseIds"]
-    assert all(r["locations"][0]["physicalLocation"]["artifactLocation"]["uriBaseId"] in bases
-               for r in sarif["results"])
+    assert all(
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uriBaseId"] in bases
+        for r in sarif["results"]
+    )
     assert "data:image/svg+xml;base64," in md.read_text()
 
 
@@ -181,24 +200,42 @@ def test_github_pages_rate_limit_and_a_private_repository(
     forge = Forge(forge_root, token, private={"secret-project"}, archived={"old"}, rate_limited=1)
     for served in serve(forge, "github"):
         monkeypatch.delenv("GITHUB_TOKEN", raising=False)
-        anonymous = _org(cli, tmp_path, "--github", "acme", "--github-api", served.base_url, "--format", "json")
+        anonymous = _org(
+            cli, tmp_path, "--github", "acme", "--github-api", served.base_url, "--format", "json"
+        )
         assert anonymous.code == 1, anonymous.err
         assert "rate limited; waiting" in anonymous.err
         assert len(anonymous.json()["summary"]["repositories"]) == 3  # no private, no archived
         monkeypatch.setenv("GITHUB_TOKEN", token)
-        run = _org(cli, tmp_path / "t", "--github", "acme", "--github-api", served.base_url,
-                   "--format", "json", "--report", str(tmp_path / "org.html"))
+        run = _org(
+            cli,
+            tmp_path / "t",
+            "--github",
+            "acme",
+            "--github-api",
+            served.base_url,
+            "--format",
+            "json",
+            "--report",
+            str(tmp_path / "org.html"),
+        )
         assert run.code == 1, run.err
         names = {r["repository"].rsplit("/", 1)[1] for r in run.json()["summary"]["repositories"]}
         assert names == {"alpha.git", "beta.git", "clean.git", "secret-project.git"}
         assert _sha(secret(44)) in _keys(run.json())
         pages = [s.path for s in served.seen if s.path.startswith("/orgs/")]
         assert any("page=2" in p for p in pages)
-        assert all("authorization" in s.headers for s in served.seen if s.path.startswith("/orgs/")
-                   and s in served.seen[-20:])
+        assert all(
+            "authorization" in s.headers
+            for s in served.seen
+            if s.path.startswith("/orgs/") and s in served.seen[-20:]
+        )
     cache = tmp_path / "t" / "cache"
-    stored = "".join(p.read_text(errors="replace") for p in cache.rglob("*") if p.is_file()
-                     and ("config" in p.name or p.suffix == ".json"))
+    stored = "".join(
+        p.read_text(errors="replace")
+        for p in cache.rglob("*")
+        if p.is_file() and ("config" in p.name or p.suffix == ".json")
+    )
     for text in (run.out, run.err, stored, (tmp_path / "org.html").read_text()):
         assert token not in text
 
@@ -211,10 +248,21 @@ def test_gitlab_group_with_subgroups_and_token(
     forge = Forge(forge_root, token, private={"sub-tools"}, forks={"clean"})
     monkeypatch.setenv("GITLAB_TOKEN", token)
     for served in serve(forge, "gitlab"):
-        run = _org(cli, tmp_path, "--gitlab", "acme/platform", "--gitlab-url", served.base_url,
-                   "--format", "json")
-        assert all(s.headers.get("private-token") == token for s in served.seen
-                   if s.path.startswith("/api/"))
+        run = _org(
+            cli,
+            tmp_path,
+            "--gitlab",
+            "acme/platform",
+            "--gitlab-url",
+            served.base_url,
+            "--format",
+            "json",
+        )
+        assert all(
+            s.headers.get("private-token") == token
+            for s in served.seen
+            if s.path.startswith("/api/")
+        )
     assert run.code == 1, run.err
     names = {r["repository"].rsplit("/", 1)[1] for r in run.json()["summary"]["repositories"]}
     assert names == {"alpha.git", "beta.git", "sub-tools.git"}  # the fork is left out
@@ -236,8 +284,19 @@ def test_verify_checks_each_distinct_secret_once(cli: Any, tmp_path: Path) -> No
     listing.write_text("\n".join(str(p) for p in sorted(root.glob("*.git"))) + "\n")
     with FakeNexpay() as api:
         api.live(cid, SHARED, {"id": "acct_1", "email": "ops@example.com", "name": "Ops"})
-        run = _org(cli, tmp_path, "--repos", str(listing), "--verify", "--api-base", api.base_url,
-                   "--format", "json", "--fail-on", "live")
+        run = _org(
+            cli,
+            tmp_path,
+            "--repos",
+            str(listing),
+            "--verify",
+            "--api-base",
+            api.base_url,
+            "--format",
+            "json",
+            "--fail-on",
+            "live",
+        )
         asked = len(api.snapshot())
     assert run.code == 1, run.err
     assert asked == 1
@@ -249,9 +308,24 @@ def test_verify_checks_each_distinct_secret_once(cli: Any, tmp_path: Path) -> No
 def _coordinator(tmp_path: Path, listing: Path, *extra: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
-        [sys.executable, "-m", "nexpay_scan", "org", "--repos", str(listing), "--cache",
-         str(tmp_path / "cache"), "--format", "json", "--output", str(tmp_path / "out.json"), *extra],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+        [
+            sys.executable,
+            "-m",
+            "nexpay_scan",
+            "org",
+            "--repos",
+            str(listing),
+            "--cache",
+            str(tmp_path / "cache"),
+            "--format",
+            "json",
+            "--output",
+            str(tmp_path / "out.json"),
+            *extra,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
     )
 
 
@@ -265,7 +339,9 @@ def test_a_killed_coordinator_resumes_from_the_journal(tmp_path: Path) -> None:
     journal = tmp_path / "cache" / "journal"
     first = _coordinator(tmp_path, listing, "--workers", "1")
     for _ in range(600):  # bounded: 60 s
-        if journal.is_dir() and len(list(journal.glob("*.json"))) >= 3 or first.poll() is not None:
+        if (
+            journal.is_dir() and len(list(journal.glob("*.json"))) >= 3
+        ) or first.poll() is not None:
             break
         time.sleep(0.1)
     first.send_signal(signal.SIGKILL)
@@ -288,18 +364,38 @@ def dask_cluster(tmp_path: Path) -> Iterator[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
-    processes = [subprocess.Popen(
-        [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=tmp_path,
-    )]
+    processes = [
+        subprocess.Popen(
+            [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            cwd=tmp_path,
+        )
+    ]
     try:
         _wait_for_port(port, processes[0])
         for n in range(2):
-            processes.append(subprocess.Popen(
-                [dask, "worker", address, "--nthreads", "1", "--no-dashboard", "--name", f"w{n}",
-                 "--local-directory", str(tmp_path / f"w{n}")],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=tmp_path,
-            ))
+            processes.append(
+                subprocess.Popen(
+                    [
+                        dask,
+                        "worker",
+                        address,
+                        "--nthreads",
+                        "1",
+                        "--no-dashboard",
+                        "--name",
+                        f"w{n}",
+                        "--local-directory",
+                        str(tmp_path / f"w{n}"),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    env=env,
+                    cwd=tmp_path,
+                )
+            )
         yield address
     finally:
         for process in reversed(processes):
@@ -316,14 +412,30 @@ def test_a_dask_cluster_gives_the_same_report_as_local_processes(
     tmp_path: Path, forge_root: Path, dask_cluster: str
 ) -> None:
     listing = tmp_path / "repos.txt"
-    listing.write_text("\n".join(str(p) for p in sorted(forge_root.glob("*.git"))) + "\nfile:///nowhere.git\n")
+    listing.write_text(
+        "\n".join(str(p) for p in sorted(forge_root.glob("*.git"))) + "\nfile:///nowhere.git\n"
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
 
     def run(*extra: str) -> tuple[int, dict[str, Any]]:
         done = subprocess.run(
-            [sys.executable, "-m", "nexpay_scan", "org", "--repos", str(listing), "--format", "json",
-             "--cache", str(tmp_path / f"cache{len(extra)}"), *extra],
-            capture_output=True, env=env, timeout=300, check=False,
+            [
+                sys.executable,
+                "-m",
+                "nexpay_scan",
+                "org",
+                "--repos",
+                str(listing),
+                "--format",
+                "json",
+                "--cache",
+                str(tmp_path / f"cache{len(extra)}"),
+                *extra,
+            ],
+            capture_output=True,
+            env=env,
+            timeout=300,
+            check=False,
         )
         assert done.stdout, done.stderr.decode()
         return done.returncode, json.loads(done.stdout)
@@ -333,5 +445,8 @@ def test_a_dask_cluster_gives_the_same_report_as_local_processes(
     assert local_code == dask_code == 1
     assert _keys(local) == _keys(on_dask)
     assert on_dask["summary"]["repositories_failed"] == 1
-    strip = lambda doc: sorted(json.dumps(f, sort_keys=True) for f in doc["findings"])  # noqa: E731
-    assert strip(local) == strip(on_dask)
+    assert _listed(local) == _listed(on_dask)
+
+
+def _listed(document: dict[str, Any]) -> list[str]:
+    return sorted(json.dumps(f, sort_keys=True) for f in document["findings"])

@@ -69,8 +69,11 @@ def run_org(args: argparse.Namespace) -> int:
             progress.update(audit)
     except KeyboardInterrupt:
         progress.finish()
-        print(f"nexpay-scan: {len(audit.rows)} of {len(specs)} repositories done and journaled "
-              f"in {cache}; run the same command again to resume", file=sys.stderr)
+        print(
+            f"nexpay-scan: {len(audit.rows)} of {len(specs)} repositories done and journaled "
+            f"in {cache}; run the same command again to resume",
+            file=sys.stderr,
+        )
         raise
     progress.finish()
     if args.verify:
@@ -101,7 +104,9 @@ def _inventory(args: argparse.Namespace) -> tuple[list[RepoSpec], str | None, st
 
     chosen = [n for n in ("repos", "github", "gitlab") if getattr(args, n)]
     if len(chosen) != 1:
-        raise FatalError("say which repositories: one of --repos FILE, --github ORG, --gitlab GROUP")
+        raise FatalError(
+            "say which repositories: one of --repos FILE, --github ORG, --gitlab GROUP"
+        )
     if args.repos:
         return inventory.read_repos_file(args.repos), None, ""
     flags = {"include_archived": args.include_archived, "include_forks": args.include_forks}
@@ -149,8 +154,10 @@ class _Progress:
         left = elapsed / done * (self.total - done) if done else 0.0
         keys = len({f["secret_sha256"] for f in audit.findings})
         failed = f", {len(audit.failed)} failed" if audit.failed else ""
-        sys.stderr.write(f"\rnexpay-scan: {done}/{self.total} repositories, {keys} keys{failed}, "
-                         f"{left:.0f}s left\033[K")
+        sys.stderr.write(
+            f"\rnexpay-scan: {done}/{self.total} repositories, {keys} keys{failed}, "
+            f"{left:.0f}s left\033[K"
+        )
         sys.stderr.flush()
         self.drawn = True
 
@@ -177,11 +184,23 @@ def _verify(args: argparse.Namespace, audit: OrgAudit, secrets: dict[str, str]) 
         value = secrets.get(item["secret_sha256"])
         if value is None:
             continue
-        commit = Commit(item["commit"], item["author"], item["email"], item["date"]) if item.get("commit") else None
+        commit = (
+            Commit(item["commit"], item["author"], item["email"], item["date"])
+            if item.get("commit")
+            else None
+        )
         # a file is named with its repository: pairing looks in the same file and commit
-        finding = Finding(item["rule"], item["description"], item["kind"], item["severity"],
-                          f"{item['repository']}//{item['file']}", item["line"], item["column"],
-                          Secret(value), commit)
+        finding = Finding(
+            item["rule"],
+            item["description"],
+            item["kind"],
+            item["severity"],
+            f"{item['repository']}//{item['file']}",
+            item["line"],
+            item["column"],
+            Secret(value),
+            commit,
+        )
         pairs.append((item, finding))
     verify_findings([f for _, f in pairs], options)
     from nexpay_scan.findings import redact
@@ -220,21 +239,31 @@ def _write(args: argparse.Namespace, audit: OrgAudit) -> None:
         sys.stdout.flush()
     if args.report:
         suffix = os.path.splitext(args.report)[1].lower()
-        page = report.render_html(audit) if suffix in (".html", ".htm") else report.render_markdown(audit)
+        page = (
+            report.render_html(audit)
+            if suffix in (".html", ".htm")
+            else report.render_markdown(audit)
+        )
         write_atomically(args.report, page)
 
 
 def _exit_code(args: argparse.Namespace, audit: OrgAudit) -> int:
     failed = len(audit.failed)
     if failed:
-        print(f"nexpay-scan: {failed} of {len(audit.rows)} repositories could not be scanned "
-              "(listed in the report)", file=sys.stderr)
+        print(
+            f"nexpay-scan: {failed} of {len(audit.rows)} repositories could not be scanned "
+            "(listed in the report)",
+            file=sys.stderr,
+        )
     if failed == len(audit.rows):
         return EXIT_ERROR
     fail_on: frozenset[str] = args.fail_on
     statuses = {f.get("status") for f in audit.findings}
-    if (("any" in fail_on and audit.findings) or ("live" in fail_on and "live" in statuses)
-            or ("unknown" in fail_on and "unknown" in statuses)
-            or ("skipped" in fail_on and any(r.gaps for r in audit.rows))):
+    if (
+        ("any" in fail_on and audit.findings)
+        or ("live" in fail_on and "live" in statuses)
+        or ("unknown" in fail_on and "unknown" in statuses)
+        or ("skipped" in fail_on and any(r.gaps for r in audit.rows))
+    ):
         return EXIT_FINDINGS
     return EXIT_ERROR if failed else EXIT_CLEAN

@@ -106,11 +106,17 @@ class ApiClient:
         while True:
             try:
                 answer = self._pool.request(
-                    "GET", url, headers=self._headers, redirect=False, retries=False,
+                    "GET",
+                    url,
+                    headers=self._headers,
+                    redirect=False,
+                    retries=False,
                     timeout=_TIMEOUT,
                 )
             except urllib3.exceptions.HTTPError as error:
-                raise FatalError(f"{self.host}: the API did not answer ({type(error).__name__})") from None
+                raise FatalError(
+                    f"{self.host}: the API did not answer ({type(error).__name__})"
+                ) from None
             wait = _rate_limit_wait(answer.status, answer.headers)
             if wait is None:
                 break
@@ -205,8 +211,14 @@ def github_repos(
     return specs
 
 
-def gitlab_repos(group: str, url: str, environ: Mapping[str, str], *, include_archived: bool = False,
-                 include_forks: bool = False) -> list[RepoSpec]:
+def gitlab_repos(
+    group: str,
+    url: str,
+    environ: Mapping[str, str],
+    *,
+    include_archived: bool = False,
+    include_forks: bool = False,
+) -> list[RepoSpec]:
     """The projects of a GitLab group and its subgroups (private ones with `GITLAB_TOKEN`)."""
     base = check_api_base(url, "--gitlab-url")
     token = environ.get("GITLAB_TOKEN", "")

@@ -91,8 +91,15 @@ class OrgAudit:
         for item in self.findings:
             groups.setdefault(item["secret_sha256"], []).append(item)
         keys = [_distinct(digest, group) for digest, group in groups.items()]
-        return sorted(keys, key=lambda k: (STATUS_ORDER.get(k.status, 2), k.kind != "secret",
-                                           -len(k.repositories), k.came_in))
+        return sorted(
+            keys,
+            key=lambda k: (
+                STATUS_ORDER.get(k.status, 2),
+                k.kind != "secret",
+                -len(k.repositories),
+                k.came_in,
+            ),
+        )
 
     @property
     def duration(self) -> float:
@@ -100,12 +107,17 @@ class OrgAudit:
 
 
 def _finding_order(item: dict[str, Any]) -> tuple[Any, ...]:
-    return (STATUS_ORDER.get(item.get("status", ""), 2), item.get("kind") != "secret",
-            item["repository"], item.get("file", ""), item.get("line", 0))
+    return (
+        STATUS_ORDER.get(item.get("status", ""), 2),
+        item.get("kind") != "secret",
+        item["repository"],
+        item.get("file", ""),
+        item.get("line", 0),
+    )
 
 
 def _distinct(digest: str, group: list[dict[str, Any]]) -> DistinctKey:
-    from nexpay_scan.reporters.timeline import latest, earliest
+    from nexpay_scan.reporters.timeline import earliest, latest
 
     first = min(group, key=lambda i: STATUS_ORDER.get(i.get("status", ""), 2))
     present = any(i.get("at_head") or i.get("present_at") for i in group)
@@ -126,5 +138,8 @@ def _distinct(digest: str, group: list[dict[str, Any]]) -> DistinctKey:
 def counts(items: Iterable[dict[str, Any]]) -> dict[str, int]:
     """Findings by kind."""
     kinds = [i.get("kind") for i in items]
-    return {"findings": len(kinds), "secrets": kinds.count("secret"),
-            "client_ids": kinds.count("client_id")}
+    return {
+        "findings": len(kinds),
+        "secrets": kinds.count("secret"),
+        "client_ids": kinds.count("client_id"),
+    }

@@ -17,7 +17,12 @@ import git
 from nexpay_scan.errors import FatalError
 
 # Git's own prompts would wait forever in a worker; a missing repository must fail.
-_QUIET_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": "", "GCM_INTERACTIVE": "never"}
+_QUIET_ENV = {
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_ASKPASS": "",
+    "SSH_ASKPASS": "",
+    "GCM_INTERACTIVE": "never",
+}
 
 
 def mirror_path(cache: str, url: str) -> str:

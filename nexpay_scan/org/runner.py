@@ -56,15 +56,13 @@ def _on_dask(tasks: Iterable[Task], scheduler: str, workers: int) -> Iterator[Re
     try:
         from distributed import Client, as_completed
     except ImportError:
-        raise FatalError(
-            "--scheduler needs Dask: pip install 'nexpay-scan[dask]'"
-        ) from None
+        raise FatalError("--scheduler needs Dask: pip install 'nexpay-scan[dask]'") from None
     try:
-        client = Client(scheduler, timeout="30s", set_as_default=False)
+        client = Client(scheduler, timeout="30s", set_as_default=False)  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError) as error:
         raise FatalError(f"--scheduler {scheduler}: cannot connect ({error})") from None
     try:
-        threads = sum(client.nthreads().values()) or workers
+        threads = sum(client.nthreads().values()) or workers  # type: ignore[no-untyped-call]
         pending = iter(tasks)
         first = [
             client.submit(scan_repository, task, pure=False, key=_key(task))
@@ -72,15 +70,16 @@ def _on_dask(tasks: Iterable[Task], scheduler: str, workers: int) -> Iterator[Re
         ]
         if not first:
             return
-        queue = as_completed(first, loop=client.loop)
+        queue = as_completed(first, loop=client.loop)  # type: ignore[no-untyped-call]
         for future in queue:
             result: Result = future.result()
             future.release()
             for task in _take(pending, 1):
-                queue.add(client.submit(scan_repository, task, pure=False, key=_key(task)))
+                added = client.submit(scan_repository, task, pure=False, key=_key(task))
+                queue.add(added)  # type: ignore[no-untyped-call]
             yield result
     finally:
-        client.close()
+        client.close()  # type: ignore[no-untyped-call]
 
 
 def _take(tasks: Iterator[Task], count: int) -> list[Task]:

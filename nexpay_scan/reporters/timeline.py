@@ -42,7 +42,9 @@ def _day(stamp: float) -> str:
     return datetime.datetime.fromtimestamp(stamp, datetime.timezone.utc).strftime("%Y-%m-%d")
 
 
-def timeline_svg(lanes: Sequence[Lane], now: float | None = None, *, standalone: bool = False) -> str:
+def timeline_svg(
+    lanes: Sequence[Lane], now: float | None = None, *, standalone: bool = False
+) -> str:
     """The timeline as one `<svg>` element ("" when no key has a date): a bar per key from
     when it came in to when it left the tips, or to today (drawn open) while present."""
     now = datetime.datetime.now(datetime.timezone.utc).timestamp() if now is None else now
@@ -61,7 +63,7 @@ def timeline_svg(lanes: Sequence[Lane], now: float | None = None, *, standalone:
     height = _TOP + _ROW * len(rows) + _BOTTOM
     width = _LABEL_WIDTH + _PLOT_WIDTH + 20
     parts = [
-        f"<svg{_XMLNS if standalone else ''} class=\"timeline\" role=\"img\" "
+        f'<svg{_XMLNS if standalone else ""} class="timeline" role="img" '
         f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         'font-family="system-ui, DejaVu Sans, sans-serif" font-size="12">',
         "<title>Timeline: when each key came in and when it left the branch tips</title>",
@@ -122,7 +124,9 @@ def lanes_of(report: Report) -> list[Lane]:
         dates = [f.commit.date for f in group if f.commit is not None]
         came_in = min(dates, key=lambda d: _time(d) or 0.0)
         present = any(f.at_head or f.present_at for f in group)
-        left = max((f.left_at for f in group if f.left_at), key=lambda d: _time(d) or 0.0, default=None)
+        left = max(
+            (f.left_at for f in group if f.left_at), key=lambda d: _time(d) or 0.0, default=None
+        )
         label = f"{group[0].label} {report.shown(value)}"
         lanes.append(Lane(label, group[0].status, came_in, left, present))
     return sorted(lanes, key=lambda lane: (_ORDER.get(lane.status, 2), _time(lane.came_in) or 0.0))
@@ -145,8 +149,10 @@ def timeline_markdown(lanes: Sequence[Lane]) -> list[str]:
     encoded = base64.b64encode(svg.encode()).decode()
     out = ["## Timeline", "", f"![Timeline of the keys](data:image/svg+xml;base64,{encoded})", ""]
     for lane in lanes:
-        end = f"left the tips {lane.left[:10]}" if lane.left and not lane.still_present else (
-            "still present" if lane.still_present else "left the tips (date unknown)"
+        end = (
+            f"left the tips {lane.left[:10]}"
+            if lane.left and not lane.still_present
+            else ("still present" if lane.still_present else "left the tips (date unknown)")
         )
         out.append(f"- {_md(lane.label)} ({lane.status}): came in {lane.came_in[:10]}, {end}")
     return [*out, ""]

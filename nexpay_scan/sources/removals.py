@@ -31,8 +31,17 @@ def _left(root: Path, finding: Finding, blobs: BlobReader) -> str | None:
     if not paths:
         return None
     listing = run_git(
-        root, "log", "--all", "--no-renames", "--raw", "-z", "--no-abbrev",
-        "--format=%x01%aI", "--end-of-options", "--", *(f":(literal){p}" for p in paths),
+        root,
+        "log",
+        "--all",
+        "--no-renames",
+        "--raw",
+        "-z",
+        "--no-abbrev",
+        "--format=%x01%aI",
+        "--end-of-options",
+        "--",
+        *(f":(literal){p}" for p in paths),
     )
     value = finding.secret.reveal().encode()
     removed = []
