@@ -82,8 +82,12 @@ def start_cluster(folder: Path, env: dict[str, str]) -> tuple[str, list[subproce
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
-    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                               "--no-dashboard"], **quiet)]  # type: ignore[call-overload]
+    procs = [
+        subprocess.Popen(
+            [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+            **quiet,
+        )
+    ]  # type: ignore[call-overload]
     for _ in range(200):
         try:
             socket.create_connection(("127.0.0.1", port), 0.1).close()
@@ -91,8 +95,21 @@ def start_cluster(folder: Path, env: dict[str, str]) -> tuple[str, list[subproce
         except OSError:
             time.sleep(0.1)
     for n in range(2):
-        procs.append(subprocess.Popen([dask, "worker", address, "--nthreads", "1",  # type: ignore[call-overload]
-                                       "--no-dashboard", "--local-directory", str(folder / f"w{n}")], **quiet))
+        procs.append(
+            subprocess.Popen(
+                [
+                    dask,
+                    "worker",
+                    address,
+                    "--nthreads",
+                    "1",  # type: ignore[call-overload]
+                    "--no-dashboard",
+                    "--local-directory",
+                    str(folder / f"w{n}"),
+                ],
+                **quiet,
+            )
+        )
     time.sleep(3)  # the workers register
     return address, procs
 
@@ -110,20 +127,42 @@ def main() -> int:
         listed = [str(work / f"r{n:03}.git") for n in range(args.repos)] + args.real
         count = len(listed)
 
-        def run(name: str, items: list[str], *extra: str, cache: str | None = None) -> tuple[float, float]:
+        def run(
+            name: str, items: list[str], *extra: str, cache: str | None = None
+        ) -> tuple[float, float]:
             listing = work / f"{name}.txt"
             listing.write_text("\n".join(items) + "\n")
-            argv = [sys.executable, "-m", "nexpay_scan", "org", "--repos", str(listing), "--quiet",
-                    "--format", "json", "--cache", cache or str(work / f"cache-{name}"), *extra]
+            argv = [
+                sys.executable,
+                "-m",
+                "nexpay_scan",
+                "org",
+                "--repos",
+                str(listing),
+                "--quiet",
+                "--format",
+                "json",
+                "--cache",
+                cache or str(work / f"cache-{name}"),
+                *extra,
+            ]
             seconds, rss, code = peak_rss_mb(argv, env)
             assert code in (0, 1), f"{name}: exit {code}"
-            print(f"{name:<28} {len(items):>4} repos {seconds:7.1f} s {len(items) / seconds * 60:8.0f} repos/min"
-                  f"  coordinator peak RSS {rss:6.1f} MB")
+            print(
+                f"{name:<28} {len(items):>4} repos {seconds:7.1f} s {len(items) / seconds * 60:8.0f} repos/min"
+                f"  coordinator peak RSS {rss:6.1f} MB"
+            )
             return seconds, rss
 
         one, _ = run("one process", listed, "--workers", "1")
         pool, _ = run("--workers 2", listed, "--workers", "2")
-        again, _ = run("re-run, unchanged cache", listed, "--workers", "2", cache=str(work / "cache---workers 2"))
+        again, _ = run(
+            "re-run, unchanged cache",
+            listed,
+            "--workers",
+            "2",
+            cache=str(work / "cache---workers 2"),
+        )
         address, procs = start_cluster(work, env)
         try:
             dask, rss_all = run("dask, 2 local workers", listed, "--scheduler", address)
@@ -135,13 +174,19 @@ def main() -> int:
                 proc.wait(timeout=30)
         print(f"\n{count} repositories. speed-up --workers 2 / one process: {one / pool:.2f}x")
         overhead = dask / pool - 1
-        print(f"Dask overhead against the local pool: {overhead:+.1%} "
-              f"({'PASS' if overhead <= 0.15 else 'FAIL'}: at most +15%)")
-        print(f"re-run on an unchanged cache: {pool / again:.1f}x faster "
-              f"({'PASS' if pool / again >= 3 else 'FAIL'}: several times)")
+        print(
+            f"Dask overhead against the local pool: {overhead:+.1%} "
+            f"({'PASS' if overhead <= 0.15 else 'FAIL'}: at most +15%)"
+        )
+        print(
+            f"re-run on an unchanged cache: {pool / again:.1f}x faster "
+            f"({'PASS' if pool / again >= 3 else 'FAIL'}: several times)"
+        )
         growth = rss_all / rss_50 - 1
-        print(f"coordinator peak RSS, 50 -> {count} repositories: {rss_50:.1f} -> {rss_all:.1f} MB "
-              f"({growth:+.1%}, {'PASS' if growth <= 0.15 else 'FAIL'}: flat, within 15%)")
+        print(
+            f"coordinator peak RSS, 50 -> {count} repositories: {rss_50:.1f} -> {rss_all:.1f} MB "
+            f"({growth:+.1%}, {'PASS' if growth <= 0.15 else 'FAIL'}: flat, within 15%)"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
