@@ -303,6 +303,34 @@ def _install_hook(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _org(parser: argparse.ArgumentParser) -> None:
+    which = parser.add_argument_group("repositories (one of)")
+    which.add_argument("--repos", metavar="FILE", help="one clone URL or local path per line")
+    which.add_argument("--github", metavar="ORG", help="a GitHub organization (GITHUB_TOKEN)")
+    which.add_argument(
+        "--gitlab", metavar="GROUP", help="a GitLab group, subgroups included (GITLAB_TOKEN)"
+    )
+    parser.add_argument("--github-api", metavar="URL", help="GitHub Enterprise's API base")
+    parser.add_argument("--gitlab-url", metavar="URL", help="a GitLab server (default gitlab.com)")
+    parser.add_argument("--include-archived", action="store_true", help="archived ones too")
+    parser.add_argument("--include-forks", action="store_true", help="forks too")
+    parser.add_argument("--cache", metavar="DIR", help="mirrors and journal (default: user cache)")
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="local processes (default: cores)",
+    )
+    parser.add_argument(
+        "--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask distributed cluster"
+    )
+    parser.add_argument(
+        "--report", metavar="FILE", help="also write the audit report: FILE.html or FILE.md"
+    )
+    _scan_options(parser, git=False)
+
+
 # Each subcommand: its one-line help and what adds its arguments.
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "staged": ("scan what the next commit adds", _staged),
@@ -315,6 +343,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "hook": ("entry point for the pre-commit framework", _hook),
     "install-hook": ("write a plain git pre-commit hook", _install_hook),
     "ignore": ("list the last blocked run's findings in .nexpayscanignore", _ignore),
+    "org": ("audit every repository of an organization (list, GitHub, GitLab)", _org),
 }
 
 
@@ -401,5 +430,6 @@ def _dispatch(args: argparse.Namespace) -> int:
         "pre-receive": commands.pre_receive,
         "baseline": commands.baseline,
         "ignore": commands.ignore,
+        "org": commands.org,
     }
     return handlers[args.command](args)

@@ -419,6 +419,9 @@ def _history_findings(wanted: HistoryRequest, root: Path, scanner: Scanner) -> l
     if scan.track_places:
         scan.mark_at_head(findings)
         _mark_at_tips(root, findings)
+        from nexpay_scan.sources.removals import mark_left
+
+        mark_left(root, findings)
     _mark_shallow_edges(root, findings)
     return findings
 
@@ -656,6 +659,17 @@ def ignore(args: argparse.Namespace) -> int:
         f"({len(entries) - added} already listed); commit it for review"
     )
     return EXIT_CLEAN
+
+
+def org(args: argparse.Namespace) -> int:
+    """`nexpay-scan org`: the history of every repository of an organization, merged."""
+    if args.format not in ("text", "json", "sarif"):
+        raise FatalError(f"org: --format {args.format} is not supported (text, json or sarif)")
+    if args.baseline:
+        raise FatalError("org: --baseline is not supported (each repository has its own)")
+    from nexpay_scan.org.audit import run_org
+
+    return run_org(args)
 
 
 def _check_report_name(args: argparse.Namespace) -> None:

@@ -87,6 +87,7 @@ class Finding:
         "description",
         "file",
         "kind",
+        "left_at",
         "line",
         "notes",
         "occurrences",
@@ -136,6 +137,7 @@ class Finding:
         self.places: list[tuple[Commit, str, int]] = []  # every addition (audit reports)
         self.at_head: bool | None = None  # still in the files at HEAD (audit reports)
         self.present_at: list[str] = []  # branch and tag tips whose files hold it (audits)
+        self.left_at: str | None = None  # when a commit took it out of the tips (audits)
         self.suppression: Suppression | None = None  # shown, but does not fail the run
 
     def __repr__(self) -> str:

@@ -443,6 +443,11 @@ def test_html_report_shows_the_live_key_first_in_chromium(
     assert "LIVE" in text and "REVOKED" in text
     assert f"{ODD_NAME}:1" in text  # escaped markup shows as the file's name
     assert 0 <= shown["liveTop"] < WINDOW[1]  # so the screenshot shows the live key
+    # the timeline: a bar per key, drawn (not zero-sized), live first; old.env's keys left
+    bars = shown["timeline"]
+    assert bars and all(bar["width"] > 0 and bar["height"] > 0 for bar in bars)
+    assert bars[0]["status"] == "lane live" and "still present" in bars[0]["tip"]
+    assert any("left the tips" in bar["tip"] for bar in bars)
 
 
 def _screenshot(chromium: str, page: Path, png: Path, profile: Path) -> None:
@@ -482,6 +487,11 @@ def _png_size(png: Path) -> tuple[int, int]:
 _RENDERED = """JSON.stringify({
   text: document.body.innerText,
   liveTop: document.querySelector("article.live").getBoundingClientRect().top,
+  timeline: Array.from(document.querySelectorAll("#timeline svg rect.lane")).map((bar) => {
+    const box = bar.getBoundingClientRect();
+    return {status: bar.getAttribute("class"), width: box.width, height: box.height,
+            tip: bar.parentNode.querySelector("title").textContent};
+  }),
 })"""
 
 

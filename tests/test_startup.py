@@ -27,6 +27,8 @@ NOT_ON_THE_HOOK_PATH = (
     "tomllib",  # rule files are read from the marshal cache once parsed
     "zipfile",
     "tarfile",
+    "git.cmd",  # GitPython (its "git" package name is a word of the output): `org` only
+    "distributed",
 )
 
 

@@ -74,7 +74,9 @@ footer { color: #475467; font-size: .9em; padding-bottom: 32px; }
 def render_html(report: Report, root: Path | None) -> str:
     """The audit report as a standalone HTML page; every value escaped."""
     audit = audit_of(report, root)
-    body = [_header(audit), "<main>", _overview(audit)]
+    from nexpay_scan.reporters.timeline import lanes_of, timeline_html
+
+    body = [_header(audit), "<main>", _overview(audit), timeline_html(lanes_of(report))]
     body += [_section(s) for s in audit.sections]
     body.append("</main>")
     body.append(f"<footer><p>Generated {_e(audit.generated)}.</p></footer>")

@@ -22,6 +22,9 @@ def render_markdown(report: Report, root: Path | None) -> str:
     out += _table(("Scan", ""), list(audit.facts))
     out += [f"- {_md(note)}" for note in audit.notes] + [""] * bool(audit.notes)
     out += _overview(audit)
+    from nexpay_scan.reporters.timeline import lanes_of, timeline_markdown
+
+    out += timeline_markdown(lanes_of(report))
     for section in audit.sections:
         out += [f'<a id="{section.anchor}"></a>', f"## {_md(section.title)}", ""]
         out += [_md(section.intro), ""]
