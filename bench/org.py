@@ -81,13 +81,13 @@ def start_cluster(folder: Path, env: dict[str, str]) -> tuple[str, list[subproce
     dask = str(Path(sys.executable).with_name("dask"))
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
-    procs = [
-        subprocess.Popen(
-            [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-            **quiet,
+
+    def start(*args: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [dask, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
         )
-    ]  # type: ignore[call-overload]
+
+    procs = [start("scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard")]
     for _ in range(200):
         try:
             socket.create_connection(("127.0.0.1", port), 0.1).close()
@@ -95,19 +95,10 @@ def start_cluster(folder: Path, env: dict[str, str]) -> tuple[str, list[subproce
         except OSError:
             time.sleep(0.1)
     for n in range(2):
+        local = str(folder / f"w{n}")
         procs.append(
-            subprocess.Popen(
-                [
-                    dask,
-                    "worker",
-                    address,
-                    "--nthreads",
-                    "1",  # type: ignore[call-overload]
-                    "--no-dashboard",
-                    "--local-directory",
-                    str(folder / f"w{n}"),
-                ],
-                **quiet,
+            start(
+                "worker", address, "--nthreads", "1", "--no-dashboard", "--local-directory", local
             )
         )
     time.sleep(3)  # the workers register
