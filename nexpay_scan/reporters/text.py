@@ -124,9 +124,10 @@ def render(report: Report) -> str:
             out.append(advice(report.summary.mode))
     elif not report.quiet:
         out.append("nexpay-scan: no Nexpay credentials found.")
-    out.extend(display_text(note) for note in report.notes)
-    out.extend(suppressed_line(f, report) for f in report.suppressed)
-    out.extend(skipped_lines(report))
+    if not report.quiet:  # --quiet: the findings and warnings only (the rest is in JSON/SARIF)
+        out.extend(display_text(note) for note in report.notes)
+        out.extend(suppressed_line(f, report) for f in report.suppressed)
+    out.extend(skipped_lines(report))  # a gap in the scan is a warning, shown even then
     out.extend(display_text(_timeout_warning(n)) for n in sorted(report.summary.rule_timeouts))
     if not report.quiet:
         out.append(_footer(report))
