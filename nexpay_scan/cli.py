@@ -417,19 +417,23 @@ def _print_error(message: str, command: str) -> None:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from nexpay_scan import commands
+    module, function = HANDLERS[args.command].split(":")
+    __import__(module)  # not importlib: the hook would import it for this one call
+    handler: Callable[[argparse.Namespace], int] = getattr(sys.modules[module], function)
+    return handler(args)
 
-    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
-        "staged": commands.staged,
-        "files": commands.files,
-        "history": commands.history,
-        "pre-push": commands.pre_push,
-        "hook": commands.hook,
-        "install-hook": commands.install_hook,
-        "ci": commands.ci,
-        "pre-receive": commands.pre_receive,
-        "baseline": commands.baseline,
-        "ignore": commands.ignore,
-        "org": commands.org,
-    }
-    return handlers[args.command](args)
+
+# Each subcommand's function: only its module is imported (the hook's path stays light).
+HANDLERS = {
+    "staged": "nexpay_scan.commands.staged:staged",
+    "files": "nexpay_scan.commands.files:files",
+    "history": "nexpay_scan.commands.history:history",
+    "pre-push": "nexpay_scan.commands.push:pre_push",
+    "hook": "nexpay_scan.commands.hook:hook",
+    "install-hook": "nexpay_scan.commands.install:install_hook",
+    "ci": "nexpay_scan.commands.ci:ci",
+    "pre-receive": "nexpay_scan.commands.push:pre_receive",
+    "baseline": "nexpay_scan.commands.baseline:baseline",
+    "ignore": "nexpay_scan.commands.ignore:ignore",
+    "org": "nexpay_scan.commands.org:org",
+}

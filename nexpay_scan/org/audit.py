@@ -225,7 +225,7 @@ def _unredact(audit: OrgAudit, secrets: dict[str, str]) -> None:
 
 
 def _write(args: argparse.Namespace, audit: OrgAudit) -> None:
-    from nexpay_scan.commands import write_atomically
+    from nexpay_scan.commands.pipeline import write_atomically
     from nexpay_scan.org import report
 
     writers = {"json": report.render_json, "sarif": report.render_sarif}
