@@ -7,8 +7,16 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from operator import attrgetter
 
 from nexpay_scan import __version__
+from nexpay_scan.commands.options import (
+    CiRequest,
+    HistoryRequest,
+    OrgRequest,
+    ScanOptions,
+    VerifyRequest,
+)
 from nexpay_scan.errors import FatalError
 from nexpay_scan.formats import FORMATS
 
@@ -417,23 +425,68 @@ def _print_error(message: str, command: str) -> None:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    module, function = HANDLERS[args.command].split(":")
+    module, function = HANDLERS[args.command][0].split(":")
     __import__(module)  # not importlib: the hook would import it for this one call
-    handler: Callable[[argparse.Namespace], int] = getattr(sys.modules[module], function)
-    return handler(args)
+    handler: Callable[..., int] = getattr(sys.modules[module], function)
+    return handler(*(build(args) for build in HANDLERS[args.command][1]))
 
 
-# Each subcommand's function: only its module is imported (the hook's path stays light).
-HANDLERS = {
-    "staged": "nexpay_scan.commands.staged:staged",
-    "files": "nexpay_scan.commands.files:files",
-    "history": "nexpay_scan.commands.history:history",
-    "pre-push": "nexpay_scan.commands.push:pre_push",
-    "hook": "nexpay_scan.commands.hook:hook",
-    "install-hook": "nexpay_scan.commands.install:install_hook",
-    "ci": "nexpay_scan.commands.ci:ci",
-    "pre-receive": "nexpay_scan.commands.push:pre_receive",
-    "baseline": "nexpay_scan.commands.baseline:baseline",
-    "ignore": "nexpay_scan.commands.ignore:ignore",
-    "org": "nexpay_scan.commands.org:org",
+def _options(args: argparse.Namespace) -> ScanOptions:
+    """The options every scanning command shares, from the command line (a command
+    without some of the flags has the defaults: never verify, always redact, ...)."""
+    given = vars(args)
+    verify = None
+    if given.get("verify"):
+        verify = VerifyRequest(
+            api_base=args.api_base,
+            concurrency=args.verify_concurrency,
+            timeout=args.verify_timeout,
+            deadline=args.verify_deadline,
+        )
+    fields = {name: given[name] for name in ScanOptions._fields if name in given}
+    fields.update(verify=verify)
+    return ScanOptions(**fields)
+
+
+def _history_request(args: argparse.Namespace) -> HistoryRequest:
+    return HistoryRequest(
+        revisions=tuple(args.revisions),
+        engine=args.engine,
+        branches=tuple(args.branch),
+        since=args.since,
+        until=args.until,
+        jobs=args.jobs,
+        all_occurrences=args.all_occurrences,
+        track_places=bool(args.report),
+    )
+
+
+def _ci_request(args: argparse.Namespace) -> CiRequest:
+    return CiRequest(deepen=args.deepen, base=args.base, all_occurrences=args.all_occurrences)
+
+
+def _org_request(args: argparse.Namespace) -> OrgRequest:
+    return OrgRequest(**{name: getattr(args, name) for name in OrgRequest._fields})
+
+
+# Each subcommand's function, and what it is given: only its module is imported (the
+# hook's path stays light).
+HANDLERS: dict[str, tuple[str, tuple[Callable[[argparse.Namespace], object], ...]]] = {
+    "staged": ("nexpay_scan.commands.staged:staged", (_options,)),
+    "files": ("nexpay_scan.commands.files:files", (_options, attrgetter("paths"))),
+    "history": ("nexpay_scan.commands.history:history", (_options, _history_request)),
+    "pre-push": ("nexpay_scan.commands.push:pre_push", (_options, attrgetter("remote"))),
+    "hook": ("nexpay_scan.commands.hook:hook", (_options, attrgetter("filenames"))),
+    "install-hook": (
+        "nexpay_scan.commands.install:install_hook",
+        tuple(attrgetter(name) for name in ("repo", "pre_push", "force", "uninstall")),
+    ),
+    "ci": ("nexpay_scan.commands.ci:ci", (_options, _ci_request)),
+    "pre-receive": ("nexpay_scan.commands.push:pre_receive", (_options,)),
+    "baseline": (
+        "nexpay_scan.commands.baseline:baseline",
+        (_options, attrgetter("action"), attrgetter("scan"), attrgetter("output")),
+    ),
+    "ignore": ("nexpay_scan.commands.ignore:ignore", (attrgetter("repo"), attrgetter("reason"))),
+    "org": ("nexpay_scan.commands.org:org", (_options, _org_request)),
 }

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import argparse
 import os
+from collections.abc import Sequence
 
 from nexpay_scan.commands.pipeline import finish, make_scanner
 from nexpay_scan.errors import FatalError
@@ -11,6 +11,7 @@ from nexpay_scan.sources.git import repo_root
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
+    from nexpay_scan.commands.options import ScanOptions
     from nexpay_scan.paths import StrPath
 
 
@@ -24,15 +25,15 @@ def _config_root(start: str) -> StrPath:
         return start
 
 
-def files(args: argparse.Namespace) -> int:
+def files(options: ScanOptions, paths: Sequence[str]) -> int:
     """`nexpay-scan files PATH...`: files and folders as they are on disk."""
     from nexpay_scan.sources.files import scan_paths
 
-    first = next((p for p in args.paths if p != "-"), ".")
+    first = next((p for p in paths if p != "-"), ".")
     root = _config_root(first if os.path.isdir(first) else os.path.dirname(first) or ".")
-    scanner = make_scanner(args, root, "files")
+    scanner = make_scanner(options, root, "files")
     base = os.fspath(root) if _in_repository(root) else None  # else the current folder
-    return finish(args, scanner, scan_paths(args.paths, scanner, args.jobs, base), root)
+    return finish(options, scanner, scan_paths(paths, scanner, options.jobs, base), root)
 
 
 def _in_repository(folder: StrPath) -> bool:

@@ -3,14 +3,13 @@ scan that `ci`, `baseline` and `org` share."""
 
 from __future__ import annotations
 
-import argparse
 import os
 from collections.abc import Sequence
 
+from nexpay_scan.commands.options import HistoryRequest
 from nexpay_scan.commands.pipeline import check_report_name, finish, make_scanner, suppression_files
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding
-from nexpay_scan.records import Record
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.git import repo_root
 
@@ -18,36 +17,27 @@ TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up tim
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from nexpay_scan.commands.options import ScanOptions
     from nexpay_scan.trust import TrustedSide
 
 
-def history(args: argparse.Namespace) -> int:
+def history(options: ScanOptions, wanted: HistoryRequest) -> int:
     """`nexpay-scan history [REV...]`: each secret once, where it came in."""
     from nexpay_scan.trust import range_base
 
-    root = repo_root(args.repo)
-    check_report_name(args)
-    _check_dates(root, args.since, args.until)
-    trusted = range_base(root, args.revisions)
-    scanner = make_scanner(args, root, "history", trusted)
-    wanted = HistoryRequest(
-        revisions=tuple(args.revisions),
-        engine=args.engine,
-        branches=tuple(args.branch),
-        since=args.since,
-        until=args.until,
-        jobs=args.jobs,
-        all_occurrences=args.all_occurrences,
-        track_places=bool(args.report),
-    )
+    root = repo_root(options.repo)
+    check_report_name(options)
+    _check_dates(root, wanted.since, wanted.until)
+    trusted = range_base(root, list(wanted.revisions))
+    scanner = make_scanner(options, root, "history", trusted)
     findings = history_findings(wanted, root, scanner)
     link_findings(root, findings)
-    findings += range_suppression_changes(args, root, wanted.revisions, trusted)
-    return finish(args, scanner, findings, root, trusted, [wanted.revisions])
+    findings += range_suppression_changes(options, root, wanted.revisions, trusted)
+    return finish(options, scanner, findings, root, trusted, [wanted.revisions])
 
 
 def range_suppression_changes(
-    args: argparse.Namespace, root: Path, revisions: Sequence[str], trusted: TrustedSide | None
+    options: ScanOptions, root: Path, revisions: Sequence[str], trusted: TrustedSide | None
 ) -> list[Finding]:
     """In a range scan, a finding for each suppression file the range edits."""
     if trusted is None:
@@ -55,22 +45,8 @@ def range_suppression_changes(
     from nexpay_scan.sources.history import log_revisions
     from nexpay_scan.trust import suppression_changes
 
-    files = suppression_files(args, root, trusted)
+    files = suppression_files(options, root, trusted)
     return suppression_changes(root, log_revisions(revisions), files, trusted)
-
-
-class HistoryRequest(Record):
-    """What part of the history to scan, and how: `history`, `ci` and `baseline create`
-    each say it explicitly."""
-
-    revisions: tuple[str, ...] = ()
-    engine: str = "auto"
-    branches: tuple[str, ...] = ()
-    since: str | None = None
-    until: str | None = None
-    jobs: int = 1
-    all_occurrences: bool = False
-    track_places: bool = False  # for the audit report: where each key is, and at HEAD
 
 
 def history_findings(wanted: HistoryRequest, root: Path, scanner: Scanner) -> list[Finding]:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import argparse
-
 from nexpay_scan.errors import FatalError
 
+TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
+if TYPE_CHECKING:
+    from nexpay_scan.commands.options import OrgRequest, ScanOptions
 
-def org(args: argparse.Namespace) -> int:
+
+def org(options: ScanOptions, request: OrgRequest) -> int:
     """`nexpay-scan org`: the history of every repository of an organization, merged."""
-    if args.format not in ("text", "json", "sarif"):
-        raise FatalError(f"org: --format {args.format} is not supported (text, json or sarif)")
-    if args.baseline:
+    if options.format not in ("text", "json", "sarif"):
+        raise FatalError(f"org: --format {options.format} is not supported (text, json or sarif)")
+    if options.baseline:
         raise FatalError("org: --baseline is not supported (each repository has its own)")
     from nexpay_scan.org.audit import run_org
 
-    return run_org(args)
+    return run_org(options, request)

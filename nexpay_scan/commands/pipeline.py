@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import sys
@@ -18,6 +17,7 @@ from nexpay_scan.scan import Scanner, Summary
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
+    from nexpay_scan.commands.options import ScanOptions, VerifyRequest
     from nexpay_scan.paths import StrPath
     from nexpay_scan.trust import TrustedSide
 
@@ -25,27 +25,25 @@ EXIT_CLEAN, EXIT_FINDINGS = 0, 1
 
 
 def make_scanner(
-    args: argparse.Namespace,
+    options: ScanOptions,
     root: StrPath | None,
     mode: str,
     trusted: TrustedSide | None = None,
 ) -> Scanner:
-    scanner = Scanner(_settings(args, root, trusted))
+    scanner = Scanner(_settings(options, root, trusted))
     scanner.summary.mode = mode
-    quiet = getattr(args, "quiet", False)
+    quiet = options.quiet
     scanner.progress = Progress("commits", enabled=sys.stderr.isatty() and not quiet)
     return scanner
 
 
-def _settings(
-    args: argparse.Namespace, root: StrPath | None, trusted: TrustedSide | None
-) -> Settings:
+def _settings(options: ScanOptions, root: StrPath | None, trusted: TrustedSide | None) -> Settings:
     """The rules and allowlists in force: the config named or found in the checkout; in a
     range scan, the config as the trusted side has it (see `nexpay_scan.trust`)."""
-    config = args.config
+    config = options.config
     if config is not None and not os.path.isfile(config):
         raise FatalError(f"{config}: config file not found")
-    redact = not args.no_redact
+    redact = not options.no_redact
     in_repo = _tree_path(root, config, trusted) if config else CONFIG_NAME
     if trusted is None or root is None or in_repo is None:
         return load_settings(root, config, redact=redact)
@@ -74,7 +72,7 @@ def _tree_path(root: StrPath | None, given: str | None, trusted: TrustedSide | N
 
 
 def finish(
-    args: argparse.Namespace,
+    options: ScanOptions,
     scanner: Scanner,
     findings: list[Finding],
     root: StrPath | None,
@@ -83,53 +81,53 @@ def finish(
 ) -> int:
     """Suppressions, verification, the report, and the exit code."""
     notes: list[str] = []
-    _mark_suppressed(args, findings, root, trusted, notes)
+    _mark_suppressed(options, findings, root, trusted, notes)
     active = [f for f in findings if f.suppression is None]
     suppressed = [f for f in findings if f.suppression is not None]
     scanner.summary.suppressed = len(suppressed)
     active.sort(key=lambda f: (f.file, f.line, f.column))
     suppressed.sort(key=lambda f: (f.file, f.line, f.column))
-    if args.verify:
-        _verify(args, active, scanner, root, ranges)
+    if options.verify is not None:
+        _verify(options.verify, active, scanner, root, ranges)
     report = Report(
         findings=active,
         summary=scanner.summary,
         redact=scanner.settings.redact,
-        color=_use_color(args),
-        quiet=args.quiet,
+        color=_use_color(options),
+        quiet=options.quiet,
         rules=scanner.settings.rules,
         suppressed=suppressed,
         notes=notes,
     )
-    text = get_writer(args.format)(report)
-    if args.output:
-        write_atomically(args.output, text)
-        if args.format != "text" and not args.quiet:
-            report.color = _use_color(args)
+    text = get_writer(options.format)(report)
+    if options.output:
+        write_atomically(options.output, text)
+        if options.format != "text" and not options.quiet:
+            report.color = _use_color(options)
             sys.stderr.write(get_writer("text")(report))
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
-    if getattr(args, "report", None):
-        _write_audit(args, report, root)
-    if getattr(args, "command", "") == "ci":
+    if options.report:
+        _write_audit(options.report, report, root)
+    if options.command == "ci":
         from nexpay_scan.reporters.github import write_to_actions
 
         report.color = False
-        beside = sys.stdout if args.output or args.format == "text" else sys.stderr
+        beside = sys.stdout if options.output or options.format == "text" else sys.stderr
         write_to_actions(report, os.environ, beside)
-    code = exit_code(active, args.fail_on, scanner.summary)
-    _after_blocked(args, scanner.summary.mode, active, root, code)
+    code = exit_code(active, options.fail_on, scanner.summary)
+    _after_blocked(options, scanner.summary.mode, active, root, code)
     return code
 
 
 def _after_blocked(
-    args: argparse.Namespace, mode: str, active: list[Finding], root: StrPath | None, code: int
+    options: ScanOptions, mode: str, active: list[Finding], root: StrPath | None, code: int
 ) -> None:
     """A run that found something remembers its fingerprints for `ignore --last-found`;
     a blocking one at commit or push time ends with how to go ahead knowingly."""
     secrets = [f for f in active if f.kind != "suppression"]
-    if secrets and root is not None and getattr(args, "command", "") != "pre-receive":
+    if secrets and root is not None and options.command != "pre-receive":
         from nexpay_scan.known import remember
 
         remember(root, secrets, mode)
@@ -143,7 +141,7 @@ def _after_blocked(
 
 
 def _mark_suppressed(
-    args: argparse.Namespace,
+    options: ScanOptions,
     findings: list[Finding],
     root: StrPath | None,
     trusted: TrustedSide | None,
@@ -162,8 +160,8 @@ def _mark_suppressed(
 
     if trusted is None or root is None:
         known = read_ignore_file(root)
-        if args.baseline:
-            known.update(read_baseline(args.baseline))
+        if options.baseline:
+            known.update(read_baseline(options.baseline))
         mark_known(findings, known)
         return
     from pathlib import Path
@@ -174,7 +172,7 @@ def _mark_suppressed(
     _disobey_added_allow_comments(findings, where)
     raw = file_at(Path(root), trusted, IGNORE_NAME)
     known = parse_ignore(raw, f"{IGNORE_NAME} at {where}") if raw is not None else {}
-    baseline = getattr(args, "baseline", None)
+    baseline = options.baseline
     in_repo = _tree_path(root, baseline, trusted)
     if baseline and in_repo is None:
         known.update(read_baseline(baseline))
@@ -203,25 +201,23 @@ def _disobey_added_allow_comments(findings: list[Finding], where: str) -> None:
             finding.suppression = None
 
 
-def suppression_files(args: argparse.Namespace, root: StrPath, trusted: TrustedSide) -> list[str]:
+def suppression_files(options: ScanOptions, root: StrPath, trusted: TrustedSide) -> list[str]:
     """The files in the tree that say what a scan suppresses: a change to one is a finding."""
     from nexpay_scan.suppressions import IGNORE_NAME
 
-    named = (
-        _tree_path(root, getattr(args, name, None), trusted) for name in ("config", "baseline")
-    )
+    named = (_tree_path(root, given, trusted) for given in (options.config, options.baseline))
     wanted = [CONFIG_NAME, IGNORE_NAME, *(p for p in named if p)]
     return list(dict.fromkeys(wanted))
 
 
-def _write_audit(args: argparse.Namespace, report: Report, root: StrPath | None) -> None:
+def _write_audit(name: str, report: Report, root: StrPath | None) -> None:
     from pathlib import Path
 
     from nexpay_scan.reporters.audit import render_audit
 
-    suffix = os.path.splitext(args.report)[1].lower()
+    suffix = os.path.splitext(name)[1].lower()
     folder = Path(root) if root is not None else None
-    write_atomically(args.report, render_audit(report, suffix, folder))
+    write_atomically(name, render_audit(report, suffix, folder))
 
 
 def exit_code(
@@ -240,7 +236,7 @@ def exit_code(
 
 
 def _verify(
-    args: argparse.Namespace,
+    wanted: VerifyRequest,
     findings: list[Finding],
     scanner: Scanner,
     root: StrPath | None,
@@ -251,10 +247,10 @@ def _verify(
     from nexpay_scan.verifier.verify import VerifyOptions, verify_findings
 
     options = VerifyOptions(
-        api_base=args.api_base or os.environ.get("NEXPAY_API_BASE") or DEFAULT_API_BASE,
-        concurrency=args.verify_concurrency,
-        timeout=args.verify_timeout,
-        deadline=args.verify_deadline,
+        api_base=wanted.api_base or os.environ.get("NEXPAY_API_BASE") or DEFAULT_API_BASE,
+        concurrency=wanted.concurrency,
+        timeout=wanted.timeout,
+        deadline=wanted.deadline,
     )
     tree_ids = client_ids_at_heads(root, ranges, scanner) if root is not None else []
     verify_findings(findings, options, tree_client_ids=tree_ids)
@@ -262,9 +258,9 @@ def _verify(
     findings.sort(key=lambda f: (order.get(f.status, order[UNVERIFIED]), f.kind != "secret"))
 
 
-def _use_color(args: argparse.Namespace) -> bool:
-    stream = sys.stderr if args.output else sys.stdout
-    return args.format == "text" and stream.isatty() and "NO_COLOR" not in os.environ
+def _use_color(options: ScanOptions) -> bool:
+    stream = sys.stderr if options.output else sys.stdout
+    return options.format == "text" and stream.isatty() and "NO_COLOR" not in os.environ
 
 
 def write_atomically(path: str, text: str) -> None:
@@ -302,10 +298,10 @@ def stdin_lines() -> list[str]:
     return sys.stdin.read().splitlines()
 
 
-def check_report_name(args: argparse.Namespace) -> None:
+def check_report_name(options: ScanOptions) -> None:
     """`--report x.txt` fails before the scan, not after it."""
     from nexpay_scan.formats import check_report_suffix
 
-    name = getattr(args, "report", None)
+    name = options.report
     if name:
         check_report_suffix(os.path.splitext(name)[1], name)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -16,14 +15,18 @@ from nexpay_scan.commands.pipeline import (
 from nexpay_scan.findings import Finding
 from nexpay_scan.sources.git import repo_root
 
+TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
+if TYPE_CHECKING:
+    from nexpay_scan.commands.options import ScanOptions
 
-def pre_push(args: argparse.Namespace) -> int:
+
+def pre_push(options: ScanOptions, remote: str | None) -> int:
     """`nexpay-scan pre-push`: the commits a push would send."""
     from nexpay_scan.sources.history import HistoryScan
     from nexpay_scan.sources.push import objects_outside_commits, pushed_objects, pushed_revisions
 
-    root = repo_root(args.repo)
-    scanner = make_scanner(args, root, "pre-push")
+    root = repo_root(options.repo)
+    scanner = make_scanner(options, root, "pre-push")
     scan = HistoryScan(root, scanner)
     scan.tags_of_range = False  # the tags pushed are named in the hook's input
     lines: list[str] = []  # git's hook input, when it is read (not under pre-commit)
@@ -32,16 +35,16 @@ def pre_push(args: argparse.Namespace) -> int:
         lines.extend(stdin_lines())
         return lines
 
-    pushed = list(pushed_revisions(root, args.remote, os.environ, read_lines))
+    pushed = list(pushed_revisions(root, remote, os.environ, read_lines))
     for revisions in pushed:
         scan.run(revisions)
-    refs, had = pushed_objects(root, args.remote, lines)
+    refs, had = pushed_objects(root, remote, lines)
     scan.scan_tags([(_tag_name(ref), sha) for ref, sha in refs])
     extra = objects_outside_commits(root, scanner, refs, had)
-    return finish(args, scanner, scan.findings() + extra, root, None, pushed)
+    return finish(options, scanner, scan.findings() + extra, root, None, pushed)
 
 
-def pre_receive(args: argparse.Namespace) -> int:
+def pre_receive(options: ScanOptions) -> int:
     """`nexpay-scan pre-receive`: a server-side hook that rejects pushes adding a key."""
     from nexpay_scan.sources.history import HistoryScan
     from nexpay_scan.sources.push import objects_outside_commits
@@ -53,10 +56,10 @@ def pre_receive(args: argparse.Namespace) -> int:
     )
     from nexpay_scan.trust import receiving_side, suppression_changes
 
-    root = repo_root(args.repo)
+    root = repo_root(options.repo)
     lines = stdin_lines()
     trusted = receiving_side(root, [line.split(" ", 1)[0] for line in lines])
-    scanner = make_scanner(args, root, "pre-receive", trusted)
+    scanner = make_scanner(options, root, "pre-receive", trusted)
     scan = HistoryScan(root, scanner)
     scan.tags_of_range = False  # a pushed tag is no ref yet: named in the hook's input
     changes: list[Finding] = []
@@ -64,12 +67,12 @@ def pre_receive(args: argparse.Namespace) -> int:
     for revisions in received:
         scan.run(revisions)
         if trusted is not None:
-            files = suppression_files(args, root, trusted)
+            files = suppression_files(options, root, trusted)
             changes += suppression_changes(root, revisions, files, trusted)
     scan.scan_tags([(_tag_name(ref), sha) for ref, sha in received_refs(lines)])
     extra = objects_outside_commits(root, scanner, received_refs(lines), ["--all"])
     findings = scan.findings() + extra + list({f.file: f for f in changes}.values())
-    code = finish(args, scanner, findings, root, trusted, received)
+    code = finish(options, scanner, findings, root, trusted, received)
     if code == EXIT_CLEAN:
         return code
     reason = break_glass_reason(os.environ)

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Collection
 
 from nexpay_scan.commands.pipeline import finish, make_scanner
 from nexpay_scan.config import builtin_rules
 
+TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
+if TYPE_CHECKING:
+    from nexpay_scan.commands.options import ScanOptions
 
-def staged(args: argparse.Namespace) -> int:
+
+def staged(options: ScanOptions) -> int:
     """`nexpay-scan staged`: the lines the next commit adds."""
-    return scan_staged(args, "staged")
+    return scan_staged(options, "staged")
 
 
-def scan_staged(args: argparse.Namespace, mode: str, only: Collection[str] | None = None) -> int:
+def scan_staged(options: ScanOptions, mode: str, only: Collection[str] | None = None) -> int:
     from nexpay_scan.sources.staged import StagedDiff
 
-    with StagedDiff(args.repo) as diff:
+    with StagedDiff(options.repo) as diff:
         builtin_rules()  # loaded while git starts
         root = diff.root()
-        scanner = make_scanner(args, root, mode)
+        scanner = make_scanner(options, root, mode)
         findings = diff.scan(scanner, only)
-    return finish(args, scanner, findings, root)
+    return finish(options, scanner, findings, root)

@@ -38,7 +38,8 @@ def scan_repository(task: dict[str, Any]) -> dict[str, Any]:
 
 
 def _scan_mirror(mirror: Path, task: dict[str, Any]) -> dict[str, Any]:
-    from nexpay_scan.commands.history import HistoryRequest, history_findings
+    from nexpay_scan.commands.history import history_findings
+    from nexpay_scan.commands.options import HistoryRequest
     from nexpay_scan.config import load_settings
     from nexpay_scan.reporters import Report
     from nexpay_scan.reporters.json_report import finding_dict
