@@ -19,6 +19,7 @@ from nexpay_scan.commands.options import (
 )
 from nexpay_scan.errors import FatalError
 from nexpay_scan.formats import FORMATS
+from nexpay_scan.records import Record
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
@@ -339,22 +340,6 @@ def _org(parser: argparse.ArgumentParser) -> None:
     _scan_options(parser, git=False)
 
 
-# Each subcommand: its one-line help and what adds its arguments.
-COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
-    "staged": ("scan what the next commit adds", _staged),
-    "files": ("scan files and folders on disk (- for stdin)", _files),
-    "history": ("scan git history (all refs by default)", _history),
-    "ci": ("scan this pull/merge request or push, from the CI's variables", _ci),
-    "baseline": ("record known findings (no secrets)", _baseline),
-    "pre-push": ("scan the commits being pushed", _pre_push),
-    "pre-receive": ("server-side hook: reject a push whose new commits add a key", _staged),
-    "hook": ("entry point for the pre-commit framework", _hook),
-    "install-hook": ("write a plain git pre-commit hook", _install_hook),
-    "ignore": ("list the last blocked run's findings in .nexpayscanignore", _ignore),
-    "org": ("audit every repository of an organization (list, GitHub, GitLab)", _org),
-}
-
-
 def build_parser(command: str = "") -> argparse.ArgumentParser:
     """The command line; given a known `command`, only that subcommand's arguments are set
     up (the hook runs on every commit, and building all of them costs milliseconds)."""
@@ -366,11 +351,13 @@ def build_parser(command: str = "") -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"nexpay-scan {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     wanted = [command] if command in COMMANDS else list(COMMANDS)
-    for name, (summary, add_arguments) in COMMANDS.items():
+    for name, entry in COMMANDS.items():
         if name in wanted:
-            add_arguments(commands.add_parser(name, help=summary, formatter_class=_Formatter))
+            entry.add_arguments(
+                commands.add_parser(name, help=entry.summary, formatter_class=_Formatter)
+            )
         else:  # listed in the help and in the choices of an error, not set up
-            commands.add_parser(name, help=summary, add_help=False)
+            commands.add_parser(name, help=entry.summary, add_help=False)
     return parser
 
 
@@ -425,10 +412,13 @@ def _print_error(message: str, command: str) -> None:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    module, function = HANDLERS[args.command][0].split(":")
-    __import__(module)  # not importlib: the hook would import it for this one call
+    """Runs the command's function, given the records it takes; only its module is
+    imported (not importlib either: the hook's path stays light)."""
+    entry = COMMANDS[args.command]
+    module, function = entry.handler.split(":")
+    __import__(module)
     handler: Callable[..., int] = getattr(sys.modules[module], function)
-    return handler(*(build(args) for build in HANDLERS[args.command][1]))
+    return handler(*(build(args) for build in entry.given))
 
 
 def _options(args: argparse.Namespace) -> ScanOptions:
@@ -469,24 +459,84 @@ def _org_request(args: argparse.Namespace) -> OrgRequest:
     return OrgRequest(**{name: getattr(args, name) for name in OrgRequest._fields})
 
 
-# Each subcommand's function, and what it is given: only its module is imported (the
-# hook's path stays light).
-HANDLERS: dict[str, tuple[str, tuple[Callable[[argparse.Namespace], object], ...]]] = {
-    "staged": ("nexpay_scan.commands.staged:staged", (_options,)),
-    "files": ("nexpay_scan.commands.files:files", (_options, attrgetter("paths"))),
-    "history": ("nexpay_scan.commands.history:history", (_options, _history_request)),
-    "pre-push": ("nexpay_scan.commands.push:pre_push", (_options, attrgetter("remote"))),
-    "hook": ("nexpay_scan.commands.hook:hook", (_options, attrgetter("filenames"))),
-    "install-hook": (
-        "nexpay_scan.commands.install:install_hook",
-        tuple(attrgetter(name) for name in ("repo", "pre_push", "force", "uninstall")),
+class Command(Record):
+    """A subcommand: its one-line help, what adds its arguments, its function
+    ("module:function"), and what that function is given, built from the parsed line."""
+
+    summary: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    handler: str
+    given: tuple[Callable[[argparse.Namespace], object], ...] = ()
+
+
+_HOOK_ARGUMENTS = ("repo", "pre_push", "force", "uninstall")
+
+# Every subcommand, in the order of the help.
+COMMANDS: dict[str, Command] = {
+    "staged": Command(
+        "scan what the next commit adds",
+        _staged,
+        "nexpay_scan.commands.staged:staged",
+        (_options,),
     ),
-    "ci": ("nexpay_scan.commands.ci:ci", (_options, _ci_request)),
-    "pre-receive": ("nexpay_scan.commands.push:pre_receive", (_options,)),
-    "baseline": (
+    "files": Command(
+        "scan files and folders on disk (- for stdin)",
+        _files,
+        "nexpay_scan.commands.files:files",
+        (_options, attrgetter("paths")),
+    ),
+    "history": Command(
+        "scan git history (all refs by default)",
+        _history,
+        "nexpay_scan.commands.history:history",
+        (_options, _history_request),
+    ),
+    "ci": Command(
+        "scan this pull/merge request or push, from the CI's variables",
+        _ci,
+        "nexpay_scan.commands.ci:ci",
+        (_options, _ci_request),
+    ),
+    "baseline": Command(
+        "record known findings (no secrets)",
+        _baseline,
         "nexpay_scan.commands.baseline:baseline",
         (_options, attrgetter("action"), attrgetter("scan"), attrgetter("output")),
     ),
-    "ignore": ("nexpay_scan.commands.ignore:ignore", (attrgetter("repo"), attrgetter("reason"))),
-    "org": ("nexpay_scan.commands.org:org", (_options, _org_request)),
+    "pre-push": Command(
+        "scan the commits being pushed",
+        _pre_push,
+        "nexpay_scan.commands.push:pre_push",
+        (_options, attrgetter("remote")),
+    ),
+    "pre-receive": Command(
+        "server-side hook: reject a push whose new commits add a key",
+        _staged,
+        "nexpay_scan.commands.push:pre_receive",
+        (_options,),
+    ),
+    "hook": Command(
+        "entry point for the pre-commit framework",
+        _hook,
+        "nexpay_scan.commands.hook:hook",
+        (_options, attrgetter("filenames")),
+    ),
+    "install-hook": Command(
+        "write a plain git pre-commit hook",
+        _install_hook,
+        "nexpay_scan.commands.install:install_hook",
+        tuple(attrgetter(name) for name in _HOOK_ARGUMENTS),
+    ),
+    "ignore": Command(
+        "list the last blocked run's findings in .nexpayscanignore",
+        _ignore,
+        "nexpay_scan.commands.ignore:ignore",
+        (attrgetter("repo"), attrgetter("reason")),
+    ),
+    "org": Command(
+        "audit every repository of an organization (list, GitHub, GitLab)",
+        _org,
+        "nexpay_scan.commands.org:org",
+        (_options, _org_request),
+    ),
 }
