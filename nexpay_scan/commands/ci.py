@@ -11,7 +11,13 @@ from nexpay_scan.commands.history import (
     range_suppression_changes,
 )
 from nexpay_scan.commands.options import CiRequest, HistoryRequest
-from nexpay_scan.commands.pipeline import EXIT_CLEAN, check_report_name, finish, make_scanner
+from nexpay_scan.commands.pipeline import (
+    EXIT_CLEAN,
+    Scanned,
+    check_report_name,
+    make_scanner,
+    run_scan,
+)
 from nexpay_scan.sources.git import repo_root
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
@@ -45,4 +51,4 @@ def ci(options: ScanOptions, request: CiRequest) -> int:
     findings = history_findings(wanted, root, scanner)
     link_findings(root, findings)
     findings += range_suppression_changes(options, root, wanted.revisions, trusted)
-    return finish(options, scanner, findings, root, trusted, [revisions])
+    return run_scan(Scanned(findings, scanner, root, trusted, [revisions]), options)

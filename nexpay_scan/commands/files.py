@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from nexpay_scan.commands.pipeline import finish, make_scanner
+from nexpay_scan.commands.pipeline import Scanned, make_scanner, run_scan
 from nexpay_scan.errors import FatalError
 from nexpay_scan.sources.git import repo_root
 
@@ -33,7 +33,7 @@ def files(options: ScanOptions, paths: Sequence[str]) -> int:
     root = _config_root(first if os.path.isdir(first) else os.path.dirname(first) or ".")
     scanner = make_scanner(options, root, "files")
     base = os.fspath(root) if _in_repository(root) else None  # else the current folder
-    return finish(options, scanner, scan_paths(paths, scanner, options.jobs, base), root)
+    return run_scan(Scanned(scan_paths(paths, scanner, options.jobs, base), scanner, root), options)
 
 
 def _in_repository(folder: StrPath) -> bool:

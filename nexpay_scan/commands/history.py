@@ -7,7 +7,13 @@ import os
 from collections.abc import Sequence
 
 from nexpay_scan.commands.options import HistoryRequest
-from nexpay_scan.commands.pipeline import check_report_name, finish, make_scanner, suppression_files
+from nexpay_scan.commands.pipeline import (
+    Scanned,
+    check_report_name,
+    make_scanner,
+    run_scan,
+    suppression_files,
+)
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding
 from nexpay_scan.scan import Scanner
@@ -33,7 +39,7 @@ def history(options: ScanOptions, wanted: HistoryRequest) -> int:
     findings = history_findings(wanted, root, scanner)
     link_findings(root, findings)
     findings += range_suppression_changes(options, root, wanted.revisions, trusted)
-    return finish(options, scanner, findings, root, trusted, [wanted.revisions])
+    return run_scan(Scanned(findings, scanner, root, trusted, [wanted.revisions]), options)
 
 
 def range_suppression_changes(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from nexpay_scan.commands.pipeline import finish, make_scanner
+from nexpay_scan.commands.pipeline import Scanned, make_scanner, run_scan
 from nexpay_scan.commands.staged import scan_staged
 from nexpay_scan.sources.git import repo_root
 
@@ -23,4 +23,4 @@ def hook(options: ScanOptions, filenames: Sequence[str]) -> int:
     root = repo_root(options.repo)
     scanner = make_scanner(options, root, "files")
     found = scan_paths(filenames, scanner, options.jobs, os.fspath(root)) if filenames else []
-    return finish(options, scanner, found, root)
+    return run_scan(Scanned(found, scanner, root), options)

@@ -12,6 +12,7 @@ from nexpay_scan.config import CONFIG_NAME, Settings, load_settings, settings_fr
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import LIVE, STATUS_ORDER, UNKNOWN, UNVERIFIED, Finding
 from nexpay_scan.progress import Progress
+from nexpay_scan.records import Record
 from nexpay_scan.reporters import Report, get_writer
 from nexpay_scan.scan import Scanner, Summary
 
@@ -30,10 +31,11 @@ def make_scanner(
     mode: str,
     trusted: TrustedSide | None = None,
 ) -> Scanner:
+    """A scanner with the settings in force (see `_settings`), its summary labelled with
+    `mode`, and a progress display on a terminal unless `--quiet`."""
     scanner = Scanner(_settings(options, root, trusted))
     scanner.summary.mode = mode
-    quiet = options.quiet
-    scanner.progress = Progress("commits", enabled=sys.stderr.isatty() and not quiet)
+    scanner.progress = Progress("commits", enabled=sys.stderr.isatty() and not options.quiet)
     return scanner
 
 
@@ -71,15 +73,23 @@ def _tree_path(root: StrPath | None, given: str | None, trusted: TrustedSide | N
     return in_tree(Path(root), given)
 
 
-def finish(
-    options: ScanOptions,
-    scanner: Scanner,
-    findings: list[Finding],
-    root: StrPath | None,
-    trusted: TrustedSide | None = None,
-    ranges: Sequence[Sequence[str]] = (),  # a range scan's revisions: its heads' client IDs
-) -> int:
-    """Suppressions, verification, the report, and the exit code."""
+class Scanned(Record):
+    """What a command's scan produced, and where: its findings, the scanner that found
+    them (settings, summary), the repository, and in a range scan the trusted side and
+    the revisions (their heads' client IDs are what `--verify` pairs keys with)."""
+
+    findings: list[Finding]
+    scanner: Scanner
+    root: StrPath | None
+    trusted: TrustedSide | None = None
+    ranges: Sequence[Sequence[str]] = ()
+
+
+def run_scan(scanned: Scanned, options: ScanOptions) -> int:
+    """What every scanning command does with its findings, in this order: suppressions
+    (`.nexpayscanignore`, `--baseline`), verification (`--verify`), the report, and the
+    exit code (`--fail-on`)."""
+    findings, scanner, root, trusted, ranges = scanned
     notes: list[str] = []
     _mark_suppressed(options, findings, root, trusted, notes)
     active = [f for f in findings if f.suppression is None]

@@ -7,8 +7,9 @@ import sys
 
 from nexpay_scan.commands.pipeline import (
     EXIT_CLEAN,
-    finish,
+    Scanned,
     make_scanner,
+    run_scan,
     stdin_lines,
     suppression_files,
 )
@@ -41,7 +42,7 @@ def pre_push(options: ScanOptions, remote: str | None) -> int:
     refs, had = pushed_objects(root, remote, lines)
     scan.scan_tags([(_tag_name(ref), sha) for ref, sha in refs])
     extra = objects_outside_commits(root, scanner, refs, had)
-    return finish(options, scanner, scan.findings() + extra, root, None, pushed)
+    return run_scan(Scanned(scan.findings() + extra, scanner, root, None, pushed), options)
 
 
 def pre_receive(options: ScanOptions) -> int:
@@ -72,7 +73,7 @@ def pre_receive(options: ScanOptions) -> int:
     scan.scan_tags([(_tag_name(ref), sha) for ref, sha in received_refs(lines)])
     extra = objects_outside_commits(root, scanner, received_refs(lines), ["--all"])
     findings = scan.findings() + extra + list({f.file: f for f in changes}.values())
-    code = finish(options, scanner, findings, root, trusted, received)
+    code = run_scan(Scanned(findings, scanner, root, trusted, received), options)
     if code == EXIT_CLEAN:
         return code
     reason = break_glass_reason(os.environ)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from nexpay_scan.commands.pipeline import finish, make_scanner
+from nexpay_scan.commands.pipeline import Scanned, make_scanner, run_scan
 from nexpay_scan.config import builtin_rules
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
@@ -18,6 +18,7 @@ def staged(options: ScanOptions) -> int:
 
 
 def scan_staged(options: ScanOptions, mode: str, only: Collection[str] | None = None) -> int:
+    """The staged lines (of the files in `only`, if given), scanned and reported."""
     from nexpay_scan.sources.staged import StagedDiff
 
     with StagedDiff(options.repo) as diff:
@@ -25,4 +26,4 @@ def scan_staged(options: ScanOptions, mode: str, only: Collection[str] | None = 
         root = diff.root()
         scanner = make_scanner(options, root, mode)
         findings = diff.scan(scanner, only)
-    return finish(options, scanner, findings, root)
+    return run_scan(Scanned(findings, scanner, root), options)
