@@ -7,10 +7,19 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from operator import attrgetter
 
 from nexpay_scan import __version__
+from nexpay_scan.commands.options import (
+    CiRequest,
+    HistoryRequest,
+    OrgRequest,
+    ScanOptions,
+    VerifyRequest,
+)
 from nexpay_scan.errors import FatalError
 from nexpay_scan.formats import FORMATS
+from nexpay_scan.records import Record
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
@@ -331,22 +340,6 @@ def _org(parser: argparse.ArgumentParser) -> None:
     _scan_options(parser, git=False)
 
 
-# Each subcommand: its one-line help and what adds its arguments.
-COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
-    "staged": ("scan what the next commit adds", _staged),
-    "files": ("scan files and folders on disk (- for stdin)", _files),
-    "history": ("scan git history (all refs by default)", _history),
-    "ci": ("scan this pull/merge request or push, from the CI's variables", _ci),
-    "baseline": ("record known findings (no secrets)", _baseline),
-    "pre-push": ("scan the commits being pushed", _pre_push),
-    "pre-receive": ("server-side hook: reject a push whose new commits add a key", _staged),
-    "hook": ("entry point for the pre-commit framework", _hook),
-    "install-hook": ("write a plain git pre-commit hook", _install_hook),
-    "ignore": ("list the last blocked run's findings in .nexpayscanignore", _ignore),
-    "org": ("audit every repository of an organization (list, GitHub, GitLab)", _org),
-}
-
-
 def build_parser(command: str = "") -> argparse.ArgumentParser:
     """The command line; given a known `command`, only that subcommand's arguments are set
     up (the hook runs on every commit, and building all of them costs milliseconds)."""
@@ -358,11 +351,13 @@ def build_parser(command: str = "") -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"nexpay-scan {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     wanted = [command] if command in COMMANDS else list(COMMANDS)
-    for name, (summary, add_arguments) in COMMANDS.items():
+    for name, entry in COMMANDS.items():
         if name in wanted:
-            add_arguments(commands.add_parser(name, help=summary, formatter_class=_Formatter))
+            entry.add_arguments(
+                commands.add_parser(name, help=entry.summary, formatter_class=_Formatter)
+            )
         else:  # listed in the help and in the choices of an error, not set up
-            commands.add_parser(name, help=summary, add_help=False)
+            commands.add_parser(name, help=entry.summary, add_help=False)
     return parser
 
 
@@ -417,19 +412,131 @@ def _print_error(message: str, command: str) -> None:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from nexpay_scan import commands
+    """Runs the command's function, given the records it takes; only its module is
+    imported (not importlib either: the hook's path stays light)."""
+    entry = COMMANDS[args.command]
+    module, function = entry.handler.split(":")
+    __import__(module)
+    handler: Callable[..., int] = getattr(sys.modules[module], function)
+    return handler(*(build(args) for build in entry.given))
 
-    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
-        "staged": commands.staged,
-        "files": commands.files,
-        "history": commands.history,
-        "pre-push": commands.pre_push,
-        "hook": commands.hook,
-        "install-hook": commands.install_hook,
-        "ci": commands.ci,
-        "pre-receive": commands.pre_receive,
-        "baseline": commands.baseline,
-        "ignore": commands.ignore,
-        "org": commands.org,
-    }
-    return handlers[args.command](args)
+
+def _options(args: argparse.Namespace) -> ScanOptions:
+    """The options every scanning command shares, from the command line (a command
+    without some of the flags has the defaults: never verify, always redact, ...)."""
+    given = vars(args)
+    verify = None
+    if given.get("verify"):
+        verify = VerifyRequest(
+            api_base=args.api_base,
+            concurrency=args.verify_concurrency,
+            timeout=args.verify_timeout,
+            deadline=args.verify_deadline,
+        )
+    fields = {name: given[name] for name in ScanOptions._fields if name in given}
+    fields.update(verify=verify)
+    return ScanOptions(**fields)
+
+
+def _history_request(args: argparse.Namespace) -> HistoryRequest:
+    return HistoryRequest(
+        revisions=tuple(args.revisions),
+        engine=args.engine,
+        branches=tuple(args.branch),
+        since=args.since,
+        until=args.until,
+        jobs=args.jobs,
+        all_occurrences=args.all_occurrences,
+        track_places=bool(args.report),
+    )
+
+
+def _ci_request(args: argparse.Namespace) -> CiRequest:
+    return CiRequest(deepen=args.deepen, base=args.base, all_occurrences=args.all_occurrences)
+
+
+def _org_request(args: argparse.Namespace) -> OrgRequest:
+    return OrgRequest(**{name: getattr(args, name) for name in OrgRequest._fields})
+
+
+class Command(Record):
+    """A subcommand: its one-line help, what adds its arguments, its function
+    ("module:function"), and what that function is given, built from the parsed line."""
+
+    summary: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    handler: str
+    given: tuple[Callable[[argparse.Namespace], object], ...] = ()
+
+
+_HOOK_ARGUMENTS = ("repo", "pre_push", "force", "uninstall")
+
+# Every subcommand, in the order of the help.
+COMMANDS: dict[str, Command] = {
+    "staged": Command(
+        "scan what the next commit adds",
+        _staged,
+        "nexpay_scan.commands.staged:staged",
+        (_options,),
+    ),
+    "files": Command(
+        "scan files and folders on disk (- for stdin)",
+        _files,
+        "nexpay_scan.commands.files:files",
+        (_options, attrgetter("paths")),
+    ),
+    "history": Command(
+        "scan git history (all refs by default)",
+        _history,
+        "nexpay_scan.commands.history:history",
+        (_options, _history_request),
+    ),
+    "ci": Command(
+        "scan this pull/merge request or push, from the CI's variables",
+        _ci,
+        "nexpay_scan.commands.ci:ci",
+        (_options, _ci_request),
+    ),
+    "baseline": Command(
+        "record known findings (no secrets)",
+        _baseline,
+        "nexpay_scan.commands.baseline:baseline",
+        (_options, attrgetter("action"), attrgetter("scan"), attrgetter("output")),
+    ),
+    "pre-push": Command(
+        "scan the commits being pushed",
+        _pre_push,
+        "nexpay_scan.commands.push:pre_push",
+        (_options, attrgetter("remote")),
+    ),
+    "pre-receive": Command(
+        "server-side hook: reject a push whose new commits add a key",
+        _staged,
+        "nexpay_scan.commands.push:pre_receive",
+        (_options,),
+    ),
+    "hook": Command(
+        "entry point for the pre-commit framework",
+        _hook,
+        "nexpay_scan.commands.hook:hook",
+        (_options, attrgetter("filenames")),
+    ),
+    "install-hook": Command(
+        "write a plain git pre-commit hook",
+        _install_hook,
+        "nexpay_scan.commands.install:install_hook",
+        tuple(attrgetter(name) for name in _HOOK_ARGUMENTS),
+    ),
+    "ignore": Command(
+        "list the last blocked run's findings in .nexpayscanignore",
+        _ignore,
+        "nexpay_scan.commands.ignore:ignore",
+        (attrgetter("repo"), attrgetter("reason")),
+    ),
+    "org": Command(
+        "audit every repository of an organization (list, GitHub, GitLab)",
+        _org,
+        "nexpay_scan.commands.org:org",
+        (_options, _org_request),
+    ),
+}

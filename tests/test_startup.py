@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import collections
 import subprocess
 import sys
+from pathlib import Path
 from typing import NamedTuple
 
 import pytest
 
+import nexpay_scan
 from nexpay_scan.records import Record
 from tests.conftest import Repo
 from tests.keys import secret
@@ -117,3 +120,24 @@ def test_a_record_takes_no_field_without_default_after_one_with() -> None:
         class Bad(Record):
             x: int = 0
             y: int  # type: ignore[misc]  # mypy refuses it too
+
+
+def imported_names(source: str) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_only_the_cli_reads_the_command_line() -> None:
+    """Commands take typed option records built once by `cli`, never argparse's Namespace."""
+    package = Path(nexpay_scan.__file__).parent
+    readers = [
+        str(path.relative_to(package))
+        for path in sorted(package.rglob("*.py"))
+        if "argparse" in imported_names(path.read_text(encoding="utf-8"))
+    ]
+    assert readers == ["cli.py"]

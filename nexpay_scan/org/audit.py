@@ -3,13 +3,13 @@ verify each distinct secret once, report, and choose the exit code."""
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
 from collections.abc import Iterator
 from typing import Any
 
+from nexpay_scan.commands.options import OrgRequest, ScanOptions, VerifyRequest
 from nexpay_scan.errors import FatalError
 from nexpay_scan.org.inventory import RepoSpec
 from nexpay_scan.org.journal import Journal, settings_digest
@@ -20,18 +20,18 @@ GITHUB_API = "https://api.github.com"
 GITLAB_URL = "https://gitlab.com"
 
 
-def run_org(args: argparse.Namespace) -> int:
+def run_org(options: ScanOptions, request: OrgRequest) -> int:
     """The whole organization audit; returns the exit code."""
-    _check_report_name(args.report)
-    config = os.path.abspath(args.config) if args.config else None
+    _check_report_name(options.report)
+    config = os.path.abspath(options.config) if options.config else None
     if config is not None and not os.path.isfile(config):
-        raise FatalError(f"{args.config}: config file not found")
-    specs, token, user = _inventory(args)
+        raise FatalError(f"{options.config}: config file not found")
+    specs, token, user = _inventory(request)
     if not specs:
         raise FatalError("no repositories to audit (the list is empty)")
-    cache = os.path.abspath(args.cache or _default_cache())
+    cache = os.path.abspath(request.cache or _default_cache())
     journal = Journal(cache, settings_digest(config))
-    carry = bool(args.verify or args.no_redact)
+    carry = bool(options.verify is not None or options.no_redact)
     audit = OrgAudit()
     stored: dict[str, dict[str, Any]] = {}
     secrets: dict[str, str] = {}  # sha256 -> full value, in memory only (--verify, --no-redact)
@@ -55,9 +55,9 @@ def run_org(args: argparse.Namespace) -> int:
 
     from nexpay_scan.org.runner import run_tasks
 
-    progress = _Progress(len(specs), sys.stderr.isatty() and not args.quiet)
+    progress = _Progress(len(specs), sys.stderr.isatty() and not options.quiet)
     try:
-        for result in run_tasks(tasks(), args.workers, args.scheduler):
+        for result in run_tasks(tasks(), request.workers, request.scheduler):
             url = result["url"]
             if result.get("unchanged") and url in stored:
                 audit.add(stored[url], "reused")
@@ -76,13 +76,13 @@ def run_org(args: argparse.Namespace) -> int:
         )
         raise
     progress.finish()
-    if args.verify:
-        _verify(args, audit, secrets)
-    if args.no_redact:
+    if options.verify is not None:
+        _verify(options.verify, audit, secrets, no_redact=options.no_redact)
+    if options.no_redact:
         _unredact(audit, secrets)
     audit.finish()
-    _write(args, audit)
-    return _exit_code(args, audit)
+    _write(options, audit)
+    return _exit_code(options, audit)
 
 
 def _check_report_name(name: str | None) -> None:
@@ -98,24 +98,24 @@ def _default_cache() -> str:
     return os.path.join(root, "org")
 
 
-def _inventory(args: argparse.Namespace) -> tuple[list[RepoSpec], str | None, str]:
+def _inventory(request: OrgRequest) -> tuple[list[RepoSpec], str | None, str]:
     """The repositories, the token their clones may carry, and the user name git sends it as."""
     from nexpay_scan.org import inventory
 
-    chosen = [n for n in ("repos", "github", "gitlab") if getattr(args, n)]
+    chosen = [n for n in ("repos", "github", "gitlab") if getattr(request, n)]
     if len(chosen) != 1:
         raise FatalError(
             "say which repositories: one of --repos FILE, --github ORG, --gitlab GROUP"
         )
-    if args.repos:
-        return inventory.read_repos_file(args.repos), None, ""
-    flags = {"include_archived": args.include_archived, "include_forks": args.include_forks}
-    if args.github:
-        api = args.github_api or GITHUB_API
-        specs = inventory.github_repos(args.github, api, os.environ, **flags)
+    if request.repos:
+        return inventory.read_repos_file(request.repos), None, ""
+    flags = {"include_archived": request.include_archived, "include_forks": request.include_forks}
+    if request.github:
+        api = request.github_api or GITHUB_API
+        specs = inventory.github_repos(request.github, api, os.environ, **flags)
         return _token_hosts(specs, api), os.environ.get("GITHUB_TOKEN") or None, "x-access-token"
-    api = args.gitlab_url or GITLAB_URL
-    specs = inventory.gitlab_repos(args.gitlab, api, os.environ, **flags)
+    api = request.gitlab_url or GITLAB_URL
+    specs = inventory.gitlab_repos(request.gitlab or "", api, os.environ, **flags)
     return _token_hosts(specs, api), os.environ.get("GITLAB_TOKEN") or None, "oauth2"
 
 
@@ -167,17 +167,19 @@ class _Progress:
             sys.stderr.flush()
 
 
-def _verify(args: argparse.Namespace, audit: OrgAudit, secrets: dict[str, str]) -> None:
+def _verify(
+    wanted: VerifyRequest, audit: OrgAudit, secrets: dict[str, str], *, no_redact: bool
+) -> None:
     """Each distinct secret of the organization checked once; statuses written back."""
     from nexpay_scan.findings import Commit, Finding, Secret
     from nexpay_scan.verifier.endpoint import DEFAULT_API_BASE
     from nexpay_scan.verifier.verify import VerifyOptions, verify_findings
 
     options = VerifyOptions(
-        api_base=args.api_base or os.environ.get("NEXPAY_API_BASE") or DEFAULT_API_BASE,
-        concurrency=args.verify_concurrency,
-        timeout=args.verify_timeout,
-        deadline=args.verify_deadline,
+        api_base=wanted.api_base or os.environ.get("NEXPAY_API_BASE") or DEFAULT_API_BASE,
+        concurrency=wanted.concurrency,
+        timeout=wanted.timeout,
+        deadline=wanted.deadline,
     )
     pairs = []
     for item in audit.findings:
@@ -214,7 +216,7 @@ def _verify(args: argparse.Namespace, audit: OrgAudit, secrets: dict[str, str]) 
             item["account"] = finding.account
         if finding.verified_with is not None:
             shown = finding.verified_with.reveal()
-            item["verified_with"] = shown if args.no_redact else redact(shown)
+            item["verified_with"] = shown if no_redact else redact(shown)
 
 
 def _unredact(audit: OrgAudit, secrets: dict[str, str]) -> None:
@@ -224,30 +226,30 @@ def _unredact(audit: OrgAudit, secrets: dict[str, str]) -> None:
             item["match"] = value
 
 
-def _write(args: argparse.Namespace, audit: OrgAudit) -> None:
-    from nexpay_scan.commands import write_atomically
+def _write(options: ScanOptions, audit: OrgAudit) -> None:
+    from nexpay_scan.commands.pipeline import write_atomically
     from nexpay_scan.org import report
 
     writers = {"json": report.render_json, "sarif": report.render_sarif}
-    text = writers.get(args.format, report.render_text)(audit)
-    if args.output:
-        write_atomically(args.output, text)
-        if args.format != "text" and not args.quiet:
+    text = writers.get(options.format, report.render_text)(audit)
+    if options.output:
+        write_atomically(options.output, text)
+        if options.format != "text" and not options.quiet:
             sys.stderr.write(report.render_text(audit))
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
-    if args.report:
-        suffix = os.path.splitext(args.report)[1].lower()
+    if options.report:
+        suffix = os.path.splitext(options.report)[1].lower()
         page = (
             report.render_html(audit)
             if suffix in (".html", ".htm")
             else report.render_markdown(audit)
         )
-        write_atomically(args.report, page)
+        write_atomically(options.report, page)
 
 
-def _exit_code(args: argparse.Namespace, audit: OrgAudit) -> int:
+def _exit_code(options: ScanOptions, audit: OrgAudit) -> int:
     failed = len(audit.failed)
     if failed:
         print(
@@ -257,7 +259,7 @@ def _exit_code(args: argparse.Namespace, audit: OrgAudit) -> int:
         )
     if failed == len(audit.rows):
         return EXIT_ERROR
-    fail_on: frozenset[str] = args.fail_on
+    fail_on: frozenset[str] = options.fail_on
     statuses = {f.get("status") for f in audit.findings}
     if (
         ("any" in fail_on and audit.findings)

@@ -38,7 +38,8 @@ def scan_repository(task: dict[str, Any]) -> dict[str, Any]:
 
 
 def _scan_mirror(mirror: Path, task: dict[str, Any]) -> dict[str, Any]:
-    from nexpay_scan.commands import HistoryRequest, _history_findings
+    from nexpay_scan.commands.history import history_findings
+    from nexpay_scan.commands.options import HistoryRequest
     from nexpay_scan.config import load_settings
     from nexpay_scan.reporters import Report
     from nexpay_scan.reporters.json_report import finding_dict
@@ -50,7 +51,7 @@ def _scan_mirror(mirror: Path, task: dict[str, Any]) -> dict[str, Any]:
     scanner = Scanner(load_settings(None, config))
     scanner.summary.mode = "history"
     wanted = HistoryRequest(jobs=1, track_places=True)
-    findings = _history_findings(wanted, mirror, scanner)
+    findings = history_findings(wanted, mirror, scanner)
     report = Report(findings, scanner.summary)  # redacted: this is what the journal keeps
     items = []
     secrets: dict[str, str] = {}

@@ -1,0 +1,54 @@
+"""`nexpay-scan ci`: this pull/merge request or push, from the CI's variables."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from nexpay_scan.commands.history import (
+    history_findings,
+    link_findings,
+    range_suppression_changes,
+)
+from nexpay_scan.commands.options import CiRequest, HistoryRequest
+from nexpay_scan.commands.pipeline import (
+    EXIT_CLEAN,
+    Scanned,
+    check_report_name,
+    make_scanner,
+    run_scan,
+)
+from nexpay_scan.sources.git import repo_root
+
+TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
+if TYPE_CHECKING:
+    from nexpay_scan.commands.options import ScanOptions
+
+
+def ci(options: ScanOptions, request: CiRequest) -> int:
+    """`nexpay-scan ci`: the commits of this pull/merge request or push, from the CI's
+    environment (GitHub Actions, GitLab CI)."""
+    from nexpay_scan.ci import ci_range
+    from nexpay_scan.trust import range_base
+
+    root = repo_root(options.repo)
+    check_report_name(options)
+    planned = ci_range(root, os.environ, deepen=request.deepen, base=request.base)
+    revisions = planned.revisions
+    if not options.quiet:
+        print(f"nexpay-scan: {planned.described}", file=sys.stderr)
+    if not revisions:
+        return EXIT_CLEAN
+    trusted = range_base(root, revisions)
+    scanner = make_scanner(options, root, "history", trusted)
+    wanted = HistoryRequest(
+        revisions=tuple(revisions),
+        engine="diff",
+        jobs=options.jobs,
+        all_occurrences=request.all_occurrences,
+        track_places=bool(options.report),
+    )
+    findings = history_findings(wanted, root, scanner)
+    link_findings(root, findings)
+    findings += range_suppression_changes(options, root, wanted.revisions, trusted)
+    return run_scan(Scanned(findings, scanner, root, trusted, [revisions]), options)

@@ -1,0 +1,219 @@
+"""`nexpay-scan history`: git history, each secret once where it came in; the history
+scan that `ci`, `baseline` and `org` share."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from nexpay_scan.commands.options import HistoryRequest
+from nexpay_scan.commands.pipeline import (
+    Scanned,
+    check_report_name,
+    make_scanner,
+    run_scan,
+    suppression_files,
+)
+from nexpay_scan.errors import FatalError
+from nexpay_scan.findings import Finding
+from nexpay_scan.scan import Scanner
+from nexpay_scan.sources.git import repo_root
+
+TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from nexpay_scan.commands.options import ScanOptions
+    from nexpay_scan.trust import TrustedSide
+
+
+def history(options: ScanOptions, wanted: HistoryRequest) -> int:
+    """`nexpay-scan history [REV...]`: each secret once, where it came in."""
+    from nexpay_scan.trust import range_base
+
+    root = repo_root(options.repo)
+    check_report_name(options)
+    _check_dates(root, wanted.since, wanted.until)
+    trusted = range_base(root, list(wanted.revisions))
+    scanner = make_scanner(options, root, "history", trusted)
+    findings = history_findings(wanted, root, scanner)
+    link_findings(root, findings)
+    findings += range_suppression_changes(options, root, wanted.revisions, trusted)
+    return run_scan(Scanned(findings, scanner, root, trusted, [wanted.revisions]), options)
+
+
+def range_suppression_changes(
+    options: ScanOptions, root: Path, revisions: Sequence[str], trusted: TrustedSide | None
+) -> list[Finding]:
+    """In a range scan, a finding for each suppression file the range edits."""
+    if trusted is None:
+        return []
+    from nexpay_scan.sources.history import log_revisions
+    from nexpay_scan.trust import suppression_changes
+
+    files = suppression_files(options, root, trusted)
+    return suppression_changes(root, log_revisions(revisions), files, trusted)
+
+
+def history_findings(wanted: HistoryRequest, root: Path, scanner: Scanner) -> list[Finding]:
+    from nexpay_scan.sources.history import WHOLE_HISTORY, HistoryScan, log_revisions
+
+    scan = HistoryScan(root, scanner, all_occurrences=wanted.all_occurrences)
+    scan.track_places = wanted.track_places
+    branches = [f"refs/heads/{b}" for b in wanted.branches]
+    rev_args = log_revisions([*branches, *wanted.revisions])
+    dates = (("since", wanted.since), ("until", wanted.until))
+    filters = [f"--{name}={value}" for name, value in dates if value]
+    engine = wanted.engine
+    if engine == "auto":  # the blob route covers whole histories only
+        engine = "blob" if rev_args == list(WHOLE_HISTORY) and not filters else "diff"
+    elif engine == "blob" and (rev_args != list(WHOLE_HISTORY) or filters):
+        raise FatalError(
+            "--engine blob scans the whole history: drop REV, --branch, --since, --until"
+        )
+    if engine == "blob":
+        _expect_blob_bytes(root, scanner)
+        findings = scan.run_blobs(rev_args, wanted.jobs)
+    else:
+        findings = scan.run([*filters, *rev_args])
+    if scan.track_places:
+        scan.mark_at_head(findings)
+        _mark_at_tips(root, findings)
+        from nexpay_scan.sources.removals import mark_left
+
+        mark_left(root, findings)
+    _mark_shallow_edges(root, findings)
+    return findings
+
+
+def _mark_shallow_edges(root: Path, findings: list[Finding]) -> None:
+    """In a shallow clone, a key "introduced" at a commit where the clone's history is cut
+    may be older: say so rather than name that commit as where it came in."""
+    from nexpay_scan.sources.git import shallow_edges
+
+    edges = shallow_edges(root)
+    for finding in findings:
+        if finding.commit and finding.commit.sha in edges:
+            finding.notes.append(
+                "this clone is shallow and its history starts at this commit: the key may "
+                "have come in earlier (fetch the full history: git fetch --unshallow)"
+            )
+
+
+def link_findings(root: Path, findings: list[Finding]) -> None:
+    """A note on each finding with its commit and line on the hosting platform, when the
+    CI's variables or the `origin` URL say which."""
+    from nexpay_scan.ci import web_links
+
+    links = web_links(root, os.environ)
+    if links is None:
+        return
+    for finding in findings:
+        if finding.commit and not finding.unreachable:
+            sha = finding.commit.sha
+            finding.notes.append(
+                f"on {links.platform}: {links.file_url(sha, finding.file, finding.line)} "
+                f"(commit {links.commit_url(sha)})"
+            )
+
+
+# approxidate's words (git's date.c): anything else in a date is ignored by git, silently
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+_DATE_WORDS = frozenset(
+    _words(
+        "now today yesterday noon midnight tea am pm ago last never at and of the a an "
+        "second seconds minute minutes hour hours day days week weeks fortnight fortnights "
+        "month months year years zero one two three four five six seven eight nine ten "
+        "utc gmt ut z t cet cest est edt cst cdt mst mdt pst pdt bst ist jst"
+    )
+)
+
+
+_DATE_NAMES = _words(
+    "january february march april may june july august september october november december "
+    "sunday monday tuesday wednesday thursday friday saturday"
+)
+
+
+def _check_dates(root: Path, *dates: str | None) -> None:
+    """`--since`/`--until` that git would read as "now" (a word it does not know) is an
+    error, not a scan of nothing that passes."""
+    import re
+
+    for value in dates:
+        if value is None:
+            continue
+        words = [w.lower() for w in re.findall(r"[A-Za-z]+", value)]
+        unknown = [w for w in words if w not in _DATE_WORDS and not _is_date_name(w)]
+        if unknown or not value.strip() or not (words or re.search(r"\d", value)):
+            raise FatalError(
+                f"{value!r} is not a date git understands ({', '.join(unknown) or 'empty'}): "
+                "use e.g. 2024-05-01, '2 weeks ago', yesterday"
+            )
+
+
+def _is_date_name(word: str) -> bool:
+    """A month or weekday, whole or cut to three letters or more (as git reads them)."""
+    return len(word) >= 3 and any(name.startswith(word) for name in _DATE_NAMES)
+
+
+def _expect_blob_bytes(root: Path, scanner: Scanner) -> None:
+    """The progress display's total for the blob route, known before it starts: the
+    bytes of every blob it will read (the same listing it makes, counted first)."""
+    progress = scanner.progress
+    if not progress.enabled:
+        return
+    from nexpay_scan.sources.git import run_git
+
+    listing = run_git(
+        root,
+        "cat-file",
+        "--batch-all-objects",
+        "--unordered",
+        "--batch-check=%(objecttype) %(objectsize)",
+    )
+    limit = scanner.settings.max_file_size
+    total = 0
+    for line in listing.split(b"\n"):
+        if line.startswith(b"blob "):
+            size = int(line[5:])
+            total += size if size <= limit else 0
+    progress.expect(total, "bytes")
+
+
+def _mark_at_tips(root: Path, findings: list[Finding]) -> None:
+    """For the audit report: every branch and tag tip whose files still hold the key,
+    named (a key removed at HEAD but still at the tip of `feature` is not gone)."""
+    from nexpay_scan.sources.git import BlobReader, run_git
+
+    listed = run_git(
+        root,
+        "for-each-ref",
+        "--format=%(objectname) %(*objectname) %(refname:short)",
+        "refs/heads",
+        "refs/tags",
+    ).decode(errors="replace")
+    tips: list[tuple[str, str]] = []
+    for line in listed.splitlines():
+        parts = line.split(" ", 2)
+        if len(parts) == 3:
+            tips.append((parts[1] or parts[0], parts[2]))
+    with BlobReader(root) as blobs:
+        for finding in findings:
+            if finding.unreachable:
+                continue
+            paths = sorted({p for _, p, _ in finding.places} or {finding.file})
+            value = finding.secret.reveal().encode()
+            where = [
+                name
+                for commit, name in tips
+                if any(
+                    value in (blobs.read(f"{commit}:{path}") or b"")
+                    for path in paths
+                    if "\n" not in path
+                )
+            ]
+            finding.present_at = where

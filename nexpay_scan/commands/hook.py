@@ -1,0 +1,26 @@
+"""`nexpay-scan hook`: the entry point for the pre-commit framework."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from nexpay_scan.commands.pipeline import Scanned, make_scanner, run_scan
+from nexpay_scan.commands.staged import scan_staged
+from nexpay_scan.sources.git import repo_root
+
+TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
+if TYPE_CHECKING:
+    from nexpay_scan.commands.options import ScanOptions
+
+
+def hook(options: ScanOptions, filenames: Sequence[str]) -> int:
+    """Entry for the pre-commit framework: staged lines in a commit, else the files given."""
+    if "GIT_INDEX_FILE" in os.environ:  # git sets it for the hooks of a commit
+        return scan_staged(options, "staged", set(filenames) if filenames else None)
+    from nexpay_scan.sources.files import scan_paths
+
+    root = repo_root(options.repo)
+    scanner = make_scanner(options, root, "files")
+    found = scan_paths(filenames, scanner, options.jobs, os.fspath(root)) if filenames else []
+    return run_scan(Scanned(found, scanner, root), options)

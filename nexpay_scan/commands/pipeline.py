@@ -1,0 +1,317 @@
+"""What every scanning command does after its scan: the settings in force, suppressions
+(trusted side in a range scan), verification, the report, and the exit code."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Sequence
+
+from nexpay_scan.config import CONFIG_NAME, Settings, load_settings, settings_from
+from nexpay_scan.errors import FatalError
+from nexpay_scan.findings import LIVE, STATUS_ORDER, UNKNOWN, UNVERIFIED, Finding
+from nexpay_scan.progress import Progress
+from nexpay_scan.records import Record
+from nexpay_scan.reporters import Report, get_writer
+from nexpay_scan.scan import Scanner, Summary
+
+TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
+if TYPE_CHECKING:
+    from nexpay_scan.commands.options import ScanOptions, VerifyRequest
+    from nexpay_scan.paths import StrPath
+    from nexpay_scan.trust import TrustedSide
+
+EXIT_CLEAN, EXIT_FINDINGS = 0, 1
+
+
+def make_scanner(
+    options: ScanOptions,
+    root: StrPath | None,
+    mode: str,
+    trusted: TrustedSide | None = None,
+) -> Scanner:
+    """A scanner with the settings in force (see `_settings`), its summary labelled with
+    `mode`, and a progress display on a terminal unless `--quiet`."""
+    scanner = Scanner(_settings(options, root, trusted))
+    scanner.summary.mode = mode
+    scanner.progress = Progress("commits", enabled=sys.stderr.isatty() and not options.quiet)
+    return scanner
+
+
+def _settings(options: ScanOptions, root: StrPath | None, trusted: TrustedSide | None) -> Settings:
+    """The rules and allowlists in force: the config named or found in the checkout; in a
+    range scan, the config as the trusted side has it (see `nexpay_scan.trust`)."""
+    config = options.config
+    if config is not None and not os.path.isfile(config):
+        raise FatalError(f"{config}: config file not found")
+    redact = not options.no_redact
+    in_repo = _tree_path(root, config, trusted) if config else CONFIG_NAME
+    if trusted is None or root is None or in_repo is None:
+        return load_settings(root, config, redact=redact)
+    from pathlib import Path
+
+    from nexpay_scan.rules import parse_toml_bytes
+    from nexpay_scan.trust import file_at
+
+    raw = file_at(Path(root), trusted, in_repo)
+    source = f"{in_repo} at {trusted.describe()}"
+    return settings_from(
+        None if raw is None else parse_toml_bytes(raw, source), source, redact=redact
+    )
+
+
+def _tree_path(root: StrPath | None, given: str | None, trusted: TrustedSide | None) -> str | None:
+    """Where a file named on the command line sits in the work tree, if it does and the
+    scan is a range scan with a work tree: its content is then the change's to decide."""
+    if trusted is None or root is None or not given or trusted.bare:
+        return None
+    from pathlib import Path
+
+    from nexpay_scan.trust import in_tree
+
+    return in_tree(Path(root), given)
+
+
+class Scanned(Record):
+    """What a command's scan produced, and where: its findings, the scanner that found
+    them (settings, summary), the repository, and in a range scan the trusted side and
+    the revisions (their heads' client IDs are what `--verify` pairs keys with)."""
+
+    findings: list[Finding]
+    scanner: Scanner
+    root: StrPath | None
+    trusted: TrustedSide | None = None
+    ranges: Sequence[Sequence[str]] = ()
+
+
+def run_scan(scanned: Scanned, options: ScanOptions) -> int:
+    """What every scanning command does with its findings, in this order: suppressions
+    (`.nexpayscanignore`, `--baseline`), verification (`--verify`), the report, and the
+    exit code (`--fail-on`)."""
+    findings, scanner, root, trusted, ranges = scanned
+    notes: list[str] = []
+    _mark_suppressed(options, findings, root, trusted, notes)
+    active = [f for f in findings if f.suppression is None]
+    suppressed = [f for f in findings if f.suppression is not None]
+    scanner.summary.suppressed = len(suppressed)
+    active.sort(key=lambda f: (f.file, f.line, f.column))
+    suppressed.sort(key=lambda f: (f.file, f.line, f.column))
+    if options.verify is not None:
+        _verify(options.verify, active, scanner, root, ranges)
+    report = Report(
+        findings=active,
+        summary=scanner.summary,
+        redact=scanner.settings.redact,
+        color=_use_color(options),
+        quiet=options.quiet,
+        rules=scanner.settings.rules,
+        suppressed=suppressed,
+        notes=notes,
+    )
+    text = get_writer(options.format)(report)
+    if options.output:
+        write_atomically(options.output, text)
+        if options.format != "text" and not options.quiet:
+            report.color = _use_color(options)
+            sys.stderr.write(get_writer("text")(report))
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    if options.report:
+        _write_audit(options.report, report, root)
+    if options.command == "ci":
+        from nexpay_scan.reporters.github import write_to_actions
+
+        report.color = False
+        beside = sys.stdout if options.output or options.format == "text" else sys.stderr
+        write_to_actions(report, os.environ, beside)
+    code = exit_code(active, options.fail_on, scanner.summary)
+    _after_blocked(options, scanner.summary.mode, active, root, code)
+    return code
+
+
+def _after_blocked(
+    options: ScanOptions, mode: str, active: list[Finding], root: StrPath | None, code: int
+) -> None:
+    """A run that found something remembers its fingerprints for `ignore --last-found`;
+    a blocking one at commit or push time ends with how to go ahead knowingly."""
+    secrets = [f for f in active if f.kind != "suppression"]
+    if secrets and root is not None and options.command != "pre-receive":
+        from nexpay_scan.known import remember
+
+        remember(root, secrets, mode)
+    if code == EXIT_CLEAN:
+        return
+    from nexpay_scan.reporters.remediation import bypass
+
+    line = bypass(mode, framework="PRE_COMMIT" in os.environ)
+    if line:
+        print(f"nexpay-scan: {line}", file=sys.stderr)
+
+
+def _mark_suppressed(
+    options: ScanOptions,
+    findings: list[Finding],
+    root: StrPath | None,
+    trusted: TrustedSide | None,
+    notes: list[str],
+) -> None:
+    """Marks findings listed in `.nexpayscanignore` or in the `--baseline` file; in a range
+    scan both are read as the trusted side has them."""
+    from nexpay_scan.suppressions import (
+        IGNORE_NAME,
+        mark_known,
+        parse_baseline,
+        parse_ignore,
+        read_baseline,
+        read_ignore_file,
+    )
+
+    if trusted is None or root is None:
+        known = read_ignore_file(root)
+        if options.baseline:
+            known.update(read_baseline(options.baseline))
+        mark_known(findings, known)
+        return
+    from pathlib import Path
+
+    from nexpay_scan.trust import file_at
+
+    where = trusted.describe()
+    _disobey_added_allow_comments(findings, where)
+    raw = file_at(Path(root), trusted, IGNORE_NAME)
+    known = parse_ignore(raw, f"{IGNORE_NAME} at {where}") if raw is not None else {}
+    baseline = options.baseline
+    in_repo = _tree_path(root, baseline, trusted)
+    if baseline and in_repo is None:
+        known.update(read_baseline(baseline))
+    elif baseline and in_repo is not None:
+        raw = file_at(Path(root), trusted, in_repo)
+        if raw is None:
+            notes.append(
+                f"baseline {in_repo} is not in {where}: not used (a change cannot bring "
+                "its own baseline)"
+            )
+        else:
+            known.update(parse_baseline(raw, f"{in_repo} at {where}"))
+    mark_known(findings, known)
+
+
+def _disobey_added_allow_comments(findings: list[Finding], where: str) -> None:
+    """A range scan reports keys on the lines its change adds, so an allow comment on such
+    a line is the change's own: it is not obeyed (the finding fails the gate, and says so)."""
+    for finding in findings:
+        if finding.suppression is not None and finding.suppression.kind == "inSource":
+            finding.notes.append(
+                f"{finding.suppression.justification}: added by the change under scan, so "
+                "not obeyed by a range scan; a reviewer must approve it (its fingerprint in "
+                f".nexpayscanignore on {where})"
+            )
+            finding.suppression = None
+
+
+def suppression_files(options: ScanOptions, root: StrPath, trusted: TrustedSide) -> list[str]:
+    """The files in the tree that say what a scan suppresses: a change to one is a finding."""
+    from nexpay_scan.suppressions import IGNORE_NAME
+
+    named = (_tree_path(root, given, trusted) for given in (options.config, options.baseline))
+    wanted = [CONFIG_NAME, IGNORE_NAME, *(p for p in named if p)]
+    return list(dict.fromkeys(wanted))
+
+
+def _write_audit(name: str, report: Report, root: StrPath | None) -> None:
+    from pathlib import Path
+
+    from nexpay_scan.reporters.audit import render_audit
+
+    suffix = os.path.splitext(name)[1].lower()
+    folder = Path(root) if root is not None else None
+    write_atomically(name, render_audit(report, suffix, folder))
+
+
+def exit_code(
+    findings: list[Finding], fail_on: frozenset[str], summary: Summary | None = None
+) -> int:
+    """1 when the run has something `--fail-on` fails on, else 0."""
+    if "any" in fail_on and findings:
+        return EXIT_FINDINGS
+    if "live" in fail_on and any(f.status == LIVE for f in findings):
+        return EXIT_FINDINGS
+    if "unknown" in fail_on and any(f.status == UNKNOWN for f in findings):
+        return EXIT_FINDINGS
+    if "skipped" in fail_on and summary is not None and summary.gaps:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def _verify(
+    wanted: VerifyRequest,
+    findings: list[Finding],
+    scanner: Scanner,
+    root: StrPath | None,
+    ranges: Sequence[Sequence[str]],
+) -> None:
+    from nexpay_scan.sources.tree_ids import client_ids_at_heads
+    from nexpay_scan.verifier.endpoint import DEFAULT_API_BASE
+    from nexpay_scan.verifier.verify import VerifyOptions, verify_findings
+
+    options = VerifyOptions(
+        api_base=wanted.api_base or os.environ.get("NEXPAY_API_BASE") or DEFAULT_API_BASE,
+        concurrency=wanted.concurrency,
+        timeout=wanted.timeout,
+        deadline=wanted.deadline,
+    )
+    tree_ids = client_ids_at_heads(root, ranges, scanner) if root is not None else []
+    verify_findings(findings, options, tree_client_ids=tree_ids)
+    order = {status: rank for rank, status in enumerate(STATUS_ORDER)}
+    findings.sort(key=lambda f: (order.get(f.status, order[UNVERIFIED]), f.kind != "secret"))
+
+
+def _use_color(options: ScanOptions) -> bool:
+    stream = sys.stderr if options.output else sys.stdout
+    return options.format == "text" and stream.isatty() and "NO_COLOR" not in os.environ
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Writes `text` to `path` whole or not at all (temp file, then rename). A device or a
+    pipe (`/dev/stdout`, a FIFO) is written to directly: it cannot be replaced."""
+
+    if os.path.exists(path) and not os.path.isfile(path):
+        try:
+            with open(path, "w", encoding="utf-8") as stream:
+                stream.write(text)
+        except OSError as error:
+            raise FatalError(f"{path}: cannot write the report ({error.strerror})") from None
+        return
+
+    folder, name = os.path.split(path)
+    # named before it exists, so that however the write ends (an error, Ctrl-C, SIGTERM
+    # arriving anywhere, even inside the call that creates it) the clean-up knows its name
+    temp = os.path.join(folder or ".", f".{name}.{os.getpid()}.{os.urandom(4).hex()}")
+    try:
+        handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temp, path)
+    except BaseException as error:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        if isinstance(error, OSError):
+            raise FatalError(f"{path}: cannot write the report ({error.strerror})") from None
+        raise
+
+
+def stdin_lines() -> list[str]:
+    if sys.stdin is None or sys.stdin.isatty():
+        return []
+    return sys.stdin.read().splitlines()
+
+
+def check_report_name(options: ScanOptions) -> None:
+    """`--report x.txt` fails before the scan, not after it."""
+    from nexpay_scan.formats import check_report_suffix
+
+    name = options.report
+    if name:
+        check_report_suffix(os.path.splitext(name)[1], name)

@@ -1,0 +1,29 @@
+"""`nexpay-scan staged`: the lines the next commit adds (the pre-commit hook)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from nexpay_scan.commands.pipeline import Scanned, make_scanner, run_scan
+from nexpay_scan.config import builtin_rules
+
+TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
+if TYPE_CHECKING:
+    from nexpay_scan.commands.options import ScanOptions
+
+
+def staged(options: ScanOptions) -> int:
+    """`nexpay-scan staged`: the lines the next commit adds."""
+    return scan_staged(options, "staged")
+
+
+def scan_staged(options: ScanOptions, mode: str, only: Collection[str] | None = None) -> int:
+    """The staged lines (of the files in `only`, if given), scanned and reported."""
+    from nexpay_scan.sources.staged import StagedDiff
+
+    with StagedDiff(options.repo) as diff:
+        builtin_rules()  # loaded while git starts
+        root = diff.root()
+        scanner = make_scanner(options, root, mode)
+        findings = diff.scan(scanner, only)
+    return run_scan(Scanned(findings, scanner, root), options)
