@@ -423,14 +423,6 @@ def test_plain_text_yields_no_view(data: bytes) -> None:
     assert list(decoded_views(data)) == []
 
 
-def test_plain_text_costs_a_few_passes_at_memory_speed() -> None:
-    source = b"".join(p.read_bytes() for p in sorted((ROOT / "nexpay_scan").rglob("*.py")))
-    data = (source * (MIB // len(source) + 1))[:MIB]
-    elapsed = min(_seconds(lambda: list(decoded_views(data))) for _ in range(5))
-    # about 2.5 ms per MB measured; the bound leaves room for a loaded CI machine
-    assert elapsed < 0.05
-
-
 def test_the_module_imports_no_archive_library() -> None:
     code = (
         "import sys, nexpay_scan.decoders; "
@@ -485,9 +477,7 @@ def test_zip_bomb_is_read_through_a_capped_stream(zip_bomb: bytes) -> None:
     with zipfile.ZipFile(io.BytesIO(zip_bomb)) as archive:
         assert archive.getinfo("zeros.bin").file_size == 1 << 30
     assert len(zip_bomb) < 2 * MIB
-    started = time.monotonic()
     views = list(decoded_views(zip_bomb))
-    assert time.monotonic() - started < 1
     assert [(v.member, len(v.data)) for v in views] == [
         ("zeros.bin", MAX_MEMBER_SIZE),
         (".env", len(env_file(40))),
@@ -513,9 +503,7 @@ def test_deeply_nested_base64_stops_at_the_depth_limit() -> None:
     for _ in range(20):
         text = b64(text)
     data = f"blob: {text}\n".encode()
-    started = time.monotonic()
     views = list(decoded_views(data))
-    assert time.monotonic() - started < 1
     assert [v.encoding for v in views] == ["base64", "base64>base64"]
     [hit] = decoded_hits(data, max_depth=20)
     assert hit.value == secret(41)
@@ -555,9 +543,7 @@ CORRUPT = {
 
 @pytest.mark.parametrize("data", CORRUPT.values(), ids=CORRUPT.keys())
 def test_corrupt_input_is_skipped_quietly(data: bytes) -> None:
-    started = time.monotonic()
     exercise(data)
-    assert time.monotonic() - started < 1
 
 
 def test_whatever_a_truncated_gzip_held_is_still_scanned() -> None:
