@@ -11,9 +11,11 @@ turn into a keyword:
   holding one, to an archive or gzip stream, or to base64 that does (base64 of base64);
 - content that starts as an archive or as UTF-16 text (with or without a byte-order mark).
 
-It stays cheap: words are found at memory speed, base64 runs too (a byte translation, then
-`bytes.find`), and only the runs long enough to be a decoder's token are decoded (in C),
-at each of the four alignments, so a word is seen wherever the decoder's token starts.
+It stays cheap: words are found in one pass over a lowercase copy (one `re` alternation:
+a case-insensitive search is several times slower), base64 runs in one byte translation
+and `bytes.find`, and only the runs long enough to be a decoder's token are decoded (in
+C), at each of the four alignments, so a word is seen wherever the decoder's token starts.
+A run's verdict is remembered: the versions of a file share most of their runs.
 """
 
 from __future__ import annotations
@@ -26,10 +28,6 @@ from functools import cache
 
 from nexpay_scan.decoders import encoded_at, hints_for
 from nexpay_scan.decoders.base64 import MIN_BASE64
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
 
 # base64 characters (both alphabets) and padding to "A", all else to ".": runs are then
 # found by bytes.find at memory speed, as in the decoders
@@ -47,6 +45,9 @@ _HEX = b"0123456789abcdefABCDEF"
 _WHOLE_MAGIC = (b"PK\x03\x04", b"\x1f\x8b\x08", b"ustar")
 _DEPTH = 2  # as `decoders.decoded_views`: base64 of base64, no deeper
 _UTF16_SNIFF = 4096
+# remembered verdicts: runs up to this long, this many at most (a few MB)
+_REMEMBERED_RUN = 512
+_REMEMBERED = 1 << 14
 
 
 @cache
@@ -63,16 +64,9 @@ class Prefilter:
         words = {k.lower() for k in keywords} | set(hints_for(keywords))
         # a word that contains another adds nothing: a hit on it is a hit on the shorter
         self.words = tuple(sorted(w for w in words if not any(o != w and o in w for o in words)))
-        self._patterns: tuple[Any, ...] | None = None
-
-    @property
-    def patterns(self) -> tuple[Any, ...]:
-        """One compiled case-insensitive literal per word (see Detector.prefilters)."""
-        if self._patterns is None:
-            import regex
-
-            self._patterns = tuple(regex.compile(b"(?i)" + regex.escape(w)) for w in self.words)
-        return self._patterns
+        # one pass finds them all, over a lowercase copy
+        self.search_lowered = re.compile(b"|".join(re.escape(w) for w in self.words)).search
+        self._verdicts: dict[tuple[bytes, bool, int], bool] = {}
 
     def suspect(self, data: bytes, *, patch: bool = False) -> bool:
         """False only when no key can hide in `data`, as it is or decoded. `patch`: `data`
@@ -83,10 +77,7 @@ class Prefilter:
 
     def has_word(self, data: bytes) -> bool:
         """A word in `data`, in any case."""
-        if len(data) > 1 << 20:
-            return any(p.search(data, concurrent=True) for p in self.patterns)
-        lowered = data.lower()
-        return any(w in lowered for w in self.words)
+        return self.search_lowered(data.lower()) is not None
 
     def base64_hides_word(self, data: bytes, *, patch: bool = False, depth: int = 1) -> bool:
         """A base64 run in `data` long enough for the decoders, that decodes (at any
@@ -109,9 +100,23 @@ class Prefilter:
             run_end = end if stop < 0 else start + stop
             tail = _TAIL.match(data, run_end, end)
             chain_end = tail.end() if tail else run_end
-            if self._decodes_to_word(data[run_start:chain_end], patch, depth):
+            if self._verdict(data[run_start:chain_end], patch, depth):
                 yield run_start
             found = marks.find(_RUN, chain_end - start)
+
+    def _verdict(self, chain: bytes, patch: bool, depth: int) -> bool:
+        """`_decodes_to_word`, remembered for short runs: the same runs (a long name, a
+        digest, a rule of `=`) come back in every version of a file."""
+        if len(chain) > _REMEMBERED_RUN:
+            return self._decodes_to_word(chain, patch, depth)
+        key = (chain, patch, depth)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = self._decodes_to_word(chain, patch, depth)
+            if len(self._verdicts) >= _REMEMBERED:
+                self._verdicts.clear()  # threads share it: a dict call is atomic
+            self._verdicts[key] = verdict
+        return verdict
 
     def _decodes_to_word(self, chain: bytes, patch: bool, depth: int) -> bool:
         if patch:
@@ -172,12 +177,13 @@ def suspect_objects(
     other, each `sizes[n]` bytes from `starts[n]`) that may hold a key, as they are or
     decoded (see `Prefilter`)."""
     hit: set[int] = set(encoded_at(block, starts))
-    for pattern in prefilter.patterns:
-        position = 0
-        while match := pattern.search(block, position, concurrent=True):
-            number = max(bisect_right(starts, match.start()) - 1, 0)
-            hit.add(number)
-            position = starts[number + 1] if number + 1 < len(starts) else len(block)
+    lowered = block.lower()
+    position = 0
+    while match := prefilter.search_lowered(lowered, position):
+        number = max(bisect_right(starts, match.start()) - 1, 0)
+        hit.add(number)
+        position = starts[number + 1] if number + 1 < len(starts) else len(block)
+    del lowered  # a batch's worth of memory
     for offset in prefilter.hiding_offsets(block):
         hit.add(max(bisect_right(starts, offset) - 1, 0))
     for number, (at, size) in enumerate(zip(starts, sizes, strict=True)):
