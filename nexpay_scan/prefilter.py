@@ -64,8 +64,8 @@ class Prefilter:
         words = {k.lower() for k in keywords} | set(hints_for(keywords))
         # a word that contains another adds nothing: a hit on it is a hit on the shorter
         self.words = tuple(sorted(w for w in words if not any(o != w and o in w for o in words)))
-        # one pass finds them all, over a lowercase copy
-        self.search_lowered = re.compile(b"|".join(re.escape(w) for w in self.words)).search
+        # one pass finds them all, over a lowercase copy (a match starts inside its word)
+        self.search_lowered = re.compile(_one_pattern(self.words)).search
         self._verdicts: dict[tuple[bytes, bool, int], bool] = {}
 
     def suspect(self, data: bytes, *, patch: bool = False) -> bool:
@@ -144,6 +144,35 @@ class Prefilter:
         if any(m in decoded for m in _WHOLE_MAGIC):
             return True  # an archive or a gzip stream: its members are not seen here
         return depth < _DEPTH and self.base64_hides_word(decoded, depth=depth + 1)
+
+
+def _one_pattern(words: Sequence[bytes]) -> bytes:
+    """A pattern that finds each of `words` in lowercase text. When they share a piece of
+    two bytes or more ("xp" in "nxp" and "nexpay"), the pattern starts with it and checks
+    each word around it by look-behind and look-ahead: `re` then skips ahead to that
+    literal (twice as fast as an alternation, which tries every "n"); else an
+    alternation."""
+    shared = _longest_shared(words)
+    if len(shared) < 2:
+        return b"|".join(re.escape(w) for w in words)
+    branches = []
+    for word in words:
+        cut = word.index(shared) + len(shared)
+        after = word[cut:]
+        behind = b"(?<=" + re.escape(word[:cut]) + b")" if cut > len(shared) else b""
+        branches.append(behind + (b"(?=" + re.escape(after) + b")" if after else b""))
+    return re.escape(shared) + b"(?:" + b"|".join(branches) + b")"
+
+
+def _longest_shared(words: Sequence[bytes]) -> bytes:
+    """The longest piece every one of `words` holds (b"" when none)."""
+    shortest = min(words, key=len, default=b"")
+    for size in range(len(shortest), 0, -1):
+        for at in range(len(shortest) - size + 1):
+            piece = shortest[at : at + size]
+            if all(piece in word for word in words):
+                return piece
+    return b""
 
 
 def _new_side(chain: bytes) -> bytes:
