@@ -73,7 +73,8 @@ class Prefilter:
         # a word that contains another adds nothing: a hit on it is a hit on the shorter
         self.words = tuple(sorted(w for w in words if not any(o != w and o in w for o in words)))
         # one pass finds them all, over a lowercase copy (a match starts inside its word)
-        self.search_lowered = re.compile(_one_pattern(self.words)).search
+        self.pattern = _one_pattern(self.words)
+        self.search_lowered = re.compile(self.pattern).search
         self._verdicts: dict[tuple[bytes, bool, int], bool] = {}
 
     def suspect(self, data: bytes, *, patch: bool = False) -> bool:
@@ -194,6 +195,15 @@ def _run_pattern() -> Any:
     return regex.compile(_RUN + b"A*")
 
 
+@cache
+def _big_search(pattern: bytes) -> Any:
+    """`pattern`'s search for big blocks: `regex`, as fast as `re` here, lets the GIL go
+    (compiled on first use, off the hook's path)."""
+    import regex
+
+    return regex.compile(pattern).search
+
+
 def _new_side(chain: bytes) -> bytes:
     """The lines of a wrapped run in a patch as the new file has them: removed lines
     left out, the marker column of the others dropped (the first line's run starts after
@@ -226,8 +236,9 @@ def suspect_objects(
     decoded (see `Prefilter`)."""
     hit: set[int] = set(encoded_at(block, starts))
     lowered = block.lower()
+    search = _big_search(prefilter.pattern)
     position = 0
-    while match := prefilter.search_lowered(lowered, position):
+    while match := search(lowered, position, concurrent=True):
         number = max(bisect_right(starts, match.start()) - 1, 0)
         hit.add(number)
         position = starts[number + 1] if number + 1 < len(starts) else len(block)
