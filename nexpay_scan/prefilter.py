@@ -11,9 +11,11 @@ turn into a keyword:
   holding one, to an archive or gzip stream, or to base64 that does (base64 of base64);
 - content that starts as an archive or as UTF-16 text (with or without a byte-order mark).
 
-It stays cheap: words are found at memory speed, base64 runs too (a byte translation, then
-`bytes.find`), and only the runs long enough to be a decoder's token are decoded (in C),
-at each of the four alignments, so a word is seen wherever the decoder's token starts.
+It stays cheap: words are found in one pass over a lowercase copy (one `re` alternation:
+a case-insensitive search is several times slower), base64 runs in one byte translation
+and `bytes.find`, and only the runs long enough to be a decoder's token are decoded (in
+C), at each of the four alignments, so a word is seen wherever the decoder's token starts.
+A run's verdict is remembered: the versions of a file share most of their runs.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ if TYPE_CHECKING:
 _ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_="
 _MARKS = bytes(65 if b in _ALPHABET else 46 for b in range(256))
 _RUN = b"A" * MIN_BASE64
+# `regex` finds a run of marks as Boyer-Moore does, twice as fast as `bytes.find` (which
+# steps through every short run), and lets the GIL go on a block this big
+_CONCURRENT = 1 << 16
+_BLANKS = b" \t\r\n"
 # the further lines of a wrapped blob, as the decoders join them (a patch's lines start
 # with a marker column: " ", "+" or "-")
 _TAIL = re.compile(rb"(?:[ \t]*\r?\n[ \t+-]?[ \t]*[A-Za-z0-9+/_=-]{4,})*")
@@ -47,6 +53,9 @@ _HEX = b"0123456789abcdefABCDEF"
 _WHOLE_MAGIC = (b"PK\x03\x04", b"\x1f\x8b\x08", b"ustar")
 _DEPTH = 2  # as `decoders.decoded_views`: base64 of base64, no deeper
 _UTF16_SNIFF = 4096
+# remembered verdicts: runs up to this long, this many at most (a few MB)
+_REMEMBERED_RUN = 512
+_REMEMBERED = 1 << 15
 
 
 @cache
@@ -63,16 +72,10 @@ class Prefilter:
         words = {k.lower() for k in keywords} | set(hints_for(keywords))
         # a word that contains another adds nothing: a hit on it is a hit on the shorter
         self.words = tuple(sorted(w for w in words if not any(o != w and o in w for o in words)))
-        self._patterns: tuple[Any, ...] | None = None
-
-    @property
-    def patterns(self) -> tuple[Any, ...]:
-        """One compiled case-insensitive literal per word (see Detector.prefilters)."""
-        if self._patterns is None:
-            import regex
-
-            self._patterns = tuple(regex.compile(b"(?i)" + regex.escape(w)) for w in self.words)
-        return self._patterns
+        # one pass finds them all, over a lowercase copy (a match starts inside its word)
+        self.pattern = _one_pattern(self.words)
+        self.search_lowered = re.compile(self.pattern).search
+        self._verdicts: dict[tuple[bytes, bool, int], bool] = {}
 
     def suspect(self, data: bytes, *, patch: bool = False) -> bool:
         """False only when no key can hide in `data`, as it is or decoded. `patch`: `data`
@@ -83,10 +86,7 @@ class Prefilter:
 
     def has_word(self, data: bytes) -> bool:
         """A word in `data`, in any case."""
-        if len(data) > 1 << 20:
-            return any(p.search(data, concurrent=True) for p in self.patterns)
-        lowered = data.lower()
-        return any(w in lowered for w in self.words)
+        return self.search_lowered(data.lower()) is not None
 
     def base64_hides_word(self, data: bytes, *, patch: bool = False, depth: int = 1) -> bool:
         """A base64 run in `data` long enough for the decoders, that decodes (at any
@@ -102,16 +102,32 @@ class Prefilter:
         self, data: bytes, start: int, end: int, patch: bool, depth: int
     ) -> Iterator[int]:
         marks = data[start:end].translate(_MARKS)
-        found = marks.find(_RUN)
-        while found >= 0:
-            run_start = start + found
-            stop = marks.find(b".", found + MIN_BASE64)
-            run_end = end if stop < 0 else start + stop
-            tail = _TAIL.match(data, run_end, end)
-            chain_end = tail.end() if tail else run_end
-            if self._decodes_to_word(data[run_start:chain_end], patch, depth):
+        search = _run_pattern().search
+        concurrent = len(marks) >= _CONCURRENT
+        run = search(marks, 0, concurrent=concurrent)
+        while run:
+            run_start, run_end = start + run.start(), start + run.end()
+            chain_end = run_end
+            if run_end < end and data[run_end] in _BLANKS:  # a further line may follow
+                tail = _TAIL.match(data, run_end, end)
+                chain_end = tail.end() if tail else run_end
+            if self._verdict(data[run_start:chain_end], patch, depth):
                 yield run_start
-            found = marks.find(_RUN, chain_end - start)
+            run = search(marks, chain_end - start, concurrent=concurrent)
+
+    def _verdict(self, chain: bytes, patch: bool, depth: int) -> bool:
+        """`_decodes_to_word`, remembered for short runs: the same runs (a long name, a
+        digest, a rule of `=`) come back in every version of a file."""
+        if len(chain) > _REMEMBERED_RUN:
+            return self._decodes_to_word(chain, patch, depth)
+        key = (chain, patch, depth)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = self._decodes_to_word(chain, patch, depth)
+            if len(self._verdicts) >= _REMEMBERED:
+                self._verdicts.clear()  # threads share it: a dict call is atomic
+            self._verdicts[key] = verdict
+        return verdict
 
     def _decodes_to_word(self, chain: bytes, patch: bool, depth: int) -> bool:
         if patch:
@@ -139,6 +155,53 @@ class Prefilter:
         if any(m in decoded for m in _WHOLE_MAGIC):
             return True  # an archive or a gzip stream: its members are not seen here
         return depth < _DEPTH and self.base64_hides_word(decoded, depth=depth + 1)
+
+
+def _one_pattern(words: Sequence[bytes]) -> bytes:
+    """A pattern that finds each of `words` in lowercase text. When they share a piece of
+    two bytes or more ("xp" in "nxp" and "nexpay"), the pattern starts with it and checks
+    each word around it by look-behind and look-ahead: `re` then skips ahead to that
+    literal (twice as fast as an alternation, which tries every "n"); else an
+    alternation."""
+    shared = _longest_shared(words)
+    if len(shared) < 2:
+        return b"|".join(re.escape(w) for w in words)
+    branches = []
+    for word in words:
+        cut = word.index(shared) + len(shared)
+        after = word[cut:]
+        behind = b"(?<=" + re.escape(word[:cut]) + b")" if cut > len(shared) else b""
+        branches.append(behind + (b"(?=" + re.escape(after) + b")" if after else b""))
+    return re.escape(shared) + b"(?:" + b"|".join(branches) + b")"
+
+
+def _longest_shared(words: Sequence[bytes]) -> bytes:
+    """The longest piece every one of `words` holds (b"" when none)."""
+    shortest = min(words, key=len, default=b"")
+    for size in range(len(shortest), 0, -1):
+        for at in range(len(shortest) - size + 1):
+            piece = shortest[at : at + size]
+            if all(piece in word for word in words):
+                return piece
+    return b""
+
+
+@cache
+def _run_pattern() -> Any:
+    """A run of marks (see `_MARKS`) long enough for the decoders, to its end; compiled on
+    first use, off the hook's path."""
+    import regex
+
+    return regex.compile(_RUN + b"A*")
+
+
+@cache
+def _big_search(pattern: bytes) -> Any:
+    """`pattern`'s search for big blocks: `regex`, as fast as `re` here, lets the GIL go
+    (compiled on first use, off the hook's path)."""
+    import regex
+
+    return regex.compile(pattern).search
 
 
 def _new_side(chain: bytes) -> bytes:
@@ -172,12 +235,14 @@ def suspect_objects(
     other, each `sizes[n]` bytes from `starts[n]`) that may hold a key, as they are or
     decoded (see `Prefilter`)."""
     hit: set[int] = set(encoded_at(block, starts))
-    for pattern in prefilter.patterns:
-        position = 0
-        while match := pattern.search(block, position, concurrent=True):
-            number = max(bisect_right(starts, match.start()) - 1, 0)
-            hit.add(number)
-            position = starts[number + 1] if number + 1 < len(starts) else len(block)
+    lowered = block.lower()
+    search = _big_search(prefilter.pattern)
+    position = 0
+    while match := search(lowered, position, concurrent=True):
+        number = max(bisect_right(starts, match.start()) - 1, 0)
+        hit.add(number)
+        position = starts[number + 1] if number + 1 < len(starts) else len(block)
+    del lowered  # a batch's worth of memory
     for offset in prefilter.hiding_offsets(block):
         hit.add(max(bisect_right(starts, offset) - 1, 0))
     for number, (at, size) in enumerate(zip(starts, sizes, strict=True)):

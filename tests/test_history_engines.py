@@ -167,3 +167,28 @@ def test_a_key_a_merge_itself_adds_is_found_by_both_routes(cli: Any, repo: Repo)
     for args in (["--engine", "blob"], ["--engine", "diff"], [f"{merge}^1..{merge}"]):
         [finding] = _history(cli, repo, *args)
         assert (finding["commit"], finding["file"], finding["line"]) == (merge, "evil.env", 2)
+
+
+_OWN_RULE = """
+[[rule]]
+id = "tok"
+description = "a repository's own token"
+kind = "secret"
+regex = 'tok_[0-9]{8}'
+keywords = ["tok_"]
+"""
+
+
+@pytest.mark.parametrize("engine", ["blob", "diff"])
+def test_a_repository_rule_with_its_own_keyword_is_found_by_both_routes(
+    cli: Any, repo: Repo, engine: str
+) -> None:
+    # its keyword shares no letters with Nexpay's: the prefilter's one pass still finds it
+    repo.write(".nexpay-scan.toml", _OWN_RULE)
+    repo.write("deploy.env", "TOKEN=tok_12345678\n")
+    repo.commit("token")
+    repo.write("deploy.env", "TOKEN=\n")
+    repo.commit("token removed")
+    found = _history(cli, repo, "--engine", engine)
+    assert [f["match"] for f in found] == ["tok_12345678"]
+    assert found[0]["file"] == "deploy.env"
