@@ -18,7 +18,7 @@ from typing import Any
 
 from nexpay_scan.errors import FatalError
 from nexpay_scan.records import Record
-from nexpay_scan.sources.git import run_git, shallow_edges
+from nexpay_scan.sources.git import commit_named, run_git, shallow_edges
 
 _NULL = "0" * 40
 _DEEPEN_STEPS = (50, 200, 1000, 5000)
@@ -288,16 +288,7 @@ _SYSTEMS: tuple[
 
 
 def _present(repo: Path, rev: str) -> bool:
-    found = run_git(
-        repo,
-        "rev-parse",
-        "-q",
-        "--verify",
-        "--end-of-options",
-        f"{rev}^{{commit}}",
-        ok_codes=(0, 1, 128),
-    )
-    return bool(found.strip())
+    return bool(commit_named(repo, rev))
 
 
 def _need_commit(repo: Path, rev: str, what: str) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Commit, Finding, Secret
 from nexpay_scan.records import Record
-from nexpay_scan.sources.git import run_git
+from nexpay_scan.sources.git import commit_named, run_git
 
 SUPPRESSION_CHANGE_RULE = "nexpay-suppression-change"
 _LOG_MARKER = "\x01nexpay-scan-trust\x01"
@@ -70,16 +70,7 @@ def receiving_side(repo: Path, old_shas: Sequence[str] = ()) -> TrustedSide | No
 
 def commit_of(repo: Path, revision: str) -> str:
     """The commit id `revision` names; a one-line error when it names none."""
-    found = run_git(
-        repo,
-        "rev-parse",
-        "-q",
-        "--verify",
-        "--end-of-options",
-        f"{revision}^{{commit}}",
-        ok_codes=(0, 1, 128),
-    )
-    commit = found.decode().strip()
+    commit = commit_named(repo, revision)
     if not commit:
         raise FatalError(
             f"git rev-parse: bad revision {revision!r} (check the revision or range; fetch "

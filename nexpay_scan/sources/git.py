@@ -251,6 +251,20 @@ def work_tree_root(path: StrPath, asked: GitCall | None = None) -> str:
     raise FatalError(f"{root}: a bare repository has no staged changes (use `history`)")
 
 
+def commit_named(repo: StrPath, revision: str) -> str:
+    """The commit id `revision` names, or "" when it names none (or is not in the clone)."""
+    found = run_git(
+        repo,
+        "rev-parse",
+        "-q",
+        "--verify",
+        "--end-of-options",
+        f"{revision}^{{commit}}",
+        ok_codes=(0, 1, 128),
+    )
+    return found.decode().strip()
+
+
 def has_commits(repo: StrPath) -> bool:
     """False in a repository whose current branch has no commit yet."""
     return run_git(repo, "rev-parse", "--verify", "-q", "HEAD", ok_codes=(0, 1)).strip() != b""

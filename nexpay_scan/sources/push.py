@@ -10,6 +10,7 @@ from nexpay_scan.findings import Finding
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.git import (
     BlobReader,
+    commit_named,
     decode_path,
     missing_objects_error,
     run_git,
@@ -24,8 +25,7 @@ def _is_null(sha: str) -> bool:
 
 
 def _commit_exists(repo: Path, sha: str) -> bool:
-    found = run_git(repo, "rev-parse", "-q", "--verify", f"{sha}^{{commit}}", ok_codes=(0, 1, 128))
-    return found.strip() != b""
+    return bool(commit_named(repo, sha))
 
 
 def _new_commits(local: str, remote: str | None) -> list[str]:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from nexpay_scan.findings import Finding
 from nexpay_scan.records import Record
 from nexpay_scan.scan import Scanner
-from nexpay_scan.sources.git import BlobReader, decode_path, run_git
+from nexpay_scan.sources.git import BlobReader, commit_named, decode_path, run_git
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -93,16 +93,7 @@ def client_ids_at(repo: StrPath, heads: Sequence[str], scanner: Scanner) -> list
 
 def _commit(repo: StrPath, revision: str) -> str:
     """The commit `revision` names, or "" when git cannot resolve it."""
-    found = run_git(
-        repo,
-        "rev-parse",
-        "-q",
-        "--verify",
-        "--end-of-options",
-        f"{revision}^{{commit}}",
-        ok_codes=(0, 1, 128),
-    )
-    return found.decode().strip()
+    return commit_named(repo, revision)
 
 
 def _files_with_client_ids(repo: StrPath, commit: str) -> list[str]:
