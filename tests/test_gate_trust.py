@@ -188,3 +188,24 @@ def test_pre_receive_obeys_the_servers_config_not_the_pushers(repo: Repo, tmp_pa
     pushed = _push(repo)
     assert pushed.returncode != 0
     assert "app.env" in pushed.stderr and "nexpay-suppression-change" in pushed.stderr
+
+
+def test_an_allow_comment_the_change_adds_is_not_obeyed(cli: Any, repo: Repo, base: str) -> None:
+    repo.write("app.env", f"NEXPAY_SECRET={secret(9)}  # nexpay-scan: allow test fixture\n")
+    repo.commit("key with an allow comment")
+    run = cli("history", f"{base}..HEAD", "--repo", str(repo.path), "--format", "json")
+    assert run.code == 1
+    [finding] = run.json()["findings"]
+    assert finding["file"] == "app.env" and "suppression" not in finding
+    assert any("not obeyed by a range scan" in note for note in finding["notes"])
+    # the same line in the work tree: the team's own checkout obeys it, and shows it
+    files = cli("files", str(repo.path), "--format", "sarif")
+    assert files.code == 0
+    [result] = json.loads(files.out)["runs"][0]["results"]
+    assert result["suppressions"] == [
+        {
+            "kind": "inSource",
+            "status": "accepted",
+            "justification": "`nexpay-scan: allow` comment: test fixture",
+        }
+    ]
