@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from nexpay_scan.errors import FatalError
-from nexpay_scan.verifier.endpoint import is_loopback
+from nexpay_scan.verifier.endpoint import check_base
 
 API_DEADLINE = 300.0  # seconds a listing may wait, in all, for rate limits to reset
 _TIMEOUT = 30.0
@@ -60,17 +60,7 @@ def _scp_like(entry: str) -> bool:
 def check_api_base(url: str, flag: str) -> str:
     """An API base URL without its trailing slash; HTTPS, or plain HTTP to loopback only
     (the token is sent to it)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.scheme not in ("https", "http") or not host:
-        raise FatalError(f"{flag} {url!r} is not an http(s) URL")
-    if parts.scheme == "http" and not is_loopback(host):
-        raise FatalError(
-            f"{flag} {url!r}: tokens are sent only over HTTPS "
-            "(plain HTTP is allowed to loopback addresses only)"
-        )
-    if parts.username or parts.password or parts.query or parts.fragment:
-        raise FatalError(f"{flag} {url!r} must be a plain base URL")
+    check_base(url, flag, "tokens")
     return url.rstrip("/")
 
 
