@@ -66,16 +66,20 @@ def parse_ignore(raw: bytes, source: str) -> dict[str, Suppression]:
 
 def read_baseline(path: StrPath) -> dict[str, Suppression]:
     """The fingerprints of a baseline written by `nexpay-scan baseline create`."""
+    return parse_baseline(baseline_bytes(path), os.fspath(path))
+
+
+def baseline_bytes(path: StrPath) -> bytes:
+    """A baseline file's bytes; a missing or unreadable one is a one-line error."""
     try:
         with open(path, "rb") as stream:
-            raw = stream.read()
+            return stream.read()
     except FileNotFoundError:
         raise FatalError(
             f"{path}: baseline not found (create one: nexpay-scan baseline create)"
         ) from None
     except OSError as error:
         raise FatalError(f"{path}: not a nexpay-scan baseline ({error.strerror})") from None
-    return parse_baseline(raw, os.fspath(path))
 
 
 def parse_baseline(raw: bytes, source: str) -> dict[str, Suppression]:

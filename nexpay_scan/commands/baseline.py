@@ -5,7 +5,6 @@ from __future__ import annotations
 from nexpay_scan.commands.history import history_findings
 from nexpay_scan.commands.options import HistoryRequest
 from nexpay_scan.commands.pipeline import EXIT_CLEAN, make_scanner, write_atomically
-from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding
 from nexpay_scan.sources.git import repo_root
 
@@ -45,16 +44,9 @@ def _baseline_edit(options: ScanOptions, root: Path, action: str, what: str, fil
     """`baseline update` adds today's new findings; `baseline prune` drops the entries no
     longer found. Either way only fingerprints and digests are written."""
     from nexpay_scan.known import merged_baseline
+    from nexpay_scan.suppressions import baseline_bytes
 
-    try:
-        with open(file, "rb") as stream:
-            raw = stream.read()
-    except FileNotFoundError:
-        raise FatalError(
-            f"{file}: baseline not found (create one: nexpay-scan baseline create)"
-        ) from None
-    except OSError as error:
-        raise FatalError(f"{file}: cannot read ({error.strerror})") from None
+    raw = baseline_bytes(file)
     found = _baseline_findings(options, root, what)
     text, added, dropped = merged_baseline(raw, file, found, prune=action == "prune")
     write_atomically(file, text)

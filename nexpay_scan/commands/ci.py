@@ -5,19 +5,9 @@ from __future__ import annotations
 import os
 import sys
 
-from nexpay_scan.commands.history import (
-    history_findings,
-    link_findings,
-    range_suppression_changes,
-)
+from nexpay_scan.commands.history import scan_history
 from nexpay_scan.commands.options import CiRequest, HistoryRequest
-from nexpay_scan.commands.pipeline import (
-    EXIT_CLEAN,
-    Scanned,
-    check_report_name,
-    make_scanner,
-    run_scan,
-)
+from nexpay_scan.commands.pipeline import EXIT_CLEAN, check_report_name
 from nexpay_scan.sources.git import repo_root
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
@@ -39,8 +29,6 @@ def ci(options: ScanOptions, request: CiRequest) -> int:
         print(f"nexpay-scan: {planned.described}", file=sys.stderr)
     if not revisions:
         return EXIT_CLEAN
-    trusted = range_base(root, revisions)
-    scanner = make_scanner(options, root, "history", trusted)
     wanted = HistoryRequest(
         revisions=tuple(revisions),
         engine="diff",
@@ -48,7 +36,4 @@ def ci(options: ScanOptions, request: CiRequest) -> int:
         all_occurrences=request.all_occurrences,
         track_places=bool(options.report),
     )
-    findings = history_findings(wanted, root, scanner)
-    link_findings(root, findings)
-    findings += range_suppression_changes(options, root, wanted.revisions, trusted)
-    return run_scan(Scanned(findings, scanner, root, trusted, [revisions]), options)
+    return scan_history(options, root, wanted, range_base(root, revisions))

@@ -35,6 +35,14 @@ def history(options: ScanOptions, wanted: HistoryRequest) -> int:
     check_report_name(options)
     _check_dates(root, wanted.since, wanted.until)
     trusted = range_base(root, list(wanted.revisions))
+    return scan_history(options, root, wanted, trusted)
+
+
+def scan_history(
+    options: ScanOptions, root: Path, wanted: HistoryRequest, trusted: TrustedSide | None
+) -> int:
+    """The history `wanted` names, through the whole pipeline: findings linked to their
+    hosting, the suppression files a range edits, then `run_scan` (for `history`, `ci`)."""
     scanner = make_scanner(options, root, "history", trusted)
     findings = history_findings(wanted, root, scanner)
     link_findings(root, findings)
