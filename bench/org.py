@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.keys import secret  # noqa: E402
+from testing.keys import secret  # noqa: E402
 
 
 def make_repo(path: Path, seed: int) -> None:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Precision and recall of `nexpay-scan files` on the realistic corpus (tests/realistic_corpus.py).
+"""Precision and recall of `nexpay-scan files` on the realistic corpus (testing/realistic_corpus.py).
 
     python bench/precision.py                      # the code of this checkout
     python bench/precision.py --code /work/main    # another checkout's nexpay_scan (before)
@@ -28,7 +28,7 @@ from typing import Any
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-from tests.realistic_corpus import Corpus, write  # noqa: E402
+from testing.realistic_corpus import Corpus, write  # noqa: E402
 
 Row = tuple[str, str, str]  # (file, kind, sha256 of the value)
 

@@ -20,8 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fake_nexpay import FakeNexpay  # noqa: E402
-from tests.keys import client_id, secret  # noqa: E402
+from testing.fake_nexpay import FakeNexpay  # noqa: E402
+from testing.keys import client_id, secret  # noqa: E402
 
 
 def _scan(tree: Path, *extra: str) -> float:

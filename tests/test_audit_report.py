@@ -18,7 +18,7 @@ import struct
 import subprocess
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from fcntl import F_DUPFD_CLOEXEC, fcntl
 from html.parser import HTMLParser
@@ -32,9 +32,12 @@ from nexpay_scan.reporters import Report
 from nexpay_scan.reporters.audit_html import render_html
 from nexpay_scan.reporters.audit_markdown import render_markdown
 from nexpay_scan.scan import Summary
-from tests.conftest import Repo
-from tests.fake_nexpay import FakeNexpay
-from tests.keys import client_id, secret
+from testing.cli import CliRun, Result
+from testing.fake_nexpay import FakeNexpay
+from testing.git_repo import Repo
+from testing.keys import client_id, secret
+
+Render = Callable[[Report, Path | None], str]
 
 LIVE_CID, LIVE_SK = client_id(1), secret(1)
 REVOKED_CID, REVOKED_SK = client_id(2), secret(2)
@@ -138,7 +141,7 @@ def _positions(text: str, values: list[str]) -> list[int]:
 
 @pytest.mark.parametrize("render", [render_html, render_markdown])
 def test_keys_are_listed_live_unknown_unverified_revoked_then_client_ids_then_dangling(
-    render: Any,
+    render: Render,
 ) -> None:
     text = render(_report(_mixed()), Path("/srv/shop-backend"))
     order = [secret(13), secret(14), secret(12), secret(11), client_id(11), secret(15)]
@@ -151,7 +154,7 @@ def test_keys_are_listed_live_unknown_unverified_revoked_then_client_ids_then_da
 
 
 @pytest.mark.parametrize("render", [render_html, render_markdown])
-def test_summary_counts_each_key_once_by_status(render: Any) -> None:
+def test_summary_counts_each_key_once_by_status(render: Render) -> None:
     twice = [_finding(secret(13), "live", line=9), *_mixed()]  # --all-occurrences
     text = _flat(render(_report(twice), None))
     for label, count in [
@@ -174,7 +177,7 @@ def _flat(text: str) -> str:
 
 
 @pytest.mark.parametrize("render", [render_html, render_markdown])
-def test_a_live_key_says_what_to_do_from_nexpays_guide(render: Any) -> None:
+def test_a_live_key_says_what_to_do_from_nexpays_guide(render: Render) -> None:
     live = _finding(
         secret(13),
         "live",
@@ -204,7 +207,7 @@ def test_a_live_key_says_what_to_do_from_nexpays_guide(render: Any) -> None:
 
 
 @pytest.mark.parametrize("render", [render_html, render_markdown])
-def test_a_revoked_key_is_to_be_confirmed_and_removed(render: Any) -> None:
+def test_a_revoked_key_is_to_be_confirmed_and_removed(render: Render) -> None:
     text = render(_report([_finding(secret(11), "revoked", at_head=False)]), None)
     assert "Confirm it stays revoked" in text
     assert "Revoked Keys section" in text
@@ -213,7 +216,7 @@ def test_a_revoked_key_is_to_be_confirmed_and_removed(render: Any) -> None:
 
 
 @pytest.mark.parametrize("render", [render_html, render_markdown])
-def test_full_keys_only_with_no_redact(render: Any) -> None:
+def test_full_keys_only_with_no_redact(render: Render) -> None:
     text = render(_report(_mixed(), redacted=False), None)
     assert secret(13) in text
     assert client_id(11) in text
@@ -221,7 +224,7 @@ def test_full_keys_only_with_no_redact(render: Any) -> None:
 
 
 @pytest.mark.parametrize("render", [render_html, render_markdown])
-def test_no_findings_and_an_incomplete_scan(render: Any) -> None:
+def test_no_findings_and_an_incomplete_scan(render: Render) -> None:
     report = _report([])
     report.summary.rule_timeouts["nexpay-secret"] = 2
     text = render(report, None)
@@ -230,7 +233,7 @@ def test_no_findings_and_an_incomplete_scan(render: Any) -> None:
 
 
 @pytest.mark.parametrize("render", [render_html, render_markdown])
-def test_a_dangling_key_is_apart_with_how_to_drop_it(render: Any) -> None:
+def test_a_dangling_key_is_apart_with_how_to_drop_it(render: Render) -> None:
     text = render(_report(_mixed()), None)
     dangling = text[text.index("In dangling objects (1)") :]
     assert redact(secret(15)) in dangling
@@ -238,7 +241,7 @@ def test_a_dangling_key_is_apart_with_how_to_drop_it(render: Any) -> None:
 
 
 @pytest.mark.parametrize("render", [render_html, render_markdown])
-def test_odd_values_from_the_api_do_not_break_the_report(render: Any) -> None:
+def test_odd_values_from_the_api_do_not_break_the_report(render: Render) -> None:
     account = {"id": "usr_\ud800", "email": "a\x00b@example.com", "name": "**Eve** <i>"}
     text = render(_report([_finding(secret(13), "live", account=account)]), None)
     text.encode("utf-8")  # the report is written as UTF-8: no lone surrogate may remain
@@ -351,7 +354,7 @@ def _rows_after(lines: list[str], start: int) -> Iterator[str]:
 # End to end: a real repository, verified against the fake API
 
 
-def _audit(cli: Any, repo: Repo, out: Path) -> Any:
+def _audit(cli: CliRun, repo: Repo, out: Path) -> Result:
     """Builds a history with a live, a revoked and an unpaired key; writes the report."""
     repo.write("prod.env", f"NEXPAY_CLIENT_ID={LIVE_CID}\nNEXPAY_SECRET={LIVE_SK}\n")
     repo.commit("add production config")
@@ -394,7 +397,7 @@ def _assert_live_first(text: str) -> None:
 
 
 @pytest.mark.parametrize("suffix", [".html", ".md"])
-def test_history_report_end_to_end(cli: Any, repo: Repo, tmp_path: Path, suffix: str) -> None:
+def test_history_report_end_to_end(cli: CliRun, repo: Repo, tmp_path: Path, suffix: str) -> None:
     out = tmp_path / f"audit{suffix}"
     _audit(cli, repo, out)
     text = out.read_text(encoding="utf-8")
@@ -426,7 +429,7 @@ def chromium() -> str:
 
 
 def test_html_report_shows_the_live_key_first_in_chromium(
-    cli: Any, repo: Repo, tmp_path: Path, chromium: str
+    cli: CliRun, repo: Repo, tmp_path: Path, chromium: str
 ) -> None:
     page = tmp_path / "audit.html"
     _audit(cli, repo, page)

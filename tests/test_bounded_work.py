@@ -18,14 +18,15 @@ from nexpay_scan import detector, filters
 from nexpay_scan.checksum import CHECKSUMS
 from nexpay_scan.config import builtin_rules
 from nexpay_scan.filters import allow_comment_reason, body, has_allow_comment, shannon_entropy
-from tests.conftest import Repo, Run, run_cli
-from tests.keys import bad_checksum, client_id, legacy_secret, secret
+from testing.cli import CliRun, Result, run_cli
+from testing.git_repo import Repo
+from testing.keys import bad_checksum, client_id, legacy_secret, secret
 
 MB = 1024 * 1024
 _ALNUM = string.digits + string.ascii_letters
 
 
-def _found(run: Run) -> list[tuple[str, int, int, str]]:
+def _found(run: Result) -> list[tuple[str, int, int, str]]:
     """(file, line, column, full credential) of each finding; needs --no-redact."""
     assert "Traceback" not in run.err, run.err
     document: dict[str, Any] = run.json()
@@ -35,8 +36,8 @@ def _found(run: Run) -> list[tuple[str, int, int, str]]:
     )
 
 
-def _files(cli: Any, *paths: Path | str) -> Run:
-    run: Run = cli("files", *map(str, paths), "--format", "json", "--no-redact")
+def _files(cli: CliRun, *paths: Path | str) -> Result:
+    run: Result = cli("files", *map(str, paths), "--format", "json", "--no-redact")
     return run
 
 
@@ -85,7 +86,7 @@ def placed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     "ending", ["\n", " ", "\r", "\r\n"], ids=["lines", "one-line", "cr", "crlf"]
 )
 def test_2_mb_of_bad_checksum_tokens_places_only_the_keys(
-    cli: Any, tmp_path: Path, placed: list[int], ending: str
+    cli: CliRun, tmp_path: Path, placed: list[int], ending: str
 ) -> None:
     tokens = _bad_tokens(2 * MB // 50 + 1)
     planted = {1000: secret(1), 20000: secret(2), len(tokens) - 1: secret(3)}
@@ -105,7 +106,7 @@ def test_2_mb_of_bad_checksum_tokens_places_only_the_keys(
     assert len(placed) == len(planted)
 
 
-def test_2_mb_line_of_client_ids_with_an_allow_comment(cli: Any, tmp_path: Path) -> None:
+def test_2_mb_line_of_client_ids_with_an_allow_comment(cli: CliRun, tmp_path: Path) -> None:
     # client IDs have no checksum: every one passes the value filters and is placed, on one
     # 2 MB line; the line's allow comment is looked for once, not once per ID
     ids = [client_id(i) for i in range(2 * MB // 33)]
@@ -120,7 +121,7 @@ def test_2_mb_line_of_client_ids_with_an_allow_comment(cli: Any, tmp_path: Path)
     assert _found(run) == [("allowed.txt", 2, 3, secret(4)), ("context.txt", 2, 3, secret(5))]
 
 
-def test_many_client_ids_on_one_line_are_all_placed_right(cli: Any, tmp_path: Path) -> None:
+def test_many_client_ids_on_one_line_are_all_placed_right(cli: CliRun, tmp_path: Path) -> None:
     ids = [client_id(i) for i in range(20000)]
     path = tmp_path / "ids.txt"
     path.write_text(
@@ -136,7 +137,7 @@ def test_many_client_ids_on_one_line_are_all_placed_right(cli: Any, tmp_path: Pa
 # --- 2. the allow comment cannot backtrack ----------------------------------------------------
 
 
-def test_allow_comment_followed_by_40000_spaces_and_a_letter(cli: Any, tmp_path: Path) -> None:
+def test_allow_comment_followed_by_40000_spaces_and_a_letter(cli: CliRun, tmp_path: Path) -> None:
     path = tmp_path / "padded.env"
     path.write_text(
         f"A={secret(1)}  # nexpay-scan:" + " " * 40000 + "x\n"  # no `allow`: a key
@@ -187,7 +188,7 @@ def test_allow_comment_reason(line: bytes, reason: str) -> None:
 # --- 3. a lone CR ends a line -----------------------------------------------------------------
 
 
-def test_cr_only_file_lines_allow_comment_and_context(cli: Any, repo: Repo) -> None:
+def test_cr_only_file_lines_allow_comment_and_context(cli: CliRun, repo: Repo) -> None:
     content = (
         f"A={secret(1)}  # nexpay-scan: allow\r"
         f"B={secret(2)}\r"
@@ -213,7 +214,7 @@ def test_cr_only_file_lines_allow_comment_and_context(cli: Any, repo: Repo) -> N
     assert history.code == 1 and _found(history) == expected
 
 
-def test_key_added_to_a_cr_only_file_is_reported_on_its_line(cli: Any, repo: Repo) -> None:
+def test_key_added_to_a_cr_only_file_is_reported_on_its_line(cli: CliRun, repo: Repo) -> None:
     repo.write("mac.txt", "first\rsecond\r")
     repo.write("mixed.txt", "one\ntwo\n")
     repo.commit()
@@ -259,7 +260,7 @@ keywords = ["tok_"]
     ],
 )
 def test_backtracking_config_pattern_times_out_and_keeps_the_finding(
-    cli: Any, repo: Repo, monkeypatch: pytest.MonkeyPatch, config: str, field: str
+    cli: CliRun, repo: Repo, monkeypatch: pytest.MonkeyPatch, config: str, field: str
 ) -> None:
     monkeypatch.setattr(detector, "MATCH_TIMEOUT_SECONDS", 0.1)
     repo.write(".nexpay-scan.toml", config)
@@ -284,7 +285,7 @@ def test_backtracking_config_pattern_times_out_and_keeps_the_finding(
     assert [name for name in timeouts if field in name], timeouts
 
 
-def test_context_lines_are_bounded_at_load(cli: Any, repo: Repo) -> None:
+def test_context_lines_are_bounded_at_load(cli: CliRun, repo: Repo) -> None:
     repo.write(
         ".nexpay-scan.toml",
         _TOKEN_RULE.format(extra="context.pattern = 'x'\ncontext.lines_before = 1000000"),

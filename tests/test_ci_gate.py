@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Repo, git
-from tests.keys import secret
+from testing.cli import CliRun
+from testing.git_repo import Repo, git
+from testing.keys import secret
 
 
 def test_baseline_adopts_an_old_repository_then_fails_only_on_new_keys(
-    cli: Any, repo: Repo, tmp_path: Path
+    cli: CliRun, repo: Repo, tmp_path: Path
 ) -> None:
     repo.write("old/a.env", f"K={secret(1)}\n")
     repo.write("old/b.env", f"K={secret(2)}\n")
@@ -34,7 +35,7 @@ def test_baseline_adopts_an_old_repository_then_fails_only_on_new_keys(
         assert [f["match"] for f in run.json()["findings"]] == [secret(3)]
 
 
-def test_missing_or_foreign_baseline_is_an_error(cli: Any, repo: Repo, tmp_path: Path) -> None:
+def test_missing_or_foreign_baseline_is_an_error(cli: CliRun, repo: Repo, tmp_path: Path) -> None:
     run = cli("files", str(repo.path), "--baseline", str(tmp_path / "none.json"))
     assert run.code == 2 and "baseline not found" in run.err
     (tmp_path / "x.json").write_text('{"findings": []}')
@@ -42,7 +43,7 @@ def test_missing_or_foreign_baseline_is_an_error(cli: Any, repo: Repo, tmp_path:
     assert run.code == 2 and "not a nexpay-scan baseline" in run.err
 
 
-def test_ignore_file_takes_fingerprints_with_comments(cli: Any, repo: Repo) -> None:
+def test_ignore_file_takes_fingerprints_with_comments(cli: CliRun, repo: Repo) -> None:
     repo.write("a.env", f"K={secret(1)}\n")
     repo.write("b.env", f"K={secret(2)}\n")
     first = cli("files", str(repo.path), "--format", "json").json()["findings"]
@@ -52,7 +53,7 @@ def test_ignore_file_takes_fingerprints_with_comments(cli: Any, repo: Repo) -> N
     assert [f["file"] for f in run.json()["findings"]] == ["b.env"]
 
 
-def test_fingerprint_survives_edits_above_the_line(cli: Any, repo: Repo) -> None:
+def test_fingerprint_survives_edits_above_the_line(cli: CliRun, repo: Repo) -> None:
     repo.write("a.env", f"K={secret(1)}\n")
     before = cli("files", str(repo.path), "--format", "json").json()["findings"][0]
     repo.write("a.env", f"# a comment\nX=1\nK={secret(1)}\n")
@@ -83,7 +84,10 @@ def _github_env(
 
 
 def test_ci_github_pull_request(
-    cli: Any, pull_request: tuple[Repo, str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun,
+    pull_request: tuple[Repo, str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     repo, base, head = pull_request
     _github_env(
@@ -100,7 +104,10 @@ def test_ci_github_pull_request(
 
 
 def test_ci_github_push(
-    cli: Any, pull_request: tuple[Repo, str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun,
+    pull_request: tuple[Repo, str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     repo, base, head = pull_request
     _github_env(monkeypatch, tmp_path, "push", {"before": base, "after": head})
@@ -111,7 +118,7 @@ def test_ci_github_push(
 
 
 def test_ci_gitlab_merge_request(
-    cli: Any, pull_request: tuple[Repo, str, str], monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, pull_request: tuple[Repo, str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo, base, head = pull_request
     monkeypatch.setenv("GITLAB_CI", "true")
@@ -123,7 +130,7 @@ def test_ci_gitlab_merge_request(
 
 
 def test_ci_names_the_missing_variable(
-    cli: Any, repo: Repo, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, repo: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo.commit()
     monkeypatch.setenv("GITLAB_CI", "true")
@@ -135,7 +142,10 @@ def test_ci_names_the_missing_variable(
 
 
 def test_ci_shallow_clone_says_how_deep(
-    cli: Any, pull_request: tuple[Repo, str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun,
+    pull_request: tuple[Repo, str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     origin, base, head = pull_request
     clone = tmp_path / "shallow"
@@ -150,7 +160,7 @@ def test_ci_shallow_clone_says_how_deep(
     assert [f["file"] for f in deepened.json()["findings"]] == ["new.env"]
 
 
-def test_history_since_until_and_branch(cli: Any, pull_request: tuple[Repo, str, str]) -> None:
+def test_history_since_until_and_branch(cli: CliRun, pull_request: tuple[Repo, str, str]) -> None:
     repo, _, _ = pull_request
 
     def files(*args: str) -> list[str]:
@@ -165,7 +175,7 @@ def test_history_since_until_and_branch(cli: Any, pull_request: tuple[Repo, str,
 
 
 def test_ci_on_github_annotates_and_writes_a_job_summary(
-    cli: Any, repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo.write(".nexpay-scan.toml", "[scan]\nallow_paths = ['^fixtures/']\n")
     base = repo.commit("base")
@@ -190,7 +200,7 @@ def test_ci_on_github_annotates_and_writes_a_job_summary(
     assert "Revoke the key now" in text and secret(2) not in text
 
 
-def test_a_malformed_ignore_line_is_an_error_naming_the_line(cli: Any, repo: Repo) -> None:
+def test_a_malformed_ignore_line_is_an_error_naming_the_line(cli: CliRun, repo: Repo) -> None:
     repo.write("a.env", f"K={secret(1)}\n")
     repo.write(".nexpayscanignore", "# reviewed\n" + "0" * 32 + "  # fixture\nnot-a-fingerprint\n")
     run = cli("files", str(repo.path))

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Repo, git
-from tests.keys import secret
+from testing.cli import CliRun
+from testing.git_repo import Repo, git
+from testing.keys import secret
 
 
 @dataclass
@@ -65,7 +66,7 @@ def forge(tmp_path: Path) -> Forge:
     return Forge(tmp_path, origin, dev, main, topic)
 
 
-def scan(cli: Any, clone: Path, *extra: str) -> tuple[int, list[str], str]:
+def scan(cli: CliRun, clone: Path, *extra: str) -> tuple[int, list[str], str]:
     """Runs `ci` in the clone: exit code, the files with findings, and the range line."""
     run = cli("ci", "--repo", str(clone), "--format", "json", *extra)
     assert run.code in (0, 1), run.err
@@ -94,7 +95,7 @@ BOTH, NEW = ["new.env", "old.env"], ["new.env"]
 
 @pytest.mark.parametrize("name", ["pull_request", "pull_request_target"])
 def test_github_pull_request_events(
-    cli: Any, forge: Forge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+    cli: CliRun, forge: Forge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
     request = {"base": {"sha": forge.main, "ref": "main"}, "head": {"sha": forge.topic}}
     on_github(monkeypatch, tmp_path, name, {"pull_request": request, "repository": REPOSITORY})
@@ -104,7 +105,7 @@ def test_github_pull_request_events(
 
 
 def test_github_push_of_a_new_branch_compares_with_the_default_branch(
-    cli: Any, forge: Forge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, forge: Forge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     event = {"before": "0" * 40, "after": forge.topic, "created": True, "repository": REPOSITORY}
     on_github(
@@ -116,7 +117,7 @@ def test_github_push_of_a_new_branch_compares_with_the_default_branch(
 
 
 def test_github_force_push_whose_before_is_not_in_the_clone(
-    cli: Any, forge: Forge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, forge: Forge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     gone = "1234567890abcdef1234567890abcdef12345678"  # the commit the force-push replaced
     event = {"before": gone, "after": forge.topic, "forced": True, "repository": REPOSITORY}
@@ -129,7 +130,7 @@ def test_github_force_push_whose_before_is_not_in_the_clone(
 
 
 def test_github_first_push_of_the_default_branch_scans_its_whole_history(
-    cli: Any, forge: Forge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, forge: Forge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     event = {"before": "0" * 40, "after": forge.main, "created": True, "repository": REPOSITORY}
     on_github(
@@ -142,7 +143,7 @@ def test_github_first_push_of_the_default_branch_scans_its_whole_history(
 
 
 def test_github_push_of_an_existing_branch_scans_before_to_after(
-    cli: Any, forge: Forge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, forge: Forge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = forge.dev.git("rev-parse", "topic~1").strip()
     event = {"before": first, "after": forge.topic, "repository": REPOSITORY}
@@ -153,7 +154,7 @@ def test_github_push_of_an_existing_branch_scans_before_to_after(
 
 
 def test_github_merge_group(
-    cli: Any, forge: Forge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, forge: Forge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     group = {"base_sha": forge.main, "head_sha": forge.topic, "base_ref": "refs/heads/main"}
     on_github(monkeypatch, tmp_path, "merge_group", {"merge_group": group})
@@ -164,7 +165,7 @@ def test_github_merge_group(
 
 @pytest.mark.parametrize("name", ["workflow_dispatch", "schedule"])
 def test_github_manual_and_scheduled_runs_scan_the_branch_history(
-    cli: Any, forge: Forge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+    cli: CliRun, forge: Forge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
     on_github(
         monkeypatch,
@@ -181,7 +182,7 @@ def test_github_manual_and_scheduled_runs_scan_the_branch_history(
 
 
 def test_github_tag_push_scans_the_tagged_history(
-    cli: Any, forge: Forge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, forge: Forge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     event = {"before": "0" * 40, "after": forge.topic, "repository": REPOSITORY}
     on_github(monkeypatch, tmp_path, "push", event, GITHUB_REF="refs/tags/v1.0")
@@ -191,7 +192,7 @@ def test_github_tag_push_scans_the_tagged_history(
 
 
 def test_github_branch_deletion_has_nothing_to_scan(
-    cli: Any, forge: Forge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, forge: Forge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     event = {"before": forge.topic, "after": "0" * 40, "deleted": True}
     on_github(monkeypatch, tmp_path, "push", event, GITHUB_REF="refs/heads/topic")
@@ -200,7 +201,7 @@ def test_github_branch_deletion_has_nothing_to_scan(
 
 
 def test_whole_history_in_a_shallow_clone_is_refused_then_deepened(
-    cli: Any, forge: Forge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, forge: Forge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     on_github(monkeypatch, tmp_path, "schedule", {}, GITHUB_SHA=forge.topic)
     shallow = forge.clone("topic", "--depth=1", "--no-single-branch")
@@ -222,7 +223,7 @@ def gitlab(mp: pytest.MonkeyPatch, **env: str) -> None:
 
 
 def test_gitlab_new_branch_with_the_runners_default_fetch(
-    cli: Any, forge: Forge, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, forge: Forge, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     gitlab(
         monkeypatch,
@@ -238,7 +239,7 @@ def test_gitlab_new_branch_with_the_runners_default_fetch(
 
 
 def test_gitlab_names_what_to_fetch_when_the_default_branch_cannot_be(
-    cli: Any, forge: Forge, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, forge: Forge, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     gitlab(monkeypatch, CI_COMMIT_SHA=forge.topic, CI_COMMIT_BRANCH="topic")
     clone = forge.ref_only_clone("topic")
@@ -248,7 +249,7 @@ def test_gitlab_names_what_to_fetch_when_the_default_branch_cannot_be(
     assert "git fetch origin +refs/heads/main:refs/remotes/origin/main" in run.err
 
 
-def test_gitlab_merge_request(cli: Any, forge: Forge, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gitlab_merge_request(cli: CliRun, forge: Forge, monkeypatch: pytest.MonkeyPatch) -> None:
     gitlab(
         monkeypatch,
         CI_PIPELINE_SOURCE="merge_request_event",
@@ -270,7 +271,7 @@ def test_gitlab_merge_request(cli: Any, forge: Forge, monkeypatch: pytest.Monkey
     ],
 )
 def test_gitlab_schedule_and_tag_scan_the_whole_history(
-    cli: Any, forge: Forge, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], what: str
+    cli: CliRun, forge: Forge, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], what: str
 ) -> None:
     gitlab(monkeypatch, CI_COMMIT_SHA=forge.topic, **env)
     code, found, scanned = scan(cli, forge.clone())
@@ -279,7 +280,7 @@ def test_gitlab_schedule_and_tag_scan_the_whole_history(
 
 
 def test_gitlab_first_pipeline_of_the_default_branch(
-    cli: Any, forge: Forge, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, forge: Forge, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     gitlab(
         monkeypatch,
@@ -296,7 +297,7 @@ def test_gitlab_first_pipeline_of_the_default_branch(
 
 
 def test_bitbucket_pull_request_and_branch(
-    cli: Any, forge: Forge, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, forge: Forge, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CI", "true")
     monkeypatch.setenv("BITBUCKET_BUILD_NUMBER", "12")
@@ -325,7 +326,7 @@ def azure(mp: pytest.MonkeyPatch, **env: str) -> None:
         mp.setenv(key, value)
 
 
-def test_azure_pull_request(cli: Any, forge: Forge, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_azure_pull_request(cli: CliRun, forge: Forge, monkeypatch: pytest.MonkeyPatch) -> None:
     azure(
         monkeypatch,
         BUILD_REASON="PullRequest",
@@ -344,7 +345,7 @@ def test_azure_pull_request(cli: Any, forge: Forge, monkeypatch: pytest.MonkeyPa
     [("IndividualCI", "origin/main..", NEW), ("Schedule", "the whole history of topic", BOTH)],
 )
 def test_azure_branch_builds(
-    cli: Any,
+    cli: CliRun,
     forge: Forge,
     monkeypatch: pytest.MonkeyPatch,
     reason: str,
@@ -366,7 +367,7 @@ def test_azure_branch_builds(
 
 
 def test_jenkins_multibranch_pull_request(
-    cli: Any, forge: Forge, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, forge: Forge, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("JENKINS_URL", "https://jenkins.example.com/")
     monkeypatch.setenv("BRANCH_NAME", "PR-5")
@@ -379,7 +380,7 @@ def test_jenkins_multibranch_pull_request(
 
 
 def test_jenkins_branch_since_the_last_successful_build(
-    cli: Any, forge: Forge, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, forge: Forge, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = forge.dev.git("rev-parse", "topic~1").strip()
     monkeypatch.setenv("JENKINS_URL", "https://jenkins.example.com/")
@@ -395,7 +396,7 @@ def test_jenkins_branch_since_the_last_successful_build(
 # CircleCI
 
 
-def test_circleci_branch(cli: Any, forge: Forge, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_circleci_branch(cli: CliRun, forge: Forge, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CIRCLECI", "true")
     monkeypatch.setenv("CIRCLE_SHA1", forge.topic)
     monkeypatch.setenv("CIRCLE_BRANCH", "topic")
@@ -409,7 +410,7 @@ def test_circleci_branch(cli: Any, forge: Forge, monkeypatch: pytest.MonkeyPatch
 
 
 def test_buildkite_pull_request_and_default_branch(
-    cli: Any, forge: Forge, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, forge: Forge, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("BUILDKITE", "true")
     monkeypatch.setenv("BUILDKITE_COMMIT", forge.topic)
@@ -431,7 +432,7 @@ def test_buildkite_pull_request_and_default_branch(
 # Anything else: --base
 
 
-def test_base_scans_ref_to_head_and_trusts_ref(cli: Any, forge: Forge) -> None:
+def test_base_scans_ref_to_head_and_trusts_ref(cli: CliRun, forge: Forge) -> None:
     clone = forge.clone()
     code, found, scanned = scan(cli, clone, "--base", forge.main)
     assert (code, found) == (1, NEW)
@@ -446,7 +447,7 @@ def test_base_scans_ref_to_head_and_trusts_ref(cli: Any, forge: Forge) -> None:
     assert "new.env" in [f["file"] for f in run.json()["findings"]]
 
 
-def test_base_that_is_not_a_commit_is_an_error(cli: Any, forge: Forge) -> None:
+def test_base_that_is_not_a_commit_is_an_error(cli: CliRun, forge: Forge) -> None:
     run = cli("ci", "--repo", str(forge.clone()), "--base", "no-such-branch")
     assert run.code == 2 and "--base no-such-branch" in run.err
 
@@ -473,7 +474,7 @@ def test_base_that_is_not_a_commit_is_an_error(cli: Any, forge: Forge) -> None:
     ],
 )
 def test_findings_link_to_the_platform_from_the_origin_url(
-    cli: Any, forge: Forge, origin: str, expected: str
+    cli: CliRun, forge: Forge, origin: str, expected: str
 ) -> None:
     clone = forge.clone()
     git(clone, "remote", "set-url", "origin", origin)
@@ -485,7 +486,7 @@ def test_findings_link_to_the_platform_from_the_origin_url(
 
 
 def test_findings_link_from_the_ci_variables(
-    cli: Any, forge: Forge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, forge: Forge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     request = {"base": {"sha": forge.main}, "head": {"sha": forge.topic}}
     on_github(

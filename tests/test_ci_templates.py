@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from nexpay_scan import __version__
-from tests.conftest import ROOT, Repo
-from tests.keys import secret
+from testing.git_repo import ROOT, Repo
+from testing.keys import secret
 
 TEMPLATES = ROOT / "ci-templates"
 ACTION = ROOT / "action.yml"

@@ -1,4 +1,4 @@
-"""Run the nexpay-scan CLI over the generated corpus (see corpus.py)."""
+"""Result the nexpay-scan CLI over the generated corpus (see corpus.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from nexpay_scan.checksum import secret_checksum
-from tests.corpus import (
+from testing.corpus import (
     ALLOW_COMMENT,
     CLIENT_ID_PREFIX,
     CLIENT_ID_RE,

@@ -12,14 +12,13 @@ import random
 import struct
 import subprocess
 import sys
-import tarfile
 import time
 import tracemalloc
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 import pytest
 from hypothesis import given, settings
@@ -29,7 +28,8 @@ from nexpay_scan.config import builtin_rules
 from nexpay_scan.decoders import MAX_MEMBER_SIZE, MAX_TOTAL, MIB, decoded_views
 from nexpay_scan.detector import Detector
 from nexpay_scan.filters import drop_reason, locate
-from tests.keys import client_id, legacy_client_id, legacy_secret, secret
+from testing.archives import tar_of, zip_of
+from testing.keys import client_id, legacy_client_id, legacy_secret, secret
 
 DETECTOR = Detector(builtin_rules())
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,24 +90,6 @@ def env_file(seed: int) -> bytes:
         f"NEXPAY_LEGACY_SECRET={legacy_secret(seed)}\n"
         "LOG_LEVEL=debug\n"
     ).encode()
-
-
-def zip_of(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", method) as archive:
-        for name, content in members.items():
-            archive.writestr(name, content)
-    return buffer.getvalue()
-
-
-def tar_of(members: dict[str, bytes], mode: Literal["w", "w:gz"] = "w:gz") -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode=mode) as archive:
-        for name, content in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(content)
-            archive.addfile(info, io.BytesIO(content))
-    return buffer.getvalue()
 
 
 # -- each form a key leaks in ---------------------------------------------------------------

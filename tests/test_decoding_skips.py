@@ -9,14 +9,14 @@ import base64
 import gzip
 import json
 import zipfile
-from typing import Any
 
 import pytest
 
 from nexpay_scan.decoders import MAX_MEMBER_SIZE, MAX_MEMBERS, MAX_TOKENS, MAX_TOTAL, MIB
-from tests.conftest import Repo
-from tests.keys import secret
-from tests.test_decoders import tar_of, zip_of
+from testing.archives import tar_of, zip_of
+from testing.cli import CliRun
+from testing.git_repo import Repo
+from testing.keys import secret
 
 MEMBER_CUT = f"larger than {MAX_MEMBER_SIZE} bytes: only its first {MAX_MEMBER_SIZE} bytes decoded"
 ENV = f"NEXPAY_SECRET={secret(7)}\n".encode()
@@ -34,7 +34,7 @@ def marked_encrypted(archive: bytes) -> bytes:
     return bytes(data)
 
 
-def skipped(cli: Any, where: str) -> list[tuple[str, str]]:
+def skipped(cli: CliRun, where: str) -> list[tuple[str, str]]:
     run = cli("files", where, "--format", "json")
     assert run.code in (0, 1), run.err
     return sorted((s["file"], s["reason"]) for s in run.json()["summary"]["skipped_files"])
@@ -95,20 +95,20 @@ CASES: dict[str, tuple[bytes, list[tuple[str, str]]]] = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_what_decoding_passed_over_is_named(cli: Any, repo: Repo, case: str) -> None:
+def test_what_decoding_passed_over_is_named(cli: CliRun, repo: Repo, case: str) -> None:
     content, expected = CASES[case]
     repo.write("bundle", content)
     assert skipped(cli, str(repo.path)) == expected
 
 
-def test_token_cap_reached_is_named(cli: Any, repo: Repo) -> None:
+def test_token_cap_reached_is_named(cli: CliRun, repo: Repo) -> None:
     token = base64.b64encode(b"just some configuration text, nothing secret in it").decode()
     repo.write("values.txt", "".join(f"v{n} = {token}\n" for n in range(MAX_TOKENS + 1)))
     reason = f"more than {MAX_TOKENS} encoded tokens: those past them not decoded"
     assert skipped(cli, str(repo.path)) == [("values.txt", reason)]
 
 
-def test_an_archive_read_whole_names_nothing(cli: Any, repo: Repo) -> None:
+def test_an_archive_read_whole_names_nothing(cli: CliRun, repo: Repo) -> None:
     repo.write("bundle.zip", zip_of({".env": ENV, "notes.txt": b"hello\n"}))
     repo.write("bundle.tgz", tar_of({".env": ENV}, "w:gz"))
     run = cli("files", str(repo.path), "--format", "json")
@@ -128,7 +128,7 @@ def passed_over(repo: Repo) -> Repo:
 BZIP2 = "archive member compressed with bzip2: not decoded"
 
 
-def test_a_member_not_decoded_is_named_in_every_format(cli: Any, passed_over: Repo) -> None:
+def test_a_member_not_decoded_is_named_in_every_format(cli: CliRun, passed_over: Repo) -> None:
     where = str(passed_over.path)
     text = cli("files", where)
     assert text.code == 1  # the key in deploy.zip is found all the same
@@ -153,7 +153,7 @@ def test_a_member_not_decoded_is_named_in_every_format(cli: Any, passed_over: Re
     assert item["file"] == "legacy.zip (zip:old/.env)" and len(item["commit"]) == 40
 
 
-def test_fail_on_skipped_fails_on_what_decoding_passed_over(cli: Any, passed_over: Repo) -> None:
+def test_fail_on_skipped_fails_on_what_decoding_passed_over(cli: CliRun, passed_over: Repo) -> None:
     where = str(passed_over.path)
     (passed_over.path / "deploy.zip").unlink()
     assert cli("files", where).code == 0

@@ -9,13 +9,13 @@ import os
 import re
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from nexpay_scan.progress import Progress
-from tests.conftest import Repo, git, on_a_terminal
-from tests.keys import secret
+from testing.cli import CliRun, on_a_terminal
+from testing.git_repo import Repo, git
+from testing.keys import secret
 
 
 def _commit(repo: Repo, *, message: str = "try") -> subprocess.CompletedProcess[str]:
@@ -31,7 +31,7 @@ def _commit(repo: Repo, *, message: str = "try") -> subprocess.CompletedProcess[
 # Advice that fits the stage
 
 
-def test_commit_time_advice_says_the_key_has_not_left(cli: Any, repo: Repo) -> None:
+def test_commit_time_advice_says_the_key_has_not_left(cli: CliRun, repo: Repo) -> None:
     repo.commit("start")
     repo.write("app.env", f"K={secret(1)}\n")
     repo.stage()
@@ -43,7 +43,7 @@ def test_commit_time_advice_says_the_key_has_not_left(cli: Any, repo: Repo) -> N
 
 
 def test_push_time_advice_rewrites_the_unpushed_commits(
-    cli: Any, repo: Repo, tmp_path: Path
+    cli: CliRun, repo: Repo, tmp_path: Path
 ) -> None:
     remote = tmp_path / "remote.git"
     git(tmp_path, "init", "-q", "--bare", str(remote))
@@ -75,7 +75,7 @@ def test_push_time_advice_rewrites_the_unpushed_commits(
     assert run.stderr.rstrip().endswith("To push anyway, knowingly: git push --no-verify")
 
 
-def test_ci_and_audit_advice_is_to_revoke_now(cli: Any, repo: Repo) -> None:
+def test_ci_and_audit_advice_is_to_revoke_now(cli: CliRun, repo: Repo) -> None:
     repo.write("app.env", f"K={secret(1)}\n")
     repo.commit("adds a key")
     run = cli("history", "--repo", str(repo.path))
@@ -87,7 +87,7 @@ def test_ci_and_audit_advice_is_to_revoke_now(cli: Any, repo: Repo) -> None:
 
 
 def test_ignore_last_found_lists_the_blocked_findings_with_reason_and_date(
-    cli: Any, repo: Repo
+    cli: CliRun, repo: Repo
 ) -> None:
     repo.commit("start")
     repo.write("tests/fixture.env", f"K={secret(1)}\n")
@@ -116,7 +116,7 @@ def test_ignore_last_found_lists_the_blocked_findings_with_reason_and_date(
     assert cli("staged", "--repo", str(repo.path)).code == 0
 
 
-def test_ignore_without_a_blocked_run_or_reason_is_an_error(cli: Any, repo: Repo) -> None:
+def test_ignore_without_a_blocked_run_or_reason_is_an_error(cli: CliRun, repo: Repo) -> None:
     repo.commit("start")
     run = cli("ignore", "--repo", str(repo.path), "--last-found", "--reason", "x")
     assert run.code == 2 and "no blocked run" in run.err
@@ -128,7 +128,7 @@ def test_ignore_without_a_blocked_run_or_reason_is_an_error(cli: Any, repo: Repo
 
 
 def test_baseline_update_adds_new_and_prune_drops_gone(
-    cli: Any, repo: Repo, tmp_path: Path
+    cli: CliRun, repo: Repo, tmp_path: Path
 ) -> None:
     repo.write("a.env", f"K={secret(1)}\n")
     repo.commit()
@@ -148,7 +148,7 @@ def test_baseline_update_adds_new_and_prune_drops_gone(
     assert secret(1) not in text and secret(2) not in text
 
 
-def test_baseline_update_of_a_missing_baseline_is_an_error(cli: Any, repo: Repo) -> None:
+def test_baseline_update_of_a_missing_baseline_is_an_error(cli: CliRun, repo: Repo) -> None:
     repo.commit()
     run = cli("baseline", "update", "--repo", str(repo.path), "--output", "nope.json")
     assert run.code == 2 and "baseline not found" in run.err
@@ -158,7 +158,7 @@ def test_baseline_update_of_a_missing_baseline_is_an_error(cli: Any, repo: Repo)
 
 
 def test_force_keeps_running_the_replaced_hook_and_uninstall_restores_it(
-    cli: Any, repo: Repo, tmp_path: Path
+    cli: CliRun, repo: Repo, tmp_path: Path
 ) -> None:
     repo.commit("start")
     hooks = repo.path / ".git" / "hooks"
@@ -188,7 +188,7 @@ def test_force_keeps_running_the_replaced_hook_and_uninstall_restores_it(
     assert not (hooks / "pre-commit.legacy").exists()
 
 
-def test_chained_pre_push_hook_gets_the_same_stdin(cli: Any, repo: Repo, tmp_path: Path) -> None:
+def test_chained_pre_push_hook_gets_the_same_stdin(cli: CliRun, repo: Repo, tmp_path: Path) -> None:
     remote = tmp_path / "remote.git"
     git(tmp_path, "init", "-q", "--bare", str(remote))
     repo.git("remote", "add", "origin", str(remote))
@@ -213,7 +213,9 @@ def test_chained_pre_push_hook_gets_the_same_stdin(cli: Any, repo: Repo, tmp_pat
 
 @pytest.mark.parametrize("flag", ["--since", "--until"])
 @pytest.mark.parametrize("value", ["notadate", "last blursday", ""])
-def test_dates_git_cannot_parse_are_an_error(cli: Any, repo: Repo, flag: str, value: str) -> None:
+def test_dates_git_cannot_parse_are_an_error(
+    cli: CliRun, repo: Repo, flag: str, value: str
+) -> None:
     repo.write("a.env", f"K={secret(1)}\n")
     repo.commit()
     run = cli("history", "--repo", str(repo.path), flag, value)
@@ -221,13 +223,13 @@ def test_dates_git_cannot_parse_are_an_error(cli: Any, repo: Repo, flag: str, va
 
 
 @pytest.mark.parametrize("value", ["2024-01-01", "2 weeks ago", "yesterday", "last tuesday"])
-def test_dates_git_parses_are_accepted(cli: Any, repo: Repo, value: str) -> None:
+def test_dates_git_parses_are_accepted(cli: CliRun, repo: Repo, value: str) -> None:
     repo.commit()
     assert cli("history", "--repo", str(repo.path), "--since", value).code == 0
 
 
 def test_report_with_an_unknown_suffix_fails_before_the_scan(
-    cli: Any, repo: Repo, tmp_path: Path
+    cli: CliRun, repo: Repo, tmp_path: Path
 ) -> None:
     repo.write("a.env", f"K={secret(1)}\n")
     repo.commit()
@@ -266,7 +268,9 @@ def test_whole_history_progress_shows_a_fixed_total(repo: Repo) -> None:
 # the audit report: still present at every branch and tag tip
 
 
-def test_audit_names_the_tips_that_still_hold_a_key(cli: Any, repo: Repo, tmp_path: Path) -> None:
+def test_audit_names_the_tips_that_still_hold_a_key(
+    cli: CliRun, repo: Repo, tmp_path: Path
+) -> None:
     repo.commit("start")
     repo.git("checkout", "-q", "-b", "feature")
     repo.write("app.env", f"K={secret(1)}\n")

@@ -15,7 +15,7 @@ from typing import IO
 
 import pytest
 
-from tests.fake_nexpay import (
+from testing.fake_nexpay import (
     ME_PATH,
     FakeNexpay,
     RecordedRequest,

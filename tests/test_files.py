@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.conftest import Repo, on_a_terminal, run_cli
-from tests.keys import client_id, secret
+from testing.cli import CliRun, on_a_terminal, run_cli
+from testing.git_repo import Repo
+from testing.keys import client_id, secret
 
 
 def test_folder_paths_are_relative_and_git_is_skipped(
-    cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Outside a repository, files are named relative to the current folder."""
     root = tmp_path / "tree"
@@ -28,7 +28,7 @@ def test_folder_paths_are_relative_and_git_is_skipped(
 
 
 def test_files_are_named_from_the_repository_root_whatever_folder_is_given(
-    cli: Any, repo: Repo, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, repo: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One file, one name: `files a b` cannot show two files as `app.env`, and an allowlist,
     a fingerprint or an ignore entry means the same whichever folder is scanned."""
@@ -57,7 +57,7 @@ def test_stdin(tmp_path: Path) -> None:
     assert [f["file"] for f in run.json()["findings"]] == ["<stdin>"]
 
 
-def test_binary_files_are_searched_for_prefixed_keys(cli: Any, tmp_path: Path) -> None:
+def test_binary_files_are_searched_for_prefixed_keys(cli: CliRun, tmp_path: Path) -> None:
     (tmp_path / "module.pyc").write_bytes(b"\x00\x0d\x0d\x0a" + secret(4).encode() + b"\x00" * 40)
     (tmp_path / "image.png").write_bytes(b"\x89PNG\x00\x00" + client_id(1).encode() + b"\xff")
     (tmp_path / "notes.bin").write_bytes(b"\x00NEXPAY_SECRET=" + b"A" * 43)
@@ -65,7 +65,7 @@ def test_binary_files_are_searched_for_prefixed_keys(cli: Any, tmp_path: Path) -
     assert sorted(f["file"] for f in run.json()["findings"]) == ["image.png", "module.pyc"]
 
 
-def test_oversized_files_are_skipped_and_counted(cli: Any, repo: Repo) -> None:
+def test_oversized_files_are_skipped_and_counted(cli: CliRun, repo: Repo) -> None:
     repo.write(".nexpay-scan.toml", "[scan]\nmax_file_size = 1000\n")
     repo.write("big.txt", "x" * 2000 + secret(5))
     repo.write("small.txt", secret(6))
@@ -74,19 +74,19 @@ def test_oversized_files_are_skipped_and_counted(cli: Any, repo: Repo) -> None:
     assert run.json()["summary"]["skipped"] == {"larger than 1000 bytes": 1}
 
 
-def test_invalid_utf8_and_crlf_around_a_key(cli: Any, tmp_path: Path) -> None:
+def test_invalid_utf8_and_crlf_around_a_key(cli: CliRun, tmp_path: Path) -> None:
     (tmp_path / "mixed.txt").write_bytes(b"a\r\n\xff\xfe" + secret(7).encode() + b"\xc3\r\n")
     run = cli("files", str(tmp_path), "--format", "json")
     [finding] = run.json()["findings"]
     assert (finding["line"], finding["column"]) == (2, 3)
 
 
-def test_missing_path_is_a_one_line_error(cli: Any, tmp_path: Path) -> None:
+def test_missing_path_is_a_one_line_error(cli: CliRun, tmp_path: Path) -> None:
     run = cli("files", str(tmp_path / "nope"))
     assert run.code == 2 and "no such file or folder" in run.err
 
 
-def test_unreadable_file_named_is_an_error(cli: Any, tmp_path: Path) -> None:
+def test_unreadable_file_named_is_an_error(cli: CliRun, tmp_path: Path) -> None:
     path = tmp_path / "secret.txt"
     path.write_text("x")
     path.chmod(0)
@@ -97,7 +97,7 @@ def test_unreadable_file_named_is_an_error(cli: Any, tmp_path: Path) -> None:
     assert len(run.err.strip().splitlines()) == 1
 
 
-def test_unreadable_file_in_a_folder_is_skipped(cli: Any, tmp_path: Path) -> None:
+def test_unreadable_file_in_a_folder_is_skipped(cli: CliRun, tmp_path: Path) -> None:
     (tmp_path / "fifo").mkdir()
     os.mkfifo(tmp_path / "fifo" / "pipe")
     (tmp_path / "link").symlink_to("/etc/passwd")
@@ -106,7 +106,7 @@ def test_unreadable_file_in_a_folder_is_skipped(cli: Any, tmp_path: Path) -> Non
     assert run.json()["summary"]["skipped"] == {"not a regular file": 1, "symbolic link": 1}
 
 
-def test_allow_comment_in_any_syntax(cli: Any, tmp_path: Path) -> None:
+def test_allow_comment_in_any_syntax(cli: CliRun, tmp_path: Path) -> None:
     key = secret(8)
     (tmp_path / "a.py").write_text(f'K = "{key}"  # nexpay-scan: allow\n')
     (tmp_path / "a.js").write_text(f'const k = "{key}"; // nexpay-scan: allow\n')
@@ -117,7 +117,7 @@ def test_allow_comment_in_any_syntax(cli: Any, tmp_path: Path) -> None:
     assert [f["file"] for f in run.json()["findings"]] == ["b.py"]
 
 
-def test_colour_only_on_a_terminal_and_never_with_no_color(cli: Any, tmp_path: Path) -> None:
+def test_colour_only_on_a_terminal_and_never_with_no_color(cli: CliRun, tmp_path: Path) -> None:
     (tmp_path / "a.env").write_text(f"K={secret(9)}\n")
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
     painted = on_a_terminal("files", str(tmp_path), stream="stdout", env=env)
@@ -159,7 +159,7 @@ def test_a_big_tree_scanned_by_two_processes_reports_what_one_does(tmp_path: Pat
     assert failed.code == 2 and "cannot read" in failed.err
 
 
-def test_a_custom_rule_finds_its_keys_escaped_too(cli: Any, tmp_path: Path) -> None:
+def test_a_custom_rule_finds_its_keys_escaped_too(cli: CliRun, tmp_path: Path) -> None:
     (tmp_path / ".nexpay-scan.toml").write_text(
         "[[rule]]\n"
         'id = "acme-wrapped-key"\n'
@@ -180,7 +180,7 @@ def test_a_custom_rule_finds_its_keys_escaped_too(cli: Any, tmp_path: Path) -> N
     assert notes["callback.txt"] == ["decoded from percent"]
 
 
-def test_a_key_inside_a_compiled_pyc_is_found(cli: Any, tmp_path: Path) -> None:
+def test_a_key_inside_a_compiled_pyc_is_found(cli: CliRun, tmp_path: Path) -> None:
     """In a .pyc the constant sits between marshal bytes, which may be letters or digits:
     the checksum, not a word boundary, says where the secret ends."""
     import py_compile

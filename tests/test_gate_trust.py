@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.conftest import Repo
-from tests.keys import secret
-from tests.test_pre_receive import _push
+from testing.cli import CliRun
+from testing.git_repo import Repo, pre_receive_server, push
+from testing.keys import secret
 
 
 @pytest.fixture
@@ -27,7 +26,7 @@ def base(repo: Repo) -> str:
     return sha
 
 
-def _fingerprint(cli: Any, repo: Repo, name: str) -> str:
+def _fingerprint(cli: CliRun, repo: Repo, name: str) -> str:
     found = cli("files", str(repo.path), "--format", "json").json()["findings"]
     return str(next(f["fingerprint"] for f in found if f["file"] == name))
 
@@ -45,7 +44,7 @@ ATTACKS = {
 
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
 def test_a_pull_request_cannot_loosen_the_config(
-    cli: Any, repo: Repo, base: str, attack: str
+    cli: CliRun, repo: Repo, base: str, attack: str
 ) -> None:
     repo.write("app.env", f"NEXPAY_SECRET={secret(1)}\n")
     repo.write(".nexpay-scan.toml", ATTACKS[attack])
@@ -57,7 +56,9 @@ def test_a_pull_request_cannot_loosen_the_config(
     assert ("nexpay-suppression-change", ".nexpay-scan.toml") in found
 
 
-def test_the_ignore_file_of_the_pull_request_is_not_obeyed(cli: Any, repo: Repo, base: str) -> None:
+def test_the_ignore_file_of_the_pull_request_is_not_obeyed(
+    cli: CliRun, repo: Repo, base: str
+) -> None:
     repo.write("app.env", f"NEXPAY_SECRET={secret(2)}\n")
     repo.write(".nexpayscanignore", _fingerprint(cli, repo, "app.env") + "  # trust me\n")
     repo.commit("add key and ignore it")
@@ -67,7 +68,7 @@ def test_the_ignore_file_of_the_pull_request_is_not_obeyed(cli: Any, repo: Repo,
     assert rules == ["nexpay-secret", "nexpay-suppression-change"]
 
 
-def test_the_ignore_file_of_the_base_is_obeyed_and_shown(cli: Any, repo: Repo) -> None:
+def test_the_ignore_file_of_the_base_is_obeyed_and_shown(cli: CliRun, repo: Repo) -> None:
     repo.write("fixture.env", f"NEXPAY_SECRET={secret(3)}\n")
     repo.commit("fixture")
     fingerprint = _fingerprint(cli, repo, "fixture.env")
@@ -87,7 +88,7 @@ def test_the_ignore_file_of_the_base_is_obeyed_and_shown(cli: Any, repo: Repo) -
     assert "suppressed: fixture.env:2" in text.out and "revoked test fixture" in text.out
 
 
-def test_a_committed_baseline_is_read_at_the_base(cli: Any, repo: Repo, base: str) -> None:
+def test_a_committed_baseline_is_read_at_the_base(cli: CliRun, repo: Repo, base: str) -> None:
     repo.write("app.env", f"NEXPAY_SECRET={secret(4)}\n")
     repo.commit("add key")
     created = cli(
@@ -122,7 +123,7 @@ def test_a_committed_baseline_is_read_at_the_base(cli: Any, repo: Repo, base: st
 
 
 def test_a_baseline_outside_the_repository_is_the_users_own(
-    cli: Any, repo: Repo, base: str, tmp_path: Path
+    cli: CliRun, repo: Repo, base: str, tmp_path: Path
 ) -> None:
     repo.write("app.env", f"NEXPAY_SECRET={secret(5)}\n")
     repo.commit("add key")
@@ -148,7 +149,7 @@ def test_a_baseline_outside_the_repository_is_the_users_own(
     assert "team-baseline.json" in results[0]["suppressions"][0]["justification"]
 
 
-def test_the_base_config_applies_in_a_range_scan(cli: Any, repo: Repo) -> None:
+def test_the_base_config_applies_in_a_range_scan(cli: CliRun, repo: Repo) -> None:
     repo.write(".nexpay-scan.toml", "[scan]\nallow_paths = ['^tests/fixtures/']\n")
     base = repo.commit("reviewed allowlist")
     repo.git("checkout", "-q", "-b", "pr")
@@ -164,7 +165,7 @@ def test_the_base_config_applies_in_a_range_scan(cli: Any, repo: Repo) -> None:
     assert "suppressions" not in by_rule["nexpay-suppression-change"]
 
 
-def test_a_whole_history_scan_obeys_the_checkout(cli: Any, repo: Repo) -> None:
+def test_a_whole_history_scan_obeys_the_checkout(cli: CliRun, repo: Repo) -> None:
     """An audit of one's own repository is not a range scan: its config is the team's."""
     repo.write("app.env", f"NEXPAY_SECRET={secret(7)}\n")
     repo.write(".nexpay-scan.toml", "[scan]\nallow_paths = ['^app.env$']\n")
@@ -175,22 +176,20 @@ def test_a_whole_history_scan_obeys_the_checkout(cli: Any, repo: Repo) -> None:
 
 
 def test_pre_receive_obeys_the_servers_config_not_the_pushers(repo: Repo, tmp_path: Path) -> None:
-    from tests.test_pre_receive import server as _server_fixture
-
-    server = _server_fixture.__wrapped__(tmp_path)  # type: ignore[attr-defined]
+    server = pre_receive_server(tmp_path)
     repo.git("remote", "add", "origin", str(server))
     repo.write("README.md", "x\n")
     repo.commit()
-    assert _push(repo).returncode == 0
+    assert push(repo).returncode == 0
     repo.write("app.env", f"NEXPAY_SECRET={secret(8)}\n")
     repo.write(".nexpay-scan.toml", '[scan]\nallow_paths = [".*"]\n')
     repo.commit("key and allowlist")
-    pushed = _push(repo)
+    pushed = push(repo)
     assert pushed.returncode != 0
     assert "app.env" in pushed.stderr and "nexpay-suppression-change" in pushed.stderr
 
 
-def test_an_allow_comment_the_change_adds_is_not_obeyed(cli: Any, repo: Repo, base: str) -> None:
+def test_an_allow_comment_the_change_adds_is_not_obeyed(cli: CliRun, repo: Repo, base: str) -> None:
     repo.write("app.env", f"NEXPAY_SECRET={secret(9)}  # nexpay-scan: allow test fixture\n")
     repo.commit("key with an allow comment")
     run = cli("history", f"{base}..HEAD", "--repo", str(repo.path), "--format", "json")

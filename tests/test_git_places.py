@@ -8,21 +8,21 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Repo, git
-from tests.keys import secret
-from tests.test_same_findings import _with_stdin
+from testing.cli import CliRun, Result, with_stdin
+from testing.git_repo import Repo, git
+from testing.keys import secret
 
 ENGINES = ["diff", "blob"]
 FLAGS = ("--format", "json", "--no-redact")
 
 
-def _findings(run: Any, code: int = 1) -> list[dict[str, Any]]:
+def _findings(run: Result, code: int = 1) -> list[dict[str, Any]]:
     assert run.code == code, run.out + run.err
     found: list[dict[str, Any]] = run.json()["findings"]
     return found
 
 
-def _history(cli: Any, path: Path, engine: str, code: int = 1) -> Any:
+def _history(cli: CliRun, path: Path, engine: str, code: int = 1) -> Any:
     run = cli("history", "--repo", str(path), "--engine", engine, *FLAGS)
     assert run.code == code, run.out + run.err
     return run.json()
@@ -40,7 +40,7 @@ def told(repo: Repo) -> tuple[Repo, str]:
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_commit_message_is_scanned_by_history(
-    cli: Any, told: tuple[Repo, str], engine: str
+    cli: CliRun, told: tuple[Repo, str], engine: str
 ) -> None:
     repo, _ = told
     (found,) = _history(cli, repo.path, engine)["findings"]
@@ -50,18 +50,18 @@ def test_commit_message_is_scanned_by_history(
 
 
 def test_commit_message_is_scanned_by_ci_pre_push_and_pre_receive(
-    cli: Any, told: tuple[Repo, str], tmp_path: Path
+    cli: CliRun, told: tuple[Repo, str], tmp_path: Path
 ) -> None:
     repo, base = told
     where = ("--repo", str(repo.path))
     ci = _findings(cli("ci", "--base", base, *where, *FLAGS))
-    pushed = _findings(_with_stdin(cli, "", "pre-push", *where, *FLAGS))
+    pushed = _findings(with_stdin(cli, "", "pre-push", *where, *FLAGS))
     server = tmp_path / "server.git"
     git(tmp_path, "init", "-q", "--bare", str(server))
     git(server, "fetch", "-q", str(repo.path), "main")
     head = repo.git("rev-parse", "HEAD").strip()
     line = f"{'0' * 40} {head} refs/heads/main\n"
-    received = _findings(_with_stdin(cli, line, "pre-receive", "--repo", str(server), *FLAGS))
+    received = _findings(with_stdin(cli, line, "pre-receive", "--repo", str(server), *FLAGS))
     for found in (ci, pushed, received):
         assert [(f["match"], f["file"]) for f in found] == [(secret(700), "(commit message)")]
 
@@ -75,7 +75,7 @@ def tagged(repo: Repo) -> Repo:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_tag_message_is_scanned_by_history(cli: Any, tagged: Repo, engine: str) -> None:
+def test_tag_message_is_scanned_by_history(cli: CliRun, tagged: Repo, engine: str) -> None:
     (found,) = _history(cli, tagged.path, engine)["findings"]
     assert (found["match"], found["file"], found["line"]) == (secret(701), "(tag message v1.2)", 3)
     assert found["author"] == "Ada Author"
@@ -83,16 +83,16 @@ def test_tag_message_is_scanned_by_history(cli: Any, tagged: Repo, engine: str) 
 
 
 def test_tag_message_is_scanned_by_pre_push_and_pre_receive(
-    cli: Any, tagged: Repo, tmp_path: Path
+    cli: CliRun, tagged: Repo, tmp_path: Path
 ) -> None:
     tag = tagged.git("rev-parse", "v1.2").strip()
     line = f"refs/tags/v1.2 {tag} refs/tags/v1.2 {'0' * 40}\n"
-    pushed = _with_stdin(cli, line, "pre-push", "--repo", str(tagged.path), *FLAGS)
+    pushed = with_stdin(cli, line, "pre-push", "--repo", str(tagged.path), *FLAGS)
     server = tmp_path / "server.git"
     git(tmp_path, "init", "-q", "--bare", str(server))
     git(server, "fetch", "-q", str(tagged.path), "refs/tags/v1.2")
     line = f"{'0' * 40} {tag} refs/tags/v1.2\n"
-    received = _with_stdin(cli, line, "pre-receive", "--repo", str(server), *FLAGS)
+    received = with_stdin(cli, line, "pre-receive", "--repo", str(server), *FLAGS)
     for run in (pushed, received):
         found = _findings(run)
         assert [(f["match"], f["file"]) for f in found] == [(secret(701), "(tag message v1.2)")]
@@ -103,7 +103,7 @@ def test_tag_message_is_scanned_by_pre_push_and_pre_receive(
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_deleted_branch_commit_is_attributed_to_its_commit(
-    cli: Any, repo: Repo, engine: str
+    cli: CliRun, repo: Repo, engine: str
 ) -> None:
     repo.write("a.txt", "start\n")
     repo.commit("start")
@@ -118,7 +118,9 @@ def test_deleted_branch_commit_is_attributed_to_its_commit(
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_amended_away_commit_is_attributed_to_its_commit(cli: Any, repo: Repo, engine: str) -> None:
+def test_amended_away_commit_is_attributed_to_its_commit(
+    cli: CliRun, repo: Repo, engine: str
+) -> None:
     repo.write("app.env", f"NEXPAY_SECRET={secret(703)}\n")
     sha = repo.commit("oops")
     repo.write("app.env", "NEXPAY_SECRET=${NEXPAY_SECRET}\n")
@@ -128,7 +130,7 @@ def test_amended_away_commit_is_attributed_to_its_commit(cli: Any, repo: Repo, e
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_older_stash_is_attributed_to_its_commit(cli: Any, repo: Repo, engine: str) -> None:
+def test_older_stash_is_attributed_to_its_commit(cli: CliRun, repo: Repo, engine: str) -> None:
     repo.write("app.env", "NEXPAY_SECRET=\n")
     repo.commit("start")
     repo.write("app.env", f"NEXPAY_SECRET={secret(704)}\n")
@@ -146,7 +148,7 @@ def test_older_stash_is_attributed_to_its_commit(cli: Any, repo: Repo, engine: s
 
 
 def test_history_after_the_hook_blocked_a_commit_lists_the_blob_as_local_only(
-    cli: Any, repo: Repo
+    cli: CliRun, repo: Repo
 ) -> None:
     repo.write("a.txt", "start\n")
     repo.commit("start")
@@ -166,7 +168,7 @@ def test_history_after_the_hook_blocked_a_commit_lists_the_blob_as_local_only(
 
 
 def test_unreachable_blob_in_a_bare_mirror_is_a_finding(
-    cli: Any, repo: Repo, tmp_path: Path
+    cli: CliRun, repo: Repo, tmp_path: Path
 ) -> None:
     repo.write("a.txt", "start\n")
     repo.commit("start")
@@ -185,7 +187,7 @@ def test_unreachable_blob_in_a_bare_mirror_is_a_finding(
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_baseline_entry_follows_the_key_through_a_rename_and_an_amend(
-    cli: Any, repo: Repo, tmp_path: Path, engine: str
+    cli: CliRun, repo: Repo, tmp_path: Path, engine: str
 ) -> None:
     repo.write("fixtures/old.env", f"NEXPAY_SECRET={secret(707)}\n")
     repo.commit("fixture")
@@ -205,7 +207,7 @@ def test_baseline_entry_follows_the_key_through_a_rename_and_an_amend(
 
 
 def test_a_key_in_several_files_of_a_commit_is_shown_plain_first_and_names_every_file(
-    cli: Any, repo: Repo
+    cli: CliRun, repo: Repo
 ) -> None:
     key = secret(708)
     escaped = key.replace("_", "\\u005f")

@@ -9,22 +9,22 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, Repo, git
-from tests.keys import secret
+from testing.cli import CliRun, Result
+from testing.git_repo import ROOT, Repo, git
+from testing.keys import secret
 
 ENGINES = ["blob", "diff"]
 BODY = "".join(f"setting_{i} = {i}\n" for i in range(1, 10))
 
 
-def _files(run: Any) -> set[str]:
+def _files(run: Result) -> set[str]:
     return {f["file"] for f in run.json()["findings"]}
 
 
-def _history(cli: Any, repo: Repo, engine: str) -> Any:
+def _history(cli: CliRun, repo: Repo, engine: str) -> Result:
     return cli("history", "--repo", str(repo.path), "--engine", engine, "--format", "json")
 
 
@@ -60,7 +60,7 @@ def _stage_typechange(repo: Repo, to_symlink: bool) -> set[str]:
 
 @pytest.mark.parametrize("to_symlink", [True, False], ids=["file-to-symlink", "symlink-to-file"])
 def test_typechange_beside_a_key_is_found_when_staged(
-    cli: Any, repo: Repo, to_symlink: bool
+    cli: CliRun, repo: Repo, to_symlink: bool
 ) -> None:
     keyed = _stage_typechange(repo, to_symlink)
     run = cli("staged", "--repo", str(repo.path), "--format", "json")
@@ -71,7 +71,7 @@ def test_typechange_beside_a_key_is_found_when_staged(
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("to_symlink", [True, False], ids=["file-to-symlink", "symlink-to-file"])
 def test_typechange_beside_a_key_is_found_in_history(
-    cli: Any, repo: Repo, to_symlink: bool, engine: str
+    cli: CliRun, repo: Repo, to_symlink: bool, engine: str
 ) -> None:
     keyed = _stage_typechange(repo, to_symlink)
     repo.commit("typechange and keys")
@@ -116,7 +116,7 @@ def evil_merge(repo: Repo) -> Repo:
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_evil_merge_and_conflict_resolution_keys_are_found(
-    cli: Any, evil_merge: Repo, engine: str
+    cli: CliRun, evil_merge: Repo, engine: str
 ) -> None:
     run = _history(cli, evil_merge, engine)
     assert run.code == 1
@@ -233,7 +233,7 @@ def test_pre_receive_ignores_replace_refs(pushing: tuple[Repo, Path]) -> None:
 
 
 @pytest.fixture
-def pre_push_hook(cli: Any, pushing: tuple[Repo, Path]) -> Repo:
+def pre_push_hook(cli: CliRun, pushing: tuple[Repo, Path]) -> Repo:
     """`pushing`, with nexpay-scan as the local repository's plain git pre-push hook and a
     server that accepts anything: only the pre-push hook stands in the way."""
     repo, server = pushing
@@ -303,7 +303,7 @@ def _missing(repo: Repo) -> int:
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_partial_clone_is_an_error_that_says_what_to_fetch(
-    cli: Any, partial_clone: Repo, engine: str
+    cli: CliRun, partial_clone: Repo, engine: str
 ) -> None:
     assert _missing(partial_clone) == 1
     run = _history(cli, partial_clone, engine)
@@ -322,7 +322,7 @@ def test_partial_clone_is_an_error_that_says_what_to_fetch(
 # --- a rename out of an allowlisted path --------------------------------------------------
 
 
-def test_rename_out_of_an_allowlisted_path_is_found(cli: Any, repo: Repo) -> None:
+def test_rename_out_of_an_allowlisted_path_is_found(cli: CliRun, repo: Repo) -> None:
     repo.write(".nexpay-scan.toml", "[scan]\nallow_paths = ['^tests/fixtures/']\n")
     repo.write("tests/fixtures/app.env", f"NEXPAY_SECRET={secret(42)}\n")
     repo.stage()
@@ -338,7 +338,7 @@ def test_rename_out_of_an_allowlisted_path_is_found(cli: Any, repo: Repo) -> Non
 # --- a dying git cat-file, GIT_DIR --------------------------------------------------------
 
 
-def test_cat_file_dying_on_a_staged_blob_is_an_error(cli: Any, repo: Repo) -> None:
+def test_cat_file_dying_on_a_staged_blob_is_an_error(cli: CliRun, repo: Repo) -> None:
     # `binary` in .gitattributes: git diff names the blob without reading it, so only the
     # blob reader meets the corrupt object (git prints its header, then dies)
     repo.write(".gitattributes", "*.bin binary\n")
@@ -357,7 +357,7 @@ def test_cat_file_dying_on_a_staged_blob_is_an_error(cli: Any, repo: Repo) -> No
 
 
 def test_git_dir_naming_another_repository_than_repo_is_an_error(
-    cli: Any, repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo.write("app.env", f"NEXPAY_SECRET={secret(44)}\n")
     repo.stage()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from testing.cli import CliRun, on_a_terminal
+from testing.git_repo import Repo
+from testing.keys import legacy_secret, secret
 
-from tests.conftest import Repo, on_a_terminal
-from tests.keys import legacy_secret, secret
 
-
-def test_secret_is_reported_once_at_its_introduction(cli: Any, repo: Repo) -> None:
+def test_secret_is_reported_once_at_its_introduction(cli: CliRun, repo: Repo) -> None:
     key = secret(1)
     repo.write("a.txt", "start\n")
     repo.commit("start")
@@ -29,7 +28,7 @@ def test_secret_is_reported_once_at_its_introduction(cli: Any, repo: Repo) -> No
     assert run.json()["summary"]["commits_scanned"] == 4
 
 
-def test_all_occurrences_lists_every_one(cli: Any, repo: Repo) -> None:
+def test_all_occurrences_lists_every_one(cli: CliRun, repo: Repo) -> None:
     key = secret(2)
     repo.write("a.env", f"K={key}\n")
     repo.commit()
@@ -39,7 +38,7 @@ def test_all_occurrences_lists_every_one(cli: Any, repo: Repo) -> None:
     assert sorted(f["file"] for f in run.json()["findings"]) == ["a.env", "b.env"]
 
 
-def test_all_branches_are_scanned_by_default(cli: Any, repo: Repo) -> None:
+def test_all_branches_are_scanned_by_default(cli: CliRun, repo: Repo) -> None:
     repo.write("a.txt", "a\n")
     repo.commit()
     repo.git("checkout", "-q", "-b", "feature")
@@ -50,7 +49,7 @@ def test_all_branches_are_scanned_by_default(cli: Any, repo: Repo) -> None:
     assert [f["commit"] for f in run.json()["findings"]] == [on_branch]
 
 
-def test_range_scans_only_the_commits_of_the_range(cli: Any, repo: Repo) -> None:
+def test_range_scans_only_the_commits_of_the_range(cli: CliRun, repo: Repo) -> None:
     repo.write("old.env", f"K={secret(4)}\n")
     base = repo.commit()
     repo.write("new.env", f"K={secret(5)}\n")
@@ -60,7 +59,7 @@ def test_range_scans_only_the_commits_of_the_range(cli: Any, repo: Repo) -> None
     assert run.json()["summary"]["commits_scanned"] == 1
 
 
-def test_legacy_key_needs_context_that_may_sit_above_the_change(cli: Any, repo: Repo) -> None:
+def test_legacy_key_needs_context_that_may_sit_above_the_change(cli: CliRun, repo: Repo) -> None:
     repo.write("settings.yaml", "nexpay:\n  region: eu\n")
     repo.commit()
     repo.write("settings.yaml", f"nexpay:\n  region: eu\n  secret: {legacy_secret(1)}\n")
@@ -71,7 +70,7 @@ def test_legacy_key_needs_context_that_may_sit_above_the_change(cli: Any, repo: 
     assert [(f["commit"], f["line"]) for f in run.json()["findings"]] == [(added, 3)]
 
 
-def test_missing_revision_is_a_one_line_error(cli: Any, repo: Repo) -> None:
+def test_missing_revision_is_a_one_line_error(cli: CliRun, repo: Repo) -> None:
     repo.commit()
     run = cli("history", "no-such-branch..HEAD", "--repo", str(repo.path))
     assert run.code == 2
@@ -79,19 +78,19 @@ def test_missing_revision_is_a_one_line_error(cli: Any, repo: Repo) -> None:
     assert len(run.err.strip().splitlines()) == 1
 
 
-def test_revision_that_looks_like_an_option_is_not_one(cli: Any, repo: Repo) -> None:
+def test_revision_that_looks_like_an_option_is_not_one(cli: CliRun, repo: Repo) -> None:
     repo.commit()
     run = cli("history", "--repo", str(repo.path), "--", "--output=/tmp/pwned")
     assert run.code == 2
 
 
-def test_empty_repository_scans_nothing(cli: Any, repo: Repo) -> None:
+def test_empty_repository_scans_nothing(cli: CliRun, repo: Repo) -> None:
     run = cli("history", "--repo", str(repo.path), "--format", "json")
     assert run.code == 0
     assert run.json()["summary"]["commits_scanned"] == 0
 
 
-def test_progress_on_a_terminal_only(cli: Any, repo: Repo) -> None:
+def test_progress_on_a_terminal_only(cli: CliRun, repo: Repo) -> None:
     for i in range(3):
         repo.write(f"f{i}.txt", f"{i}\n")
         repo.commit()

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Repo
-from tests.keys import client_id, legacy_secret, secret
+from testing.cli import CliRun
+from testing.git_repo import Repo
+from testing.keys import client_id, legacy_secret, secret
 
 
 @pytest.fixture
@@ -47,7 +48,7 @@ def tangled(repo: Repo) -> Repo:
     return repo
 
 
-def _history(cli: Any, repo: Repo, *args: str) -> list[dict[str, Any]]:
+def _history(cli: CliRun, repo: Repo, *args: str) -> list[dict[str, Any]]:
     run = cli("history", "--repo", str(repo.path), "--format", "json", "--no-redact", *args)
     assert run.code == 1, run.err
     findings: list[dict[str, Any]] = run.json()["findings"]
@@ -59,7 +60,7 @@ def _key(f: dict[str, Any]) -> tuple[Any, ...]:
 
 
 @pytest.mark.parametrize("extra", [[], ["--all-occurrences"]])
-def test_blob_and_diff_routes_agree(cli: Any, tangled: Repo, extra: list[str]) -> None:
+def test_blob_and_diff_routes_agree(cli: CliRun, tangled: Repo, extra: list[str]) -> None:
     diff = _history(cli, tangled, "--engine", "diff", *extra)
     one = _history(cli, tangled, "--engine", "blob", "--jobs", "1", *extra)
     two = _history(cli, tangled, "--engine", "blob", "--jobs", "2", *extra)
@@ -76,7 +77,7 @@ def test_blob_and_diff_routes_agree(cli: Any, tangled: Repo, extra: list[str]) -
     }
 
 
-def test_both_routes_count_every_commit(cli: Any, tangled: Repo) -> None:
+def test_both_routes_count_every_commit(cli: CliRun, tangled: Repo) -> None:
     # the blob route counts commits from its tree walk when it has one (a key was found)
     every = int(tangled.git("rev-list", "--all", "--count"))
     for engine in ("diff", "blob"):
@@ -84,14 +85,14 @@ def test_both_routes_count_every_commit(cli: Any, tangled: Repo) -> None:
         assert run.json()["summary"]["commits_scanned"] == every, engine
 
 
-def test_key_reintroduced_counts_occurrences_at_first_commit(cli: Any, tangled: Repo) -> None:
+def test_key_reintroduced_counts_occurrences_at_first_commit(cli: CliRun, tangled: Repo) -> None:
     [first] = [f for f in _history(cli, tangled) if f["match"] == secret(1)]
     message = tangled.git("log", "-1", "--format=%s", first["commit"]).strip()
     assert message == "add key 1"
     assert first["occurrences"] == 2
 
 
-def test_dangling_blob_is_reported_apart(cli: Any, tangled: Repo) -> None:
+def test_dangling_blob_is_reported_apart(cli: CliRun, tangled: Repo) -> None:
     run = cli("history", "--repo", str(tangled.path), "--format", "json", "--no-redact")
     assert not [f for f in run.json()["findings"] if f.get("unreachable")]
     # in a work tree's repository it never left the machine: listed apart, as local only
@@ -103,7 +104,7 @@ def test_dangling_blob_is_reported_apart(cli: Any, tangled: Repo) -> None:
     assert "dangling" in dangling["notes"][0]
 
 
-def test_rename_counts_as_an_occurrence_in_both_routes(cli: Any, tangled: Repo) -> None:
+def test_rename_counts_as_an_occurrence_in_both_routes(cli: CliRun, tangled: Repo) -> None:
     for engine in ("blob", "diff"):
         found = _history(cli, tangled, "--engine", engine, "--all-occurrences")
         files = sorted(f["file"] for f in found if f["match"] == secret(2))
@@ -139,7 +140,7 @@ def _encoded_keys_repo(repo: Repo) -> Repo:
 
 @pytest.mark.parametrize("route", [["--engine", "blob"], ["--engine", "diff"], ["HEAD~3..HEAD"]])
 def test_keys_that_only_show_decoded_are_found_by_every_route(
-    cli: Any, repo: Repo, route: list[str]
+    cli: CliRun, repo: Repo, route: list[str]
 ) -> None:
     found = {f["match"]: f for f in _history(cli, _encoded_keys_repo(repo), *route)}
     assert set(found) == {secret(6), secret(7), secret(8), secret(10)}
@@ -151,7 +152,7 @@ def test_keys_that_only_show_decoded_are_found_by_every_route(
     assert found[secret(10)]["commit"] == repo.git("rev-parse", "HEAD").strip()
 
 
-def test_a_key_a_merge_itself_adds_is_found_by_both_routes(cli: Any, repo: Repo) -> None:
+def test_a_key_a_merge_itself_adds_is_found_by_both_routes(cli: CliRun, repo: Repo) -> None:
     repo.write("a.txt", "a\n")
     repo.commit()
     repo.git("checkout", "-q", "-b", "topic")
@@ -181,7 +182,7 @@ keywords = ["tok_"]
 
 @pytest.mark.parametrize("engine", ["blob", "diff"])
 def test_a_repository_rule_with_its_own_keyword_is_found_by_both_routes(
-    cli: Any, repo: Repo, engine: str
+    cli: CliRun, repo: Repo, engine: str
 ) -> None:
     # its keyword shares no letters with Nexpay's: the prefilter's one pass still finds it
     repo.write(".nexpay-scan.toml", _OWN_RULE)

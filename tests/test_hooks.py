@@ -8,12 +8,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, Repo, git
-from tests.keys import secret
+from testing.cli import CliRun
+from testing.git_repo import ROOT, Repo, git
+from testing.keys import secret
 
 
 def _commit(
@@ -28,7 +28,7 @@ def _commit(
     )
 
 
-def test_install_hook_blocks_a_commit_with_a_key(cli: Any, repo: Repo) -> None:
+def test_install_hook_blocks_a_commit_with_a_key(cli: CliRun, repo: Repo) -> None:
     run = cli("install-hook", "--repo", str(repo.path), "--pre-push")
     assert run.code == 0 and "pre-commit" in run.out and "pre-push" in run.out
     key = secret(1)
@@ -52,7 +52,7 @@ def test_install_hook_blocks_a_commit_with_a_key(cli: Any, repo: Repo) -> None:
     ],
 )
 def test_a_committed_module_cannot_hijack_the_plain_hook(
-    cli: Any, repo: Repo, planted: str, code: str
+    cli: CliRun, repo: Repo, planted: str, code: str
 ) -> None:
     """The hook runs Python isolated (-I): the work tree is not on its import path, so a
     module the repository plants in place of ours is never run by `git commit`."""
@@ -74,7 +74,7 @@ def test_a_committed_module_cannot_hijack_the_plain_hook(
     assert "nexpay-secret" in blocked.stderr
 
 
-def test_install_hook_respects_a_foreign_hook(cli: Any, repo: Repo) -> None:
+def test_install_hook_respects_a_foreign_hook(cli: CliRun, repo: Repo) -> None:
     hook = repo.path / ".git" / "hooks" / "pre-commit"
     hook.write_text("#!/bin/sh\necho mine\n")
     run = cli("install-hook", "--repo", str(repo.path))
@@ -86,7 +86,7 @@ def test_install_hook_respects_a_foreign_hook(cli: Any, repo: Repo) -> None:
 
 
 @pytest.mark.parametrize("gone", ["interpreter", "package"])
-def test_installed_hook_fails_closed(cli: Any, repo: Repo, gone: str) -> None:
+def test_installed_hook_fails_closed(cli: CliRun, repo: Repo, gone: str) -> None:
     import nexpay_scan
 
     cli("install-hook", "--repo", str(repo.path))
@@ -319,7 +319,7 @@ def test_try_repo_against_this_checkout(repo: Repo, hook_repo: tuple[Path, str, 
     assert run.returncode != 0 and "a.env:1:15" in run.stdout
 
 
-def test_install_hook_where_hooks_cannot_go_is_a_one_line_error(cli: Any, repo: Repo) -> None:
+def test_install_hook_where_hooks_cannot_go_is_a_one_line_error(cli: CliRun, repo: Repo) -> None:
     repo.git("config", "core.hooksPath", os.devnull)  # hooks turned off this way
     run = cli("install-hook", "--repo", str(repo.path))
     assert run.code == 2

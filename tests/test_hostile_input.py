@@ -16,34 +16,35 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Repo, Run, git, run_cli
-from tests.keys import client_id, legacy_client_id, legacy_secret, secret
+from testing.cli import CliRun, Result, run_cli
+from testing.git_repo import Repo, git
+from testing.keys import client_id, legacy_client_id, legacy_secret, secret
 
 DEFAULT_LIMIT = "larger than 52428800 bytes"
 
 
-def _json(run: Run) -> dict[str, Any]:
+def _json(run: Result) -> dict[str, Any]:
     assert "Traceback" not in run.err, run.err
     document: dict[str, Any] = run.json()
     return document
 
 
-def _found(run: Run) -> list[tuple[str, int, int, str]]:
+def _found(run: Result) -> list[tuple[str, int, int, str]]:
     """(file, line, column, full credential) of each finding; needs --no-redact."""
     return sorted((f["file"], f["line"], f["column"], f["match"]) for f in _json(run)["findings"])
 
 
-def _history(cli: Any, repo: Path, *args: str) -> Run:
+def _history(cli: CliRun, repo: Path, *args: str) -> Result:
     """`history` with a JSON report that shows full credentials."""
-    run: Run = cli("history", "--repo", str(repo), "--format", "json", "--no-redact", *args)
+    run: Result = cli("history", "--repo", str(repo), "--format", "json", "--no-redact", *args)
     return run
 
 
-def _matches(run: Run) -> set[str]:
+def _matches(run: Result) -> set[str]:
     return {f["match"] for f in _json(run)["findings"]}
 
 
-def _assert_one_line_error(run: Run, *needles: str) -> None:
+def _assert_one_line_error(run: Result, *needles: str) -> None:
     """Exit 2 and exactly one line on stderr, an error that names what is wrong."""
     assert run.code == 2, (run.code, run.out, run.err)
     assert "Traceback" not in run.err and "internal error" not in run.err, run.err
@@ -83,7 +84,7 @@ def _scan_env(**extra: str) -> dict[str, str]:
 # --- odd repositories ---------------------------------------------------------------------
 
 
-def test_empty_repository(cli: Any, repo: Repo) -> None:
+def test_empty_repository(cli: CliRun, repo: Repo) -> None:
     history = cli("history", "--repo", str(repo.path), "--format", "json")
     assert history.code == 0
     assert _json(history)["findings"] == []
@@ -109,7 +110,7 @@ def _shallow_clone(repo: Repo, tmp_path: Path, depth: int) -> Path:
     return clone
 
 
-def test_shallow_clone_scans_what_is_there(cli: Any, repo: Repo, tmp_path: Path) -> None:
+def test_shallow_clone_scans_what_is_there(cli: CliRun, repo: Repo, tmp_path: Path) -> None:
     repo.write("old.env", f"K={secret(1)}\n")
     repo.commit("key that the clone does not hold")
     repo.git("rm", "-q", "old.env")
@@ -129,7 +130,7 @@ def test_shallow_clone_scans_what_is_there(cli: Any, repo: Repo, tmp_path: Path)
 
 
 def test_shallow_boundary_is_not_reported_as_the_introduction(
-    cli: Any, repo: Repo, tmp_path: Path
+    cli: CliRun, repo: Repo, tmp_path: Path
 ) -> None:
     """A key already in the boundary commit's tree came in at an older commit the clone
     lacks: the finding must say that the history is cut there, not just "introduced in"."""
@@ -149,7 +150,7 @@ def test_shallow_boundary_is_not_reported_as_the_introduction(
         assert any("shallow" in note for note in old.get("notes", [])), old
 
 
-def test_detached_head(cli: Any, repo: Repo) -> None:
+def test_detached_head(cli: CliRun, repo: Repo) -> None:
     repo.write("a.txt", "a\n")
     first = repo.commit("first")
     repo.write("b.txt", "b\n")
@@ -167,7 +168,7 @@ def test_detached_head(cli: Any, repo: Repo) -> None:
         assert [f["commit"] for f in _json(run)["findings"]] == [on_no_branch]
 
 
-def test_bare_repository(cli: Any, repo: Repo, tmp_path: Path) -> None:
+def test_bare_repository(cli: CliRun, repo: Repo, tmp_path: Path) -> None:
     repo.write("README.md", "docs\n")
     repo.commit()
     repo.write("deploy/prod.env", f"NEXPAY_SECRET={secret(1)}\n")
@@ -187,7 +188,7 @@ def test_bare_repository(cli: Any, repo: Repo, tmp_path: Path) -> None:
     assert "Traceback" not in staged.err and "internal error" not in staged.err
 
 
-def test_worktrees(cli: Any, repo: Repo, tmp_path: Path) -> None:
+def test_worktrees(cli: CliRun, repo: Repo, tmp_path: Path) -> None:
     repo.write("README.md", "docs\n")
     repo.commit()
     tree = tmp_path / "second-worktree"
@@ -212,7 +213,7 @@ def test_worktrees(cli: Any, repo: Repo, tmp_path: Path) -> None:
         assert {f["commit"] for f in _json(run)["findings"]} == {added}
 
 
-def test_submodules(cli: Any, repo: Repo, tmp_path: Path) -> None:
+def test_submodules(cli: CliRun, repo: Repo, tmp_path: Path) -> None:
     inner = Repo(tmp_path / "inner")
     inner.write("inner.env", f"K={secret(1)}\n")
     inner.commit("a key in the submodule's own history")
@@ -241,7 +242,7 @@ LFS_POINTER = (
 )
 
 
-def test_git_lfs_pointer_files(cli: Any, repo: Repo) -> None:
+def test_git_lfs_pointer_files(cli: CliRun, repo: Repo) -> None:
     repo.write(".gitattributes", "*.bin filter=lfs diff=lfs merge=lfs -text\n")
     repo.write("model.bin", LFS_POINTER)
     repo.commit("pointer")
@@ -269,7 +270,7 @@ def test_git_lfs_pointer_files(cli: Any, repo: Repo) -> None:
 # --- huge and broken content ----------------------------------------------------------------
 
 
-def test_200_mb_file_is_skipped_and_counted(cli: Any, tmp_path: Path) -> None:
+def test_200_mb_file_is_skipped_and_counted(cli: CliRun, tmp_path: Path) -> None:
     tree = tmp_path / "tree"
     tree.mkdir()
     with (tree / "huge.dat").open("wb") as stream:
@@ -290,7 +291,7 @@ def test_200_mb_file_is_skipped_and_counted(cli: Any, tmp_path: Path) -> None:
     assert alone.code == 0 and _json(alone)["summary"]["skipped"] == {DEFAULT_LIMIT: 1}
 
 
-def test_oversized_file_in_history_is_skipped_and_counted(cli: Any, repo: Repo) -> None:
+def test_oversized_file_in_history_is_skipped_and_counted(cli: CliRun, repo: Repo) -> None:
     repo.write(".nexpay-scan.toml", "[scan]\nmax_file_size = 1000\n")
     repo.write("big.txt", "x" * 2000 + f" {secret(1)}\n")
     repo.write("small.env", f"K={secret(2)}\n")
@@ -307,7 +308,7 @@ def test_oversized_file_in_history_is_skipped_and_counted(cli: Any, repo: Repo) 
         assert _json(run)["summary"]["skipped"] == {"larger than 1000 bytes": 1}, engine
 
 
-def test_5_mb_single_line_with_a_key_at_the_end(cli: Any, repo: Repo) -> None:
+def test_5_mb_single_line_with_a_key_at_the_end(cli: CliRun, repo: Repo) -> None:
     filler = 5 * 1024 * 1024
     repo.write("one-line.min.js", "x" * filler + f" {secret(1)}")
     expected = [("one-line.min.js", 1, filler + 2, secret(1))]
@@ -321,7 +322,7 @@ def test_5_mb_single_line_with_a_key_at_the_end(cli: Any, repo: Repo) -> None:
     assert history.code == 1 and _found(history) == expected
 
 
-def test_file_of_nul_bytes_gets_binary_rules_only(cli: Any, repo: Repo) -> None:
+def test_file_of_nul_bytes_gets_binary_rules_only(cli: CliRun, repo: Repo) -> None:
     repo.write("zeros.bin", b"\0" * 1_000_000)
     blob = (
         b"\0" * 100
@@ -349,7 +350,7 @@ def test_file_of_nul_bytes_gets_binary_rules_only(cli: Any, repo: Repo) -> None:
     assert zeros.code == 0 and _json(zeros)["summary"]["files_scanned"] == 1
 
 
-def test_invalid_utf8_in_content_path_author_and_message(cli: Any, repo: Repo) -> None:
+def test_invalid_utf8_in_content_path_author_and_message(cli: CliRun, repo: Repo) -> None:
     repo.write("README.md", "docs\n")
     repo.commit()
     parent = repo.git("rev-parse", "HEAD").strip().encode()
@@ -397,7 +398,7 @@ WALK_MARKER = "\x01nexpay-scan-walk\x01"  # how the blob route splits its tree w
 
 @pytest.mark.parametrize("where", ["content", "path", "author", "path-walk"])
 def test_scanner_markers_in_names_and_content_cannot_hide_a_key(
-    cli: Any, repo: Repo, where: str
+    cli: CliRun, repo: Repo, where: str
 ) -> None:
     """Control bytes are valid in file content, file names and author names: text that
     looks like the scanner's own record separators must be read as what it is."""
@@ -425,7 +426,7 @@ def test_scanner_markers_in_names_and_content_cannot_hide_a_key(
         assert _json(run)["summary"]["commits_scanned"] == 2, engine
 
 
-def test_paths_with_newlines(cli: Any, repo: Repo) -> None:
+def test_paths_with_newlines(cli: CliRun, repo: Repo) -> None:
     name = "line\nbreak.env"
     repo.write(name, f"K={secret(1)}\n")
     repo.write("tab\tand\rcr.env", f"K={secret(2)}\n")
@@ -444,7 +445,7 @@ def test_paths_with_newlines(cli: Any, repo: Repo) -> None:
     assert "\nbreak.env" not in text.out
 
 
-def test_crlf_line_endings(cli: Any, repo: Repo) -> None:
+def test_crlf_line_endings(cli: CliRun, repo: Repo) -> None:
     content = (
         "# settings\r\n"
         f"K={secret(1)}\r\n"
@@ -465,7 +466,7 @@ def test_crlf_line_endings(cli: Any, repo: Repo) -> None:
 
 
 @pytest.mark.slow
-def test_commit_touching_50000_files(cli: Any, repo: Repo) -> None:
+def test_commit_touching_50000_files(cli: CliRun, repo: Repo) -> None:
     repo.write("README.md", "docs\n")
     repo.commit()
     parent = repo.git("rev-parse", "HEAD").strip().encode()
@@ -506,7 +507,9 @@ def octopus(repo: Repo) -> tuple[Repo, dict[str, str]]:
     return repo, introduced
 
 
-def test_octopus_merge_keys_in_its_parents(cli: Any, octopus: tuple[Repo, dict[str, str]]) -> None:
+def test_octopus_merge_keys_in_its_parents(
+    cli: CliRun, octopus: tuple[Repo, dict[str, str]]
+) -> None:
     repo, introduced = octopus
     repo.git("merge", "-q", "--no-edit", "topic1", "topic2", "topic3")
     assert len(repo.git("log", "-1", "--format=%P").split()) == 4
@@ -518,7 +521,7 @@ def test_octopus_merge_keys_in_its_parents(cli: Any, octopus: tuple[Repo, dict[s
 
 
 def test_octopus_merge_that_adds_a_key_itself(
-    cli: Any, octopus: tuple[Repo, dict[str, str]]
+    cli: CliRun, octopus: tuple[Repo, dict[str, str]]
 ) -> None:
     """An "evil" merge: the key is in none of the parents, only in the merge's own tree."""
     repo, _ = octopus
@@ -549,7 +552,7 @@ keywords = ["a"]
 
 @pytest.mark.slow
 def test_catastrophically_backtracking_rule_is_stopped_and_named(
-    cli: Any, repo: Repo, tmp_path: Path
+    cli: CliRun, repo: Repo, tmp_path: Path
 ) -> None:
     repo.write(".nexpay-scan.toml", BACKTRACKING_RULE)
     repo.write("hostile.txt", f"K={secret(1)}\n" + "a" * 5000 + "!\n")
@@ -563,7 +566,7 @@ def test_catastrophically_backtracking_rule_is_stopped_and_named(
         # the scan goes on: the other rules still searched every file, the hostile one too
         assert run.code == 1, run.err
         assert "Traceback" not in run.err and "internal error" not in run.err
-        written = Run(run.code, report.read_text(), run.err)
+        written = Result(run.code, report.read_text(), run.err)
         assert _found(written) == expected
         stopped = _json(written)["summary"]["rule_timeouts"]
         assert [name for name in stopped if "hostile-backtracking" in name], stopped
@@ -583,7 +586,7 @@ def test_catastrophically_backtracking_rule_is_stopped_and_named(
     ids=["garbage", "not-utf8", "nul-bytes", "unclosed-table"],
 )
 def test_config_file_that_is_not_toml(
-    cli: Any, repo: Repo, tmp_path: Path, content: bytes, problem: str
+    cli: CliRun, repo: Repo, tmp_path: Path, content: bytes, problem: str
 ) -> None:
     repo.write("README.md", "docs\n")
     repo.commit()
@@ -610,7 +613,7 @@ def test_config_file_that_is_not_toml(
         "HEAD^{nonsense}",
     ],
 )
-def test_revision_that_does_not_exist(cli: Any, repo: Repo, revision: str) -> None:
+def test_revision_that_does_not_exist(cli: CliRun, repo: Repo, revision: str) -> None:
     repo.write("a.env", f"K={secret(1)}\n")
     repo.commit()
     run = cli("history", revision, "--repo", str(repo.path))
@@ -618,7 +621,7 @@ def test_revision_that_does_not_exist(cli: Any, repo: Repo, revision: str) -> No
     assert run.out == ""
 
 
-def test_branch_that_does_not_exist(cli: Any, repo: Repo) -> None:
+def test_branch_that_does_not_exist(cli: CliRun, repo: Repo) -> None:
     repo.commit()
     _assert_one_line_error(cli("history", "--branch", "nope", "--repo", str(repo.path)), "nope")
 
@@ -642,7 +645,7 @@ def _full_device(folder: Path) -> Path:
     return node
 
 
-def test_output_to_a_full_disk(cli: Any, repo: Repo, tmp_path: Path) -> None:
+def test_output_to_a_full_disk(cli: CliRun, repo: Repo, tmp_path: Path) -> None:
     """--output on a device is written into (ENOSPC here), never replaced by a file."""
     repo.write("a.env", f"K={secret(1)}\n")
     repo.commit()
@@ -676,12 +679,12 @@ def test_output_that_fails_part_way_leaves_nothing(repo: Repo, tmp_path: Path) -
         capture_output=True,
         check=False,
     )
-    run = Run(done.returncode, done.stdout.decode(), done.stderr.decode())
+    run = Result(done.returncode, done.stdout.decode(), done.stderr.decode())
     _assert_one_line_error(run, str(report), "cannot write the report")
     assert list(out.iterdir()) == []
 
 
-def test_output_in_a_place_that_cannot_hold_it(cli: Any, repo: Repo, tmp_path: Path) -> None:
+def test_output_in_a_place_that_cannot_hold_it(cli: CliRun, repo: Repo, tmp_path: Path) -> None:
     repo.write("a.env", f"K={secret(1)}\n")
     repo.commit()
     a_file = tmp_path / "plain-file"
@@ -694,7 +697,7 @@ def test_output_in_a_place_that_cannot_hold_it(cli: Any, repo: Repo, tmp_path: P
     assert not (tmp_path / "missing").exists()
 
 
-def test_output_in_a_read_only_folder(cli: Any, repo: Repo, tmp_path: Path) -> None:
+def test_output_in_a_read_only_folder(cli: CliRun, repo: Repo, tmp_path: Path) -> None:
     repo.write("a.env", f"K={secret(1)}\n")
     repo.commit()
     if os.geteuid() == 0:  # root writes through permissions: /proc refuses new files

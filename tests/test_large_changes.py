@@ -16,25 +16,26 @@ import pytest
 
 from nexpay_scan.sources import history, staged
 from nexpay_scan.sources.git import BlobReader, LongRecord, marked_blocks, marked_records
-from tests.conftest import Repo, Run, run_cli
-from tests.keys import client_id, secret
+from testing.cli import CliRun, Result, run_cli
+from testing.git_repo import Repo
+from testing.keys import client_id, secret
 
 LIMIT = 1_000_000  # max_file_size in these repositories' config
 SMALL_CAP = 64 * 1024  # a commit's record or a staged patch past this is not held
 
 
-def _json(run: Run) -> dict[str, Any]:
+def _json(run: Result) -> dict[str, Any]:
     assert "Traceback" not in run.err, run.err
     document: dict[str, Any] = run.json()
     return document
 
 
-def _found(run: Run) -> list[tuple[str, int, str]]:
+def _found(run: Result) -> list[tuple[str, int, str]]:
     """(file, line, full credential) of each finding; needs --no-redact."""
     return sorted((f["file"], f["line"], f["match"]) for f in _json(run)["findings"])
 
 
-def _skipped(run: Run) -> list[tuple[str, str]]:
+def _skipped(run: Result) -> list[tuple[str, str]]:
     """(file, reason) of each file named as skipped."""
     return sorted((s["file"], s["reason"]) for s in _json(run)["summary"]["skipped_files"])
 
@@ -66,14 +67,14 @@ def _oversized_commit(repo: Repo) -> str:
     return repo.commit("an oversized commit")
 
 
-def _history(cli: Any, repo: Repo, *args: str) -> Run:
-    run: Run = cli("history", "--repo", str(repo.path), "--format", "json", "--no-redact", *args)
+def _history(cli: CliRun, repo: Repo, *args: str) -> Result:
+    run: Result = cli("history", "--repo", str(repo.path), "--format", "json", "--no-redact", *args)
     return run
 
 
 @pytest.mark.parametrize("cap", [SMALL_CAP, history.RECORD_CAP])
 def test_oversized_commit_finds_the_key_and_names_the_too_big_file(
-    cli: Any, repo: Repo, monkeypatch: pytest.MonkeyPatch, cap: int
+    cli: CliRun, repo: Repo, monkeypatch: pytest.MonkeyPatch, cap: int
 ) -> None:
     sha = _oversized_commit(repo)
     monkeypatch.setattr(history, "RECORD_CAP", cap)
@@ -89,7 +90,7 @@ def test_oversized_commit_finds_the_key_and_names_the_too_big_file(
 
 
 def test_oversized_commit_finds_what_the_patch_route_finds(
-    cli: Any, repo: Repo, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, repo: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Keys added in a big commit, one moved within a file, one already there in an
     edited file, a key in base64: blob by blob, the same findings as from the patch."""
@@ -113,7 +114,7 @@ def test_oversized_commit_finds_what_the_patch_route_finds(
 
 
 def test_single_huge_file_commit_is_skipped_by_name_and_its_neighbour_scanned(
-    cli: Any, repo: Repo, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, repo: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo.write(".nexpay-scan.toml", f"[scan]\nmax_file_size = {LIMIT}\n")
     repo.commit("config")
@@ -129,7 +130,7 @@ def test_single_huge_file_commit_is_skipped_by_name_and_its_neighbour_scanned(
 
 
 def test_oversized_staged_diff_is_scanned_blob_by_blob(
-    cli: Any, repo: Repo, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, repo: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo.write(".nexpay-scan.toml", f"[scan]\nmax_file_size = {LIMIT}\n")
     repo.write("kept.env", f"NEXPAY_SECRET={secret(7)}\n")
@@ -149,7 +150,7 @@ def test_oversized_staged_diff_is_scanned_blob_by_blob(
         assert _skipped(run) == [("huge.txt", TOO_BIG)]
 
 
-def test_huge_staged_file_over_the_default_limit_is_named_unread(cli: Any, repo: Repo) -> None:
+def test_huge_staged_file_over_the_default_limit_is_named_unread(cli: CliRun, repo: Repo) -> None:
     """Over the default limit git shows the file as binary (it does not read it) and the
     scan names it as skipped without reading it."""
     repo.commit("first")
@@ -163,7 +164,7 @@ def test_huge_staged_file_over_the_default_limit_is_named_unread(cli: Any, repo:
 
 
 def test_files_and_stdin_past_the_limit_are_named_and_not_read_further(
-    cli: Any, repo: Repo
+    cli: CliRun, repo: Repo
 ) -> None:
     repo.write(".nexpay-scan.toml", f"[scan]\nmax_file_size = {LIMIT}\n")
     repo.write("big.txt", _filler(1, 2_000_000) + f"NEXPAY_SECRET={secret(11)}\n")
@@ -253,7 +254,7 @@ def test_added_lines_are_held_as_runs(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("engine", ["diff", "blob"])
 def test_a_path_that_once_held_a_huge_blob_is_still_scanned_when_small(
-    cli: Any, repo: Repo, engine: str
+    cli: CliRun, repo: Repo, engine: str
 ) -> None:
     """Paths where a blob over the limit appears are kept out of `git log -p` (git would
     read the blob whole); their other versions are still scanned, from the blobs."""

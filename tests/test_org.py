@@ -18,10 +18,11 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, Repo, git
-from tests.fake_forges import Forge, serve
-from tests.fake_nexpay import FakeNexpay
-from tests.keys import client_id, secret
+from testing.cli import CliRun, Result
+from testing.fake_forges import Forge, serve
+from testing.fake_nexpay import FakeNexpay
+from testing.git_repo import ROOT, Repo, git
+from testing.keys import client_id, secret
 
 SHARED = secret(41)  # in two repositories
 ONLY_B = secret(42)
@@ -98,7 +99,7 @@ def git_daemon(base: Path) -> Iterator[str]:
         process.wait(timeout=10)
 
 
-def _org(cli: Any, tmp_path: Path, *args: str) -> Any:
+def _org(cli: CliRun, tmp_path: Path, *args: str) -> Result:
     return cli("org", "--cache", str(tmp_path / "cache"), "--workers", "1", *args)
 
 
@@ -113,7 +114,7 @@ def _sha(value: str) -> str:
 
 
 def test_repos_file_over_file_and_git_protocol_one_entry_per_key(
-    cli: Any, tmp_path: Path, forge_root: Path
+    cli: CliRun, tmp_path: Path, forge_root: Path
 ) -> None:
     with git_daemon(forge_root) as daemon:
         listing = tmp_path / "repos.txt"
@@ -148,7 +149,7 @@ def test_repos_file_over_file_and_git_protocol_one_entry_per_key(
 
 
 def test_text_and_reports_list_each_key_once_with_its_repositories(
-    cli: Any, tmp_path: Path, forge_root: Path
+    cli: CliRun, tmp_path: Path, forge_root: Path
 ) -> None:
     listing = tmp_path / "repos.txt"
     listing.write_text("\n".join(str(p) for p in sorted(forge_root.glob("*.git"))) + "\n")
@@ -171,7 +172,7 @@ def test_text_and_reports_list_each_key_once_with_its_repositories(
 
 
 def test_a_rerun_reuses_unchanged_repositories_and_rescans_a_changed_one(
-    cli: Any, tmp_path: Path, forge_root: Path
+    cli: CliRun, tmp_path: Path, forge_root: Path
 ) -> None:
     listing = tmp_path / "repos.txt"
     listing.write_text("\n".join(str(p) for p in sorted(forge_root.glob("*.git"))) + "\n")
@@ -192,7 +193,7 @@ def test_a_rerun_reuses_unchanged_repositories_and_rescans_a_changed_one(
 
 
 def test_github_pages_rate_limit_and_a_private_repository(
-    cli: Any, tmp_path: Path, forge_root: Path, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, tmp_path: Path, forge_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _bare(forge_root, "secret-project", {"deploy.env": f"NEXPAY_SECRET={secret(44)}\n"})
     _bare(forge_root, "old", {"a.env": f"NEXPAY_SECRET={secret(45)}\n"})
@@ -241,7 +242,7 @@ def test_github_pages_rate_limit_and_a_private_repository(
 
 
 def test_gitlab_group_with_subgroups_and_token(
-    cli: Any, tmp_path: Path, forge_root: Path, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, tmp_path: Path, forge_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _bare(forge_root, "sub-tools", {"t.env": f"NEXPAY_SECRET={secret(46)}\n"})
     token = "glpat-" + "x1Y2z3" * 4
@@ -269,12 +270,12 @@ def test_gitlab_group_with_subgroups_and_token(
     assert token not in run.out + run.err
 
 
-def test_plain_http_api_to_a_remote_host_is_refused(cli: Any, tmp_path: Path) -> None:
+def test_plain_http_api_to_a_remote_host_is_refused(cli: CliRun, tmp_path: Path) -> None:
     run = _org(cli, tmp_path, "--github", "acme", "--github-api", "http://example.com/api")
     assert run.code == 2 and "only over HTTPS" in run.err
 
 
-def test_verify_checks_each_distinct_secret_once(cli: Any, tmp_path: Path) -> None:
+def test_verify_checks_each_distinct_secret_once(cli: CliRun, tmp_path: Path) -> None:
     root = tmp_path / "served"
     root.mkdir()
     cid = client_id(47)

@@ -8,17 +8,17 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, Repo
-from tests.keys import secret
+from testing.cli import CliRun
+from testing.git_repo import ROOT, Repo
+from testing.keys import secret
 
 HOSTILE_AUTHOR = "Mallory\x1b]0;pwned\x07\x1b[8m"
 
 
-def test_terminal_escapes_from_the_repository_are_shown_escaped(cli: Any, repo: Repo) -> None:
+def test_terminal_escapes_from_the_repository_are_shown_escaped(cli: CliRun, repo: Repo) -> None:
     repo.write("app.env", f"NEXPAY_SECRET={secret(1)}\n")
     repo.write(
         ".nexpay-scan.toml",
@@ -53,7 +53,7 @@ def big_file(repo: Repo) -> Repo:
     return repo
 
 
-def test_content_too_big_is_named_in_every_format(cli: Any, big_file: Repo) -> None:
+def test_content_too_big_is_named_in_every_format(cli: CliRun, big_file: Repo) -> None:
     where = str(big_file.path)
     text = cli("files", where)
     assert text.code == 0
@@ -77,7 +77,7 @@ def test_content_too_big_is_named_in_every_format(cli: Any, big_file: Repo) -> N
 
 
 def test_fail_on_skipped_fails_a_gate_that_could_not_read_everything(
-    cli: Any, big_file: Repo
+    cli: CliRun, big_file: Repo
 ) -> None:
     where = str(big_file.path)
     assert cli("files", where, "--fail-on", "skipped").code == 1
@@ -91,13 +91,13 @@ def test_fail_on_skipped_fails_a_gate_that_could_not_read_everything(
     ("fail_on", "code"),
     [("any", 1), ("live", 0), ("unknown", 0), ("live,unknown", 0), ("none", 0), ("skipped", 0)],
 )
-def test_fail_on_takes_a_list(cli: Any, repo: Repo, fail_on: str, code: int) -> None:
+def test_fail_on_takes_a_list(cli: CliRun, repo: Repo, fail_on: str, code: int) -> None:
     repo.write("app.env", f"NEXPAY_SECRET={secret(3)}\n")
     assert cli("files", str(repo.path), "--fail-on", fail_on).code == code
 
 
 @pytest.mark.parametrize("bad", ["sometimes", "live,sometimes", "", "none,live"])
-def test_bad_fail_on_is_a_one_line_error(cli: Any, repo: Repo, bad: str) -> None:
+def test_bad_fail_on_is_a_one_line_error(cli: CliRun, repo: Repo, bad: str) -> None:
     run = cli("files", str(repo.path), "--fail-on", bad)
     assert run.code == 2 and "--fail-on" in run.err and "Traceback" not in run.err
 

@@ -2,49 +2,29 @@
 
 from __future__ import annotations
 
-import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, Repo, git
-from tests.keys import secret
+from testing.git_repo import Repo, git, pre_receive_server, push
+from testing.keys import secret
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Path:
     """A bare repository whose pre-receive hook runs nexpay-scan."""
-    bare = tmp_path / "server.git"
-    git(tmp_path, "init", "-q", "--bare", str(bare))
-    git(bare, "config", "receive.advertisePushOptions", "true")
-    hook = bare / "hooks" / "pre-receive"
-    hook.write_text(
-        f"#!/bin/sh\nPYTHONPATH={ROOT} exec {sys.executable} -m nexpay_scan pre-receive\n"
-    )
-    hook.chmod(hook.stat().st_mode | stat.S_IXUSR)
-    return bare
-
-
-def _push(repo: Repo, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", "-C", str(repo.path), "push", *args, "origin", "HEAD:refs/heads/main"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return pre_receive_server(tmp_path)
 
 
 def test_push_with_a_key_is_rejected_and_clean_push_accepted(repo: Repo, server: Path) -> None:
     repo.git("remote", "add", "origin", str(server))
     repo.write("a.txt", "clean\n")
     repo.commit()
-    assert _push(repo).returncode == 0
+    assert push(repo).returncode == 0
     key = secret(1)
     repo.write("deploy.env", f"NEXPAY_SECRET={key}\n")
     repo.commit()
-    rejected = _push(repo)
+    rejected = push(repo)
     assert rejected.returncode != 0
     assert "push rejected" in rejected.stderr and "deploy.env" in rejected.stderr
     assert key not in rejected.stderr and key[:11] in rejected.stderr
@@ -56,17 +36,17 @@ def test_only_new_commits_are_scanned(repo: Repo, server: Path) -> None:
     repo.git("remote", "add", "origin", str(server))
     repo.write("old.env", f"NEXPAY_SECRET={secret(2)}\n")
     repo.commit()
-    assert _push(repo, "-o", "nexpay-scan.break-glass=known test key").returncode == 0
+    assert push(repo, "-o", "nexpay-scan.break-glass=known test key").returncode == 0
     repo.write("b.txt", "more\n")
     repo.commit()
-    assert _push(repo).returncode == 0  # the old key is already on the server
+    assert push(repo).returncode == 0  # the old key is already on the server
 
 
 def test_break_glass_is_accepted_and_logged(repo: Repo, server: Path) -> None:
     repo.git("remote", "add", "origin", str(server))
     repo.write("deploy.env", f"NEXPAY_SECRET={secret(3)}\n")
     repo.commit()
-    pushed = _push(repo, "-o", "nexpay-scan.break-glass=INC-42 key already revoked")
+    pushed = push(repo, "-o", "nexpay-scan.break-glass=INC-42 key already revoked")
     assert pushed.returncode == 0, pushed.stderr
     assert "break-glass" in pushed.stderr
     log = (server / "nexpay-scan-break-glass.log").read_text()

@@ -18,7 +18,7 @@ from nexpay_scan.findings import Finding
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.git import RawChange, parse_raw_z
 from nexpay_scan.sources.patch import added_lines, is_binary, section_path, split_sections
-from tests.keys import bad_checksum, client_id, legacy_client_id, legacy_secret, secret
+from testing.keys import bad_checksum, client_id, legacy_client_id, legacy_secret, secret
 
 # No example database on disk, no per-example deadline (a slow CI machine is not a bug);
 # the autouse fixture of conftest only pins environment variables, so it is safe to share.

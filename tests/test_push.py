@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.conftest import Repo, git, run_cli
-from tests.keys import secret
+from testing.cli import CliRun, run_cli
+from testing.git_repo import Repo, git
+from testing.keys import secret
 
 ZERO = "0" * 40
 
@@ -57,7 +57,7 @@ def test_deletion_pushes_nothing(pushed: tuple[Repo, str]) -> None:
 
 
 def test_pre_commit_range_from_the_environment(
-    pushed: tuple[Repo, str], cli: Any, monkeypatch: pytest.MonkeyPatch
+    pushed: tuple[Repo, str], cli: CliRun, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo, base = pushed
     repo.write("a.env", f"K={secret(4)}\n")
@@ -69,7 +69,7 @@ def test_pre_commit_range_from_the_environment(
 
 
 def test_root_commit_push_without_a_range(
-    repo: Repo, cli: Any, monkeypatch: pytest.MonkeyPatch
+    repo: Repo, cli: CliRun, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo.write("a.env", f"K={secret(5)}\n")
     repo.commit()

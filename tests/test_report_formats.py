@@ -22,8 +22,9 @@ from nexpay_scan.reporters import Report, sarif
 from nexpay_scan.reporters.gitlab import NO_COMMIT
 from nexpay_scan.reporters.junit import xml_text
 from nexpay_scan.scan import Summary
-from tests.conftest import ROOT, Repo
-from tests.keys import client_id, legacy_client_id, legacy_secret, secret
+from testing.cli import CliRun, Result
+from testing.git_repo import ROOT, Repo
+from testing.keys import client_id, legacy_client_id, legacy_secret, secret
 
 FORMATS = ("sarif", "gitlab", "junit")
 MODES = ("files", "staged", "history")
@@ -80,7 +81,7 @@ def _plant_keys(repo: Repo) -> None:
     repo.write("tokens.txt", f"token: {keys[5]}\n")
 
 
-def _scan(cli: Any, repo: Repo, mode: str, fmt: str, out: Path, *extra: str) -> Any:
+def _scan(cli: CliRun, repo: Repo, mode: str, fmt: str, out: Path, *extra: str) -> Result:
     """Plants the keys where `mode` finds them, scans, and returns the run."""
     if mode == "files":
         _plant_keys(repo)
@@ -147,7 +148,7 @@ def validate_sarif(multitool: Path, log: Path) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_sarif_passes_the_multitool_with_github_rules(
-    cli: Any, repo: Repo, tmp_path: Path, multitool: Path, mode: str
+    cli: CliRun, repo: Repo, tmp_path: Path, multitool: Path, mode: str
 ) -> None:
     out = tmp_path / "report.sarif"
     run = _scan(cli, repo, mode, "sarif", out)
@@ -176,7 +177,7 @@ def test_sarif_of_names_that_are_not_paths_passes_the_multitool(
 
 
 def test_sarif_stdin_from_the_cli(
-    cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(f"k={secret(3)}\n".encode())))
@@ -186,7 +187,7 @@ def test_sarif_stdin_from_the_cli(
     assert location == {"uri": "%3Cstdin%3E", "uriBaseId": "%SRCROOT%"}
 
 
-def test_sarif_rules_results_and_locations(cli: Any, repo: Repo, tmp_path: Path) -> None:
+def test_sarif_rules_results_and_locations(cli: CliRun, repo: Repo, tmp_path: Path) -> None:
     out = tmp_path / "report.sarif"
     _scan(cli, repo, "history", "sarif", out)
     log = json.loads(out.read_text())
@@ -231,7 +232,7 @@ def test_sarif_rules_results_and_locations(cli: Any, repo: Repo, tmp_path: Path)
     }
 
 
-def test_sarif_region_spans_the_credential(cli: Any, repo: Repo, tmp_path: Path) -> None:
+def test_sarif_region_spans_the_credential(cli: CliRun, repo: Repo, tmp_path: Path) -> None:
     key = secret(4)
     repo.write("a.env", f"KEY = {key}\n")
     out = tmp_path / "a.sarif"
@@ -274,7 +275,7 @@ def _check_gitlab_by_hand(document: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_gitlab_report_matches_gitlabs_schema(
-    cli: Any, repo: Repo, tmp_path: Path, mode: str
+    cli: CliRun, repo: Repo, tmp_path: Path, mode: str
 ) -> None:
     out = tmp_path / "gl-secret-detection-report.json"
     run = _scan(cli, repo, mode, "gitlab", out)
@@ -289,7 +290,7 @@ def test_gitlab_report_matches_gitlabs_schema(
     assert shas == {head}  # (the dangling blob, with no commit, is local only: a message)
 
 
-def test_gitlab_clean_scan_matches_the_schema(cli: Any, tmp_path: Path) -> None:
+def test_gitlab_clean_scan_matches_the_schema(cli: CliRun, tmp_path: Path) -> None:
     (tmp_path / "clean.txt").write_text("nothing here\n")
     run = cli("files", str(tmp_path / "clean.txt"), "--format", "gitlab")
     assert run.code == 0
@@ -301,7 +302,7 @@ def test_gitlab_clean_scan_matches_the_schema(cli: Any, tmp_path: Path) -> None:
 # JUnit XML
 
 
-def test_junit_one_failure_per_finding(cli: Any, repo: Repo, tmp_path: Path) -> None:
+def test_junit_one_failure_per_finding(cli: CliRun, repo: Repo, tmp_path: Path) -> None:
     out = tmp_path / "junit.xml"
     _scan(cli, repo, "history", "junit", out)
     root = ET.parse(out).getroot()
@@ -319,7 +320,7 @@ def test_junit_one_failure_per_finding(cli: Any, repo: Repo, tmp_path: Path) -> 
     assert any(m.startswith("nexpay-secret: ") and "config/app.env:4" in m for m in messages)
 
 
-def test_junit_clean_scan_is_one_passing_case(cli: Any, tmp_path: Path) -> None:
+def test_junit_clean_scan_is_one_passing_case(cli: CliRun, tmp_path: Path) -> None:
     (tmp_path / "clean.txt").write_text("nothing here\n")
     run = cli("files", str(tmp_path), "--format", "junit")
     assert run.code == 0
@@ -342,7 +343,7 @@ def test_junit_holds_any_character_as_well_formed_xml() -> None:
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_no_full_credential_without_no_redact(
-    cli: Any, repo: Repo, tmp_path: Path, fmt: str
+    cli: CliRun, repo: Repo, tmp_path: Path, fmt: str
 ) -> None:
     out = tmp_path / f"report.{fmt}"
     run = _scan(cli, repo, "history", fmt, out)
@@ -352,7 +353,7 @@ def test_no_full_credential_without_no_redact(
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_every_credential_with_no_redact(cli: Any, repo: Repo, tmp_path: Path, fmt: str) -> None:
+def test_every_credential_with_no_redact(cli: CliRun, repo: Repo, tmp_path: Path, fmt: str) -> None:
     out = tmp_path / f"report.{fmt}"
     _scan(cli, repo, "files", fmt, out, "--no-redact")
     text = out.read_text()
@@ -395,7 +396,7 @@ def _render(fmt: str, report: Report) -> str:
 
 
 def test_sarif_lists_the_rules_in_force_even_when_they_find_nothing(
-    cli: Any, tmp_path: Path
+    cli: CliRun, tmp_path: Path
 ) -> None:
     (tmp_path / ".nexpay-scan.toml").write_text(
         USER_RULE + '\n[scan]\ndisable_rules = ["nexpay-legacy-client-id"]\n'

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -11,6 +10,8 @@ from nexpay_scan.checksum import has_valid_checksum
 from nexpay_scan.config import Settings, builtin_rules
 from nexpay_scan.rules import Rule
 from nexpay_scan.scan import Scanner
+from testing.cli import CliRun
+from testing.git_repo import Repo
 
 RULES = builtin_rules(with_examples=True)
 POSITIVES = [(r, ex) for r in RULES for ex in r.positives]
@@ -119,7 +120,7 @@ BAD_RULES = [
 
 @pytest.mark.parametrize(("text", "problem"), BAD_RULES)
 def test_malformed_rule_file_is_a_one_line_error(
-    cli: Any, repo: Any, tmp_path: Path, text: str, problem: str
+    cli: CliRun, repo: Repo, tmp_path: Path, text: str, problem: str
 ) -> None:
     config = _write_config(tmp_path, text)
     run = cli("files", str(repo.path), "--config", str(config))
@@ -131,7 +132,7 @@ def test_malformed_rule_file_is_a_one_line_error(
         assert "rule 'x'" in run.err
 
 
-def test_repository_config_adds_disables_and_allowlists(cli: Any, repo: Any) -> None:
+def test_repository_config_adds_disables_and_allowlists(cli: CliRun, repo: Repo) -> None:
     repo.write(
         ".nexpay-scan.toml",
         """
@@ -157,7 +158,7 @@ keywords = ["acmetok_"]
     assert [(f["rule"], f["file"]) for f in findings] == [("acme-internal-token", "app.py")]
 
 
-def test_repository_rule_overrides_a_builtin_rule_by_id(cli: Any, repo: Any) -> None:
+def test_repository_rule_overrides_a_builtin_rule_by_id(cli: CliRun, repo: Repo) -> None:
     repo.write(
         ".nexpay-scan.toml",
         """
@@ -176,7 +177,7 @@ allowlist.paths = ['\\.py$']
     assert [f["file"] for f in run.json()["findings"]] == ["app.env"]
 
 
-def test_a_repository_rule_can_ask_for_structure(cli: Any, repo: Any) -> None:
+def test_a_repository_rule_can_ask_for_structure(cli: CliRun, repo: Repo) -> None:
     repo.write(
         ".nexpay-scan.toml",
         """

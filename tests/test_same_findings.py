@@ -9,18 +9,17 @@ import base64
 import gzip
 import io
 import os
-import sys
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import Repo, git
-from tests.keys import client_id, legacy_client_id, legacy_secret, secret
+from testing.cli import CliRun, Result, with_stdin
+from testing.git_repo import Repo, git
+from testing.keys import client_id, legacy_client_id, legacy_secret, secret
 
 Place = tuple[str, str, int]  # (secret, file, line)
 
@@ -117,13 +116,13 @@ FORMS: dict[str, Callable[[str], tuple[str, bytes]]] = {
 # -- every mode, run on the same content ----------------------------------------------------
 
 
-def _places(run: Any) -> set[Place]:
+def _places(run: Result) -> set[Place]:
     assert run.code in (0, 1), run.err
     found = run.json()["findings"]
     return {(f["match"], f["file"], f["line"]) for f in found if f["kind"] != "suppression"}
 
 
-def every_mode(cli: Any, root: Path, contents: dict[str, bytes]) -> dict[str, set[Place]]:
+def every_mode(cli: CliRun, root: Path, contents: dict[str, bytes]) -> dict[str, set[Place]]:
     """Writes `contents` into a new repository and scans it in every mode: what each
     reports, as (secret, file, line)."""
     repo = Repo(root / "repo")
@@ -143,23 +142,14 @@ def every_mode(cli: Any, root: Path, contents: dict[str, bytes]) -> dict[str, se
         run = cli("history", *where, "--engine", engine, "--all-occurrences", *flags)
         found[f"history-{engine}"] = _places(run)
     found["ci"] = _places(cli("ci", "--base", base, *where, "--all-occurrences", *flags))
-    found["pre-push"] = _places(_with_stdin(cli, "", "pre-push", *where, *flags))
+    found["pre-push"] = _places(with_stdin(cli, "", "pre-push", *where, *flags))
     server = root / "server.git"
     git(root, "init", "-q", "--bare", str(server))
     git(server, "fetch", "-q", str(repo.path), "main")  # objects in, no ref moved yet
     line = f"{'0' * 40} {head} refs/heads/main\n"
-    received = _with_stdin(cli, line, "pre-receive", "--repo", str(server), *flags)
+    received = with_stdin(cli, line, "pre-receive", "--repo", str(server), *flags)
     found["pre-receive"] = _places(received)
     return found
-
-
-def _with_stdin(cli: Any, text: str, *args: str) -> Any:
-    saved = sys.stdin
-    sys.stdin = io.StringIO(text)
-    try:
-        return cli(*args)
-    finally:
-        sys.stdin = saved
 
 
 def assert_same(found: dict[str, set[Place]], expected: set[Place]) -> None:
@@ -168,7 +158,7 @@ def assert_same(found: dict[str, set[Place]], expected: set[Place]) -> None:
 
 
 @pytest.mark.parametrize("form", sorted(FORMS))
-def test_each_form_is_found_in_every_mode(cli: Any, tmp_path: Path, form: str) -> None:
+def test_each_form_is_found_in_every_mode(cli: CliRun, tmp_path: Path, form: str) -> None:
     key = secret(300 + sorted(FORMS).index(form))
     name, data = FORMS[form](key)
     found = every_mode(cli, tmp_path, {name: data})
@@ -213,7 +203,7 @@ def leaky_files(draw: st.DrawFn) -> dict[str, bytes]:
 )
 @given(contents=leaky_files())
 def test_every_mode_reports_the_same_places(
-    cli: Any, tmp_path_factory: pytest.TempPathFactory, contents: dict[str, bytes]
+    cli: CliRun, tmp_path_factory: pytest.TempPathFactory, contents: dict[str, bytes]
 ) -> None:
     found = every_mode(cli, tmp_path_factory.mktemp("same"), contents)
     assert_same(found, found["files"])

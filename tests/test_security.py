@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from nexpay_scan.findings import Finding, Secret
-from tests.conftest import Repo
-from tests.fake_nexpay import FakeNexpay
-from tests.keys import client_id, secret
+from testing.cli import CliRun
+from testing.fake_nexpay import FakeNexpay
+from testing.git_repo import Repo
+from testing.keys import client_id, secret
 
 
 def _every_file(folder: Path) -> list[Path]:
     return [Path(d) / f for d, _, files in os.walk(folder) for f in files]
 
 
-def test_nothing_secret_on_disk(cli: Any, repo: Repo, tmp_path: Path) -> None:
+def test_nothing_secret_on_disk(cli: CliRun, repo: Repo, tmp_path: Path) -> None:
     cid, sk = client_id(1), secret(1)
     with FakeNexpay() as api:
         api.live(cid, sk)
@@ -36,7 +36,7 @@ def test_nothing_secret_on_disk(cli: Any, repo: Repo, tmp_path: Path) -> None:
 
 
 def test_api_base_in_the_environment_sends_nothing_without_verify(
-    cli: Any, repo: Repo, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, repo: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with FakeNexpay() as api:
         monkeypatch.setenv("NEXPAY_API_BASE", api.base_url)
@@ -55,7 +55,7 @@ def test_api_base_in_the_environment_sends_nothing_without_verify(
         "[scan]\nno_redact = true\n",
     ],
 )
-def test_repository_config_cannot_send_or_reveal_keys(cli: Any, repo: Repo, config: str) -> None:
+def test_repository_config_cannot_send_or_reveal_keys(cli: CliRun, repo: Repo, config: str) -> None:
     repo.write(".nexpay-scan.toml", config)
     repo.write("a.env", f"{client_id(3)}:{secret(3)}\n")
     run = cli("files", str(repo.path))

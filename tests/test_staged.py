@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import Repo
-from tests.keys import client_id, secret
+from testing.cli import CliRun, Result
+from testing.git_repo import Repo
+from testing.keys import client_id, secret
 
 
-def _found(run: Any) -> list[tuple[str, int, str]]:
+def _found(run: Result) -> list[tuple[str, int, str]]:
     return [(f["file"], f["line"], f["match"]) for f in run.json()["findings"]]
 
 
-def test_only_added_lines_are_findings(cli: Any, repo: Repo) -> None:
+def test_only_added_lines_are_findings(cli: CliRun, repo: Repo) -> None:
     old, new = secret(1), secret(2)
     repo.write("app.env", f"A=1\nOLD={old}\n")
     repo.commit("old key")
@@ -25,7 +26,7 @@ def test_only_added_lines_are_findings(cli: Any, repo: Repo) -> None:
     assert _found(run) == [("app.env", 4, new)]
 
 
-def test_clean_change_exits_zero(cli: Any, repo: Repo) -> None:
+def test_clean_change_exits_zero(cli: CliRun, repo: Repo) -> None:
     repo.write("README.md", "hello\n")
     repo.stage()
     run = cli("staged", "--repo", str(repo.path))
@@ -33,7 +34,7 @@ def test_clean_change_exits_zero(cli: Any, repo: Repo) -> None:
     assert "no Nexpay credentials found" in run.out
 
 
-def test_nothing_staged_exits_zero(cli: Any, repo: Repo) -> None:
+def test_nothing_staged_exits_zero(cli: CliRun, repo: Repo) -> None:
     repo.write("a.txt", "a\n")
     repo.commit()
     assert cli("staged", "--repo", str(repo.path)).code == 0
@@ -41,21 +42,21 @@ def test_nothing_staged_exits_zero(cli: Any, repo: Repo) -> None:
     assert cli("staged", "--repo", str(empty.path)).code == 0
 
 
-def test_repository_without_commits_uses_the_empty_tree(cli: Any, repo: Repo) -> None:
+def test_repository_without_commits_uses_the_empty_tree(cli: CliRun, repo: Repo) -> None:
     repo.write("first.py", f'KEY = "{secret(3)}"\n')
     repo.stage()
     run = cli("staged", "--repo", str(repo.path), "--format", "json")
     assert [(f["file"], f["line"]) for f in run.json()["findings"]] == [("first.py", 1)]
 
 
-def test_unstaged_changes_are_not_scanned(cli: Any, repo: Repo) -> None:
+def test_unstaged_changes_are_not_scanned(cli: CliRun, repo: Repo) -> None:
     repo.write("a.txt", "clean\n")
     repo.stage()
     repo.write("a.txt", f"dirty {secret(4)}\n")
     assert cli("staged", "--repo", str(repo.path)).code == 0
 
 
-def test_staged_version_gives_file_and_line(cli: Any, repo: Repo) -> None:
+def test_staged_version_gives_file_and_line(cli: CliRun, repo: Repo) -> None:
     repo.write("a.txt", "".join(f"line {i}\n" for i in range(1, 11)))
     repo.commit()
     lines = [f"line {i}\n" for i in range(1, 11)]
@@ -71,7 +72,7 @@ def test_staged_version_gives_file_and_line(cli: Any, repo: Repo) -> None:
 
 
 def test_rename_adds_its_content_at_the_new_path_and_deletion_adds_nothing(
-    cli: Any, repo: Repo
+    cli: CliRun, repo: Repo
 ) -> None:
     # as in history: where a key is NOW is what an allowlist or a reviewer judges
     repo.write("keys/old.env", f"KEY={secret(6)}\n")
@@ -84,7 +85,7 @@ def test_rename_adds_its_content_at_the_new_path_and_deletion_adds_nothing(
     assert [f["file"] for f in run.json()["findings"]] == ["keys/new.env"]
 
 
-def test_rename_with_an_added_key_reports_the_new_path(cli: Any, repo: Repo) -> None:
+def test_rename_with_an_added_key_reports_the_new_path(cli: CliRun, repo: Repo) -> None:
     body = "".join(f"setting_{i} = {i}\n" for i in range(30))
     repo.write("old.py", body)
     repo.commit()
@@ -95,7 +96,7 @@ def test_rename_with_an_added_key_reports_the_new_path(cli: Any, repo: Repo) -> 
     assert [(f["file"], f["line"]) for f in run.json()["findings"]] == [("new.py", 31)]
 
 
-def test_binary_file_reports_keys_its_old_version_lacked(cli: Any, repo: Repo) -> None:
+def test_binary_file_reports_keys_its_old_version_lacked(cli: CliRun, repo: Repo) -> None:
     old, new = secret(9), secret(10)
     repo.write("cache.pyc", b"\x00\x01" + old.encode() + b"\x00")
     repo.commit()
@@ -108,7 +109,7 @@ def test_binary_file_reports_keys_its_old_version_lacked(cli: Any, repo: Repo) -
 @pytest.mark.parametrize(
     "name", ["with space.env", "ünïcödé/ключ.env", "new\nline.env", "tab\there.env"]
 )
-def test_odd_file_names(cli: Any, repo: Repo, name: str) -> None:
+def test_odd_file_names(cli: CliRun, repo: Repo, name: str) -> None:
     repo.write(name, f"NEXPAY_CLIENT_ID={client_id(1)}\n")
     repo.stage()
     run = cli("staged", "--repo", str(repo.path), "--format", "json")
@@ -117,7 +118,7 @@ def test_odd_file_names(cli: Any, repo: Repo, name: str) -> None:
     assert text.code == 1 and "Traceback" not in text.err
 
 
-def test_submodule_is_skipped_not_crashed(cli: Any, repo: Repo, tmp_path: Any) -> None:
+def test_submodule_is_skipped_not_crashed(cli: CliRun, repo: Repo, tmp_path: Path) -> None:
     inner = Repo(tmp_path / "inner")
     inner.write("x.txt", "x\n")
     inner.commit()
@@ -127,7 +128,7 @@ def test_submodule_is_skipped_not_crashed(cli: Any, repo: Repo, tmp_path: Any) -
     assert run.json()["summary"]["skipped"] == {"submodule": 1}
 
 
-def test_not_a_repository_is_a_one_line_error(cli: Any, tmp_path: Any) -> None:
+def test_not_a_repository_is_a_one_line_error(cli: CliRun, tmp_path: Path) -> None:
     run = cli("staged", "--repo", str(tmp_path))
     assert run.code == 2
     assert "not a git repository" in run.err

@@ -13,8 +13,8 @@ import pytest
 
 import nexpay_scan
 from nexpay_scan.records import Record
-from tests.conftest import Repo
-from tests.keys import secret
+from testing.git_repo import Repo
+from testing.keys import secret
 
 # Each of these costs the hook milliseconds on every commit and is not needed on its path.
 NOT_ON_THE_HOOK_PATH = (

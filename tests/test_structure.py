@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 from nexpay_scan.structure import in_longer_token, is_plain_run, naming
-from tests.keys import legacy_client_id, legacy_secret
+from testing.cli import CliRun
+from testing.git_repo import Repo
+from testing.keys import legacy_client_id, legacy_secret
 
 KEY = legacy_secret(7)
 CID = legacy_client_id(7)
@@ -59,7 +61,9 @@ def test_a_random_key_is_not_a_placeholder(text: str) -> None:
         "NEXPAY_SECRET=0123456789abcdefghijABCDEFGHIJ0123456789abc",
     ],
 )
-def test_placeholders_with_a_valid_shape_are_never_findings(cli: Any, repo: Any, line: str) -> None:
+def test_placeholders_with_a_valid_shape_are_never_findings(
+    cli: CliRun, repo: Repo, line: str
+) -> None:
     repo.write("README.md", f"Set up Nexpay:\n\n    {line}\n")
     run = cli("files", str(repo.path), "--format", "json")
     assert run.code == 0, run.out
@@ -184,7 +188,7 @@ def test_hostile_bytes_never_raise() -> None:
 # -- end to end ----------------------------------------------------------------------------
 
 
-def test_a_wheel_record_is_no_key(cli: Any, repo: Any) -> None:
+def test_a_wheel_record_is_no_key(cli: CliRun, repo: Repo) -> None:
     """`nexpay-scan files` right after `pip install` reported every hash in RECORD."""
     rows = []
     for name in ("nexpay_scan/__init__.py", "nexpay_scan/cli.py", "nexpay_scan/rules.py"):
@@ -196,7 +200,7 @@ def test_a_wheel_record_is_no_key(cli: Any, repo: Any) -> None:
     assert run.json()["findings"] == []
 
 
-def test_a_netrc_login_for_nexpay_is_its_client_id(cli: Any, repo: Any) -> None:
+def test_a_netrc_login_for_nexpay_is_its_client_id(cli: CliRun, repo: Repo) -> None:
     repo.write(
         ".netrc",
         f"machine github.com login octocat password x\n"
@@ -210,7 +214,7 @@ def test_a_netrc_login_for_nexpay_is_its_client_id(cli: Any, repo: Any) -> None:
     ]
 
 
-def test_a_decoded_basic_header_keeps_its_client_id(cli: Any, repo: Any) -> None:
+def test_a_decoded_basic_header_keeps_its_client_id(cli: CliRun, repo: Repo) -> None:
     basic = base64.b64encode(f"{CID}:{KEY}".encode()).decode()
     repo.write(
         "api.har",

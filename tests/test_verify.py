@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from nexpay_scan.verifier.check import https_proxy
-from tests.conftest import Repo
-from tests.fake_nexpay import FakeNexpay, RecordingProxy, RecordingServer, refused_base_url
-from tests.keys import client_id, legacy_client_id, legacy_secret, secret
+from testing.cli import CliRun, Result
+from testing.fake_nexpay import FakeNexpay, RecordingProxy, RecordingServer, refused_base_url
+from testing.git_repo import Repo
+from testing.keys import client_id, legacy_client_id, legacy_secret, secret
 
 LIVE_CID, LIVE_SK = client_id(1), secret(1)
 REVOKED_CID, REVOKED_SK = client_id(2), secret(2)
@@ -25,17 +27,17 @@ def api() -> Iterator[FakeNexpay]:
         yield server
 
 
-def _scan(cli: Any, repo: Repo, api_base: str, *extra: str) -> Any:
+def _scan(cli: CliRun, repo: Repo, api_base: str, *extra: str) -> Result:
     return cli(
         "files", str(repo.path), "--format", "json", "--verify", "--api-base", api_base, *extra
     )
 
 
-def _by_match(run: Any) -> dict[str, dict[str, Any]]:
+def _by_match(run: Result) -> dict[str, dict[str, Any]]:
     return {f["match"]: f for f in run.json()["findings"]}
 
 
-def test_live_and_revoked_keys_in_one_history(cli: Any, repo: Repo, api: FakeNexpay) -> None:
+def test_live_and_revoked_keys_in_one_history(cli: CliRun, repo: Repo, api: FakeNexpay) -> None:
     api.live(LIVE_CID, LIVE_SK, ACCOUNT)
     repo.write("prod.env", f"NEXPAY_CLIENT_ID={LIVE_CID}\nNEXPAY_SECRET={LIVE_SK}\n")
     repo.write("old.env", f"NEXPAY_CLIENT_ID={REVOKED_CID}\nNEXPAY_SECRET={REVOKED_SK}\n")
@@ -67,7 +69,7 @@ def test_live_and_revoked_keys_in_one_history(cli: Any, repo: Repo, api: FakeNex
 
 
 def test_secret_without_any_client_id_stays_unverified(
-    cli: Any, repo: Repo, api: FakeNexpay
+    cli: CliRun, repo: Repo, api: FakeNexpay
 ) -> None:
     repo.write("lonely.env", f"NEXPAY_SECRET={secret(3)}\n")
     run = _scan(cli, repo, api.base_url)
@@ -76,7 +78,7 @@ def test_secret_without_any_client_id_stays_unverified(
     assert api.requests == []
 
 
-def test_text_output_says_live_plainly(cli: Any, repo: Repo, api: FakeNexpay) -> None:
+def test_text_output_says_live_plainly(cli: CliRun, repo: Repo, api: FakeNexpay) -> None:
     api.live(LIVE_CID, LIVE_SK, ACCOUNT)
     repo.write("prod.env", f"ID={LIVE_CID}\nSK={LIVE_SK}\nOLD_ID={REVOKED_CID}\nOLD={REVOKED_SK}\n")
     run = cli("files", str(repo.path), "--verify", "--api-base", api.base_url)
@@ -87,13 +89,13 @@ def test_text_output_says_live_plainly(cli: Any, repo: Repo, api: FakeNexpay) ->
     assert LIVE_SK not in run.out and LIVE_CID not in run.out
 
 
-def test_forbidden_is_live(cli: Any, repo: Repo, api: FakeNexpay) -> None:
+def test_forbidden_is_live(cli: CliRun, repo: Repo, api: FakeNexpay) -> None:
     api.forbidden(LIVE_CID, LIVE_SK)
     repo.write("a.env", f"{LIVE_CID}:{LIVE_SK}\n")
     assert _by_match(_scan(cli, repo, api.base_url, "--no-redact"))[LIVE_SK]["status"] == "live"
 
 
-def test_header_form_pairs_legacy_keys(cli: Any, repo: Repo, api: FakeNexpay) -> None:
+def test_header_form_pairs_legacy_keys(cli: CliRun, repo: Repo, api: FakeNexpay) -> None:
     cid, sk = legacy_client_id(1), legacy_secret(1)
     api.live(cid, sk, ACCOUNT)
     repo.write(
@@ -106,7 +108,7 @@ def test_header_form_pairs_legacy_keys(cli: Any, repo: Repo, api: FakeNexpay) ->
     assert api.pairs_seen() == {(cid, sk): 1}
 
 
-def test_first_live_candidate_wins(cli: Any, repo: Repo, api: FakeNexpay) -> None:
+def test_first_live_candidate_wins(cli: CliRun, repo: Repo, api: FakeNexpay) -> None:
     api.live(LIVE_CID, LIVE_SK, ACCOUNT)
     repo.write("a.env", f"OTHER={REVOKED_CID}\nSK={LIVE_SK}\n\n\n\nID={LIVE_CID}\n")
     found = _by_match(_scan(cli, repo, api.base_url, "--no-redact"))
@@ -114,7 +116,7 @@ def test_first_live_candidate_wins(cli: Any, repo: Repo, api: FakeNexpay) -> Non
     assert api.count(REVOKED_CID, LIVE_SK) == 1  # nearer, tried first, answered 401
 
 
-def test_rate_limited_honours_retry_after(cli: Any, repo: Repo, api: FakeNexpay) -> None:
+def test_rate_limited_honours_retry_after(cli: CliRun, repo: Repo, api: FakeNexpay) -> None:
     api.rate_limited(LIVE_CID, LIVE_SK, times=1, retry_after="1", then="live")
     repo.write("a.env", f"{LIVE_CID} {LIVE_SK}\n")
     found = _by_match(_scan(cli, repo, api.base_url, "--no-redact"))
@@ -123,7 +125,7 @@ def test_rate_limited_honours_retry_after(cli: Any, repo: Repo, api: FakeNexpay)
     assert second.at - first.at >= 0.95
 
 
-def test_flaky_server_is_retried(cli: Any, repo: Repo, api: FakeNexpay) -> None:
+def test_flaky_server_is_retried(cli: CliRun, repo: Repo, api: FakeNexpay) -> None:
     api.flaky(LIVE_CID, LIVE_SK, times=1, status=503, then="live")
     repo.write("a.env", f"{LIVE_CID} {LIVE_SK}\n")
     found = _by_match(_scan(cli, repo, api.base_url, "--no-redact"))
@@ -132,7 +134,7 @@ def test_flaky_server_is_retried(cli: Any, repo: Repo, api: FakeNexpay) -> None:
 
 
 def test_always_failing_server_is_unknown_after_bounded_retries(
-    cli: Any, repo: Repo, api: FakeNexpay
+    cli: CliRun, repo: Repo, api: FakeNexpay
 ) -> None:
     api.flaky(LIVE_CID, LIVE_SK, times=50, status=500)
     repo.write("a.env", f"{LIVE_CID} {LIVE_SK}\n")
@@ -141,7 +143,7 @@ def test_always_failing_server_is_unknown_after_bounded_retries(
     assert api.count(LIVE_CID, LIVE_SK) == 3
 
 
-def test_slow_answer_times_out_as_unknown(cli: Any, repo: Repo, api: FakeNexpay) -> None:
+def test_slow_answer_times_out_as_unknown(cli: CliRun, repo: Repo, api: FakeNexpay) -> None:
     api.slow(LIVE_CID, LIVE_SK, seconds=10)
     repo.write("a.env", f"{LIVE_CID} {LIVE_SK}\n")
     started = time.monotonic()
@@ -152,7 +154,7 @@ def test_slow_answer_times_out_as_unknown(cli: Any, repo: Repo, api: FakeNexpay)
     assert time.monotonic() - started < 5
 
 
-def test_connection_refused_is_unknown(cli: Any, repo: Repo) -> None:
+def test_connection_refused_is_unknown(cli: CliRun, repo: Repo) -> None:
     repo.write("a.env", f"{LIVE_CID} {LIVE_SK}\n")
     run = _scan(cli, repo, refused_base_url(), "--no-redact")
     assert _by_match(run)[LIVE_SK]["status"] == "unknown"
@@ -160,7 +162,7 @@ def test_connection_refused_is_unknown(cli: Any, repo: Repo) -> None:
 
 
 def test_redirect_is_not_followed_and_header_never_sent_there(
-    cli: Any, repo: Repo, api: FakeNexpay
+    cli: CliRun, repo: Repo, api: FakeNexpay
 ) -> None:
     with RecordingServer() as other:
         api.redirect(
@@ -175,7 +177,7 @@ def test_redirect_is_not_followed_and_header_never_sent_there(
 
 @pytest.mark.parametrize("base", ["http://api.nexpay.com", "http://10.0.0.1:8080", "ftp://x"])
 def test_plain_http_to_a_remote_host_is_refused_before_any_request(
-    cli: Any, repo: Repo, base: str
+    cli: CliRun, repo: Repo, base: str
 ) -> None:
     repo.write("a.env", f"{LIVE_CID} {LIVE_SK}\n")
     run = _scan(cli, repo, base)
@@ -184,7 +186,7 @@ def test_plain_http_to_a_remote_host_is_refused_before_any_request(
 
 
 def test_api_base_from_the_environment(
-    cli: Any, repo: Repo, api: FakeNexpay, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, repo: Repo, api: FakeNexpay, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     api.live(LIVE_CID, LIVE_SK, ACCOUNT)
     monkeypatch.setenv("NEXPAY_API_BASE", api.base_url)
@@ -193,7 +195,7 @@ def test_api_base_from_the_environment(
     assert [f["status"] for f in run.json()["findings"]] == ["live", "live"]
 
 
-def test_fail_on_live(cli: Any, repo: Repo, api: FakeNexpay) -> None:
+def test_fail_on_live(cli: CliRun, repo: Repo, api: FakeNexpay) -> None:
     repo.write("a.env", f"{REVOKED_CID} {REVOKED_SK}\n")
     run = _scan(cli, repo, api.base_url, "--fail-on", "live")
     assert run.code == 0 and len(run.json()["findings"]) == 2
@@ -202,7 +204,7 @@ def test_fail_on_live(cli: Any, repo: Repo, api: FakeNexpay) -> None:
     assert _scan(cli, repo, api.base_url, "--fail-on", "none").code == 0
 
 
-def test_hostile_answers_cannot_hang_the_scan(cli: Any, repo: Repo, api: FakeNexpay) -> None:
+def test_hostile_answers_cannot_hang_the_scan(cli: CliRun, repo: Repo, api: FakeNexpay) -> None:
     pairs = [(client_id(10 + i), secret(10 + i)) for i in range(3)]
     for (cid, sk), kind in zip(pairs, ["huge", "drip", "invalid_json"], strict=True):
         api.hostile_body(cid, sk, kind)  # type: ignore[arg-type]
@@ -217,7 +219,7 @@ def test_hostile_answers_cannot_hang_the_scan(cli: Any, repo: Repo, api: FakeNex
 
 
 def test_no_secret_in_any_output_without_no_redact(
-    cli: Any, repo: Repo, api: FakeNexpay, tmp_path: Any
+    cli: CliRun, repo: Repo, api: FakeNexpay, tmp_path: Path
 ) -> None:
     api.live(LIVE_CID, LIVE_SK, ACCOUNT)
     repo.write("a.env", f"{LIVE_CID}\n{LIVE_SK}\n")
@@ -241,7 +243,7 @@ def test_no_secret_in_any_output_without_no_redact(
     assert LIVE_SK in json.dumps(_by_match(_scan(cli, repo, api.base_url, "--no-redact")))
 
 
-def test_many_keys_are_checked_concurrently(cli: Any, repo: Repo) -> None:
+def test_many_keys_are_checked_concurrently(cli: CliRun, repo: Repo) -> None:
     with FakeNexpay(default_delay=0.2) as slow_api:
         pairs = [(client_id(100 + i), secret(100 + i)) for i in range(16)]
         for cid, sk in pairs:
@@ -255,7 +257,7 @@ def test_many_keys_are_checked_concurrently(cli: Any, repo: Repo) -> None:
         assert elapsed < 16 * 0.2 / 2  # serial would take 3.2 s
 
 
-def test_revoked_keys_try_a_bounded_number_of_client_ids(cli: Any, repo: Repo) -> None:
+def test_revoked_keys_try_a_bounded_number_of_client_ids(cli: CliRun, repo: Repo) -> None:
     lines = [f"{client_id(200 + i)}:{secret(200 + i)}" for i in range(6)]
     repo.write("many.env", "\n".join(lines) + "\n")
     with FakeNexpay() as api:
@@ -280,7 +282,7 @@ def proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingProxy]:
 
 @pytest.mark.parametrize("names", [(n,) for n in _PROXY_VARIABLES] + [_PROXY_VARIABLES])
 def test_plain_http_to_loopback_never_goes_through_a_proxy(
-    cli: Any,
+    cli: CliRun,
     repo: Repo,
     api: FakeNexpay,
     proxy: RecordingProxy,
@@ -299,7 +301,7 @@ def test_plain_http_to_loopback_never_goes_through_a_proxy(
 
 
 def test_https_goes_through_the_proxy_only_as_a_tunnel(
-    cli: Any, repo: Repo, proxy: RecordingProxy, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, repo: Repo, proxy: RecordingProxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("https_proxy", proxy.url)
     repo.write("a.env", f"{LIVE_CID} {LIVE_SK}\n")
@@ -315,7 +317,7 @@ def test_https_goes_through_the_proxy_only_as_a_tunnel(
 
 
 def test_all_proxy_is_used_for_https(
-    cli: Any, repo: Repo, proxy: RecordingProxy, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, repo: Repo, proxy: RecordingProxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("all_proxy", proxy.url)
     repo.write("a.env", f"{LIVE_CID} {LIVE_SK}\n")
@@ -324,7 +326,7 @@ def test_all_proxy_is_used_for_https(
 
 
 def test_no_proxy_sends_https_directly(
-    cli: Any, repo: Repo, proxy: RecordingProxy, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, repo: Repo, proxy: RecordingProxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HTTPS_PROXY", proxy.url)
     monkeypatch.setenv("NO_PROXY", "example.org, .localhost,localhost")
@@ -337,7 +339,7 @@ def test_no_proxy_sends_https_directly(
 
 
 def test_a_socks_proxy_is_a_one_line_error_not_a_direct_connection(
-    cli: Any, repo: Repo, proxy: RecordingProxy, monkeypatch: pytest.MonkeyPatch
+    cli: CliRun, repo: Repo, proxy: RecordingProxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ALL_PROXY", "socks5h://user:hunter2@127.0.0.1:1080")
     repo.write("a.env", f"{LIVE_CID} {LIVE_SK}\n")

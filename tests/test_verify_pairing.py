@@ -16,9 +16,10 @@ import pytest
 from nexpay_scan.config import load_settings
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.tree_ids import client_ids_at, range_heads
-from tests.conftest import ROOT, Repo, git, run_cli
-from tests.fake_nexpay import FakeNexpay
-from tests.keys import client_id, legacy_client_id, legacy_secret, secret
+from testing.cli import CliRun, Result, run_cli
+from testing.fake_nexpay import FakeNexpay
+from testing.git_repo import ROOT, Repo, git
+from testing.keys import client_id, legacy_client_id, legacy_secret, secret
 
 LIVE_CID, LIVE_SK = client_id(1), secret(1)
 OTHER_CID, LONELY_SK = client_id(2), secret(3)
@@ -32,7 +33,7 @@ def api() -> Iterator[FakeNexpay]:
         yield server
 
 
-def _by_match(run: Any) -> dict[str, dict[str, Any]]:
+def _by_match(run: Result) -> dict[str, dict[str, Any]]:
     return {f["match"]: f for f in run.json()["findings"]}
 
 
@@ -54,7 +55,7 @@ def guessed_only(repo: Repo) -> Repo:
 
 
 def test_guessed_401_is_unverified_with_the_reason_in_json_and_text(
-    cli: Any, guessed_only: Repo, api: FakeNexpay
+    cli: CliRun, guessed_only: Repo, api: FakeNexpay
 ) -> None:
     repo = guessed_only.path
     run = cli("history", "--repo", str(repo), "--format", "json", *_verify(api))
@@ -68,7 +69,7 @@ def test_guessed_401_is_unverified_with_the_reason_in_json_and_text(
 
 @pytest.mark.parametrize("suffix", [".md", ".html"])
 def test_audit_report_never_reassures_on_a_guess(
-    cli: Any, guessed_only: Repo, api: FakeNexpay, tmp_path: Path, suffix: str
+    cli: CliRun, guessed_only: Repo, api: FakeNexpay, tmp_path: Path, suffix: str
 ) -> None:
     report = tmp_path / f"audit{suffix}"
     cli("history", "--repo", str(guessed_only.path), *_verify(api), "--report", str(report))
@@ -79,7 +80,9 @@ def test_audit_report_never_reassures_on_a_guess(
         assert reassuring not in text
 
 
-def test_a_live_answer_from_a_guess_is_live(cli: Any, guessed_only: Repo, api: FakeNexpay) -> None:
+def test_a_live_answer_from_a_guess_is_live(
+    cli: CliRun, guessed_only: Repo, api: FakeNexpay
+) -> None:
     api.live(OTHER_CID, LONELY_SK, ACCOUNT)
     run = cli("history", "--repo", str(guessed_only.path), "--format", "json", *_verify(api))
     found = _by_match(run)[LONELY_SK]
@@ -89,7 +92,7 @@ def test_a_live_answer_from_a_guess_is_live(cli: Any, guessed_only: Repo, api: F
     assert run.code == 1
 
 
-def test_same_commit_client_id_belongs(cli: Any, repo: Repo, api: FakeNexpay) -> None:
+def test_same_commit_client_id_belongs(cli: CliRun, repo: Repo, api: FakeNexpay) -> None:
     repo.write("ids.env", f"NEXPAY_CLIENT_ID={OTHER_CID}\n")
     repo.write("lonely.env", f"NEXPAY_SECRET={LONELY_SK}\n")
     repo.commit("both")
@@ -114,7 +117,7 @@ def secret_only_pr(repo: Repo) -> tuple[Repo, str, str]:
 
 
 def test_range_pairs_the_secret_with_the_head_tree(
-    cli: Any, secret_only_pr: tuple[Repo, str, str], api: FakeNexpay
+    cli: CliRun, secret_only_pr: tuple[Repo, str, str], api: FakeNexpay
 ) -> None:
     repo, base, head = secret_only_pr
     api.live(LIVE_CID, LIVE_SK, ACCOUNT)
@@ -125,7 +128,7 @@ def test_range_pairs_the_secret_with_the_head_tree(
 
 
 def test_range_401_with_the_head_tree_is_revoked(
-    cli: Any, secret_only_pr: tuple[Repo, str, str], api: FakeNexpay
+    cli: CliRun, secret_only_pr: tuple[Repo, str, str], api: FakeNexpay
 ) -> None:
     repo, base, head = secret_only_pr
     run = cli("history", "--repo", str(repo.path), f"{base}..{head}", "--format", "json")
@@ -141,7 +144,7 @@ def test_range_401_with_the_head_tree_is_revoked(
 
 
 def test_range_with_more_tree_client_ids_than_are_tried_is_not_revoked(
-    cli: Any, secret_only_pr: tuple[Repo, str, str], api: FakeNexpay
+    cli: CliRun, secret_only_pr: tuple[Repo, str, str], api: FakeNexpay
 ) -> None:
     # The 3 nearest client IDs answering 401 say nothing about the 4 left untried.
     repo, base, _ = secret_only_pr
@@ -161,7 +164,7 @@ def test_range_with_more_tree_client_ids_than_are_tried_is_not_revoked(
 
 
 def test_ci_pairs_the_secret_with_the_head_tree(
-    cli: Any,
+    cli: CliRun,
     secret_only_pr: tuple[Repo, str, str],
     api: FakeNexpay,
     tmp_path: Path,
@@ -226,7 +229,7 @@ def test_pre_receive_pairs_the_secret_with_the_pushed_tree(
 
 
 def test_whole_history_has_no_head_tree_to_pair_with(
-    cli: Any, secret_only_pr: tuple[Repo, str, str], api: FakeNexpay
+    cli: CliRun, secret_only_pr: tuple[Repo, str, str], api: FakeNexpay
 ) -> None:
     repo, _, head = secret_only_pr
     run = cli("history", "--repo", str(repo.path), head, "--format", "json", *_verify(api))
@@ -271,7 +274,7 @@ def test_range_heads(revision_lists: list[list[str]], heads: list[str]) -> None:
 
 
 def test_legacy_secret_pairs_with_the_legacy_client_id_in_the_head_tree(
-    cli: Any, repo: Repo, api: FakeNexpay
+    cli: CliRun, repo: Repo, api: FakeNexpay
 ) -> None:
     cid, sk = legacy_client_id(1), legacy_secret(1)
     repo.write("settings.yml", f"nexpay:\n  client_id: {cid}\n")
@@ -288,7 +291,9 @@ def test_legacy_secret_pairs_with_the_legacy_client_id_in_the_head_tree(
 # --- guesses are bounded, and come after every secret's own pairs -------------------------
 
 
-def test_decoy_secrets_cannot_crowd_out_a_real_key(cli: Any, repo: Repo, api: FakeNexpay) -> None:
+def test_decoy_secrets_cannot_crowd_out_a_real_key(
+    cli: CliRun, repo: Repo, api: FakeNexpay
+) -> None:
     decoys = [secret(1000 + i) for i in range(2000)]
     repo.write("decoys.env", "".join(f"NEXPAY_SECRET={d}\n" for d in decoys))
     repo.write("ids.env", "".join(f"NEXPAY_CLIENT_ID={client_id(500 + i)}\n" for i in range(5)))
@@ -311,7 +316,9 @@ def test_decoy_secrets_cannot_crowd_out_a_real_key(cli: Any, repo: Repo, api: Fa
     )
 
 
-def test_a_crowded_file_cannot_hold_back_a_lone_key(cli: Any, repo: Repo, api: FakeNexpay) -> None:
+def test_a_crowded_file_cannot_hold_back_a_lone_key(
+    cli: CliRun, repo: Repo, api: FakeNexpay
+) -> None:
     pairs = "".join(f"{client_id(300 + i)}:{secret(300 + i)}\n" for i in range(30))
     repo.write("a-decoys.env", pairs)
     repo.write("z-prod.env", f"{LIVE_CID}:{LIVE_SK}\n")

@@ -1,5 +1,5 @@
 """A realistic corpus for precision and recall: the files Nexpay keys leak through, with
-known true keys and known decoys (deterministic: keys from tests/keys.py).
+known true keys and known decoys (deterministic: keys from testing/keys.py).
 
 Each file kind is one folder: notebooks, shell history, HAR / Postman / Bruno / `.http`
 exports, CI YAML, Terraform, lock files, SQL dumps, minified bundles, `.netrc`, Compose and
@@ -18,7 +18,7 @@ import random
 import string
 from pathlib import Path
 
-from tests.keys import client_id, legacy_client_id, legacy_secret, secret
+from testing.keys import client_id, legacy_client_id, legacy_secret, secret
 
 Truth = set[tuple[str, str, str]]  # (file, kind, value)
 _B64 = string.ascii_letters + string.digits + "+/"
