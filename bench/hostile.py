@@ -21,17 +21,28 @@ Then two single attacks, each PASS when it costs at most its bound over start-up
                    (the pattern times out after 2 s, is named, and the key is reported;
                    `regex` notices its time limit late on a busy machine: bound 10 s)
 
+Then the bounds the test suite used to hold in wall-clock time (tests assert what a user
+sees, this bench how long it takes), each PASS when it costs at most its bound over start-up:
+  huge-file        a 200 MB (sparse) file beside a small one: skipped, not read (10 s)
+  wide-commit-*    one commit touching 50,000 files, by each history route (20 s)
+  backtracking-*   a repository rule `(a+)+$` on 5,000 `a`s, `files` and `history` (10 s)
+  verify-slow      an API that answers in 10 s, --verify-timeout 0.3 --verify-deadline 2 (5 s)
+  verify-hostile   huge, dripping and invalid-JSON answers, --verify-deadline 3 (8 s)
+(the fake API is the test suite's, testing/fake_nexpay.py, on 127.0.0.1).
+
 Standard library only. The scanner is `python -m nexpay_scan` of this interpreter (set
 PYTHONPATH to choose the checkout) unless --scanner says otherwise. Each command is given
 --timeout seconds; a run cut off there is shown as "> N s" and fails.
 
     PYTHONPATH=. python3 bench/hostile.py
     PYTHONPATH=/path/to/other/checkout python3 bench/hostile.py --sizes 0.5,2 --timeout 60
+    PYTHONPATH=. python3 bench/hostile.py --only moved
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shlex
 import statistics
@@ -43,8 +54,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 from measure import MB
 from repos import nexpay_client_id, nexpay_secret  # the bench's helpers
+
+from testing.fake_nexpay import FakeNexpay
+from testing.fast_import import wide_commit
+from testing.git_repo import GIT_ENV
 
 LINEAR_LIMIT = 20.0  # 8 MB / 0.5 MB time: 16 is linear, quadratic would be 256
 TIMEOUT_BOUND = 10.0  # the 2 s pattern time limit, which `regex` may overrun 2x when busy
@@ -168,6 +184,108 @@ def single(timer: Timer, folder: Path, startup: float) -> bool:
     return ok
 
 
+BACKTRACKING_RULE = """
+[[rule]]
+id = "hostile-backtracking"
+description = "a rule that backtracks catastrophically"
+kind = "secret"
+regex = '(a+)+$'
+keywords = ["a"]
+"""
+
+
+def _git_repo(path: Path) -> Path:
+    """A repository at `path` with one commit of what is already there."""
+    path.mkdir(exist_ok=True)
+    env = {**os.environ, **GIT_ENV}
+    for argv in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "start"]):
+        subprocess.run(["git", "-C", str(path), *argv], check=True, capture_output=True, env=env)
+    return path
+
+
+def _huge_file(folder: Path, rng: random.Random) -> Path:
+    tree = folder / "huge"
+    tree.mkdir()
+    with (tree / "huge.dat").open("wb") as stream:
+        stream.truncate(200 * MB)  # sparse: 200 MB of zeros in no time
+        stream.seek(-100, 2)
+        stream.write(f" {nexpay_secret(rng)} ".encode())
+    (tree / "small.env").write_text(f"K={nexpay_secret(rng)}\n")
+    return tree
+
+
+def _backtracking(folder: Path, rng: random.Random) -> Path:
+    repo = folder / "backtracking"
+    repo.mkdir()
+    (repo / ".nexpay-scan.toml").write_text(BACKTRACKING_RULE)
+    (repo / "hostile.txt").write_text(f"K={nexpay_secret(rng)}\n" + "a" * 5000 + "!\n")
+    (repo / "other.env").write_text(f"K={nexpay_secret(rng)}\n")
+    return _git_repo(repo)
+
+
+def _verify(timer: Timer, folder: Path, rng: random.Random) -> dict[str, float | None]:
+    """The two verification cases, against the fake API while it runs."""
+    took: dict[str, float | None] = {}
+    with FakeNexpay() as api:
+        slow = folder / "verify-slow"
+        slow.mkdir()
+        cid, sk = nexpay_client_id(rng), nexpay_secret(rng)
+        api.slow(cid, sk, seconds=10)
+        (slow / "a.env").write_text(f"{cid} {sk}\n")
+        flags = ["--verify", "--api-base", api.base_url]
+        limits = ["--verify-timeout", "0.3", "--verify-deadline", "2"]
+        took["verify-slow"] = timer.scan(slow, *flags, *limits)
+        hostile = folder / "verify-hostile"
+        hostile.mkdir()
+        for kind in ("huge", "drip", "invalid_json"):
+            cid, sk = nexpay_client_id(rng), nexpay_secret(rng)
+            api.hostile_body(cid, sk, kind)
+            (hostile / f"{kind}.env").write_text(f"{cid}\n{sk}\n")
+        limits = ["--verify-timeout", "1", "--verify-deadline", "3"]
+        took["verify-hostile"] = timer.scan(hostile, *flags, *limits)
+    return took
+
+
+MOVED_BOUNDS = {
+    "huge-file": 10.0,
+    "wide-commit-blob": 20.0,
+    "wide-commit-diff": 20.0,
+    "backtracking-files": TIMEOUT_BOUND,
+    "backtracking-history": TIMEOUT_BOUND,
+    "verify-slow": 5.0,
+    "verify-hostile": 8.0,
+}
+
+
+def moved(timer: Timer, folder: Path, startup: float) -> bool:
+    """The cases whose wall-clock bounds were in the test suite; each against its bound."""
+    rng = random.Random(2)
+    took = {"huge-file": timer.scan(_huge_file(folder, rng))}
+    wide = folder / "wide"
+    wide.mkdir()
+    (wide / "README.md").write_text("docs\n")
+    _git_repo(wide)
+    wide_commit(wide, 50_000, "d31/f31337.env", f"NEXPAY_SECRET={nexpay_secret(rng)}\n".encode())
+    for engine in ("blob", "diff"):
+        argv = [*timer.scanner, "history", "--repo", str(wide), "--engine", engine]
+        took[f"wide-commit-{engine}"] = timer.time([*argv, "--format", "json"])
+    repo = _backtracking(folder, rng)
+    took["backtracking-files"] = timer.scan(repo)
+    history = [*timer.scanner, "history", "--repo", str(repo), "--format", "json"]
+    took["backtracking-history"] = timer.time(history)
+    took.update(_verify(timer, folder, rng))
+    ok = True
+    for name, seconds in took.items():
+        over = None if seconds is None else seconds - startup
+        bound = MOVED_BOUNDS[name]
+        good = over is not None and over <= bound
+        ok = ok and good
+        extra = "-" if over is None else f"{over:.2f} s over start-up (bound {bound:.0f} s)"
+        shown = _shown(seconds, timer.timeout)
+        print(f"{name:<21} {shown:>9}  {extra}: {'PASS' if good else 'FAIL'}")
+    return ok
+
+
 def _module_of(scanner: list[str], cwd: str) -> str:
     """Which checkout `python -m nexpay_scan` runs, as it will run in the benchmark."""
     if scanner[1:] != ["-m", "nexpay_scan"]:
@@ -185,7 +303,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=1, help="runs of each command (median)")
     parser.add_argument("--timeout", type=float, default=300, help="seconds per command")
     parser.add_argument("--scanner", help="the scanner's command line (default: python -m)")
-    parser.add_argument("--only", choices=["growth", "single"], help="one part only")
+    parser.add_argument("--only", choices=["growth", "single", "moved"], help="one part only")
     args = parser.parse_args()
     scanner = shlex.split(args.scanner) if args.scanner else [sys.executable, "-m", "nexpay_scan"]
     sizes = sorted(float(s) for s in args.sizes.split(","))
@@ -203,6 +321,8 @@ def main() -> int:
             ok = growth(timer, folder, sizes, startup) and ok
         if args.only in (None, "single"):
             ok = single(timer, folder, startup) and ok
+        if args.only in (None, "moved"):
+            ok = moved(timer, folder, startup) and ok
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

@@ -250,7 +250,11 @@ class _Handler(BaseHTTPRequestHandler):
         target = self.requestline.split(" ")[1]  # self.path has had "//" collapsed to "/"
         request = RecordedRequest(self.command, target, self.headers.get("Authorization"))
         self.owner.record(request)
-        self.owner.answer_for(request).send(self)
+        self.owner.arrived()
+        try:
+            self.owner.answer_for(request).send(self)
+        finally:
+            self.owner.answered()
 
     def _drain_body(self) -> None:
         # unread request bytes make the close send a reset, which the client sees as an error
@@ -268,6 +272,9 @@ class _ServerBase:
         self.requests: list[RecordedRequest] = []
         self.errors: list[BaseException] = []
         self.closed_event = threading.Event()
+        self.most_at_once = 0
+        """The most requests this server was answering at the same time, so far."""
+        self._answering = 0
         self._lock = threading.Lock()
         self._server = _HTTPServer(self, _Handler)
         self.base_url = f"http://127.0.0.1:{self._server.server_port}"
@@ -285,6 +292,17 @@ class _ServerBase:
     def record(self, request: RecordedRequest) -> None:
         with self._lock:
             self.requests.append(request)
+
+    def arrived(self) -> None:
+        """Counts a request being answered (for `most_at_once`)."""
+        with self._lock:
+            self._answering += 1
+            self.most_at_once = max(self.most_at_once, self._answering)
+
+    def answered(self) -> None:
+        """Counts a request answered (or cut off)."""
+        with self._lock:
+            self._answering -= 1
 
     def snapshot(self) -> list[RecordedRequest]:
         """Return a copy of the requests received so far, oldest first."""

@@ -12,11 +12,10 @@ import random
 import struct
 import subprocess
 import sys
-import time
 import tracemalloc
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -577,9 +576,3 @@ def test_damaged_archives_never_raise(archive: bytes, data: st.DataObject) -> No
     for _ in range(data.draw(st.integers(1, 8))):
         damaged[data.draw(st.integers(0, len(damaged) - 1))] = data.draw(st.integers(0, 255))
     exercise(bytes(damaged))
-
-
-def _seconds(run: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    run()
-    return time.perf_counter() - started

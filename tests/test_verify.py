@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -146,12 +145,11 @@ def test_always_failing_server_is_unknown_after_bounded_retries(
 def test_slow_answer_times_out_as_unknown(cli: CliRun, repo: Repo, api: FakeNexpay) -> None:
     api.slow(LIVE_CID, LIVE_SK, seconds=10)
     repo.write("a.env", f"{LIVE_CID} {LIVE_SK}\n")
-    started = time.monotonic()
     run = _scan(
         cli, repo, api.base_url, "--no-redact", "--verify-timeout", "0.3", "--verify-deadline", "2"
     )
     assert _by_match(run)[LIVE_SK]["status"] == "unknown"
-    assert time.monotonic() - started < 5
+    # how long it takes is bench/hostile.py's ("verify-slow"), against a baseline
 
 
 def test_connection_refused_is_unknown(cli: CliRun, repo: Repo) -> None:
@@ -209,11 +207,10 @@ def test_hostile_answers_cannot_hang_the_scan(cli: CliRun, repo: Repo, api: Fake
     for (cid, sk), kind in zip(pairs, ["huge", "drip", "invalid_json"], strict=True):
         api.hostile_body(cid, sk, kind)  # type: ignore[arg-type]
         repo.write(f"{kind}.env", f"{cid}\n{sk}\n")
-    started = time.monotonic()
     run = _scan(
         cli, repo, api.base_url, "--no-redact", "--verify-timeout", "1", "--verify-deadline", "3"
     )
-    assert time.monotonic() - started < 8
+    # how long it takes is bench/hostile.py's ("verify-hostile"), against a baseline
     statuses = {f["match"]: f["status"] for f in run.json()["findings"]}
     assert all(statuses[sk] == "unknown" for _, sk in pairs)
 
@@ -249,12 +246,12 @@ def test_many_keys_are_checked_concurrently(cli: CliRun, repo: Repo) -> None:
         for cid, sk in pairs:
             slow_api.live(cid, sk)
         repo.write("many.env", "\n".join(f"{cid}:{sk}" for cid, sk in pairs) + "\n")
-        started = time.monotonic()
         run = _scan(cli, repo, slow_api.base_url, "--verify-concurrency", "8")
-        elapsed = time.monotonic() - started
         assert all(f["status"] == "live" for f in run.json()["findings"])
         assert slow_api.pairs_seen() == {pair: 1 for pair in pairs}  # nearest client ID first
-        assert elapsed < 16 * 0.2 / 2  # serial would take 3.2 s
+        # each answer takes 0.2 s, so checks run one at a time never overlap; the time it
+        # saves is bench/verify.py's
+        assert 2 <= slow_api.most_at_once <= 8
 
 
 def test_revoked_keys_try_a_bounded_number_of_client_ids(cli: CliRun, repo: Repo) -> None:
