@@ -1,0 +1,42 @@
+"""What a user reads in a run's output, picked apart for asserts: the JSON report, the
+findings in it, a one-line error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from testing.cli import CliRun, Result
+
+
+def json_of(run: Result) -> dict[str, Any]:
+    """The run's JSON report (and no traceback on stderr)."""
+    assert "Traceback" not in run.err, run.err
+    document: dict[str, Any] = run.json()
+    return document
+
+
+def found_keys(run: Result) -> list[tuple[str, int, int, str]]:
+    """(file, line, column, full credential) of each finding, sorted; needs --no-redact."""
+    return sorted((f["file"], f["line"], f["column"], f["match"]) for f in json_of(run)["findings"])
+
+
+def matches_of(run: Result) -> set[str]:
+    """The credentials found (full with --no-redact)."""
+    return {f["match"] for f in json_of(run)["findings"]}
+
+
+def history_json(cli: CliRun, repo: Path, *args: str) -> Result:
+    """`history` of `repo` with a JSON report that shows full credentials."""
+    return cli("history", "--repo", str(repo), "--format", "json", "--no-redact", *args)
+
+
+def assert_one_line_error(run: Result, *needles: str) -> None:
+    """Exit 2 and exactly one line on stderr, an error that names what is wrong."""
+    assert run.code == 2, (run.code, run.out, run.err)
+    assert "Traceback" not in run.err and "internal error" not in run.err, run.err
+    lines = run.err.strip().splitlines()
+    assert len(lines) == 1, run.err
+    assert lines[0].startswith("nexpay-scan: error: "), run.err
+    for needle in needles:
+        assert needle in lines[0], (needle, run.err)
