@@ -7,11 +7,18 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from nexpay_scan.config import CONFIG_NAME, Settings, load_settings, settings_from
 from nexpay_scan.errors import FatalError
-from nexpay_scan.findings import LIVE, STATUS_ORDER, UNKNOWN, UNVERIFIED, Finding
+from nexpay_scan.findings import (
+    LIVE,
+    SECRET,
+    SUPPRESSION,
+    UNKNOWN,
+    Finding,
+    status_rank,
+)
 from nexpay_scan.progress import Progress
 from nexpay_scan.reporters import Report, get_writer
 from nexpay_scan.scan import Scanner, Summary
@@ -142,7 +149,7 @@ def _after_blocked(
 ) -> None:
     """A run that found something remembers its fingerprints for `ignore --last-found`;
     a blocking one at commit or push time ends with how to go ahead knowingly."""
-    secrets = [f for f in active if f.kind != "suppression"]
+    secrets = [f for f in active if f.kind != SUPPRESSION]
     if secrets and root is not None and options.remember_found:
         from nexpay_scan.known import remember
 
@@ -240,15 +247,20 @@ def exit_code(
     findings: list[Finding], fail_on: frozenset[str], summary: Summary | None = None
 ) -> int:
     """1 when the run has something `--fail-on` fails on, else 0."""
-    if "any" in fail_on and findings:
-        return EXIT_FINDINGS
-    if "live" in fail_on and any(f.status == LIVE for f in findings):
-        return EXIT_FINDINGS
-    if "unknown" in fail_on and any(f.status == UNKNOWN for f in findings):
-        return EXIT_FINDINGS
-    if "skipped" in fail_on and summary is not None and summary.gaps:
-        return EXIT_FINDINGS
-    return EXIT_CLEAN
+    gaps = summary is not None and bool(summary.gaps)
+    statuses = {f.status for f in findings}
+    return EXIT_FINDINGS if fails(fail_on, bool(findings), statuses, gaps) else EXIT_CLEAN
+
+
+def fails(fail_on: frozenset[str], found: bool, statuses: Collection[str], gaps: bool) -> bool:
+    """Whether `--fail-on` fails a run (one repository's, or an organization's) that
+    `found` something, found keys of `statuses`, and could not read something whole."""
+    return (
+        ("any" in fail_on and found)
+        or (LIVE in fail_on and LIVE in statuses)
+        or (UNKNOWN in fail_on and UNKNOWN in statuses)
+        or ("skipped" in fail_on and gaps)
+    )
 
 
 def _verify(
@@ -270,8 +282,7 @@ def _verify(
     )
     tree_ids = client_ids_at_heads(root, ranges, scanner) if root is not None else []
     verify_findings(findings, options, tree_client_ids=tree_ids)
-    order = {status: rank for rank, status in enumerate(STATUS_ORDER)}
-    findings.sort(key=lambda f: (order.get(f.status, order[UNVERIFIED]), f.kind != "secret"))
+    findings.sort(key=lambda f: (status_rank(f.status), f.kind != SECRET))
 
 
 def _use_color(options: ScanOptions) -> bool:
