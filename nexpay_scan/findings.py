@@ -7,13 +7,23 @@ from nexpay_scan.records import Record
 
 # What every Nexpay key starts with: a secret, a client ID.
 PREFIXES = ("nxp_sk_", "nxp_cid_")
-# What a finding's kind is called in output; "suppression" is a change that edits what
-# the gate suppresses (the config, the ignore file, the baseline), not a credential.
-KIND_LABELS = {"secret": "secret", "client_id": "client ID", "suppression": "suppression change"}
+# A finding's kind: a credential (a rule's `kind`: SECRET or CLIENT_ID), or SUPPRESSION,
+# a change that edits what the gate suppresses (the config, the ignore file, the baseline).
+SECRET, CLIENT_ID, SUPPRESSION = "secret", "client_id", "suppression"
+KIND_LABELS = {SECRET: "secret", CLIENT_ID: "client ID", SUPPRESSION: "suppression change"}
 # A finding's status: UNVERIFIED before (or without) a check; then what the verifier
 # learnt (verifier/check.py maps the API's answers to them).
 LIVE, REVOKED, UNKNOWN, UNVERIFIED = "live", "revoked", "unknown", "unverified"
 STATUS_ORDER = (LIVE, UNKNOWN, UNVERIFIED, REVOKED)  # the order keys are listed and acted on
+STATUS_RANK = {status: rank for rank, status in enumerate(STATUS_ORDER)}
+
+
+def status_rank(status: str) -> int:
+    """Where a status sorts (STATUS_ORDER: live first); a word it does not know sorts as
+    UNVERIFIED."""
+    return STATUS_RANK.get(status, STATUS_RANK[UNVERIFIED])
+
+
 _SHOWN = 4  # characters kept after the prefix in the redacted form
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from nexpay_scan.checksum import CHECKSUMS
 from nexpay_scan.digest import sha256_hex
 from nexpay_scan.errors import RuleError
+from nexpay_scan.findings import CLIENT_ID, SECRET
 from nexpay_scan.records import Record
 from nexpay_scan.structure import Spec
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
     from nexpay_scan.paths import StrPath
 
-KINDS = ("secret", "client_id")
+KINDS = (SECRET, CLIENT_ID)
 SEVERITIES = ("critical", "high", "medium", "low")
 _RULE_KEYS = {
     "id": str,
@@ -285,7 +286,7 @@ def compile_rule(table: Mapping[str, Any], source: str, *, trusted: bool = False
     pattern = _compile(table["regex"], "regex", fail)
     if pattern.search(b"") is not None:
         fail("regex matches the empty string, so it would match everywhere")
-    if "client_id" in pattern.groupindex and table["kind"] != "secret":
+    if "client_id" in pattern.groupindex and table["kind"] != SECRET:
         fail("a 'client_id' group only belongs in a rule of kind 'secret'")
     checksum = table.get("checksum")
     if checksum is not None and checksum not in CHECKSUMS:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections import Counter
 from collections.abc import Container, Iterator
 
 from nexpay_scan.config import Settings
@@ -18,8 +16,14 @@ from nexpay_scan.filters import (
     value_drop_reason,
 )
 from nexpay_scan.findings import Commit, Finding, Secret, Suppression
-from nexpay_scan.progress import Progress
 from nexpay_scan.records import Record
+from nexpay_scan.stats import Skipped, Stats, Summary
+
+TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
+if TYPE_CHECKING:
+    from nexpay_scan.sources.base import Fragment
+
+__all__ = ["Scanner", "Sighting", "Skipped", "Stats", "Summary", "looks_binary"]
 
 BINARY_SNIFF = 8000  # as git does: a NUL byte in the first 8000 bytes means binary
 
@@ -53,65 +57,22 @@ class Sighting(Record):
     allowed: str | None = None  # why an allow comment on its line allows it
 
 
-class Skipped(Record):
-    """Content passed over, named: where it is, why, and whether that leaves a gap in the
-    scan (a file too big to read is a gap; a symbolic link or a submodule is not)."""
-
-    where: str
-    reason: str
-    commit: str | None = None
-    gap: bool = True
-
-
-class Summary:
-    """Counts for the report: what was scanned, what was skipped and why."""
-
-    def __init__(self, mode: str = "") -> None:
-        self.mode = mode
-        self.files_scanned = 0
-        self.commits_scanned = 0
-        self.bytes_scanned = 0
-        self.skipped: Counter[str] = Counter()
-        self.skipped_items: list[Skipped] = []  # by name, for every format to list
-        self._named: set[Skipped] = set()
-        self.suppressed = 0
-        self.rule_timeouts: Counter[str] = Counter()
-        self.started = time.monotonic()
-
-    def skip(
-        self, reason: str, where: str = "", *, commit: str | None = None, gap: bool = True
-    ) -> None:
-        """Counts one file passed over deliberately, by reason; names it when `where` is
-        known (once: two routes to the same content name it once). `gap`: the content could
-        not be scanned whole (`--fail-on skipped`)."""
-        if where:
-            item = Skipped(where, reason, commit, gap)
-            if item in self._named:
-                return
-            self._named.add(item)
-            self.skipped_items.append(item)
-        self.skipped[reason] += 1
-
-    @property
-    def gaps(self) -> list[Skipped]:
-        """What could not be scanned whole."""
-        return [item for item in self.skipped_items if item.gap]
-
-    @property
-    def duration(self) -> float:
-        return time.monotonic() - self.started
-
-
 class Scanner:
-    """Turns one piece of content and its provenance into findings."""
+    """Turns one piece of content and its provenance into findings. It holds no run state:
+    what a scan reads and passes over is counted in the `Stats` its caller (a source)
+    gives; only the detector remembers, for the run, the patterns it had to stop
+    (`detector.timeouts`, which the pipeline adds to the report's summary)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.detector = Detector(settings.rules)
         self.hints = hints_for(self.detector.keywords)  # where escapes are decoded
-        self.summary = Summary()
-        self.progress = Progress("commits", enabled=False)
-        self.summary.rule_timeouts = self.detector.timeouts
+
+    def scan_fragment(self, fragment: Fragment, stats: Stats | None = None) -> list[Finding]:
+        """Findings in a fragment a source hands over (see `scan`)."""
+        return self.scan(
+            fragment.data, fragment.path, lines=fragment.lines, commit=fragment.commit, stats=stats
+        )
 
     def scan(
         self,
@@ -120,12 +81,16 @@ class Scanner:
         *,
         lines: Container[int] | None = None,
         commit: Commit | None = None,
+        stats: Stats | None = None,
     ) -> list[Finding]:
         """Findings in `data` (the content of `path`) as it is and as it decodes (base64,
         percent-escapes, string escapes, UTF-16, archives); with `lines`, only on those
         lines (as git numbers them). A decoded finding sits at its encoded text and says how
-        it was decoded."""
-        self.summary.bytes_scanned += len(data)
+        it was decoded. The bytes read and what decoding passed over are counted in `stats`
+        (the caller's; None: not counted, as for a probe)."""
+        if stats is None:
+            stats = Stats()
+        stats.bytes_scanned += len(data)
         guard = self.detector.guard
         allowed = self.settings.path_allowance(path, guard)
         found: list[Finding] = []
@@ -152,7 +117,7 @@ class Scanner:
             found.append(finding)
         sha = commit.sha if commit is not None else None
         for where, reason in undecoded:
-            self.summary.skip(reason, f"{path} ({where})" if where else path, commit=sha)
+            stats.skip(reason, f"{path} ({where})" if where else path, commit=sha)
         return found
 
     def sightings(
@@ -216,12 +181,12 @@ class Scanner:
             pair=Secret(candidate.pair) if candidate.pair else None,
         )
 
-    def too_big(self, size: int, where: str = "", commit: str | None = None) -> bool:
-        """True (and counted, named when `where` is given) when content is over the size
-        limit and is skipped."""
+    def too_big(
+        self, size: int, where: str = "", commit: str | None = None, *, stats: Stats
+    ) -> bool:
+        """True (and counted in `stats`, named when `where` is given) when content is over
+        the size limit and is skipped."""
         if size > self.settings.max_file_size:
-            self.summary.skip(
-                f"larger than {self.settings.max_file_size} bytes", where, commit=commit
-            )
+            stats.skip(f"larger than {self.settings.max_file_size} bytes", where, commit=commit)
             return True
         return False

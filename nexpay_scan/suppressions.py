@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from nexpay_scan import __version__
 from nexpay_scan.errors import FatalError
-from nexpay_scan.findings import Finding, Suppression
+from nexpay_scan.findings import SUPPRESSION, Finding, Suppression
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
@@ -141,7 +141,7 @@ def mark_known(findings: list[Finding], known: dict[str, Suppression]) -> None:
     as suppressed, saying by what (a finding already suppressed keeps its first reason).
     The digest follows the key wherever it goes: a rename, an amend, a rebase."""
     for finding in findings:
-        if finding.suppression is None and finding.kind != "suppression":
+        if finding.suppression is None and finding.kind != SUPPRESSION:
             finding.suppression = known.get(finding.fingerprint) or known.get(
                 finding.secret.sha256()
             )

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from nexpay_scan.errors import FatalError
-from nexpay_scan.findings import Commit, Finding, Secret
+from nexpay_scan.findings import SUPPRESSION, Commit, Finding, Secret
 from nexpay_scan.records import Record
 from nexpay_scan.sources.git import commit_named, run_git
 
@@ -145,7 +145,7 @@ def _change_finding(path: str, commit: Commit, side: TrustedSide) -> Finding:
             "This change edits a file that tells the gate what to ignore; the gate used "
             f"{side.describe()}'s version instead. A reviewer must approve the edit"
         ),
-        kind="suppression",
+        kind=SUPPRESSION,
         severity="high",
         file=path,
         line=1,

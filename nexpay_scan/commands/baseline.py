@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nexpay_scan.commands.history import history_findings
+from nexpay_scan.commands.history import HistorySource
 from nexpay_scan.commands.options import HistoryRequest
 from nexpay_scan.commands.pipeline import EXIT_CLEAN, make_scanner, write_atomically
 from nexpay_scan.findings import Finding
@@ -32,12 +32,13 @@ def baseline(options: ScanOptions, action: str, what: str, file: str) -> int:
 
 def _baseline_findings(options: ScanOptions, root: Path, what: str) -> list[Finding]:
     """Today's findings, as `baseline create` takes them in."""
-    from nexpay_scan.sources.files import scan_paths
+    from nexpay_scan.sources.files import FileSource
 
-    scanner = make_scanner(options, root, what)
+    scanner = make_scanner(options, root)
     if what == "files":
-        return scan_paths([str(root)], scanner, options.jobs, str(root))
-    return history_findings(HistoryRequest(jobs=options.jobs, all_occurrences=True), root, scanner)
+        return FileSource([str(root)], root, jobs=options.jobs, base=str(root)).findings(scanner)
+    wanted = HistoryRequest(jobs=options.jobs, all_occurrences=True)
+    return HistorySource(root, wanted).findings(scanner)
 
 
 def _baseline_edit(options: ScanOptions, root: Path, action: str, what: str, file: str) -> int:

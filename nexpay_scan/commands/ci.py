@@ -36,4 +36,6 @@ def ci(options: ScanOptions, request: CiRequest) -> int:
         all_occurrences=request.all_occurrences,
         track_places=bool(options.report),
     )
-    return scan_history(options, root, wanted, range_base(root, revisions))
+    # in a GitHub Actions job, the findings as annotations and a job summary too
+    reported = options._replace(ci_annotations=True)
+    return scan_history(reported, root, wanted, range_base(root, revisions))

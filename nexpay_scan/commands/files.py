@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from nexpay_scan.commands.pipeline import Scanned, make_scanner, run_scan
+from nexpay_scan.commands.pipeline import run_scan
 from nexpay_scan.errors import FatalError
 from nexpay_scan.sources.git import repo_root
 
@@ -27,13 +27,12 @@ def _config_root(start: str) -> StrPath:
 
 def files(options: ScanOptions, paths: Sequence[str]) -> int:
     """`nexpay-scan files PATH...`: files and folders as they are on disk."""
-    from nexpay_scan.sources.files import scan_paths
+    from nexpay_scan.sources.files import FileSource
 
     first = next((p for p in paths if p != "-"), ".")
     root = _config_root(first if os.path.isdir(first) else os.path.dirname(first) or ".")
-    scanner = make_scanner(options, root, "files")
     base = os.fspath(root) if _in_repository(root) else None  # else the current folder
-    return run_scan(Scanned(scan_paths(paths, scanner, options.jobs, base), scanner, root), options)
+    return run_scan(FileSource(paths, root, jobs=options.jobs, base=base), options)
 
 
 def _in_repository(folder: StrPath) -> bool:

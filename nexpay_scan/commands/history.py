@@ -8,22 +8,25 @@ from collections.abc import Sequence
 
 from nexpay_scan.commands.options import HistoryRequest
 from nexpay_scan.commands.pipeline import (
-    Scanned,
     check_report_name,
-    make_scanner,
+    progress_for,
     run_scan,
     suppression_files,
 )
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding
+from nexpay_scan.progress import Progress
 from nexpay_scan.scan import Scanner
+from nexpay_scan.sources.base import Target
 from nexpay_scan.sources.git import repo_root
+from nexpay_scan.stats import Stats
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
     from pathlib import Path
 
     from nexpay_scan.commands.options import ScanOptions
+    from nexpay_scan.sources.history import HistoryScan
     from nexpay_scan.trust import TrustedSide
 
 
@@ -43,30 +46,75 @@ def scan_history(
 ) -> int:
     """The history `wanted` names, through the whole pipeline: findings linked to their
     hosting, the suppression files a range edits, then `run_scan` (for `history`, `ci`)."""
-    scanner = make_scanner(options, root, "history", trusted)
-    findings = history_findings(wanted, root, scanner)
-    link_findings(root, findings)
-    findings += range_suppression_changes(options, root, wanted.revisions, trusted)
-    return run_scan(Scanned(findings, scanner, root, trusted, [wanted.revisions]), options)
+    watched = suppression_files(options, root, trusted) if trusted is not None else []
+    source = HistorySource(
+        root,
+        wanted,
+        trusted=trusted,
+        watched=watched,
+        linked=True,
+        progress=progress_for(options),
+    )
+    return run_scan(source, options)
 
 
-def range_suppression_changes(
-    options: ScanOptions, root: Path, revisions: Sequence[str], trusted: TrustedSide | None
-) -> list[Finding]:
-    """In a range scan, a finding for each suppression file the range edits."""
-    if trusted is None:
-        return []
-    from nexpay_scan.sources.history import log_revisions
-    from nexpay_scan.trust import suppression_changes
+class HistorySource:
+    """Source: the git history `wanted` names (every ref by default), each secret once
+    where it came in (or every occurrence). In a range scan (`trusted` given), also a
+    finding for each suppression file of `watched` the range edits; `linked`: each finding
+    notes its commit and line on the hosting platform (see `link_findings`)."""
 
-    files = suppression_files(options, root, trusted)
-    return suppression_changes(root, log_revisions(revisions), files, trusted)
+    mode = "history"
+
+    def __init__(
+        self,
+        root: Path,
+        wanted: HistoryRequest,
+        *,
+        trusted: TrustedSide | None = None,
+        watched: Sequence[str] = (),
+        linked: bool = False,
+        progress: Progress | None = None,
+    ) -> None:
+        self.root, self.wanted, self.trusted = root, wanted, trusted
+        self.watched, self.linked, self.progress = watched, linked, progress
+        self.stats = Stats()
+        self.ranges = [wanted.revisions]
+
+    def target(self) -> Target:
+        """The repository, and in a range scan the side its config comes from."""
+        return Target(self.root, self.trusted)
+
+    def findings(self, scanner: Scanner) -> list[Finding]:
+        """The history's findings (see `history_findings`), linked, then the changes of
+        the range to its suppression files."""
+        from nexpay_scan.sources.history import HistoryScan, log_revisions
+
+        scan = HistoryScan(
+            self.root,
+            scanner,
+            all_occurrences=self.wanted.all_occurrences,
+            progress=self.progress,
+        )
+        try:
+            findings = history_findings(self.wanted, self.root, scan)
+        finally:
+            self.stats.merge(scan.stats)
+        if self.linked:
+            link_findings(self.root, findings)
+        if self.trusted is not None:
+            from nexpay_scan.trust import suppression_changes
+
+            revisions = log_revisions(self.wanted.revisions)
+            findings += suppression_changes(self.root, revisions, self.watched, self.trusted)
+        return findings
 
 
-def history_findings(wanted: HistoryRequest, root: Path, scanner: Scanner) -> list[Finding]:
-    from nexpay_scan.sources.history import WHOLE_HISTORY, HistoryScan, log_revisions
+def history_findings(wanted: HistoryRequest, root: Path, scan: HistoryScan) -> list[Finding]:
+    """What `scan` finds in the history `wanted` names, by the route it asks for (or the
+    one that fits), with the marks the audit report reads when it tracks places."""
+    from nexpay_scan.sources.history import WHOLE_HISTORY, log_revisions
 
-    scan = HistoryScan(root, scanner, all_occurrences=wanted.all_occurrences)
     scan.track_places = wanted.track_places
     branches = [f"refs/heads/{b}" for b in wanted.branches]
     rev_args = log_revisions([*branches, *wanted.revisions])
@@ -80,7 +128,7 @@ def history_findings(wanted: HistoryRequest, root: Path, scanner: Scanner) -> li
             "--engine blob scans the whole history: drop REV, --branch, --since, --until"
         )
     if engine == "blob":
-        _expect_blob_bytes(root, scanner)
+        _expect_blob_bytes(root, scan.scanner, scan.progress)
         findings = scan.run_blobs(rev_args, wanted.jobs)
     else:
         findings = scan.run([*filters, *rev_args])
@@ -168,10 +216,9 @@ def _is_date_name(word: str) -> bool:
     return len(word) >= 3 and any(name.startswith(word) for name in _DATE_NAMES)
 
 
-def _expect_blob_bytes(root: Path, scanner: Scanner) -> None:
+def _expect_blob_bytes(root: Path, scanner: Scanner, progress: Progress) -> None:
     """The progress display's total for the blob route, known before it starts: the
     bytes of every blob it will read (the same listing it makes, counted first)."""
-    progress = scanner.progress
     if not progress.enabled:
         return
     from nexpay_scan.sources.git import run_git

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from nexpay_scan.commands.pipeline import Scanned, make_scanner, run_scan
+from nexpay_scan.commands.pipeline import run_scan
 from nexpay_scan.commands.staged import scan_staged
 from nexpay_scan.sources.git import repo_root
 
@@ -17,10 +17,9 @@ if TYPE_CHECKING:
 def hook(options: ScanOptions, filenames: Sequence[str]) -> int:
     """Entry for the pre-commit framework: staged lines in a commit, else the files given."""
     if "GIT_INDEX_FILE" in os.environ:  # git sets it for the hooks of a commit
-        return scan_staged(options, "staged", set(filenames) if filenames else None)
-    from nexpay_scan.sources.files import scan_paths
+        return scan_staged(options, set(filenames) if filenames else None)
+    from nexpay_scan.sources.files import FileSource
 
     root = repo_root(options.repo)
-    scanner = make_scanner(options, root, "files")
-    found = scan_paths(filenames, scanner, options.jobs, os.fspath(root)) if filenames else []
-    return run_scan(Scanned(found, scanner, root), options)
+    source = FileSource(filenames, root, jobs=options.jobs, base=os.fspath(root))
+    return run_scan(source, options)

@@ -19,7 +19,6 @@ class ScanOptions(Record):
     """What every scanning command shares: the repository and config, the output and the
     audit report, suppressions (`--baseline`), `--fail-on`, and verification."""
 
-    command: str = ""
     repo: str = "."
     config: str | None = None
     no_redact: bool = False
@@ -31,6 +30,11 @@ class ScanOptions(Record):
     report: str | None = None  # the audit report for people (history, ci, org)
     jobs: int = 1
     verify: VerifyRequest | None = None  # None: not verifying
+    # in a GitHub Actions job, annotations and the job summary too (`ci` asks for them)
+    ci_annotations: bool = False
+    # a blocked run's fingerprints kept for `ignore --last-found` (not on a server, where
+    # nobody runs it: `pre-receive`)
+    remember_found: bool = True
 
 
 class HistoryRequest(Record):

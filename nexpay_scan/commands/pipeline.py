@@ -6,13 +6,20 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Collection, Sequence
 
 from nexpay_scan.config import CONFIG_NAME, Settings, load_settings, settings_from
 from nexpay_scan.errors import FatalError
-from nexpay_scan.findings import LIVE, STATUS_ORDER, UNKNOWN, UNVERIFIED, Finding
+from nexpay_scan.findings import (
+    LIVE,
+    SECRET,
+    SUPPRESSION,
+    UNKNOWN,
+    Finding,
+    status_rank,
+)
 from nexpay_scan.progress import Progress
-from nexpay_scan.records import Record
 from nexpay_scan.reporters import Report, get_writer
 from nexpay_scan.scan import Scanner, Summary
 
@@ -20,23 +27,22 @@ TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up tim
 if TYPE_CHECKING:
     from nexpay_scan.commands.options import ScanOptions, VerifyRequest
     from nexpay_scan.paths import StrPath
+    from nexpay_scan.sources.base import Source
     from nexpay_scan.trust import TrustedSide
 
 EXIT_CLEAN, EXIT_FINDINGS = 0, 1
 
 
 def make_scanner(
-    options: ScanOptions,
-    root: StrPath | None,
-    mode: str,
-    trusted: TrustedSide | None = None,
+    options: ScanOptions, root: StrPath | None, trusted: TrustedSide | None = None
 ) -> Scanner:
-    """A scanner with the settings in force (see `_settings`), its summary labelled with
-    `mode`, and a progress display on a terminal unless `--quiet`."""
-    scanner = Scanner(_settings(options, root, trusted))
-    scanner.summary.mode = mode
-    scanner.progress = Progress("commits", enabled=sys.stderr.isatty() and not options.quiet)
-    return scanner
+    """A scanner with the settings in force (see `_settings`)."""
+    return Scanner(_settings(options, root, trusted))
+
+
+def progress_for(options: ScanOptions) -> Progress:
+    """A source's progress display: drawn on a terminal unless `--quiet`."""
+    return Progress("commits", enabled=sys.stderr.isatty() and not options.quiet)
 
 
 def _settings(options: ScanOptions, root: StrPath | None, trusted: TrustedSide | None) -> Settings:
@@ -73,35 +79,27 @@ def _tree_path(root: StrPath | None, given: str | None, trusted: TrustedSide | N
     return in_tree(Path(root), given)
 
 
-class Scanned(Record):
-    """What a command's scan produced, and where: its findings, the scanner that found
-    them (settings, summary), the repository, and in a range scan the trusted side and
-    the revisions (their heads' client IDs are what `--verify` pairs keys with)."""
-
-    findings: list[Finding]
-    scanner: Scanner
-    root: StrPath | None
-    trusted: TrustedSide | None = None
-    ranges: Sequence[Sequence[str]] = ()
-
-
-def run_scan(scanned: Scanned, options: ScanOptions) -> int:
-    """What every scanning command does with its findings, in this order: suppressions
-    (`.nexpayscanignore`, `--baseline`), verification (`--verify`), the report, and the
-    exit code (`--fail-on`)."""
-    findings, scanner, root, trusted, ranges = scanned
+def run_scan(source: Source, options: ScanOptions) -> int:
+    """What every scanning command does, in this order: the settings in force where the
+    source reads, the source's findings, suppressions (`.nexpayscanignore`, `--baseline`),
+    verification (`--verify`), the report, and the exit code (`--fail-on`)."""
+    started = time.monotonic()
+    root, trusted = source.target()
+    scanner = make_scanner(options, root, trusted)
+    findings = source.findings(scanner)
+    summary = summarize(source, scanner, started)
     notes: list[str] = []
     _mark_suppressed(options, findings, root, trusted, notes)
     active = [f for f in findings if f.suppression is None]
     suppressed = [f for f in findings if f.suppression is not None]
-    scanner.summary.suppressed = len(suppressed)
+    summary.suppressed = len(suppressed)
     active.sort(key=lambda f: (f.file, f.line, f.column))
     suppressed.sort(key=lambda f: (f.file, f.line, f.column))
     if options.verify is not None:
-        _verify(options.verify, active, scanner, root, ranges)
+        _verify(options.verify, active, scanner, root, source.ranges)
     report = Report(
         findings=active,
-        summary=scanner.summary,
+        summary=summary,
         redact=scanner.settings.redact,
         color=_use_color(options),
         quiet=options.quiet,
@@ -109,6 +107,24 @@ def run_scan(scanned: Scanned, options: ScanOptions) -> int:
         suppressed=suppressed,
         notes=notes,
     )
+    _write_report(report, options, root)
+    code = exit_code(active, options.fail_on, summary)
+    _after_blocked(options, summary.mode, active, root, code)
+    return code
+
+
+def summarize(source: Source, scanner: Scanner, started: float) -> Summary:
+    """The run's summary: the source's counts, the patterns the detector had to stop, and
+    the run's mode and start."""
+    summary = Summary(source.mode, source.stats, started=started)
+    summary.rule_timeouts.update(scanner.detector.timeouts)
+    return summary
+
+
+def _write_report(report: Report, options: ScanOptions, root: StrPath | None) -> None:
+    """The report in `--format` to `--output` or standard output (then a text summary on
+    standard error), the audit report (`--report`), and in a CI job that asks for them
+    (`ci`) GitHub Actions annotations and the job summary."""
     text = get_writer(options.format)(report)
     if options.output:
         write_atomically(options.output, text)
@@ -120,15 +136,12 @@ def run_scan(scanned: Scanned, options: ScanOptions) -> int:
         sys.stdout.flush()
     if options.report:
         _write_audit(options.report, report, root)
-    if options.command == "ci":
+    if options.ci_annotations:
         from nexpay_scan.reporters.github import write_to_actions
 
         report.color = False
         beside = sys.stdout if options.output or options.format == "text" else sys.stderr
         write_to_actions(report, os.environ, beside)
-    code = exit_code(active, options.fail_on, scanner.summary)
-    _after_blocked(options, scanner.summary.mode, active, root, code)
-    return code
 
 
 def _after_blocked(
@@ -136,8 +149,8 @@ def _after_blocked(
 ) -> None:
     """A run that found something remembers its fingerprints for `ignore --last-found`;
     a blocking one at commit or push time ends with how to go ahead knowingly."""
-    secrets = [f for f in active if f.kind != "suppression"]
-    if secrets and root is not None and options.command != "pre-receive":
+    secrets = [f for f in active if f.kind != SUPPRESSION]
+    if secrets and root is not None and options.remember_found:
         from nexpay_scan.known import remember
 
         remember(root, secrets, mode)
@@ -234,15 +247,20 @@ def exit_code(
     findings: list[Finding], fail_on: frozenset[str], summary: Summary | None = None
 ) -> int:
     """1 when the run has something `--fail-on` fails on, else 0."""
-    if "any" in fail_on and findings:
-        return EXIT_FINDINGS
-    if "live" in fail_on and any(f.status == LIVE for f in findings):
-        return EXIT_FINDINGS
-    if "unknown" in fail_on and any(f.status == UNKNOWN for f in findings):
-        return EXIT_FINDINGS
-    if "skipped" in fail_on and summary is not None and summary.gaps:
-        return EXIT_FINDINGS
-    return EXIT_CLEAN
+    gaps = summary is not None and bool(summary.gaps)
+    statuses = {f.status for f in findings}
+    return EXIT_FINDINGS if fails(fail_on, bool(findings), statuses, gaps) else EXIT_CLEAN
+
+
+def fails(fail_on: frozenset[str], found: bool, statuses: Collection[str], gaps: bool) -> bool:
+    """Whether `--fail-on` fails a run (one repository's, or an organization's) that
+    `found` something, found keys of `statuses`, and could not read something whole."""
+    return (
+        ("any" in fail_on and found)
+        or (LIVE in fail_on and LIVE in statuses)
+        or (UNKNOWN in fail_on and UNKNOWN in statuses)
+        or ("skipped" in fail_on and gaps)
+    )
 
 
 def _verify(
@@ -264,8 +282,7 @@ def _verify(
     )
     tree_ids = client_ids_at_heads(root, ranges, scanner) if root is not None else []
     verify_findings(findings, options, tree_client_ids=tree_ids)
-    order = {status: rank for rank, status in enumerate(STATUS_ORDER)}
-    findings.sort(key=lambda f: (order.get(f.status, order[UNVERIFIED]), f.kind != "secret"))
+    findings.sort(key=lambda f: (status_rank(f.status), f.kind != SECRET))
 
 
 def _use_color(options: ScanOptions) -> bool:

@@ -259,13 +259,10 @@ def _exit_code(options: ScanOptions, audit: OrgAudit) -> int:
         )
     if failed == len(audit.rows):
         return EXIT_ERROR
-    fail_on: frozenset[str] = options.fail_on
-    statuses = {f.get("status") for f in audit.findings}
-    if (
-        ("any" in fail_on and audit.findings)
-        or ("live" in fail_on and "live" in statuses)
-        or ("unknown" in fail_on and "unknown" in statuses)
-        or ("skipped" in fail_on and any(r.gaps for r in audit.rows))
-    ):
+    from nexpay_scan.commands.pipeline import fails
+
+    statuses = {str(f.get("status")) for f in audit.findings}
+    gaps = any(r.gaps for r in audit.rows)
+    if fails(options.fail_on, bool(audit.findings), statuses, gaps):  # as one repository's
         return EXIT_FINDINGS
     return EXIT_ERROR if failed else EXIT_CLEAN

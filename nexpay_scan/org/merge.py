@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-STATUS_ORDER = {"live": 0, "unknown": 1, "unverified": 2, "revoked": 3}
+from nexpay_scan.findings import CLIENT_ID, LIVE, SECRET, UNVERIFIED, status_rank
 
 
 @dataclass
@@ -62,7 +62,7 @@ class OrgAudit:
                 url,
                 state,
                 findings=len(items),
-                secrets=sum(i.get("kind") == "secret" for i in items),
+                secrets=sum(i.get("kind") == SECRET for i in items),
                 commits_scanned=int(result.get("commits_scanned", 0)),
                 gaps=list(result.get("gaps", [])),
             )
@@ -78,7 +78,7 @@ class OrgAudit:
         """Counts live keys per repository, and orders findings and rows live first."""
         for row in self.rows:
             row.live = sum(
-                f.get("status") == "live" and f.get("kind") == "secret"
+                f.get("status") == LIVE and f.get("kind") == SECRET
                 for f in self.findings
                 if f["repository"] == row.repository
             )
@@ -94,8 +94,8 @@ class OrgAudit:
         return sorted(
             keys,
             key=lambda k: (
-                STATUS_ORDER.get(k.status, 2),
-                k.kind != "secret",
+                status_rank(k.status),
+                k.kind != SECRET,
                 -len(k.repositories),
                 k.came_in,
             ),
@@ -108,8 +108,8 @@ class OrgAudit:
 
 def _finding_order(item: dict[str, Any]) -> tuple[Any, ...]:
     return (
-        STATUS_ORDER.get(item.get("status", ""), 2),
-        item.get("kind") != "secret",
+        status_rank(item.get("status", "")),
+        item.get("kind") != SECRET,
         item["repository"],
         item.get("file", ""),
         item.get("line", 0),
@@ -119,13 +119,13 @@ def _finding_order(item: dict[str, Any]) -> tuple[Any, ...]:
 def _distinct(digest: str, group: list[dict[str, Any]]) -> DistinctKey:
     from nexpay_scan.reporters.timeline import earliest, latest
 
-    first = min(group, key=lambda i: STATUS_ORDER.get(i.get("status", ""), 2))
+    first = min(group, key=lambda i: status_rank(i.get("status", "")))
     present = any(i.get("at_head") or i.get("present_at") for i in group)
     return DistinctKey(
         secret_sha256=digest,
         kind=first.get("kind", ""),
         match=first.get("match", ""),
-        status=first.get("status", "unverified"),
+        status=first.get("status", UNVERIFIED),
         repositories=sorted({i["repository"] for i in group}),
         came_in=earliest(i.get("date") for i in group) or "",
         left=None if present else latest(i.get("left_at") for i in group),
@@ -140,6 +140,6 @@ def counts(items: Iterable[dict[str, Any]]) -> dict[str, int]:
     kinds = [i.get("kind") for i in items]
     return {
         "findings": len(kinds),
-        "secrets": kinds.count("secret"),
-        "client_ids": kinds.count("client_id"),
+        "secrets": kinds.count(SECRET),
+        "client_ids": kinds.count(CLIENT_ID),
     }

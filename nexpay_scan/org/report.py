@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from nexpay_scan import __version__
+from nexpay_scan.findings import LIVE, SECRET
 from nexpay_scan.org.merge import DistinctKey, OrgAudit, RepoRow, counts
 from nexpay_scan.reporters import display_text
 from nexpay_scan.reporters.timeline import Lane, timeline_markdown, timeline_svg
@@ -23,7 +24,7 @@ def summary_dict(audit: OrgAudit) -> dict[str, Any]:
         "mode": "org",
         **counts(audit.findings),
         "distinct_keys": len(keys),
-        "live_keys": sum(k.status == "live" and k.kind == "secret" for k in keys),
+        "live_keys": sum(k.status == LIVE and k.kind == SECRET for k in keys),
         "repositories_total": len(audit.rows),
         "repositories_scanned": sum(r.state == "scanned" for r in audit.rows),
         "repositories_reused": sum(r.state == "reused" for r in audit.rows),
@@ -101,7 +102,7 @@ def render_sarif(audit: OrgAudit) -> str:
     bases = {row.repository: f"REPO{n}" for n, row in enumerate(audit.rows, 1)}
     results = []
     for f in audit.findings:
-        level = "error" if f.get("status") == "live" else LEVELS.get(f["severity"], "warning")
+        level = "error" if f.get("status") == LIVE else LEVELS.get(f["severity"], "warning")
         base = bases[f["repository"]]
         properties = {
             k: v for k, v in f.items() if k not in (*_INTERNAL, "rule", "file", "line", "column")
@@ -176,7 +177,7 @@ def render_text(audit: OrgAudit) -> str:
     with every repository it is in."""
     out = []
     keys = audit.distinct_keys()
-    live = sum(k.status == "live" and k.kind == "secret" for k in keys)
+    live = sum(k.status == LIVE and k.kind == SECRET for k in keys)
     if keys:
         out.append(
             f"nexpay-scan: {len(keys)} distinct Nexpay credentials in "
@@ -258,7 +259,7 @@ def render_html(audit: OrgAudit) -> str:
     """The audit page: one self-contained HTML file, every value escaped, nothing fetched."""
     e = _escape
     keys = audit.distinct_keys()
-    live = sum(k.status == "live" and k.kind == "secret" for k in keys)
+    live = sum(k.status == LIVE and k.kind == SECRET for k in keys)
     body = [f"<h1>Nexpay key audit of {len(audit.rows)} repositories</h1>"]
     body.append(f'<p class="{"live" if live else ""}">{e(_headline(keys, live))}</p>')
     if audit.failed:
@@ -323,7 +324,7 @@ def render_markdown(audit: OrgAudit) -> str:
     """The audit page as Markdown (tables, the timeline as an inline image)."""
     m = _md
     keys = audit.distinct_keys()
-    live = sum(k.status == "live" and k.kind == "secret" for k in keys)
+    live = sum(k.status == LIVE and k.kind == SECRET for k in keys)
     out = [
         f"# Nexpay key audit of {len(audit.rows)} repositories",
         "",

@@ -38,8 +38,9 @@ def scan_repository(task: dict[str, Any]) -> dict[str, Any]:
 
 
 def _scan_mirror(mirror: Path, task: dict[str, Any]) -> dict[str, Any]:
-    from nexpay_scan.commands.history import history_findings
+    from nexpay_scan.commands.history import HistorySource
     from nexpay_scan.commands.options import HistoryRequest
+    from nexpay_scan.commands.pipeline import summarize
     from nexpay_scan.config import load_settings
     from nexpay_scan.reporters import Report
     from nexpay_scan.reporters.json_report import finding_dict
@@ -48,11 +49,13 @@ def _scan_mirror(mirror: Path, task: dict[str, Any]) -> dict[str, Any]:
     config = task.get("config")
     if config is not None and not os.path.isfile(config):
         raise FatalError(f"{config}: config file not found on this worker")
+    started = time.monotonic()
     scanner = Scanner(load_settings(None, config))
-    scanner.summary.mode = "history"
-    wanted = HistoryRequest(jobs=1, track_places=True)
-    findings = history_findings(wanted, mirror, scanner)
-    report = Report(findings, scanner.summary)  # redacted: this is what the journal keeps
+    # the same source as `nexpay-scan history --repo MIRROR`, the same summary of it
+    source = HistorySource(mirror, HistoryRequest(jobs=1, track_places=True))
+    findings = source.findings(scanner)
+    summary = summarize(source, scanner, started)
+    report = Report(findings, summary)  # redacted: this is what the journal keeps
     items = []
     secrets: dict[str, str] = {}
     for finding in findings:
@@ -65,7 +68,6 @@ def _scan_mirror(mirror: Path, task: dict[str, Any]) -> dict[str, Any]:
         items.append(item)
         if task.get("carry_secrets"):
             secrets[item["secret_sha256"]] = finding.secret.reveal()
-    summary = scanner.summary
     return {
         "findings": items,
         "secrets": secrets,

@@ -9,7 +9,16 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from nexpay_scan import __version__
-from nexpay_scan.findings import LIVE, REVOKED, STATUS_ORDER, UNKNOWN, UNVERIFIED, Commit, Finding
+from nexpay_scan.findings import (
+    LIVE,
+    REVOKED,
+    SECRET,
+    STATUS_ORDER,
+    UNKNOWN,
+    UNVERIFIED,
+    Commit,
+    Finding,
+)
 from nexpay_scan.reporters import Report, display_path, skipped_lines, suppressed_line
 from nexpay_scan.reporters.audit_model import Audit, Entry, Place, Rich, Section, Span, plain
 from nexpay_scan.reporters.remediation import audit_actions, urgent
@@ -23,8 +32,8 @@ def audit_of(report: Report, root: Path | None) -> Audit:
     groups = _distinct(report.findings)
     pairs = _secrets_by_client_id(groups)
     kept = [g for g in groups if not g[0].unreachable]
-    secrets = _entries([g for g in kept if g[0].kind == "secret"], "secret", report, pairs)
-    client_ids = _entries([g for g in kept if g[0].kind != "secret"], "client-id", report, pairs)
+    secrets = _entries([g for g in kept if g[0].kind == SECRET], "secret", report, pairs)
+    client_ids = _entries([g for g in kept if g[0].kind != SECRET], "client-id", report, pairs)
     dangling = _entries([g for g in groups if g[0].unreachable], "dangling", report, pairs)
     sections = (
         Section("secrets", f"Secrets ({len(secrets)})", _SECRETS_INTRO, secrets),
@@ -102,7 +111,7 @@ def _secrets_by_client_id(groups: list[list[Finding]]) -> dict[str, str]:
     found: dict[str, str] = {}
     number = 0
     for group in groups:
-        if group[0].kind == "secret" and not group[0].unreachable:
+        if group[0].kind == SECRET and not group[0].unreachable:
             number += 1
             if group[0].verified_with is not None:
                 found.setdefault(group[0].verified_with.reveal(), f"secret-{number}")
@@ -127,7 +136,7 @@ def _entry(group: list[Finding], anchor: str, report: Report, pair: str) -> Entr
     return Entry(
         anchor=anchor,
         status=first.status if first.status in STATUS_ORDER else UNVERIFIED,
-        label=("secret" if first.kind == "secret" else "client ID")
+        label=("secret" if first.kind == SECRET else "client ID")
         + (" (dangling)" if first.unreachable else ""),
         shown=plain(report.shown(first.secret.reveal())),
         rule=f"{plain(first.rule_id)} ({plain(first.severity)}): {plain(first.description)}",
@@ -233,7 +242,7 @@ def _introduced(finding: Finding) -> Rich:
 
 
 def _headline(groups: list[list[Finding]]) -> tuple[str, str]:
-    secrets = [g[0] for g in groups if g[0].kind == "secret"]
+    secrets = [g[0] for g in groups if g[0].kind == SECRET]
     live = sum(f.status == LIVE for f in secrets)
     unsure = sum(f.status in (UNKNOWN, UNVERIFIED) for f in secrets)
     if live:
@@ -265,9 +274,9 @@ def _headline(groups: list[list[Finding]]) -> tuple[str, str]:
 
 
 def _counts(groups: list[list[Finding]]) -> tuple[tuple[str, str, int], ...]:
-    secrets = [g[0].status for g in groups if g[0].kind == "secret"]
+    secrets = [g[0].status for g in groups if g[0].kind == SECRET]
     counts = [(s, f"{s.capitalize()} secrets", secrets.count(s)) for s in STATUS_ORDER]
-    counts.append(("client-id", "Client IDs", sum(g[0].kind != "secret" for g in groups)))
+    counts.append(("client-id", "Client IDs", sum(g[0].kind != SECRET for g in groups)))
     counts.append(("dangling", "In dangling objects", sum(g[0].unreachable for g in groups)))
     return tuple(counts)
 

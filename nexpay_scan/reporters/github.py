@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import IO
 
-from nexpay_scan.findings import Finding
+from nexpay_scan.findings import SUPPRESSION, Finding
 from nexpay_scan.reporters import Report, display_path, display_text, skipped_lines
 from nexpay_scan.reporters.remediation import REMEDIATION
 
@@ -32,7 +32,7 @@ def annotation(finding: Finding, report: Report) -> str:
     level = "error" if finding.suppression is None else "notice"
     title = f"{finding.rule_id}: {finding.label}"
     message = f"{display_text(finding.description)} ({finding.label} {shown}"
-    message += f", status {finding.status})" if finding.kind != "suppression" else ")"
+    message += f", status {finding.status})" if finding.kind != SUPPRESSION else ")"
     if finding.suppression is not None:
         message += f"; suppressed: {display_text(finding.suppression.justification)}"
     message += "".join(
@@ -70,7 +70,7 @@ def job_summary(report: Report) -> str:
         ]
         for f in found:
             commit = f.commit.sha[:12] if f.commit else ""
-            shown = report.shown(f.secret.reveal()) if f.kind != "suppression" else ""
+            shown = report.shown(f.secret.reveal()) if f.kind != SUPPRESSION else ""
             out.append(
                 f"| {_cell(display_path(f.file))} | {f.line} | {f.label} | `{_cell(shown)}` "
                 f"| {f.status} | {commit} |"
@@ -91,7 +91,7 @@ def job_summary(report: Report) -> str:
         out += ["### Not scanned whole", "", *(f"- {_cell(line)}" for line in missing), ""]
     if report.notes:
         out += ["### Notes", "", *(f"- {_cell(note)}" for note in report.notes), ""]
-    if any(f.kind != "suppression" for f in found):
+    if any(f.kind != SUPPRESSION for f in found):
         out += ["### What to do", "", "```", REMEDIATION.rstrip(), "```", ""]
     return "\n".join(out) + "\n"
 

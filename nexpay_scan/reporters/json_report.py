@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from nexpay_scan import __version__
-from nexpay_scan.findings import Finding
+from nexpay_scan.findings import CLIENT_ID, SECRET, Finding
 from nexpay_scan.reporters import Report
 from nexpay_scan.scan import Skipped
 
@@ -59,8 +59,8 @@ def summary_dict(report: Report) -> dict[str, Any]:
     return {
         "mode": summary.mode,
         "findings": len(kinds),
-        "secrets": kinds.count("secret"),
-        "client_ids": kinds.count("client_id"),
+        "secrets": kinds.count(SECRET),
+        "client_ids": kinds.count(CLIENT_ID),
         "files_scanned": summary.files_scanned,
         "commits_scanned": summary.commits_scanned,
         "bytes_scanned": summary.bytes_scanned,

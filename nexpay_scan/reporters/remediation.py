@@ -4,7 +4,7 @@ remediation text is here."""
 
 from __future__ import annotations
 
-from nexpay_scan.findings import LIVE, REVOKED, UNKNOWN
+from nexpay_scan.findings import LIVE, REVOKED, SECRET, UNKNOWN
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
@@ -86,9 +86,9 @@ GC = "git reflog expire --expire-unreachable=now --all && git gc --prune=now"
 def urgent(finding: Finding, account: str) -> str:
     """The audit's warning for a key that may still work; "" for one that does not."""
     owner = f"as {account}" if account else "as its owner"
-    if finding.status == LIVE and finding.kind == "secret":
+    if finding.status == LIVE and finding.kind == SECRET:
         return f"Urgent: anyone with this key can call the Nexpay API {owner} until it is revoked."
-    if finding.status == UNKNOWN and finding.kind == "secret":
+    if finding.status == UNKNOWN and finding.kind == SECRET:
         return "Could not be checked: treat it as live until the Dashboard shows it revoked."
     return ""
 
@@ -100,7 +100,7 @@ def audit_actions(
     keys guide): revoke and replace it, then clean up where it is still in the files."""
     from nexpay_scan.reporters.audit_model import Span
 
-    if finding.kind != "secret":
+    if finding.kind != SECRET:
         steps = _client_id_actions(pair)
     elif finding.status == REVOKED:
         steps = _revoked_actions()

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from nexpay_scan import __version__
 from nexpay_scan.config import builtin_rules
-from nexpay_scan.findings import LIVE, Finding
+from nexpay_scan.findings import CLIENT_ID, LIVE, SECRET, Finding
 from nexpay_scan.reporters import Report, display_path, skipped_lines
 from nexpay_scan.reporters.json_report import finding_dict, summary_dict
 from nexpay_scan.reporters.remediation import REMEDIATION
@@ -25,9 +25,9 @@ FINGERPRINT_KEY = "nexpayScan/v1"
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
 LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
 _IMPACT = {
-    "secret": "A leaked secret lets anyone call the Nexpay API as the key's owner until the "
+    SECRET: "A leaked secret lets anyone call the Nexpay API as the key's owner until the "
     "key is revoked.",
-    "client_id": "A client ID names an API key; where it leaked, the key's secret often did too.",
+    CLIENT_ID: "A client ID names an API key; where it leaked, the key's secret often did too.",
 }
 # Said by the result's ruleId, message and location; the rest of the JSON contract goes in
 # its properties.

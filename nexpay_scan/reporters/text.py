@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from nexpay_scan.detector import PATTERN_TIMEOUT
-from nexpay_scan.findings import LIVE, REVOKED, UNKNOWN, UNVERIFIED, Finding
+from nexpay_scan.findings import LIVE, REVOKED, SECRET, SUPPRESSION, UNKNOWN, UNVERIFIED, Finding
 from nexpay_scan.reporters import (
     Report,
     display_path,
@@ -29,7 +29,7 @@ def finding_block(finding: Finding, report: Report) -> str:
         f"{_paint(where, 'bold', report)}  {display_text(finding.rule_id)} ({finding.severity})",
         f"    {display_text(finding.description)}",
     ]
-    if finding.kind != "suppression":
+    if finding.kind != SUPPRESSION:
         lines.append(f"    {finding.label}: {report.shown(finding.secret.reveal())}")
     lines.append(f"    fingerprint: {finding.fingerprint}")
     if finding.commit:
@@ -94,7 +94,7 @@ def render(report: Report) -> str:
     """The whole text report."""
     out: list[str] = []
     if report.findings:
-        count = sum(1 for f in report.findings if f.kind != "suppression")
+        count = sum(1 for f in report.findings if f.kind != SUPPRESSION)
         changes = len(report.findings) - count
         noun = "credential" if count == 1 else "credentials"
         if count:
@@ -107,7 +107,7 @@ def render(report: Report) -> str:
                 )
                 + "\n"
             )
-        live = sum(1 for f in report.findings if f.status == LIVE and f.kind == "secret")
+        live = sum(1 for f in report.findings if f.status == LIVE and f.kind == SECRET)
         if live:
             keys = "key is" if live == 1 else "keys are"
             out.append(

@@ -9,10 +9,18 @@ import html
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
-from nexpay_scan.findings import Finding
+from nexpay_scan.findings import (
+    LIVE,
+    REVOKED,
+    SUPPRESSION,
+    UNKNOWN,
+    UNVERIFIED,
+    Finding,
+    status_rank,
+)
 from nexpay_scan.reporters import Report
 
-COLORS = {"live": "#b42318", "unknown": "#b54708", "unverified": "#475467", "revoked": "#067647"}
+COLORS = {LIVE: "#b42318", UNKNOWN: "#b54708", UNVERIFIED: "#475467", REVOKED: "#067647"}
 _LABEL_WIDTH, _PLOT_WIDTH, _ROW, _TOP, _BOTTOM = 260, 560, 22, 26, 30
 _XMLNS = ' xmlns="http://www.w3.org/2000/svg"'  # a file of its own needs it; inline, HTML knows
 _MAX_ROWS = 200  # a report of thousands of keys draws the first ones (live first)
@@ -92,7 +100,7 @@ def _lane(lane: Lane, start: float, n: int, x: Callable[[float], float], now: fl
     gone = end_time is not None and not lane.still_present
     end = x(end_time if gone and end_time is not None else now)
     begin = x(start)
-    color = COLORS.get(lane.status, COLORS["unverified"])
+    color = COLORS.get(lane.status, COLORS[UNVERIFIED])
     left_text = f"left the tips {lane.left[:10]}" if gone and lane.left else "still present"
     if not lane.still_present and not gone:
         left_text = "left the tips (date unknown)"
@@ -110,14 +118,11 @@ def _lane(lane: Lane, start: float, n: int, x: Callable[[float], float], now: fl
     )
 
 
-_ORDER = {"live": 0, "unknown": 1, "unverified": 2, "revoked": 3}
-
-
 def lanes_of(report: Report) -> list[Lane]:
     """One lane per distinct key of a repository's report, live first, oldest first."""
     groups: dict[str, list[Finding]] = {}
     for finding in report.findings:
-        if finding.commit is not None and finding.kind != "suppression":
+        if finding.commit is not None and finding.kind != SUPPRESSION:
             groups.setdefault(finding.secret.reveal(), []).append(finding)
     lanes = []
     for value, group in groups.items():
@@ -129,7 +134,7 @@ def lanes_of(report: Report) -> list[Lane]:
         )
         label = f"{group[0].label} {report.shown(value)}"
         lanes.append(Lane(label, group[0].status, came_in, left, present))
-    return sorted(lanes, key=lambda lane: (_ORDER.get(lane.status, 2), _time(lane.came_in) or 0.0))
+    return sorted(lanes, key=lambda lane: (status_rank(lane.status), _time(lane.came_in) or 0.0))
 
 
 def timeline_html(lanes: Sequence[Lane]) -> str:

@@ -26,6 +26,7 @@ from typing import IO
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding, Suppression
 from nexpay_scan.prefilter import prefilter_for, suspect_objects
+from nexpay_scan.progress import Progress
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.git import (
     BlobReader,
@@ -35,6 +36,7 @@ from nexpay_scan.sources.git import (
     run_git,
     streamed,
 )
+from nexpay_scan.stats import Stats
 
 CHUNK_BYTES = 2 << 20
 LOCAL_ONLY = (
@@ -85,6 +87,9 @@ def blobs_with_candidates(
     workers: int,
     on_first: Callable[[], None] = lambda: None,
     oversized: list[tuple[bytes, int]] | None = None,
+    *,
+    stats: Stats,
+    progress: Progress,
 ) -> set[bytes]:
     """Ids of the blobs in which some rule finds something (before any path filter); the
     blobs over the size limit, never read, go to `oversized` (id, size).
@@ -107,7 +112,7 @@ def blobs_with_candidates(
 
     def work(batches: queue.Queue[Batch | None]) -> None:
         try:
-            hits = _read_batches(repo, batches, scanner, first)
+            hits = _read_batches(repo, batches, scanner, progress, first)
             with lock:
                 found.update(hits)
         except BaseException as error:
@@ -118,13 +123,13 @@ def blobs_with_candidates(
     for thread in threads:
         thread.start()
     try:
-        _list_into(repo, scanner, queues, oversized)
+        _list_into(repo, scanner, queues, oversized, stats, progress)
     finally:
         for q in queues:
             q.put(_END)
         for thread in threads:
             thread.join()
-        scanner.progress.finish()
+        progress.finish()
     if errors:
         raise errors[0]
     return found
@@ -135,6 +140,8 @@ def _list_into(
     scanner: Scanner,
     queues: list[queue.Queue[Batch | None]],
     oversized: list[tuple[bytes, int]],
+    stats: Stats,
+    progress: Progress,
 ) -> None:
     """Streams the store's blob list into batches, dealt to the workers in turn; blobs over
     the size limit are counted and left out."""
@@ -157,10 +164,10 @@ def _list_into(
                 batch.total += ends[last] - done
                 taken = last + 1
                 if batch.total >= CHUNK_BYTES:
-                    _deal(batch, queues[turn % len(queues)], scanner)
+                    _deal(batch, queues[turn % len(queues)], stats, progress)
                     batch, turn = Batch(), turn + 1
     if batch.ids:
-        _deal(batch, queues[turn % len(queues)], scanner)
+        _deal(batch, queues[turn % len(queues)], stats, progress)
 
 
 def _blobs_listed(
@@ -182,14 +189,18 @@ def _blobs_listed(
     return [ids[n] for n in kept], [sizes[n] for n in kept]
 
 
-def _deal(batch: Batch, to: queue.Queue[Batch | None], scanner: Scanner) -> None:
-    scanner.summary.bytes_scanned += batch.total
-    scanner.progress.total += batch.total
+def _deal(batch: Batch, to: queue.Queue[Batch | None], stats: Stats, progress: Progress) -> None:
+    stats.bytes_scanned += batch.total
+    progress.total += batch.total
     to.put(batch)
 
 
 def _read_batches(
-    repo: Path, batches: queue.Queue[Batch | None], scanner: Scanner, on_hit: Callable[[], None]
+    repo: Path,
+    batches: queue.Queue[Batch | None],
+    scanner: Scanner,
+    progress: Progress,
+    on_hit: Callable[[], None],
 ) -> set[bytes]:
     """One `git cat-file --batch`: a feeder thread sends each batch's ids (and hands the
     batch on), this thread reads the objects back whole and searches them as one block.
@@ -215,7 +226,7 @@ def _read_batches(
             if found and not hits:
                 on_hit()
             hits |= found
-            scanner.progress.advance(batch.total)
+            progress.advance(batch.total)
     finally:
         process.kill()
         while feeder.is_alive():  # it may wait to hand on a batch nobody will read
@@ -376,7 +387,11 @@ def reachable_paths(repo: Path, rev_args: Sequence[str], wanted: set[bytes]) -> 
 
 
 def name_oversized(
-    repo: Path, scanner: Scanner, oversized: list[tuple[bytes, int]], rev_args: Sequence[str]
+    repo: Path,
+    scanner: Scanner,
+    oversized: list[tuple[bytes, int]],
+    rev_args: Sequence[str],
+    stats: Stats,
 ) -> None:
     """Names each blob the listing passed over for its size: at a path it has and the
     first commit that adds it there, or as an unreachable blob."""
@@ -386,9 +401,10 @@ def name_oversized(
     for sha, size in oversized:
         path = paths.get(sha)
         if path is None:
-            scanner.too_big(size, f"(unreachable blob {sha.decode()[:12]})")
+            scanner.too_big(size, f"(unreachable blob {sha.decode()[:12]})", stats=stats)
         else:
-            scanner.too_big(size, path, _first_commit_adding(repo, rev_args, path, sha))
+            first = _first_commit_adding(repo, rev_args, path, sha)
+            scanner.too_big(size, path, first, stats=stats)
 
 
 def _first_commit_adding(repo: Path, rev_args: Sequence[str], path: str, sha: bytes) -> str | None:
@@ -414,7 +430,7 @@ def _first_commit_adding(repo: Path, rev_args: Sequence[str], path: str, sha: by
 
 
 def unattributed_findings(
-    repo: Path, scanner: Scanner, blobs: set[bytes], rev_args: Sequence[str]
+    repo: Path, scanner: Scanner, blobs: set[bytes], rev_args: Sequence[str], stats: Stats
 ) -> list[Finding]:
     """Findings in hit blobs no single-parent commit adds: dangling objects, or blobs
     that only a merge brings in. Reported apart from the history findings. In a work
@@ -429,7 +445,7 @@ def unattributed_findings(
             data = reader.read(sha.decode()) or b""
             path = paths.get(sha)
             shown = path if path is not None else f"(unreachable blob {sha.decode()[:12]})"
-            for finding in scanner.scan(data, shown):
+            for finding in scanner.scan(data, shown, stats=stats):
                 finding.notes.append(
                     "brought in by a merge commit, not by a single-parent change"
                     if path is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Commit, Finding
 from nexpay_scan.scan import Scanner
+from nexpay_scan.sources.base import Fragment
 from nexpay_scan.sources.git import BlobReader, RawChange, decode_path, missing_objects_error
 from nexpay_scan.sources.patch import (
     added_spans,
@@ -13,6 +14,7 @@ from nexpay_scan.sources.patch import (
     section_path,
     split_sections,
 )
+from nexpay_scan.stats import Stats
 
 
 def scan_change(
@@ -21,6 +23,8 @@ def scan_change(
     blobs: BlobReader,
     scanner: Scanner,
     commit: Commit | None = None,
+    *,
+    stats: Stats,
 ) -> list[Finding]:
     """Findings on the lines `section` adds to the new blob of `change`.
 
@@ -28,23 +32,24 @@ def scan_change(
     a change; only findings on added lines are kept. A binary file has no lines, and a
     change of a commit too big to hold has no `section` (None): their findings are the
     credentials that the old version did not hold. A new blob over the size limit is not
-    read, but named as skipped.
+    read, but named as skipped. What was read and passed over is counted in `stats`.
     """
     if not change.adds_content:
         if change.status[0] != "D":
-            scanner.summary.skip("submodule", change.path, gap=False)
+            stats.skip("submodule", change.path, gap=False)
         return []
     sha = commit.sha if commit else None
     data = blobs.read_within(change.new_sha, scanner.settings.max_file_size)
     if data is None:  # never read is never clean
         raise missing_objects_error(1)
     if isinstance(data, int):  # its size: over the limit, passed over unread
-        scanner.too_big(data, change.path, sha)
+        scanner.too_big(data, change.path, sha, stats=stats)
         return []
-    scanner.summary.files_scanned += 1
+    stats.files_scanned += 1
     if section is not None and not is_binary(section):
-        return scanner.scan(data, change.path, lines=added_spans(section), commit=commit)
-    found = scanner.scan(data, change.path, commit=commit)
+        added = Fragment(data, change.path, added_spans(section), commit)
+        return scanner.scan_fragment(added, stats)
+    found = scanner.scan_fragment(Fragment(data, change.path, commit=commit), stats)
     if not found or not change.old_sha.strip("0"):
         return found
     # the old blob is searched a piece at a time: it may be far bigger than the new one

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import os
 import sys
-from collections import Counter
 from collections.abc import Iterator, Sequence
 
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding
 from nexpay_scan.records import Record
-from nexpay_scan.scan import Scanner, Skipped
+from nexpay_scan.scan import Scanner
+from nexpay_scan.sources.base import Fragment, Target
+from nexpay_scan.stats import Stats
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
+
+    from nexpay_scan.paths import StrPath
 
 STDIN = "-"
 _SKIPPED_DIRS = frozenset({".git"})
@@ -32,29 +35,55 @@ class _File(Record):
     named: bool = False
 
 
+class FileSource:
+    """Source: files and folders on disk (`-` for standard input), each named relative to
+    `base` (see `scan_paths`); `root` is the repository (or folder) whose config applies."""
+
+    mode = "files"
+    ranges: Sequence[Sequence[str]] = ()
+
+    def __init__(
+        self, paths: Sequence[str], root: StrPath | None, *, jobs: int = 1, base: str | None = None
+    ) -> None:
+        self.paths, self.root, self.jobs, self.base = paths, root, jobs, base
+        self.stats = Stats()
+
+    def target(self) -> Target:
+        """The folder whose config applies; no trusted side (nothing is a range)."""
+        return Target(self.root)
+
+    def findings(self, scanner: Scanner) -> list[Finding]:
+        """Findings in every file under the paths (see `scan_paths`)."""
+        return scan_paths(self.paths, scanner, self.stats, self.jobs, self.base)
+
+
 def scan_paths(
-    paths: Sequence[str], scanner: Scanner, jobs: int = 1, base: str | None = None
+    paths: Sequence[str],
+    scanner: Scanner,
+    stats: Stats,
+    jobs: int = 1,
+    base: str | None = None,
 ) -> list[Finding]:
     """Findings in every file under `paths`, each named relative to `base` (the top of the
     repository holding them, else the current folder): never relative to the folder given,
     so a file has one name, which allowlists, fingerprints and ignore entries all mean.
     More than PARALLEL_BYTES in all (a big tree, `pre-commit run --all-files`) are scanned
-    by `jobs` processes."""
+    by `jobs` processes. What was read and passed over is counted in `stats`."""
     findings: list[Finding] = []
     files: list[_File] = []
     top = os.path.realpath(base or os.getcwd())
     for given in paths:
         if given == STDIN:
-            findings.extend(_scan_stdin(scanner))
+            findings.extend(_scan_stdin(scanner, stats))
         elif os.path.isdir(given):
-            files.extend(_walk(given, scanner, _shown_name(given, top)))
+            files.extend(_walk(given, scanner, stats, _shown_name(given, top)))
         elif os.path.exists(given):
-            files.extend(_named(given, scanner, _shown_name(given, top)))
+            files.extend(_named(given, scanner, stats, _shown_name(given, top)))
         else:
             raise FatalError(f"{given}: no such file or folder")
     if jobs > 1 and sum(f.size for f in files) >= PARALLEL_BYTES and _can_fork():
-        return findings + _scan_in_workers(files, scanner, jobs)
-    return findings + _scan_files(files, scanner)
+        return findings + _scan_in_workers(files, scanner, stats, jobs)
+    return findings + _scan_files(files, scanner, stats)
 
 
 def _shown_name(given: str, top: str) -> str:
@@ -67,16 +96,18 @@ def _shown_name(given: str, top: str) -> str:
     return "" if shown == "." else shown
 
 
-def _named(given: str, scanner: Scanner, shown: str) -> list[_File]:
+def _named(given: str, scanner: Scanner, stats: Stats, shown: str) -> list[_File]:
     """The file named on the command line, unless it is over the size limit."""
     try:
         size = os.stat(given).st_size
     except OSError as error:
         raise FatalError(f"{given}: cannot read ({error.strerror})") from None
-    return [] if scanner.too_big(size, shown) else [_File(given, shown, size, named=True)]
+    return (
+        [] if scanner.too_big(size, shown, stats=stats) else [_File(given, shown, size, named=True)]
+    )
 
 
-def _walk(root: str, scanner: Scanner, named: str) -> Iterator[_File]:
+def _walk(root: str, scanner: Scanner, stats: Stats, named: str) -> Iterator[_File]:
     """Regular files under `root` (sorted, no symlinks followed, none over the size limit),
     each named `named/<path under root>` with `/`. Plain strings, not `pathlib`: tens of
     thousands of files pay for every path object."""
@@ -88,45 +119,47 @@ def _walk(root: str, scanner: Scanner, named: str) -> Iterator[_File]:
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as error:
-            scanner.summary.skip(f"unreadable folder ({error.strerror})", lead + folder[prefix:])
+            stats.skip(f"unreadable folder ({error.strerror})", lead + folder[prefix:])
             continue
         subfolders = []
         for entry in entries:
             if entry.is_symlink():
-                scanner.summary.skip("symbolic link", lead + entry.path[prefix:], gap=False)
+                stats.skip("symbolic link", lead + entry.path[prefix:], gap=False)
             elif entry.is_dir():
                 if entry.name not in _SKIPPED_DIRS:
                     subfolders.append(entry.path)
             elif entry.is_file():
-                found = _walked(entry, prefix, lead, scanner)
+                found = _walked(entry, prefix, lead, scanner, stats)
                 if found is not None:
                     yield found
             else:
-                scanner.summary.skip("not a regular file", lead + entry.path[prefix:], gap=False)
+                stats.skip("not a regular file", lead + entry.path[prefix:], gap=False)
         stack.extend(reversed(subfolders))
 
 
-def _walked(entry: os.DirEntry[str], prefix: int, lead: str, scanner: Scanner) -> _File | None:
+def _walked(
+    entry: os.DirEntry[str], prefix: int, lead: str, scanner: Scanner, stats: Stats
+) -> _File | None:
     shown = lead + entry.path[prefix:]
     shown = shown if os.sep == "/" else shown.replace(os.sep, "/")
     try:
         size = entry.stat().st_size
     except OSError as error:
-        scanner.summary.skip(f"unreadable ({error.strerror})", shown)
+        stats.skip(f"unreadable ({error.strerror})", shown)
         return None
-    if scanner.too_big(size, shown):
+    if scanner.too_big(size, shown, stats=stats):
         return None
     return _File(entry.path, shown, size)
 
 
-def _scan_files(files: Sequence[_File], scanner: Scanner) -> list[Finding]:
+def _scan_files(files: Sequence[_File], scanner: Scanner, stats: Stats) -> list[Finding]:
     findings: list[Finding] = []
     for file in files:
-        findings.extend(_scan_file(file, scanner))
+        findings.extend(_scan_file(file, scanner, stats))
     return findings
 
 
-def _scan_file(file: _File, scanner: Scanner) -> list[Finding]:
+def _scan_file(file: _File, scanner: Scanner, stats: Stats) -> list[Finding]:
     """Findings in one file (its size already checked against the limit)."""
     limit = scanner.settings.max_file_size
     try:
@@ -137,25 +170,25 @@ def _scan_file(file: _File, scanner: Scanner) -> list[Finding]:
     except OSError as error:
         if file.named:
             raise FatalError(f"{file.shown}: cannot read ({error.strerror})") from None
-        scanner.summary.skip(f"unreadable ({error.strerror})", file.shown)
+        stats.skip(f"unreadable ({error.strerror})", file.shown)
         return []
-    if scanner.too_big(len(data), file.shown):
+    if scanner.too_big(len(data), file.shown, stats=stats):
         return []
-    return _scan_content(data, file.shown, scanner)
+    return _scan_content(Fragment(data, file.shown), scanner, stats)
 
 
-def _scan_stdin(scanner: Scanner) -> list[Finding]:
+def _scan_stdin(scanner: Scanner, stats: Stats) -> list[Finding]:
     """Findings in standard input, unless it runs past the size limit (then named as
     skipped, and not read further)."""
     data = sys.stdin.buffer.read(scanner.settings.max_file_size + 1)
-    if scanner.too_big(len(data), "<stdin>"):
+    if scanner.too_big(len(data), "<stdin>", stats=stats):
         return []
-    return _scan_content(data, "<stdin>", scanner)
+    return _scan_content(Fragment(data, "<stdin>"), scanner, stats)
 
 
-def _scan_content(data: bytes, shown: str, scanner: Scanner) -> list[Finding]:
-    scanner.summary.files_scanned += 1
-    return scanner.scan(data, shown)
+def _scan_content(fragment: Fragment, scanner: Scanner, stats: Stats) -> list[Finding]:
+    stats.files_scanned += 1
+    return scanner.scan_fragment(fragment, stats)
 
 
 # -- several processes: the scan is pure Python and holds the GIL, so threads would not help
@@ -168,17 +201,15 @@ def _can_fork() -> bool:
 
 
 class _Share(Record):
-    """What one worker sends back: its findings and its part of the summary's counts."""
+    """What one worker sends back: its findings and its counts, which merge into the run's."""
 
     findings: list[Finding]
-    files: int
-    bytes: int
-    skipped: Counter[str]
-    skipped_items: list[Skipped]
-    timeouts: Counter[str]
+    stats: Stats
 
 
-def _scan_in_workers(files: Sequence[_File], scanner: Scanner, jobs: int) -> list[Finding]:
+def _scan_in_workers(
+    files: Sequence[_File], scanner: Scanner, stats: Stats, jobs: int
+) -> list[Finding]:
     """The files dealt into `jobs` shares of about equal bytes; this process scans the first
     while forked workers scan the others and send their findings back through a pipe."""
     import multiprocessing
@@ -194,7 +225,7 @@ def _scan_in_workers(files: Sequence[_File], scanner: Scanner, jobs: int) -> lis
         worker.start()
         sender.close()
         workers.append((worker, receiver))
-    findings = _scan_files(first, scanner)
+    findings = _scan_files(first, scanner, stats)
     for worker, receiver in workers:
         try:
             result = receiver.recv()
@@ -206,11 +237,7 @@ def _scan_in_workers(files: Sequence[_File], scanner: Scanner, jobs: int) -> lis
         if isinstance(result, str):
             raise FatalError(result)
         findings.extend(result.findings)
-        scanner.summary.files_scanned += result.files
-        scanner.summary.bytes_scanned += result.bytes
-        scanner.summary.skipped.update(result.skipped)
-        scanner.summary.skipped_items.extend(result.skipped_items)
-        scanner.summary.rule_timeouts.update(result.timeouts)
+        stats.merge(result.stats)
     return findings
 
 
@@ -227,18 +254,15 @@ def _dealt(files: Sequence[_File], jobs: int) -> list[list[_File]]:
 
 def _work(share: list[_File], scanner: Scanner, sender: Connection) -> None:
     """A worker's whole life: scan its share, send the findings and counts (or one line
-    saying why not), end. The counts start from zero: the parent holds its own."""
-    summary = scanner.summary
-    summary.files_scanned = summary.bytes_scanned = 0
-    summary.skipped.clear()
-    summary.skipped_items.clear()
-    summary.rule_timeouts.clear()
+    saying why not), end. Its counts start from zero, and so do the patterns its copy of
+    the detector stops: the parent counts its own."""
+    stats = Stats()
+    timeouts = scanner.detector.timeouts
+    timeouts.clear()
     try:
-        findings = _scan_files(share, scanner)
-        counts = (summary.files_scanned, summary.bytes_scanned)
-        sender.send(
-            _Share(findings, *counts, summary.skipped, summary.skipped_items, summary.rule_timeouts)
-        )
+        findings = _scan_files(share, scanner, stats)
+        stats.rule_timeouts.update(timeouts)
+        sender.send(_Share(findings, stats))
     except FatalError as error:
         sender.send(str(error))
     except BaseException as error:  # reported by the parent, as one line

@@ -16,6 +16,7 @@ from nexpay_scan.config import DEFAULT_MAX_FILE_SIZE
 from nexpay_scan.decoders import starts_encoded
 from nexpay_scan.findings import Commit, Finding
 from nexpay_scan.prefilter import Prefilter, prefilter_for
+from nexpay_scan.progress import Progress
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.changes import paired_sections, scan_change
 from nexpay_scan.sources.git import (
@@ -33,6 +34,7 @@ from nexpay_scan.sources.git import (
 )
 from nexpay_scan.sources.oversized import at_paths, excluding, oversized_paths
 from nexpay_scan.sources.patch import adds_encoded_line, is_binary
+from nexpay_scan.stats import Stats
 
 BLOCK_SIZE = 1 << 20
 ENCODED_HEAD_BYTES = 512  # enough for `decoders.starts_encoded` (a tar header ends at 262)
@@ -153,9 +155,18 @@ def parse_commit(chunk: bytes) -> tuple[DatedCommit, bytes]:
 class HistoryScan:
     """Every added credential in the history: each secret once, where it came in."""
 
-    def __init__(self, repo: Path, scanner: Scanner, *, all_occurrences: bool = False) -> None:
+    def __init__(
+        self,
+        repo: Path,
+        scanner: Scanner,
+        *,
+        all_occurrences: bool = False,
+        progress: Progress | None = None,
+    ) -> None:
         self.repo = repo
         self.scanner = scanner
+        self.stats = Stats()  # what the scan reads and passes over
+        self.progress = progress or Progress("commits", enabled=False)
         self.all_occurrences = all_occurrences
         self._earliest: dict[str, tuple[tuple[int, int], Finding]] = {}
         self._counts: dict[str, int] = {}
@@ -181,7 +192,7 @@ class HistoryScan:
         if not stdin:  # (the blob route's own commits: checked with its whole range)
             check_objects_present(self.repo, rev_args)
         words = prefilter_for(self.scanner.detector.keywords)
-        progress = self.scanner.progress
+        progress = self.progress
         if progress.enabled and not stdin:
             progress.start(self.count_commits(rev_args), "commits")
         limit = self.scanner.settings.max_file_size
@@ -192,12 +203,12 @@ class HistoryScan:
         with BlobReader(self.repo) as blobs:
             for block in stream_log(self.repo, rev_args, stdin, limit, excluding(big)):
                 if isinstance(block, LongRecord):
-                    self.scanner.summary.commits_scanned += 1
+                    self.stats.commits_scanned += 1
                     progress.advance(1)
                     self._scan_long(block, blobs)
                     continue
                 commits = block.count(MARKER)
-                self.scanner.summary.commits_scanned += commits
+                self.stats.commits_scanned += commits
                 progress.advance(commits)
                 if not self._prefilter or _worth_parsing(words, _unmarked(block)):
                     self._scan_block(block, blobs)
@@ -238,7 +249,7 @@ class HistoryScan:
                 self._scan_text(message, tag_place(name), dated)
 
     def _scan_text(self, text: bytes, place: str, dated: DatedCommit) -> None:
-        for finding in self.scanner.scan(text, place, commit=dated.commit):
+        for finding in self.scanner.scan(text, place, commit=dated.commit, stats=self.stats):
             self._record(finding, dated)
 
     def count_commits(self, rev_args: Sequence[str]) -> int:
@@ -269,10 +280,16 @@ class HistoryScan:
 
         messages = _Background(_messages_read, self.repo, rev_args, self.scanner)
         try:
-            self.scanner.progress.start(0, "bytes")
+            self.progress.start(0, "bytes")
             oversized: list[tuple[bytes, int]] = []
             hits = blobs_with_candidates(
-                self.repo, self.scanner, workers, on_first=walk, oversized=oversized
+                self.repo,
+                self.scanner,
+                workers,
+                on_first=walk,
+                oversized=oversized,
+                stats=self.stats,
+                progress=self.progress,
             )
             extra: list[Finding] = []
             if hits:
@@ -281,17 +298,17 @@ class HistoryScan:
                     self.run(
                         ["--no-walk=unsorted", "--stdin"], introductions.commits, prefilter=False
                     )
-                self.scanner.summary.commits_scanned = introductions.walked
+                self.stats.commits_scanned = introductions.walked
                 extra = unattributed_findings(
-                    self.repo, self.scanner, introductions.unattributed, rev_args
+                    self.repo, self.scanner, introductions.unattributed, rev_args, self.stats
                 )
         finally:
             for tree_walk in walks:
                 tree_walk.close()
             counted, _ = counter.communicate()
         if not walks:
-            self.scanner.summary.commits_scanned = int(counted.strip() or b"0")
-        name_oversized(self.repo, self.scanner, oversized, rev_args)
+            self.stats.commits_scanned = int(counted.strip() or b"0")
+        name_oversized(self.repo, self.scanner, oversized, rev_args, self.stats)
         commits = self._scan_messages_read(messages.result())
         self.scan_tags(_tags_pointing_at(self.repo, commits, rev_args))
         return self.findings() + extra
@@ -313,7 +330,9 @@ class HistoryScan:
                 or prefilter.suspect(section, patch=True)
                 or _makes_encoded_file(change, section, blobs)
             ):
-                for finding in scan_change(change, section, blobs, self.scanner, dated.commit):
+                for finding in scan_change(
+                    change, section, blobs, self.scanner, dated.commit, stats=self.stats
+                ):
                     self._record(finding, dated)
 
     def _scan_long(self, record: LongRecord, blobs: BlobReader) -> None:
@@ -323,7 +342,9 @@ class HistoryScan:
         skipped without being read."""
         dated, rest = parse_commit(record.head)
         for change in _streamed_changes(rest, record.rest()):
-            for finding in scan_change(change, None, blobs, self.scanner, dated.commit):
+            for finding in scan_change(
+                change, None, blobs, self.scanner, dated.commit, stats=self.stats
+            ):
                 self._record(finding, dated)
 
     def _scan_oversized(
@@ -338,7 +359,9 @@ class HistoryScan:
         for chunk in listing.split(MARKER)[1:]:
             dated, rest = parse_commit(MARKER + chunk)
             for change in parse_raw_z(rest.rstrip(b"\0\n").split(b"\0")):
-                for finding in scan_change(change, None, blobs, self.scanner, dated.commit):
+                for finding in scan_change(
+                    change, None, blobs, self.scanner, dated.commit, stats=self.stats
+                ):
                     self._record(finding, dated)
 
     def _record(self, finding: Finding, dated: DatedCommit) -> None:

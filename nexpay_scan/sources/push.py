@@ -7,7 +7,9 @@ from pathlib import Path
 
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding
+from nexpay_scan.progress import Progress
 from nexpay_scan.scan import Scanner
+from nexpay_scan.sources.base import Fragment, Target
 from nexpay_scan.sources.git import (
     BlobReader,
     commit_named,
@@ -16,8 +18,60 @@ from nexpay_scan.sources.git import (
     run_git,
     streamed,
 )
+from nexpay_scan.stats import Stats
 
 _ZERO = frozenset("0")
+
+
+class PushSource:
+    """Source: what a push sends (pre-push), from git's hook input or pre-commit's
+    environment: its new commits (`pushed_revisions`), the annotated tags it names, and
+    blobs or trees pushed without a commit (`objects_outside_commits`)."""
+
+    mode = "pre-push"
+
+    def __init__(
+        self,
+        root: Path,
+        remote: str | None,
+        environ: Mapping[str, str],
+        read_stdin: Callable[[], Sequence[str]],
+        progress: Progress | None = None,
+    ) -> None:
+        self.root, self.remote, self.environ = root, remote, environ
+        self.read_stdin, self.progress = read_stdin, progress
+        self.stats = Stats()
+        self.ranges: list[list[str]] = []
+
+    def target(self) -> Target:
+        """The repository pushed from; its own config and suppressions apply."""
+        return Target(self.root)
+
+    def findings(self, scanner: Scanner) -> list[Finding]:
+        """Each key the push adds, once, where it came in."""
+        from nexpay_scan.sources.history import HistoryScan
+
+        scan = HistoryScan(self.root, scanner, progress=self.progress)
+        scan.tags_of_range = False  # the tags pushed are named in the hook's input
+        lines: list[str] = []  # git's hook input, when it is read (not under pre-commit)
+
+        def read_lines() -> list[str]:
+            lines.extend(self.read_stdin())
+            return lines
+
+        self.ranges = list(pushed_revisions(self.root, self.remote, self.environ, read_lines))
+        for revisions in self.ranges:
+            scan.run(revisions)
+        refs, had = pushed_objects(self.root, self.remote, lines)
+        scan.scan_tags([(tag_name(ref), sha) for ref, sha in refs])
+        extra = objects_outside_commits(self.root, scanner, refs, had, self.stats)
+        self.stats.merge(scan.stats)
+        return scan.findings() + extra
+
+
+def tag_name(ref: str) -> str:
+    """A pushed ref's name as a tag is named (`refs/tags/v1` -> `v1`)."""
+    return ref.removeprefix("refs/tags/")
 
 
 def _is_null(sha: str) -> bool:
@@ -104,7 +158,11 @@ def pushed_revisions(
 
 
 def objects_outside_commits(
-    repo: Path, scanner: Scanner, refs: Sequence[tuple[str, str]], exclude: Sequence[str]
+    repo: Path,
+    scanner: Scanner,
+    refs: Sequence[tuple[str, str]],
+    exclude: Sequence[str],
+    stats: Stats,
 ) -> list[Finding]:
     """Findings in the blobs of pushed refs that point (tags peeled) at a blob or a tree:
     `git push origin $BLOB:refs/tags/x` sends content that no commit holds and `git log`
@@ -128,10 +186,10 @@ def objects_outside_commits(
                 if data is None:
                     raise missing_objects_error(1)
                 shown = path or ref
-                if scanner.too_big(len(data), shown):
+                if scanner.too_big(len(data), shown, stats=stats):
                     continue
-                scanner.summary.files_scanned += 1
-                for finding in scanner.scan(data, shown):
+                stats.files_scanned += 1
+                for finding in scanner.scan_fragment(Fragment(data, shown), stats):
                     where = f"the tree that {ref} points at" if path else ref
                     finding.notes.append(f"pushed without a commit: in {where}")
                     findings.append(finding)

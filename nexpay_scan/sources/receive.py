@@ -14,9 +14,67 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from nexpay_scan.errors import FatalError
+from nexpay_scan.findings import Finding
+from nexpay_scan.progress import Progress
+from nexpay_scan.scan import Scanner
+from nexpay_scan.sources.base import Target
+from nexpay_scan.stats import Stats
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from nexpay_scan.trust import TrustedSide
 
 BREAK_GLASS_OPTION = "nexpay-scan.break-glass="
 BREAK_GLASS_LOG = "nexpay-scan-break-glass.log"
+
+
+class ReceiveSource:
+    """Source: what a push would add, server side (pre-receive): the new commits of each
+    updated ref (`received_revisions`), the annotated tags pushed, blobs or trees pushed
+    without a commit, and a finding for each suppression file (`watched`) the commits
+    edit. `trusted`: the side whose config and suppressions apply (the refs' old values)."""
+
+    mode = "pre-receive"
+
+    def __init__(
+        self,
+        root: Path,
+        lines: Sequence[str],
+        trusted: TrustedSide | None,
+        watched: Sequence[str] = (),
+        progress: Progress | None = None,
+    ) -> None:
+        self.root, self.lines, self.trusted = root, lines, trusted
+        self.watched, self.progress = watched, progress
+        self.stats = Stats()
+        self.ranges: list[list[str]] = []
+        self.credentials = 0  # findings that are keys (not suppression changes): for the log
+
+    def target(self) -> Target:
+        """The repository receiving, read as the refs' old values have it."""
+        return Target(self.root, self.trusted)
+
+    def findings(self, scanner: Scanner) -> list[Finding]:
+        """Each key the push adds, once, where it came in; then the suppression changes."""
+        from nexpay_scan.sources.history import HistoryScan
+        from nexpay_scan.sources.push import objects_outside_commits, tag_name
+        from nexpay_scan.trust import suppression_changes
+
+        scan = HistoryScan(self.root, scanner, progress=self.progress)
+        scan.tags_of_range = False  # a pushed tag is no ref yet: named in the hook's input
+        changes: list[Finding] = []
+        self.ranges = list(received_revisions(self.lines))
+        for revisions in self.ranges:
+            scan.run(revisions)
+            if self.trusted is not None:
+                changes += suppression_changes(self.root, revisions, self.watched, self.trusted)
+        refs = received_refs(self.lines)
+        scan.scan_tags([(tag_name(ref), sha) for ref, sha in refs])
+        extra = objects_outside_commits(self.root, scanner, refs, ["--all"], self.stats)
+        self.stats.merge(scan.stats)
+        found = scan.findings() + extra
+        self.credentials = len(found)
+        return found + list({f.file: f for f in changes}.values())
 
 
 def received_revisions(lines: Sequence[str]) -> Iterator[list[str]]:

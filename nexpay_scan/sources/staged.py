@@ -20,6 +20,7 @@ from nexpay_scan.sources.git import (
     run_git,
     work_tree_root,
 )
+from nexpay_scan.stats import Stats
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ class StagedDiff:
         self._root = GitCall(repo, "rev-parse", "--show-toplevel")
         self._diff = GitCall(repo, "diff", "--cached", *_DIFF, "HEAD", "--", config=_LEAN)
         self._blobs = BlobReader(repo)
+        self.stats = Stats()  # what the scan reads and passes over
 
     def root(self) -> str:
         """The top folder of the work tree; a bare repository or no repository is an error."""
@@ -84,7 +86,9 @@ class StagedDiff:
         findings: list[Finding] = []
         for change, section in self.changes():
             if only is None or change.path in only:
-                findings.extend(scan_change(change, section, self._blobs, scanner))
+                findings.extend(
+                    scan_change(change, section, self._blobs, scanner, stats=self.stats)
+                )
         return findings
 
     def close(self) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from nexpay_scan.findings import Finding
+from nexpay_scan.findings import CLIENT_ID, Finding
 from nexpay_scan.records import Record
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.git import BlobReader, commit_named, decode_path, run_git
@@ -130,7 +130,7 @@ def _client_ids_in(scanner: Scanner, blobs: BlobReader, commit: str, path: str) 
     data = blobs.read(name)
     if data is None or len(data) > scanner.settings.max_file_size:
         return []
-    return [f for f in scanner.scan(data, path) if f.kind == "client_id"]
+    return [f for f in scanner.scan(data, path) if f.kind == CLIENT_ID]
 
 
 def _encodable(name: str) -> bool:

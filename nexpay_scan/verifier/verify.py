@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from nexpay_scan.findings import Finding, Secret
+from nexpay_scan.findings import CLIENT_ID, SECRET, Finding, Secret
 from nexpay_scan.sources.tree_ids import TreeClientId
 from nexpay_scan.verifier.check import (
     LIVE,
@@ -83,9 +83,9 @@ def verify_findings(
     url = check_url(options.api_base)  # refuses a forbidden base before anything is sent
     secrets: dict[str, list[Finding]] = defaultdict(list)
     for finding in findings:
-        if finding.kind == "secret":
+        if finding.kind == SECRET:
             secrets[finding.secret.reveal()].append(finding)
-    client_ids = [f for f in findings if f.kind == "client_id"]
+    client_ids = [f for f in findings if f.kind == CLIENT_ID]
     limit = options.max_candidates
     belonging = {
         value: belonging_candidates(occurrences, client_ids, tree_client_ids)
