@@ -222,7 +222,7 @@ def plain_run(candidate: Candidate, place: object) -> str | None:
 
 
 def unnamed(candidate: Candidate, place: Place) -> str | None:
-    """Why the structure around a value does not name it as the rule asks (structure.py)."""
+    """Why the structure around a value does not name it as the rule asks (`structure`)."""
     spec = candidate.rule.structure
     if spec is None:
         return None

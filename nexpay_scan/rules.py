@@ -94,7 +94,7 @@ class Rule(Record):
     negatives: tuple[str, ...]
     source: str
     trusted: bool  # shipped with the tool: compiled with `re`, no time limit needed
-    # what must name a legacy value (nexpay_scan/structure.py); None: nothing
+    # what must name a legacy value (nexpay_scan/structure/); None: nothing
     structure: Spec | None = None
     # a value whose random part is a repeated character or a plain run is a placeholder
     allow_plain_runs: bool = False

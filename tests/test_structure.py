@@ -1,4 +1,4 @@
-"""Legacy keys by structure (nexpay_scan/structure.py): what names a value, placeholders by
+"""Legacy keys by structure (nexpay_scan/structure/): what names a value, placeholders by
 shape, pieces of longer tokens; and the realistic corpus held at precision and recall 1.0."""
 
 from __future__ import annotations
