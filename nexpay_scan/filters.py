@@ -17,7 +17,6 @@ from collections import Counter
 from collections.abc import Callable
 
 from nexpay_scan.detector import Candidate, Guard
-from nexpay_scan.findings import PREFIXES
 from nexpay_scan.records import Record
 from nexpay_scan.structure import NOTHING_NAMES, is_plain_run, unnamed_reason
 
@@ -145,12 +144,10 @@ def shannon_entropy(text: str) -> float:
     return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
 
 
-def body(value: str) -> str:
-    """The credential without its `nxp_` prefix: what entropy and stopwords look at."""
-    for prefix in PREFIXES:
-        if value.startswith(prefix):
-            return value[len(prefix) :]
-    return value
+def body(value: str, prefix: str) -> str:
+    """The credential without its rule's `prefix` (`nxp_sk_`): what entropy, stop-words
+    and the plain-run test look at."""
+    return value[len(prefix) :] if prefix and value.startswith(prefix) else value
 
 
 def bad_checksum(candidate: Candidate, guard: Guard) -> str | None:
@@ -160,7 +157,7 @@ def bad_checksum(candidate: Candidate, guard: Guard) -> str | None:
 
 def placeholder(candidate: Candidate, guard: Guard) -> str | None:
     rule = candidate.rule
-    text = body(candidate.value)
+    text = body(candidate.value, rule.prefix)
     lowered = text.lower()
     if candidate.value in rule.allow_values or any(w in lowered for w in rule.stopwords):
         return "placeholder value"
@@ -216,7 +213,8 @@ def _lines_up(data: bytes, start: int, count: int) -> int:
 
 def plain_run(candidate: Candidate, place: object) -> str | None:
     """A placeholder by shape: the random part is a repeated character or a plain run."""
-    if candidate.rule.allow_plain_runs and is_plain_run(body(candidate.value)):
+    rule = candidate.rule
+    if rule.allow_plain_runs and is_plain_run(body(candidate.value, rule.prefix)):
         return "placeholder value (a repeated character or a plain run)"
     return None
 

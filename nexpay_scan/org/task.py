@@ -52,7 +52,8 @@ def _scan_mirror(mirror: Path, task: dict[str, Any]) -> dict[str, Any]:
     scanner.summary.mode = "history"
     wanted = HistoryRequest(jobs=1, track_places=True)
     findings = history_findings(wanted, mirror, scanner)
-    report = Report(findings, scanner.summary)  # redacted: this is what the journal keeps
+    # redacted (each value keeps its rule's prefix): this is what the journal keeps
+    report = Report(findings, scanner.summary, rules=scanner.settings.rules)
     items = []
     secrets: dict[str, str] = {}
     for finding in findings:
