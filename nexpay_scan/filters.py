@@ -18,7 +18,8 @@ from collections.abc import Callable
 
 from nexpay_scan.detector import Candidate, Guard
 from nexpay_scan.records import Record
-from nexpay_scan.structure import NOTHING_NAMES, is_plain_run, unnamed_reason
+from nexpay_scan.structure.spec import NOTHING_NAMES
+from nexpay_scan.structure.tokens import is_plain_run
 
 # `# nexpay-scan: allow`, `// nexpay-scan: allow`, `<!-- nexpay-scan: allow -->`, ...: the
 # line ends (spaces and tabs aside) with `nexpay-scan:`, `allow` and maybe one closer
@@ -224,6 +225,9 @@ def unnamed(candidate: Candidate, place: Place) -> str | None:
     spec = candidate.rule.structure
     if spec is None:
         return None
+    # imported here: a commit with no legacy-shaped value never pays for the structure reader
+    from nexpay_scan.structure.decision import unnamed_reason
+
     return unnamed_reason(spec, place.data, candidate.start, candidate.end)
 
 
@@ -237,6 +241,8 @@ def named_outside(
     spec = candidate.rule.structure
     if spec is None or reason != NOTHING_NAMES:
         return False
+    from nexpay_scan.structure.decision import unnamed_reason
+
     return unnamed_reason(spec, data, origin, origin, alone=False) is None
 
 

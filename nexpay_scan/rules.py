@@ -10,7 +10,7 @@ from nexpay_scan.checksum import CHECKSUMS
 from nexpay_scan.errors import RuleError
 from nexpay_scan.records import Record
 from nexpay_scan.rule_files import builtin_rules_dir, parse_toml_bytes, read_toml
-from nexpay_scan.structure import Spec
+from nexpay_scan.structure.spec import Spec
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from nexpay_scan.structure import in_longer_token, is_plain_run, naming
+from nexpay_scan.structure.names import naming
+from nexpay_scan.structure.tokens import in_longer_token, is_plain_run
 from tests.keys import legacy_client_id, legacy_secret
 
 KEY = legacy_secret(7)

@@ -33,31 +33,7 @@ request).
 The modules, in the order a value is looked at: `tokens` (a piece of a longer token, a
 placeholder), `outline` (what one content's structure answers, cached), `own` (the value's
 own name), `columns` (CSV and SQL columns), `scopes` (the request it belongs to), `names`
-(the whole name path), `decision` (a rule's `structure` table, `Spec`, and its verdict).
+(the whole name path), `spec` (a rule's `structure` table, `Spec`) and `decision` (its
+verdict, `unnamed_reason`). This package imports none of them: the hook imports `spec` and
+`tokens` at start-up, and the rest only when a candidate needs its structure read.
 """
-
-from __future__ import annotations
-
-from nexpay_scan.structure.decision import NOTHING_NAMES, Spec, unnamed_reason
-from nexpay_scan.structure.names import Naming, naming
-from nexpay_scan.structure.outline import MATCH_TIMEOUT_SECONDS, Outline, outline
-from nexpay_scan.structure.own import own_name, scheme_before
-from nexpay_scan.structure.scopes import mentions, scope_mentions
-from nexpay_scan.structure.tokens import in_longer_token, is_plain_run
-
-__all__ = [
-    "MATCH_TIMEOUT_SECONDS",
-    "NOTHING_NAMES",
-    "Naming",
-    "Outline",
-    "Spec",
-    "in_longer_token",
-    "is_plain_run",
-    "mentions",
-    "naming",
-    "outline",
-    "own_name",
-    "scheme_before",
-    "scope_mentions",
-    "unnamed_reason",
-]

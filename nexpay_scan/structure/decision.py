@@ -1,14 +1,14 @@
-"""The decision a rule's `structure` table asks for (`Spec`): whether what names a value,
-or the request it belongs to, makes it the rule's credential (`unnamed_reason`)."""
+"""The decision a rule's `structure` table (`spec.Spec`) asks for: whether what names a
+value, or the request it belongs to, makes it the rule's credential (`unnamed_reason`)."""
 
 from __future__ import annotations
 
 import re
 
-from nexpay_scan.records import Record
 from nexpay_scan.structure.names import naming
 from nexpay_scan.structure.outline import MATCH_TIMEOUT_SECONDS, with_line_feeds
 from nexpay_scan.structure.scopes import mentions, scope_mentions
+from nexpay_scan.structure.spec import NOTHING_NAMES, Spec
 from nexpay_scan.structure.tokens import in_longer_token
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
@@ -16,23 +16,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-class Spec(Record):
-    """A rule's `structure` table, compiled: what must name a value for it to count."""
-
-    names: re.Pattern[bytes] | None  # some name on the path matches (nearest first)
-    not_names: re.Pattern[bytes] | None  # ...unless a nearer (or the same) name says otherwise
-    own: re.Pattern[bytes] | None  # the value's own (first) name must match this
-    request: re.Pattern[bytes] | None  # or: the request the value belongs to mentions this
-    # or: the value is in an ApiKey header whose request names no host, and the content
-    # (the code that sends it) mentions this
-    content: re.Pattern[bytes] | None
-    trusted: bool = True  # shipped with the tool: no time limit needed
-
-
 _URL = re.compile(rb"[A-Za-z][A-Za-z0-9+.-]{1,20}://")
-
-
-NOTHING_NAMES = "nothing around it names Nexpay"
 
 
 def unnamed_reason(
