@@ -8,7 +8,8 @@ import re
 
 from nexpay_scan.errors import RuleError
 from nexpay_scan.records import Record
-from nexpay_scan.rules import Rule, builtin_rules_dir, compile_pattern, parse_rules, read_toml
+from nexpay_scan.rule_files import builtin_rules_dir, read_toml
+from nexpay_scan.rules import Rule, compile_pattern, parse_rules
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:

@@ -17,9 +17,9 @@ from collections import Counter
 from collections.abc import Callable
 
 from nexpay_scan.detector import Candidate, Guard
-from nexpay_scan.findings import PREFIXES
 from nexpay_scan.records import Record
-from nexpay_scan.structure import NOTHING_NAMES, is_plain_run, unnamed_reason
+from nexpay_scan.structure.spec import NOTHING_NAMES
+from nexpay_scan.structure.tokens import is_plain_run
 
 # `# nexpay-scan: allow`, `// nexpay-scan: allow`, `<!-- nexpay-scan: allow -->`, ...: the
 # line ends (spaces and tabs aside) with `nexpay-scan:`, `allow` and maybe one closer
@@ -145,12 +145,10 @@ def shannon_entropy(text: str) -> float:
     return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
 
 
-def body(value: str) -> str:
-    """The credential without its `nxp_` prefix: what entropy and stopwords look at."""
-    for prefix in PREFIXES:
-        if value.startswith(prefix):
-            return value[len(prefix) :]
-    return value
+def body(value: str, prefix: str) -> str:
+    """The credential without its rule's `prefix` (`nxp_sk_`): what entropy, stop-words
+    and the plain-run test look at."""
+    return value[len(prefix) :] if prefix and value.startswith(prefix) else value
 
 
 def bad_checksum(candidate: Candidate, guard: Guard) -> str | None:
@@ -160,7 +158,7 @@ def bad_checksum(candidate: Candidate, guard: Guard) -> str | None:
 
 def placeholder(candidate: Candidate, guard: Guard) -> str | None:
     rule = candidate.rule
-    text = body(candidate.value)
+    text = body(candidate.value, rule.prefix)
     lowered = text.lower()
     if candidate.value in rule.allow_values or any(w in lowered for w in rule.stopwords):
         return "placeholder value"
@@ -216,16 +214,20 @@ def _lines_up(data: bytes, start: int, count: int) -> int:
 
 def plain_run(candidate: Candidate, place: object) -> str | None:
     """A placeholder by shape: the random part is a repeated character or a plain run."""
-    if candidate.rule.allow_plain_runs and is_plain_run(body(candidate.value)):
+    rule = candidate.rule
+    if rule.allow_plain_runs and is_plain_run(body(candidate.value, rule.prefix)):
         return "placeholder value (a repeated character or a plain run)"
     return None
 
 
 def unnamed(candidate: Candidate, place: Place) -> str | None:
-    """Why the structure around a value does not name it as the rule asks (structure.py)."""
+    """Why the structure around a value does not name it as the rule asks (`structure`)."""
     spec = candidate.rule.structure
     if spec is None:
         return None
+    # imported here: a commit with no legacy-shaped value never pays for the structure reader
+    from nexpay_scan.structure.decision import unnamed_reason
+
     return unnamed_reason(spec, place.data, candidate.start, candidate.end)
 
 
@@ -239,6 +241,8 @@ def named_outside(
     spec = candidate.rule.structure
     if spec is None or reason != NOTHING_NAMES:
         return False
+    from nexpay_scan.structure.decision import unnamed_reason
+
     return unnamed_reason(spec, data, origin, origin, alone=False) is None
 
 

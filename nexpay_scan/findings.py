@@ -5,8 +5,10 @@ from __future__ import annotations
 from nexpay_scan.digest import sha256_hex
 from nexpay_scan.records import Record
 
-# What every Nexpay key starts with: a secret, a client ID.
-PREFIXES = ("nxp_sk_", "nxp_cid_")
+TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
 # A finding's kind: a credential (a rule's `kind`: SECRET or CLIENT_ID), or SUPPRESSION,
 # a change that edits what the gate suppresses (the config, the ignore file, the baseline).
 SECRET, CLIENT_ID, SUPPRESSION = "secret", "client_id", "suppression"
@@ -40,7 +42,8 @@ class Secret:
         return self._value
 
     def redacted(self) -> str:
-        """A short prefix that helps a person recognise the key, never enough to use it."""
+        """A few characters that help a person recognise the key, never enough to use it
+        (no rule prefix known here: reports show it, `Report.shown`)."""
         return redact(self._value)
 
     def sha256(self) -> str:
@@ -59,9 +62,13 @@ class Secret:
         return hash(self._value)
 
 
-def redact(value: str) -> str:
-    """`nxp_sk_AbCd…` style: the prefix and a few characters, then an ellipsis."""
-    prefix = next((p for p in PREFIXES if value.startswith(p)), "")
+def redact(value: str, prefixes: Sequence[str] = ()) -> str:
+    """`nxp_sk_AbCd…` style: the longest of `prefixes` (the `prefix` of the rules in force,
+    longest first: `rules.rule_prefixes`) that `value` starts with, a few characters, then
+    an ellipsis. A prefix is shown only while at least half the value stays hidden."""
+    prefix = next((p for p in prefixes if value.startswith(p)), "")
+    if (len(prefix) + _SHOWN) * 2 > len(value):
+        prefix = ""
     return f"{value[: len(prefix) + _SHOWN]}…"
 
 

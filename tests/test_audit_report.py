@@ -27,10 +27,13 @@ from typing import Any
 
 import pytest
 
-from nexpay_scan.findings import Commit, Finding, Secret, redact
+from nexpay_scan.config import builtin_rules
+from nexpay_scan.findings import Commit, Finding, Secret
+from nexpay_scan.findings import redact as redact_with
 from nexpay_scan.reporters import Report
 from nexpay_scan.reporters.audit_html import render_html
 from nexpay_scan.reporters.audit_markdown import render_markdown
+from nexpay_scan.rules import rule_prefixes
 from nexpay_scan.scan import Summary
 from testing.cli import CliRun, Result
 from testing.fake_nexpay import FakeNexpay
@@ -44,6 +47,14 @@ REVOKED_CID, REVOKED_SK = client_id(2), secret(2)
 UNPAIRED_SK = secret(3)
 ACCOUNT = {"id": "usr_42", "email": "owner@shop.example", "name": "Shop Owner"}
 ODD_NAME = "docs/<b>setup</b> & notes.md"  # must show as text, never as markup
+RULES = builtin_rules()
+
+
+def redact(value: str) -> str:
+    """`value` as a report redacts it, the built-in rules in force (`nxp_sk_AbCd…`)."""
+    return redact_with(value, rule_prefixes(RULES))
+
+
 HOSTILE_NAME = "<script>alert(1)</script>|`x`*_[a](b)\n\"'.env"
 WINDOW = (1280, 2000)
 CHROMIUM_FLAGS = (  # as the issue's probe starts it
@@ -104,7 +115,7 @@ def _finding(
 def _report(findings: list[Finding], *, redacted: bool = True) -> Report:
     summary = Summary("history")
     summary.commits_scanned = 7
-    return Report(findings=findings, summary=summary, redact=redacted)
+    return Report(findings=findings, summary=summary, redact=redacted, rules=RULES)
 
 
 def _mixed() -> list[Finding]:

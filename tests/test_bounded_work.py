@@ -59,8 +59,8 @@ def _reported_client_ids(ids: list[str]) -> list[int]:
     return [
         i
         for i, cid in enumerate(ids)
-        if not any(w in body(cid).lower() for w in rule.stopwords)
-        and shannon_entropy(body(cid)) >= rule.entropy
+        if not any(w in body(cid, rule.prefix).lower() for w in rule.stopwords)
+        and shannon_entropy(body(cid, rule.prefix)) >= rule.entropy
     ]
 
 
@@ -321,7 +321,7 @@ def test_repository_allow_values_never_reach_the_cache(repo: Repo, tmp_path: Pat
 def test_cache_is_keyed_by_content_and_pruned(repo: Repo, tmp_path: Path) -> None:
     import hashlib
 
-    from nexpay_scan.rules import CACHE_ENTRIES, builtin_rules_dir
+    from nexpay_scan.rule_files import CACHE_ENTRIES, builtin_rules_dir
 
     folder = tmp_path / ".cache" / "rules"
     folder.mkdir(parents=True)

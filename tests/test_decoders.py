@@ -15,22 +15,31 @@ import sys
 import tracemalloc
 import zipfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nexpay_scan import decoders
 from nexpay_scan.config import builtin_rules
-from nexpay_scan.decoders import MAX_MEMBER_SIZE, MAX_TOTAL, MIB, decoded_views
+from nexpay_scan.decoders import MAX_MEMBER_SIZE, MAX_TOTAL, MIB, DecodedView, hints_for
 from nexpay_scan.detector import Detector
 from nexpay_scan.filters import drop_reason, locate
 from testing.archives import tar_of, zip_of
 from testing.keys import client_id, legacy_client_id, legacy_secret, secret
 
 DETECTOR = Detector(builtin_rules())
+HINTS = hints_for(DETECTOR.keywords)  # as the scanner makes them: "nxp", "nexpay"
+
+
+def decoded_views(data: bytes, **options: Any) -> Iterator[DecodedView]:
+    """`decoders.decoded_views` with the built-in rules' hints, as the scanner calls it."""
+    return decoders.decoded_views(data, hints=HINTS, **options)
+
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -12,6 +12,7 @@ from nexpay_scan.rules import Rule
 from nexpay_scan.scan import Scanner
 from testing.cli import CliRun
 from testing.git_repo import Repo
+from testing.keys import client_id, legacy_secret, secret
 
 RULES = builtin_rules(with_examples=True)
 POSITIVES = [(r, ex) for r in RULES for ex in r.positives]
@@ -111,6 +112,22 @@ BAD_RULES = [
         "[[rule]]\nid = 'x'\ndescription = 'd'\nkind = 'secret'\nregex = 'a'\nkeywords = ['a']\nallowlist.plain_runs = 'yes'",
         "allowlist.plain_runs has the wrong type",
     ),
+    (
+        "[[rule]]\nid = 'x'\ndescription = 'd'\nkind = 'secret'\nregex = 'a'\nkeywords = ['a']\nprefix = 'acme_live_token_key_'",
+        "prefix must be 1 to 16 letters",
+    ),
+    (
+        "[[rule]]\nid = 'x'\ndescription = 'd'\nkind = 'secret'\nregex = 'a'\nkeywords = ['a']\nprefix = 'a b'",
+        "prefix must be 1 to 16 letters",
+    ),
+    (
+        "[[rule]]\nid = 'x'\ndescription = 'd'\nkind = 'secret'\nregex = 'a'\nkeywords = ['a']\nprefix = 7",
+        "prefix has the wrong type",
+    ),
+    (
+        "[[rule]]\nid = 'x'\ndescription = 'd'\nkind = 'secret'\nregex = 'a'\nkeywords = ['a']\nallowlist.values = [1]",
+        "allowlist.values must be a list of strings",
+    ),
     ("[scan]\ndisable_rules = ['no-such-rule']", "disable_rules names a rule that does not exist"),
     ("[scan]\nalow_paths = []", "did you mean 'allow_paths'"),
     ("verify = true", "can only be set on the command line"),
@@ -199,3 +216,64 @@ structure.not_names = '(?i)session'
     assert [(f["rule"], f["file"]) for f in run.json()["findings"]] == [
         ("acme-legacy-token", "a.yaml")
     ]
+
+
+# -- prefix: what each value of a rule starts with, from rule data ---------------------------
+
+
+def test_the_builtin_prefixes_are_rule_data_and_start_every_example() -> None:
+    prefixes = {r.id: r.prefix for r in RULES}
+    assert prefixes["nexpay-secret"] == "nxp_sk_"
+    assert prefixes["nexpay-client-id"] == "nxp_cid_"
+    assert prefixes["nexpay-legacy-secret"] == prefixes["nexpay-legacy-client-id"] == ""
+    for rule, example in POSITIVES:
+        if rule.prefix:
+            for match in rule.pattern.finditer(example.encode()):
+                assert match.group().decode().startswith(rule.prefix), (rule.id, example)
+
+
+def test_builtin_keys_are_redacted_to_their_prefix_and_four_characters(
+    cli: CliRun, repo: Repo
+) -> None:
+    sk, cid = secret(31), client_id(31)
+    repo.write("app.env", f"NEXPAY_CLIENT_ID={cid}\nNEXPAY_SECRET={sk}\n")
+    repo.write("legacy.env", f"NEXPAY_SECRET={legacy_secret(31)}\n")
+    run = cli("files", str(repo.path), "--format", "json")
+    shown = {f["match"] for f in run.json()["findings"]}
+    assert shown == {sk[:11] + "…", cid[:12] + "…", legacy_secret(31)[:4] + "…"}
+    text = cli("files", str(repo.path)).out
+    assert sk[:11] + "…" in text and sk not in text
+
+
+ACME_RULE = """
+[[rule]]
+id = "acme-token"
+description = "Acme API token"
+kind = "secret"
+regex = 'demo_tk_[0-9A-Za-z]{32}'
+prefix = "demo_tk_"
+keywords = ["demo_tk_"]
+entropy = 3.0
+allowlist.stopwords = ["demo"]
+"""
+
+
+def test_a_repository_rule_keeps_its_own_prefix_when_redacted(cli: CliRun, repo: Repo) -> None:
+    """Its prefix is shown with four characters, and entropy and stop-words look past it
+    (the stop-word `demo` in the prefix does not make every token a placeholder)."""
+    repo.write(".nexpay-scan.toml", ACME_RULE)
+    token = "demo_tk_" + "Qx7Lm2Pz9Rt4Vb8Nc3Kd6Wf1Hg5Js0Ya"
+    repo.write("app.env", f"ACME_TOKEN={token}\n")
+    run = cli("files", str(repo.path), "--format", "json")
+    assert run.code == 1
+    [found] = run.json()["findings"]
+    assert found["match"] == token[:12] + "…"
+    assert token not in run.out and token not in cli("files", str(repo.path)).out
+
+
+def test_a_prefix_never_shows_most_of_a_short_value(cli: CliRun, repo: Repo) -> None:
+    repo.write(".nexpay-scan.toml", ACME_RULE.replace("{32}", "{6}").replace("entropy = 3.0", ""))
+    token = "demo_tk_Qx7Lm2"
+    repo.write("app.env", f"ACME_TOKEN={token}\n")
+    [found] = cli("files", str(repo.path), "--format", "json").json()["findings"]
+    assert found["match"] == token[:4] + "…"

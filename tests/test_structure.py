@@ -1,4 +1,4 @@
-"""Legacy keys by structure (nexpay_scan/structure.py): what names a value, placeholders by
+"""Legacy keys by structure (nexpay_scan/structure/): what names a value, placeholders by
 shape, pieces of longer tokens; and the realistic corpus held at precision and recall 1.0."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from nexpay_scan.structure import in_longer_token, is_plain_run, naming
+from nexpay_scan.structure.names import naming
+from nexpay_scan.structure.tokens import in_longer_token, is_plain_run
 from testing.cli import CliRun
 from testing.git_repo import Repo
 from testing.keys import legacy_client_id, legacy_secret

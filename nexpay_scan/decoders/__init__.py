@@ -49,7 +49,6 @@ __all__ = [
     "MAX_TOTAL",
     "MAX_VIEW_SPAN",
     "MIB",
-    "NEXPAY_HINTS",
     "DecodedView",
     "Decoder",
     "Span",
@@ -96,16 +95,15 @@ def encoded_at(block: bytes, starts: Sequence[int]) -> list[int]:
     ]
 
 
-# Escapes are decoded only near these words (in any case): the start of Nexpay's keys and
-# the vendor's name. A scanner passes `hints_for` its rules' keywords instead.
-NEXPAY_HINTS = (b"nexpay", b"nxp")
+# Escapes are decoded only near hint words (in any case), made from the rules' keywords by
+# `hints_for`: nothing about any vendor is known here.
 _HINT_CHARACTERS = b"abcdefghijklmnopqrstuvwxyz0123456789"
 
 
 def hints_for(keywords: Iterable[bytes]) -> tuple[bytes, ...]:
     """Where escapes may hide a key of a rule with these keywords: the leading letters and
     digits of each keyword (what percent- and string-escaping leave as they are), three at
-    least. Nexpay's keywords give NEXPAY_HINTS; a custom rule's give its own."""
+    least. The built-in rules' keywords give `nxp` and `nexpay`; a custom rule's its own."""
     hints = set()
     for keyword in keywords:
         lowered = keyword.lower()
@@ -120,7 +118,7 @@ def decoded_views(
     *,
     max_depth: int = 2,
     max_total: int = MAX_TOTAL,
-    hints: Sequence[bytes] = NEXPAY_HINTS,
+    hints: Sequence[bytes],
     skipped: list[tuple[str, str]] | None = None,
 ) -> Iterator[DecodedView]:
     """Every view of `data` decoded where a key could hide, then views decoded from those,

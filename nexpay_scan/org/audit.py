@@ -77,7 +77,7 @@ def run_org(options: ScanOptions, request: OrgRequest) -> int:
         raise
     progress.finish()
     if options.verify is not None:
-        _verify(options.verify, audit, secrets, no_redact=options.no_redact)
+        _verify(options.verify, audit, secrets, config, no_redact=options.no_redact)
     if options.no_redact:
         _unredact(audit, secrets)
     audit.finish()
@@ -168,7 +168,12 @@ class _Progress:
 
 
 def _verify(
-    wanted: VerifyRequest, audit: OrgAudit, secrets: dict[str, str], *, no_redact: bool
+    wanted: VerifyRequest,
+    audit: OrgAudit,
+    secrets: dict[str, str],
+    config: str | None,
+    *,
+    no_redact: bool,
 ) -> None:
     """Each distinct secret of the organization checked once; statuses written back."""
     from nexpay_scan.findings import Commit, Finding, Secret
@@ -205,8 +210,11 @@ def _verify(
         )
         pairs.append((item, finding))
     verify_findings([f for _, f in pairs], options)
+    from nexpay_scan.config import load_settings
     from nexpay_scan.findings import redact
+    from nexpay_scan.rules import rule_prefixes
 
+    prefixes = rule_prefixes(load_settings(None, config).rules)  # as the workers redact
     for item, finding in pairs:
         item["status"] = finding.status
         item.pop("status_reason", None)
@@ -216,7 +224,7 @@ def _verify(
             item["account"] = finding.account
         if finding.verified_with is not None:
             shown = finding.verified_with.reveal()
-            item["verified_with"] = shown if no_redact else redact(shown)
+            item["verified_with"] = shown if no_redact else redact(shown, prefixes)
 
 
 def _unredact(audit: OrgAudit, secrets: dict[str, str]) -> None:

@@ -55,7 +55,8 @@ def _scan_mirror(mirror: Path, task: dict[str, Any]) -> dict[str, Any]:
     source = HistorySource(mirror, HistoryRequest(jobs=1, track_places=True))
     findings = source.findings(scanner)
     summary = summarize(source, scanner, started)
-    report = Report(findings, summary)  # redacted: this is what the journal keeps
+    # redacted (each value keeps its rule's prefix): this is what the journal keeps
+    report = Report(findings, summary, rules=scanner.settings.rules)
     items = []
     secrets: dict[str, str] = {}
     for finding in findings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from nexpay_scan.findings import Finding, redact
+from nexpay_scan.rules import rule_prefixes
 from nexpay_scan.scan import Summary
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
@@ -35,10 +36,13 @@ class Report:
         self.color = color
         self.quiet = quiet
         self.notes = list(notes)  # about the run as a whole, for every format to show
+        # what a redacted value keeps: the prefix of its rule (`nxp_sk_`), from rule data
+        self.prefixes = rule_prefixes(self.rules)
 
     def shown(self, value: str) -> str:
-        """`value` as it may appear in output: redacted unless --no-redact."""
-        return redact(value) if self.redact else value
+        """`value` as it may appear in output: redacted (its rule's prefix and a few
+        characters) unless --no-redact."""
+        return redact(value, self.prefixes) if self.redact else value
 
 
 def display_path(path: str) -> str:

@@ -1,0 +1,119 @@
+"""The clone a CI run scans in: whether it has a commit, the remote's default branch,
+fetching a branch or deepening a shallow clone (with `--deepen`), and the one-line errors
+that say how to clone instead."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nexpay_scan.ci.plan import branch_name
+from nexpay_scan.errors import FatalError
+from nexpay_scan.sources.git import commit_named, run_git, shallow_edges
+
+_DEEPEN_STEPS = (50, 200, 1000, 5000)
+
+
+def present(repo: Path, rev: str) -> bool:
+    """True when this clone has the commit `rev` names."""
+    return bool(commit_named(repo, rev))
+
+
+def need_commit(repo: Path, rev: str, what: str) -> None:
+    """A one-line error unless `rev` (given as `what`) is a commit this clone has."""
+    if rev.startswith("-") or not present(repo, rev):
+        raise FatalError(f"{what} {rev}: no such commit in this clone (fetch it first)")
+
+
+def default_branch(repo: Path) -> str | None:
+    """The remote's default branch: `origin/HEAD` if the clone knows it, else asked of
+    the remote; None when neither says."""
+    found = run_git(repo, "symbolic-ref", "-q", "refs/remotes/origin/HEAD", ok_codes=(0, 1, 128))
+    name = branch_name(found.decode().strip())
+    if name:
+        return name
+    listed = run_git(repo, "ls-remote", "--symref", "origin", "HEAD", ok_codes=(0, 1, 2, 128))
+    for line in listed.decode(errors="replace").splitlines():
+        if line.startswith("ref: ") and line.endswith("\tHEAD"):
+            return branch_name(line[5:].split("\t", 1)[0])
+    return None
+
+
+def remote_branch(repo: Path, name: str) -> str:
+    """`origin/NAME`, fetched first if this clone lacks it (GitLab's and Jenkins's default
+    fetch takes only the pipeline's own ref)."""
+    ref = f"refs/remotes/origin/{name}"
+    if present(repo, ref):
+        return f"origin/{name}"
+    fetched = run_git(
+        repo,
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "origin",
+        f"+refs/heads/{name}:{ref}",
+        ok_codes=(0, 1, 128),
+    )
+    del fetched
+    if not present(repo, ref):
+        raise FatalError(
+            f"the branch to compare with, {name}, is not in this clone and could not be "
+            f"fetched: run `git fetch origin +refs/heads/{name}:{ref}` before the scan, or "
+            "pass --base REF"
+        )
+    return f"origin/{name}"
+
+
+def _crosses_shallow_edge(repo: Path, base: str, head: str) -> bool:
+    edges = shallow_edges(repo)
+    if not edges:
+        return False
+    listed = run_git(repo, "rev-list", f"{base}..{head}").decode().split()
+    return bool(edges & set(listed))
+
+
+def ensure_head(repo: Path, head: str, *, deepen: bool) -> None:
+    """The commit to scan present (fetched with `deepen`), else a one-line error."""
+    if present(repo, head):
+        return
+    if deepen:
+        run_git(repo, "fetch", "--quiet", "--no-tags", "origin", head, ok_codes=(0, 1, 128))
+    if not present(repo, head):
+        raise FatalError(
+            f"the commit to scan, {head}, is not in this clone: check out the pull request's "
+            "head (actions/checkout `ref:`) or pass --deepen"
+        )
+
+
+def ensure_present(repo: Path, base: str, head: str, *, deepen: bool) -> None:
+    """Both ends present and no shallow edge between them, deepening if allowed."""
+    for depth in (0, *(_DEEPEN_STEPS if deepen else ())):
+        if depth:
+            run_git(repo, "fetch", "--quiet", "--no-tags", f"--deepen={depth}", "origin")
+        ok = present(repo, base) and present(repo, head)
+        if ok and not _crosses_shallow_edge(repo, base, head):
+            return
+    too_shallow(base, head, base if not present(repo, base) else head)
+
+
+def ensure_whole(repo: Path, *, deepen: bool) -> None:
+    """A whole-history scan in a shallow clone would scan less than it says."""
+    if not shallow_edges(repo):
+        return
+    if deepen:
+        run_git(repo, "fetch", "--quiet", "--no-tags", "--unshallow", "origin")
+        if not shallow_edges(repo):
+            return
+    raise FatalError(
+        "this run scans the branch's whole history, and this clone is shallow: clone with "
+        "full history (actions/checkout `fetch-depth: 0`, GitLab `GIT_DEPTH: 0`, Bitbucket "
+        "`clone: depth: full`, Azure `fetchDepth: 0`) or pass --deepen"
+    )
+
+
+def too_shallow(base: str, head: str, missing: str) -> None:
+    """The one-line error for a range this clone is too shallow to scan."""
+    raise FatalError(
+        f"this clone is too shallow to scan {base}..{head} ({missing} or the commits between "
+        "are missing): clone with full history (actions/checkout `fetch-depth: 0`, GitLab "
+        "`GIT_DEPTH: 0`) or pass --deepen to fetch more"
+    )

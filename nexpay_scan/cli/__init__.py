@@ -1,0 +1,115 @@
+"""The command line: argparse subcommands behind one error handler (exit 0, 1 or 2).
+
+`registry` lists the subcommands and builds the typed records each is given; `arguments`
+sets up their flags. Only this package imports argparse (tests/test_startup.py): commands
+take records, never a Namespace. Start-up stays lazy: only the subcommand being run has
+its arguments set up and its module imported."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+
+from nexpay_scan import __version__
+from nexpay_scan.cli.arguments import Formatter, Parser
+from nexpay_scan.cli.registry import COMMANDS, Command
+from nexpay_scan.errors import FatalError
+
+__all__ = ["BYPASS", "COMMANDS", "PUSH_BYPASS", "Command", "Terminated", "build_parser", "main"]
+
+EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 2, 130, 143
+BYPASS = "To commit anyway, knowingly: git commit --no-verify"
+PUSH_BYPASS = "To push anyway, knowingly: git push --no-verify"
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the program is, so that every `finally` and clean-up runs
+    (a half-written report's temp file is removed) as it does for Ctrl-C."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def build_parser(command: str = "") -> argparse.ArgumentParser:
+    """The command line; given a known `command`, only that subcommand's arguments are set
+    up (the hook runs on every commit, and building all of them costs milliseconds)."""
+    parser = Parser(
+        prog="nexpay-scan",
+        description="Find Nexpay API credentials in git.",
+        formatter_class=Formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"nexpay-scan {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    wanted = [command] if command in COMMANDS else list(COMMANDS)
+    for name, entry in COMMANDS.items():
+        if name in wanted:
+            entry.add_arguments(
+                commands.add_parser(name, help=entry.summary, formatter_class=Formatter)
+            )
+        else:  # listed in the help and in the choices of an error, not set up
+            commands.add_parser(name, help=entry.summary, add_help=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs one command; every error becomes a one-line message and an exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in args_list if not a.startswith("-")), "")
+    if argv is None:  # a real run (not a test calling main): SIGTERM cleans up like Ctrl-C
+        signal.signal(signal.SIGTERM, _terminated)
+    try:
+        args = build_parser(command).parse_args(args_list)
+        return _dispatch(args)
+    except FatalError as error:
+        _print_error(str(error), command)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("nexpay-scan: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Terminated:
+        print("nexpay-scan: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
+    except BrokenPipeError:
+        return EXIT_ERROR
+    except Exception as error:
+        if os.environ.get("NEXPAY_SCAN_DEBUG"):
+            raise
+        _print_error(
+            f"internal error ({type(error).__name__}); rerun with NEXPAY_SCAN_DEBUG=1 "
+            "to see where (the traceback may show file contents)",
+            command,
+        )
+        return EXIT_ERROR
+
+
+def _print_error(message: str, command: str) -> None:
+    print(f"nexpay-scan: error: {message}", file=sys.stderr)
+    if command in ("staged", "hook"):
+        print(
+            f"nexpay-scan: commit blocked because the scan could not run. {BYPASS}", file=sys.stderr
+        )
+    elif command == "pre-receive":
+        print(
+            "nexpay-scan: push rejected because the scan could not run (server-side check); "
+            "tell the repository's administrators",
+            file=sys.stderr,
+        )
+    elif command == "pre-push":
+        print(
+            f"nexpay-scan: push blocked because the scan could not run. {PUSH_BYPASS}",
+            file=sys.stderr,
+        )
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """Runs the command's function, given the records it takes; only its module is
+    imported (not importlib either: the hook's path stays light)."""
+    entry = COMMANDS[args.command]
+    module, function = entry.handler.split(":")
+    __import__(module)
+    handler: Callable[..., int] = getattr(sys.modules[module], function)
+    return handler(*(build(args) for build in entry.given))

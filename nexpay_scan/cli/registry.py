@@ -1,0 +1,143 @@
+"""Every subcommand in one table (`COMMANDS`): its help line, what adds its arguments, the
+function that runs it ("module:function", imported only when it runs) and the typed records
+that function is given, built here from the parsed command line."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from operator import attrgetter
+
+from nexpay_scan.cli import arguments
+from nexpay_scan.commands.options import (
+    CiRequest,
+    HistoryRequest,
+    OrgRequest,
+    ScanOptions,
+    VerifyRequest,
+)
+from nexpay_scan.records import Record
+
+
+def scan_options(args: argparse.Namespace) -> ScanOptions:
+    """The options every scanning command shares, from the command line (a command
+    without some of the flags has the defaults: never verify, always redact, ...)."""
+    given = vars(args)
+    verify = None
+    if given.get("verify"):
+        verify = VerifyRequest(
+            api_base=args.api_base,
+            concurrency=args.verify_concurrency,
+            timeout=args.verify_timeout,
+            deadline=args.verify_deadline,
+        )
+    fields = {name: given[name] for name in ScanOptions._fields if name in given}
+    fields.update(verify=verify)
+    return ScanOptions(**fields)
+
+
+def history_request(args: argparse.Namespace) -> HistoryRequest:
+    """`history`'s revisions, engine and filters."""
+    return HistoryRequest(
+        revisions=tuple(args.revisions),
+        engine=args.engine,
+        branches=tuple(args.branch),
+        since=args.since,
+        until=args.until,
+        jobs=args.jobs,
+        all_occurrences=args.all_occurrences,
+        track_places=bool(args.report),
+    )
+
+
+def ci_request(args: argparse.Namespace) -> CiRequest:
+    """`ci`'s own flags."""
+    return CiRequest(deepen=args.deepen, base=args.base, all_occurrences=args.all_occurrences)
+
+
+def org_request(args: argparse.Namespace) -> OrgRequest:
+    """`org`'s own flags."""
+    return OrgRequest(**{name: getattr(args, name) for name in OrgRequest._fields})
+
+
+class Command(Record):
+    """A subcommand: its one-line help, what adds its arguments, its function
+    ("module:function"), and what that function is given, built from the parsed line."""
+
+    summary: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    handler: str
+    given: tuple[Callable[[argparse.Namespace], object], ...] = ()
+
+
+_HOOK_ARGUMENTS = ("repo", "pre_push", "force", "uninstall")
+
+# Every subcommand, in the order of the help.
+COMMANDS: dict[str, Command] = {
+    "staged": Command(
+        "scan what the next commit adds",
+        arguments.staged,
+        "nexpay_scan.commands.staged:staged",
+        (scan_options,),
+    ),
+    "files": Command(
+        "scan files and folders on disk (- for stdin)",
+        arguments.files,
+        "nexpay_scan.commands.files:files",
+        (scan_options, attrgetter("paths")),
+    ),
+    "history": Command(
+        "scan git history (all refs by default)",
+        arguments.history,
+        "nexpay_scan.commands.history:history",
+        (scan_options, history_request),
+    ),
+    "ci": Command(
+        "scan this pull/merge request or push, from the CI's variables",
+        arguments.ci,
+        "nexpay_scan.commands.ci:ci",
+        (scan_options, ci_request),
+    ),
+    "baseline": Command(
+        "record known findings (no secrets)",
+        arguments.baseline,
+        "nexpay_scan.commands.baseline:baseline",
+        (scan_options, attrgetter("action"), attrgetter("scan"), attrgetter("output")),
+    ),
+    "pre-push": Command(
+        "scan the commits being pushed",
+        arguments.pre_push,
+        "nexpay_scan.commands.push:pre_push",
+        (scan_options, attrgetter("remote")),
+    ),
+    "pre-receive": Command(
+        "server-side hook: reject a push whose new commits add a key",
+        arguments.staged,
+        "nexpay_scan.commands.push:pre_receive",
+        (scan_options,),
+    ),
+    "hook": Command(
+        "entry point for the pre-commit framework",
+        arguments.hook,
+        "nexpay_scan.commands.hook:hook",
+        (scan_options, attrgetter("filenames")),
+    ),
+    "install-hook": Command(
+        "write a plain git pre-commit hook",
+        arguments.install_hook,
+        "nexpay_scan.commands.install:install_hook",
+        tuple(attrgetter(name) for name in _HOOK_ARGUMENTS),
+    ),
+    "ignore": Command(
+        "list the last blocked run's findings in .nexpayscanignore",
+        arguments.ignore,
+        "nexpay_scan.commands.ignore:ignore",
+        (attrgetter("repo"), attrgetter("reason")),
+    ),
+    "org": Command(
+        "audit every repository of an organization (list, GitHub, GitLab)",
+        arguments.org,
+        "nexpay_scan.commands.org:org",
+        (scan_options, org_request),
+    ),
+}
