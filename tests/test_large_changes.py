@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from nexpay_scan.sources import history, staged
-from nexpay_scan.sources.git import BlobReader, LongRecord, marked_blocks, marked_records
+from nexpay_scan.sources import gitlog, history, staged
+from nexpay_scan.sources.git import BlobReader
+from nexpay_scan.sources.gitlog import LongRecord, marked_blocks, marked_records
 from tests.conftest import Repo, Run, run_cli
 from tests.keys import client_id, secret
 
@@ -235,7 +236,7 @@ def test_streamed_raw_records_end_where_the_patch_begins() -> None:
     data = raw + b"\0diff --git a/x b/x\n:not a record\0x\0"
     for size in (1, 5, 77):
         pieces = (data[i : i + size] for i in range(size, len(data), size))
-        changes = list(history._streamed_changes(data[:size], pieces))
+        changes = list(gitlog.streamed_changes(data[:size], pieces))
         assert [c.path for c in changes] == [f"dir/f{n}" for n in range(50)], size
         assert {c.new_sha for c in changes} == {"2" * 40}
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from nexpay_scan.config import Settings, builtin_rules
 from nexpay_scan.findings import Finding
 from nexpay_scan.scan import Scanner
-from nexpay_scan.sources.git import RawChange, parse_raw_z
+from nexpay_scan.sources.gitlog import RawChange, parse_raw_z
 from nexpay_scan.sources.patch import added_lines, is_binary, section_path, split_sections
 from tests.keys import bad_checksum, client_id, legacy_client_id, legacy_secret, secret
 

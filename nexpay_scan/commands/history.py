@@ -56,7 +56,7 @@ def range_suppression_changes(
     """In a range scan, a finding for each suppression file the range edits."""
     if trusted is None:
         return []
-    from nexpay_scan.sources.history import log_revisions
+    from nexpay_scan.sources.gitlog import log_revisions
     from nexpay_scan.trust import suppression_changes
 
     files = suppression_files(options, root, trusted)
@@ -64,7 +64,9 @@ def range_suppression_changes(
 
 
 def history_findings(wanted: HistoryRequest, root: Path, scanner: Scanner) -> list[Finding]:
-    from nexpay_scan.sources.history import WHOLE_HISTORY, HistoryScan, log_revisions
+    from nexpay_scan.sources.blob_engine import scan_by
+    from nexpay_scan.sources.gitlog import is_whole_history, log_revisions
+    from nexpay_scan.sources.history import HistoryScan
 
     scan = HistoryScan(root, scanner, all_occurrences=wanted.all_occurrences)
     scan.track_places = wanted.track_places
@@ -72,18 +74,9 @@ def history_findings(wanted: HistoryRequest, root: Path, scanner: Scanner) -> li
     rev_args = log_revisions([*branches, *wanted.revisions])
     dates = (("since", wanted.since), ("until", wanted.until))
     filters = [f"--{name}={value}" for name, value in dates if value]
-    engine = wanted.engine
-    if engine == "auto":  # the blob route covers whole histories only
-        engine = "blob" if rev_args == list(WHOLE_HISTORY) and not filters else "diff"
-    elif engine == "blob" and (rev_args != list(WHOLE_HISTORY) or filters):
-        raise FatalError(
-            "--engine blob scans the whole history: drop REV, --branch, --since, --until"
-        )
-    if engine == "blob":
+    if not filters and is_whole_history(rev_args) and wanted.engine != "diff":
         _expect_blob_bytes(root, scanner)
-        findings = scan.run_blobs(rev_args, wanted.jobs)
-    else:
-        findings = scan.run([*filters, *rev_args])
+    findings = scan_by(wanted.engine, scan, [*filters, *rev_args], wanted.jobs)
     if scan.track_places:
         scan.mark_at_head(findings)
         _mark_at_tips(root, findings)
@@ -169,8 +162,8 @@ def _is_date_name(word: str) -> bool:
 
 
 def _expect_blob_bytes(root: Path, scanner: Scanner) -> None:
-    """The progress display's total for the blob route, known before it starts: the
-    bytes of every blob it will read (the same listing it makes, counted first)."""
+    """The progress display's total for the blob engine over the whole history, known
+    before it starts: the bytes of every blob it will read (its listing, counted first)."""
     progress = scanner.progress
     if not progress.enabled:
         return
