@@ -12,6 +12,7 @@ a finding is exactly what `git log -p` would give: each secret at the commit tha
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -238,6 +239,14 @@ class SelectionWalk(TreeWalk):
             raise FatalError(git_error(error, self.args, self.process.returncode))
         self.spool.seek(0)
         yield from marked_blocks(self.spool, MARKER)
+
+    def close(self) -> None:
+        """Stops git if it still runs, and closes its pipes and the spool."""
+        super().close()
+        for pipe in (self.process.stdout, self.process.stderr):
+            if pipe is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    pipe.close()
 
 
 def _added(change: RawChange) -> bytes:
