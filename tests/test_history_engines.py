@@ -1,4 +1,5 @@
-"""The blob route and the diff route through history give the same findings."""
+"""The blob engine and the diff engine through history give the same findings, for the
+whole history and for every selection (a range, a branch, dates)."""
 
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ def _key(f: dict[str, Any]) -> tuple[Any, ...]:
 
 
 @pytest.mark.parametrize("extra", [[], ["--all-occurrences"]])
-def test_blob_and_diff_routes_agree(cli: Any, tangled: Repo, extra: list[str]) -> None:
+def test_blob_and_diff_engines_agree(cli: Any, tangled: Repo, extra: list[str]) -> None:
     diff = _history(cli, tangled, "--engine", "diff", *extra)
     one = _history(cli, tangled, "--engine", "blob", "--jobs", "1", *extra)
     two = _history(cli, tangled, "--engine", "blob", "--jobs", "2", *extra)
@@ -76,8 +77,8 @@ def test_blob_and_diff_routes_agree(cli: Any, tangled: Repo, extra: list[str]) -
     }
 
 
-def test_both_routes_count_every_commit(cli: Any, tangled: Repo) -> None:
-    # the blob route counts commits from its tree walk when it has one (a key was found)
+def test_both_engines_count_every_commit(cli: Any, tangled: Repo) -> None:
+    # the blob engine counts commits from its tree walk when it has one (a key was found)
     every = int(tangled.git("rev-list", "--all", "--count"))
     for engine in ("diff", "blob"):
         run = cli("history", "--repo", str(tangled.path), "--format", "json", "--engine", engine)
@@ -103,7 +104,7 @@ def test_dangling_blob_is_reported_apart(cli: Any, tangled: Repo) -> None:
     assert "dangling" in dangling["notes"][0]
 
 
-def test_rename_counts_as_an_occurrence_in_both_routes(cli: Any, tangled: Repo) -> None:
+def test_rename_counts_as_an_occurrence_in_both_engines(cli: Any, tangled: Repo) -> None:
     for engine in ("blob", "diff"):
         found = _history(cli, tangled, "--engine", engine, "--all-occurrences")
         files = sorted(f["file"] for f in found if f["match"] == secret(2))
@@ -137,11 +138,13 @@ def _encoded_keys_repo(repo: Repo) -> Repo:
     return repo
 
 
-@pytest.mark.parametrize("route", [["--engine", "blob"], ["--engine", "diff"], ["HEAD~3..HEAD"]])
-def test_keys_that_only_show_decoded_are_found_by_every_route(
-    cli: Any, repo: Repo, route: list[str]
+@pytest.mark.parametrize(
+    "selection", [["--engine", "blob"], ["--engine", "diff"], ["HEAD~3..HEAD"]]
+)
+def test_keys_that_only_show_decoded_are_found_by_every_engine(
+    cli: Any, repo: Repo, selection: list[str]
 ) -> None:
-    found = {f["match"]: f for f in _history(cli, _encoded_keys_repo(repo), *route)}
+    found = {f["match"]: f for f in _history(cli, _encoded_keys_repo(repo), *selection)}
     assert set(found) == {secret(6), secret(7), secret(8), secret(10)}
     assert found[secret(6)]["file"] == "deploy/env.b64"
     assert "decoded from base64" in found[secret(6)]["notes"]
@@ -151,7 +154,7 @@ def test_keys_that_only_show_decoded_are_found_by_every_route(
     assert found[secret(10)]["commit"] == repo.git("rev-parse", "HEAD").strip()
 
 
-def test_a_key_a_merge_itself_adds_is_found_by_both_routes(cli: Any, repo: Repo) -> None:
+def test_a_key_a_merge_itself_adds_is_found_by_both_engines(cli: Any, repo: Repo) -> None:
     repo.write("a.txt", "a\n")
     repo.commit()
     repo.git("checkout", "-q", "-b", "topic")
@@ -180,7 +183,7 @@ keywords = ["tok_"]
 
 
 @pytest.mark.parametrize("engine", ["blob", "diff"])
-def test_a_repository_rule_with_its_own_keyword_is_found_by_both_routes(
+def test_a_repository_rule_with_its_own_keyword_is_found_by_both_engines(
     cli: Any, repo: Repo, engine: str
 ) -> None:
     # its keyword shares no letters with Nexpay's: the prefilter's one pass still finds it

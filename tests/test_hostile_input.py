@@ -392,10 +392,13 @@ def test_invalid_utf8_in_content_path_author_and_message(cli: Any, repo: Repo) -
 
 
 COMMIT_MARKER = "\x01nexpay-scan-commit\x01"  # how the history reader splits `git log -p`
-WALK_MARKER = "\x01nexpay-scan-walk\x01"  # how the blob route splits its tree walk
+WALK_MARKER = "\x01nexpay-scan-walk\x01"  # what the blob engine's tree walk once split on
+# a name that reads as a raw record adding a blob that is not there (the walk lists the
+# blobs a range adds: asking git for this one would fail the scan)
+RAW_RECORD = ":100644 100644 " + "0" * 40 + " " + "e" * 40 + " M"
 
 
-@pytest.mark.parametrize("where", ["content", "path", "author", "path-walk"])
+@pytest.mark.parametrize("where", ["content", "path", "author", "path-walk", "path-raw"])
 def test_scanner_markers_in_names_and_content_cannot_hide_a_key(
     cli: Any, repo: Repo, where: str
 ) -> None:
@@ -411,18 +414,21 @@ def test_scanner_markers_in_names_and_content_cannot_hide_a_key(
         key_file = f"a{COMMIT_MARKER}b.env"
     elif where == "author":  # a numeric email reads as a commit time after a bad split
         env.update(GIT_AUTHOR_NAME=f"x{COMMIT_MARKER}y", GIT_AUTHOR_EMAIL="1700000000")
-    else:
+    elif where == "path-walk":
         repo.write(f"a{WALK_MARKER}b.txt", "hello\n")
+    else:
+        repo.write(RAW_RECORD, "hello\n")
     repo.write(key_file, f"K={secret(1)}\n")
     repo.stage()
     git(repo.path, "commit", "-q", "-m", "odd names", env=env)
     added = repo.git("rev-parse", "HEAD").strip()
     for engine in ("blob", "diff"):
-        run = _history(cli, repo.path, "--engine", engine)
-        assert run.code == 1, (engine, run.code, run.err)
-        assert _found(run) == [(key_file, 1, 3, secret(1))], engine
-        assert _json(run)["findings"][0]["commit"] == added
-        assert _json(run)["summary"]["commits_scanned"] == 2, engine
+        for selection, commits in (([], 2), (["HEAD~1..HEAD"], 1)):
+            run = _history(cli, repo.path, "--engine", engine, *selection)
+            assert run.code == 1, (engine, run.code, run.err)
+            assert _found(run) == [(key_file, 1, 3, secret(1))], engine
+            assert _json(run)["findings"][0]["commit"] == added
+            assert _json(run)["summary"]["commits_scanned"] == commits, engine
 
 
 def test_paths_with_newlines(cli: Any, repo: Repo) -> None:
@@ -723,7 +729,7 @@ def test_output_in_a_read_only_folder(cli: Any, repo: Repo, tmp_path: Path) -> N
 @pytest.fixture(scope="module")
 def busy_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """3,000 commits of 3,000 distinct blobs full of keyword hits that are no keys: a few
-    seconds of scanning by either route, built by fast-import in under a second."""
+    seconds of scanning by either engine, built by fast-import in under a second."""
     path = tmp_path_factory.mktemp("busy") / "repo"
     env = _scan_env(GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1")
     subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True, env=env)

@@ -90,7 +90,7 @@ def test_oversized_commit_finds_the_key_and_names_the_too_big_file(
             assert item["commit"] == sha and item["gap"] is True
 
 
-def test_oversized_commit_finds_what_the_patch_route_finds(
+def test_oversized_commit_finds_what_the_patch_finds(
     cli: Any, repo: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Keys added in a big commit, one moved within a file, one already there in an

@@ -107,14 +107,14 @@ def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> 
             found = walks[0].introductions(hits)
             if found.commits:
                 scan.run(_LISTED_COMMITS, found.commits, prefilter=False)
-            scan.walked(found.walked, counted=True)
+            scan.walked(found.walked, shown=False)
             extra = unattributed_findings(repo, scanner, found.unattributed, rev_args)
     finally:
         for tree_walk in walks:
             tree_walk.close()
         counted, _ = counter.communicate()
     if not walks:
-        scan.walked(int(counted.strip() or b"0"), counted=True)
+        scan.walked(int(counted.strip() or b"0"), shown=False)
     name_oversized(repo, scanner, oversized, rev_args)
     scan.scan_messages_read(messages.result(), rev_args)
     return scan.findings() + extra
@@ -138,7 +138,7 @@ def _selection(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> None
         walk.close()
     if found.commits:
         scan.run(_LISTED_COMMITS, found.commits, prefilter=False)
-    scan.walked(found.walked, counted=True)
+    scan.walked(found.walked, shown=False)
     scan.scan_messages_read(messages.result(), rev_args)
 
 

@@ -279,7 +279,7 @@ def check_objects_present(repo: StrPath, rev_args: Sequence[str]) -> None:
     """In a partial clone, a FatalError unless every object `rev_args` reaches is here.
     `--missing=print` lists what is missing without fetching it: git would otherwise fetch
     each blob from the promisor remote, one at a time, while the scan waits (and the blob
-    route, which reads only what is stored, would pass over them)."""
+    engine, which reads only what is stored, would pass over them)."""
     promisor = promisor_remote(repo)
     if promisor is None:
         return

@@ -128,7 +128,9 @@ class HistoryScan:
     ) -> list[Finding]:
         """Scans the commits `git log rev_args` lists (see `log_revisions`); returns findings.
         Without `prefilter`, every change is scanned, keyword or not (commits already known
-        to add a blob with a finding, which may be encoded)."""
+        to add a blob with a finding, which may be encoded). With `stdin` (the blob engine's
+        commits, listed), the commits are not counted, nor their messages read: the blob
+        engine did both for its whole selection."""
         self._prefilter = prefilter
         if not stdin:  # (the blob engine's own commits: checked with its whole selection)
             check_objects_present(self.repo, rev_args)
@@ -144,10 +146,10 @@ class HistoryScan:
         with BlobReader(self.repo) as blobs:
             for block in stream_log(self.repo, rev_args, stdin, limit, excluding(big)):
                 if isinstance(block, LongRecord):
-                    self.walked(1)
+                    self.walked(0 if stdin else 1)
                     self._scan_long(block, blobs)
                     continue
-                self.walked(commits_in(block))
+                self.walked(0 if stdin else commits_in(block))
                 if not self._prefilter or _worth_parsing(words, unmarked(block)):
                     self._scan_block(block, blobs)
             if big:
@@ -157,14 +159,13 @@ class HistoryScan:
         progress.finish()
         return self.findings()
 
-    def walked(self, commits: int, *, counted: bool = False) -> None:
-        """Counts `commits` as scanned (the summary's count, the progress display); the
-        blob engine sets the count it walked once, `counted`."""
-        if counted:
-            self.scanner.summary.commits_scanned = commits
-            return
+    def walked(self, commits: int, *, shown: bool = True) -> None:
+        """Counts `commits` as scanned: the summary's count, and unless not `shown` (the
+        blob engine counts bytes), the progress display. The commits the blob engine lists
+        for `run` (on its standard input) were counted by its walk: not counted again."""
         self.scanner.summary.commits_scanned += commits
-        self.scanner.progress.advance(commits)
+        if shown:
+            self.scanner.progress.advance(commits)
 
     def scan_messages_read(self, read: MessagesRead, rev_args: Sequence[str]) -> None:
         """Scans the messages `read_messages` found suspect and, unless `tags_of_range` is
