@@ -34,12 +34,15 @@ from nexpay_scan.sources.git import (
 from nexpay_scan.sources.gitlog import (
     MARKER,
     RawChange,
+    added_blobs,
     commit_records,
     commits_in,
     is_whole_history,
     marked_blocks,
     parse_commit,
     raw_changes,
+    raw_fields,
+    record_body,
     walk_command,
 )
 from nexpay_scan.sources.history import HistoryScan
@@ -223,9 +226,8 @@ class SelectionWalk(TreeWalk):
             for block in marked_blocks(self.process.stdout, MARKER):
                 self.spool.write(block)
                 for record in commit_records(block):
-                    for change in raw_changes(parse_commit(record)[1]):
-                        sha = _added(change)
-                        if sha and sha not in seen:
+                    for sha in added_blobs(raw_fields(record_body(record))):
+                        if sha not in seen:
                             seen.add(sha)
                             yield sha
         except Exception as error:

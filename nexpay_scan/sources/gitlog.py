@@ -81,8 +81,16 @@ def parse_commit(chunk: bytes) -> tuple[DatedCommit, bytes]:
     fields = chunk[len(MARKER) :].split(b"\0", 5)
     sha, timestamp, author, email, date = (f.decode("utf-8", "replace") for f in fields[:5])
     commit = Commit(sha=sha, author=author, email=email, date=date)
-    rest = fields[5] if len(fields) > 5 else b""
-    return DatedCommit(commit, int(timestamp)), rest.lstrip(b"\0\n")
+    return DatedCommit(commit, int(timestamp)), _after_header(fields)
+
+
+def record_body(chunk: bytes) -> bytes:
+    """What `parse_commit` leaves of a record, its header not decoded."""
+    return _after_header(chunk[len(MARKER) :].split(b"\0", 5))
+
+
+def _after_header(fields: list[bytes]) -> bytes:
+    return fields[5].lstrip(b"\0\n") if len(fields) > 5 else b""
 
 
 def commit_records(block: bytes) -> Iterator[bytes]:
@@ -100,9 +108,14 @@ def unmarked(block: bytes) -> bytes:
     return block.replace(MARKER, b"\x01")
 
 
+def raw_fields(rest: bytes) -> list[bytes]:
+    """The NUL-split raw records of a record with no patch (what `parse_commit` leaves)."""
+    return rest.rstrip(b"\0\n").split(b"\0")
+
+
 def raw_changes(rest: bytes) -> list[RawChange]:
     """The changes of a record with no patch (what `parse_commit` leaves of it)."""
-    return list(parse_raw_z(rest.rstrip(b"\0\n").split(b"\0")))
+    return list(parse_raw_z(raw_fields(rest)))
 
 
 def walk_command(rev_args: Sequence[str], pathspecs: Sequence[str] = ()) -> tuple[str, ...]:
@@ -199,16 +212,42 @@ def parse_raw_z(fields: list[bytes]) -> Iterator[RawChange]:
     """RawChanges from the NUL-split fields of `--raw -z` output: renames and copies have two
     paths; a merge's combined record (`::…`, with `--cc`) has a mode and a blob per parent,
     and the first parent stands for the old side. Stops at a malformed or cut record."""
+    for parents, meta, new, old in _raw_records(fields):
+        text = [token.decode("ascii", "replace") for token in meta]
+        yield RawChange(
+            text[0],
+            text[parents],
+            text[parents + 1],
+            text[2 * parents + 1],
+            text[-1],
+            decode_path(new),
+            decode_path(old),
+        )
+
+
+def added_blobs(fields: list[bytes]) -> Iterator[bytes]:
+    """The new side's blob id of each change `parse_raw_z(fields)` reads whose new side
+    holds content (see `RawChange.adds_content`): what the blob engine reads. The same
+    records, without a RawChange built for each (a walk has hundreds of thousands)."""
+    for parents, meta, _, _ in _raw_records(fields):
+        if meta[parents] not in _NO_CONTENT_MODES and meta[-1].strip(b"D"):
+            yield meta[2 * parents + 1]
+
+
+_NO_CONTENT_MODES = (b"000000", SUBMODULE_MODE.encode())
+
+
+def _raw_records(fields: list[bytes]) -> Iterator[tuple[int, list[bytes], bytes, bytes]]:
+    """(parents, meta tokens, new path, old path) of each raw record in `fields`: modes,
+    then blobs, one per parent and one for the new side, then the status. Stops at a
+    malformed or cut record."""
     index = 0
     while index + 1 < len(fields) and fields[index].startswith(b":"):
         parents = len(fields[index]) - len(fields[index].lstrip(b":"))
-        meta = fields[index][parents:].decode("ascii", "replace").split(" ")
+        meta = fields[index][parents:].split(b" ")
         if len(meta) != 2 * parents + 3 or not meta[-1]:
             return
-        status = meta[-1]
-        old_mode, new_mode = meta[0], meta[parents]
-        old_sha, new_sha = meta[parents + 1], meta[2 * parents + 1]
-        if parents == 1 and status[0] in "RC":
+        if parents == 1 and meta[-1][:1] in (b"R", b"C"):
             if index + 2 >= len(fields):
                 return
             old, new = fields[index + 1], fields[index + 2]
@@ -216,9 +255,7 @@ def parse_raw_z(fields: list[bytes]) -> Iterator[RawChange]:
         else:
             old = new = fields[index + 1]
             index += 2
-        yield RawChange(
-            old_mode, new_mode, old_sha, new_sha, status, decode_path(new), decode_path(old)
-        )
+        yield parents, meta, new, old
 
 
 def streamed_changes(first: bytes, rest: Iterator[bytes]) -> Iterator[RawChange]:
