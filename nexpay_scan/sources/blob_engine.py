@@ -70,7 +70,9 @@ def scan_by(engine: str, scan: HistoryScan, rev_args: Sequence[str], workers: in
 
 
 def pick_engine(engine: str, rev_args: Sequence[str]) -> str:
-    """`engine`, or for "auto" the engine that is faster on such a selection."""
+    """`engine`, or for "auto" the engine that is faster on such a selection: the blob
+    engine, for every selection measured (the whole history, a branch, dates, a range of
+    2,000 commits; on 50 commits both take the same time, mostly start-up)."""
     if engine != "auto":
         return engine
     return "blob"
