@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 def pre_push(options: ScanOptions, remote: str | None) -> int:
     """`nexpay-scan pre-push`: the commits a push would send."""
-    from nexpay_scan.sources.blob_engine import scan_by
+    from nexpay_scan.sources.blob_engine import default_workers, scan_by
     from nexpay_scan.sources.history import HistoryScan
     from nexpay_scan.sources.push import objects_outside_commits, pushed_objects, pushed_revisions
 
@@ -39,7 +39,7 @@ def pre_push(options: ScanOptions, remote: str | None) -> int:
 
     pushed = list(pushed_revisions(root, remote, os.environ, read_lines))
     for revisions in pushed:
-        scan_by("auto", scan, revisions, options.jobs)
+        scan_by("auto", scan, revisions, default_workers())
     refs, had = pushed_objects(root, remote, lines)
     scan.scan_tags([(_tag_name(ref), sha) for ref, sha in refs])
     extra = objects_outside_commits(root, scanner, refs, had)
@@ -48,7 +48,7 @@ def pre_push(options: ScanOptions, remote: str | None) -> int:
 
 def pre_receive(options: ScanOptions) -> int:
     """`nexpay-scan pre-receive`: a server-side hook that rejects pushes adding a key."""
-    from nexpay_scan.sources.blob_engine import scan_by
+    from nexpay_scan.sources.blob_engine import default_workers, scan_by
     from nexpay_scan.sources.history import HistoryScan
     from nexpay_scan.sources.push import objects_outside_commits
     from nexpay_scan.sources.receive import (
@@ -68,7 +68,7 @@ def pre_receive(options: ScanOptions) -> int:
     changes: list[Finding] = []
     received = list(received_revisions(lines))
     for revisions in received:
-        scan_by("auto", scan, revisions, options.jobs)
+        scan_by("auto", scan, revisions, default_workers())
         if trusted is not None:
             files = suppression_files(options, root, trusted)
             changes += suppression_changes(root, revisions, files, trusted)

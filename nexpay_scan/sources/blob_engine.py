@@ -13,6 +13,7 @@ a finding is exactly what `git log -p` would give: each secret at the commit tha
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -67,6 +68,12 @@ def scan_by(engine: str, scan: HistoryScan, rev_args: Sequence[str], workers: in
     if pick_engine(engine, rev_args) == "blob":
         return run_blob_engine(scan, rev_args, workers)
     return scan.run(rev_args)
+
+
+def default_workers() -> int:
+    """Blob readers for a command without `--jobs` (pre-push, pre-receive): as `--jobs`
+    defaults, one per core, at most 4."""
+    return max(1, min(os.cpu_count() or 1, 4))
 
 
 def pick_engine(engine: str, rev_args: Sequence[str]) -> str:
