@@ -1,4 +1,4 @@
-"""The history routes' prefilter: could some content hold a key, as it is or decoded?
+"""The history engines' prefilter: could some content hold a key, as it is or decoded?
 
 Whole-history scans read gigabytes; they run the rules (and the decoders) only on content
 that passes this test. It must never skip content in which `nexpay-scan files` would find

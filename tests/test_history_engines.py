@@ -1,4 +1,5 @@
-"""The blob route and the diff route through history give the same findings."""
+"""The blob engine and the diff engine through history give the same findings, for the
+whole history and for every selection (a range, a branch, dates)."""
 
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ def _key(f: dict[str, Any]) -> tuple[Any, ...]:
 
 
 @pytest.mark.parametrize("extra", [[], ["--all-occurrences"]])
-def test_blob_and_diff_routes_agree(cli: CliRun, tangled: Repo, extra: list[str]) -> None:
+def test_blob_and_diff_engines_agree(cli: CliRun, tangled: Repo, extra: list[str]) -> None:
     diff = _history(cli, tangled, "--engine", "diff", *extra)
     one = _history(cli, tangled, "--engine", "blob", "--jobs", "1", *extra)
     two = _history(cli, tangled, "--engine", "blob", "--jobs", "2", *extra)
@@ -77,8 +78,8 @@ def test_blob_and_diff_routes_agree(cli: CliRun, tangled: Repo, extra: list[str]
     }
 
 
-def test_both_routes_count_every_commit(cli: CliRun, tangled: Repo) -> None:
-    # the blob route counts commits from its tree walk when it has one (a key was found)
+def test_both_engines_count_every_commit(cli: CliRun, tangled: Repo) -> None:
+    # the blob engine counts commits from its tree walk when it has one (a key was found)
     every = int(tangled.git("rev-list", "--all", "--count"))
     for engine in ("diff", "blob"):
         run = cli("history", "--repo", str(tangled.path), "--format", "json", "--engine", engine)
@@ -104,7 +105,7 @@ def test_dangling_blob_is_reported_apart(cli: CliRun, tangled: Repo) -> None:
     assert "dangling" in dangling["notes"][0]
 
 
-def test_rename_counts_as_an_occurrence_in_both_routes(cli: CliRun, tangled: Repo) -> None:
+def test_rename_counts_as_an_occurrence_in_both_engines(cli: CliRun, tangled: Repo) -> None:
     for engine in ("blob", "diff"):
         found = _history(cli, tangled, "--engine", engine, "--all-occurrences")
         files = sorted(f["file"] for f in found if f["match"] == secret(2))
@@ -138,11 +139,13 @@ def _encoded_keys_repo(repo: Repo) -> Repo:
     return repo
 
 
-@pytest.mark.parametrize("route", [["--engine", "blob"], ["--engine", "diff"], ["HEAD~3..HEAD"]])
-def test_keys_that_only_show_decoded_are_found_by_every_route(
-    cli: CliRun, repo: Repo, route: list[str]
+@pytest.mark.parametrize(
+    "selection", [["--engine", "blob"], ["--engine", "diff"], ["HEAD~3..HEAD"]]
+)
+def test_keys_that_only_show_decoded_are_found_by_every_engine(
+    cli: CliRun, repo: Repo, selection: list[str]
 ) -> None:
-    found = {f["match"]: f for f in _history(cli, _encoded_keys_repo(repo), *route)}
+    found = {f["match"]: f for f in _history(cli, _encoded_keys_repo(repo), *selection)}
     assert set(found) == {secret(6), secret(7), secret(8), secret(10)}
     assert found[secret(6)]["file"] == "deploy/env.b64"
     assert "decoded from base64" in found[secret(6)]["notes"]
@@ -152,7 +155,7 @@ def test_keys_that_only_show_decoded_are_found_by_every_route(
     assert found[secret(10)]["commit"] == repo.git("rev-parse", "HEAD").strip()
 
 
-def test_a_key_a_merge_itself_adds_is_found_by_both_routes(cli: CliRun, repo: Repo) -> None:
+def test_a_key_a_merge_itself_adds_is_found_by_both_engines(cli: CliRun, repo: Repo) -> None:
     repo.write("a.txt", "a\n")
     repo.commit()
     repo.git("checkout", "-q", "-b", "topic")
@@ -181,7 +184,7 @@ keywords = ["tok_"]
 
 
 @pytest.mark.parametrize("engine", ["blob", "diff"])
-def test_a_repository_rule_with_its_own_keyword_is_found_by_both_routes(
+def test_a_repository_rule_with_its_own_keyword_is_found_by_both_engines(
     cli: CliRun, repo: Repo, engine: str
 ) -> None:
     # its keyword shares no letters with Nexpay's: the prefilter's one pass still finds it
@@ -193,3 +196,116 @@ def test_a_repository_rule_with_its_own_keyword_is_found_by_both_routes(
     found = _history(cli, repo, "--engine", engine)
     assert [f["match"] for f in found] == ["tok_12345678"]
     assert found[0]["file"] == "deploy.env"
+
+
+# -- selections: a range, a branch, dates, a push: both engines, the same findings ----------
+
+
+def _both_engines(cli: CliRun, repo: Repo, *selection: str) -> list[dict[str, Any]]:
+    """The findings of `history SELECTION` by each engine (and by `auto`), which agree:
+    the same keys at the same commits and places, the same commits counted, the same
+    files named as skipped; each key where it came in, and every occurrence."""
+    found: list[dict[str, Any]] = []
+    for extra in (["--all-occurrences"], []):
+        runs = {}
+        for engine in ("diff", "blob", "auto"):
+            run = cli(
+                "history", "--repo", str(repo.path), "--format", "json", "--no-redact",
+                "--engine", engine, *extra, *selection,
+            )  # fmt: skip
+            assert run.code in (0, 1), run.err
+            runs[engine] = run.json()
+        diff, blob, auto = (runs[e] for e in ("diff", "blob", "auto"))
+        for other in (blob, auto):
+            assert sorted(map(_key, other["findings"])) == sorted(map(_key, diff["findings"]))
+            for field in ("commits_scanned", "skipped_files"):
+                assert other["summary"][field] == diff["summary"][field], field
+        found = diff["findings"]
+    return found
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        ["HEAD~4..HEAD"],
+        ["--branch", "feature"],
+        ["--branch", "side"],
+        ["--since", "2024-01-05"],
+        ["--until", "2024-01-04"],
+        ["main~1..main"],  # a revert, then a binary file
+        ["main~5..main~4"],  # a merge
+        ["main~6..feature"],
+    ],
+)
+def test_both_engines_agree_on_a_selection(
+    cli: CliRun, tangled: Repo, selection: list[str]
+) -> None:
+    _both_engines(cli, tangled, *selection)
+
+
+def test_both_engines_count_a_selections_commits(cli: CliRun, tangled: Repo) -> None:
+    found = _both_engines(cli, tangled, "--branch", "feature")
+    assert {f["match"] for f in found} == {secret(1), secret(2), client_id(1)}
+
+
+def test_a_blob_older_than_the_range_added_again_is_found_by_both_engines(
+    cli: CliRun, repo: Repo
+) -> None:
+    # the blob is in the history before the range: `rev-list --objects A..B` would not
+    # list it, but the range's commits add it again (a revert, a copy)
+    repo.write("a.env", f"NEXPAY_SECRET={secret(11)}\n")
+    repo.commit("key")
+    repo.write("a.env", "NEXPAY_SECRET=\n")
+    removed = repo.commit("key removed")
+    repo.git("revert", "--no-edit", removed)
+    reverted = repo.git("rev-parse", "HEAD").strip()
+    found = _both_engines(cli, repo, f"{removed}..HEAD")
+    assert [(f["commit"], f["file"]) for f in found] == [(reverted, "a.env")]
+    repo.write("b.env", (repo.path / "a.env").read_text())
+    copied = repo.commit("copy")
+    found = _both_engines(cli, repo, f"{reverted}..HEAD")
+    assert [(f["commit"], f["file"]) for f in found] == [(copied, "b.env")]
+
+
+def test_a_typechange_in_a_range_is_found_by_both_engines(cli: CliRun, repo: Repo) -> None:
+    import os
+
+    os.symlink("elsewhere", repo.path / "settings.env")
+    repo.commit("a link")
+    (repo.path / "settings.env").unlink()
+    repo.write("settings.env", f"NEXPAY_SECRET={secret(12)}\n")
+    changed = repo.commit("the link becomes a file")
+    assert repo.git("show", "--raw", "--format=", changed).split()[4] == "T"
+    found = _both_engines(cli, repo, "HEAD~1..HEAD")
+    assert [(f["commit"], f["file"], f["match"]) for f in found] == [
+        (changed, "settings.env", secret(12))
+    ]
+
+
+def test_a_commit_message_in_a_range_is_scanned_by_both_engines(cli: CliRun, repo: Repo) -> None:
+    repo.write("a.txt", "a\n")
+    repo.commit("start")
+    repo.write("a.txt", "b\n")
+    sha = repo.commit(f"rotate NEXPAY_SECRET={secret(13)}")
+    repo.git("tag", "-a", "v1", "-m", f"release NEXPAY_SECRET={secret(14)}")
+    found = _both_engines(cli, repo, "HEAD~1..HEAD")
+    assert sorted((f["file"], f["match"]) for f in found) == [
+        ("(commit message)", secret(13)),
+        ("(tag message v1)", secret(14)),
+    ]
+    assert found[0]["commit"] == sha
+
+
+@pytest.mark.parametrize("engine", ["diff", "blob"])
+def test_a_blob_missing_from_a_range_fails_both_engines(
+    cli: CliRun, repo: Repo, engine: str
+) -> None:
+    repo.write("a.txt", "start\n")
+    repo.commit("start")
+    repo.write("b.txt", "a file whose blob goes missing\n")
+    repo.commit("b")
+    sha = repo.git("rev-parse", "HEAD:b.txt").strip()
+    (repo.path / ".git" / "objects" / sha[:2] / sha[2:]).unlink()
+    run = cli("history", "--repo", str(repo.path), "--engine", engine, "HEAD~1..HEAD")
+    assert run.code == 2, run.out
+    assert len(run.err.strip().splitlines()) == 1 and "Traceback" not in run.err

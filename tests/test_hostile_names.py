@@ -16,10 +16,13 @@ from testing.results import found_keys, history_json, json_of
 COMMIT_MARKER = "\x01nexpay-scan-commit\x01"  # how the history reader splits `git log -p`
 
 
-WALK_MARKER = "\x01nexpay-scan-walk\x01"  # how the blob route splits its tree walk
+WALK_MARKER = "\x01nexpay-scan-walk\x01"  # what the blob engine's tree walk once split on
+# a name that reads as a raw record adding a blob that is not there (the walk lists the
+# blobs a range adds: asking git for this one would fail the scan)
+RAW_RECORD = ":100644 100644 " + "0" * 40 + " " + "e" * 40 + " M"
 
 
-@pytest.mark.parametrize("where", ["content", "path", "author", "path-walk"])
+@pytest.mark.parametrize("where", ["content", "path", "author", "path-walk", "path-raw"])
 def test_scanner_markers_in_names_and_content_cannot_hide_a_key(
     cli: CliRun, repo: Repo, where: str
 ) -> None:
@@ -35,18 +38,21 @@ def test_scanner_markers_in_names_and_content_cannot_hide_a_key(
         key_file = f"a{COMMIT_MARKER}b.env"
     elif where == "author":  # a numeric email reads as a commit time after a bad split
         env.update(GIT_AUTHOR_NAME=f"x{COMMIT_MARKER}y", GIT_AUTHOR_EMAIL="1700000000")
-    else:
+    elif where == "path-walk":
         repo.write(f"a{WALK_MARKER}b.txt", "hello\n")
+    else:
+        repo.write(RAW_RECORD, "hello\n")
     repo.write(key_file, f"K={secret(1)}\n")
     repo.stage()
     git(repo.path, "commit", "-q", "-m", "odd names", env=env)
     added = repo.git("rev-parse", "HEAD").strip()
     for engine in ("blob", "diff"):
-        run = history_json(cli, repo.path, "--engine", engine)
-        assert run.code == 1, (engine, run.code, run.err)
-        assert found_keys(run) == [(key_file, 1, 3, secret(1))], engine
-        assert json_of(run)["findings"][0]["commit"] == added
-        assert json_of(run)["summary"]["commits_scanned"] == 2, engine
+        for selection, commits in (([], 2), (["HEAD~1..HEAD"], 1)):
+            run = history_json(cli, repo.path, "--engine", engine, *selection)
+            assert run.code == 1, (engine, run.code, run.err)
+            assert found_keys(run) == [(key_file, 1, 3, secret(1))], engine
+            assert json_of(run)["findings"][0]["commit"] == added
+            assert json_of(run)["summary"]["commits_scanned"] == commits, engine
 
 
 def test_paths_with_newlines(cli: CliRun, repo: Repo) -> None:

@@ -26,7 +26,7 @@ def _scan_env(**extra: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def busy_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """3,000 commits of 3,000 distinct blobs full of keyword hits that are no keys: a few
-    seconds of scanning by either route, built by fast-import in under a second."""
+    seconds of scanning by either engine, built by fast-import in under a second."""
     path = tmp_path_factory.mktemp("busy") / "repo"
     env = _scan_env(GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1")
     subprocess.run(["git", "init", "-q", "-b", "main", str(path)], check=True, env=env)

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from nexpay_scan.sources import history, staged
-from nexpay_scan.sources.git import BlobReader, LongRecord, marked_blocks, marked_records
+from nexpay_scan.sources import gitlog, history, staged
+from nexpay_scan.sources.git import BlobReader
+from nexpay_scan.sources.gitlog import LongRecord, marked_blocks, marked_records
 from testing.cli import CliRun, Result, run_cli
 from testing.git_repo import Repo
 from testing.keys import client_id, secret
@@ -78,18 +79,19 @@ def test_oversized_commit_finds_the_key_and_names_the_too_big_file(
 ) -> None:
     sha = _oversized_commit(repo)
     monkeypatch.setattr(history, "RECORD_CAP", cap)
-    for args in (["HEAD~1..HEAD"], ["--engine", "diff"], ["--engine", "blob"]):
+    selections = (["HEAD~1..HEAD", "--engine", "diff"], ["HEAD~1..HEAD", "--engine", "blob"])
+    for args in (*selections, ["--engine", "diff"], ["--engine", "blob"]):
         run = _history(cli, repo, *args)
         assert run.code == 1, run.err
         assert _found(run) == [("deep/app.env", 3, secret(1))], args
         assert [f["commit"] for f in _json(run)["findings"]] == [sha]
-        if args[-1] != "blob":  # the blob listing counts blobs over the limit unnamed
+        if args != ["--engine", "blob"]:  # its listing counts blobs over the limit unnamed
             assert _skipped(run) == [("data/huge.txt", TOO_BIG)]
             [item] = _json(run)["summary"]["skipped_files"]
             assert item["commit"] == sha and item["gap"] is True
 
 
-def test_oversized_commit_finds_what_the_patch_route_finds(
+def test_oversized_commit_finds_what_the_patch_finds(
     cli: CliRun, repo: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Keys added in a big commit, one moved within a file, one already there in an
@@ -236,7 +238,7 @@ def test_streamed_raw_records_end_where_the_patch_begins() -> None:
     data = raw + b"\0diff --git a/x b/x\n:not a record\0x\0"
     for size in (1, 5, 77):
         pieces = (data[i : i + size] for i in range(size, len(data), size))
-        changes = list(history._streamed_changes(data[:size], pieces))
+        changes = list(gitlog.streamed_changes(data[:size], pieces))
         assert [c.path for c in changes] == [f"dir/f{n}" for n in range(50)], size
         assert {c.new_sha for c in changes} == {"2" * 40}
 

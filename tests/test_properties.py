@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from nexpay_scan.config import Settings, builtin_rules
 from nexpay_scan.findings import Finding
 from nexpay_scan.scan import Scanner
-from nexpay_scan.sources.git import RawChange, parse_raw_z
+from nexpay_scan.sources.gitlog import RawChange, added_blobs, parse_raw_z
 from nexpay_scan.sources.patch import added_lines, is_binary, section_path, split_sections
 from testing.keys import bad_checksum, client_id, legacy_client_id, legacy_secret, secret
 
@@ -437,6 +437,12 @@ def test_raw_records_parse_back_whole(
     output = b"".join(f + b"\0" for f in fields) + b"\0" + patch
     raw, _, _ = output.partition(b"\0\0")
     assert list(parse_raw_z(raw.split(b"\0"))) == changes
+    assert _added_as_parsed(fields) == [s.decode() for s in added_blobs(fields)]
+
+
+def _added_as_parsed(fields: list[bytes]) -> list[str]:
+    """The blobs the blob engine reads, as `parse_raw_z` reads the records."""
+    return [c.new_sha for c in parse_raw_z(fields) if c.adds_content]
 
 
 _RAW_PIECES = st.sampled_from(
@@ -449,6 +455,8 @@ _RAW_PIECES = st.sampled_from(
 @example(fields=[b":"])
 @example(fields=[b":100644 100644 " + b"a" * 40 + b" " + b"b" * 40 + b" R100", b"only-one"])
 def test_raw_parser_never_raises_on_any_fields(fields: list[bytes]) -> None:
+    added = [s.decode("ascii", "replace") for s in added_blobs(fields)]
+    assert added == _added_as_parsed(fields)
     for change in parse_raw_z(fields):
         assert isinstance(change, RawChange)
 

@@ -173,8 +173,9 @@ def history_options(parser: argparse.ArgumentParser, *, ranges: bool = True) -> 
         "--engine",
         choices=("auto", "blob", "diff"),
         default="auto",
-        help="blob: read each unique blob once (default for a whole history); "
-        "diff: walk `git log -p` (default for ranges and filters)",
+        help="how history is read (same findings either way): blob reads each blob the "
+        "selection adds once, then parses only the commits adding a key; diff parses "
+        "`git log -p`; auto (default) picks the faster for the selection",
     )
     parser.add_argument("--since", metavar="DATE", help="only commits after DATE (git dates)")
     parser.add_argument("--until", metavar="DATE", help="only commits before DATE")

@@ -31,7 +31,7 @@ def ci(options: ScanOptions, request: CiRequest) -> int:
         return EXIT_CLEAN
     wanted = HistoryRequest(
         revisions=tuple(revisions),
-        engine="diff",
+        engine="auto",
         jobs=options.jobs,
         all_occurrences=request.all_occurrences,
         track_places=bool(options.report),

@@ -88,7 +88,8 @@ class HistorySource:
     def findings(self, scanner: Scanner) -> list[Finding]:
         """The history's findings (see `history_findings`), linked, then the changes of
         the range to its suppression files."""
-        from nexpay_scan.sources.history import HistoryScan, log_revisions
+        from nexpay_scan.sources.gitlog import log_revisions
+        from nexpay_scan.sources.history import HistoryScan
 
         scan = HistoryScan(
             self.root,
@@ -111,27 +112,19 @@ class HistorySource:
 
 
 def history_findings(wanted: HistoryRequest, root: Path, scan: HistoryScan) -> list[Finding]:
-    """What `scan` finds in the history `wanted` names, by the route it asks for (or the
-    one that fits), with the marks the audit report reads when it tracks places."""
-    from nexpay_scan.sources.history import WHOLE_HISTORY, log_revisions
+    """What `scan` finds in the history `wanted` names, by the engine it asks for (or the
+    faster one), with the marks the audit report reads when it tracks places."""
+    from nexpay_scan.sources.blob_engine import scan_by
+    from nexpay_scan.sources.gitlog import is_whole_history, log_revisions
 
     scan.track_places = wanted.track_places
     branches = [f"refs/heads/{b}" for b in wanted.branches]
     rev_args = log_revisions([*branches, *wanted.revisions])
     dates = (("since", wanted.since), ("until", wanted.until))
     filters = [f"--{name}={value}" for name, value in dates if value]
-    engine = wanted.engine
-    if engine == "auto":  # the blob route covers whole histories only
-        engine = "blob" if rev_args == list(WHOLE_HISTORY) and not filters else "diff"
-    elif engine == "blob" and (rev_args != list(WHOLE_HISTORY) or filters):
-        raise FatalError(
-            "--engine blob scans the whole history: drop REV, --branch, --since, --until"
-        )
-    if engine == "blob":
+    if not filters and is_whole_history(rev_args) and wanted.engine != "diff":
         _expect_blob_bytes(root, scan.scanner, scan.progress)
-        findings = scan.run_blobs(rev_args, wanted.jobs)
-    else:
-        findings = scan.run([*filters, *rev_args])
+    findings = scan_by(wanted.engine, scan, [*filters, *rev_args], wanted.jobs)
     if scan.track_places:
         scan.mark_at_head(findings)
         _mark_at_tips(root, findings)
@@ -217,8 +210,8 @@ def _is_date_name(word: str) -> bool:
 
 
 def _expect_blob_bytes(root: Path, scanner: Scanner, progress: Progress) -> None:
-    """The progress display's total for the blob route, known before it starts: the
-    bytes of every blob it will read (the same listing it makes, counted first)."""
+    """The progress display's total for the blob engine over the whole history, known
+    before it starts: the bytes of every blob it will read (its listing, counted first)."""
     if not progress.enabled:
         return
     from nexpay_scan.sources.git import run_git

@@ -79,7 +79,7 @@ _ENCODED_HEAD = rb"PK\x03\x04|\x1f\x8b|\xff\xfe|\xfe\xff|[A-Za-z0-9+/_-]{64}"
 
 
 def starts_encoded(data: bytes) -> bool:
-    """True when `data` starts as encoded content does: both history routes decode such
+    """True when `data` starts as encoded content does: both history engines decode such
     content even where no keyword shows."""
     return bool(encoded_at(data, (0,)))
 

@@ -6,10 +6,9 @@ import contextlib
 import os
 import subprocess
 import threading
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 
 from nexpay_scan.errors import FatalError
-from nexpay_scan.records import Record
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
@@ -66,7 +65,7 @@ class GitCall:
         """Its standard output once it ends; a failure becomes a one-line FatalError."""
         out, err = self._process.communicate()
         if self._process.returncode not in self._ok_codes:
-            raise FatalError(_git_error(err, self._args, self._process.returncode))
+            raise FatalError(git_error(err, self._args, self._process.returncode))
         return out
 
     def output_within(self, limit: int) -> bytes | None:
@@ -79,7 +78,7 @@ class GitCall:
             return None
         out, err = self._process.communicate()
         if self._process.returncode not in self._ok_codes:
-            raise FatalError(_git_error(err, self._args, self._process.returncode))
+            raise FatalError(git_error(err, self._args, self._process.returncode))
         return head + out
 
     def cancel(self) -> None:
@@ -89,7 +88,8 @@ class GitCall:
         self._process.communicate()
 
 
-def _git_error(stderr: bytes, args: Sequence[str], code: int = 1) -> str:
+def git_error(stderr: bytes, args: Sequence[str], code: int = 1) -> str:
+    """The one line a failed git call is reported as."""
     lines = [ln for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
     message = next((ln for ln in lines if ln.startswith("fatal:")), lines[0] if lines else "")
     message = message.removeprefix("fatal: ").strip() or f"failed (exit {code})"
@@ -116,10 +116,11 @@ def piped(argv: list[str], **options: Any) -> subprocess.Popen[bytes]:
 
 @contextlib.contextmanager
 def streamed(
-    repo: StrPath, *args: str, config: Sequence[str] = (), stdin: Sequence[str] = ()
+    repo: StrPath, *args: str, config: Sequence[str] = (), stdin: Iterable[str] = ()
 ) -> Iterator[IO[bytes]]:
     """The standard output of a git call, to read as it comes; `stdin` lines are fed to it
-    meanwhile. When the reading ends, a failure of git becomes a one-line FatalError."""
+    meanwhile (from a thread: they may come from a generator). When the reading ends, a
+    failure of git becomes a one-line FatalError."""
     process = piped(
         git_command(repo, *config, *args),
         stdin=subprocess.PIPE,
@@ -130,85 +131,30 @@ def streamed(
     threading.Thread(target=_feed_lines, args=(process.stdin, stdin), daemon=True).start()
     try:
         yield process.stdout
+    except BaseException:  # the reader stopped (an error, a signal): git need not finish
+        process.kill()
+        raise
     finally:
         process.stdout.close()
         error = process.stderr.read()
         process.stderr.close()
         code = process.wait()
     if code != 0:
-        raise FatalError(_git_error(error, args, code))
+        raise FatalError(git_error(error, args, code))
 
 
-def marked_blocks(stream: IO[bytes], marker: bytes, size: int = 1 << 20) -> Iterator[bytes]:
-    """`stream` read `size` bytes at a time and handed on in blocks that each end where a
-    `marker` (the start of a record) begins: no record is ever cut in two."""
-    for block in marked_records(stream, marker, size):
-        assert isinstance(block, bytes)  # no cap: no LongRecord
-        yield block
-
-
-def marked_records(
-    stream: IO[bytes], marker: bytes, size: int = 1 << 20, cap: int | None = None
-) -> Iterator[bytes | LongRecord]:
-    """Like `marked_blocks`; and with a `cap`, no block is held past `cap` + `size` bytes:
-    a record that grows past `cap` without the next `marker` is handed on as a LongRecord
-    (its first bytes, and the rest to stream), which the caller reads or leaves; the
-    blocks go on after it. Only new bytes are searched for the marker (no quadratic rescan)."""
-    keep = len(marker) - 1  # a marker may begin in the last bytes already searched
-    pending = b""
-    searched = 0  # how much of `pending` holds no marker (but at 0) ending before keep
-    while block := stream.read(size):
-        pending += block
-        cut = pending.rfind(marker, max(1, searched - keep))
-        searched = len(pending)
-        if cut > 0:
-            yield pending[:cut]
-            pending = pending[cut:]
-            searched = len(pending)
-        elif cap is not None and len(pending) > cap:
-            record = LongRecord(pending[:-keep], pending[-keep:], stream, marker, size)
-            pending = b""
-            yield record
-            pending, searched = record.finish(), 0
-    if pending:
-        yield pending
-
-
-class LongRecord:
-    """A record too long to hold: its first bytes (`head`), and the rest read on demand in
-    pieces of about `size` bytes, up to the next marker or the end of the stream."""
-
-    def __init__(self, head: bytes, carry: bytes, stream: IO[bytes], marker: bytes, size: int):
-        self.head = head
-        self._carry, self._stream, self._marker, self._size = carry, stream, marker, size
-        self._next = b""  # the bytes from the next marker on, once found
-        self._done = False
-
-    def rest(self) -> Iterator[bytes]:
-        """The bytes after `head`, in bounded pieces, up to the next record."""
-        keep = len(self._marker) - 1
-        while not self._done:
-            block = self._stream.read(self._size)
-            data = self._carry + block
-            at = data.find(self._marker)
-            if at >= 0 or not block:
-                self._done = True
-                self._next = data[at:] if at >= 0 else b""
-                yield data[:at] if at >= 0 else data
-                return
-            self._carry = data[-keep:]
-            yield data[:-keep]
-
-    def finish(self) -> bytes:
-        """Passes over what was not read of the record; returns what follows it."""
-        for _ in self.rest():
-            pass
-        return self._next
-
-
-def _feed_lines(stream: IO[bytes], lines: Sequence[str]) -> None:
+def _feed_lines(stream: IO[bytes], lines: Iterable[str]) -> None:
+    """Writes `lines` a thousand at a time: they may come from a generator that waits on
+    another process, whose output git then reads as it comes."""
     try:
-        stream.write("".join(f"{line}\n" for line in lines).encode())
+        pending: list[str] = []
+        for line in lines:
+            pending.append(line)
+            if len(pending) >= 1024:
+                stream.write(("\n".join(pending) + "\n").encode())
+                stream.flush()
+                pending = []
+        stream.write("".join(f"{line}\n" for line in pending).encode())
         stream.close()
     except (BrokenPipeError, ValueError):
         pass
@@ -290,49 +236,6 @@ def decode_path(raw: bytes) -> str:
     return os.fsdecode(raw)
 
 
-class RawChange(Record):
-    """One line of `git diff --raw -z`: a file's old and new blob and what happened."""
-
-    old_mode: str
-    new_mode: str
-    old_sha: str
-    new_sha: str
-    status: str
-    path: str
-    old_path: str
-
-    @property
-    def adds_content(self) -> bool:
-        """True when the new side holds file content worth scanning."""
-        return self.new_mode not in ("000000", SUBMODULE_MODE) and set(self.status) != {"D"}
-
-
-def parse_raw_z(fields: list[bytes]) -> Iterator[RawChange]:
-    """RawChanges from the NUL-split fields of `--raw -z` output: renames and copies have two
-    paths; a merge's combined record (`::…`, with `--cc`) has a mode and a blob per parent,
-    and the first parent stands for the old side. Stops at a malformed or cut record."""
-    index = 0
-    while index + 1 < len(fields) and fields[index].startswith(b":"):
-        parents = len(fields[index]) - len(fields[index].lstrip(b":"))
-        meta = fields[index][parents:].decode("ascii", "replace").split(" ")
-        if len(meta) != 2 * parents + 3 or not meta[-1]:
-            return
-        status = meta[-1]
-        old_mode, new_mode = meta[0], meta[parents]
-        old_sha, new_sha = meta[parents + 1], meta[2 * parents + 1]
-        if parents == 1 and status[0] in "RC":
-            if index + 2 >= len(fields):
-                return
-            old, new = fields[index + 1], fields[index + 2]
-            index += 3
-        else:
-            old = new = fields[index + 1]
-            index += 2
-        yield RawChange(
-            old_mode, new_mode, old_sha, new_sha, status, decode_path(new), decode_path(old)
-        )
-
-
 _CAT_FILE_DIED = (
     "git cat-file stopped before reading every object: the object store is corrupt or "
     "unreadable (run `git fsck`)"
@@ -379,7 +282,7 @@ def check_objects_present(repo: StrPath, rev_args: Sequence[str]) -> None:
     """In a partial clone, a FatalError unless every object `rev_args` reaches is here.
     `--missing=print` lists what is missing without fetching it: git would otherwise fetch
     each blob from the promisor remote, one at a time, while the scan waits (and the blob
-    route, which reads only what is stored, would pass over them)."""
+    engine, which reads only what is stored, would pass over them)."""
     promisor = promisor_remote(repo)
     if promisor is None:
         return
@@ -510,11 +413,16 @@ class BlobReader:
         return self._process.stdin, self._process.stdout
 
     def close(self) -> None:
-        """Ends the git process."""
+        """Ends the git process, even one left mid-answer (a scan stopped by a signal or
+        an error): its output is closed before it is waited for, so a git blocked writing
+        to a full pipe gets a broken pipe and exits instead of waiting forever."""
         stdin, stdout = self._pipes()
-        stdin.close()
-        self._process.wait()
+        try:
+            stdin.close()
+        except OSError:  # git already gone: what was left to send does not matter
+            pass
         stdout.close()
+        self._process.wait()
 
     def __enter__(self) -> BlobReader:
         return self

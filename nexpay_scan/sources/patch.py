@@ -13,7 +13,7 @@ _SECTION = re.compile(rb"^diff --(?:git|cc|combined) ", re.MULTILINE)
 # An added line that starts with 64 base64 characters: part of a file that is base64 from
 # its first byte (a committed `base64 .env`, wrapped or not), or a base64 line in one. Keys
 # in it show no keyword until decoded, so the keyword prefilter must not skip such a change.
-# (The blob route looks at the same files: blobs that start with base64.)
+# (The blob engine looks at the same files: blobs that start with base64.)
 _ENCODED_LINE = re.compile(rb"\n\++[A-Za-z0-9+/_-]{64}")
 
 

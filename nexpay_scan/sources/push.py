@@ -49,6 +49,7 @@ class PushSource:
 
     def findings(self, scanner: Scanner) -> list[Finding]:
         """Each key the push adds, once, where it came in."""
+        from nexpay_scan.sources.blob_engine import default_workers, scan_by
         from nexpay_scan.sources.history import HistoryScan
 
         scan = HistoryScan(self.root, scanner, progress=self.progress)
@@ -61,7 +62,7 @@ class PushSource:
 
         self.ranges = list(pushed_revisions(self.root, self.remote, self.environ, read_lines))
         for revisions in self.ranges:
-            scan.run(revisions)
+            scan_by("auto", scan, revisions, default_workers())
         refs, had = pushed_objects(self.root, self.remote, lines)
         scan.scan_tags([(tag_name(ref), sha) for ref, sha in refs])
         extra = objects_outside_commits(self.root, scanner, refs, had, self.stats)

@@ -56,6 +56,7 @@ class ReceiveSource:
 
     def findings(self, scanner: Scanner) -> list[Finding]:
         """Each key the push adds, once, where it came in; then the suppression changes."""
+        from nexpay_scan.sources.blob_engine import default_workers, scan_by
         from nexpay_scan.sources.history import HistoryScan
         from nexpay_scan.sources.push import objects_outside_commits, tag_name
         from nexpay_scan.trust import suppression_changes
@@ -65,7 +66,7 @@ class ReceiveSource:
         changes: list[Finding] = []
         self.ranges = list(received_revisions(self.lines))
         for revisions in self.ranges:
-            scan.run(revisions)
+            scan_by("auto", scan, revisions, default_workers())
             if self.trusted is not None:
                 changes += suppression_changes(self.root, revisions, self.watched, self.trusted)
         refs = received_refs(self.lines)

@@ -12,14 +12,13 @@ from nexpay_scan.sources.changes import paired_sections, scan_change
 from nexpay_scan.sources.git import (
     BlobReader,
     GitCall,
-    RawChange,
     check_explicit_repo,
     empty_tree,
     has_commits,
-    parse_raw_z,
     run_git,
     work_tree_root,
 )
+from nexpay_scan.sources.gitlog import RawChange, parse_raw_z
 from nexpay_scan.stats import Stats
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)

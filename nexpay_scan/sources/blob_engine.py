@@ -1,0 +1,382 @@
+"""The blob engine through history: each blob read and searched once, then only the commits
+that add a blob with a hit go through the diff engine.
+
+Whole history: every blob in the store is read in pack order (`blobs.BlobListing`), then,
+only if one has a hit, the trees are walked (`git log --raw`, no content) to find the
+commits adding it. A selection (a range, a branch, dates, a push): the walk over the same
+selection comes first, and lists the blobs its commits add (what the diff engine would read
+as patches: a blob re-added by a revert or a copy is there too); those blobs are read.
+Either way the commits adding a hit blob go through the diff engine (`HistoryScan.run`), so
+a finding is exactly what `git log -p` would give: each secret at the commit that adds it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from nexpay_scan.errors import FatalError
+from nexpay_scan.findings import Finding, Suppression
+from nexpay_scan.scan import Scanner
+from nexpay_scan.sources.blobs import LEANER_GIT, BlobListing, blobs_with_candidates
+from nexpay_scan.sources.git import (
+    BlobReader,
+    check_objects_present,
+    git_command,
+    git_error,
+    piped,
+    run_git,
+    streamed,
+)
+from nexpay_scan.sources.gitlog import (
+    MARKER,
+    RawChange,
+    added_blobs,
+    commit_records,
+    commits_in,
+    is_whole_history,
+    marked_blocks,
+    parse_commit,
+    raw_changes,
+    raw_fields,
+    record_body,
+    walk_command,
+)
+from nexpay_scan.sources.history import HistoryScan
+from nexpay_scan.sources.messages import messages_beside
+from nexpay_scan.stats import Stats
+
+LOCAL_ONLY = (
+    "local only, never pushed: an object in this clone's .git/objects that no ref or "
+    "reflog reaches (a commit the hook blocked, a `git add` undone); `git gc --prune=now` "
+    "drops it"
+)
+# The diff engine is given the commits to parse on its standard input, in walk order.
+_LISTED_COMMITS = ("--no-walk=unsorted", "--stdin")
+
+
+ENGINES = ("auto", "diff", "blob")
+
+
+def scan_by(engine: str, scan: HistoryScan, rev_args: Sequence[str], workers: int) -> list[Finding]:
+    """The findings in the history `rev_args` select, by `engine` (ENGINES): the diff
+    engine (`scan.run`), the blob engine (`run_blob_engine`), or for "auto" the faster
+    one for this selection (see `pick_engine`). Both give the same findings."""
+    if pick_engine(engine, rev_args) == "blob":
+        return run_blob_engine(scan, rev_args, workers)
+    return scan.run(rev_args)
+
+
+def default_workers() -> int:
+    """Blob readers for a command without `--jobs` (pre-push, pre-receive): as `--jobs`
+    defaults, one per core, at most 4."""
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def pick_engine(engine: str, rev_args: Sequence[str]) -> str:
+    """`engine`, or for "auto" the engine that is faster on such a selection: the blob
+    engine, for every selection measured (the whole history, a branch, dates, a range of
+    2,000 commits; on 50 commits both take the same time, mostly start-up)."""
+    if engine != "auto":
+        return engine
+    return "blob"
+
+
+def run_blob_engine(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> list[Finding]:
+    """The findings the diff engine gives for `rev_args` (`scan.findings()`, then those
+    of `scan.run`), by the blob engine; for the whole history, plus findings in blobs no
+    single-parent commit adds (dangling or merge-only)."""
+    if is_whole_history(rev_args):
+        return _whole_history(scan, rev_args, workers)
+    _selection(scan, rev_args, workers)
+    return scan.findings()
+
+
+def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> list[Finding]:
+    repo, scanner = scan.repo, scan.scanner
+    check_objects_present(repo, rev_args)
+    counter = subprocess.Popen(  # counted while the blobs stream, on its own
+        git_command(repo, "rev-list", "--count", *rev_args, "--"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    walks: list[TreeWalk] = []
+
+    def walk() -> None:  # the walk counts the commits too: the counter can stop
+        walks.append(TreeWalk(repo, rev_args))
+        counter.kill()
+
+    messages = messages_beside(repo, rev_args, scanner)
+    try:
+        scan.progress.start(0, "bytes")
+        oversized: list[tuple[bytes, int]] = []
+        hits = blobs_with_candidates(
+            repo,
+            scanner,
+            workers,
+            on_first=walk,
+            oversized=oversized,
+            stats=scan.stats,
+            progress=scan.progress,
+        )
+        extra: list[Finding] = []
+        if hits:
+            found = walks[0].introductions(hits)
+            if found.commits:
+                scan.run(_LISTED_COMMITS, found.commits, prefilter=False)
+            scan.walked(found.walked, shown=False)
+            extra = unattributed_findings(repo, scanner, found.unattributed, rev_args, scan.stats)
+    finally:
+        for tree_walk in walks:
+            tree_walk.close()
+        counted, _ = counter.communicate()
+    if not walks:
+        scan.walked(int(counted.strip() or b"0"), shown=False)
+    name_oversized(repo, scanner, oversized, rev_args, scan.stats)
+    scan.scan_messages_read(messages.result(), rev_args)
+    return scan.findings() + extra
+
+
+def _selection(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> None:
+    """The blobs the selection's commits add, read as the walk lists them; the commits
+    adding one with a hit or one over the size limit (which the diff engine then names as
+    skipped) parsed."""
+    repo, scanner = scan.repo, scan.scanner
+    check_objects_present(repo, rev_args)
+    messages = messages_beside(repo, rev_args, scanner)
+    walk = SelectionWalk(repo, rev_args)
+    try:
+        scan.progress.start(0, "bytes")
+        oversized: list[tuple[bytes, int]] = []
+        listing = BlobListing(walk.added_blobs())
+        hits = blobs_with_candidates(
+            repo,
+            scanner,
+            workers,
+            oversized=oversized,
+            listing=listing,
+            stats=scan.stats,
+            progress=scan.progress,
+        )
+        found = walk.introductions(hits | {sha for sha, _ in oversized})
+    finally:
+        walk.close()
+    if found.commits:
+        scan.run(_LISTED_COMMITS, found.commits, prefilter=False)
+    scan.walked(found.walked, shown=False)
+    scan.scan_messages_read(messages.result(), rev_args)
+
+
+class Introductions:
+    """What the tree walk found: commits adding a hit blob, hit blobs no commit adds, and
+    how many commits it went through."""
+
+    def __init__(self, commits: list[str], unattributed: set[bytes], walked: int) -> None:
+        self.commits, self.unattributed, self.walked = commits, unattributed, walked
+
+
+class TreeWalk:
+    """`git log --raw` over the selection (trees only, no content; see `gitlog`), spooled
+    to an unlinked temporary file: for the whole history it starts as soon as the blob scan
+    finds a first hit and runs beside the rest of that scan; its records are read once the
+    hits are known. If the spool fails (a full disk), the walk runs again, read from git."""
+
+    def __init__(self, repo: Path, rev_args: Sequence[str]) -> None:
+        self.repo = repo
+        self.args = walk_command(rev_args)
+        self.spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self.process = subprocess.Popen(
+            git_command(repo, *LEANER_GIT, *self.args),
+            stdout=self.spool,
+            stderr=subprocess.DEVNULL,  # a failure shows when the walk is run again
+        )
+
+    def introductions(self, hits: set[bytes]) -> Introductions:
+        """The commits (in `git log` order) whose changes add one of `hits`."""
+        commits: list[str] = []
+        seen: set[bytes] = set()
+        walked = 0
+        for block in self._blocks():
+            walked += commits_in(block)
+            for sha, changes in _records_naming(block, hits):
+                new = {_added(change) for change in changes} & hits
+                if new:
+                    commits.append(sha)
+                    seen |= new
+        return Introductions(commits, hits - seen, walked)
+
+    def _blocks(self) -> Iterator[bytes]:
+        if self.process.wait() == 0:
+            self.spool.seek(0)
+            yield from marked_blocks(self.spool, MARKER)
+            return
+        with streamed(self.repo, *self.args, config=LEANER_GIT) as output:
+            yield from marked_blocks(output, MARKER)
+
+    def close(self) -> None:
+        """Stops git if it still runs; the spool disappears with its file handle."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.spool.close()
+
+
+class SelectionWalk(TreeWalk):
+    """The tree walk of a selection, read as git writes it (and spooled for
+    `introductions`): `added_blobs` lists the blobs to read while the walk goes on."""
+
+    def __init__(self, repo: Path, rev_args: Sequence[str]) -> None:
+        self.repo = repo
+        self.args = walk_command(rev_args)
+        self.spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self.process = piped(
+            git_command(repo, *LEANER_GIT, *self.args),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        self._error: BaseException | None = None
+
+    def added_blobs(self) -> Iterator[bytes]:
+        """The blobs the walk's changes add (each once, in walk order: about the order
+        of the packs): the new side of every change with content (no deletion, no
+        submodule). Run on git's feeding thread: what goes wrong ends the list, and is
+        raised by `_blocks` (so `git cat-file` still sees its input end)."""
+        seen: set[bytes] = set()
+        try:
+            assert self.process.stdout is not None
+            for block in marked_blocks(self.process.stdout, MARKER):
+                self.spool.write(block)
+                for record in commit_records(block):
+                    for sha in added_blobs(raw_fields(record_body(record))):
+                        if sha not in seen:
+                            seen.add(sha)
+                            yield sha
+        except Exception as error:
+            self._error = error
+
+    def _blocks(self) -> Iterator[bytes]:
+        _, error = self.process.communicate()
+        if self._error is not None:
+            raise self._error
+        if self.process.returncode != 0:
+            raise FatalError(git_error(error, self.args, self.process.returncode))
+        self.spool.seek(0)
+        yield from marked_blocks(self.spool, MARKER)
+
+    def close(self) -> None:
+        """Stops git if it still runs, and closes its pipes and the spool."""
+        super().close()
+        for pipe in (self.process.stdout, self.process.stderr):
+            if pipe is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    pipe.close()
+
+
+def _added(change: RawChange) -> bytes:
+    return change.new_sha.encode() if change.adds_content else b""
+
+
+def _records_naming(block: bytes, hits: set[bytes]) -> Iterator[tuple[str, list[RawChange]]]:
+    """The commit records of `block` that name one of `hits`, in order. With a few hits,
+    only the records around where they occur are parsed: most blocks name none."""
+    if len(hits) > 256:
+        records: Iterator[bytes] = commit_records(block)
+    else:
+        records = (block[start:end] for start, end in _spans_naming(block, hits))
+    for record in records:
+        dated, rest = parse_commit(record)
+        yield dated.commit.sha, raw_changes(rest)
+
+
+def _spans_naming(block: bytes, hits: set[bytes]) -> list[tuple[int, int]]:
+    """(start, end) of each record of `block` in which one of `hits` occurs."""
+    starts: set[int] = set()
+    for sha in hits:
+        position = block.find(sha)
+        while position >= 0:
+            starts.add(block.rfind(MARKER, 0, position))
+            end = block.find(MARKER, position)
+            position = block.find(sha, end) if end >= 0 else -1
+    spans = []
+    for start in sorted(starts):
+        end = block.find(MARKER, start + len(MARKER))
+        spans.append((start, end if end >= 0 else len(block)))
+    return spans
+
+
+def reachable_paths(repo: Path, rev_args: Sequence[str], wanted: set[bytes]) -> dict[bytes, str]:
+    """For each wanted blob reachable from `rev_args`, one path it has in some tree."""
+    if not wanted:
+        return {}
+    out = run_git(repo, "rev-list", "--objects", *rev_args, "--")
+    found: dict[bytes, str] = {}
+    for line in out.splitlines():
+        sha, _, path = line.partition(b" ")
+        if sha in wanted and sha not in found:
+            found[sha] = path.decode("utf-8", "surrogateescape")
+    return found
+
+
+def name_oversized(
+    repo: Path,
+    scanner: Scanner,
+    oversized: list[tuple[bytes, int]],
+    rev_args: Sequence[str],
+    stats: Stats,
+) -> None:
+    """Names each blob the listing passed over for its size: at a path it has and the
+    first commit that adds it there, or as an unreachable blob."""
+    if not oversized:
+        return
+    paths = reachable_paths(repo, rev_args, {sha for sha, _ in oversized})
+    for sha, size in oversized:
+        path = paths.get(sha)
+        if path is None:
+            scanner.too_big(size, f"(unreachable blob {sha.decode()[:12]})", stats=stats)
+        else:
+            first = _first_commit_adding(repo, rev_args, path, sha)
+            scanner.too_big(size, path, first, stats=stats)
+
+
+def _first_commit_adding(repo: Path, rev_args: Sequence[str], path: str, sha: bytes) -> str | None:
+    """The oldest commit of `rev_args` whose change at `path` makes it the blob `sha`."""
+    args = walk_command(["--reverse", *rev_args], [f":(literal,top){path}"])
+    for record in commit_records(run_git(repo, *args)):
+        dated, rest = parse_commit(record)
+        if any(change.new_sha.encode() == sha for change in raw_changes(rest)):
+            return dated.commit.sha
+    return None
+
+
+def unattributed_findings(
+    repo: Path, scanner: Scanner, blobs: set[bytes], rev_args: Sequence[str], stats: Stats
+) -> list[Finding]:
+    """Findings in hit blobs no single-parent commit adds: dangling objects, or blobs
+    that only a merge brings in. Reported apart from the history findings. In a work
+    tree's repository a dangling object never left the machine (a commit the hook
+    blocked, a `git add` undone): its finding is listed as local only and does not fail
+    the run; in a bare repository (a server, a mirror) anyone can fetch it by its id."""
+    paths = reachable_paths(repo, rev_args, blobs)
+    bare = run_git(repo, "rev-parse", "--is-bare-repository").strip() == b"true"
+    findings: list[Finding] = []
+    with BlobReader(repo) as reader:
+        for sha in sorted(blobs):
+            data = reader.read(sha.decode()) or b""
+            path = paths.get(sha)
+            shown = path if path is not None else f"(unreachable blob {sha.decode()[:12]})"
+            for finding in scanner.scan(data, shown, stats=stats):
+                finding.notes.append(
+                    "brought in by a merge commit, not by a single-parent change"
+                    if path is not None
+                    else f"in dangling object {sha.decode()}: no ref or reflog reaches it"
+                )
+                finding.unreachable = path is None
+                if path is None and not bare and finding.suppression is None:
+                    finding.suppression = Suppression("external", LOCAL_ONLY)
+                findings.append(finding)
+    return findings

@@ -1,0 +1,277 @@
+"""Git's history as records: the one format both history engines read.
+
+Both engines walk the same commits with the same `git log` arguments (WALK_ARGS): the diff
+engine adds the patch (`-p`), the blob engine reads only the raw records (which blob each
+change makes) and the blobs themselves. Every record starts with MARKER and the commit's
+header fields (HEADER_FORMAT, read by `parse_commit`); its raw records (`--raw -z`) are read
+by `parse_raw_z`. Nothing else in the package parses `git log` output.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from itertools import chain
+
+from nexpay_scan.findings import Commit
+from nexpay_scan.records import Record
+from nexpay_scan.sources.git import SUBMODULE_MODE, decode_path, run_git
+
+TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
+if TYPE_CHECKING:
+    from typing import IO
+
+    from nexpay_scan.paths import StrPath
+
+BLOCK_SIZE = 1 << 20
+# Where each commit's record starts in `git log` output. Author names, paths and content can
+# hold any bytes, so the marker carries a random nonce of this run that no repository can
+# know in advance: otherwise a crafted author name could cut a record and hide a key.
+MARKER = b"\x01nexpay-scan-" + os.urandom(12).hex().encode() + b"\x01"
+# the fields a commit's record starts with (see parse_commit)
+HEADER_FORMAT = "%H%x00%ct%x00%an%x00%ae%x00%aI"
+RECORD_FORMAT = "--format=" + MARKER.decode() + HEADER_FORMAT
+# How both history engines walk: the same commits, in the same order, with the same changes.
+WALK_ARGS = (
+    "log",
+    "--raw",
+    "-z",
+    # A file renamed with a key in it counts as adding it again, in both history engines.
+    "--no-renames",
+    # A merge's own changes (conflict resolutions, "evil" merges): what is new against
+    # every parent. Without it `git log -p` shows merges as empty.
+    "--cc",
+    "--full-history",
+    "--no-abbrev",
+)
+# The whole history: every ref, and every commit a reflog still names (a deleted branch's
+# commits through HEAD's reflog, an amended or rebased commit, an older stash): such a
+# commit is reported as itself (sha, author, date), not as a dangling blob.
+WHOLE_HISTORY = ("--all", "--reflog")
+
+
+def log_revisions(revisions: Sequence[str]) -> list[str]:
+    """What `git log` is given: the whole history by default (WHOLE_HISTORY), else the
+    user's revisions, as such."""
+    if not revisions:
+        return list(WHOLE_HISTORY)
+    return ["--end-of-options", *revisions]
+
+
+def is_whole_history(rev_args: Sequence[str]) -> bool:
+    """True when `rev_args` select the whole history, unfiltered."""
+    return list(rev_args) == list(WHOLE_HISTORY)
+
+
+def count_commits(repo: StrPath, rev_args: Sequence[str]) -> int:
+    """How many commits `git log rev_args` lists."""
+    return int(run_git(repo, "rev-list", "--count", *rev_args, "--") or b"0")
+
+
+class DatedCommit(Record):
+    """A commit and its committer time, the order in which introductions are judged."""
+
+    commit: Commit
+    timestamp: int
+
+
+def parse_commit(chunk: bytes) -> tuple[DatedCommit, bytes]:
+    """A commit's header fields and the rest of its record (raw records, then any patch
+    or message). `chunk` starts with MARKER."""
+    fields = chunk[len(MARKER) :].split(b"\0", 5)
+    sha, timestamp, author, email, date = (f.decode("utf-8", "replace") for f in fields[:5])
+    commit = Commit(sha=sha, author=author, email=email, date=date)
+    return DatedCommit(commit, int(timestamp)), _after_header(fields)
+
+
+def record_body(chunk: bytes) -> bytes:
+    """What `parse_commit` leaves of a record, its header not decoded."""
+    return _after_header(chunk[len(MARKER) :].split(b"\0", 5))
+
+
+def _after_header(fields: list[bytes]) -> bytes:
+    return fields[5].lstrip(b"\0\n") if len(fields) > 5 else b""
+
+
+def commit_records(block: bytes) -> Iterator[bytes]:
+    """The records of a block (see `marked_blocks`), each starting with MARKER."""
+    return (MARKER + chunk for chunk in block.split(MARKER)[1:])
+
+
+def commits_in(block: bytes) -> int:
+    """How many commit records a block holds."""
+    return block.count(MARKER)
+
+
+def unmarked(block: bytes) -> bytes:
+    """A block of records without its markers, which name the tool (a keyword)."""
+    return block.replace(MARKER, b"\x01")
+
+
+def raw_fields(rest: bytes) -> list[bytes]:
+    """The NUL-split raw records of a record with no patch (what `parse_commit` leaves)."""
+    return rest.rstrip(b"\0\n").split(b"\0")
+
+
+def raw_changes(rest: bytes) -> list[RawChange]:
+    """The changes of a record with no patch (what `parse_commit` leaves of it)."""
+    return list(parse_raw_z(raw_fields(rest)))
+
+
+def walk_command(rev_args: Sequence[str], pathspecs: Sequence[str] = ()) -> tuple[str, ...]:
+    """The git arguments of the raw walk over `rev_args` (records without content), the
+    changes at `pathspecs` (all by default)."""
+    return (*WALK_ARGS, RECORD_FORMAT, *rev_args, "--", *pathspecs)
+
+
+def marked_blocks(stream: IO[bytes], marker: bytes, size: int = 1 << 20) -> Iterator[bytes]:
+    """`stream` read `size` bytes at a time and handed on in blocks that each end where a
+    `marker` (the start of a record) begins: no record is ever cut in two."""
+    for block in marked_records(stream, marker, size):
+        assert isinstance(block, bytes)  # no cap: no LongRecord
+        yield block
+
+
+def marked_records(
+    stream: IO[bytes], marker: bytes, size: int = 1 << 20, cap: int | None = None
+) -> Iterator[bytes | LongRecord]:
+    """Like `marked_blocks`; and with a `cap`, no block is held past `cap` + `size` bytes:
+    a record that grows past `cap` without the next `marker` is handed on as a LongRecord
+    (its first bytes, and the rest to stream), which the caller reads or leaves; the
+    blocks go on after it. Only new bytes are searched for the marker (no quadratic rescan)."""
+    keep = len(marker) - 1  # a marker may begin in the last bytes already searched
+    pending = b""
+    searched = 0  # how much of `pending` holds no marker (but at 0) ending before keep
+    while block := stream.read(size):
+        pending += block
+        cut = pending.rfind(marker, max(1, searched - keep))
+        searched = len(pending)
+        if cut > 0:
+            yield pending[:cut]
+            pending = pending[cut:]
+            searched = len(pending)
+        elif cap is not None and len(pending) > cap:
+            record = LongRecord(pending[:-keep], pending[-keep:], stream, marker, size)
+            pending = b""
+            yield record
+            pending, searched = record.finish(), 0
+    if pending:
+        yield pending
+
+
+class LongRecord:
+    """A record too long to hold: its first bytes (`head`), and the rest read on demand in
+    pieces of about `size` bytes, up to the next marker or the end of the stream."""
+
+    def __init__(self, head: bytes, carry: bytes, stream: IO[bytes], marker: bytes, size: int):
+        self.head = head
+        self._carry, self._stream, self._marker, self._size = carry, stream, marker, size
+        self._next = b""  # the bytes from the next marker on, once found
+        self._done = False
+
+    def rest(self) -> Iterator[bytes]:
+        """The bytes after `head`, in bounded pieces, up to the next record."""
+        keep = len(self._marker) - 1
+        while not self._done:
+            block = self._stream.read(self._size)
+            data = self._carry + block
+            at = data.find(self._marker)
+            if at >= 0 or not block:
+                self._done = True
+                self._next = data[at:] if at >= 0 else b""
+                yield data[:at] if at >= 0 else data
+                return
+            self._carry = data[-keep:]
+            yield data[:-keep]
+
+    def finish(self) -> bytes:
+        """Passes over what was not read of the record; returns what follows it."""
+        for _ in self.rest():
+            pass
+        return self._next
+
+
+class RawChange(Record):
+    """One line of `git diff --raw -z`: a file's old and new blob and what happened."""
+
+    old_mode: str
+    new_mode: str
+    old_sha: str
+    new_sha: str
+    status: str
+    path: str
+    old_path: str
+
+    @property
+    def adds_content(self) -> bool:
+        """True when the new side holds file content worth scanning."""
+        return self.new_mode not in ("000000", SUBMODULE_MODE) and set(self.status) != {"D"}
+
+
+def parse_raw_z(fields: list[bytes]) -> Iterator[RawChange]:
+    """RawChanges from the NUL-split fields of `--raw -z` output: renames and copies have two
+    paths; a merge's combined record (`::…`, with `--cc`) has a mode and a blob per parent,
+    and the first parent stands for the old side. Stops at a malformed or cut record."""
+    for parents, meta, new, old in _raw_records(fields):
+        text = [token.decode("ascii", "replace") for token in meta]
+        yield RawChange(
+            text[0],
+            text[parents],
+            text[parents + 1],
+            text[2 * parents + 1],
+            text[-1],
+            decode_path(new),
+            decode_path(old),
+        )
+
+
+def added_blobs(fields: list[bytes]) -> Iterator[bytes]:
+    """The new side's blob id of each change `parse_raw_z(fields)` reads whose new side
+    holds content (see `RawChange.adds_content`): what the blob engine reads. The same
+    records, without a RawChange built for each (a walk has hundreds of thousands)."""
+    for parents, meta, _, _ in _raw_records(fields):
+        if meta[parents] not in _NO_CONTENT_MODES and meta[-1].strip(b"D"):
+            yield meta[2 * parents + 1]
+
+
+_NO_CONTENT_MODES = (b"000000", SUBMODULE_MODE.encode())
+
+
+def _raw_records(fields: list[bytes]) -> Iterator[tuple[int, list[bytes], bytes, bytes]]:
+    """(parents, meta tokens, new path, old path) of each raw record in `fields`: modes,
+    then blobs, one per parent and one for the new side, then the status. Stops at a
+    malformed or cut record."""
+    index = 0
+    while index + 1 < len(fields) and fields[index].startswith(b":"):
+        parents = len(fields[index]) - len(fields[index].lstrip(b":"))
+        meta = fields[index][parents:].split(b" ")
+        if len(meta) != 2 * parents + 3 or not meta[-1]:
+            return
+        if parents == 1 and meta[-1][:1] in (b"R", b"C"):
+            if index + 2 >= len(fields):
+                return
+            old, new = fields[index + 1], fields[index + 2]
+            index += 3
+        else:
+            old = new = fields[index + 1]
+            index += 2
+        yield parents, meta, new, old
+
+
+def streamed_changes(first: bytes, rest: Iterator[bytes]) -> Iterator[RawChange]:
+    """The raw records of a commit (`first`, then the pieces of `rest`), parsed as they
+    come, a few at a time: a commit of a million files is never held. The log's raw records
+    are all `:meta NUL path NUL` (renames are off); an empty field ends them, the patch
+    follows. The rest of `rest` is left unread (LongRecord.finish passes over it)."""
+    pending = b""
+    for piece in chain((first,), rest):
+        pending += piece
+        fields = pending.split(b"\0")
+        whole = fields[:-1]  # the last may be cut
+        metas = range(0, len(whole), 2)
+        end = next((n for n in metas if not whole[n].startswith(b":")), None)
+        taken = len(whole) - len(whole) % 2 if end is None else end
+        yield from parse_raw_z(whole[:taken])
+        if end is not None:
+            return
+        pending = b"\0".join(fields[taken:])

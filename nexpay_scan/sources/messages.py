@@ -1,0 +1,127 @@
+"""Commit and tag messages in a history selection: read beside the scan of its changes.
+
+A key pasted into a commit message or an annotated tag's message leaks as surely as one
+in a file. Both history engines read the messages of the selection's commits here, on a
+thread beside their own work (it mostly waits on git), and the tags pointing at them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from nexpay_scan.findings import Commit
+from nexpay_scan.prefilter import prefilter_for
+from nexpay_scan.scan import Scanner
+from nexpay_scan.sources.git import run_git, streamed
+from nexpay_scan.sources.gitlog import (
+    BLOCK_SIZE,
+    MARKER,
+    RECORD_FORMAT,
+    DatedCommit,
+    is_whole_history,
+    marked_blocks,
+    unmarked,
+)
+
+MESSAGE_PLACE = "(commit message)"
+# (ids of the commits listed, records of those whose message could hold a key)
+MessagesRead = tuple[set[str], list[bytes]]
+
+
+def tag_place(name: str) -> str:
+    """How a finding in an annotated tag's message names its place."""
+    return f"(tag message {name})"
+
+
+def read_messages(repo: Path, rev_args: Sequence[str], scanner: Scanner) -> MessagesRead:
+    """The ids of the commits `git log rev_args` lists, and the records (MARKER, header
+    fields, then the message) of those whose message could hold a key (see `Prefilter`)."""
+    words = prefilter_for(scanner.detector.keywords)
+    listed: set[str] = set()
+    suspects: list[bytes] = []
+    log = ("log", "--no-color", f"{RECORD_FORMAT}%x00%B")
+    with streamed(repo, *log, *rev_args, "--") as output:
+        for block in marked_blocks(output, MARKER, BLOCK_SIZE):
+            chunks = block.split(MARKER)[1:]
+            listed.update(c[:64].split(b"\0", 1)[0].decode("ascii", "replace") for c in chunks)
+            if words.suspect(unmarked(block)):
+                suspects += [MARKER + chunk for chunk in chunks if words.suspect(chunk)]
+    return listed, suspects
+
+
+class Background:
+    """A call run on a thread beside the scan (it mostly waits on git); `result` waits for
+    it and raises what it raised."""
+
+    def __init__(self, call: Callable[..., MessagesRead], *args: Any) -> None:
+        self._value: MessagesRead | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(call, args), daemon=True)
+        self._thread.start()
+
+    def _run(self, call: Callable[..., MessagesRead], args: tuple[Any, ...]) -> None:
+        try:
+            self._value = call(*args)
+        except BaseException as error:
+            self._error = error
+
+    def result(self) -> MessagesRead:
+        """What the call returned, once it ends."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._value is not None
+        return self._value
+
+
+def messages_beside(repo: Path, rev_args: Sequence[str], scanner: Scanner) -> Background:
+    """`read_messages` started on its own thread."""
+    return Background(read_messages, repo, rev_args, scanner)
+
+
+def tags_pointing_at(
+    repo: Path, commits: set[str], rev_args: Sequence[str]
+) -> list[tuple[str, str]]:
+    """(name, tag object) of the annotated tags whose target is one of `commits`; for the
+    whole history, every annotated tag."""
+    listed = run_git(
+        repo,
+        "for-each-ref",
+        "--format=%(objecttype) %(objectname) %(*objectname) %(refname:short)",
+        "refs/tags",
+    ).decode("utf-8", "surrogateescape")
+    whole = is_whole_history(rev_args)
+    tags = []
+    for line in listed.splitlines():
+        kind, sha, target, name = [*line.split(" ", 3), "", "", ""][:4]
+        if kind == "tag" and (whole or target in commits):
+            tags.append((name, sha))
+    return tags
+
+
+def object_types(repo: Path, shas: Sequence[str]) -> list[str]:
+    """The type of each object named (`missing` for one not in the repository)."""
+    with streamed(repo, "cat-file", "--batch-check=%(objecttype)", stdin=shas) as output:
+        answered = output.read().decode("ascii", "replace").split("\n")
+    return [line.split(" ")[-1] if line else "missing" for line in answered[: len(shas)]]
+
+
+def parsed_tag(sha: str, raw: bytes) -> tuple[DatedCommit, bytes]:
+    """The tagger (as a DatedCommit of the tag object) and the message of a tag object."""
+    head, _, message = raw.partition(b"\n\n")
+    tagger = next((h for h in head.split(b"\n") if h.startswith(b"tagger ")), None)
+    name, email, stamp = "", "", 0
+    if tagger is not None:
+        who, _, when = tagger[len(b"tagger ") :].rpartition(b"> ")
+        name_part, _, email_part = who.partition(b" <")
+        name, email = name_part.decode("utf-8", "replace"), email_part.decode("utf-8", "replace")
+        with contextlib.suppress(ValueError, IndexError):
+            stamp = int(when.split()[0])
+    from datetime import datetime, timezone
+
+    date = datetime.fromtimestamp(stamp, timezone.utc).isoformat() if stamp else ""
+    return DatedCommit(Commit(sha=sha, author=name, email=email, date=date), stamp), message
