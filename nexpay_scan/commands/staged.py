@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from nexpay_scan.commands.pipeline import Scanned, make_scanner, run_scan
+from nexpay_scan.compiled import keep as keep_compiled
 from nexpay_scan.config import builtin_rules
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
@@ -23,6 +24,7 @@ def scan_staged(options: ScanOptions, mode: str, only: Collection[str] | None = 
 
     with StagedDiff(options.repo) as diff:
         builtin_rules()  # loaded while git starts
+        keep_compiled()  # (before any repository config or content is read)
         root = diff.root()
         scanner = make_scanner(options, root, mode)
         findings = diff.scan(scanner, only)
