@@ -46,18 +46,20 @@ def cache_file() -> str | None:
     )
     if not root or root.startswith("~"):
         return None
-    build = f"{_sre.MAGIC}-{_FORMAT}-{_build_hash()}"
+    # `re`'s program format is _sre's: MAGIC names its opcodes, CODESIZE its word
+    build = f"{sys.hexversion:x}-{_sre.MAGIC}-{_sre.CODESIZE}-{_FORMAT}"
     version = "{}.{}".format(*sys.version_info[:2])
     # named as the rule cache's entries are ("-pyX.Y.marshal"): its pruning keeps it
     return os.path.join(root, "rules", f"patterns-{build}-py{version}.marshal")
 
 
-def _build_hash() -> str:
-    """A short name for this exact Python build: `re`'s program format may change in any
-    release, so a cache is only read by the build that wrote it."""
-    from nexpay_scan.digest import sha256_hex
+def _word_kind() -> str:
+    """The `array` type code of `re`'s program words: programs are marshalled as bytes (a
+    list of ints loads ten times slower)."""
+    import _sre  # type: ignore[import-not-found,unused-ignore]
+    from array import array
 
-    return sha256_hex(sys.version.encode())[:12]
+    return next(kind for kind in "IL" if array(kind).itemsize == _sre.CODESIZE)
 
 
 def load() -> None:
@@ -71,15 +73,19 @@ def load() -> None:
     try:
         import _sre  # type: ignore[import-not-found,unused-ignore]
         import marshal
+        from array import array
 
         with open(path, "rb") as stream:
             entries = marshal.load(stream)  # noqa: S302 - our own 0600 file
         cache: dict[Any, Any] = re._cache  # type: ignore[attr-defined]
         kinds = {"str": str, "bytes": bytes}
+        word = _word_kind()
         for kind, pattern, flags, compiled_flags, code, groups, groupindex, indexgroup in entries:
             key = (kinds[kind], pattern, flags)
+            words = array(word)
+            words.frombytes(code)
             cache[key] = _sre.compile(
-                pattern, compiled_flags, code, groups, groupindex, tuple(indexgroup)
+                pattern, compiled_flags, words.tolist(), groups, groupindex, tuple(indexgroup)
             )
             _loaded.add(key)
     except Exception:  # no cache, a damaged one, another `re`: compile as usual
@@ -118,10 +124,12 @@ def _entry(key: Any) -> tuple[Any, ...] | None:
     kind, pattern, flags = key
     if kind not in (str, bytes) or type(flags) is not int:
         return None
+    from array import array
     from re import _compiler, _parser  # type: ignore[attr-defined]
 
     parsed = _parser.parse(pattern, flags)
     code = _compiler._code(parsed, flags)
+    words = array(_word_kind(), code)
     groupindex = dict(parsed.state.groupdict)
     indexgroup = [None] * parsed.state.groups
     for name, index in groupindex.items():
@@ -131,7 +139,7 @@ def _entry(key: Any) -> tuple[Any, ...] | None:
         pattern,
         flags,
         flags | parsed.state.flags,
-        [int(op) for op in code],  # (opcodes are int subclasses marshal refuses)
+        words.tobytes(),
         parsed.state.groups - 1,
         groupindex,
         indexgroup,
