@@ -15,6 +15,7 @@ from nexpay_scan.scan import Scanner, Skipped
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
+    from typing import BinaryIO
 
 STDIN = "-"
 _SKIPPED_DIRS = frozenset({".git"})
@@ -131,9 +132,7 @@ def _scan_file(file: _File, scanner: Scanner) -> list[Finding]:
     limit = scanner.settings.max_file_size
     try:
         with open(file.path, "rb") as stream:
-            # never past the limit: a file may grow after its size was read, or be a
-            # device that never ends
-            data = stream.read(limit + 1)
+            data = _read_within(stream, file.size, limit)
     except OSError as error:
         if file.named:
             raise FatalError(f"{file.shown}: cannot read ({error.strerror})") from None
@@ -142,6 +141,17 @@ def _scan_file(file: _File, scanner: Scanner) -> list[Finding]:
     if scanner.too_big(len(data), file.shown):
         return []
     return _scan_content(data, file.shown, scanner)
+
+
+def _read_within(stream: BinaryIO, size: int, limit: int) -> bytes:
+    """The file's bytes, never more than `limit` + 1 (a file may grow after its size was
+    read, or be a device that never ends). Asked for as many as `size` said, and one more
+    to see growth: a read of `limit` + 1 would allocate that much for every file."""
+    expected = min(size, limit) + 1
+    data = stream.read(expected)
+    if len(data) == expected and expected <= limit:  # it grew: the rest, up to the limit
+        data += stream.read(limit + 1 - expected)
+    return data
 
 
 def _scan_stdin(scanner: Scanner) -> list[Finding]:
