@@ -106,6 +106,22 @@ def test_binary_file_reports_keys_its_old_version_lacked(cli: CliRun, repo: Repo
     assert [f["match"] for f in run.json()["findings"]] == [new]
 
 
+def test_old_binary_version_is_read_between_new_blobs_asked_ahead(cli: CliRun, repo: Repo) -> None:
+    # The new blobs are asked of git all at once; the old version of a binary file is
+    # asked in between, out of that order, and every file after it is still scanned.
+    old, new, later = secret(9), secret(10), secret(11)
+    repo.write("a.pyc", b"\x00\x01" + old.encode() + b"\x00")
+    repo.write("b.pyc", b"\x00\x01" + old.encode() + b"\x00")
+    repo.commit()
+    repo.write("a.pyc", b"\x00\x01" + old.encode() + b"\x00\xff" + new.encode())
+    repo.write("b.pyc", b"\x00\x01" + old.encode() + b"\x00\xfe" + later.encode())
+    repo.write("c.env", f"KEY={later}\n")
+    repo.stage()
+    run = cli("staged", "--repo", str(repo.path), "--format", "json", "--no-redact")
+    found = [(f["file"], f["match"]) for f in run.json()["findings"]]
+    assert found == [("a.pyc", new), ("b.pyc", later), ("c.env", later)]
+
+
 @pytest.mark.parametrize(
     "name", ["with space.env", "ünïcödé/ключ.env", "new\nline.env", "tab\there.env"]
 )

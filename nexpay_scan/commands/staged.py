@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from nexpay_scan.commands.pipeline import run_scan
+from nexpay_scan.compiled import keep as keep_compiled
 from nexpay_scan.config import builtin_rules
 from nexpay_scan.sources.base import Target
 
@@ -28,6 +29,7 @@ def scan_staged(options: ScanOptions, only: Collection[str] | None = None) -> in
 
     with StagedDiff(options.repo) as diff:
         builtin_rules()  # loaded while git starts
+        keep_compiled()  # (before any repository config or content is read)
         return run_scan(StagedSource(diff, only), options)
 
 

@@ -85,8 +85,8 @@ def _escaped_tokens(
     """Runs of text (to the nearest delimiter, RUN_REACH at most) around each escape glued to
     key characters near "nxp" or "nexpay", decoded, where the run then holds something
     key-shaped. An escape with no key glued to it hides no key from a plain scan."""
-    if data.find(escaper.trigger, start, end) < 0:
-        return
+    if data.find(escaper.trigger, start, end) < 0 or not hints.windows(start, end):
+        return  # (no hint near any escape: nothing below would be decoded)
     hits = escaper.pattern.finditer(data, start, end)
     first = next((h for h in hits if _glued_to_key(data, *h.span())), None)
     if first is None:

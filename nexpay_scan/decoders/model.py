@@ -239,8 +239,26 @@ class Hints:
         ]
 
     def _offsets(self) -> list[int]:
-        lowered = self._data.lower()
-        return sorted(at for word in self._words for at in _offsets(lowered, word))
+        low = lowered(self._data)
+        return sorted(at for word in self._words for at in _offsets(low, word))
+
+
+# The content lowercased last, with its copy: the detector and the escape decoders' hints
+# both search a file's bytes in any case, and one copy serves both. (The content is held
+# here, so no other bytes object can take its identity.)
+_LOWERED: list[tuple[bytes, bytes]] = [(b"", b"")]
+_LOWERED_HELD = 1 << 20  # bigger content is lowercased again when asked: not held twice
+
+
+def lowered(data: bytes) -> bytes:
+    """`data.lower()`, made once for the content asked about last."""
+    last = _LOWERED[0]  # one read: threads may replace it meanwhile
+    if last[0] is data:
+        return last[1]
+    copy = data.lower()
+    if len(data) <= _LOWERED_HELD:
+        _LOWERED[0] = (data, copy)
+    return copy
 
 
 def child(

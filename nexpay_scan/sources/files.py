@@ -16,6 +16,7 @@ from nexpay_scan.stats import Stats
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
+    from typing import BinaryIO
 
     from nexpay_scan.paths import StrPath
 
@@ -164,9 +165,7 @@ def _scan_file(file: _File, scanner: Scanner, stats: Stats) -> list[Finding]:
     limit = scanner.settings.max_file_size
     try:
         with open(file.path, "rb") as stream:
-            # never past the limit: a file may grow after its size was read, or be a
-            # device that never ends
-            data = stream.read(limit + 1)
+            data = _read_within(stream, file.size, limit)
     except OSError as error:
         if file.named:
             raise FatalError(f"{file.shown}: cannot read ({error.strerror})") from None
@@ -175,6 +174,17 @@ def _scan_file(file: _File, scanner: Scanner, stats: Stats) -> list[Finding]:
     if scanner.too_big(len(data), file.shown, stats=stats):
         return []
     return _scan_content(Fragment(data, file.shown), scanner, stats)
+
+
+def _read_within(stream: BinaryIO, size: int, limit: int) -> bytes:
+    """The file's bytes, never more than `limit` + 1 (a file may grow after its size was
+    read, or be a device that never ends). Asked for as many as `size` said, and one more
+    to see growth: a read of `limit` + 1 would allocate that much for every file."""
+    expected = min(size, limit) + 1
+    data = stream.read(expected)
+    if len(data) == expected and expected <= limit:  # it grew: the rest, up to the limit
+        data += stream.read(limit + 1 - expected)
+    return data
 
 
 def _scan_stdin(scanner: Scanner, stats: Stats) -> list[Finding]:

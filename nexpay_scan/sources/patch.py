@@ -128,13 +128,34 @@ def added_spans(section: bytes) -> AddedLines:
     as added only when it is new against every parent (`++`): what the merge itself brings.
     """
     added = AddedLines()
-    line = 0
-    width = 0  # marker columns: 1, or the number of parents in a combined diff
-    for text in _lines(section):
+    if section.startswith(b"@@"):  # no header line before the first hunk: line by line
+        _add_lines(_lines(section), 0, 0, added)
+        return added
+    at = section.find(b"\n@@")
+    while at >= 0:
+        body_start = section.find(b"\n", at + 1)
+        if body_start < 0:
+            body_start = len(section)
+        match = _HUNK.match(section, at + 1, body_start)
+        line = int(match.group(2)) if match else 0
+        # a hunk git could not have written (a garbled patch): its lines are not counted
+        width = len(match.group(1)) - 1 if match and line < _MAX_LINE else 0
+        at = section.find(b"\n@@", body_start)
+        body = section[body_start : len(section) if at < 0 else at]
+        if width == 1 and b"\n " not in body:
+            # no context line (a `-U0` patch): the added lines are the first ones after `line`
+            added.add_run(line, line + body.count(b"\n+"))
+        elif width:
+            _add_lines(_lines(body[1:]), line, width, added)
+    return added
+
+
+def _add_lines(lines: Iterator[bytes], line: int, width: int, added: AddedLines) -> None:
+    """Adds the lines `lines` (a hunk's, starting at new-side `line`) add, one by one."""
+    for text in lines:
         if text.startswith(b"@@"):
             match = _HUNK.match(text)
             line = int(match.group(2)) if match else 0
-            # a hunk git could not have written (a garbled patch): its lines are not counted
             width = len(match.group(1)) - 1 if match and line < _MAX_LINE else 0
             continue
         markers = text[:width]
@@ -145,7 +166,6 @@ def added_spans(section: bytes) -> AddedLines:
         if markers == b"+" * width:
             added.add(line)
         line += 1
-    return added
 
 
 _SLICE = 1 << 20
@@ -186,6 +206,19 @@ class AddedLines:
             self._starts, self._ends = array("q"), array("q")
             for number in sorted(lines):
                 self.add(number)
+
+    def add_run(self, start: int, end: int) -> None:
+        """Adds the lines from `start` to `end` (excluded)."""
+        if start >= end:
+            return
+        if not self._ends or start > self._ends[-1]:
+            self._starts.append(start)
+            self._ends.append(end)
+        elif start == self._ends[-1]:
+            self._ends[-1] = end
+        else:
+            for line in range(start, end):
+                self.add(line)
 
     def __contains__(self, line: object) -> bool:
         if not isinstance(line, int):

@@ -83,11 +83,11 @@ class StagedDiff:
     def scan(self, scanner: Scanner, only: Collection[str] | None = None) -> list[Finding]:
         """Findings on the lines the index adds; `only` limits the scan to those paths."""
         findings: list[Finding] = []
-        for change, section in self.changes():
-            if only is None or change.path in only:
-                findings.extend(
-                    scan_change(change, section, self._blobs, scanner, stats=self.stats)
-                )
+        wanted = [(c, s) for c, s in self.changes() if only is None or c.path in only]
+        # every new blob asked for at once: git reads the next while this one is scanned
+        self._blobs.ask_ahead(c.new_sha for c, _ in wanted if c.adds_content)
+        for change, section in wanted:
+            findings.extend(scan_change(change, section, self._blobs, scanner, stats=self.stats))
         return findings
 
     def close(self) -> None:
