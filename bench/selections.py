@@ -10,7 +10,7 @@ from pathlib import Path
 from measure import Command, Context, Measurement, Target, find, measure, present, ratio_detail
 from peers import gitleaks_cmd, kingfisher_cmd, scanner_cmds, scanner_plain
 from repos import git
-from targets import limit, new_vs_old, peer_ratios, progress, ratio_target
+from targets import limit, new_vs_old, progress, ratio_target
 
 PUSH_URL = "https://git.example.invalid/bench.git"  # pre-push's second argument; never used
 
@@ -74,6 +74,9 @@ def selection_rows(
         row = ratio_target(section, f"{name}: nexpay-scan / kingfisher", ours, kf, 1.0, "<")
         row.detail = f"{row.detail}{kf_note}"
         add(row)
+        if name.startswith(("--", "history")):  # once per selection, not per command
+            what = name.removeprefix("history ")
+            add(ratio_target(section, f"{what}: kingfisher / git log -p", kf, base))
 
 
 def target_branch(ctx: Context, section: str, repo: Path, out_dir: Path, branch: str) -> None:
@@ -96,12 +99,7 @@ def target_branch(ctx: Context, section: str, repo: Path, out_dir: Path, branch:
     )
     ms = measure(ctx, section, cmds, ctx.args.runs)
     selection_rows(ctx, section, f"--branch {branch}", ms, label)
-    peer_ratios(ctx, section, f"--branch {branch}", _first(ms, "git log -p"), _kf(ms))
     new_vs_old(ctx, section, ms)
-
-
-def _kf(ms: list[Measurement]) -> dict[str, Measurement | None]:
-    return {"kingfisher": _first(ms, "kingfisher")}
 
 
 def make_server(workdir: Path, repo: Path, branch: str, old: str) -> Path:
@@ -174,7 +172,6 @@ def target_range(
     ms = measure(ctx, section, cmds, ctx.args.hook_runs if short else ctx.args.runs)
     for what in labels:
         selection_rows(ctx, section, what, ms, f"nexpay-scan {what}")
-    peer_ratios(ctx, section, name, _first(ms, "git log -p"), _kf(ms))
     new_vs_old(ctx, section, ms)
     if short:
         _startup_row(ctx, section, name, ms)
@@ -226,5 +223,4 @@ def target_dates(ctx: Context, section: str, repo: Path, out_dir: Path, year: in
     ms = measure(ctx, section, cmds, ctx.args.runs)
     note = f" (kingfisher: HEAD's commits of {year} only, {(start or 'root')[:10]}..{end[:10]})"
     selection_rows(ctx, section, name, ms, label, note)
-    peer_ratios(ctx, section, name, _first(ms, "git log -p"), _kf(ms))
     new_vs_old(ctx, section, ms)
