@@ -30,6 +30,8 @@ class Command:
     cwd: str | None = None
     ok_codes: tuple[int, ...] = (0,)
     env: dict[str, str] | None = None
+    stdin: bytes | None = None  # fed from a file (a hook's input), else /dev/null
+    tree: bool = False  # sample the summed RSS of its whole process tree
 
 
 @dataclass
@@ -44,6 +46,7 @@ class Measurement:
     maxrss_kb: list[int] = field(default_factory=list)  # ru_maxrss of wait4: tree
     own_hwm_kb: list[int] = field(default_factory=list)  # VmHWM of the top process
     floor_kb: list[int] = field(default_factory=list)  # the bench's own peak at spawn
+    tree_kb: list[int] = field(default_factory=list)  # summed RSS of its tree (sampled)
     returncodes: list[int] = field(default_factory=list)
     error: str | None = None
 
@@ -68,6 +71,15 @@ class Measurement:
     def peak_own_mb(self) -> float | None:
         return max(self.own_hwm_kb) / 1024 if self.own_hwm_kb else None
 
+    @property
+    def peak_tree_mb(self) -> float | None:
+        """The peak of the summed RSS of the process tree (sampled), never below the
+        largest single process's peak; None when it was not sampled."""
+        if not self.tree_kb or not max(self.tree_kb):
+            return None
+        single = 0 if self.rss_is_floor else max(self.maxrss_kb)  # a floor says "at most"
+        return max(max(self.tree_kb), single) / 1024
+
     def summary(self) -> dict[str, object]:
         if not self.ok:
             return {"error": self.error}
@@ -77,6 +89,7 @@ class Measurement:
             "max_s": max(self.times_s),
             "peak_rss_mb": self.peak_rss_mb,
             "peak_own_rss_mb": self.peak_own_mb,
+            "peak_tree_rss_mb": self.peak_tree_mb,
         }
 
 
@@ -113,6 +126,9 @@ class Tools:
     gitleaks: str | None
     kingfisher: str | None
     versions: dict[str, str] = field(default_factory=dict)
+    # the old code, measured beside it for "new / old" rows (--baseline-scanner)
+    old_scanner: list[str] | None = None
+    old_scanner_env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -165,6 +181,56 @@ class _HwmSampler(threading.Thread):
         self.join()
 
 
+class _TreeSampler(threading.Thread):
+    """Polls the summed resident memory of every process in one session (a command
+    started with start_new_session: it and all its children). /proc is listed at each
+    poll, but each process's stat is read once (pid reuse within a run is not expected)."""
+
+    def __init__(self, sid: int, interval: float = 0.02) -> None:
+        super().__init__(daemon=True)
+        self.sid = sid
+        self.interval = interval
+        self.peak_kb = 0
+        self._member: dict[int, bool] = {}
+        self._stop_event = threading.Event()
+
+    def _is_member(self, pid: int) -> bool:
+        known = self._member.get(pid)
+        if known is None:
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as fh:
+                    fields = fh.read().rsplit(b")", 1)[1].split()
+                known = int(fields[3]) == self.sid  # state ppid pgrp session
+            except (OSError, ValueError, IndexError):
+                return False  # gone: ask again if the pid shows up later
+            self._member[pid] = known
+        return known
+
+    def _sample_kb(self) -> int:
+        total = 0
+        for name in os.listdir("/proc"):
+            if not name.isdigit() or not self._is_member(int(name)):
+                continue
+            try:
+                with open(f"/proc/{name}/statm", "rb") as fh:
+                    total += int(fh.read().split()[1]) * PAGE_KB
+            except (OSError, ValueError, IndexError):
+                continue  # ended meanwhile
+        return total
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.peak_kb = max(self.peak_kb, self._sample_kb())
+            self._stop_event.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+
 @dataclass
 class RunResult:
     seconds: float
@@ -173,6 +239,7 @@ class RunResult:
     own_hwm_kb: int
     floor_kb: int
     stderr_tail: str
+    tree_kb: int = 0
 
 
 def run_once(cmd: Command, timeout: float) -> RunResult:
@@ -181,7 +248,10 @@ def run_once(cmd: Command, timeout: float) -> RunResult:
     env.update({"NO_COLOR": "1", "GIT_TERMINAL_PROMPT": "0"})
     if cmd.env:
         env.update(cmd.env)
-    with tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as given:
+        if cmd.stdin is not None:
+            given.write(cmd.stdin)
+            given.seek(0)
         # The child is spawned with vfork, and Linux counts the parent's peak RSS
         # into the child's ru_maxrss at exec: a figure at this floor means "at most".
         floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -190,13 +260,16 @@ def run_once(cmd: Command, timeout: float) -> RunResult:
             cmd.argv,
             cwd=cmd.cwd,
             env=env,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL if cmd.stdin is None else given,
             stdout=subprocess.DEVNULL,
             stderr=err,
             start_new_session=True,
         )
         sampler = _HwmSampler(proc.pid)
         sampler.start()
+        tree = _TreeSampler(proc.pid) if cmd.tree else None
+        if tree is not None:
+            tree.start()
         timer = threading.Timer(timeout, _kill_group, (proc.pid,))
         timer.start()
         try:
@@ -209,12 +282,17 @@ def run_once(cmd: Command, timeout: float) -> RunResult:
             timer.cancel()
         elapsed = time.perf_counter() - start
         sampler.stop()
+        if tree is not None:
+            tree.stop()
         proc.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         tail = err.read()[-2000:].decode("utf-8", "replace")
     if proc.returncode == -signal.SIGKILL and elapsed >= timeout:
         tail = f"timed out after {timeout:.0f} s\n{tail}"
-    return RunResult(elapsed, proc.returncode, usage.ru_maxrss, sampler.peak_kb, floor, tail)
+    tree_kb = tree.peak_kb if tree is not None else 0
+    return RunResult(
+        elapsed, proc.returncode, usage.ru_maxrss, sampler.peak_kb, floor, tail, tree_kb
+    )
 
 
 def _kill_group(pid: int) -> None:
@@ -258,6 +336,7 @@ def measure(
                 res.maxrss_kb.append(rr.maxrss_kb)
                 res.own_hwm_kb.append(rr.own_hwm_kb)
                 res.floor_kb.append(rr.floor_kb)
+                res.tree_kb.append(rr.tree_kb)
                 res.returncodes.append(rr.returncode)
         if ctx.args.verbose:
             kind = "warm-up" if round_no < warm else "run"

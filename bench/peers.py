@@ -7,6 +7,7 @@ import argparse
 import importlib.util
 import os
 import platform
+import re
 import shlex
 import shutil
 import subprocess
@@ -98,10 +99,30 @@ def find_peer(explicit: str | None, package: str, name: str) -> str | None:
     return str(Path(found).resolve()) if found else None
 
 
+def split_command(line: str) -> tuple[list[str], dict[str, str]]:
+    """A command line as a shell reads it: leading NAME=VALUE words (e.g.
+    `PYTHONPATH=/src/old python -m nexpay_scan`) are its environment, the rest its argv."""
+    words = shlex.split(line)
+    env: dict[str, str] = {}
+    while words and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", words[0]):
+        name, _, value = words.pop(0).partition("=")
+        env[name] = value
+    return words, env
+
+
+def checkout_command(checkout: str, python: str | None) -> str:
+    """`--checkout DIR`: the code of that checkout, run as `PYTHON -m nexpay_scan`."""
+    root = Path(checkout).resolve()
+    if not (root / "nexpay_scan" / "__init__.py").is_file():
+        raise SystemExit(f"bench: {root} has no nexpay_scan package")
+    return shlex.join([f"PYTHONPATH={root}", python or sys.executable, "-m", "nexpay_scan"])
+
+
 def find_scanner(explicit: str | None) -> tuple[list[str] | None, dict[str, str], str]:
     """The nexpay-scan command: argv prefix, extra environment, how it was found."""
     if explicit:
-        return shlex.split(explicit), {}, "--scanner"
+        argv, env = split_command(explicit)
+        return argv, env, "--scanner"
     script = Path(sysconfig.get_path("scripts")) / "nexpay-scan"
     if script.is_file() and os.access(script, os.X_OK):
         return [str(script)], {}, "console script beside this interpreter"
@@ -156,6 +177,20 @@ def _version_of(argv: list[str], env: dict[str, str] | None = None) -> str | Non
     return text[0] if text else ""
 
 
+def _old_scanner(
+    args: argparse.Namespace, versions: dict[str, str]
+) -> tuple[list[str], dict[str, str]] | None:
+    """The old code measured beside it (--baseline-scanner / --baseline-checkout), if any."""
+    if not args.baseline_scanner:
+        return None
+    argv, env = split_command(args.baseline_scanner)
+    version = _version_of([*argv, "--version"], env)
+    if version is None or version.startswith("error:"):
+        raise SystemExit(f"bench: --baseline-scanner: `--version` failed: {version}")
+    versions["old nexpay-scan"] = version
+    return argv, env
+
+
 def discover_tools(args: argparse.Namespace) -> Tools:
     scanner, scanner_env, note = find_scanner(args.scanner)
     versions: dict[str, str] = {
@@ -190,18 +225,53 @@ def discover_tools(args: argparse.Namespace) -> Tools:
             kingfisher = None
         else:
             versions["kingfisher"] = v
-    return Tools(scanner, scanner_env, note, python, gitleaks, kingfisher, versions)
+    tools = Tools(scanner, scanner_env, note, python, gitleaks, kingfisher, versions)
+    old = _old_scanner(args, versions)
+    if old is not None:
+        tools.old_scanner, tools.old_scanner_env = old
+    return tools
+
+
+OLD = "old "  # label prefix of the old code's commands (--baseline-scanner)
 
 
 def scanner_cmd(
-    ctx: Context, label: str, args: list[str], cwd: str, report: Path | None = None
+    ctx: Context,
+    label: str,
+    args: list[str],
+    cwd: str,
+    report: Path | None = None,
+    *,
+    stdin: bytes | None = None,
+    old: bool = False,
 ) -> Command | None:
-    """nexpay-scan ARGS [--format json --output REPORT] --quiet."""
+    """nexpay-scan ARGS [--format json --output REPORT] --quiet; with `old`, the same with
+    the old code (labelled "old LABEL"), or None when no old code is given."""
     t = ctx.tools
-    if t.scanner is None:
+    scanner, env = (t.old_scanner, t.old_scanner_env) if old else (t.scanner, t.scanner_env)
+    if scanner is None:
         return None
+    if old:
+        label = OLD + label
+        report = report.with_name(f"old-{report.name}") if report else None
     out = ["--format", "json", "--output", str(report)] if report else []
-    return Command(label, [*t.scanner, *args, *out, "--quiet"], cwd, SCANNER_OK, t.scanner_env)
+    argv = [*scanner, *args, *out, "--quiet"]
+    return Command(label, argv, cwd, SCANNER_OK, env, stdin=stdin, tree=True)
+
+
+def scanner_cmds(
+    ctx: Context,
+    label: str,
+    args: list[str],
+    cwd: str,
+    report: Path | None = None,
+    *,
+    stdin: bytes | None = None,
+) -> list[Command | None]:
+    """The new code's command and, with --baseline-scanner, the old code's."""
+    return [
+        scanner_cmd(ctx, label, args, cwd, report, stdin=stdin, old=old) for old in (False, True)
+    ]
 
 
 def scanner_plain(ctx: Context, label: str, args: list[str], cwd: str) -> Command | None:

@@ -13,6 +13,7 @@ bench/README.md.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shlex
@@ -26,9 +27,17 @@ from dataclasses import asdict
 from pathlib import Path
 
 from measure import Context, Measurement, Target
-from peers import PEER_DECODING, discover_tools
+from peers import PEER_DECODING, checkout_command, discover_tools
 from repos import generated_repo, make_copy
-from targets import ALL_TARGETS, progress, run_repo_section, target_memory, target_staged
+from targets import (
+    ALL_TARGETS,
+    LIMITS,
+    STAGED_SIZES,
+    progress,
+    run_repo_section,
+    target_memory,
+    target_staged,
+)
 
 
 def _fmt_rss(m: Measurement) -> str:
@@ -53,6 +62,10 @@ def _fmt_limit(t: Target) -> str:
     return f"{t.op} {limit}{unit}"
 
 
+def _env_words(env: dict[str, str]) -> str:
+    return "".join(f"{shlex.quote(f'{k}={v}')} " for k, v in env.items())
+
+
 def print_report(ctx: Context) -> None:
     t = ctx.tools
     print()
@@ -60,7 +73,10 @@ def print_report(ctx: Context) -> None:
     for k, v in t.versions.items():
         print(f"  {k}: {v}")
     scanner = shlex.join(t.scanner) if t.scanner else "not available"
-    print(f"  nexpay-scan command: {scanner} ({t.scanner_note})")
+    print(f"  nexpay-scan command: {_env_words(t.scanner_env)}{scanner} ({t.scanner_note})")
+    if t.old_scanner:
+        old = _env_words(t.old_scanner_env) + shlex.join(t.old_scanner)
+        print(f"  old nexpay-scan command (--baseline-scanner): {old}")
     print(f"  baseline interpreter: {t.python}")
     print(f"  gitleaks binary: {t.gitleaks or 'not installed'}")
     print(f"  kingfisher binary: {t.kingfisher or 'not installed'}")
@@ -70,6 +86,8 @@ def print_report(ctx: Context) -> None:
         f"after {a.warmup} warm-up; figures are medians"
     )
     print(f"  peer decoding and archives: {a.peer_decoding}")
+    before, after = ctx.meta.get("load_before"), ctx.meta.get("load_after")
+    print(f"  load average (1, 5, 15 min): before {before}, after {after}; cpus {os.cpu_count()}")
     sections = list(
         dict.fromkeys([t.section for t in ctx.targets] + [m.section for m in ctx.measurements])
     )
@@ -170,6 +188,48 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="CMD",
         help="nexpay-scan command line (default: the console script, else python -m nexpay_scan)",
     )
+    p.add_argument(
+        "--checkout",
+        metavar="DIR",
+        help="measure the nexpay_scan of this checkout: PYTHONPATH=DIR PYTHON -m nexpay_scan",
+    )
+    p.add_argument(
+        "--baseline-scanner",
+        metavar="CMD",
+        help="the old code, measured beside nexpay-scan in the same rounds: adds "
+        "'new / old' rows (leading NAME=VALUE words are its environment)",
+    )
+    p.add_argument(
+        "--baseline-checkout",
+        metavar="DIR",
+        help="the old code's checkout: PYTHONPATH=DIR PYTHON -m nexpay_scan",
+    )
+    p.add_argument(
+        "--python",
+        metavar="PATH",
+        help="interpreter for --checkout and --baseline-checkout (default: this one)",
+    )
+    p.add_argument(
+        "--limit",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"override a limit; keys: {', '.join(LIMITS)} (history: whatever the size)",
+    )
+    p.add_argument(
+        "--range-depth",
+        type=int,
+        action="append",
+        metavar="N",
+        help="ranges HEAD~N..HEAD measured (history, ci, pre-push, pre-receive; "
+        "repeatable; default 2000 and 50)",
+    )
+    p.add_argument(
+        "--year",
+        type=int,
+        default=2023,
+        help="the --since/--until selection: that calendar year (default 2023)",
+    )
     p.add_argument("--gitleaks", metavar="PATH", help="gitleaks binary")
     p.add_argument("--kingfisher", metavar="PATH", help="kingfisher binary")
     p.add_argument("--no-peers", action="store_true", help="do not run gitleaks or kingfisher")
@@ -213,25 +273,48 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         p.error("give --repo PATH and/or --generated [N]")
     if min(args.runs, args.hook_runs) < 1 or args.warmup < 0:
         p.error("--runs and --hook-runs must be >= 1, --warmup >= 0")
+    args.range_depth = args.range_depth or [2000, 50]
+    args.limits = {}
+    for item in args.limit:
+        key, _, value = item.partition("=")
+        if key not in LIMITS:
+            p.error(f"--limit {item}: unknown key (keys: {', '.join(LIMITS)})")
+        try:
+            args.limits[key] = float(value)
+        except ValueError:
+            p.error(f"--limit {item}: not a number")
+    if args.checkout:
+        if args.scanner:
+            p.error("give --scanner or --checkout, not both")
+        args.scanner = checkout_command(args.checkout, args.python)
+    if args.baseline_checkout:
+        if args.baseline_scanner:
+            p.error("give --baseline-scanner or --baseline-checkout, not both")
+        args.baseline_scanner = checkout_command(args.baseline_checkout, args.python)
     return args
 
 
-def _compile_bytecode() -> None:
-    """Byte-compiles the package being measured, as `pip install` does for a user: an
+def _compile_bytecode(args: argparse.Namespace) -> None:
+    """Byte-compiles the packages being measured, as `pip install` does for a user: an
     editable install under PYTHONDONTWRITEBYTECODE=1 would otherwise re-compile every
     module at every start, and the hook target would measure the compiler."""
+    packages = [
+        Path(d).resolve() / "nexpay_scan" for d in (args.checkout, args.baseline_checkout) if d
+    ]
     try:
         import nexpay_scan
+
+        packages.append(Path(nexpay_scan.__file__).parent)
     except ImportError:
-        return
+        pass
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    package = str(Path(nexpay_scan.__file__).parent)
-    subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", package],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        check=False,
-    )
+    for package in dict.fromkeys(packages):
+        subprocess.run(
+            [args.python or sys.executable, "-m", "compileall", "-q", str(package)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            check=False,
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -240,7 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         make_copy(Path(args.make_copy[0]), Path(args.make_copy[1]))
         return 0
     tools = discover_tools(args)
-    _compile_bytecode()
+    _compile_bytecode(args)
     workdir = Path(tempfile.mkdtemp(prefix="nexpay-scan-bench-"))
     ctx = Context(args, tools, workdir)
     ctx.meta["started"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
@@ -250,15 +333,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         ctx.notes.append(f"nexpay-scan not available ({tools.scanner_note})")
     steps: list[tuple[str, Callable[[], None]]] = []
     if "staged" in (args.only or ALL_TARGETS):
-        section = "pre-commit hook (temporary repository, 10 staged files)"
-        steps.append((section, lambda: target_staged(ctx, section)))
+        for staged in STAGED_SIZES:
+            section = f"pre-commit hook (temporary repository, {staged} staged files)"
+            steps.append((section, functools.partial(target_staged, ctx, section, staged)))
     try:
         for section, step in steps:
             progress(section, "staged")
             step()
-            target_memory(
-                ctx, section, [m for m in ctx.measurements if m.label == "nexpay-scan staged"]
-            )
+            ours = [m for m in ctx.measurements if m.section == section]
+            target_memory(ctx, section, [m for m in ours if m.label == "nexpay-scan staged"])
         if set(args.only or ALL_TARGETS) - {"staged"}:
             for section, repo in _repos(ctx):
                 run_repo_section(ctx, section, repo)
