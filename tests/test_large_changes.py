@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from nexpay_scan.sources import gitlog, history, staged
-from nexpay_scan.sources.git import BlobReader
+from nexpay_scan.sources.blob_reader import BlobReader
 from nexpay_scan.sources.gitlog import LongRecord, marked_blocks, marked_records
 from testing.cli import CliRun, Result, run_cli
 from testing.git_repo import Repo

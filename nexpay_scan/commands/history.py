@@ -235,7 +235,8 @@ def _expect_blob_bytes(root: Path, scanner: Scanner, progress: Progress) -> None
 def _mark_at_tips(root: Path, findings: list[Finding]) -> None:
     """For the audit report: every branch and tag tip whose files still hold the key,
     named (a key removed at HEAD but still at the tip of `feature` is not gone)."""
-    from nexpay_scan.sources.git import BlobReader, run_git
+    from nexpay_scan.sources.blob_reader import BlobReader
+    from nexpay_scan.sources.git import run_git
 
     listed = run_git(
         root,

@@ -22,9 +22,9 @@ from pathlib import Path
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding, Suppression
 from nexpay_scan.scan import Scanner
+from nexpay_scan.sources.blob_reader import BlobReader
 from nexpay_scan.sources.blobs import LEANER_GIT, BlobListing, blobs_with_candidates
 from nexpay_scan.sources.git import (
-    BlobReader,
     check_objects_present,
     git_command,
     git_error,

@@ -6,7 +6,8 @@ from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Commit, Finding
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.base import Fragment
-from nexpay_scan.sources.git import BlobReader, decode_path, missing_objects_error
+from nexpay_scan.sources.blob_reader import BlobReader
+from nexpay_scan.sources.git import decode_path, missing_objects_error
 from nexpay_scan.sources.gitlog import RawChange
 from nexpay_scan.sources.patch import (
     added_spans,

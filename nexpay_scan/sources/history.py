@@ -12,13 +12,9 @@ from nexpay_scan.findings import Commit, Finding
 from nexpay_scan.prefilter import Prefilter, prefilter_for
 from nexpay_scan.progress import Progress
 from nexpay_scan.scan import Scanner
+from nexpay_scan.sources.blob_reader import BlobReader
 from nexpay_scan.sources.changes import paired_sections, scan_change
-from nexpay_scan.sources.git import (
-    BlobReader,
-    check_objects_present,
-    has_commits,
-    streamed,
-)
+from nexpay_scan.sources.git import check_objects_present, has_commits, streamed
 from nexpay_scan.sources.gitlog import (
     BLOCK_SIZE,
     MARKER,

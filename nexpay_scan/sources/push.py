@@ -10,8 +10,8 @@ from nexpay_scan.findings import Finding
 from nexpay_scan.progress import Progress
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.base import Fragment, Target
+from nexpay_scan.sources.blob_reader import BlobReader
 from nexpay_scan.sources.git import (
-    BlobReader,
     commit_named,
     decode_path,
     missing_objects_error,

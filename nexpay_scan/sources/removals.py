@@ -7,7 +7,8 @@ import datetime
 from pathlib import Path
 
 from nexpay_scan.findings import Finding
-from nexpay_scan.sources.git import BlobReader, run_git
+from nexpay_scan.sources.blob_reader import BlobReader
+from nexpay_scan.sources.git import run_git
 
 _NO_BLOB = "0" * 40
 

@@ -8,9 +8,9 @@ from nexpay_scan.config import DEFAULT_MAX_FILE_SIZE
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding
 from nexpay_scan.scan import Scanner
+from nexpay_scan.sources.blob_reader import BlobReader
 from nexpay_scan.sources.changes import paired_sections, scan_change
 from nexpay_scan.sources.git import (
-    BlobReader,
     GitCall,
     check_explicit_repo,
     empty_tree,

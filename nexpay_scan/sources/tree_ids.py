@@ -10,7 +10,8 @@ from collections.abc import Iterable, Sequence
 from nexpay_scan.findings import CLIENT_ID, Finding
 from nexpay_scan.records import Record
 from nexpay_scan.scan import Scanner
-from nexpay_scan.sources.git import BlobReader, commit_named, decode_path, run_git
+from nexpay_scan.sources.blob_reader import BlobReader
+from nexpay_scan.sources.git import commit_named, decode_path, run_git
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
