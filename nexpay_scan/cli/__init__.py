@@ -25,6 +25,12 @@ BYPASS = "To commit anyway, knowingly: git commit --no-verify"
 PUSH_BYPASS = "To push anyway, knowingly: git push --no-verify"
 
 
+# argparse passes each of its words and our help strings through gettext, which looks for
+# message catalogues on disk on every call (about 3 ms of the hook's start-up). The tool's
+# own text is English and Python ships no catalogue for argparse's: it speaks English too.
+argparse._ = str  # type: ignore[attr-defined]
+
+
 class Terminated(BaseException):
     """SIGTERM, raised where the program is, so that every `finally` and clean-up runs
     (a half-written report's temp file is removed) as it does for Ctrl-C."""
