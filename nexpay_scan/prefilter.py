@@ -60,6 +60,8 @@ ESCAPE_TRIGGERS = (b"%", b"\\")
 # with its byte-order mark (tar is told at byte 257); content that starts as base64 is
 # left to the base64 test, as base64 anywhere else
 _WHOLE_HEAD = re.compile(rb"PK\x03\x04|\x1f\x8b|\xff\xfe|\xfe\xff")
+# decodes to NULs, which end any base64 run and spell no word
+_SEPARATOR = b"AAAA"
 _DEPTH = 2  # as `decoders.decoded_views`: base64 of base64, no deeper
 _UTF16_SNIFF = 4096
 
@@ -124,10 +126,12 @@ class Prefilter:
         for shift in range(4):
             # (size - shift) % 4 is never negative: a body shorter than `shift` gives b""
             pieces = [b[shift : n - (n - shift) % 4] for b, n in zip(unique, sizes, strict=True)]
-            ends = list(accumulate(map(len, pieces)))  # in characters, multiples of four
-            if not ends or not ends[-1]:
+            # each followed by _SEPARATOR: a base64 run of one chain's decoding never runs
+            # on into the next one's (its hit would name the wrong chain)
+            if not any(pieces):
                 continue
-            decoded = binascii.a2b_base64(b"".join(pieces))
+            ends = list(accumulate(len(piece) + len(_SEPARATOR) for piece in pieces))
+            decoded = binascii.a2b_base64(_SEPARATOR.join(pieces))
             for at in self._revealed(decoded, depth):
                 hiding.add(unique[bisect_right(ends, at // 3 * 4)])
         return {n for n, body in enumerate(bodies) if body in hiding}
