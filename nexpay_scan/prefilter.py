@@ -25,9 +25,11 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
+from itertools import accumulate
 
-from nexpay_scan.decoders import encoded_at, hints_for
+from nexpay_scan.decoders import hints_for
 from nexpay_scan.decoders.base64 import MIN_BASE64
+from nexpay_scan.decoders.model import CONTEXT_BYTES
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -51,11 +53,17 @@ _NOT_STANDARD = bytes(b for b in range(256) if b not in _STANDARD)
 _HEX = b"0123456789abcdefABCDEF"
 # what decoded bytes start with when the decoders open them whole (gzip: deflate only)
 _WHOLE_MAGIC = (b"PK\x03\x04", b"\x1f\x8b\x08", b"ustar")
+# what every escape the decoders decode starts with (`decoders.escapes`: percent-escapes,
+# string escapes); the tests check that no escaper is left out
+ESCAPE_TRIGGERS = (b"%", b"\\")
+# what content the decoders open whole starts with: an archive, a gzip stream, UTF-16 text
+# with its byte-order mark (tar is told at byte 257); content that starts as base64 is
+# left to the base64 test, as base64 anywhere else
+_WHOLE_HEAD = re.compile(rb"PK\x03\x04|\x1f\x8b|\xff\xfe|\xfe\xff")
+# decodes to NULs, which end any base64 run and spell no word
+_SEPARATOR = b"AAAA"
 _DEPTH = 2  # as `decoders.decoded_views`: base64 of base64, no deeper
 _UTF16_SNIFF = 4096
-# remembered verdicts: runs up to this long, this many at most (a few MB)
-_REMEMBERED_RUN = 512
-_REMEMBERED = 1 << 15
 
 
 @cache
@@ -69,13 +77,18 @@ class Prefilter:
 
     def __init__(self, keywords: Iterable[bytes]) -> None:
         keywords = tuple(keywords)
+        self.keywords = tuple({k.lower() for k in keywords})
         words = {k.lower() for k in keywords} | set(hints_for(keywords))
         # a word that contains another adds nothing: a hit on it is a hit on the shorter
         self.words = tuple(sorted(w for w in words if not any(o != w and o in w for o in words)))
         # one pass finds them all, over a lowercase copy (a match starts inside its word)
         self.pattern = _one_pattern(self.words)
         self.search_lowered = re.compile(self.pattern).search
-        self._verdicts: dict[tuple[bytes, bool, int], bool] = {}
+        # how far a match of `pattern` is from the start and end of the keyword it is in
+        self.reach = max(map(len, self.keywords + self.words), default=0)
+        # what decoded base64 must hold: a word, or a word in UTF-16 (each character in
+        # two bytes, one of them NUL: "n\0x\0p" in both byte orders)
+        self.decoded_words = self.words + tuple(b"\0".join(_letters(w)) for w in self.words)
 
     def suspect(self, data: bytes, *, patch: bool = False) -> bool:
         """False only when no key can hide in `data`, as it is or decoded. `patch`: `data`
@@ -92,69 +105,108 @@ class Prefilter:
         """A base64 run in `data` long enough for the decoders, that decodes (at any
         alignment) to a word, to UTF-16 holding one, to an archive, or to base64 that
         does."""
-        return any(True for _ in self._hiding_runs(data, 0, len(data), patch, depth))
+        return bool(self.hiding_offsets(data, patch=patch, depth=depth))
 
-    def hiding_offsets(self, data: bytes, *, patch: bool = False) -> list[int]:
+    def hiding_offsets(self, data: bytes, *, patch: bool = False, depth: int = 1) -> list[int]:
         """Where in `data` the runs that `base64_hides_word` answers for start."""
-        return list(self._hiding_runs(data, 0, len(data), patch, 1))
+        starts, chains = _chains(data, patch)
+        return [starts[n] for n in sorted(self._hiding_chains(chains, depth))]
 
-    def _hiding_runs(
-        self, data: bytes, start: int, end: int, patch: bool, depth: int
-    ) -> Iterator[int]:
-        marks = data[start:end].translate(_MARKS)
-        search = _run_pattern().search
-        concurrent = len(marks) >= _CONCURRENT
-        run = search(marks, 0, concurrent=concurrent)
-        while run:
-            run_start, run_end = start + run.start(), start + run.end()
-            chain_end = run_end
-            if run_end < end and data[run_end] in _BLANKS:  # a further line may follow
-                tail = _TAIL.match(data, run_end, end)
-                chain_end = tail.end() if tail else run_end
-            if self._verdict(data[run_start:chain_end], patch, depth):
-                yield run_start
-            run = search(marks, chain_end - start, concurrent=concurrent)
-
-    def _verdict(self, chain: bytes, patch: bool, depth: int) -> bool:
-        """`_decodes_to_word`, remembered for short runs: the same runs (a long name, a
-        digest, a rule of `=`) come back in every version of a file."""
-        if len(chain) > _REMEMBERED_RUN:
-            return self._decodes_to_word(chain, patch, depth)
-        key = (chain, patch, depth)
-        verdict = self._verdicts.get(key)
-        if verdict is None:
-            verdict = self._decodes_to_word(chain, patch, depth)
-            if len(self._verdicts) >= _REMEMBERED:
-                self._verdicts.clear()  # threads share it: a dict call is atomic
-            self._verdicts[key] = verdict
-        return verdict
-
-    def _decodes_to_word(self, chain: bytes, patch: bool, depth: int) -> bool:
-        if patch:
-            chain = _new_side(chain)
-        body = chain.translate(_URLSAFE).translate(None, _NOT_STANDARD)
-        if not body.translate(None, _HEX):
-            return False  # a hex digest: the decoders never decode one
+    def _hiding_chains(self, chains: Sequence[bytes], depth: int) -> set[int]:
+        """Indexes of the `chains` (base64 text, wrapped lines joined) that decode, at
+        some alignment, to what `_revealed` looks for. All chains are decoded in one call
+        per alignment, one after the other (each cut to whole groups of four, so a
+        decoded chain is three quarters of its text long): ipython's notebooks hold
+        ~100k runs per 100 MB, and a call per run cost more than the decoding."""
+        bodies = [_body(chain) for chain in chains]
+        # the versions of a file in one block share most of their runs: each once
+        unique = list(dict.fromkeys(bodies))
+        sizes = [len(body) for body in unique]
+        hiding: set[bytes] = set()
         for shift in range(4):
-            piece = body[shift:]
-            piece = piece[: len(piece) - len(piece) % 4]
-            try:
-                decoded = binascii.a2b_base64(piece)
-            except binascii.Error:
+            # (size - shift) % 4 is never negative: a body shorter than `shift` gives b""
+            pieces = [b[shift : n - (n - shift) % 4] for b, n in zip(unique, sizes, strict=True)]
+            # each followed by _SEPARATOR: a base64 run of one chain's decoding never runs
+            # on into the next one's (its hit would name the wrong chain)
+            if not any(pieces):
                 continue
-            if self._reveals(decoded, depth):
-                return True
-        return False
+            ends = list(accumulate(len(piece) + len(_SEPARATOR) for piece in pieces))
+            decoded = binascii.a2b_base64(_SEPARATOR.join(pieces))
+            for at in self._revealed(decoded, depth):
+                hiding.add(unique[bisect_right(ends, at // 3 * 4)])
+        return {n for n, body in enumerate(bodies) if body in hiding}
 
-    def _reveals(self, decoded: bytes, depth: int) -> bool:
+    def _revealed(self, decoded: bytes, depth: int) -> Iterator[int]:
+        """Offsets in `decoded` (several chains' decodings, one after the other) of a word,
+        a word in UTF-16 (PowerShell's -EncodedCommand), an archive's or gzip stream's
+        magic (its members are not seen here), or a base64 run that hides one (base64 of
+        base64). A hit that straddles two chains names one of them: a false alarm, never
+        a miss."""
         lowered = decoded.lower()
-        if any(w in lowered for w in self.words):
+        for word in self.decoded_words:
+            yield from _occurrences(lowered, word)
+        del lowered
+        for magic in _WHOLE_MAGIC:
+            yield from _occurrences(decoded, magic)
+        if depth < _DEPTH:
+            yield from self.hiding_offsets(decoded, depth=depth + 1)
+
+    def shows_key_near(self, lowered: bytes, at: int, start: int, end: int) -> bool:
+        """Whether the word that `search_lowered` found at `at` in lowered[start:end] (one
+        object's content, lowercased) may show a key: it is part of a rule's keyword, or
+        an escape the decoders would decode is near it (see `decoders.escapes`: only
+        within CONTEXT_BYTES of a hint). A hint alone ("nxp" in a notebook's base64
+        images) shows no key: it only says where escapes are decoded."""
+        reach = self.reach
+        if any(
+            lowered.find(k, max(start, at - reach), min(end, at + reach)) >= 0
+            for k in self.keywords
+        ):
             return True
-        if b"\0" in decoded and any(w in lowered.replace(b"\0", b"") for w in self.words):
-            return True  # UTF-16 text (PowerShell's -EncodedCommand)
-        if any(m in decoded for m in _WHOLE_MAGIC):
-            return True  # an archive or a gzip stream: its members are not seen here
-        return depth < _DEPTH and self.base64_hides_word(decoded, depth=depth + 1)
+        low = max(start, at - CONTEXT_BYTES - reach)
+        high = min(end, at + CONTEXT_BYTES + reach)
+        return any(lowered.find(trigger, low, high) >= 0 for trigger in ESCAPE_TRIGGERS)
+
+
+def _chains(data: bytes, patch: bool) -> tuple[list[int], list[bytes]]:
+    """The base64 runs in `data` long enough for the decoders, each with the further lines
+    of a wrapped blob (a patch's: as the new file has them), and where each starts."""
+    marks = data.translate(_MARKS)
+    search = _run_pattern().search
+    concurrent = len(marks) >= _CONCURRENT
+    starts: list[int] = []
+    chains: list[bytes] = []
+    end = len(data)
+    run = search(marks, 0, concurrent=concurrent)
+    while run:
+        run_start, chain_end = run.start(), run.end()
+        if chain_end < end and data[chain_end] in _BLANKS:  # a further line may follow
+            tail = _TAIL.match(data, chain_end, end)
+            chain_end = tail.end() if tail else chain_end
+        chain = data[run_start:chain_end]
+        starts.append(run_start)
+        chains.append(_new_side(chain) if patch else chain)
+        run = search(marks, chain_end, concurrent=concurrent)
+    return starts, chains
+
+
+def _body(chain: bytes) -> bytes:
+    """The base64 characters of `chain`, URL-safe ones made standard; nothing for a hex
+    digest (the decoders never decode one)."""
+    body = chain.translate(_URLSAFE).translate(None, _NOT_STANDARD)
+    return body if body.translate(None, _HEX) else b""
+
+
+def _letters(word: bytes) -> list[bytes]:
+    return [word[n : n + 1] for n in range(len(word))]
+
+
+def _occurrences(data: bytes, needle: bytes) -> Iterator[int]:
+    """Every offset of `needle` in `data`."""
+    at = data.find(needle)
+    while at >= 0:
+        yield at
+        at = data.find(needle, at + 1)
 
 
 def _one_pattern(words: Sequence[bytes]) -> bytes:
@@ -234,14 +286,19 @@ def suspect_objects(
     """Indexes (into `starts`) of the objects of a block of blob contents (one after the
     other, each `sizes[n]` bytes from `starts[n]`) that may hold a key, as they are or
     decoded (see `Prefilter`)."""
-    hit: set[int] = set(encoded_at(block, starts))
+    hit = set(_whole_at(block, starts))
     lowered = block.lower()
     search = _big_search(prefilter.pattern)
     position = 0
     while match := search(lowered, position, concurrent=True):
-        number = max(bisect_right(starts, match.start()) - 1, 0)
-        hit.add(number)
-        position = starts[number + 1] if number + 1 < len(starts) else len(block)
+        at = match.start()
+        number = max(bisect_right(starts, at) - 1, 0)
+        start = starts[number]
+        if prefilter.shows_key_near(lowered, at, start, start + sizes[number]):
+            hit.add(number)
+            position = starts[number + 1] if number + 1 < len(starts) else len(block)
+        else:
+            position = at + 1
     del lowered  # a batch's worth of memory
     for offset in prefilter.hiding_offsets(block):
         hit.add(max(bisect_right(starts, offset) - 1, 0))
@@ -249,3 +306,12 @@ def suspect_objects(
         if number not in hit and starts_utf16(block, at, size):
             hit.add(number)
     return hit
+
+
+def _whole_at(block: bytes, starts: Sequence[int]) -> Iterator[int]:
+    """The indexes of the `starts` in `block` at which content the decoders open whole
+    starts (see `_WHOLE_HEAD`)."""
+    head = _WHOLE_HEAD.match
+    for number, at in enumerate(starts):
+        if head(block, at) or block[at + 257 : at + 262] == b"ustar":
+            yield number

@@ -102,10 +102,22 @@ def test_what_decoding_passed_over_is_named(cli: CliRun, repo: Repo, case: str) 
 
 
 def test_token_cap_reached_is_named(cli: CliRun, repo: Repo) -> None:
-    token = base64.b64encode(b"just some configuration text, nothing secret in it").decode()
+    # each token decodes to text naming Nexpay: a key could be in one, so all are decoded
+    token = base64.b64encode(b"nexpay settings for the eu region, nothing secret").decode()
     repo.write("values.txt", "".join(f"v{n} = {token}\n" for n in range(MAX_TOKENS + 1)))
     reason = f"more than {MAX_TOKENS} encoded tokens: those past them not decoded"
     assert skipped(cli, str(repo.path)) == [("values.txt", reason)]
+
+
+def test_tokens_that_cannot_hold_a_key_leave_no_gap(cli: CliRun, repo: Repo) -> None:
+    # past the cap, but none decodes to anything a rule looks for (the prefilter reads every
+    # token, uncapped): nothing is left unread, as in the history engines
+    token = base64.b64encode(b"just some configuration text, nothing secret in it").decode()
+    repo.write("values.txt", "".join(f"v{n} = {token}\n" for n in range(MAX_TOKENS + 1)))
+    assert skipped(cli, str(repo.path)) == []
+    repo.commit()
+    run = cli("history", "--repo", str(repo.path), "--format", "json")
+    assert run.code == 0 and run.json()["summary"]["skipped_files"] == []
 
 
 def test_an_archive_read_whole_names_nothing(cli: CliRun, repo: Repo) -> None:

@@ -1,0 +1,117 @@
+"""The blob engine's prefilter never passes over content in which a scan finds a key:
+base64 of keyed text at any offset, wrapped or URL-safe, in UTF-16, base64 of base64;
+escapes near a hint. And a hint alone (`nxp` in base64 noise) is no reason to scan."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import random
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nexpay_scan.config import Settings, builtin_rules
+from nexpay_scan.decoders import escapes
+from nexpay_scan.prefilter import ESCAPE_TRIGGERS, prefilter_for, suspect_objects
+from nexpay_scan.scan import Scanner
+from testing.keys import client_id, secret
+from tests.test_properties import PROPERTY
+
+
+@functools.cache
+def _scanner() -> Scanner:
+    return Scanner(Settings(tuple(builtin_rules(with_examples=True))))
+
+
+def _suspects(*contents: bytes) -> set[int]:
+    """The prefilter's verdict on contents framed as `git cat-file --batch` gives them."""
+    block, starts = b"", []
+    for number, content in enumerate(contents):
+        block += b"%040x blob %d\n" % (number, len(content))
+        starts.append(len(block))
+        block += content + b"\n"
+    prefilter = prefilter_for(_scanner().detector.keywords)
+    return suspect_objects(prefilter, block, starts, [len(c) for c in contents])
+
+
+def _noise(seed: int, size: int) -> bytes:
+    """Base64 of random bytes: what a notebook's images look like."""
+    return base64.b64encode(random.Random(seed).randbytes(size))
+
+
+def _found(content: bytes) -> bool:
+    return any(True for _ in _scanner().sightings(content))
+
+
+@PROPERTY
+@given(
+    seed=st.integers(0, 10**6),
+    lead=st.binary(max_size=5),
+    upper=st.booleans(),
+    utf16=st.booleans(),
+    twice=st.booleans(),
+    urlsafe=st.booleans(),
+    wrap=st.sampled_from([0, 64, 76]),
+    before=st.integers(0, 300),
+)
+def test_base64_of_a_key_is_suspect(
+    seed: int,
+    lead: bytes,
+    upper: bool,
+    utf16: bool,
+    twice: bool,
+    urlsafe: bool,
+    wrap: int,
+    before: int,
+) -> None:
+    name = "NEXPAY_SECRET" if upper else "nexpay_secret"
+    text = f"{name} = {secret(seed)}\nclient = {client_id(seed)}\n".encode()
+    inner = lead + (text.decode().encode("utf-16") if utf16 else text)
+    encoded = base64.b64encode(inner)
+    if twice:
+        encoded = base64.b64encode(encoded)
+    if urlsafe:
+        encoded = encoded.translate(bytes.maketrans(b"+/", b"-_"))
+    if wrap:
+        encoded = b"\n".join(encoded[n : n + wrap] for n in range(0, len(encoded), wrap))
+    content = _noise(seed, before) + b"\n" + encoded + b"\n" + _noise(seed + 1, 200)
+    noise = _noise(seed + 2, 3000)
+    assert 1 in _suspects(noise, content)
+    if _found(content):  # whatever a scan finds, the prefilter let through
+        assert _suspects(content) == {0}
+
+
+@PROPERTY
+@given(seed=st.integers(0, 10**6), gap=st.integers(0, 2000), percent=st.booleans())
+def test_an_escape_near_a_hint_is_suspect(seed: int, gap: int, percent: bool) -> None:
+    key = secret(seed)
+    escaped = key.replace("_", "%5F" if percent else "\\u005f", 1)
+    content = b"NXP" + b"." * gap + escaped.encode()
+    assert _suspects(content) == {0}
+    assert _found(content)
+
+
+def test_a_hint_alone_is_no_reason_to_scan() -> None:
+    # "nxp" turns up in base64 noise: without a keyword or an escape near it, no key shows
+    noise = _noise(7, 30000)
+    content = noise[:5000] + b"nxp" + noise[5000:]
+    assert _suspects(content) == set()
+    assert not _found(content)
+    assert _suspects(content + b"\nnxp_sk_") == {0}
+    assert _suspects(noise[:5000] + b"Nxp %41" + noise[5000:]) == {0}
+
+
+def test_every_escape_starts_with_a_trigger() -> None:
+    escapers = [v for v in vars(escapes).values() if isinstance(v, escapes._Escaper)]
+    assert escapers
+    assert {e.trigger for e in escapers} <= set(ESCAPE_TRIGGERS)
+
+
+def test_content_starting_as_base64_without_a_key_is_not_suspect() -> None:
+    ruler = b"//" + b"-" * 78 + b"\nfunction f() {}\n"
+    assert _suspects(ruler) == set()
+    hidden = base64.b64encode(f"nexpay {secret(3)}".encode())
+    assert _suspects(hidden) == {0}
+    assert binascii.a2b_base64(hidden)  # sanity: it decodes
