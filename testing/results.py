@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from testing.cli import CliRun, Result
+from testing.git_repo import Repo
 
 
 def json_of(run: Result) -> dict[str, Any]:
@@ -40,3 +41,18 @@ def assert_one_line_error(run: Result, *needles: str) -> None:
     assert lines[0].startswith("nexpay-scan: error: "), run.err
     for needle in needles:
         assert needle in lines[0], (needle, run.err)
+
+
+def assert_every_mode_finds(
+    cli: CliRun, repo: Repo, expected: list[tuple[str, int, int, str]]
+) -> None:
+    """The work tree's files as `files` reads them, then staged (`staged`), then committed
+    (`history`): each run blocks (exit 1) and finds exactly `expected` (see `found_keys`)."""
+    on_disk = cli("files", str(repo.path), "--format", "json", "--no-redact")
+    assert on_disk.code == 1 and found_keys(on_disk) == expected
+    repo.stage()
+    staged = cli("staged", "--repo", str(repo.path), "--format", "json", "--no-redact")
+    assert staged.code == 1 and found_keys(staged) == expected
+    repo.commit()
+    history = history_json(cli, repo.path)
+    assert history.code == 1 and found_keys(history) == expected

@@ -10,7 +10,7 @@ from testing.cli import CliRun, run_cli
 from testing.fast_import import data, fast_import
 from testing.git_repo import Repo
 from testing.keys import client_id, legacy_client_id, legacy_secret, secret
-from testing.results import found_keys, history_json, json_of
+from testing.results import assert_every_mode_finds, found_keys, history_json, json_of
 
 
 def _scan_env(**extra: str) -> dict[str, str]:
@@ -34,14 +34,7 @@ def test_file_of_nul_bytes_gets_binary_rules_only(cli: CliRun, repo: Repo) -> No
     )
     repo.write("blob.bin", blob)
     expected = [("blob.bin", 1, 101, secret(1)), ("blob.bin", 1, 250, client_id(1))]
-    on_disk = cli("files", str(repo.path), "--format", "json", "--no-redact")
-    assert on_disk.code == 1 and found_keys(on_disk) == expected
-    repo.stage()
-    staged = cli("staged", "--repo", str(repo.path), "--format", "json", "--no-redact")
-    assert staged.code == 1 and found_keys(staged) == expected
-    repo.commit()
-    history = history_json(cli, repo.path)
-    assert history.code == 1 and found_keys(history) == expected
+    assert_every_mode_finds(cli, repo, expected)
     (repo.path / "blob.bin").unlink()
     zeros = cli("files", str(repo.path), "--format", "json")
     assert zeros.code == 0 and json_of(zeros)["summary"]["files_scanned"] == 1
@@ -99,11 +92,4 @@ def test_crlf_line_endings(cli: CliRun, repo: Repo) -> None:
     )
     repo.write("crlf.yaml", content)
     expected = [("crlf.yaml", 2, 3, secret(1)), ("crlf.yaml", 5, 11, legacy_secret(1))]
-    on_disk = cli("files", str(repo.path), "--format", "json", "--no-redact")
-    assert on_disk.code == 1 and found_keys(on_disk) == expected
-    repo.stage()
-    staged = cli("staged", "--repo", str(repo.path), "--format", "json", "--no-redact")
-    assert staged.code == 1 and found_keys(staged) == expected
-    repo.commit()
-    history = history_json(cli, repo.path)
-    assert history.code == 1 and found_keys(history) == expected
+    assert_every_mode_finds(cli, repo, expected)

@@ -13,7 +13,7 @@ from testing.cli import CliRun
 from testing.fast_import import wide_commit
 from testing.git_repo import Repo
 from testing.keys import secret
-from testing.results import found_keys, history_json, json_of
+from testing.results import assert_every_mode_finds, found_keys, history_json, json_of
 
 DEFAULT_LIMIT = "larger than 52428800 bytes"
 
@@ -60,14 +60,7 @@ def test_5_mb_single_line_with_a_key_at_the_end(cli: CliRun, repo: Repo) -> None
     filler = 5 * 1024 * 1024
     repo.write("one-line.min.js", "x" * filler + f" {secret(1)}")
     expected = [("one-line.min.js", 1, filler + 2, secret(1))]
-    on_disk = cli("files", str(repo.path), "--format", "json", "--no-redact")
-    assert on_disk.code == 1 and found_keys(on_disk) == expected
-    repo.stage()
-    staged = cli("staged", "--repo", str(repo.path), "--format", "json", "--no-redact")
-    assert staged.code == 1 and found_keys(staged) == expected
-    repo.commit()
-    history = history_json(cli, repo.path)
-    assert history.code == 1 and found_keys(history) == expected
+    assert_every_mode_finds(cli, repo, expected)
 
 
 @pytest.mark.slow
