@@ -20,7 +20,7 @@ from nexpay_scan.findings import (
     Finding,
 )
 from nexpay_scan.reporters import Report, display_path, skipped_lines, suppressed_line
-from nexpay_scan.reporters.audit_model import Audit, Entry, Place, Rich, Section, Span, plain
+from nexpay_scan.reporters.audit_model import Addition, Audit, Entry, Rich, Section, TextRun, plain
 from nexpay_scan.reporters.remediation import audit_actions, urgent
 
 _SHORT_SHA = 12
@@ -150,7 +150,7 @@ def _entry(group: list[Finding], anchor: str, report: Report, pair: str) -> Entr
     )
 
 
-def _places(group: Sequence[Finding]) -> tuple[Place, ...]:
+def _places(group: Sequence[Finding]) -> tuple[Addition, ...]:
     """Every place the key was added, oldest first, each once."""
     raw: list[tuple[Commit | None, str, int]] = []
     for finding in group:
@@ -158,7 +158,7 @@ def _places(group: Sequence[Finding]) -> tuple[Place, ...]:
     unique = {(c.sha if c else "", path, line): (c, path, line) for c, path, line in raw}
     ordered = sorted(unique.values(), key=lambda p: _date_key(p[0]))
     return tuple(
-        Place(
+        Addition(
             sha=commit.sha[:_SHORT_SHA] if commit else "-",
             date=_when(commit.date) if commit else "-",
             author=plain(f"{commit.author} <{commit.email}>") if commit else "-",
@@ -206,21 +206,21 @@ def _facts(
     group: list[Finding], report: Report, account: str, at_head: bool | None, pair: str
 ) -> tuple[tuple[str, Rich], ...]:
     first = group[0]
-    facts: list[tuple[str, Rich]] = [("Status", (Span(_status_text(first)),))]
+    facts: list[tuple[str, Rich]] = [("Status", (TextRun(_status_text(first)),))]
     if account:
-        facts.append(("Account", (Span(account),)))
+        facts.append(("Account", (TextRun(account),)))
     if first.verified_with is not None:
         shown = plain(report.shown(first.verified_with.reveal()))
-        facts.append(("Verified with client ID", (Span(shown, "code"),)))
+        facts.append(("Verified with client ID", (TextRun(shown, "code"),)))
     if pair:
-        facts.append(("Belongs to", (Span("the live secret above", target=pair),)))
+        facts.append(("Belongs to", (TextRun("the live secret above", target=pair),)))
     facts.append(("Introduced in", _introduced(first)))
     tips = _tips(group)
     still = f"yes: in the files at {tips}" if tips else _AT_HEAD[at_head][1]
-    facts.append(("Still present", (Span(still),)))
+    facts.append(("Still present", (TextRun(still),)))
     times = max(f.occurrences for f in group)
-    facts.append(("Added", (Span(f"{times} time{'s' * (times != 1)} in the history"),)))
-    facts.extend(("Note", (Span(plain(note)),)) for f in group for note in f.notes)
+    facts.append(("Added", (TextRun(f"{times} time{'s' * (times != 1)} in the history"),)))
+    facts.extend(("Note", (TextRun(plain(note)),)) for f in group for note in f.notes)
     return tuple(facts)
 
 
@@ -236,9 +236,9 @@ def _introduced(finding: Finding) -> Rich:
     commit = finding.commit
     if commit is None:
         where = "a dangling object no branch or tag reaches" if finding.unreachable else "-"
-        return (Span(where),)
+        return (TextRun(where),)
     who = plain(f"{commit.author} <{commit.email}>")
-    return (Span(commit.sha[:_SHORT_SHA], "code"), Span(f" by {who} on {_when(commit.date)}"))
+    return (TextRun(commit.sha[:_SHORT_SHA], "code"), TextRun(f" by {who} on {_when(commit.date)}"))
 
 
 def _headline(groups: list[list[Finding]]) -> tuple[str, str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from nexpay_scan.reporters import Report
 from nexpay_scan.reporters.audit_build import audit_of
-from nexpay_scan.reporters.audit_model import Audit, Entry, Rich, Section, Span
+from nexpay_scan.reporters.audit_model import Audit, Entry, Rich, Section, TextRun
 
 _POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 _CSS = """
@@ -110,7 +110,7 @@ def _header(audit: Audit) -> str:
         for kind, label, n in audit.counts
     )
     parts.append(f'<ul class="counts">{counts}</ul>')
-    parts.append(_facts((label, (Span(value),)) for label, value in audit.facts))
+    parts.append(_facts((label, (TextRun(value),)) for label, value in audit.facts))
     if audit.notes:
         parts.append("<ul>" + "".join(f"<li>{_e(n)}</li>" for n in audit.notes) + "</ul>")
     parts.append("</header>")

@@ -10,7 +10,7 @@ from typing import NamedTuple
 from nexpay_scan.reporters import display_path
 
 
-class Span(NamedTuple):
+class TextRun(NamedTuple):
     """A run of text: plain, `code` or `strong`; with `target`, a link to that anchor."""
 
     text: str
@@ -18,11 +18,11 @@ class Span(NamedTuple):
     target: str = ""
 
 
-Rich = tuple[Span, ...]
+Rich = tuple[TextRun, ...]
 
 
 @dataclass(frozen=True)
-class Place:
+class Addition:
     """One commit that added the key: printable short sha, date, author and file:line."""
 
     sha: str
@@ -42,7 +42,7 @@ class Entry:
     rule: str
     urgent: str
     facts: tuple[tuple[str, Rich], ...]
-    places: tuple[Place, ...]
+    places: tuple[Addition, ...]
     actions: tuple[Rich, ...]
     account: str
     at_head: str

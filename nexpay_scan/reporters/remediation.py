@@ -98,7 +98,7 @@ def audit_actions(
 ) -> tuple[Rich, ...]:
     """What to do about one key, step by step, as the audit report shows it (Nexpay's API
     keys guide): revoke and replace it, then clean up where it is still in the files."""
-    from nexpay_scan.reporters.audit_model import Span
+    from nexpay_scan.reporters.audit_model import TextRun
 
     if finding.kind != SECRET:
         steps = _client_id_actions(pair)
@@ -107,38 +107,38 @@ def audit_actions(
     else:
         steps = _revoke_actions(finding, report)
     if finding.unreachable:  # in no commit: nothing to remove from the files
-        steps.append((Span("Once revoked, drop it from this clone: "), Span(GC, "code")))
+        steps.append((TextRun("Once revoked, drop it from this clone: "), TextRun(GC, "code")))
     else:
         steps.append(_cleanup(at_head, files))
     return tuple(steps)
 
 
 def _revoke_actions(finding: Finding, report: Report) -> list[Rich]:
-    from nexpay_scan.reporters.audit_model import Span, plain
+    from nexpay_scan.reporters.audit_model import TextRun, plain
 
-    which: Rich = (Span("over the key"),)
+    which: Rich = (TextRun("over the key"),)
     if finding.verified_with is not None:
         shown = plain(report.shown(finding.verified_with.reveal()))
-        which = (Span("over the key with client ID "), Span(shown, "code"))
+        which = (TextRun("over the key with client ID "), TextRun(shown, "code"))
     email = plain((finding.account or {}).get("email", ""))
     login = f" (signed in as {email})" if email else ""
     if finding.status == LIVE:
-        first = (Span("Revoke it now", "strong"), Span(f" in the {DASHBOARD}{login}: hover "))
+        first = (TextRun("Revoke it now", "strong"), TextRun(f" in the {DASHBOARD}{login}: hover "))
     else:
         first = (
-            Span("Look for it", "strong"),
-            Span(f" in the {DASHBOARD}{login}; if it is listed there, hover "),
+            TextRun("Look for it", "strong"),
+            TextRun(f" in the {DASHBOARD}{login}; if it is listed there, hover "),
         )
     return [
-        (*first, *which, Span(", click Revoke and confirm in the dialog.")),
+        (*first, *which, TextRun(", click Revoke and confirm in the dialog.")),
         (
-            Span(
+            TextRun(
                 "Create a new key (Settings > API Keys > Create API Key) and copy its client "
                 "ID and secret at once: the secret is shown only once."
             ),
         ),
         (
-            Span(
+            TextRun(
                 "Update the integration to use the new key, read from an environment "
                 "variable or a secrets manager (e.g. AWS Secrets Manager, Google Secret "
                 "Manager); never commit it or embed it in client-side code."
@@ -148,18 +148,18 @@ def _revoke_actions(finding: Finding, report: Report) -> list[Rich]:
 
 
 def _revoked_actions() -> list[Rich]:
-    from nexpay_scan.reporters.audit_model import Span
+    from nexpay_scan.reporters.audit_model import TextRun
 
     return [
         (
-            Span("Confirm it stays revoked", "strong"),
-            Span(
+            TextRun("Confirm it stays revoked", "strong"),
+            TextRun(
                 ": the Nexpay Dashboard (Settings) lists it in the Revoked Keys section; a "
                 "revoked key cannot be reactivated."
             ),
         ),
         (
-            Span(
+            TextRun(
                 "Make sure whatever used it now reads a new key from an environment variable "
                 "or a secrets manager, not from the code."
             ),
@@ -168,24 +168,24 @@ def _revoked_actions() -> list[Rich]:
 
 
 def _client_id_actions(pair: str) -> list[Rich]:
-    from nexpay_scan.reporters.audit_model import Span
+    from nexpay_scan.reporters.audit_model import TextRun
 
     if pair:
         first: Rich = (
-            Span("Revoke the key it belongs to", "strong"),
-            Span(": follow the steps of "),
-            Span("its live secret", target=pair),
-            Span("; revoking the key disables this client ID too."),
+            TextRun("Revoke the key it belongs to", "strong"),
+            TextRun(": follow the steps of "),
+            TextRun("its live secret", target=pair),
+            TextRun("; revoking the key disables this client ID too."),
         )
     else:
         first = (
-            Span("Find the key it belongs to", "strong"),
-            Span(
+            TextRun("Find the key it belongs to", "strong"),
+            TextRun(
                 f" in the {DASHBOARD}; if its secret may have leaked too, hover over the "
                 "key, click Revoke and confirm."
             ),
         )
-    keep = Span(
+    keep = TextRun(
         "Read the client ID from an environment variable or a secrets manager, "
         "together with its secret."
     )
@@ -193,14 +193,14 @@ def _client_id_actions(pair: str) -> list[Rich]:
 
 
 def _cleanup(at_head: bool | None, files: list[str]) -> Rich:
-    from nexpay_scan.reporters.audit_model import Span
+    from nexpay_scan.reporters.audit_model import TextRun
 
     after = (
         " Deleting it or rewriting history does not un-leak it: every clone, fork and CI "
         "log that saw it keeps it. Revoke first, then clean up."
     )
     if at_head is False:
-        return (Span("It is no longer in the files at HEAD; nothing more to remove." + after),)
+        return (TextRun("It is no longer in the files at HEAD; nothing more to remove." + after),)
     where = ": " + ", ".join(files) if files else ""
     state = "it is still at HEAD" if at_head else "check the files at HEAD"
-    return (Span(f"Remove it from the code ({state}){where}.{after}"),)
+    return (TextRun(f"Remove it from the code ({state}){where}.{after}"),)
