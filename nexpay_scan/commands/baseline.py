@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from nexpay_scan.commands.history import HistorySource
 from nexpay_scan.commands.options import HistoryRequest
 from nexpay_scan.commands.pipeline import EXIT_CLEAN, make_scanner, write_atomically
 from nexpay_scan.findings import Finding
 from nexpay_scan.sources.git import repo_root
+from nexpay_scan.sources.history_source import HistorySource
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:

@@ -7,15 +7,10 @@ from collections.abc import Collection
 from nexpay_scan.commands.pipeline import run_scan
 from nexpay_scan.compiled import keep as keep_compiled
 from nexpay_scan.config import builtin_rules
-from nexpay_scan.sources.base import Target
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
     from nexpay_scan.commands.options import ScanOptions
-    from nexpay_scan.findings import Finding
-    from nexpay_scan.scan import Scanner
-    from nexpay_scan.sources.staged import StagedDiff
-    from nexpay_scan.stats import Stats
 
 
 def staged(options: ScanOptions) -> int:
@@ -25,31 +20,9 @@ def staged(options: ScanOptions) -> int:
 
 def scan_staged(options: ScanOptions, only: Collection[str] | None = None) -> int:
     """The staged lines (of the files in `only`, if given), scanned and reported."""
-    from nexpay_scan.sources.staged import StagedDiff
+    from nexpay_scan.sources.staged import StagedDiff, StagedSource
 
     with StagedDiff(options.repo) as diff:
         builtin_rules()  # loaded while git starts
         keep_compiled()  # (before any repository config or content is read)
         return run_scan(StagedSource(diff, only), options)
-
-
-class StagedSource:
-    """Source: the lines the index adds (of the files in `only`, if given)."""
-
-    mode = "staged"
-    ranges = ()
-
-    def __init__(self, diff: StagedDiff, only: Collection[str] | None) -> None:
-        self.diff, self.only = diff, only
-
-    @property
-    def stats(self) -> Stats:
-        return self.diff.stats
-
-    def target(self) -> Target:
-        """The work tree's repository (git is asked once, see `StagedDiff`)."""
-        return Target(self.diff.root())
-
-    def findings(self, scanner: Scanner) -> list[Finding]:
-        """Findings on the lines the index adds."""
-        return self.diff.scan(scanner, self.only)

@@ -38,13 +38,13 @@ def scan_repository(task: dict[str, Any]) -> dict[str, Any]:
 
 
 def _scan_mirror(mirror: Path, task: dict[str, Any]) -> dict[str, Any]:
-    from nexpay_scan.commands.history import HistorySource
     from nexpay_scan.commands.options import HistoryRequest
     from nexpay_scan.commands.pipeline import summarize
     from nexpay_scan.config import load_settings
     from nexpay_scan.reporters import Report
     from nexpay_scan.reporters.json_report import finding_dict
     from nexpay_scan.scan import Scanner
+    from nexpay_scan.sources.history_source import HistorySource
 
     config = task.get("config")
     if config is not None and not os.path.isfile(config):

@@ -8,6 +8,7 @@ from nexpay_scan.config import DEFAULT_MAX_FILE_SIZE
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding
 from nexpay_scan.scan import Scanner
+from nexpay_scan.sources.base import Target
 from nexpay_scan.sources.blob_reader import BlobReader
 from nexpay_scan.sources.changes import paired_sections, scan_change
 from nexpay_scan.sources.git import (
@@ -101,3 +102,25 @@ class StagedDiff:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class StagedSource:
+    """Source: the lines the index adds (of the files in `only`, if given)."""
+
+    mode = "staged"
+    ranges = ()
+
+    def __init__(self, diff: StagedDiff, only: Collection[str] | None) -> None:
+        self.diff, self.only = diff, only
+
+    @property
+    def stats(self) -> Stats:
+        return self.diff.stats
+
+    def target(self) -> Target:
+        """The work tree's repository (git is asked once, see `StagedDiff`)."""
+        return Target(self.diff.root())
+
+    def findings(self, scanner: Scanner) -> list[Finding]:
+        """Findings on the lines the index adds."""
+        return self.diff.scan(scanner, self.only)
