@@ -170,6 +170,10 @@ def test_history_since_until_and_branch(cli: CliRun, pull_request: tuple[Repo, s
     assert files() == ["new.env", "old.env"]
     assert files("--since", "2024-01-02") == ["new.env"]
     assert files("--until", "2024-01-01T23:00:00") == ["old.env"]
+    # a bare date is its whole day, whatever the hour the scan runs (git alone would read
+    # it as that day at the current time: the commits at noon in or out by the clock)
+    assert files("--until", "2024-01-01") == ["old.env"]
+    assert files("--since", "2024-01-02", "--until", "2024-01-02") == ["new.env"]
     assert files("--branch", "main") == ["old.env"]
     assert files("--branch", "topic") == ["new.env", "old.env"]
 

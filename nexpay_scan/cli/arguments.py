@@ -177,8 +177,16 @@ def history_options(parser: argparse.ArgumentParser, *, ranges: bool = True) -> 
         "selection adds once, then parses only the commits adding a key; diff parses "
         "`git log -p`; auto (default) picks the faster for the selection",
     )
-    parser.add_argument("--since", metavar="DATE", help="only commits after DATE (git dates)")
-    parser.add_argument("--until", metavar="DATE", help="only commits before DATE")
+    parser.add_argument(
+        "--since",
+        metavar="DATE",
+        help="only commits after DATE (git dates; a bare YYYY-MM-DD is that day's start)",
+    )
+    parser.add_argument(
+        "--until",
+        metavar="DATE",
+        help="only commits before DATE (a bare YYYY-MM-DD: through that day's end)",
+    )
     parser.add_argument(
         "--branch",
         action="append",

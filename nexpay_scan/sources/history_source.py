@@ -84,7 +84,10 @@ def history_findings(wanted: HistoryRequest, root: Path, scan: HistoryScan) -> l
     scan.track_places = wanted.track_places
     branches = [f"refs/heads/{b}" for b in wanted.branches]
     rev_args = log_revisions([*branches, *wanted.revisions])
-    dates = (("since", wanted.since), ("until", wanted.until))
+    dates = (
+        ("since", day_bound(wanted.since, "00:00:00")),
+        ("until", day_bound(wanted.until, "23:59:59")),
+    )
     filters = [f"--{name}={value}" for name, value in dates if value]
     if not filters and is_whole_history(rev_args) and wanted.engine != "diff":
         _expect_blob_bytes(root, scan.scanner, scan.progress)
@@ -188,3 +191,13 @@ def _mark_at_tips(root: Path, findings: list[Finding]) -> None:
                 )
             ]
             finding.present_at = where
+
+
+def day_bound(date: str | None, time_of_day: str) -> str | None:
+    """A bare calendar date (`2024-01-02`) as the start (`--since`) or the end (`--until`)
+    of that day: git reads it as that day at the current time of day, so the commits a
+    scan selects would change with the hour it runs. Any other date is git's to read."""
+    bare = date is not None and len(date) == 10 and date[4] == date[7] == "-"
+    if bare and date is not None and date.replace("-", "").isdigit():
+        return f"{date}T{time_of_day}"
+    return date
