@@ -5,7 +5,6 @@ clones, renames out of an allowlisted path, a dying `git cat-file`, GIT_DIR."""
 from __future__ import annotations
 
 import os
-import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from testing.cli import CliRun, Result
-from testing.git_repo import ROOT, Repo, git
+from testing.git_repo import ROOT, Repo, git, pre_receive_server
 from testing.keys import secret
 
 ENGINES = ["blob", "diff"]
@@ -125,18 +124,6 @@ def test_evil_merge_and_conflict_resolution_keys_are_found(
     assert {f["commit"] for f in run.json()["findings"]} == {merge}
 
 
-def _server(tmp_path: Path) -> Path:
-    """A bare repository whose pre-receive hook runs nexpay-scan (as a git server would)."""
-    bare = tmp_path / "server.git"
-    git(tmp_path, "init", "-q", "--bare", str(bare))
-    hook = bare / "hooks" / "pre-receive"
-    hook.write_text(
-        f"#!/bin/sh\nPYTHONPATH={ROOT} exec {sys.executable} -m nexpay_scan pre-receive\n"
-    )
-    hook.chmod(hook.stat().st_mode | stat.S_IXUSR)
-    return bare
-
-
 def _push(repo: Repo, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["git", "-C", str(repo.path), "push", "origin", *args],
@@ -147,7 +134,7 @@ def _push(repo: Repo, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_pre_receive_rejects_an_evil_merge(evil_merge: Repo, tmp_path: Path) -> None:
-    server = _server(tmp_path)
+    server = pre_receive_server(tmp_path)
     evil_merge.git("remote", "add", "origin", str(server))
     rejected = _push(evil_merge, "main")
     assert rejected.returncode != 0
@@ -162,7 +149,7 @@ def test_pre_receive_rejects_an_evil_merge(evil_merge: Repo, tmp_path: Path) -> 
 @pytest.fixture
 def pushing(repo: Repo, tmp_path: Path) -> tuple[Repo, Path]:
     """A clean main already on a server that runs nexpay-scan in pre-receive."""
-    server = _server(tmp_path)
+    server = pre_receive_server(tmp_path)
     repo.git("remote", "add", "origin", str(server))
     repo.write("README.md", "clean\n")
     repo.commit("start")
