@@ -40,7 +40,6 @@ from nexpay_scan.sources.messages import (
     messages_beside,
     object_types,
     parsed_tag,
-    read_messages,
     tag_place,
     tags_pointing_at,
 )
@@ -180,11 +179,6 @@ class HistoryScan:
         listed = self._scan_messages_read(read)
         if self.tags_of_range:
             self.scan_tags(tags_pointing_at(self.repo, listed, rev_args))
-
-    def scan_messages(self, rev_args: Sequence[str]) -> set[str]:
-        """Scans the messages of the commits `git log rev_args` lists (a finding's place is
-        MESSAGE_PLACE, its line the message's); returns their ids."""
-        return self._scan_messages_read(read_messages(self.repo, rev_args, self.scanner))
 
     def _scan_messages_read(self, read: MessagesRead) -> set[str]:
         listed, suspects = read
