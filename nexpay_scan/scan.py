@@ -21,7 +21,6 @@ from nexpay_scan.stats import Skipped, Stats, Summary
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
-    from nexpay_scan.prefilter import Prefilter
     from nexpay_scan.sources.base import Fragment
 
 __all__ = ["Scanner", "Sighting", "Skipped", "Stats", "Summary", "looks_binary"]
@@ -68,7 +67,6 @@ class Scanner:
         self.settings = settings
         self.detector = Detector(settings.rules)
         self.hints = hints_for(self.detector.keywords)  # where escapes are decoded
-        self._prefilter: Prefilter | None = None  # made on first use (`could_hold_key`)
 
     def scan_fragment(self, fragment: Fragment, stats: Stats | None = None) -> list[Finding]:
         """Findings in a fragment a source hands over (see `scan`)."""
@@ -126,13 +124,10 @@ class Scanner:
         """False only when no rule can find anything in `data`, as it is or decoded: the
         history engines' prefilter (`nexpay_scan.prefilter`), which answers for everything
         the decoders could turn into a keyword, in one cheap pass. Not on the hook's path."""
-        if self._prefilter is None:
-            from nexpay_scan.prefilter import prefilter_for
+        from nexpay_scan.prefilter import prefilter_for, suspect_objects  # (made once a run)
 
-            self._prefilter = prefilter_for(self.detector.keywords)
-        from nexpay_scan.prefilter import suspect_objects
-
-        return bool(suspect_objects(self._prefilter, data, [0], [len(data)]))
+        prefilter = prefilter_for(self.detector.keywords)
+        return bool(suspect_objects(prefilter, data, [0], [len(data)]))
 
     def sightings(
         self, data: bytes, undecoded: list[tuple[str, str]] | None = None
