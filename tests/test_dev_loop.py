@@ -16,6 +16,7 @@ from nexpay_scan.progress import Progress
 from testing.cli import CliRun, on_a_terminal
 from testing.git_repo import Repo, git
 from testing.keys import secret
+from testing.results import assert_one_line_error
 
 
 def _commit(repo: Repo, *, message: str = "try") -> subprocess.CompletedProcess[str]:
@@ -283,3 +284,15 @@ def test_audit_names_the_tips_that_still_hold_a_key(
     text = out.read_text()
     assert "yes: in the files at feature, v1.0" in text
     assert "in the files of no branch or tag tip" not in text
+
+
+@pytest.mark.parametrize("flag", ["--since", "--until"])
+@pytest.mark.parametrize("value", ["2024-13-45", "2024-02-30"])
+def test_calendar_days_that_do_not_exist_are_an_error(
+    cli: CliRun, repo: Repo, flag: str, value: str
+) -> None:
+    # git reads them as some other date and scans what that selects: never silently
+    repo.write("a.env", f"K={secret(1)}\n")
+    repo.commit()
+    run = cli("history", "--repo", str(repo.path), flag, value)
+    assert_one_line_error(run, "is no day of the calendar", value)

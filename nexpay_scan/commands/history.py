@@ -85,6 +85,22 @@ def _check_dates(root: Path, *dates: str | None) -> None:
                 f"{value!r} is not a date git understands ({', '.join(unknown) or 'empty'}): "
                 "use e.g. 2024-05-01, '2 weeks ago', yesterday"
             )
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) and not _is_calendar_day(value):
+            raise FatalError(
+                f"{value!r} is no day of the calendar (git would read it as some other date): "
+                "use YYYY-MM-DD, e.g. 2024-05-01"
+            )
+
+
+def _is_calendar_day(value: str) -> bool:
+    """`YYYY-MM-DD` names a day that exists (2024-02-30 does not)."""
+    import datetime
+
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_date_name(word: str) -> bool:
