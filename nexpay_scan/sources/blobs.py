@@ -362,21 +362,25 @@ class _Answers:
         self.found: set[bytes] = set()
         self.errors: list[str] = []
         self.ended = 0
+        self.done = threading.Event()
 
     def collect(self, answers: list[Connection]) -> None:
-        """Reads every reader's answers until each has closed its end."""
+        """Reads every reader's answers until each has closed its end; then `done` is set."""
         from multiprocessing.connection import Connection, wait
 
-        waiting = list(answers)
-        while waiting:
-            for ready in wait(waiting):
-                assert isinstance(ready, Connection)
-                try:
-                    self.take(ready.recv())
-                except EOFError:
-                    waiting.remove(ready)
-                except BaseException as error:  # on_first failing: named, as one line
-                    self.errors.append(str(error) or type(error).__name__)
+        try:
+            waiting = list(answers)
+            while waiting:
+                for ready in wait(waiting):
+                    assert isinstance(ready, Connection)
+                    try:
+                        self.take(ready.recv())
+                    except EOFError:
+                        waiting.remove(ready)
+                    except BaseException as error:  # on_first failing: named, as one line
+                        self.errors.append(str(error) or type(error).__name__)
+        finally:
+            self.done.set()
 
     def take(self, answer: tuple[Any, ...]) -> None:
         kind = answer[0]
@@ -428,12 +432,14 @@ def _in_processes(
             )
         for reader in readers:  # the end of its batches: it answers, then ends
             reader.batches.close()
-        collector.join()
+        answers.done.wait()
     finally:
         for reader in readers:
             reader.stop()
-        if collector.is_alive():  # every writing end is closed now: it sees the end
-            collector.join()
+        # Every writing end is closed now: the collector sees the end. (Not `join`: a join
+        # a signal interrupted leaves `is_alive` saying False while the thread still runs.)
+        if collector.ident is not None:
+            answers.done.wait()
         for reader in readers:
             reader.answers.close()
     if answers.errors:
