@@ -309,3 +309,18 @@ def test_a_blob_missing_from_a_range_fails_both_engines(
     run = cli("history", "--repo", str(repo.path), "--engine", engine, "HEAD~1..HEAD")
     assert run.code == 2, run.out
     assert len(run.err.strip().splitlines()) == 1 and "Traceback" not in run.err
+
+
+@pytest.mark.parametrize("selection", [[], ["main~3..main"]])
+def test_blob_readers_in_threads_find_what_reader_processes_find(
+    cli: CliRun, tangled: Repo, monkeypatch: pytest.MonkeyPatch, selection: list[str]
+) -> None:
+    """Where fork is unavailable the blob engine reads in threads: the same findings."""
+    from nexpay_scan.sources import blobs
+
+    args = ("--engine", "blob", "--jobs", "2", *selection)
+    in_processes = sorted(map(_key, _history(cli, tangled, *args)))
+    monkeypatch.setattr(blobs, "_can_fork", lambda: False)
+    in_threads = sorted(map(_key, _history(cli, tangled, *args)))
+    assert in_threads == in_processes
+    assert in_processes

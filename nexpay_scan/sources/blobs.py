@@ -10,14 +10,17 @@ whole history), or the blobs a selection's commits add (see `BlobListing`).
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
+import signal
 import subprocess
+import sys
 import threading
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from itertools import accumulate
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, NoReturn
 
 from nexpay_scan.errors import FatalError
 from nexpay_scan.prefilter import prefilter_for, suspect_objects
@@ -30,6 +33,10 @@ from nexpay_scan.sources.git import (
     streamed,
 )
 from nexpay_scan.stats import Stats
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 CHUNK_BYTES = 2 << 20
 # Each reader's git keeps its pack windows and delta cache small: the memory bound holds
@@ -103,25 +110,67 @@ def blobs_with_candidates(
 
     The object list streams from `listing` (by default every blob in the store, reachable
     or not) straight into `workers` readers, batch by batch in turn, so listing, reading and
-    searching overlap. `on_first` runs once, as soon as the first such blob turns up."""
+    searching overlap. The readers are forked processes on Linux (the search is Python and
+    holds the GIL: threads would share one core), threads elsewhere. `on_first` runs once,
+    as soon as the first such blob turns up."""
+    oversized = [] if oversized is None else oversized
+    readers = _in_processes if _can_fork() else _in_threads
+    try:
+        return readers(
+            repo,
+            scanner,
+            workers,
+            _Once(on_first),
+            oversized,
+            listing or BlobListing(),
+            stats,
+            progress,
+        )
+    finally:
+        progress.finish()
+
+
+class _Once:
+    """A call made the first time only, whichever thread asks first."""
+
+    def __init__(self, call: Callable[[], None]) -> None:
+        self.call = call
+        self.lock = threading.Lock()
+        self.done = False
+
+    def __call__(self) -> None:
+        with self.lock:
+            if self.done:
+                return
+            self.done = True
+        self.call()
+
+
+def _in_threads(
+    repo: Path,
+    scanner: Scanner,
+    workers: int,
+    first: Callable[[], None],
+    oversized: list[tuple[bytes, int]],
+    listing: BlobListing,
+    stats: Stats,
+    progress: Progress,
+) -> set[bytes]:
+    """`blobs_with_candidates` with `workers` reader threads (where fork is unavailable)."""
     found: set[bytes] = set()
     errors: list[BaseException] = []
     lock = threading.Lock()
-    started = threading.Event()
-    oversized = [] if oversized is None else oversized
 
-    def first() -> None:
-        with lock:
-            if started.is_set():
-                return
-            started.set()
-        on_first()
+    def searched(batch: Batch, hits: set[bytes]) -> None:
+        progress.advance(batch.total)
+        if hits:
+            first()
+            with lock:
+                found.update(hits)
 
     def work(batches: queue.Queue[Batch | None]) -> None:
         try:
-            hits = _read_batches(repo, batches, scanner, progress, first)
-            with lock:
-                found.update(hits)
+            _read_batches(repo, batches.get, scanner, searched)
         except BaseException as error:
             errors.append(error)
 
@@ -130,13 +179,12 @@ def blobs_with_candidates(
     for thread in threads:
         thread.start()
     try:
-        _list_into(repo, scanner, queues, oversized, listing or BlobListing(), stats, progress)
+        _list_into(repo, scanner, [q.put for q in queues], oversized, listing, stats, progress)
     finally:
         for q in queues:
             q.put(_END)
         for thread in threads:
             thread.join()
-        progress.finish()
     if errors:
         raise errors[0]
     return found
@@ -145,13 +193,13 @@ def blobs_with_candidates(
 def _list_into(
     repo: Path,
     scanner: Scanner,
-    queues: list[queue.Queue[Batch | None]],
+    readers: list[Callable[[Batch], None]],
     oversized: list[tuple[bytes, int]],
     listing: BlobListing,
     stats: Stats,
     progress: Progress,
 ) -> None:
-    """Streams the blob list into batches, dealt to the workers in turn; blobs over the
+    """Streams the blob list into batches, dealt to the readers in turn; blobs over the
     size limit are counted and left out."""
     batch, turn, pending = Batch(), 0, b""
     with streamed(repo, *listing.command(), config=LEANER_GIT, stdin=listing.stdin()) as output:
@@ -171,10 +219,10 @@ def _list_into(
                 batch.total += ends[last] - done
                 taken = last + 1
                 if batch.total >= CHUNK_BYTES:
-                    _deal(batch, queues[turn % len(queues)], stats, progress)
+                    _deal(batch, readers[turn % len(readers)], stats, progress)
                     batch, turn = Batch(), turn + 1
     if batch.ids:
-        _deal(batch, queues[turn % len(queues)], stats, progress)
+        _deal(batch, readers[turn % len(readers)], stats, progress)
 
 
 def _blobs_listed(
@@ -198,23 +246,23 @@ def _blobs_listed(
     return [ids[n] for n in kept], [sizes[n] for n in kept]
 
 
-def _deal(batch: Batch, to: queue.Queue[Batch | None], stats: Stats, progress: Progress) -> None:
-    """Hands a batch to a worker; its bytes count as scanned (stats, progress total)."""
+def _deal(batch: Batch, to: Callable[[Batch], None], stats: Stats, progress: Progress) -> None:
+    """Hands a batch to a reader; its bytes count as scanned (stats, progress total)."""
     stats.bytes_scanned += batch.total
     progress.total += batch.total
-    to.put(batch)
+    to(batch)
 
 
 def _read_batches(
     repo: Path,
-    batches: queue.Queue[Batch | None],
+    next_batch: Callable[[], Batch | None],
     scanner: Scanner,
-    progress: Progress,
-    on_hit: Callable[[], None],
-) -> set[bytes]:
+    searched: Callable[[Batch, set[bytes]], None],
+) -> None:
     """One `git cat-file --batch`: a feeder thread sends each batch's ids (and hands the
-    batch on), this thread reads the objects back whole and searches them as one block.
-    However it ends, `batches` is consumed to its end, so the lister never waits on it."""
+    batch on), this thread reads the objects back whole, searches them as one block and
+    tells `searched` the ids with a hit. However it ends, the batches are taken to their
+    end (`next_batch` gives None), so the lister never waits on this reader."""
     try:
         process = piped(
             git_command(repo, *_LEAN_GIT, "cat-file", "--batch"),
@@ -223,20 +271,15 @@ def _read_batches(
             stderr=subprocess.DEVNULL,
         )
     except OSError:
-        _drain(batches)
+        _drain(next_batch)
         raise
     assert process.stdin is not None and process.stdout is not None
     sent: queue.Queue[Batch | None] = queue.Queue(maxsize=2)
-    feeder = threading.Thread(target=_feed, args=(process.stdin, batches, sent), daemon=True)
+    feeder = threading.Thread(target=_feed, args=(process.stdin, next_batch, sent), daemon=True)
     feeder.start()
-    hits: set[bytes] = set()
     try:
         while (batch := sent.get()) is not _END:
-            found = _search_batch(process.stdout, batch, scanner)
-            if found and not hits:
-                on_hit()
-            hits |= found
-            progress.advance(batch.total)
+            searched(batch, _search_batch(process.stdout, batch, scanner))
     finally:
         process.kill()
         while feeder.is_alive():  # it may wait to hand on a batch nobody will read
@@ -244,28 +287,261 @@ def _read_batches(
                 sent.get(timeout=0.05)
         process.stdout.close()
         process.wait()
-    return hits
 
 
-def _drain(batches: queue.Queue[Batch | None]) -> None:
-    while batches.get() is not _END:
+def _drain(next_batch: Callable[[], Batch | None]) -> None:
+    while next_batch() is not _END:
         pass
 
 
 def _feed(
-    stdin: IO[bytes], batches: queue.Queue[Batch | None], sent: queue.Queue[Batch | None]
+    stdin: IO[bytes], next_batch: Callable[[], Batch | None], sent: queue.Queue[Batch | None]
 ) -> None:
     try:
-        while (batch := batches.get()) is not _END:
+        while (batch := next_batch()) is not _END:
             sent.put(batch)
             stdin.write(b"\n".join(batch.ids) + b"\n")
             stdin.flush()
     except (BrokenPipeError, ValueError, OSError):
-        _drain(batches)
+        _drain(next_batch)
     finally:
         sent.put(_END)
         with contextlib.suppress(OSError):
             stdin.close()
+
+
+# -- reader processes: forked, so the scanner and its compiled rules come for free
+
+
+def _can_fork() -> bool:
+    """Readers are forked processes on Linux only: other systems make fork unsafe or
+    unavailable, and read in threads there."""
+    return sys.platform.startswith("linux")
+
+
+class _Reader:
+    """A forked reader process: its id, the pipe its batches go down (None once closed),
+    the pipe its answers come up."""
+
+    def __init__(self, pid: int, batches: Connection, answers: Connection) -> None:
+        self.pid, self.batches, self.answers = pid, batches, answers
+        self.gone = False
+
+    def send(self, batch: Batch) -> None:
+        try:
+            self.batches.send((batch.ids, batch.sizes, batch.total))
+        except OSError:  # it ended (an error, which its answer names): the listing stops
+            raise _ReaderGone from None
+
+    def stop(self) -> None:
+        """Ends it if it still runs, and waits for it: no process is left behind."""
+        if not self.batches.closed:
+            self.batches.close()
+        if not self.gone:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            self.reap()
+
+    def reap(self) -> None:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+        self.gone = True
+
+
+class _ReaderGone(Exception):
+    """A reader process stopped taking batches."""
+
+
+class _Answers:
+    """What the reader processes send back, gathered by one thread of this process: after
+    each batch its size and the ids with a hit; at the end the patterns that timed out (or
+    one line saying why the reader failed)."""
+
+    def __init__(self, scanner: Scanner, first: Callable[[], None], progress: Progress) -> None:
+        self.scanner, self.first, self.progress = scanner, first, progress
+        self.found: set[bytes] = set()
+        self.errors: list[str] = []
+        self.ended = 0
+        self.done = threading.Event()
+
+    def collect(self, answers: list[Connection]) -> None:
+        """Reads every reader's answers until each has closed its end; then `done` is set."""
+        from multiprocessing.connection import Connection, wait
+
+        try:
+            waiting = list(answers)
+            while waiting:
+                for ready in wait(waiting):
+                    assert isinstance(ready, Connection)
+                    try:
+                        self.take(ready.recv())
+                    except EOFError:
+                        waiting.remove(ready)
+                    except BaseException as error:  # on_first failing: named, as one line
+                        self.errors.append(str(error) or type(error).__name__)
+        finally:
+            self.done.set()
+
+    def take(self, answer: tuple[Any, ...]) -> None:
+        kind = answer[0]
+        if kind == "batch":
+            self.progress.advance(answer[1])
+            if answer[2]:
+                self.found.update(answer[2])
+                self.first()
+        elif kind == "end":
+            detector = self.scanner.detector
+            detector.timeouts.update(answer[1])
+            detector.stopped.update(answer[2])
+            detector.guard.stopped.update(answer[3])
+            self.ended += 1
+        else:
+            self.errors.append(answer[1])
+
+
+def _in_processes(
+    repo: Path,
+    scanner: Scanner,
+    workers: int,
+    first: Callable[[], None],
+    oversized: list[tuple[bytes, int]],
+    listing: BlobListing,
+    stats: Stats,
+    progress: Progress,
+) -> set[bytes]:
+    """`blobs_with_candidates` with `workers` forked reader processes, each with its own
+    `git cat-file --batch`; this process lists the blobs, deals the batches (ids and
+    sizes) and gathers the answers. However it ends (an error, Ctrl-C, SIGTERM), every
+    reader is ended and waited for before this returns."""
+    sys.stdout.flush()  # a forked reader would otherwise hold a copy of what is buffered
+    sys.stderr.flush()
+    _warm_up(scanner)
+    readers: list[_Reader] = []
+    answers = _Answers(scanner, first, progress)
+    collector = threading.Thread(target=answers.collect, args=([],), daemon=True)
+    try:
+        for _ in range(workers):
+            readers.append(_fork_reader(repo, scanner, readers))
+        collector = threading.Thread(
+            target=answers.collect, args=([r.answers for r in readers],), daemon=True
+        )
+        collector.start()
+        with contextlib.suppress(_ReaderGone):
+            _list_into(
+                repo, scanner, [r.send for r in readers], oversized, listing, stats, progress
+            )
+        for reader in readers:  # the end of its batches: it answers, then ends
+            reader.batches.close()
+        answers.done.wait()
+    finally:
+        for reader in readers:
+            reader.stop()
+        # Every writing end is closed now: the collector sees the end. (Not `join`: a join
+        # a signal interrupted leaves `is_alive` saying False while the thread still runs.)
+        if collector.ident is not None:
+            answers.done.wait()
+        for reader in readers:
+            reader.answers.close()
+    if answers.errors:
+        raise FatalError(answers.errors[0])
+    if answers.ended < len(readers):
+        raise FatalError("a blob reader ended without a result")
+    return answers.found
+
+
+def _warm_up(scanner: Scanner) -> None:
+    """Searches a sample holding every keyword here, before forking: what the search
+    imports late (`regex`, decoders) is then imported whole. A reader forked while a
+    thread of this process (reading commit messages) is in the middle of such an import
+    would wait for that import's lock forever."""
+    import regex  # noqa: F401 - imported for the side effect described above
+
+    keywords = scanner.detector.keywords
+    sample = b"\n".join(keywords) + b"\n"
+    suspect_objects(prefilter_for(keywords), sample, [0], [len(sample)])
+    _has_candidate(sample, scanner)
+
+
+def _fork_reader(repo: Path, scanner: Scanner, others: list[_Reader]) -> _Reader:
+    """Starts one reader process (see `_reader_life`). Ctrl-C and SIGTERM are held back
+    across the fork, so that neither lands in the child before it is a reader."""
+    from multiprocessing.connection import Connection
+
+    batches_in, batches_out = os.pipe()
+    answers_in, answers_out = os.pipe()
+    held = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        pid = os.fork()
+        if pid == 0:  # never returns
+            _reader_life(repo, scanner, others, batches_in, batches_out, answers_in, answers_out)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+    os.close(batches_in)
+    os.close(answers_out)
+    return _Reader(
+        pid, Connection(batches_out, readable=False), Connection(answers_in, writable=False)
+    )
+
+
+def _reader_life(
+    repo: Path,
+    scanner: Scanner,
+    others: list[_Reader],
+    batches_in: int,
+    batches_out: int,
+    answers_in: int,
+    answers_out: int,
+) -> NoReturn:
+    """A reader process's whole life: read and search the batches that come until the
+    parent closes the pipe, answering after each; then send the patterns that timed out
+    here, or one line saying why it failed; end without running any of the parent's
+    clean-up. Ctrl-C and SIGTERM end it at once (the parent cleans up; its git, in the same
+    process group or reading a closed pipe, ends too)."""
+    code = 1
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+        from multiprocessing.connection import Connection
+
+        for other in others:  # the parent's ends of its siblings' pipes: theirs to close
+            os.close(other.batches.fileno())
+            os.close(other.answers.fileno())
+        os.close(batches_out)  # else the end of the batches would never show here
+        os.close(answers_in)
+        batches = Connection(batches_in, writable=False)
+        answers = Connection(answers_out, readable=False)
+        detector = scanner.detector
+        detector.timeouts.clear()  # the parent counts its own
+        code = _read_and_answer(repo, scanner, batches, answers)
+    finally:
+        os._exit(code)
+
+
+def _read_and_answer(repo: Path, scanner: Scanner, batches: Connection, answers: Connection) -> int:
+    def next_batch() -> Batch | None:
+        try:
+            ids, sizes, total = batches.recv()
+        except EOFError:
+            return _END
+        batch = Batch()
+        batch.ids, batch.sizes, batch.total = ids, sizes, total
+        return batch
+
+    def searched(batch: Batch, hits: set[bytes]) -> None:
+        answers.send(("batch", batch.total, hits))
+
+    try:
+        _read_batches(repo, next_batch, scanner, searched)
+        detector = scanner.detector
+        answers.send(("end", detector.timeouts, detector.stopped, detector.guard.stopped))
+        return 0
+    except FatalError as error:
+        answers.send(("error", str(error)))
+    except BaseException as error:  # reported by the parent, as one line
+        answers.send(("error", f"internal error in a blob reader ({type(error).__name__})"))
+    return 1
 
 
 def _search_batch(stdout: IO[bytes], batch: Batch, scanner: Scanner) -> set[bytes]:
