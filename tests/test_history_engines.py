@@ -316,11 +316,35 @@ def test_blob_readers_in_threads_find_what_reader_processes_find(
     cli: CliRun, tangled: Repo, monkeypatch: pytest.MonkeyPatch, selection: list[str]
 ) -> None:
     """Where fork is unavailable the blob engine reads in threads: the same findings."""
-    from nexpay_scan.sources import blobs
+    from nexpay_scan.sources import blob_processes
 
     args = ("--engine", "blob", "--jobs", "2", *selection)
     in_processes = sorted(map(_key, _history(cli, tangled, *args)))
-    monkeypatch.setattr(blobs, "_can_fork", lambda: False)
+    monkeypatch.setattr(blob_processes, "can_fork", lambda: False)
     in_threads = sorted(map(_key, _history(cli, tangled, *args)))
     assert in_threads == in_processes
     assert in_processes
+
+
+def test_a_scan_beside_another_thread_reads_in_threads_and_finds_the_same(
+    cli: CliRun, tangled: Repo
+) -> None:
+    """An embedding program with a thread of its own running: forking then could leave a
+    lock held in the readers, so they are threads, and the findings stay the same."""
+    import threading
+
+    from nexpay_scan.sources import blob_processes
+
+    args = ("--engine", "blob", "--jobs", "2")
+    alone = sorted(map(_key, _history(cli, tangled, *args)))
+    release = threading.Event()
+    beside = threading.Thread(target=release.wait)
+    beside.start()
+    try:
+        assert not blob_processes.can_fork()
+        with_thread = sorted(map(_key, _history(cli, tangled, *args)))
+    finally:
+        release.set()
+        beside.join()
+    assert with_thread == alone
+    assert alone

@@ -47,7 +47,7 @@ from nexpay_scan.sources.gitlog import (
     walk_command,
 )
 from nexpay_scan.sources.history import HistoryScan
-from nexpay_scan.sources.messages import messages_beside
+from nexpay_scan.sources.messages import Background, messages_beside
 from nexpay_scan.stats import Stats
 
 LOCAL_ONLY = (
@@ -110,7 +110,7 @@ def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> 
         walks.append(TreeWalk(repo, rev_args))
         counter.kill()
 
-    messages = messages_beside(repo, rev_args, scanner)
+    messages: list[Background] = []
     try:
         scan.progress.start(0, "bytes")
         oversized: list[tuple[bytes, int]] = []
@@ -122,6 +122,7 @@ def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> 
             oversized=oversized,
             stats=scan.stats,
             progress=scan.progress,
+            started=lambda: messages.append(messages_beside(repo, rev_args, scanner)),
         )
         extra: list[Finding] = []
         if hits:
@@ -137,7 +138,7 @@ def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> 
     if not walks:
         scan.walked(int(counted.strip() or b"0"), shown=False)
     name_oversized(repo, scanner, oversized, rev_args, scan.stats)
-    scan.scan_messages_read(messages.result(), rev_args)
+    scan.scan_messages_read(messages[0].result(), rev_args)
     return scan.findings() + extra
 
 
@@ -147,7 +148,7 @@ def _selection(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> None
     skipped) parsed."""
     repo, scanner = scan.repo, scan.scanner
     check_objects_present(repo, rev_args)
-    messages = messages_beside(repo, rev_args, scanner)
+    messages: list[Background] = []
     walk = SelectionWalk(repo, rev_args)
     try:
         scan.progress.start(0, "bytes")
@@ -161,6 +162,7 @@ def _selection(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> None
             listing=listing,
             stats=scan.stats,
             progress=scan.progress,
+            started=lambda: messages.append(messages_beside(repo, rev_args, scanner)),
         )
         found = walk.introductions(hits | {sha for sha, _ in oversized})
     finally:
@@ -168,7 +170,7 @@ def _selection(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> None
     if found.commits:
         scan.run(_LISTED_COMMITS, found.commits, prefilter=False)
     scan.walked(found.walked, shown=False)
-    scan.scan_messages_read(messages.result(), rev_args)
+    scan.scan_messages_read(messages[0].result(), rev_args)
 
 
 class Introductions:

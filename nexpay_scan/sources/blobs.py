@@ -10,17 +10,14 @@ whole history), or the blobs a selection's commits add (see `BlobListing`).
 from __future__ import annotations
 
 import contextlib
-import os
 import queue
-import signal
 import subprocess
-import sys
 import threading
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from itertools import accumulate
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO
 
 from nexpay_scan.errors import FatalError
 from nexpay_scan.prefilter import prefilter_for, suspect_objects
@@ -36,7 +33,7 @@ from nexpay_scan.stats import Stats
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from multiprocessing.connection import Connection
+    pass
 
 CHUNK_BYTES = 2 << 20
 # Each reader's git keeps its pack windows and delta cache small: the memory bound holds
@@ -72,7 +69,7 @@ class Batch:
 
 
 _BATCH_CHECK = "--batch-check=%(objectname) %(objecttype) %(objectsize)"
-_END = None
+END = None
 
 
 class BlobListing:
@@ -104,6 +101,7 @@ def blobs_with_candidates(
     *,
     stats: Stats,
     progress: Progress,
+    started: Callable[[], None] = lambda: None,
 ) -> set[bytes]:
     """Ids of the blobs in which some rule finds something (before any path filter); the
     blobs over the size limit, never read, go to `oversized` (id, size).
@@ -111,16 +109,21 @@ def blobs_with_candidates(
     The object list streams from `listing` (by default every blob in the store, reachable
     or not) straight into `workers` readers, batch by batch in turn, so listing, reading and
     searching overlap. The readers are forked processes on Linux (the search is Python and
-    holds the GIL: threads would share one core), threads elsewhere. `on_first` runs once,
-    as soon as the first such blob turns up."""
+    holds the GIL: threads would share one core), threads elsewhere. `started` runs once
+    the readers are up, before the listing: what else the caller runs beside on a thread
+    starts there, after any fork (a thread running across a fork can leave a lock held in
+    the child). `on_first` runs once, as soon as the first such blob turns up."""
+    from nexpay_scan.sources import blob_processes
+
     oversized = [] if oversized is None else oversized
-    readers = _in_processes if _can_fork() else _in_threads
+    readers = blob_processes.in_processes if blob_processes.can_fork() else _in_threads
     try:
         return readers(
             repo,
             scanner,
             workers,
             _Once(on_first),
+            started,
             oversized,
             listing or BlobListing(),
             stats,
@@ -151,12 +154,13 @@ def _in_threads(
     scanner: Scanner,
     workers: int,
     first: Callable[[], None],
+    started: Callable[[], None],
     oversized: list[tuple[bytes, int]],
     listing: BlobListing,
     stats: Stats,
     progress: Progress,
 ) -> set[bytes]:
-    """`blobs_with_candidates` with `workers` reader threads (where fork is unavailable)."""
+    """`blobs_with_candidates` with `workers` reader threads (where forking is unsafe)."""
     found: set[bytes] = set()
     errors: list[BaseException] = []
     lock = threading.Lock()
@@ -170,7 +174,7 @@ def _in_threads(
 
     def work(batches: queue.Queue[Batch | None]) -> None:
         try:
-            _read_batches(repo, batches.get, scanner, searched)
+            read_batches(repo, batches.get, scanner, searched)
         except BaseException as error:
             errors.append(error)
 
@@ -179,10 +183,11 @@ def _in_threads(
     for thread in threads:
         thread.start()
     try:
-        _list_into(repo, scanner, [q.put for q in queues], oversized, listing, stats, progress)
+        started()
+        list_into(repo, scanner, [q.put for q in queues], oversized, listing, stats, progress)
     finally:
         for q in queues:
-            q.put(_END)
+            q.put(END)
         for thread in threads:
             thread.join()
     if errors:
@@ -190,7 +195,7 @@ def _in_threads(
     return found
 
 
-def _list_into(
+def list_into(
     repo: Path,
     scanner: Scanner,
     readers: list[Callable[[Batch], None]],
@@ -253,7 +258,7 @@ def _deal(batch: Batch, to: Callable[[Batch], None], stats: Stats, progress: Pro
     to(batch)
 
 
-def _read_batches(
+def read_batches(
     repo: Path,
     next_batch: Callable[[], Batch | None],
     scanner: Scanner,
@@ -278,7 +283,7 @@ def _read_batches(
     feeder = threading.Thread(target=_feed, args=(process.stdin, next_batch, sent), daemon=True)
     feeder.start()
     try:
-        while (batch := sent.get()) is not _END:
+        while (batch := sent.get()) is not END:
             searched(batch, _search_batch(process.stdout, batch, scanner))
     finally:
         process.kill()
@@ -290,7 +295,7 @@ def _read_batches(
 
 
 def _drain(next_batch: Callable[[], Batch | None]) -> None:
-    while next_batch() is not _END:
+    while next_batch() is not END:
         pass
 
 
@@ -298,250 +303,16 @@ def _feed(
     stdin: IO[bytes], next_batch: Callable[[], Batch | None], sent: queue.Queue[Batch | None]
 ) -> None:
     try:
-        while (batch := next_batch()) is not _END:
+        while (batch := next_batch()) is not END:
             sent.put(batch)
             stdin.write(b"\n".join(batch.ids) + b"\n")
             stdin.flush()
     except (BrokenPipeError, ValueError, OSError):
         _drain(next_batch)
     finally:
-        sent.put(_END)
+        sent.put(END)
         with contextlib.suppress(OSError):
             stdin.close()
-
-
-# -- reader processes: forked, so the scanner and its compiled rules come for free
-
-
-def _can_fork() -> bool:
-    """Readers are forked processes on Linux only: other systems make fork unsafe or
-    unavailable, and read in threads there."""
-    return sys.platform.startswith("linux")
-
-
-class _Reader:
-    """A forked reader process: its id, the pipe its batches go down (None once closed),
-    the pipe its answers come up."""
-
-    def __init__(self, pid: int, batches: Connection, answers: Connection) -> None:
-        self.pid, self.batches, self.answers = pid, batches, answers
-        self.gone = False
-
-    def send(self, batch: Batch) -> None:
-        try:
-            self.batches.send((batch.ids, batch.sizes, batch.total))
-        except OSError:  # it ended (an error, which its answer names): the listing stops
-            raise _ReaderGone from None
-
-    def stop(self) -> None:
-        """Ends it if it still runs, and waits for it: no process is left behind."""
-        if not self.batches.closed:
-            self.batches.close()
-        if not self.gone:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGKILL)
-            self.reap()
-
-    def reap(self) -> None:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(self.pid, 0)
-        self.gone = True
-
-
-class _ReaderGone(Exception):
-    """A reader process stopped taking batches."""
-
-
-class _Answers:
-    """What the reader processes send back, gathered by one thread of this process: after
-    each batch its size and the ids with a hit; at the end the patterns that timed out (or
-    one line saying why the reader failed)."""
-
-    def __init__(self, scanner: Scanner, first: Callable[[], None], progress: Progress) -> None:
-        self.scanner, self.first, self.progress = scanner, first, progress
-        self.found: set[bytes] = set()
-        self.errors: list[str] = []
-        self.ended = 0
-        self.done = threading.Event()
-
-    def collect(self, answers: list[Connection]) -> None:
-        """Reads every reader's answers until each has closed its end; then `done` is set."""
-        from multiprocessing.connection import Connection, wait
-
-        try:
-            waiting = list(answers)
-            while waiting:
-                for ready in wait(waiting):
-                    assert isinstance(ready, Connection)
-                    try:
-                        self.take(ready.recv())
-                    except EOFError:
-                        waiting.remove(ready)
-                    except BaseException as error:  # on_first failing: named, as one line
-                        self.errors.append(str(error) or type(error).__name__)
-        finally:
-            self.done.set()
-
-    def take(self, answer: tuple[Any, ...]) -> None:
-        kind = answer[0]
-        if kind == "batch":
-            self.progress.advance(answer[1])
-            if answer[2]:
-                self.found.update(answer[2])
-                self.first()
-        elif kind == "end":
-            detector = self.scanner.detector
-            detector.timeouts.update(answer[1])
-            detector.stopped.update(answer[2])
-            detector.guard.stopped.update(answer[3])
-            self.ended += 1
-        else:
-            self.errors.append(answer[1])
-
-
-def _in_processes(
-    repo: Path,
-    scanner: Scanner,
-    workers: int,
-    first: Callable[[], None],
-    oversized: list[tuple[bytes, int]],
-    listing: BlobListing,
-    stats: Stats,
-    progress: Progress,
-) -> set[bytes]:
-    """`blobs_with_candidates` with `workers` forked reader processes, each with its own
-    `git cat-file --batch`; this process lists the blobs, deals the batches (ids and
-    sizes) and gathers the answers. However it ends (an error, Ctrl-C, SIGTERM), every
-    reader is ended and waited for before this returns."""
-    sys.stdout.flush()  # a forked reader would otherwise hold a copy of what is buffered
-    sys.stderr.flush()
-    _warm_up(scanner)
-    readers: list[_Reader] = []
-    answers = _Answers(scanner, first, progress)
-    collector = threading.Thread(target=answers.collect, args=([],), daemon=True)
-    try:
-        for _ in range(workers):
-            readers.append(_fork_reader(repo, scanner, readers))
-        collector = threading.Thread(
-            target=answers.collect, args=([r.answers for r in readers],), daemon=True
-        )
-        collector.start()
-        with contextlib.suppress(_ReaderGone):
-            _list_into(
-                repo, scanner, [r.send for r in readers], oversized, listing, stats, progress
-            )
-        for reader in readers:  # the end of its batches: it answers, then ends
-            reader.batches.close()
-        answers.done.wait()
-    finally:
-        for reader in readers:
-            reader.stop()
-        # Every writing end is closed now: the collector sees the end. (Not `join`: a join
-        # a signal interrupted leaves `is_alive` saying False while the thread still runs.)
-        if collector.ident is not None:
-            answers.done.wait()
-        for reader in readers:
-            reader.answers.close()
-    if answers.errors:
-        raise FatalError(answers.errors[0])
-    if answers.ended < len(readers):
-        raise FatalError("a blob reader ended without a result")
-    return answers.found
-
-
-def _warm_up(scanner: Scanner) -> None:
-    """Searches a sample holding every keyword here, before forking: what the search
-    imports late (`regex`, decoders) is then imported whole. A reader forked while a
-    thread of this process (reading commit messages) is in the middle of such an import
-    would wait for that import's lock forever."""
-    import regex  # noqa: F401 - imported for the side effect described above
-
-    keywords = scanner.detector.keywords
-    sample = b"\n".join(keywords) + b"\n"
-    suspect_objects(prefilter_for(keywords), sample, [0], [len(sample)])
-    _has_candidate(sample, scanner)
-
-
-def _fork_reader(repo: Path, scanner: Scanner, others: list[_Reader]) -> _Reader:
-    """Starts one reader process (see `_reader_life`). Ctrl-C and SIGTERM are held back
-    across the fork, so that neither lands in the child before it is a reader."""
-    from multiprocessing.connection import Connection
-
-    batches_in, batches_out = os.pipe()
-    answers_in, answers_out = os.pipe()
-    held = {signal.SIGINT, signal.SIGTERM}
-    signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        pid = os.fork()
-        if pid == 0:  # never returns
-            _reader_life(repo, scanner, others, batches_in, batches_out, answers_in, answers_out)
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
-    os.close(batches_in)
-    os.close(answers_out)
-    return _Reader(
-        pid, Connection(batches_out, readable=False), Connection(answers_in, writable=False)
-    )
-
-
-def _reader_life(
-    repo: Path,
-    scanner: Scanner,
-    others: list[_Reader],
-    batches_in: int,
-    batches_out: int,
-    answers_in: int,
-    answers_out: int,
-) -> NoReturn:
-    """A reader process's whole life: read and search the batches that come until the
-    parent closes the pipe, answering after each; then send the patterns that timed out
-    here, or one line saying why it failed; end without running any of the parent's
-    clean-up. Ctrl-C and SIGTERM end it at once (the parent cleans up; its git, in the same
-    process group or reading a closed pipe, ends too)."""
-    code = 1
-    try:
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
-        from multiprocessing.connection import Connection
-
-        for other in others:  # the parent's ends of its siblings' pipes: theirs to close
-            os.close(other.batches.fileno())
-            os.close(other.answers.fileno())
-        os.close(batches_out)  # else the end of the batches would never show here
-        os.close(answers_in)
-        batches = Connection(batches_in, writable=False)
-        answers = Connection(answers_out, readable=False)
-        detector = scanner.detector
-        detector.timeouts.clear()  # the parent counts its own
-        code = _read_and_answer(repo, scanner, batches, answers)
-    finally:
-        os._exit(code)
-
-
-def _read_and_answer(repo: Path, scanner: Scanner, batches: Connection, answers: Connection) -> int:
-    def next_batch() -> Batch | None:
-        try:
-            ids, sizes, total = batches.recv()
-        except EOFError:
-            return _END
-        batch = Batch()
-        batch.ids, batch.sizes, batch.total = ids, sizes, total
-        return batch
-
-    def searched(batch: Batch, hits: set[bytes]) -> None:
-        answers.send(("batch", batch.total, hits))
-
-    try:
-        _read_batches(repo, next_batch, scanner, searched)
-        detector = scanner.detector
-        answers.send(("end", detector.timeouts, detector.stopped, detector.guard.stopped))
-        return 0
-    except FatalError as error:
-        answers.send(("error", str(error)))
-    except BaseException as error:  # reported by the parent, as one line
-        answers.send(("error", f"internal error in a blob reader ({type(error).__name__})"))
-    return 1
 
 
 def _search_batch(stdout: IO[bytes], batch: Batch, scanner: Scanner) -> set[bytes]:
@@ -560,11 +331,11 @@ def _search_batch(stdout: IO[bytes], batch: Batch, scanner: Scanner) -> set[byte
     suspects = suspect_objects(prefilter, data, starts, batch.sizes)
     for number in suspects:
         content = data[starts[number] : starts[number] + batch.sizes[number]]
-        if _has_candidate(content, scanner):
+        if has_candidate(content, scanner):
             hits.add(batch.ids[number])
     return hits
 
 
-def _has_candidate(content: bytes, scanner: Scanner) -> bool:
+def has_candidate(content: bytes, scanner: Scanner) -> bool:
     """True when some rule finds something in `content`, as it is or decoded."""
     return any(True for _ in scanner.sightings(content))

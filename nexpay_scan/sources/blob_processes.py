@@ -1,0 +1,264 @@
+"""Blob readers as forked processes (see `blobs`): the search is Python and holds the GIL,
+so reader threads would share one core. Each process is forked with the scanner and its
+compiled rules, runs its own `git cat-file --batch`, takes batches (ids and sizes) down one
+pipe and answers up another; this process lists the blobs and gathers the answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+from nexpay_scan.errors import FatalError
+from nexpay_scan.prefilter import prefilter_for, suspect_objects
+from nexpay_scan.progress import Progress
+from nexpay_scan.scan import Scanner
+from nexpay_scan.sources.blobs import (
+    END,
+    Batch,
+    BlobListing,
+    has_candidate,
+    list_into,
+    read_batches,
+)
+from nexpay_scan.stats import Stats
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+
+def can_fork() -> bool:
+    """Readers are forked processes on Linux only (other systems make fork unsafe or
+    unavailable), and only while this process runs one thread: a thread running across a
+    fork may hold a lock (an import's, a logger's) that the child then waits on forever."""
+    return sys.platform.startswith("linux") and threading.active_count() == 1
+
+
+class _Reader:
+    """A forked reader process: its id, the pipe its batches go down (None once closed),
+    the pipe its answers come up."""
+
+    def __init__(self, pid: int, batches: Connection, answers: Connection) -> None:
+        self.pid, self.batches, self.answers = pid, batches, answers
+        self.gone = False
+
+    def send(self, batch: Batch) -> None:
+        try:
+            self.batches.send((batch.ids, batch.sizes, batch.total))
+        except OSError:  # it ended (an error, which its answer names): the listing stops
+            raise _ReaderGone from None
+
+    def stop(self) -> None:
+        """Ends it if it still runs, and waits for it: no process is left behind."""
+        if not self.batches.closed:
+            self.batches.close()
+        if not self.gone:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            self.reap()
+
+    def reap(self) -> None:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+        self.gone = True
+
+
+class _ReaderGone(Exception):
+    """A reader process stopped taking batches."""
+
+
+class _Answers:
+    """What the reader processes send back, gathered by one thread of this process: after
+    each batch its size and the ids with a hit; at the end the patterns that timed out (or
+    one line saying why the reader failed)."""
+
+    def __init__(self, scanner: Scanner, first: Callable[[], None], progress: Progress) -> None:
+        self.scanner, self.first, self.progress = scanner, first, progress
+        self.found: set[bytes] = set()
+        self.errors: list[str] = []
+        self.ended = 0
+        self.done = threading.Event()
+
+    def collect(self, answers: list[Connection]) -> None:
+        """Reads every reader's answers until each has closed its end; then `done` is set."""
+        from multiprocessing.connection import Connection, wait
+
+        try:
+            waiting = list(answers)
+            while waiting:
+                for ready in wait(waiting):
+                    assert isinstance(ready, Connection)
+                    try:
+                        self.take(ready.recv())
+                    except EOFError:
+                        waiting.remove(ready)
+                    except BaseException as error:  # on_first failing: named, as one line
+                        self.errors.append(str(error) or type(error).__name__)
+        finally:
+            self.done.set()
+
+    def take(self, answer: tuple[Any, ...]) -> None:
+        kind = answer[0]
+        if kind == "batch":
+            self.progress.advance(answer[1])
+            if answer[2]:
+                self.found.update(answer[2])
+                self.first()
+        elif kind == "end":
+            detector = self.scanner.detector
+            detector.timeouts.update(answer[1])
+            detector.stopped.update(answer[2])
+            detector.guard.stopped.update(answer[3])
+            self.ended += 1
+        else:
+            self.errors.append(answer[1])
+
+
+def in_processes(
+    repo: Path,
+    scanner: Scanner,
+    workers: int,
+    first: Callable[[], None],
+    started: Callable[[], None],
+    oversized: list[tuple[bytes, int]],
+    listing: BlobListing,
+    stats: Stats,
+    progress: Progress,
+) -> set[bytes]:
+    """`blobs_with_candidates` with `workers` forked reader processes, each with its own
+    `git cat-file --batch`; this process lists the blobs, deals the batches (ids and
+    sizes) and gathers the answers. However it ends (an error, Ctrl-C, SIGTERM), every
+    reader is ended and waited for before this returns."""
+    sys.stdout.flush()  # a forked reader would otherwise hold a copy of what is buffered
+    sys.stderr.flush()
+    _warm_up(scanner)
+    readers: list[_Reader] = []
+    answers = _Answers(scanner, first, progress)
+    collector = threading.Thread(target=answers.collect, args=([],), daemon=True)
+    try:
+        for _ in range(workers):
+            readers.append(_fork_reader(repo, scanner, readers))
+        collector = threading.Thread(
+            target=answers.collect, args=([r.answers for r in readers],), daemon=True
+        )
+        collector.start()
+        started()
+        with contextlib.suppress(_ReaderGone):
+            list_into(repo, scanner, [r.send for r in readers], oversized, listing, stats, progress)
+        for reader in readers:  # the end of its batches: it answers, then ends
+            reader.batches.close()
+        answers.done.wait()
+    finally:
+        for reader in readers:
+            reader.stop()
+        # Every writing end is closed now: the collector sees the end. (Not `join`: a join
+        # a signal interrupted leaves `is_alive` saying False while the thread still runs.)
+        if collector.ident is not None:
+            answers.done.wait()
+        for reader in readers:
+            reader.answers.close()
+    if answers.errors:
+        raise FatalError(answers.errors[0])
+    if answers.ended < len(readers):
+        raise FatalError("a blob reader ended without a result")
+    return answers.found
+
+
+def _warm_up(scanner: Scanner) -> None:
+    """Searches a sample holding every keyword here, before forking: what the search
+    imports late (`regex`, decoders) is imported once, in memory the readers share."""
+    import regex  # noqa: F401 - imported for the side effect described above
+
+    keywords = scanner.detector.keywords
+    sample = b"\n".join(keywords) + b"\n"
+    suspect_objects(prefilter_for(keywords), sample, [0], [len(sample)])
+    has_candidate(sample, scanner)
+
+
+def _fork_reader(repo: Path, scanner: Scanner, others: list[_Reader]) -> _Reader:
+    """Starts one reader process (see `_reader_life`). Ctrl-C and SIGTERM are held back
+    across the fork, so that neither lands in the child before it is a reader."""
+    from multiprocessing.connection import Connection
+
+    batches_in, batches_out = os.pipe()
+    answers_in, answers_out = os.pipe()
+    held = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        pid = os.fork()
+        if pid == 0:  # never returns
+            _reader_life(repo, scanner, others, batches_in, batches_out, answers_in, answers_out)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+    os.close(batches_in)
+    os.close(answers_out)
+    return _Reader(
+        pid, Connection(batches_out, readable=False), Connection(answers_in, writable=False)
+    )
+
+
+def _reader_life(
+    repo: Path,
+    scanner: Scanner,
+    others: list[_Reader],
+    batches_in: int,
+    batches_out: int,
+    answers_in: int,
+    answers_out: int,
+) -> NoReturn:
+    """A reader process's whole life: read and search the batches that come until the
+    parent closes the pipe, answering after each; then send the patterns that timed out
+    here, or one line saying why it failed; end without running any of the parent's
+    clean-up. Ctrl-C and SIGTERM end it at once (the parent cleans up; its git, in the same
+    process group or reading a closed pipe, ends too)."""
+    code = 1
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+        from multiprocessing.connection import Connection
+
+        for other in others:  # the parent's ends of its siblings' pipes: theirs to close
+            os.close(other.batches.fileno())
+            os.close(other.answers.fileno())
+        os.close(batches_out)  # else the end of the batches would never show here
+        os.close(answers_in)
+        batches = Connection(batches_in, writable=False)
+        answers = Connection(answers_out, readable=False)
+        detector = scanner.detector
+        detector.timeouts.clear()  # the parent counts its own
+        code = _read_and_answer(repo, scanner, batches, answers)
+    finally:
+        os._exit(code)
+
+
+def _read_and_answer(repo: Path, scanner: Scanner, batches: Connection, answers: Connection) -> int:
+    def next_batch() -> Batch | None:
+        try:
+            ids, sizes, total = batches.recv()
+        except EOFError:
+            return END
+        batch = Batch()
+        batch.ids, batch.sizes, batch.total = ids, sizes, total
+        return batch
+
+    def searched(batch: Batch, hits: set[bytes]) -> None:
+        answers.send(("batch", batch.total, hits))
+
+    try:
+        read_batches(repo, next_batch, scanner, searched)
+        detector = scanner.detector
+        answers.send(("end", detector.timeouts, detector.stopped, detector.guard.stopped))
+        return 0
+    except FatalError as error:
+        answers.send(("error", str(error)))
+    except BaseException as error:  # reported by the parent, as one line
+        answers.send(("error", f"internal error in a blob reader ({type(error).__name__})"))
+    return 1
