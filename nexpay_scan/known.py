@@ -23,9 +23,11 @@ LAST_FOUND_HEADER = "# nexpay-scan last-found/1"
 _ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
 
 
-def last_found_path(root: StrPath) -> str:
-    """Where the last blocked run of this repository (or worktree) is remembered."""
-    git_dir = run_git(root, "rev-parse", "--absolute-git-dir").decode().strip()
+def last_found_path(root: StrPath, git_dir: str | None = None) -> str:
+    """Where the last blocked run of this repository (or worktree) is remembered; git is
+    asked for the git dir unless it is given."""
+    if git_dir is None:
+        git_dir = run_git(root, "rev-parse", "--absolute-git-dir").decode().strip()
     return os.path.join(git_dir, "nexpay-scan", "last-found")
 
 
@@ -43,9 +45,11 @@ def _unescape(text: str) -> str:
     return "".join(out)
 
 
-def remember(root: StrPath, findings: list[Finding], command: str) -> None:
+def remember(
+    root: StrPath, findings: list[Finding], command: str, git_dir: str | None = None
+) -> None:
     """Writes the fingerprints, rules and files of a run's findings (best effort: a run
-    that cannot write it still reports as it would)."""
+    that cannot write it still reports as it would); `git_dir` if already known."""
     import time
 
     lines = [f"{LAST_FOUND_HEADER} {time.strftime('%Y-%m-%d')} {command}"]
@@ -54,7 +58,7 @@ def remember(root: StrPath, findings: list[Finding], command: str) -> None:
         for f in findings
     ]
     try:
-        path = last_found_path(root)
+        path = last_found_path(root, git_dir)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         temp = f"{path}.{os.getpid()}"
         with open(temp, "w", encoding="utf-8", errors="surrogateescape") as stream:

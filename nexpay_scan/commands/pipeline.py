@@ -19,7 +19,6 @@ from nexpay_scan.findings import (
     Finding,
     status_rank,
 )
-from nexpay_scan.progress import Progress
 from nexpay_scan.reporters import Report, get_writer
 from nexpay_scan.scan import Scanner, Summary
 
@@ -27,7 +26,8 @@ TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up tim
 if TYPE_CHECKING:
     from nexpay_scan.commands.options import ScanOptions, VerifyRequest
     from nexpay_scan.paths import StrPath
-    from nexpay_scan.sources.base import Source
+    from nexpay_scan.progress import Progress
+    from nexpay_scan.sources.base import Source, Target
     from nexpay_scan.trust import TrustedSide
 
 EXIT_CLEAN, EXIT_FINDINGS = 0, 1
@@ -42,6 +42,8 @@ def make_scanner(
 
 def progress_for(options: ScanOptions) -> Progress:
     """A source's progress display: drawn on a terminal unless `--quiet`."""
+    from nexpay_scan.progress import Progress  # (a thread: not on the hook's path)
+
     return Progress("commits", enabled=sys.stderr.isatty() and not options.quiet)
 
 
@@ -84,7 +86,8 @@ def run_scan(source: Source, options: ScanOptions) -> int:
     source reads, the source's findings, suppressions (`.nexpayscanignore`, `--baseline`),
     verification (`--verify`), the report, and the exit code (`--fail-on`)."""
     started = time.monotonic()
-    root, trusted = source.target()
+    target = source.target()
+    root, trusted = target.root, target.trusted
     scanner = make_scanner(options, root, trusted)
     findings = source.findings(scanner)
     summary = summarize(source, scanner, started)
@@ -109,7 +112,7 @@ def run_scan(source: Source, options: ScanOptions) -> int:
     )
     _write_report(report, options, root)
     code = exit_code(active, options.fail_on, summary)
-    _after_blocked(options, summary.mode, active, root, code)
+    _after_blocked(options, summary.mode, active, target, code)
     return code
 
 
@@ -145,15 +148,15 @@ def _write_report(report: Report, options: ScanOptions, root: StrPath | None) ->
 
 
 def _after_blocked(
-    options: ScanOptions, mode: str, active: list[Finding], root: StrPath | None, code: int
+    options: ScanOptions, mode: str, active: list[Finding], target: Target, code: int
 ) -> None:
     """A run that found something remembers its fingerprints for `ignore --last-found`;
     a blocking one at commit or push time ends with how to go ahead knowingly."""
     secrets = [f for f in active if f.kind != SUPPRESSION]
-    if secrets and root is not None and options.remember_found:
+    if secrets and target.root is not None and options.remember_found:
         from nexpay_scan.known import remember
 
-        remember(root, secrets, mode)
+        remember(target.root, secrets, mode, target.git_dir)
     if code == EXIT_CLEAN:
         return
     from nexpay_scan.reporters.remediation import bypass

@@ -53,10 +53,13 @@ if TYPE_CHECKING:
 class Target(Record):
     """Where a source reads: the repository (its config, `.nexpayscanignore`, where a
     blocked run's fingerprints are kept), None off any repository; in a range scan, the
-    trusted side whose config and suppressions apply (see `nexpay_scan.trust`)."""
+    trusted side whose config and suppressions apply (see `nexpay_scan.trust`); the
+    repository's git dir, when the source already asked git for it (else it is asked
+    when needed)."""
 
     root: StrPath | None
     trusted: TrustedSide | None = None
+    git_dir: str | None = None
 
 
 class Fragment(Record):

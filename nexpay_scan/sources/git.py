@@ -50,6 +50,7 @@ class GitCall:
         config: Sequence[str] = (),
     ) -> None:
         self._args, self._ok_codes = args, ok_codes
+        self._out: bytes | None = None
         try:
             self._process = subprocess.Popen(
                 git_command(repo, *config, *args),
@@ -61,11 +62,14 @@ class GitCall:
             raise FatalError("git is not installed or not on PATH") from None
 
     def output(self) -> bytes:
-        """Its standard output once it ends; a failure becomes a one-line FatalError."""
-        out, err = self._process.communicate()
-        if self._process.returncode not in self._ok_codes:
-            raise FatalError(git_error(err, self._args, self._process.returncode))
-        return out
+        """Its standard output once it ends (asked again, the same); a failure becomes a
+        one-line FatalError."""
+        if self._out is None:
+            out, err = self._process.communicate()
+            if self._process.returncode not in self._ok_codes:
+                raise FatalError(git_error(err, self._args, self._process.returncode))
+            self._out = out
+        return self._out
 
     def output_within(self, limit: int) -> bytes | None:
         """Its standard output, or None (and git stopped) once it runs past `limit` bytes;
@@ -185,9 +189,9 @@ def repo_root(path: StrPath) -> Path:
 
 def work_tree_root(path: StrPath, asked: GitCall | None = None) -> str:
     """The top folder of the work tree holding `path`; a bare repository is an error.
-    `asked`: a `rev-parse --show-toplevel` already started in `path`."""
+    `asked`: a `rev-parse --show-toplevel` already started in `path` (its first line)."""
     try:
-        out = (asked or GitCall(path, "rev-parse", "--show-toplevel")).output().rstrip(b"\n")
+        out = (asked or GitCall(path, "rev-parse", "--show-toplevel")).output().split(b"\n")[0]
     except FatalError:
         out = b""
     if out:

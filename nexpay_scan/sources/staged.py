@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection
 
 from nexpay_scan.config import DEFAULT_MAX_FILE_SIZE
@@ -45,14 +46,17 @@ class StagedDiff:
     def __init__(self, repo: StrPath) -> None:
         self.repo = repo
         check_explicit_repo(repo)
-        self._root = GitCall(repo, "rev-parse", "--show-toplevel")
+        self._root = GitCall(repo, "rev-parse", "--show-toplevel", "--absolute-git-dir")
         self._diff = GitCall(repo, "diff", "--cached", *_DIFF, "HEAD", "--", config=_LEAN)
         self._blobs = BlobReader(repo)
         self.stats = Stats()  # what the scan reads and passes over
 
-    def root(self) -> str:
-        """The top folder of the work tree; a bare repository or no repository is an error."""
-        return work_tree_root(self.repo, self._root)
+    def target(self) -> Target:
+        """The top folder of the work tree and its git dir; a bare repository or no
+        repository is an error."""
+        root = work_tree_root(self.repo, self._root)
+        _, _, git_dir = self._root.output().rstrip(b"\n").partition(b"\n")
+        return Target(root, git_dir=os.fsdecode(git_dir) if git_dir else None)
 
     def changes(self) -> list[tuple[RawChange, bytes | None]]:
         """Each staged file change with its patch section (index against HEAD, or against
@@ -119,7 +123,7 @@ class StagedSource:
 
     def target(self) -> Target:
         """The work tree's repository (git is asked once, see `StagedDiff`)."""
-        return Target(self.diff.root())
+        return self.diff.target()
 
     def findings(self, scanner: Scanner) -> list[Finding]:
         """Findings on the lines the index adds."""
