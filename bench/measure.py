@@ -47,6 +47,7 @@ class Measurement:
     own_hwm_kb: list[int] = field(default_factory=list)  # VmHWM of the top process
     floor_kb: list[int] = field(default_factory=list)  # the bench's own peak at spawn
     tree_kb: list[int] = field(default_factory=list)  # summed RSS of its tree (sampled)
+    tree_pss_kb: list[int] = field(default_factory=list)  # summed PSS of its tree (sampled)
     returncodes: list[int] = field(default_factory=list)
     error: str | None = None
 
@@ -80,6 +81,13 @@ class Measurement:
         single = 0 if self.rss_is_floor else max(self.maxrss_kb)  # a floor says "at most"
         return max(max(self.tree_kb), single) / 1024
 
+    @property
+    def peak_tree_pss_mb(self) -> float | None:
+        """The peak of the summed PSS of the process tree (sampled): each shared page
+        counted once, split between the processes sharing it (a forked reader's pages it
+        still shares with its parent, the pack files every git maps)."""
+        return max(self.tree_pss_kb) / 1024 if self.tree_pss_kb and max(self.tree_pss_kb) else None
+
     def summary(self) -> dict[str, object]:
         if not self.ok:
             return {"error": self.error}
@@ -90,6 +98,7 @@ class Measurement:
             "peak_rss_mb": self.peak_rss_mb,
             "peak_own_rss_mb": self.peak_own_mb,
             "peak_tree_rss_mb": self.peak_tree_mb,
+            "peak_tree_pss_mb": self.peak_tree_pss_mb,
         }
 
 
@@ -191,6 +200,7 @@ class _TreeSampler(threading.Thread):
         self.sid = sid
         self.interval = interval
         self.peak_kb = 0
+        self.peak_pss_kb = 0
         self._member: dict[int, bool] = {}
         self._stop_event = threading.Event()
 
@@ -206,21 +216,25 @@ class _TreeSampler(threading.Thread):
             self._member[pid] = known
         return known
 
-    def _sample_kb(self) -> int:
-        total = 0
+    def _sample_kb(self) -> tuple[int, int]:
+        """The summed RSS and PSS (kB) of the session's processes now."""
+        total = pss = 0
         for name in os.listdir("/proc"):
             if not name.isdigit() or not self._is_member(int(name)):
                 continue
             try:
                 with open(f"/proc/{name}/statm", "rb") as fh:
                     total += int(fh.read().split()[1]) * PAGE_KB
+                pss += _pss_kb(name)
             except (OSError, ValueError, IndexError):
                 continue  # ended meanwhile
-        return total
+        return total, pss
 
     def run(self) -> None:
         while not self._stop_event.is_set():
-            self.peak_kb = max(self.peak_kb, self._sample_kb())
+            rss, pss = self._sample_kb()
+            self.peak_kb = max(self.peak_kb, rss)
+            self.peak_pss_kb = max(self.peak_pss_kb, pss)
             self._stop_event.wait(self.interval)
 
     def stop(self) -> None:
@@ -229,6 +243,15 @@ class _TreeSampler(threading.Thread):
 
 
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def _pss_kb(pid: str) -> int:
+    """A process's proportional set size (kB), 0 where /proc does not say."""
+    with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
+        for line in fh:
+            if line.startswith(b"Pss:"):
+                return int(line.split()[1])
+    return 0
 
 
 @dataclass
@@ -240,6 +263,7 @@ class RunResult:
     floor_kb: int
     stderr_tail: str
     tree_kb: int = 0
+    tree_pss_kb: int = 0
 
 
 def run_once(cmd: Command, timeout: float) -> RunResult:
@@ -290,8 +314,16 @@ def run_once(cmd: Command, timeout: float) -> RunResult:
     if proc.returncode == -signal.SIGKILL and elapsed >= timeout:
         tail = f"timed out after {timeout:.0f} s\n{tail}"
     tree_kb = tree.peak_kb if tree is not None else 0
+    tree_pss_kb = tree.peak_pss_kb if tree is not None else 0
     return RunResult(
-        elapsed, proc.returncode, usage.ru_maxrss, sampler.peak_kb, floor, tail, tree_kb
+        elapsed,
+        proc.returncode,
+        usage.ru_maxrss,
+        sampler.peak_kb,
+        floor,
+        tail,
+        tree_kb,
+        tree_pss_kb,
     )
 
 
@@ -337,6 +369,7 @@ def measure(
                 res.own_hwm_kb.append(rr.own_hwm_kb)
                 res.floor_kb.append(rr.floor_kb)
                 res.tree_kb.append(rr.tree_kb)
+                res.tree_pss_kb.append(rr.tree_pss_kb)
                 res.returncodes.append(rr.returncode)
         if ctx.args.verbose:
             kind = "warm-up" if round_no < warm else "run"

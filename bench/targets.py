@@ -358,7 +358,9 @@ def _memory_row(section: str, m: Measurement, lim: float) -> Target:
     single = f"{'<=' if m.rss_is_floor else ''}{m.peak_rss_mb:.0f} MB"
     tree = m.peak_tree_mb
     if tree is not None:
-        detail = f"summed over its process tree; largest process {single}, {own_text}"
+        pss = m.peak_tree_pss_mb
+        pss_text = f"; summed PSS {pss:.0f} MB (shared pages counted once)" if pss else ""
+        detail = f"summed over its process tree; largest process {single}, {own_text}{pss_text}"
         return Target(section, f"peak RSS: {m.label}", tree, "MB", lim, "<", detail)
     if m.rss_is_floor:
         detail = f"an upper bound: the bench's own peak; {own_text}"

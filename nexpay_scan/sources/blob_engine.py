@@ -47,7 +47,7 @@ from nexpay_scan.sources.gitlog import (
     walk_command,
 )
 from nexpay_scan.sources.history import HistoryScan
-from nexpay_scan.sources.messages import Background, messages_beside
+from nexpay_scan.sources.messages import Background, messages_beside, read_messages
 from nexpay_scan.stats import Stats
 
 LOCAL_ONLY = (
@@ -99,18 +99,11 @@ def run_blob_engine(scan: HistoryScan, rev_args: Sequence[str], workers: int) ->
 def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> list[Finding]:
     repo, scanner = scan.repo, scan.scanner
     check_objects_present(repo, rev_args)
-    counter = subprocess.Popen(  # counted while the blobs stream, on its own
-        git_command(repo, "rev-list", "--count", *rev_args, "--"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
     walks: list[TreeWalk] = []
 
-    def walk() -> None:  # the walk counts the commits too: the counter can stop
+    def walk() -> None:
         walks.append(TreeWalk(repo, rev_args))
-        counter.kill()
 
-    messages: list[Background] = []
     try:
         scan.progress.start(0, "bytes")
         oversized: list[tuple[bytes, int]] = []
@@ -122,7 +115,6 @@ def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> 
             oversized=oversized,
             stats=scan.stats,
             progress=scan.progress,
-            started=lambda: messages.append(messages_beside(repo, rev_args, scanner)),
         )
         extra: list[Finding] = []
         if hits:
@@ -134,11 +126,13 @@ def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> 
     finally:
         for tree_walk in walks:
             tree_walk.close()
-        counted, _ = counter.communicate()
-    if not walks:
-        scan.walked(int(counted.strip() or b"0"), shown=False)
+    # read after the blobs, not beside them: `git log` holds every commit message it has
+    # shown (tens of MB on a big history), and takes a few percent of the blobs' time
+    read = read_messages(repo, rev_args, scanner)
+    if not walks:  # the message reader listed every commit of the selection: its count
+        scan.walked(len(read[0]), shown=False)
     name_oversized(repo, scanner, oversized, rev_args, scan.stats)
-    scan.scan_messages_read(messages[0].result(), rev_args)
+    scan.scan_messages_read(read, rev_args)
     return scan.findings() + extra
 
 

@@ -40,11 +40,11 @@ CHUNK_BYTES = 2 << 20
 # for the whole process tree, and reading whole blobs gains little from a bigger cache.
 _LEAN_GIT = (
     "-c",
-    "core.deltaBaseCacheLimit=32m",
+    "core.deltaBaseCacheLimit=8m",
     "-c",
-    "core.packedGitWindowSize=8m",
+    "core.packedGitWindowSize=1m",
     "-c",
-    "core.packedGitLimit=48m",
+    "core.packedGitLimit=16m",
 )
 # Listing objects and walking trees read headers and trees, not whole blobs: leaner still.
 LEANER_GIT = (
