@@ -86,7 +86,8 @@ class Measurement:
         """The peak of the summed PSS of the process tree (sampled): each shared page
         counted once, split between the processes sharing it (a forked reader's pages it
         still shares with its parent, the pack files every git maps)."""
-        return max(self.tree_pss_kb) / 1024 if self.tree_pss_kb and max(self.tree_pss_kb) else None
+        peak = max(self.tree_pss_kb, default=0)
+        return peak / 1024 if peak else None
 
     def summary(self) -> dict[str, object]:
         if not self.ok:

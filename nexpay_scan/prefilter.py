@@ -50,6 +50,8 @@ _TAIL = re.compile(rb"(?:[ \t]*\r?\n[ \t+-]?[ \t]*[A-Za-z0-9+/_=-]{4,})*")
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
 _STANDARD = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _NOT_STANDARD = bytes(b for b in range(256) if b not in _STANDARD)
+_NOT_STANDARD_NOR_NUL = _NOT_STANDARD.replace(b"\0", b"")
+_NOT_HEX = re.compile(rb"[^0-9a-fA-F]")
 _HEX = b"0123456789abcdefABCDEF"
 # what decoded bytes start with when the decoders open them whole (gzip: deflate only)
 _WHOLE_MAGIC = (b"PK\x03\x04", b"\x1f\x8b\x08", b"ustar")
@@ -118,7 +120,7 @@ class Prefilter:
         per alignment, one after the other (each cut to whole groups of four, so a
         decoded chain is three quarters of its text long): ipython's notebooks hold
         ~100k runs per 100 MB, and a call per run cost more than the decoding."""
-        bodies = [_body(chain) for chain in chains]
+        bodies = _bodies(chains)
         # the versions of a file in one block share most of their runs: each once
         unique = list(dict.fromkeys(bodies))
         sizes = [len(body) for body in unique]
@@ -130,9 +132,12 @@ class Prefilter:
             # on into the next one's (its hit would name the wrong chain)
             if not any(pieces):
                 continue
-            ends = list(accumulate(len(piece) + len(_SEPARATOR) for piece in pieces))
             decoded = binascii.a2b_base64(_SEPARATOR.join(pieces))
-            for at in self._revealed(decoded, depth):
+            revealed = list(self._revealed(decoded, depth))
+            if not revealed:  # as a rule: where each piece ends is then not needed
+                continue
+            ends = list(accumulate(len(piece) + len(_SEPARATOR) for piece in pieces))
+            for at in revealed:
                 hiding.add(unique[bisect_right(ends, at // 3 * 4)])
         return {n for n, body in enumerate(bodies) if body in hiding}
 
@@ -172,29 +177,39 @@ def _chains(data: bytes, patch: bool) -> tuple[list[int], list[bytes]]:
     """The base64 runs in `data` long enough for the decoders, each with the further lines
     of a wrapped blob (a patch's: as the new file has them), and where each starts."""
     marks = data.translate(_MARKS)
-    search = _run_pattern().search
-    concurrent = len(marks) >= _CONCURRENT
+    runs = _run_pattern().finditer(marks, concurrent=len(marks) >= _CONCURRENT)
     starts: list[int] = []
     chains: list[bytes] = []
     end = len(data)
-    run = search(marks, 0, concurrent=concurrent)
-    while run:
-        run_start, chain_end = run.start(), run.end()
+    chain_end = 0
+    tail = _TAIL.match
+    for run in runs:
+        run_start, run_end = run.span()
+        if run_start < chain_end:  # a line of the chain before (its tail ends a run)
+            continue
+        chain_end = run_end
         if chain_end < end and data[chain_end] in _BLANKS:  # a further line may follow
-            tail = _TAIL.match(data, chain_end, end)
-            chain_end = tail.end() if tail else chain_end
-        chain = data[run_start:chain_end]
+            more = tail(data, chain_end, end)
+            chain_end = more.end() if more else chain_end
         starts.append(run_start)
-        chains.append(_new_side(chain) if patch else chain)
-        run = search(marks, chain_end, concurrent=concurrent)
+        chains.append(data[run_start:chain_end])
+    if patch:
+        chains = [_new_side(chain) for chain in chains]
     return starts, chains
 
 
-def _body(chain: bytes) -> bytes:
-    """The base64 characters of `chain`, URL-safe ones made standard; nothing for a hex
-    digest (the decoders never decode one)."""
-    body = chain.translate(_URLSAFE).translate(None, _NOT_STANDARD)
-    return body if body.translate(None, _HEX) else b""
+def _bodies(chains: Sequence[bytes]) -> list[bytes]:
+    """The base64 characters of each of `chains`, URL-safe ones made standard; nothing for
+    a hex digest (the decoders never decode one). Made in two passes over them all: a
+    block holds hundreds of thousands of short runs, and calls per run cost the most."""
+    if not chains:
+        return []
+    joined = b"\0".join(chains).translate(_URLSAFE).translate(None, _NOT_STANDARD_NOR_NUL)
+    bodies = joined.split(b"\0")
+    # a body of hex digits only holds none of the letters g-z (nor G-Z, +, /)
+    if _NOT_HEX.search(joined) is None:
+        return [b""] * len(bodies)
+    return [body if _NOT_HEX.search(body) else b"" for body in bodies]
 
 
 def _letters(word: bytes) -> list[bytes]:
