@@ -112,15 +112,18 @@ class Prefilter:
     def hiding_offsets(self, data: bytes, *, patch: bool = False, depth: int = 1) -> list[int]:
         """Where in `data` the runs that `base64_hides_word` answers for start."""
         starts, chains = _chains(data, patch)
-        return [starts[n] for n in sorted(self._hiding_chains(chains, depth))]
-
-    def _hiding_chains(self, chains: Sequence[bytes], depth: int) -> set[int]:
-        """Indexes of the `chains` (base64 text, wrapped lines joined) that decode, at
-        some alignment, to what `_revealed` looks for. All chains are decoded in one call
-        per alignment, one after the other (each cut to whole groups of four, so a
-        decoded chain is three quarters of its text long): ipython's notebooks hold
-        ~100k runs per 100 MB, and a call per run cost more than the decoding."""
         bodies = _bodies(chains)
+        del chains  # only the bodies are needed from here: a block's worth of memory
+        return [starts[n] for n in sorted(self._hiding_chains(bodies, depth))]
+
+    def _hiding_chains(self, bodies: Sequence[bytes], depth: int) -> set[int]:
+        """Indexes of the chains (base64 text, wrapped lines joined; `bodies`: their
+        base64 characters) that decode, at some alignment, to what `_revealed` looks for.
+        All chains are decoded in one call per alignment, one after the other (each cut to
+        whole groups of four, so a decoded chain is three quarters of its text long):
+        ipython's notebooks hold ~100k runs per 100 MB, and a call per run cost more than
+        the decoding. Each copy is let go as soon as the next is made (the peak memory of
+        a reader is a few times its block)."""
         # the versions of a file in one block share most of their runs: each once
         unique = list(dict.fromkeys(bodies))
         sizes = [len(body) for body in unique]
@@ -132,11 +135,17 @@ class Prefilter:
             # on into the next one's (its hit would name the wrong chain)
             if not any(pieces):
                 continue
-            decoded = binascii.a2b_base64(_SEPARATOR.join(pieces))
+            joined = _SEPARATOR.join(pieces)
+            del pieces
+            decoded = binascii.a2b_base64(joined)
+            del joined
             revealed = list(self._revealed(decoded, depth))
+            del decoded
             if not revealed:  # as a rule: where each piece ends is then not needed
                 continue
-            ends = list(accumulate(len(piece) + len(_SEPARATOR) for piece in pieces))
+            # each piece is its body from `shift`, cut to whole groups of four
+            cut = (max(0, n - shift - (n - shift) % 4) + len(_SEPARATOR) for n in sizes)
+            ends = list(accumulate(cut))
             for at in revealed:
                 hiding.add(unique[bisect_right(ends, at // 3 * 4)])
         return {n for n, body in enumerate(bodies) if body in hiding}
@@ -205,9 +214,11 @@ def _bodies(chains: Sequence[bytes]) -> list[bytes]:
     if not chains:
         return []
     joined = b"\0".join(chains).translate(_URLSAFE).translate(None, _NOT_STANDARD_NOR_NUL)
-    bodies = joined.split(b"\0")
     # a body of hex digits only holds none of the letters g-z (nor G-Z, +, /)
-    if _NOT_HEX.search(joined) is None:
+    all_hex = _NOT_HEX.search(joined) is None
+    bodies = joined.split(b"\0")
+    del joined
+    if all_hex:
         return [b""] * len(bodies)
     return [body if _NOT_HEX.search(body) else b"" for body in bodies]
 

@@ -23,7 +23,12 @@ from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding, Suppression
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.blob_reader import BlobReader
-from nexpay_scan.sources.blobs import LEANER_GIT, BlobListing, blobs_with_candidates
+from nexpay_scan.sources.blobs import (
+    LEANER_GIT,
+    BlobListing,
+    StoreListing,
+    blobs_with_candidates,
+)
 from nexpay_scan.sources.git import (
     check_objects_present,
     git_command,
@@ -104,7 +109,14 @@ def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> 
     def walk() -> None:
         walks.append(TreeWalk(repo, rev_args))
 
+    store = StoreListing(repo)
     try:
+        # read while git lists the store: both are short, and neither runs beside the
+        # blob readers (`git log` holds every message it has shown: tens of MB)
+        listed, suspects = read_messages(repo, rev_args, scanner)
+        commits = len(listed)  # every commit of the selection: its count is enough here
+        del listed  # (every tag is scanned in a whole history: not the commits' ids)
+        listing = store.listing()
         scan.progress.start(0, "bytes")
         oversized: list[tuple[bytes, int]] = []
         hits = blobs_with_candidates(
@@ -113,6 +125,7 @@ def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> 
             workers,
             on_first=walk,
             oversized=oversized,
+            listing=listing,
             stats=scan.stats,
             progress=scan.progress,
         )
@@ -124,15 +137,13 @@ def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> 
             scan.walked(found.walked, shown=False)
             extra = unattributed_findings(repo, scanner, found.unattributed, rev_args, scan.stats)
     finally:
+        store.close()
         for tree_walk in walks:
             tree_walk.close()
-    # read after the blobs, not beside them: `git log` holds every commit message it has
-    # shown (tens of MB on a big history), and takes a few percent of the blobs' time
-    read = read_messages(repo, rev_args, scanner)
-    if not walks:  # the message reader listed every commit of the selection: its count
-        scan.walked(len(read[0]), shown=False)
+    if not walks:  # the message reader listed every commit of the selection
+        scan.walked(commits, shown=False)
     name_oversized(repo, scanner, oversized, rev_args, scan.stats)
-    scan.scan_messages_read(read, rev_args)
+    scan.scan_messages_read((set(), suspects), rev_args)
     return scan.findings() + extra
 
 

@@ -7,7 +7,9 @@ pipe and answers up another; this process lists the blobs and gathers the answer
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
+import queue
 import signal
 import sys
 import threading
@@ -132,43 +134,118 @@ def in_processes(
     stats: Stats,
     progress: Progress,
 ) -> set[bytes]:
-    """`blobs_with_candidates` with `workers` forked reader processes, each with its own
-    `git cat-file --batch`; this process lists the blobs, deals the batches (ids and
-    sizes) and gathers the answers. However it ends (an error, Ctrl-C, SIGTERM), every
-    reader is ended and waited for before this returns."""
+    """`blobs_with_candidates` with `workers` readers, each with its own `git cat-file
+    --batch`: `workers` - 1 forked reader processes, and this process's main thread (so
+    that Ctrl-C stops its search at once); a thread of this process lists the blobs and
+    deals the batches, another gathers the processes' answers (light work: this process
+    is one reader more, not one process more in memory). However it ends (an error,
+    Ctrl-C, SIGTERM), every reader is ended and waited for before this returns."""
     sys.stdout.flush()  # a forked reader would otherwise hold a copy of what is buffered
     sys.stderr.flush()
     _warm_up(scanner)
+    # the objects made so far are left out of garbage collection: a collection in a
+    # reader would otherwise write to each of them, and copy every page they are on
+    gc.freeze()
     readers: list[_Reader] = []
     answers = _Answers(scanner, first, progress)
+    own = _OwnShare(first, progress)
     collector = threading.Thread(target=answers.collect, args=([],), daemon=True)
+    dealer = threading.Thread(daemon=True)
     try:
-        for _ in range(workers):
+        for _ in range(workers - 1):
             readers.append(_fork_reader(repo, scanner, readers))
         collector = threading.Thread(
             target=answers.collect, args=([r.answers for r in readers],), daemon=True
         )
         collector.start()
         started()
-        with contextlib.suppress(_ReaderGone):
-            list_into(repo, scanner, [r.send for r in readers], oversized, listing, stats, progress)
+        deal: list[Callable[[Batch], None]] = [own.take, *(r.send for r in readers)]
+        dealer = threading.Thread(
+            target=own.deal,
+            args=(lambda: list_into(repo, scanner, deal, oversized, listing, stats, progress),),
+            daemon=True,
+        )
+        dealer.start()
+        read_batches(repo, own.next_batch, scanner, own.searched, own.abort)
+        own.dealt.wait()
         for reader in readers:  # the end of its batches: it answers, then ends
             reader.batches.close()
         answers.done.wait()
     finally:
+        gc.unfreeze()
+        own.abort()  # the dealer stops at its next batch (no reader takes it now)
         for reader in readers:
             reader.stop()
-        # Every writing end is closed now: the collector sees the end. (Not `join`: a join
-        # a signal interrupted leaves `is_alive` saying False while the thread still runs.)
+        # Every writing end is closed now: the collector sees the end, and the dealer
+        # (a batch it was sending fails). (Not `join`: a join a signal interrupted leaves
+        # `is_alive` saying False while the thread still runs.)
+        if dealer.ident is not None:
+            own.dealt.wait()
         if collector.ident is not None:
             answers.done.wait()
         for reader in readers:
             reader.answers.close()
-    if answers.errors:
-        raise FatalError(answers.errors[0])
+    errors = own.errors + answers.errors
+    if errors:
+        raise FatalError(errors[0])
     if answers.ended < len(readers):
         raise FatalError("a blob reader ended without a result")
-    return answers.found
+    return answers.found | own.found
+
+
+class _OwnShare:
+    """This process's share of the batches: dealt through a short queue by the lister's
+    thread (`deal`), read by the main thread (`next_batch`, `searched`); `abort` ends
+    both sides at once."""
+
+    def __init__(self, first: Callable[[], None], progress: Progress) -> None:
+        self.first, self.progress = first, progress
+        self.found: set[bytes] = set()
+        self.errors: list[str] = []
+        self.batches: queue.Queue[Batch | None] = queue.Queue(maxsize=4)
+        self.stopping = threading.Event()
+        self.dealt = threading.Event()
+
+    def deal(self, listing: Callable[[], None]) -> None:
+        """Runs the listing (on the lister's thread); then the end of this share."""
+        try:
+            with contextlib.suppress(_ReaderGone):
+                listing()
+        except FatalError as error:
+            self.errors.append(str(error))
+        except BaseException as error:  # named, as one line
+            self.errors.append(str(error) or type(error).__name__)
+        finally:
+            self._put(END)
+            self.dealt.set()
+
+    def take(self, batch: Batch) -> None:
+        """A batch for this process; refused (the listing stops) once it is aborting."""
+        if not self._put(batch):
+            raise _ReaderGone
+
+    def _put(self, item: Batch | None) -> bool:
+        while not self.stopping.is_set():
+            with contextlib.suppress(queue.Full):
+                self.batches.put(item, timeout=0.05)
+                return True
+        return False
+
+    def next_batch(self) -> Batch | None:
+        batch = self.batches.get()
+        return END if self.stopping.is_set() else batch
+
+    def searched(self, batch: Batch, hits: set[bytes]) -> None:
+        self.progress.advance(batch.total)
+        if hits:
+            self.found.update(hits)
+            self.first()
+
+    def abort(self) -> None:
+        """No batch is dealt or read any more; a reader waiting for one is woken."""
+        self.stopping.set()
+        with contextlib.suppress(queue.Full):
+            self.batches.put_nowait(END)
 
 
 def _warm_up(scanner: Scanner) -> None:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import contextlib
 import queue
 import subprocess
+import tempfile
 import threading
 from bisect import bisect_left
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from itertools import accumulate
 from pathlib import Path
 from typing import IO
@@ -25,6 +26,7 @@ from nexpay_scan.progress import Progress
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.git import (
     git_command,
+    git_error,
     missing_objects_error,
     piped,
     streamed,
@@ -75,10 +77,21 @@ END = None
 class BlobListing:
     """Which blobs to read: a `git cat-file` call listing `<id> <type> <size>` lines.
     By default every object in the store, reachable or not (`--batch-all-objects`); with
-    `ids`, just those objects, in that order, as they come (one missing is an error)."""
+    `ids`, just those objects, in that order, as they come (one missing is an error);
+    with `spool`, the lines such a call wrote to that file (see `StoreListing`)."""
 
-    def __init__(self, ids: Iterable[bytes] | None = None) -> None:
-        self.ids = ids
+    def __init__(self, ids: Iterable[bytes] | None = None, spool: IO[bytes] | None = None) -> None:
+        self.ids, self.spool = ids, spool
+
+    @contextlib.contextmanager
+    def opened(self, repo: Path) -> Iterator[IO[bytes]]:
+        """The listing's lines, to read as they come."""
+        if self.spool is not None:
+            self.spool.seek(0)
+            yield self.spool
+            return
+        with streamed(repo, *self.command(), config=LEANER_GIT, stdin=self.stdin()) as output:
+            yield output
 
     def command(self) -> tuple[str, ...]:
         """The `git cat-file` arguments."""
@@ -89,6 +102,40 @@ class BlobListing:
     def stdin(self) -> Iterable[str]:
         """What git reads on its standard input."""
         return () if self.ids is None else (sha.decode() for sha in self.ids)
+
+
+class StoreListing:
+    """Every object in the store listed (`git cat-file --batch-all-objects`) into an
+    unlinked temporary file, started at once: the caller reads the commit messages
+    meanwhile, and the blobs are read once it has ended (`listing`). Then no lister runs
+    beside the readers: its git holds every object id, tens of MB on a big history."""
+
+    def __init__(self, repo: Path) -> None:
+        self.args = BlobListing().command()
+        self.spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self.process = piped(
+            git_command(repo, *LEANER_GIT, *self.args),
+            stdin=subprocess.DEVNULL,
+            stdout=self.spool,
+            stderr=self.errors,
+        )
+
+    def listing(self) -> BlobListing:
+        """The listing, once git has written it all; its failure is a one-line error."""
+        code = self.process.wait()
+        if code != 0:
+            self.errors.seek(0)
+            raise FatalError(git_error(self.errors.read(), self.args, code))
+        return BlobListing(spool=self.spool)
+
+    def close(self) -> None:
+        """Stops git if it still runs; the files disappear with their handles."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.spool.close()
+        self.errors.close()
 
 
 def blobs_with_candidates(
@@ -207,7 +254,7 @@ def list_into(
     """Streams the blob list into batches, dealt to the readers in turn; blobs over the
     size limit are counted and left out."""
     batch, turn, pending = Batch(), 0, b""
-    with streamed(repo, *listing.command(), config=LEANER_GIT, stdin=listing.stdin()) as output:
+    with listing.opened(repo) as output:
         while block := output.read(1 << 20):
             pending += block
             cut = pending.rfind(b"\n") + 1
@@ -263,11 +310,13 @@ def read_batches(
     next_batch: Callable[[], Batch | None],
     scanner: Scanner,
     searched: Callable[[Batch, set[bytes]], None],
+    aborted: Callable[[], None] = lambda: None,
 ) -> None:
     """One `git cat-file --batch`: a feeder thread sends each batch's ids (and hands the
     batch on), this thread reads the objects back whole, searches them as one block and
     tells `searched` the ids with a hit. However it ends, the batches are taken to their
-    end (`next_batch` gives None), so the lister never waits on this reader."""
+    end (`next_batch` gives None), so the lister never waits on this reader; `aborted` is
+    called first when it ends by an exception (it can make `next_batch` end at once)."""
     try:
         process = piped(
             git_command(repo, *_LEAN_GIT, "cat-file", "--batch"),
@@ -285,6 +334,9 @@ def read_batches(
     try:
         while (batch := sent.get()) is not END:
             searched(batch, _search_batch(process.stdout, batch, scanner))
+    except BaseException:
+        aborted()
+        raise
     finally:
         process.kill()
         while feeder.is_alive():  # it may wait to hand on a batch nobody will read
