@@ -135,38 +135,45 @@ def in_processes(
     progress: Progress,
 ) -> set[bytes]:
     """`blobs_with_candidates` with `workers` readers, each with its own `git cat-file
-    --batch`: `workers` - 1 forked reader processes, and this process's main thread (so
-    that Ctrl-C stops its search at once); a thread of this process lists the blobs and
-    deals the batches, another gathers the processes' answers (light work: this process
-    is one reader more, not one process more in memory). However it ends (an error,
-    Ctrl-C, SIGTERM), every reader is ended and waited for before this returns."""
+    --batch`: forked reader processes, and for a listing of the whole store this
+    process's main thread too (so that Ctrl-C stops its search at once). A thread of
+    this process lists the blobs and deals the batches, another gathers the processes'
+    answers: light work when the listing is git's, so this process is one reader more,
+    not one process more in memory; a selection's listing comes from its tree walk,
+    parsed here, and this process leaves the reading to `workers` processes. However it
+    ends (an error, Ctrl-C, SIGTERM), every reader is ended and waited for before this
+    returns."""
     sys.stdout.flush()  # a forked reader would otherwise hold a copy of what is buffered
     sys.stderr.flush()
     _warm_up(scanner)
     # the objects made so far are left out of garbage collection: a collection in a
     # reader would otherwise write to each of them, and copy every page they are on
     gc.freeze()
+    reads_too = listing.ids is None
     readers: list[_Reader] = []
     answers = _Answers(scanner, first, progress)
     own = _OwnShare(first, progress)
     collector = threading.Thread(target=answers.collect, args=([],), daemon=True)
     dealer = threading.Thread(daemon=True)
     try:
-        for _ in range(workers - 1):
+        for _ in range(workers - 1 if reads_too else workers):
             readers.append(_fork_reader(repo, scanner, readers))
         collector = threading.Thread(
             target=answers.collect, args=([r.answers for r in readers],), daemon=True
         )
         collector.start()
         started()
-        deal: list[Callable[[Batch], None]] = [own.take, *(r.send for r in readers)]
+        deal: list[Callable[[Batch], None]] = [r.send for r in readers]
+        if reads_too:
+            deal.insert(0, own.take)
         dealer = threading.Thread(
             target=own.deal,
             args=(lambda: list_into(repo, scanner, deal, oversized, listing, stats, progress),),
             daemon=True,
         )
         dealer.start()
-        read_batches(repo, own.next_batch, scanner, own.searched, own.abort)
+        if reads_too:
+            read_batches(repo, own.next_batch, scanner, own.searched, own.abort)
         own.dealt.wait()
         for reader in readers:  # the end of its batches: it answers, then ends
             reader.batches.close()
