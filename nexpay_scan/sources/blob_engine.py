@@ -26,10 +26,11 @@ from nexpay_scan.sources.blob_reader import BlobReader
 from nexpay_scan.sources.blobs import (
     LEANER_GIT,
     BlobListing,
-    StoreListing,
     blobs_with_candidates,
+    store_listing,
 )
 from nexpay_scan.sources.git import (
+    SpooledGit,
     check_objects_present,
     git_command,
     git_error,
@@ -109,14 +110,14 @@ def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> 
     def walk() -> None:
         walks.append(TreeWalk(repo, rev_args))
 
-    store = StoreListing(repo)
+    store = store_listing(repo)
     try:
         # read while git lists the store: both are short, and neither runs beside the
         # blob readers (`git log` holds every message it has shown: tens of MB)
         listed, suspects = read_messages(repo, rev_args, scanner)
         commits = len(listed)  # every commit of the selection: its count is enough here
         del listed  # (every tag is scanned in a whole history: not the commits' ids)
-        listing = store.listing()
+        listing = BlobListing(spool=store.output())
         scan.progress.start(0, "bytes")
         oversized: list[tuple[bytes, int]] = []
         hits = blobs_with_candidates(
@@ -186,21 +187,12 @@ class Introductions:
         self.commits, self.unattributed, self.walked = commits, unattributed, walked
 
 
-class TreeWalk:
-    """`git log --raw` over the selection (trees only, no content; see `gitlog`), spooled
-    to an unlinked temporary file: for the whole history it starts as soon as the blob scan
-    finds a first hit and runs beside the rest of that scan; its records are read once the
-    hits are known. If the spool fails (a full disk), the walk runs again, read from git."""
+class _Walk:
+    """`git log --raw` over a selection (trees only, no content; see `gitlog`): its
+    records (`_blocks`) once the hits are known, read for the commits that add them."""
 
-    def __init__(self, repo: Path, rev_args: Sequence[str]) -> None:
-        self.repo = repo
-        self.args = walk_command(rev_args)
-        self.spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
-        self.process = subprocess.Popen(
-            git_command(repo, *LEANER_GIT, *self.args),
-            stdout=self.spool,
-            stderr=subprocess.DEVNULL,  # a failure shows when the walk is run again
-        )
+    def _blocks(self) -> Iterator[bytes]:
+        raise NotImplementedError
 
     def introductions(self, hits: set[bytes]) -> Introductions:
         """The commits (in `git log` order) whose changes add one of `hits`."""
@@ -216,23 +208,31 @@ class TreeWalk:
                     seen |= new
         return Introductions(commits, hits - seen, walked)
 
+
+class TreeWalk(_Walk):
+    """The tree walk spooled to an unlinked temporary file: for the whole history it
+    starts as soon as the blob scan finds a first hit and runs beside the rest of that
+    scan. If the spool fails (a full disk), the walk runs again, read from git."""
+
+    def __init__(self, repo: Path, rev_args: Sequence[str]) -> None:
+        self.repo = repo
+        self.args = walk_command(rev_args)
+        self.walk = SpooledGit(repo, *self.args, config=LEANER_GIT)
+
     def _blocks(self) -> Iterator[bytes]:
-        if self.process.wait() == 0:
-            self.spool.seek(0)
-            yield from marked_blocks(self.spool, MARKER)
+        try:
+            spool = self.walk.output()
+        except FatalError:
+            with streamed(self.repo, *self.args, config=LEANER_GIT) as output:
+                yield from marked_blocks(output, MARKER)
             return
-        with streamed(self.repo, *self.args, config=LEANER_GIT) as output:
-            yield from marked_blocks(output, MARKER)
+        yield from marked_blocks(spool, MARKER)
 
     def close(self) -> None:
-        """Stops git if it still runs; the spool disappears with its file handle."""
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
-        self.spool.close()
+        self.walk.close()
 
 
-class SelectionWalk(TreeWalk):
+class SelectionWalk(_Walk):
     """The tree walk of a selection, read as git writes it (and spooled for
     `introductions`): `added_blobs` lists the blobs to read while the walk goes on."""
 
@@ -277,7 +277,10 @@ class SelectionWalk(TreeWalk):
 
     def close(self) -> None:
         """Stops git if it still runs, and closes its pipes and the spool."""
-        super().close()
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.spool.close()
         for pipe in (self.process.stdout, self.process.stderr):
             if pipe is not None:
                 with contextlib.suppress(OSError, ValueError):

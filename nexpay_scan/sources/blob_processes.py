@@ -24,12 +24,11 @@ from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.blobs import (
     END,
     Batch,
-    BlobListing,
+    BlobSearch,
     has_candidate,
     list_into,
     read_batches,
 )
-from nexpay_scan.stats import Stats
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -123,17 +122,7 @@ class _Answers:
             self.errors.append(answer[1])
 
 
-def in_processes(
-    repo: Path,
-    scanner: Scanner,
-    workers: int,
-    first: Callable[[], None],
-    started: Callable[[], None],
-    oversized: list[tuple[bytes, int]],
-    listing: BlobListing,
-    stats: Stats,
-    progress: Progress,
-) -> set[bytes]:
+def in_processes(search: BlobSearch) -> set[bytes]:
     """`blobs_with_candidates` with `workers` readers, each with its own `git cat-file
     --batch`: forked reader processes, and for a listing of the whole store this
     process's main thread too (so that Ctrl-C stops its search at once). A thread of
@@ -143,16 +132,17 @@ def in_processes(
     parsed here, and this process leaves the reading to `workers` processes. However it
     ends (an error, Ctrl-C, SIGTERM), every reader is ended and waited for before this
     returns."""
+    repo, scanner, workers = search.repo, search.scanner, search.workers
     sys.stdout.flush()  # a forked reader would otherwise hold a copy of what is buffered
     sys.stderr.flush()
     _warm_up(scanner)
     # the objects made so far are left out of garbage collection: a collection in a
     # reader would otherwise write to each of them, and copy every page they are on
     gc.freeze()
-    reads_too = listing.ids is None
+    reads_too = search.listing.ids is None
     readers: list[_Reader] = []
-    answers = _Answers(scanner, first, progress)
-    own = _OwnShare(first, progress)
+    answers = _Answers(scanner, search.first, search.progress)
+    own = _OwnShare(search.first, search.progress)
     collector = threading.Thread(target=answers.collect, args=([],), daemon=True)
     dealer = threading.Thread(daemon=True)
     try:
@@ -162,13 +152,13 @@ def in_processes(
             target=answers.collect, args=([r.answers for r in readers],), daemon=True
         )
         collector.start()
-        started()
+        search.started()
         deal: list[Callable[[Batch], None]] = [r.send for r in readers]
         if reads_too:
             deal.insert(0, own.take)
         dealer = threading.Thread(
             target=own.deal,
-            args=(lambda: list_into(repo, scanner, deal, oversized, listing, stats, progress),),
+            args=(lambda: list_into(search, deal),),
             daemon=True,
         )
         dealer.start()

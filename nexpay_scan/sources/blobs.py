@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import queue
 import subprocess
-import tempfile
 import threading
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
@@ -23,10 +22,11 @@ from typing import IO
 from nexpay_scan.errors import FatalError
 from nexpay_scan.prefilter import prefilter_for, suspect_objects
 from nexpay_scan.progress import Progress
+from nexpay_scan.records import Record
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.git import (
+    SpooledGit,
     git_command,
-    git_error,
     missing_objects_error,
     piped,
     streamed,
@@ -78,7 +78,7 @@ class BlobListing:
     """Which blobs to read: a `git cat-file` call listing `<id> <type> <size>` lines.
     By default every object in the store, reachable or not (`--batch-all-objects`); with
     `ids`, just those objects, in that order, as they come (one missing is an error);
-    with `spool`, the lines such a call wrote to that file (see `StoreListing`)."""
+    with `spool`, the lines such a call wrote to that file (see `store_listing`)."""
 
     def __init__(self, ids: Iterable[bytes] | None = None, spool: IO[bytes] | None = None) -> None:
         self.ids, self.spool = ids, spool
@@ -104,38 +104,28 @@ class BlobListing:
         return () if self.ids is None else (sha.decode() for sha in self.ids)
 
 
-class StoreListing:
+def store_listing(repo: Path) -> SpooledGit:
     """Every object in the store listed (`git cat-file --batch-all-objects`) into an
     unlinked temporary file, started at once: the caller reads the commit messages
-    meanwhile, and the blobs are read once it has ended (`listing`). Then no lister runs
-    beside the readers: its git holds every object id, tens of MB on a big history."""
+    meanwhile, and the blobs are read once it has ended (`BlobListing(spool=...)`). Then
+    no lister runs beside the readers: its git holds every object id, tens of MB on a
+    big history."""
+    return SpooledGit(repo, *BlobListing().command(), config=LEANER_GIT)
 
-    def __init__(self, repo: Path) -> None:
-        self.args = BlobListing().command()
-        self.spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
-        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
-        self.process = piped(
-            git_command(repo, *LEANER_GIT, *self.args),
-            stdin=subprocess.DEVNULL,
-            stdout=self.spool,
-            stderr=self.errors,
-        )
 
-    def listing(self) -> BlobListing:
-        """The listing, once git has written it all; its failure is a one-line error."""
-        code = self.process.wait()
-        if code != 0:
-            self.errors.seek(0)
-            raise FatalError(git_error(self.errors.read(), self.args, code))
-        return BlobListing(spool=self.spool)
+class BlobSearch(Record):
+    """One search of blobs, as `blobs_with_candidates` hands it to its readers (see
+    there): where, with what, by how many readers, what to call, where to count."""
 
-    def close(self) -> None:
-        """Stops git if it still runs; the files disappear with their handles."""
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
-        self.spool.close()
-        self.errors.close()
+    repo: Path
+    scanner: Scanner
+    workers: int
+    first: Callable[[], None]
+    started: Callable[[], None]
+    oversized: list[tuple[bytes, int]]
+    listing: BlobListing
+    stats: Stats
+    progress: Progress
 
 
 def blobs_with_candidates(
@@ -164,18 +154,19 @@ def blobs_with_candidates(
 
     oversized = [] if oversized is None else oversized
     readers = blob_processes.in_processes if blob_processes.can_fork() else _in_threads
+    search = BlobSearch(
+        repo,
+        scanner,
+        workers,
+        _Once(on_first),
+        started,
+        oversized,
+        listing or BlobListing(),
+        stats,
+        progress,
+    )
     try:
-        return readers(
-            repo,
-            scanner,
-            workers,
-            _Once(on_first),
-            started,
-            oversized,
-            listing or BlobListing(),
-            stats,
-            progress,
-        )
+        return readers(search)
     finally:
         progress.finish()
 
@@ -196,18 +187,9 @@ class _Once:
         self.call()
 
 
-def _in_threads(
-    repo: Path,
-    scanner: Scanner,
-    workers: int,
-    first: Callable[[], None],
-    started: Callable[[], None],
-    oversized: list[tuple[bytes, int]],
-    listing: BlobListing,
-    stats: Stats,
-    progress: Progress,
-) -> set[bytes]:
+def _in_threads(search: BlobSearch) -> set[bytes]:
     """`blobs_with_candidates` with `workers` reader threads (where forking is unsafe)."""
+    progress, first = search.progress, search.first
     found: set[bytes] = set()
     errors: list[BaseException] = []
     lock = threading.Lock()
@@ -221,17 +203,19 @@ def _in_threads(
 
     def work(batches: queue.Queue[Batch | None]) -> None:
         try:
-            read_batches(repo, batches.get, scanner, searched)
+            read_batches(search.repo, batches.get, search.scanner, searched)
         except BaseException as error:
             errors.append(error)
 
-    queues: list[queue.Queue[Batch | None]] = [queue.Queue(maxsize=4) for _ in range(workers)]
+    queues: list[queue.Queue[Batch | None]] = [
+        queue.Queue(maxsize=4) for _ in range(search.workers)
+    ]
     threads = [threading.Thread(target=work, args=(q,), daemon=True) for q in queues]
     for thread in threads:
         thread.start()
     try:
-        started()
-        list_into(repo, scanner, [q.put for q in queues], oversized, listing, stats, progress)
+        search.started()
+        list_into(search, [q.put for q in queues])
     finally:
         for q in queues:
             q.put(END)
@@ -242,19 +226,17 @@ def _in_threads(
     return found
 
 
-def list_into(
-    repo: Path,
-    scanner: Scanner,
-    readers: list[Callable[[Batch], None]],
-    oversized: list[tuple[bytes, int]],
-    listing: BlobListing,
-    stats: Stats,
-    progress: Progress,
-) -> None:
+def list_into(search: BlobSearch, readers: list[Callable[[Batch], None]]) -> None:
     """Streams the blob list into batches, dealt to the readers in turn; blobs over the
     size limit are counted and left out."""
+    scanner, oversized, stats, progress = (
+        search.scanner,
+        search.oversized,
+        search.stats,
+        search.progress,
+    )
     batch, turn, pending = Batch(), 0, b""
-    with listing.opened(repo) as output:
+    with search.listing.opened(search.repo) as output:
         while block := output.read(1 << 20):
             pending += block
             cut = pending.rfind(b"\n") + 1

@@ -117,6 +117,42 @@ def piped(argv: list[str], **options: Any) -> subprocess.Popen[bytes]:
         return subprocess.Popen(argv, pipesize=-1, **options)
 
 
+class SpooledGit:
+    """A git call started at once, its standard output going to an unlinked temporary
+    file: read once it has ended (`output`), while other work runs meanwhile and no pipe
+    holds git up. `close` stops it if it still runs; the files go with their handles."""
+
+    def __init__(self, repo: StrPath, *args: str, config: Sequence[str] = ()) -> None:
+        import tempfile  # (not on the hook's path)
+
+        self.args = args
+        self._out = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self._err = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self._process = piped(
+            git_command(repo, *config, *args),
+            stdin=subprocess.DEVNULL,
+            stdout=self._out,
+            stderr=self._err,
+        )
+
+    def output(self) -> IO[bytes]:
+        """The file holding what git wrote, at its start, once git has ended; a failure
+        (git's, or a full disk) becomes a one-line FatalError."""
+        code = self._process.wait()
+        if code != 0:
+            self._err.seek(0)
+            raise FatalError(git_error(self._err.read(), self.args, code))
+        self._out.seek(0)
+        return self._out
+
+    def close(self) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait()
+        self._out.close()
+        self._err.close()
+
+
 @contextlib.contextmanager
 def streamed(
     repo: StrPath, *args: str, config: Sequence[str] = (), stdin: Iterable[str] = ()
