@@ -145,7 +145,7 @@ class Prefilter:
                 continue
             # each piece is its body from `shift`, cut to whole groups of four
             cut = (max(0, n - shift - (n - shift) % 4) + len(_SEPARATOR) for n in sizes)
-            ends = list(accumulate(cut))
+            ends = _ends_through(cut, max(revealed) // 3 * 4)
             for at in revealed:
                 hiding.add(unique[bisect_right(ends, at // 3 * 4)])
         return {n for n, body in enumerate(bodies) if body in hiding}
@@ -221,6 +221,17 @@ def _bodies(chains: Sequence[bytes]) -> list[bytes]:
     if all_hex:
         return [b""] * len(bodies)
     return [body if _NOT_HEX.search(body) else b"" for body in bodies]
+
+
+def _ends_through(lengths: Iterable[int], last: int) -> list[int]:
+    """The running totals of `lengths`, up to the first past `last`: all that `bisect`
+    needs to place an offset up to `last` (the pieces after the last hit are not summed)."""
+    ends: list[int] = []
+    for end in accumulate(lengths):
+        ends.append(end)
+        if end > last:
+            break
+    return ends
 
 
 def _letters(word: bytes) -> list[bytes]:
