@@ -45,7 +45,7 @@ def is_tar(data: bytes) -> bool:
 
 def is_archive(data: bytes) -> bool:
     """True when `data` is a zip, a gzip stream or a tar."""
-    return is_zip(data) or is_gzip(data) or is_tar(data)
+    return data.startswith((_ZIP_MAGIC, _GZIP_MAGIC)) or data[257:262] == b"ustar"
 
 
 def zip_members(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:

@@ -12,7 +12,7 @@ from nexpay_scan.decoders.model import (
     compiled,
     is_text,
 )
-from nexpay_scan.decoders.utf16 import utf16_text
+from nexpay_scan.decoders.utf16 import may_be_utf16, utf16_text
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
@@ -30,33 +30,37 @@ _URLSAFE = bytes.maketrans(b"-_", b"+/")
 # a padded line ends the blob (lines of separate values are not one blob)
 _B64_TAIL = rb"(?:[ \t]*\r?\n[ \t]*[A-Za-z0-9+/_-]{4,}(?=={0,2}[ \t]*(?:\r?\n|\Z)))*={0,2}"
 _HEX_DIGITS = b"0123456789abcdefABCDEF"
+_WHITESPACE = b" \t\n\r\x0b\x0c"  # what bytes.split() splits on
 
 
 def base64_tokens(data: bytes, start: int, end: int, hints: Hints) -> Iterator[Token]:
     """The base64 tokens in data[start:end] that decode to something worth scanning,
     lazily; base64 needs no hint nearby (a committed `base64 .env` names nothing)."""
     marks = data[start:end].translate(_B64_MARKS)
-    found = marks.find(_B64_RUN)
+    find, tail_of = marks.find, compiled(_B64_TAIL).match  # (once: a notebook has thousands)
+    found = find(_B64_RUN)
     while found >= 0:
-        stop = marks.find(b".", found + MIN_BASE64)
+        stop = find(b".", found + MIN_BASE64)
         run_end = start + (len(marks) if stop < 0 else stop)
-        tail = compiled(_B64_TAIL).match(data, run_end, end)
+        tail = tail_of(data, run_end, end)
         wrapped_end = tail.end() if tail else run_end
-        token = _base64_token(data, start + found, (wrapped_end, run_end))
+        token = _base64_token(data, start + found, wrapped_end, run_end)
         if token is not None:
             yield token
         # past the whole wrapped blob when it is not text: its lines are no use one by one
-        found = marks.find(_B64_RUN, (wrapped_end if token is None else token.end) - start)
+        found = find(_B64_RUN, (wrapped_end if token is None else token.end) - start)
 
 
 BASE64 = Decoder("base64", tokens=base64_tokens)
 
 
-def _base64_token(data: bytes, start: int, ends: tuple[int, int]) -> Token | None:
+def _base64_token(data: bytes, start: int, wrapped_end: int, run_end: int) -> Token | None:
     """data[start:end] decoded, for the end of the wrapped blob, else of its first line, and
     no more than MAX_VIEW_SPAN of it (the rest is another token): None unless it decodes to
     text, to UTF-16 text or to an archive."""
-    for stop in dict.fromkeys(min(end, start + MAX_VIEW_SPAN) for end in ends):
+    wrapped = min(wrapped_end, start + MAX_VIEW_SPAN)
+    line = min(run_end, start + MAX_VIEW_SPAN)
+    for stop in (wrapped,) if line == wrapped else (wrapped, line):
         blob = _unbase64(data[start:stop])
         if blob is None:
             continue
@@ -64,7 +68,7 @@ def _base64_token(data: bytes, start: int, ends: tuple[int, int]) -> Token | Non
             return Token(start, stop, blob, "base64", blob=True)
         if is_text(blob):
             return Token(start, stop, blob, "base64")
-        text = utf16_text(blob, len(blob))
+        text = utf16_text(blob, len(blob)) if may_be_utf16(blob) else None
         if text is not None:
             return Token(start, stop, text.content, f"base64>{text.label}")
     return None
@@ -73,7 +77,7 @@ def _base64_token(data: bytes, start: int, ends: tuple[int, int]) -> Token | Non
 def _unbase64(encoded: bytes) -> bytes | None:
     import binascii
 
-    body = b"".join(encoded.split()).rstrip(b"=")
+    body = encoded.translate(None, _WHITESPACE).rstrip(b"=")
     if not body.translate(None, _HEX_DIGITS):
         return None  # a hex digest: base64 of text is never all hex digits
     if b"-" in body or b"_" in body:

@@ -27,6 +27,10 @@ def unwrap(data: bytes, budget: Budget, where: str) -> list[Unwrapped]:
 UTF16 = Decoder("utf16", sniff=sniff, unwrap=unwrap)
 
 
+_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_SAMPLE = UTF16_SNIFF - UTF16_SNIFF % 2  # whole code units
+
+
 def utf16_text(data: bytes, limit: int) -> Unwrapped | None:
     """`data` as UTF-8, when it is UTF-16 text (a BOM, or NULs in every other byte)."""
     sniffed = utf16_codec(data)
@@ -37,13 +41,19 @@ def utf16_text(data: bytes, limit: int) -> Unwrapped | None:
     return Unwrapped(codec, text, Span(0, bom, "utf16")) if is_text(text) else None
 
 
+def may_be_utf16(data: bytes) -> bool:
+    """False when `utf16_codec` surely says None: no byte-order mark, and no NUL in the
+    bytes it samples (a quick test for the many decoded blobs that are neither)."""
+    return data.startswith(_BOMS) or data.find(b"\0", 0, _SAMPLE) >= 0
+
+
 def utf16_codec(data: bytes) -> tuple[str, int] | None:
     """The UTF-16 codec of `data` and its BOM's length, or None when it is not UTF-16."""
     if data.startswith(b"\xff\xfe") and not data.startswith(b"\xff\xfe\x00\x00"):
         return "utf-16-le", 2
     if data.startswith(b"\xfe\xff"):
         return "utf-16-be", 2
-    sample = data[: UTF16_SNIFF - UTF16_SNIFF % 2]
+    sample = data[:_SAMPLE]
     pairs = len(sample) // 2
     if pairs < 4 or b"\0" not in sample:
         return None
