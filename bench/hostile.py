@@ -61,6 +61,7 @@ from repos import nexpay_client_id, nexpay_secret  # the bench's helpers
 from testing.fake_nexpay import FakeNexpay
 from testing.fast_import import wide_commit
 from testing.git_repo import GIT_ENV
+from testing.hostile_rules import BACKTRACKING_RULE
 
 LINEAR_LIMIT = 20.0  # 8 MB / 0.5 MB time: 16 is linear, quadratic would be 256
 TIMEOUT_BOUND = 10.0  # the 2 s pattern time limit, which `regex` may overrun 2x when busy
@@ -182,16 +183,6 @@ def single(timer: Timer, folder: Path, startup: float) -> bool:
         extra = "-" if over is None else f"{over:.2f} s over start-up"
         print(f"{name:<16} {_shown(took, timer.timeout):>9}  {extra}: {'PASS' if good else 'FAIL'}")
     return ok
-
-
-BACKTRACKING_RULE = """
-[[rule]]
-id = "hostile-backtracking"
-description = "a rule that backtracks catastrophically"
-kind = "secret"
-regex = '(a+)+$'
-keywords = ["a"]
-"""
 
 
 def _git_repo(path: Path) -> Path:

@@ -10,17 +10,9 @@ import pytest
 
 from testing.cli import CliRun, Result
 from testing.git_repo import Repo
+from testing.hostile_rules import BACKTRACKING_RULE
 from testing.keys import secret
 from testing.results import assert_one_line_error, found_keys, json_of
-
-BACKTRACKING_RULE = """
-[[rule]]
-id = "hostile-backtracking"
-description = "a rule that backtracks catastrophically"
-kind = "secret"
-regex = '(a+)+$'
-keywords = ["a"]
-"""
 
 
 @pytest.mark.slow
