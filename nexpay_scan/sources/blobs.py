@@ -132,10 +132,10 @@ def blobs_with_candidates(
     repo: Path,
     scanner: Scanner,
     workers: int,
-    on_first: Callable[[], None] = lambda: None,
-    oversized: list[tuple[bytes, int]] | None = None,
-    listing: BlobListing | None = None,
     *,
+    listing: BlobListing,
+    oversized: list[tuple[bytes, int]],
+    on_first: Callable[[], None] = lambda: None,
     stats: Stats,
     progress: Progress,
     started: Callable[[], None] = lambda: None,
@@ -143,16 +143,15 @@ def blobs_with_candidates(
     """Ids of the blobs in which some rule finds something (before any path filter); the
     blobs over the size limit, never read, go to `oversized` (id, size).
 
-    The object list streams from `listing` (by default every blob in the store, reachable
-    or not) straight into `workers` readers, batch by batch in turn, so listing, reading and
-    searching overlap. The readers are forked processes on Linux (the search is Python and
-    holds the GIL: threads would share one core), threads elsewhere. `started` runs once
-    the readers are up, before the listing: what else the caller runs beside on a thread
-    starts there, after any fork (a thread running across a fork can leave a lock held in
-    the child). `on_first` runs once, as soon as the first such blob turns up."""
+    The object list streams from `listing` (the store's, or a selection's) straight into
+    `workers` readers, batch by batch in turn, so listing, reading and searching overlap.
+    The readers are forked processes on Linux (the search is Python and holds the GIL:
+    threads would share one core), threads elsewhere. `started` runs once the readers are
+    up, before the listing: what else the caller runs beside on a thread starts there,
+    after any fork (a thread running across a fork can leave a lock held in the child).
+    `on_first` runs once, as soon as the first such blob turns up."""
     from nexpay_scan.sources import blob_processes
 
-    oversized = [] if oversized is None else oversized
     readers = blob_processes.in_processes if blob_processes.can_fork() else _in_threads
     search = BlobSearch(
         repo,
@@ -161,7 +160,7 @@ def blobs_with_candidates(
         _Once(on_first),
         started,
         oversized,
-        listing or BlobListing(),
+        listing,
         stats,
         progress,
     )
