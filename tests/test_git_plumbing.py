@@ -14,6 +14,7 @@ import pytest
 from testing.cli import CliRun, Result
 from testing.git_repo import ROOT, Repo, git, pre_receive_server
 from testing.keys import secret
+from testing.results import assert_one_line_error
 
 ENGINES = ["blob", "diff"]
 BODY = "".join(f"setting_{i} = {i}\n" for i in range(1, 10))
@@ -341,6 +342,26 @@ def test_cat_file_dying_on_a_staged_blob_is_an_error(cli: CliRun, repo: Repo) ->
     assert run.code == 2
     error = run.err.splitlines()[0]  # (the next line says how to bypass, knowingly)
     assert "git cat-file stopped" in error and "git fsck" in error
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_corrupt_blob_in_the_store_stops_a_whole_history_scan(
+    cli: CliRun, repo: Repo, jobs: str
+) -> None:
+    """Read by this process alone (--jobs 1) or beside a forked reader: one line that
+    says what to run, never a hang or a partial report."""
+    for number in range(20):
+        repo.write(f"notes/{number}.txt", f"line {number}\n" * 400)
+    repo.write("app.env", f"NEXPAY_SECRET={secret(45)}\n")
+    repo.commit("files")
+    blob = repo.git("rev-parse", "HEAD:notes/7.txt").strip()
+    stored = repo.path / ".git" / "objects" / blob[:2] / blob[2:]
+    whole = stored.read_bytes()
+    stored.chmod(0o644)
+    stored.write_bytes(whole[:12])  # cut short: the header inflates, the content does not
+    run = cli("history", "--repo", str(repo.path), "--jobs", jobs, "--format", "json")
+    assert_one_line_error(run, "git fsck")
+    assert run.out == ""
 
 
 def test_git_dir_naming_another_repository_than_repo_is_an_error(
