@@ -27,34 +27,46 @@ from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
 from itertools import accumulate
 
-from nexpay_scan.decoders import hints_for
+from nexpay_scan.decoders import escaped_views, hints_for
 from nexpay_scan.decoders.base64 import MIN_BASE64
-from nexpay_scan.decoders.model import CONTEXT_BYTES
+from nexpay_scan.decoders.escapes import RUN_REACH, escapes_near_hints
+from nexpay_scan.decoders.model import CONTEXT_BYTES, Hints, decoded_regions
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-# base64 characters (both alphabets) and padding to "A", all else to ".": runs are then
-# found by bytes.find at memory speed, as in the decoders
+# base64 characters (both alphabets) and padding to "A", blanks as they are, all else to
+# ".": chains are then found in one `regex` pass (see `_chains`)
 _ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_="
-_MARKS = bytes(65 if b in _ALPHABET else 46 for b in range(256))
+_BLANKS = b" \t\r\n"
+_MARKS = bytes(65 if b in _ALPHABET else b if b in _BLANKS else 46 for b in range(256))
 _RUN = b"A" * MIN_BASE64
 # `regex` finds a run of marks as Boyer-Moore does, twice as fast as `bytes.find` (which
 # steps through every short run), and lets the GIL go on a block this big
 _CONCURRENT = 1 << 16
-_BLANKS = b" \t\r\n"
 # the further lines of a wrapped blob, as the decoders join them (a patch's lines start
 # with a marker column: " ", "+" or "-")
-_TAIL = re.compile(rb"(?:[ \t]*\r?\n[ \t+-]?[ \t]*[A-Za-z0-9+/_=-]{4,})*")
+_TAIL = rb"(?:[ \t]*\r?\n[ \tA]?[ \t]*AAAA+)*"  # in marks: a patch's marker is "A"
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
 _STANDARD = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _NOT_STANDARD = bytes(b for b in range(256) if b not in _STANDARD)
 _NOT_STANDARD_NOR_NUL = _NOT_STANDARD.replace(b"\0", b"")
-_NOT_HEX = re.compile(rb"[^0-9a-fA-F]")
-_HEX = b"0123456789abcdefABCDEF"
-# what decoded bytes start with when the decoders open them whole (gzip: deflate only)
-_WHOLE_MAGIC = (b"PK\x03\x04", b"\x1f\x8b\x08", b"ustar")
+# what decoded bytes start with when the decoders open them whole (gzip: deflate only;
+# tar: at byte 257)
+_ZIP = b"PK\x03\x04"
+_GZIP = b"\x1f\x8b\x08"
+_TAR = b"ustar"
+_INFLATE_READ = 4096
+# what an escape may decode to and show nothing new, before the keywords' own characters
+# are taken out: blanks and punctuation that neither base64 nor an escape uses ("" too:
+# the end of content, after an escape)
+_BLANK_BYTES = b" \t\r\n"
+_INERT_CANDIDATES = _BLANK_BYTES + bytes(
+    b for b in range(0x21, 0x7F) if chr(b) not in "%\\=+/-_" and not chr(b).isalnum()
+)
+# the fewest bytes a base64 token decodes to (43 characters, the shortest run)
+_MIN_TOKEN_BYTES = MIN_BASE64 * 3 // 4
 # what every escape the decoders decode starts with (`decoders.escapes`: percent-escapes,
 # string escapes); the tests check that no escaper is left out
 ESCAPE_TRIGGERS = (b"%", b"\\")
@@ -64,6 +76,8 @@ ESCAPE_TRIGGERS = (b"%", b"\\")
 _WHOLE_HEAD = re.compile(rb"PK\x03\x04|\x1f\x8b|\xff\xfe|\xfe\xff")
 # decodes to NULs, which end any base64 run and spell no word
 _SEPARATOR = b"AAAA"
+_PADDING = (b"", b"AAA", b"AA", b"A")  # a body of each length modulo 4 to whole groups
+_PADDING_SIZE = tuple(map(len, _PADDING))
 _DEPTH = 2  # as `decoders.decoded_views`: base64 of base64, no deeper
 _UTF16_SNIFF = 4096
 
@@ -80,7 +94,11 @@ class Prefilter:
     def __init__(self, keywords: Iterable[bytes]) -> None:
         keywords = tuple(keywords)
         self.keywords = tuple({k.lower() for k in keywords})
-        words = {k.lower() for k in keywords} | set(hints_for(keywords))
+        self.hints = hints_for(keywords)  # as `Scanner.hints`: where escapes are decoded
+        # bytes an escape may decode to without showing anything new (`_escapes_inert`)
+        letters = b"".join(keywords).lower() + b"".join(keywords).upper()
+        self._inert = bytes(b for b in _INERT_CANDIDATES if b not in letters)
+        words = {k.lower() for k in keywords} | set(self.hints)
         # a word that contains another adds nothing: a hit on it is a hit on the shorter
         self.words = tuple(sorted(w for w in words if not any(o != w and o in w for o in words)))
         # one pass finds them all, over a lowercase copy (a match starts inside its word)
@@ -88,9 +106,9 @@ class Prefilter:
         self.search_lowered = re.compile(self.pattern).search
         # how far a match of `pattern` is from the start and end of the keyword it is in
         self.reach = max(map(len, self.keywords + self.words), default=0)
-        # what decoded base64 must hold: a word, or a word in UTF-16 (each character in
-        # two bytes, one of them NUL: "n\0x\0p" in both byte orders)
-        self.decoded_words = self.words + tuple(b"\0".join(_letters(w)) for w in self.words)
+        # what decoded base64 may hold besides a word: a word in UTF-16 (each character
+        # in two bytes, one of them NUL: "n\0x\0p" in both byte orders)
+        self.utf16_words = tuple(b"\0".join(_letters(w)) for w in self.words)
 
     def suspect(self, data: bytes, *, patch: bool = False) -> bool:
         """False only when no key can hide in `data`, as it is or decoded. `patch`: `data`
@@ -119,108 +137,182 @@ class Prefilter:
     def _hiding_chains(self, bodies: Sequence[bytes], depth: int) -> set[int]:
         """Indexes of the chains (base64 text, wrapped lines joined; `bodies`: their
         base64 characters) that decode, at some alignment, to what `_revealed` looks for.
-        All chains are decoded in one call per alignment, one after the other (each cut to
-        whole groups of four, so a decoded chain is three quarters of its text long):
-        ipython's notebooks hold ~100k runs per 100 MB, and a call per run cost more than
-        the decoding. Each copy is let go as soon as the next is made (the peak memory of
-        a reader is a few times its block)."""
+        All chains are decoded in one call per alignment: each body padded to whole groups
+        of four and followed by _SEPARATOR, so that each starts on a group and decoding
+        the whole from `shift` decodes each from its own `shift` (ipython's notebooks hold
+        ~100k runs per 100 MB: calls, or even slices, per run cost more than the
+        decoding). Each copy is let go as soon as the next is made (the peak memory of a
+        reader is a few times its block)."""
         # the versions of a file in one block share most of their runs: each once
         unique = list(dict.fromkeys(bodies))
-        sizes = [len(body) for body in unique]
+        # the padding decodes to NULs, which spell no word; _SEPARATOR also ends a base64
+        # run of one chain's decoding before the next one's (its hit would name the
+        # wrong chain)
+        joined = _SEPARATOR.join([body + _PADDING[len(body) % 4] for body in unique])
         hiding: set[bytes] = set()
         for shift in range(4):
-            # (size - shift) % 4 is never negative: a body shorter than `shift` gives b""
-            pieces = [b[shift : n - (n - shift) % 4] for b, n in zip(unique, sizes, strict=True)]
-            # each followed by _SEPARATOR: a base64 run of one chain's decoding never runs
-            # on into the next one's (its hit would name the wrong chain)
-            if not any(pieces):
-                continue
-            joined = _SEPARATOR.join(pieces)
-            del pieces
-            decoded = binascii.a2b_base64(joined)
-            del joined
+            decoded = binascii.a2b_base64(joined[shift : len(joined) - (len(joined) - shift) % 4])
             revealed = list(self._revealed(decoded, depth))
             del decoded
-            if not revealed:  # as a rule: where each piece ends is then not needed
+            if not revealed:  # as a rule: where each chain ends is then not needed
                 continue
-            # each piece is its body from `shift`, cut to whole groups of four
-            cut = (max(0, n - shift - (n - shift) % 4) + len(_SEPARATOR) for n in sizes)
-            ends = _ends_through(cut, max(revealed) // 3 * 4)
+            sizes = (len(body) + _PADDING_SIZE[len(body) % 4] + len(_SEPARATOR) for body in unique)
+            ends = _ends_through(sizes, shift + max(revealed) // 3 * 4)
             for at in revealed:
-                hiding.add(unique[bisect_right(ends, at // 3 * 4)])
+                hiding.add(unique[bisect_right(ends, shift + at // 3 * 4)])
+        if not hiding:
+            return set()
         return {n for n, body in enumerate(bodies) if body in hiding}
 
     def _revealed(self, decoded: bytes, depth: int) -> Iterator[int]:
-        """Offsets in `decoded` (several chains' decodings, one after the other) of a word,
-        a word in UTF-16 (PowerShell's -EncodedCommand), an archive's or gzip stream's
-        magic (its members are not seen here), or a base64 run that hides one (base64 of
-        base64). A hit that straddles two chains names one of them: a false alarm, never
-        a miss."""
+        """Offsets in `decoded` (several chains' decodings, one after the other, each from
+        an offset that is a multiple of 3) of what a base64 token the decoders keep could
+        show: a word in text (the token's decoded bytes are UTF-8 text, `is_text`), a word
+        in UTF-16 (PowerShell's -EncodedCommand), an archive or gzip stream starting where
+        a token can start, or a base64 run that hides one (base64 of base64). A hit that
+        straddles two chains names one of them: a false alarm, never a miss. A word in the
+        noise of an image's bytes is no hit: no text token holds it."""
         lowered = decoded.lower()
-        for word in self.decoded_words:
+        for word in self.words:
+            reach = _text_reach(len(word))
+            for at in _occurrences(lowered, word):
+                if _utf8_piece(decoded[max(0, at - reach) : at]) or _utf8_piece(
+                    decoded[at + len(word) : at + len(word) + reach]
+                ):
+                    yield at
+        for word in self.utf16_words:
             yield from _occurrences(lowered, word)
         del lowered
-        for magic in _WHOLE_MAGIC:
-            yield from _occurrences(decoded, magic)
+        # a token's decoding starts at a multiple of 3 (a group of four characters)
+        yield from (at for at in _occurrences(decoded, _ZIP) if at % 3 == 0)
+        yield from (at for at in _occurrences(decoded, _TAR) if at >= 257 and (at - 257) % 3 == 0)
+        for at in _occurrences(decoded, _GZIP):
+            if at % 3 == 0 and self._inflates_to_suspect(decoded, at):
+                yield at
         if depth < _DEPTH:
             yield from self.hiding_offsets(decoded, depth=depth + 1)
 
-    def shows_key_near(self, lowered: bytes, at: int, start: int, end: int) -> bool:
+    def _inflates_to_suspect(self, decoded: bytes, at: int) -> bool:
+        """Whether a gzip stream starting at `at` could inflate to content that holds a
+        word or opens further (at any length the token might end at: what inflates
+        before the first error, a byte at a time; a stream that inflates on past
+        _INFLATE_READ bytes is taken as suspect). Random bytes after the magic fail
+        within a few dozen."""
+        import zlib
+
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        out: list[bytes] = []
+        end = min(len(decoded), at + _INFLATE_READ)
+        for offset in range(at, end):
+            try:
+                out.append(inflater.decompress(decoded[offset : offset + 1]))
+            except zlib.error:
+                break
+            if inflater.eof:
+                break
+        else:
+            if end < len(decoded):
+                return True
+        content = b"".join(out)
+        if not content:
+            return False
+        return (
+            self.suspect(content)
+            or _WHOLE_HEAD.search(content) is not None
+            or b"ustar" in content
+            or any(starts_utf16(content, n) for n in range(0, len(content), 512))
+        )
+
+    def keyword_near(self, lowered: bytes, at: int, start: int, end: int) -> bool:
         """Whether the word that `search_lowered` found at `at` in lowered[start:end] (one
-        object's content, lowercased) may show a key: it is part of a rule's keyword, or
-        an escape the decoders would decode is near it (see `decoders.escapes`: only
-        within CONTEXT_BYTES of a hint). A hint alone ("nxp" in a notebook's base64
-        images) shows no key: it only says where escapes are decoded."""
+        object's content, lowercased) is part of a rule's keyword."""
         reach = self.reach
-        if any(
-            lowered.find(k, max(start, at - reach), min(end, at + reach)) >= 0
-            for k in self.keywords
-        ):
-            return True
-        low = max(start, at - CONTEXT_BYTES - reach)
-        high = min(end, at + CONTEXT_BYTES + reach)
+        low, high = max(start, at - reach), min(end, at + reach)
+        return any(lowered.find(k, low, high) >= 0 for k in self.keywords)
+
+    def escape_near(self, lowered: bytes, at: int, start: int, end: int) -> bool:
+        """Whether an escape the decoders would decode is near the hint at `at` (see
+        `keyword_near`): they decode escapes only within CONTEXT_BYTES of a hint."""
+        low = max(start, at - CONTEXT_BYTES - self.reach)
+        high = min(end, at + CONTEXT_BYTES + self.reach)
         return any(lowered.find(trigger, low, high) >= 0 for trigger in ESCAPE_TRIGGERS)
+
+    def escapes_show_keyword(self, content: bytes) -> bool:
+        """Whether the escapes near the hints in `content` (an object with no keyword in
+        it) could show something once decoded: a keyword, an escape (decoded a depth
+        further), or base64 that hides a word. Only the decoded escapes differ between a
+        decoded run and the content, so most escapes show nothing new: punctuation that
+        is in no keyword, no base64 and no escape (JSON's `\\"`), or a blank that no base64
+        follows (JSON's `\\n` before a closing quote). A blank before base64 may join the
+        lines of wrapped base64 (a notebook's image stored with `\\n` escapes): the text
+        near the hints is checked with them decoded. Any other escape: each view the
+        decoders would make (`escaped_views`) is checked."""
+        hints = Hints(content, self.hints)
+        joins: set[tuple[bytes, bytes]] = set()
+        for escape, decoded, after in escapes_near_hints(content, hints):
+            if decoded.translate(None, self._inert):
+                return self._views_show_keyword(content)
+            if decoded.translate(None, _BLANK_BYTES) != decoded and after not in self._inert:
+                joins.add((escape, decoded))
+        return bool(joins) and self._joined_hide_word(content, hints, joins)
+
+    def _joined_hide_word(
+        self, content: bytes, hints: Hints, joins: set[tuple[bytes, bytes]]
+    ) -> bool:
+        """Whether base64 hides a word in the text near the hints with `joins` (escapes
+        that decode to blanks, and their decodings) decoded: as far as a view of a run
+        there reaches (its context, the run). Every one of them is decoded, not only
+        those the decoders would decode: lines joined into a longer chain still decode
+        as the shorter would, at one of the four alignments."""
+        reach = CONTEXT_BYTES + RUN_REACH
+        near = [(max(0, low - reach), high + reach) for low, high in hints.windows(0, len(content))]
+        for low, high in _merged_spans(near):
+            text = content[low:high]
+            for escape, decoded in joins:
+                text = text.replace(escape, decoded)
+            if self.base64_hides_word(text):
+                return True
+        return False
+
+    def _views_show_keyword(self, content: bytes) -> bool:
+        """Whether a view the decoders make of the escapes in `content` shows a keyword,
+        holds an escape trigger in its decoded text, or base64 that hides a word."""
+        for view in escaped_views(content, self.hints):
+            lowered = view.data.lower()
+            if any(keyword in lowered for keyword in self.keywords):
+                return True
+            for start, end in decoded_regions(view):
+                if any(view.data.find(t, start, end) >= 0 for t in ESCAPE_TRIGGERS):
+                    return True
+            if self.base64_hides_word(view.data):
+                return True
+        return False
 
 
 def _chains(data: bytes, patch: bool) -> tuple[list[int], list[bytes]]:
     """The base64 runs in `data` long enough for the decoders, each with the further lines
-    of a wrapped blob (a patch's: as the new file has them), and where each starts."""
+    of a wrapped blob (a patch's: as the new file has them), and where each starts. Found
+    in one `regex` pass over a copy in which every base64 character is "A" (the tails
+    included: any base64 character may stand where a patch's marker does, which joins a
+    line more at times, never fewer: a longer chain still decodes as each of its parts)."""
     marks = data.translate(_MARKS)
     runs = _run_pattern().finditer(marks, concurrent=len(marks) >= _CONCURRENT)
-    starts: list[int] = []
-    chains: list[bytes] = []
-    end = len(data)
-    chain_end = 0
-    tail = _TAIL.match
-    for run in runs:
-        run_start, run_end = run.span()
-        if run_start < chain_end:  # a line of the chain before (its tail ends a run)
-            continue
-        chain_end = run_end
-        if chain_end < end and data[chain_end] in _BLANKS:  # a further line may follow
-            more = tail(data, chain_end, end)
-            chain_end = more.end() if more else chain_end
-        starts.append(run_start)
-        chains.append(data[run_start:chain_end])
+    spans = [run.span() for run in runs]
+    del marks
+    chains = [data[start:end] for start, end in spans]
     if patch:
         chains = [_new_side(chain) for chain in chains]
-    return starts, chains
+    return [start for start, _ in spans], chains
 
 
 def _bodies(chains: Sequence[bytes]) -> list[bytes]:
-    """The base64 characters of each of `chains`, URL-safe ones made standard; nothing for
-    a hex digest (the decoders never decode one). Made in two passes over them all: a
-    block holds hundreds of thousands of short runs, and calls per run cost the most."""
+    """The base64 characters of each of `chains`, URL-safe ones made standard. Made in two
+    passes over them all: a block holds hundreds of thousands of short runs, and calls
+    per run cost the most."""
     if not chains:
         return []
     joined = b"\0".join(chains).translate(_URLSAFE).translate(None, _NOT_STANDARD_NOR_NUL)
-    # a body of hex digits only holds none of the letters g-z (nor G-Z, +, /)
-    all_hex = _NOT_HEX.search(joined) is None
-    bodies = joined.split(b"\0")
-    del joined
-    if all_hex:
-        return [b""] * len(bodies)
-    return [body if _NOT_HEX.search(body) else b"" for body in bodies]
+    return joined.split(b"\0")
 
 
 def _ends_through(lengths: Iterable[int], last: int) -> list[int]:
@@ -232,6 +324,38 @@ def _ends_through(lengths: Iterable[int], last: int) -> list[int]:
         if end > last:
             break
     return ends
+
+
+def _merged_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted spans, those that overlap or touch joined."""
+    joined: list[tuple[int, int]] = []
+    for low, high in spans:
+        if joined and low <= joined[-1][1]:
+            joined[-1] = (joined[-1][0], max(high, joined[-1][1]))
+        else:
+            joined.append((low, high))
+    return joined
+
+
+def _text_reach(size: int) -> int:
+    """How many bytes on one side or the other of a word `size` bytes long any text token
+    holding it covers: it decodes to _MIN_TOKEN_BYTES at least."""
+    return (_MIN_TOKEN_BYTES - size + 1) // 2
+
+
+def _utf8_piece(piece: bytes) -> bool:
+    """Whether `piece` could be cut from UTF-8 text: after at most three continuation
+    bytes, valid UTF-8 up to a last character the cut may leave incomplete."""
+    import codecs
+
+    start = 0
+    while start < min(3, len(piece)) and 0x80 <= piece[start] < 0xC0:
+        start += 1
+    try:
+        codecs.utf_8_decode(piece[start:], "strict", False)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _letters(word: bytes) -> list[bytes]:
@@ -281,7 +405,7 @@ def _run_pattern() -> Any:
     first use, off the hook's path."""
     import regex
 
-    return regex.compile(_RUN + b"A*")
+    return regex.compile(_RUN + b"A*" + _TAIL)
 
 
 @cache
@@ -326,21 +450,29 @@ def suspect_objects(
     hit = set(_whole_at(block, starts))
     lowered = block.lower()
     search = _big_search(prefilter.pattern)
+    hinted: set[int] = set()  # a hint with an escape near it, and so far no keyword
     position = 0
     while match := search(lowered, position, concurrent=True):
         at = match.start()
         number = max(bisect_right(starts, at) - 1, 0)
         start = starts[number]
-        if prefilter.shows_key_near(lowered, at, start, start + sizes[number]):
+        end = start + sizes[number]
+        if prefilter.keyword_near(lowered, at, start, end):
             hit.add(number)
             position = starts[number + 1] if number + 1 < len(starts) else len(block)
-        else:
-            position = at + 1
+            continue
+        if number not in hinted and prefilter.escape_near(lowered, at, start, end):
+            hinted.add(number)
+        position = at + 1
     del lowered  # a batch's worth of memory
     for offset in prefilter.hiding_offsets(block):
         hit.add(max(bisect_right(starts, offset) - 1, 0))
     for number, (at, size) in enumerate(zip(starts, sizes, strict=True)):
         if number not in hit and starts_utf16(block, at, size):
+            hit.add(number)
+    for number in sorted(hinted - hit):
+        start = starts[number]
+        if prefilter.escapes_show_keyword(block[start : start + sizes[number]]):
             hit.add(number)
     return hit
 

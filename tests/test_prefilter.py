@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import gzip
 import random
 
 from hypothesis import given
@@ -100,7 +101,59 @@ def test_a_hint_alone_is_no_reason_to_scan() -> None:
     assert _suspects(content) == set()
     assert not _found(content)
     assert _suspects(content + b"\nnxp_sk_") == {0}
-    assert _suspects(noise[:5000] + b"Nxp %41" + noise[5000:]) == {0}
+
+
+def test_escapes_near_a_hint_that_show_no_keyword_are_no_reason_to_scan() -> None:
+    # a notebook: "nxp" in an image's base64, JSON's `\n` glued to its lines; decoded,
+    # they show no keyword, no escape to decode further, no base64 that hides a word
+    noise = _noise(11, 30000)
+    lines = [noise[n : n + 76] for n in range(0, len(noise), 76)]
+    notebook = b'{"image/png": "' + b'\\n",\n  "'.join(lines) + b'"}'
+    at = notebook.index(b"\\n") - 30
+    notebook = notebook[:at] + b"nxp" + notebook[at + 3 :]
+    assert _suspects(notebook) == set()
+    assert not _found(notebook)
+    spaced = noise[:5000] + b"Nxp %41" + noise[5000:]
+    assert _suspects(spaced) == set()
+    assert not _found(spaced)
+
+
+def test_escapes_that_could_show_a_keyword_are_suspect() -> None:
+    key = secret(5).encode()
+    # the keyword itself escaped; an escape decoding to another escape (decoded again
+    # a depth down); JSON line escapes that join the lines of wrapped base64 of a key
+    assert _suspects(b"NXP" + key.replace(b"_", b"\\u005f", 1)) == {0}
+    assert _suspects(b"nxp -> " + key.replace(b"_", b"%255F", 1)) == {0}
+    # ("nxp_sk_" split over two lines: no line of it decodes to a word on its own)
+    text = b"value_for_the_payments_api_that_we_use = xy" + key + b"\n"
+    encoded = base64.b64encode(text)
+    wrapped = b"nxp: " + b"\\n".join(encoded[n : n + 60] for n in range(0, len(encoded), 60))
+    prefilter = prefilter_for(_scanner().detector.keywords)
+    assert not prefilter.base64_hides_word(wrapped)
+    assert _suspects(wrapped) == {0}
+    assert _found(wrapped)
+
+
+def test_words_in_the_noise_of_decoded_bytes_are_no_reason_to_scan() -> None:
+    # base64 of binary bytes with "nxp" or a gzip magic in them: no text token holds the
+    # word, and the stream after the magic inflates to nothing
+    raw = random.Random(3).randbytes(3000)
+    for planted in (b"nxp", b"NeXpAy", b"\x1f\x8b\x08"):
+        for at in range(1500, 1503):
+            content = base64.b64encode(raw[:at] + planted + raw[at + len(planted) :])
+            assert _suspects(content) == set(), (planted, at)
+            assert not _found(content)
+
+
+def test_words_in_decoded_text_and_real_gzip_streams_are_suspect() -> None:
+    text = b"# notes: the Nxp%5Fsk key goes in the vault, not here\n" * 3
+    assert _suspects(base64.b64encode(text)) == {0}
+    hidden = gzip.compress(f"nexpay_secret = {secret(9)}\n".encode(), mtime=0)
+    raw = random.Random(4).randbytes(300)
+    for at in range(0, 3):  # at each offset in a group of three: a token starts anywhere
+        content = b"data: " + base64.b64encode(raw[:at] + hidden)
+        assert _suspects(b"data: " + base64.b64encode(hidden)) == {0}
+        assert 0 in _suspects(content) or not _found(content)
 
 
 def test_every_escape_starts_with_a_trigger() -> None:
@@ -115,3 +168,23 @@ def test_content_starting_as_base64_without_a_key_is_not_suspect() -> None:
     hidden = base64.b64encode(f"nexpay {secret(3)}".encode())
     assert _suspects(hidden) == {0}
     assert binascii.a2b_base64(hidden)  # sanity: it decodes
+
+
+@PROPERTY
+@given(
+    seed=st.integers(0, 10**6),
+    before=st.text(max_size=40),
+    after=st.text(max_size=40),
+    lead=st.binary(max_size=4),
+    gzipped=st.booleans(),
+)
+def test_whatever_a_scan_decodes_the_prefilter_lets_through(
+    seed: int, before: str, after: str, lead: bytes, gzipped: bool
+) -> None:
+    # any UTF-8 around the key (multi-byte characters next to the words), any bytes
+    # before the base64, a gzip stream in it
+    text = f"{before}nexpay{after} = {secret(seed)}{after}".encode()
+    inner = gzip.compress(text, mtime=0) if gzipped else text
+    content = lead + b"\n" + base64.b64encode(random.Random(seed).randbytes(seed % 7) + inner)
+    if _found(content):
+        assert _suspects(content) == {0}

@@ -54,6 +54,7 @@ __all__ = [
     "Span",
     "decoded_views",
     "encoded_at",
+    "escaped_views",
     "hints_for",
     "starts_encoded",
 ]
@@ -72,6 +73,8 @@ DECODERS: dict[str, Decoder] = {
 }
 _WHOLE = tuple(d for d in DECODERS.values() if d.unwrap is not None)
 _TOKENS = tuple(d for d in DECODERS.values() if d.tokens is not None)
+# the token decoders that decode only near a hint (all but base64)
+_ESCAPES = tuple(d for d in _TOKENS if d is not base64.BASE64)
 
 # What content that hides keys without showing a keyword starts with: an archive, UTF-16
 # text with its byte-order mark, or base64 from its first byte (a committed `base64 .env`).
@@ -141,6 +144,21 @@ def decoded_views(
     """
     budget = Budget(max_depth, max_total, tuple(hints), skipped)
     yield from _views_of(data, None, 1, budget)
+
+
+def escaped_views(data: bytes, hints: Sequence[bytes]) -> Iterator[DecodedView]:
+    """The views `decoded_views` makes of the escapes in `data` (percent-escapes, string
+    escapes: those decoded only near `hints`), at its first depth, with no budget: what the
+    history engines' prefilter asks of content in which a hint shows but no keyword does.
+    Nothing for binary content, as there."""
+    if b"\0" in data[:BINARY_SNIFF]:
+        return
+    hinted = Hints(data, tuple(hints))
+    for decoder in _ESCAPES:
+        if decoder.tokens is not None:
+            tokens = list(decoder.tokens(data, 0, len(data), hinted))
+            for group in windows(data, tokens):
+                yield spliced(data, group, None)
 
 
 def _views_of(

@@ -77,6 +77,25 @@ def string_escape_tokens(data: bytes, start: int, end: int, hints: Hints) -> Ite
 
 PERCENT = Decoder("percent", tokens=percent_tokens)
 STRING_ESCAPES = Decoder("escape", tokens=string_escape_tokens)
+ESCAPERS = (_PERCENT_ESCAPER, _STRING_ESCAPER)
+
+
+def escapes_near_hints(data: bytes, hints: Hints) -> set[tuple[bytes, bytes, bytes]]:
+    """Each escape in `data` that a run decoded near a hint could hold (see
+    `_escaped_tokens`), with what it decodes to and the byte after it past blanks (b"" at
+    the end): each distinct triple once. A run decoded differs from `data` only there."""
+    found: set[tuple[bytes, bytes, bytes]] = set()
+    windows = hints.windows(0, len(data))
+    for escaper in ESCAPERS:
+        if not windows or data.find(escaper.trigger) < 0:
+            continue
+        followed = compiled(b"(" + escaper.pattern.pattern + rb")[ \t]*([\s\S]?)")
+        pairs: set[tuple[bytes, bytes]] = set()
+        for low, high in windows:  # (a run reaches RUN_REACH past an escape in a window)
+            start, end = max(0, low - RUN_REACH), high + RUN_REACH + 1
+            pairs.update(followed.findall(data, start, end))
+        found.update((escape, escaper.decode(escape), after) for escape, after in pairs)
+    return found
 
 
 def _escaped_tokens(
@@ -87,13 +106,9 @@ def _escaped_tokens(
     key-shaped. An escape with no key glued to it hides no key from a plain scan."""
     if data.find(escaper.trigger, start, end) < 0 or not hints.windows(start, end):
         return  # (no hint near any escape: nothing below would be decoded)
-    hits = escaper.pattern.finditer(data, start, end)
-    first = next((h for h in hits if _glued_to_key(data, *h.span())), None)
-    if first is None:
-        return
-    # from here on, only near the hints: text dense with escapes costs no more than that
+    # only near the hints: text dense with escapes costs no more than that
     floor = start  # where the next run may begin: past the last one
-    for low, high in hints.windows(first.start(), end):
+    for low, high in hints.windows(start, end):
         for hit in escaper.pattern.finditer(data, max(low, floor), high):
             at, past = hit.span()
             if at < floor or not _glued_to_key(data, at, past):
