@@ -143,6 +143,8 @@ class Prefilter:
         ~100k runs per 100 MB: calls, or even slices, per run cost more than the
         decoding). Each copy is let go as soon as the next is made (the peak memory of a
         reader is a few times its block)."""
+        if not bodies:  # most content (and most decoded base64) holds no run at all
+            return set()
         # the versions of a file in one block share most of their runs: each once
         unique = list(dict.fromkeys(bodies))
         # the padding decodes to NULs, which spell no word; _SEPARATOR also ends a base64

