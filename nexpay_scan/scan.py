@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterator
+from collections.abc import Container, Iterator, Sequence
+from itertools import accumulate
 
 from nexpay_scan.config import Settings
 from nexpay_scan.decoders import DecodedView, decoded_views, hints_for
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["Scanner", "Sighting", "Skipped", "Stats", "Summary", "looks_binary"]
 
 BINARY_SNIFF = 8000  # as git does: a NUL byte in the first 8000 bytes means binary
+_SEPARATOR = b"\0\n"  # between the contents the prefilter reads in one block
 
 
 def looks_binary(data: bytes) -> bool:
@@ -120,14 +122,23 @@ class Scanner:
             stats.skip(reason, f"{path} ({where})" if where else path, commit=sha)
         return found
 
-    def could_hold_key(self, data: bytes) -> bool:
-        """False only when no rule can find anything in `data`, as it is or decoded: the
-        history engines' prefilter (`nexpay_scan.prefilter`), which answers for everything
-        the decoders could turn into a keyword, in one cheap pass. Not on the hook's path."""
+    def could_hold_keys(self, contents: Sequence[bytes]) -> set[int]:
+        """The indexes of `contents` in which some rule may find something, as they are or
+        decoded: the history engines' prefilter (`nexpay_scan.prefilter`), which answers
+        for everything the decoders could turn into a keyword, in a few cheap passes over
+        them all at once (for small files, a call each would cost more than the passes).
+        Not on the hook's path."""
         from nexpay_scan.prefilter import prefilter_for, suspect_objects  # (made once a run)
 
         prefilter = prefilter_for(self.detector.keywords)
-        return bool(suspect_objects(prefilter, data, [0], [len(data)]))
+        if len(contents) == 1:  # (not copied: it may be big)
+            return suspect_objects(prefilter, contents[0], [0], [len(contents[0])])
+        # each after a NUL and a newline: no base64 run, escape or word runs on from one
+        # content into the next
+        block = _SEPARATOR + _SEPARATOR.join(contents)
+        ends = accumulate(len(_SEPARATOR) + len(content) for content in contents)
+        starts = [len(_SEPARATOR), *(end + len(_SEPARATOR) for end in ends)][: len(contents)]
+        return suspect_objects(prefilter, block, starts, [len(c) for c in contents])
 
     def sightings(
         self, data: bytes, undecoded: list[tuple[str, str]] | None = None

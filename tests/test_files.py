@@ -192,3 +192,22 @@ def test_a_key_inside_a_compiled_pyc_is_found(cli: CliRun, tmp_path: Path) -> No
     run = cli("files", str(compiled), "--format", "json", "--no-redact")
     assert run.code == 1
     assert sorted(f["match"] for f in run.json()["findings"]) == sorted([secret(41), secret(42)])
+
+
+def test_small_files_read_together_are_each_judged_alone(cli: CliRun, tmp_path: Path) -> None:
+    """The prefilter reads small files in one block: base64 at the end of one file does not
+    run on into the next (whose key it would then name the wrong file for)."""
+    import base64
+
+    root = tmp_path / "tree"
+    root.mkdir()
+    hidden = base64.b64encode(f"nexpay_secret = {secret(21)}\n".encode())
+    (root / "a.txt").write_bytes(b"x = " + b"QUJD" * 40)  # base64, no newline at its end
+    (root / "b.txt").write_bytes(hidden + b"\n")
+    for n in range(50):
+        (root / f"z{n:02}.txt").write_text(f"plain file {n}\n")
+    run = cli("files", str(root), "--format", "json")
+    assert [(f["file"], f["notes"]) for f in run.json()["findings"]] == [
+        ("tree/b.txt", ["decoded from base64"])
+    ]
+    assert run.json()["summary"]["files_scanned"] == 52

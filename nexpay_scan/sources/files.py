@@ -24,6 +24,7 @@ STDIN = "-"
 _SKIPPED_DIRS = frozenset({".git"})
 # Less than this is scanned in this process: starting workers would cost more than it saves.
 PARALLEL_BYTES = 8 << 20
+_BATCH_BYTES = 1 << 20  # of small files, read before the prefilter runs on them all
 
 
 class _File(Record):
@@ -154,14 +155,32 @@ def _walked(
 
 
 def _scan_files(files: Sequence[_File], scanner: Scanner, stats: Stats) -> list[Finding]:
+    """Findings in the files. Small ones are read in batches of about _BATCH_BYTES that
+    the prefilter reads at once (most files of a tree are small, and a call each costs
+    more than reading them); a bigger one alone (not copied into a batch)."""
     findings: list[Finding] = []
+    batch: list[tuple[_File, bytes]] = []
+    size = 0
     for file in files:
-        findings.extend(_scan_file(file, scanner, stats))
+        data = _read_file(file, scanner, stats)
+        if data is None:
+            continue
+        if len(data) >= _BATCH_BYTES:
+            findings.extend(_scan_batch([(file, data)], scanner, stats))
+            continue
+        batch.append((file, data))
+        size += len(data)
+        if size >= _BATCH_BYTES:
+            findings.extend(_scan_batch(batch, scanner, stats))
+            batch, size = [], 0
+    if batch:
+        findings.extend(_scan_batch(batch, scanner, stats))
     return findings
 
 
-def _scan_file(file: _File, scanner: Scanner, stats: Stats) -> list[Finding]:
-    """Findings in one file (its size already checked against the limit)."""
+def _read_file(file: _File, scanner: Scanner, stats: Stats) -> bytes | None:
+    """One file's bytes (its size already checked against the limit), or None when it is
+    skipped (unreadable, or grown past the limit)."""
     limit = scanner.settings.max_file_size
     try:
         with open(file.path, "rb") as stream:
@@ -170,10 +189,28 @@ def _scan_file(file: _File, scanner: Scanner, stats: Stats) -> list[Finding]:
         if file.named:
             raise FatalError(f"{file.shown}: cannot read ({error.strerror})") from None
         stats.skip(f"unreadable ({error.strerror})", file.shown)
-        return []
+        return None
     if scanner.too_big(len(data), file.shown, stats=stats):
-        return []
-    return _scan_content(Fragment(data, file.shown), scanner, stats)
+        return None
+    return data
+
+
+def _scan_batch(
+    batch: Sequence[tuple[_File, bytes]], scanner: Scanner, stats: Stats
+) -> list[Finding]:
+    """Findings in a batch of files' contents. Most files hold no keyword, no base64 that
+    decodes to one, no archive: the prefilter says so in one pass over them all, and the
+    rules and decoders run on the rest only (the same answer: the history engines rely on
+    it too)."""
+    suspects = scanner.could_hold_keys([data for _, data in batch])
+    findings: list[Finding] = []
+    for number, (file, data) in enumerate(batch):
+        stats.files_scanned += 1
+        if number in suspects:
+            findings.extend(scanner.scan_fragment(Fragment(data, file.shown), stats))
+        else:
+            stats.bytes_scanned += len(data)
+    return findings
 
 
 def _read_within(stream: BinaryIO, size: int, limit: int) -> bytes:
@@ -197,11 +234,9 @@ def _scan_stdin(scanner: Scanner, stats: Stats) -> list[Finding]:
 
 
 def _scan_content(fragment: Fragment, scanner: Scanner, stats: Stats) -> list[Finding]:
-    """Findings in one file's content. Most files hold no keyword, no base64 that decodes
-    to one, no archive: the prefilter says so in one pass and the rules and decoders are
-    not run (the same answer, as the history engines rely on it too)."""
+    """Findings in one content (see `_scan_batch`)."""
     stats.files_scanned += 1
-    if not scanner.could_hold_key(fragment.data):
+    if not scanner.could_hold_keys([fragment.data]):
         stats.bytes_scanned += len(fragment.data)
         return []
     return scanner.scan_fragment(fragment, stats)
