@@ -5,17 +5,21 @@ that passes this test. It must never skip content in which `nexpay-scan files` w
 a key (see `scan.Scanner.sightings`), so it answers yes for everything the decoders could
 turn into a keyword:
 
-- a rule keyword, or a hint (the leading letters of a keyword, "nxp", "nexpay") near
-  which escapes are decoded (`nxp%5Fsk_`, `nxp\\u005fsk_`), in any case;
-- base64 (wrapped or not, standard or URL-safe) that decodes to such a word, to UTF-16
-  holding one, to an archive or gzip stream, or to base64 that does (base64 of base64);
+- a rule keyword, in any case; a hint (the leading letters of a keyword, "nxp",
+  "nexpay") with escapes near it that, decoded, could show one (`nxp%5Fsk_`,
+  `nxp\\u005fsk_`), an escape, or base64 that hides a word;
+- base64 (wrapped or not, standard or URL-safe) that decodes to text holding such a word
+  (or a hint), to UTF-16 holding one, to an archive or a gzip stream that inflates, or to
+  base64 that does (base64 of base64);
 - content that starts as an archive or as UTF-16 text (with or without a byte-order mark).
 
 It stays cheap: words are found in one pass over a lowercase copy (one `re` alternation:
 a case-insensitive search is several times slower), base64 runs in one byte translation
-and `bytes.find`, and only the runs long enough to be a decoder's token are decoded (in
-C), at each of the four alignments, so a word is seen wherever the decoder's token starts.
-A run's verdict is remembered: the versions of a file share most of their runs.
+and one `regex` pass, and only the runs long enough to be a decoder's token are decoded
+(in C, all of a block's in one call), at each of the four alignments, so a word is seen
+wherever the decoder's token starts; each distinct run once a block (the versions of a
+file share most of their runs). Escapes near a hint are looked at only in the objects
+that hold no keyword, where most decode to what can show nothing new (JSON's `\\n`).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from itertools import accumulate
 from nexpay_scan.decoders import escaped_views, hints_for
 from nexpay_scan.decoders.base64 import MIN_BASE64
 from nexpay_scan.decoders.escapes import RUN_REACH, escapes_near_hints
-from nexpay_scan.decoders.model import CONTEXT_BYTES, Hints, decoded_regions
+from nexpay_scan.decoders.model import CONTEXT_BYTES, Hints, decoded_regions, merged
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -95,7 +99,7 @@ class Prefilter:
         keywords = tuple(keywords)
         self.keywords = tuple({k.lower() for k in keywords})
         self.hints = hints_for(keywords)  # as `Scanner.hints`: where escapes are decoded
-        # bytes an escape may decode to without showing anything new (`_escapes_inert`)
+        # bytes an escape may decode to without showing anything new (`escapes_show_keyword`)
         letters = b"".join(keywords).lower() + b"".join(keywords).upper()
         self._inert = bytes(b for b in _INERT_CANDIDATES if b not in letters)
         words = {k.lower() for k in keywords} | set(self.hints)
@@ -268,7 +272,7 @@ class Prefilter:
         as the shorter would, at one of the four alignments."""
         reach = CONTEXT_BYTES + RUN_REACH
         near = [(max(0, low - reach), high + reach) for low, high in hints.windows(0, len(content))]
-        for low, high in _merged_spans(near):
+        for low, high in merged(near):
             text = content[low:high]
             for escape, decoded in joins:
                 text = text.replace(escape, decoded)
@@ -326,17 +330,6 @@ def _ends_through(lengths: Iterable[int], last: int) -> list[int]:
         if end > last:
             break
     return ends
-
-
-def _merged_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Sorted spans, those that overlap or touch joined."""
-    joined: list[tuple[int, int]] = []
-    for low, high in spans:
-        if joined and low <= joined[-1][1]:
-            joined[-1] = (joined[-1][0], max(high, joined[-1][1]))
-        else:
-            joined.append((low, high))
-    return joined
 
 
 def _text_reach(size: int) -> int:

@@ -188,3 +188,29 @@ def test_whatever_a_scan_decodes_the_prefilter_lets_through(
     content = lead + b"\n" + base64.b64encode(random.Random(seed).randbytes(seed % 7) + inner)
     if _found(content):
         assert _suspects(content) == {0}
+
+
+@PROPERTY
+@given(
+    seed=st.integers(0, 10**6),
+    escape=st.sampled_from(["\\u005f", "\\x5f", "%5F", "%5f", "\\\\u005f", "%255F"]),
+    where=st.integers(0, 6),
+    wrap=st.sampled_from([0, 60, 76]),
+    glue=st.sampled_from(["\\n", "\\r\\n", "\\n\\n"]),
+    noise=st.integers(0, 3000),
+)
+def test_whatever_escapes_show_the_prefilter_lets_through(
+    seed: int, escape: str, where: int, wrap: int, glue: str, noise: int
+) -> None:
+    # a key with one character escaped, or base64 of a key wrapped with JSON's escaped
+    # line ends, after base64 noise with "nxp" in it (a notebook's image)
+    key = secret(seed)
+    escaped = key[:where] + escape + key[where + 1 :] if key[where] == "_" else key
+    if wrap:
+        encoded = base64.b64encode(f"nexpay_secret = {key}\n".encode()).decode()
+        lines = [encoded[n : n + wrap] for n in range(0, len(encoded), wrap)]
+        escaped = glue.join(lines)
+    image = _noise(seed, noise).decode()
+    content = f'{{"png": "{image}nxp{image[:100]}{glue}", "text": "nxp: {escaped}"}}\n'
+    if _found(content.encode()):
+        assert _suspects(content.encode()) == {0}

@@ -233,7 +233,7 @@ class Hints:
         """The stretches of data[start:end] within CONTEXT_BYTES of a hint, in order."""
         if self._windows is None:
             near = ((max(0, at - CONTEXT_BYTES), at + CONTEXT_BYTES) for at in self._offsets())
-            self._windows = _merged(near)
+            self._windows = merged(near)
         return [
             (max(lo, start), min(hi, end)) for lo, hi in self._windows if lo < end and start < hi
         ]
@@ -325,7 +325,7 @@ def _span_start(span: Span) -> int:
     return span.start
 
 
-def _merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+def merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     """Sorted spans, those that overlap or touch joined."""
     joined: list[tuple[int, int]] = []
     for low, high in spans:
