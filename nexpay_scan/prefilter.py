@@ -62,12 +62,13 @@ _ZIP = b"PK\x03\x04"
 _GZIP = b"\x1f\x8b\x08"
 _TAR = b"ustar"
 _INFLATE_READ = 4096
-# what an escape may decode to and show nothing new, before the keywords' own characters
-# are taken out: blanks and punctuation that neither base64 nor an escape uses ("" too:
-# the end of content, after an escape)
+# what an escape may decode to and show nothing new, before the keywords' own bytes are
+# taken out: any byte but ASCII letters and digits, base64's others and the escapes'
+# triggers (a control, a UTF-8 character: each ends a base64 run, as the escape did);
+# blanks too, where no base64 follows ("" too: the end of content, after an escape)
 _BLANK_BYTES = b" \t\r\n"
-_INERT_CANDIDATES = _BLANK_BYTES + bytes(
-    b for b in range(0x21, 0x7F) if chr(b) not in "%\\=+/-_" and not chr(b).isalnum()
+_INERT_CANDIDATES = bytes(
+    b for b in range(256) if not (b < 0x80 and chr(b).isalnum()) and chr(b) not in "%\\=+/-_"
 )
 # the fewest bytes a base64 token decodes to (43 characters, the shortest run)
 _MIN_TOKEN_BYTES = MIN_BASE64 * 3 // 4
@@ -247,9 +248,10 @@ class Prefilter:
         """Whether the escapes near the hints in `content` (an object with no keyword in
         it) could show something once decoded: a keyword, an escape (decoded a depth
         further), or base64 that hides a word. Only the decoded escapes differ between a
-        decoded run and the content, so most escapes show nothing new: punctuation that
-        is in no keyword, no base64 and no escape (JSON's `\\"`), or a blank that no base64
-        follows (JSON's `\\n` before a closing quote). A blank before base64 may join the
+        decoded run and the content, so most escapes show nothing new: punctuation, a
+        control or a UTF-8 character that is in no keyword, no base64 and no escape
+        (JSON's `\\"`, `\\b`, `\\u2500`), or a blank that no base64 follows (JSON's `\\n`
+        before a closing quote). A blank before base64 may join the
         lines of wrapped base64 (a notebook's image stored with `\\n` escapes): the text
         near the hints is checked with them decoded. Any other escape: each view the
         decoders would make (`escaped_views`) is checked."""

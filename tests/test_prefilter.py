@@ -116,6 +116,10 @@ def test_escapes_near_a_hint_that_show_no_keyword_are_no_reason_to_scan() -> Non
     spaced = noise[:5000] + b"Nxp %41" + noise[5000:]
     assert _suspects(spaced) == set()
     assert not _found(spaced)
+    # a notebook's text output: box drawing, backspaces, a form feed, near "nxp"
+    drawn = b'"text": "nxp \\u2500\\u2500 \\b\\f %ed ' + noise[:3000] + b'\\u22c5"'
+    assert _suspects(drawn) == set()
+    assert not _found(drawn)
 
 
 def test_escapes_that_could_show_a_keyword_are_suspect() -> None:
