@@ -14,7 +14,6 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, NoReturn
 
 from nexpay_scan.errors import FatalError
@@ -132,7 +131,7 @@ def in_processes(search: BlobSearch) -> set[bytes]:
     parsed here, and this process leaves the reading to `workers` processes. However it
     ends (an error, Ctrl-C, SIGTERM), every reader is ended and waited for before this
     returns."""
-    repo, scanner, workers = search.repo, search.scanner, search.workers
+    scanner, workers = search.scanner, search.workers
     sys.stdout.flush()  # a forked reader would otherwise hold a copy of what is buffered
     sys.stderr.flush()
     _warm_up(scanner)
@@ -147,7 +146,7 @@ def in_processes(search: BlobSearch) -> set[bytes]:
     dealer = threading.Thread(daemon=True)
     try:
         for _ in range(workers - 1 if reads_too else workers):
-            readers.append(_fork_reader(repo, scanner, readers))
+            readers.append(_fork_reader(search, readers))
         collector = threading.Thread(
             target=answers.collect, args=([r.answers for r in readers],), daemon=True
         )
@@ -163,7 +162,7 @@ def in_processes(search: BlobSearch) -> set[bytes]:
         )
         dealer.start()
         if reads_too:
-            read_batches(repo, own.next_batch, scanner, own.searched, own.abort)
+            read_batches(search, own.next_batch, own.searched, own.abort)
         own.dealt.wait()
         for reader in readers:  # the end of its batches: it answers, then ends
             reader.batches.close()
@@ -256,7 +255,7 @@ def _warm_up(scanner: Scanner) -> None:
     has_candidate(sample, scanner)
 
 
-def _fork_reader(repo: Path, scanner: Scanner, others: list[_Reader]) -> _Reader:
+def _fork_reader(search: BlobSearch, others: list[_Reader]) -> _Reader:
     """Starts one reader process (see `_reader_life`). Ctrl-C and SIGTERM are held back
     across the fork, so that neither lands in the child before it is a reader."""
     from multiprocessing.connection import Connection
@@ -268,7 +267,7 @@ def _fork_reader(repo: Path, scanner: Scanner, others: list[_Reader]) -> _Reader
     try:
         pid = os.fork()
         if pid == 0:  # never returns
-            _reader_life(repo, scanner, others, batches_in, batches_out, answers_in, answers_out)
+            _reader_life(search, others, batches_in, batches_out, answers_in, answers_out)
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
     os.close(batches_in)
@@ -279,8 +278,7 @@ def _fork_reader(repo: Path, scanner: Scanner, others: list[_Reader]) -> _Reader
 
 
 def _reader_life(
-    repo: Path,
-    scanner: Scanner,
+    search: BlobSearch,
     others: list[_Reader],
     batches_in: int,
     batches_out: int,
@@ -306,14 +304,13 @@ def _reader_life(
         os.close(answers_in)
         batches = Connection(batches_in, writable=False)
         answers = Connection(answers_out, readable=False)
-        detector = scanner.detector
-        detector.timeouts.clear()  # the parent counts its own
-        code = _read_and_answer(repo, scanner, batches, answers)
+        search.scanner.detector.timeouts.clear()  # the parent counts its own
+        code = _read_and_answer(search, batches, answers)
     finally:
         os._exit(code)
 
 
-def _read_and_answer(repo: Path, scanner: Scanner, batches: Connection, answers: Connection) -> int:
+def _read_and_answer(search: BlobSearch, batches: Connection, answers: Connection) -> int:
     def next_batch() -> Batch | None:
         try:
             ids, sizes, total = batches.recv()
@@ -327,8 +324,8 @@ def _read_and_answer(repo: Path, scanner: Scanner, batches: Connection, answers:
         answers.send(("batch", batch.total, hits))
 
     try:
-        read_batches(repo, next_batch, scanner, searched)
-        detector = scanner.detector
+        read_batches(search, next_batch, searched)
+        detector = search.scanner.detector
         answers.send(("end", detector.timeouts, detector.stopped, detector.guard.stopped))
         return 0
     except FatalError as error:

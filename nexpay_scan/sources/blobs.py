@@ -39,7 +39,9 @@ if TYPE_CHECKING:
 
 CHUNK_BYTES = 2 << 20
 # Each reader's git keeps its pack windows and delta cache small: the memory bound holds
-# for the whole process tree, and reading whole blobs gains little from a bigger cache.
+# for the whole process tree. Reading the whole store, in pack order, a delta mostly comes
+# right after its base: 8 MB of cache keeps ipython's tree under 150 MB (16 took it to
+# 150-151, for 11% less of git's time).
 _LEAN_GIT = (
     "-c",
     "core.deltaBaseCacheLimit=8m",
@@ -47,6 +49,18 @@ _LEAN_GIT = (
     "core.packedGitWindowSize=1m",
     "-c",
     "core.packedGitLimit=16m",
+)
+# A selection's blobs come in walk order, newest first: each older version of a file is
+# made from a newer one read a while before. A 16 MB cache keeps more of those bases:
+# git's time on celery's main branch fell by a quarter, the whole scan's by 12%, for 2 to
+# 5 MB more in the tree (its windows: 8 MB).
+_SELECTION_GIT = (
+    "-c",
+    "core.deltaBaseCacheLimit=16m",
+    "-c",
+    "core.packedGitWindowSize=1m",
+    "-c",
+    "core.packedGitLimit=8m",
 )
 # Listing objects reads headers, not whole blobs: leaner still.
 LEANER_GIT = (
@@ -112,6 +126,11 @@ class BlobListing:
     def stdin(self) -> Iterable[str]:
         """What git reads on its standard input."""
         return () if self.ids is None else (sha.decode() for sha in self.ids)
+
+
+def reader_git(listing: BlobListing) -> tuple[str, ...]:
+    """The settings of a reader's `git cat-file --batch` for blobs that `listing` lists."""
+    return _LEAN_GIT if listing.ids is None else _SELECTION_GIT
 
 
 def store_listing(repo: Path) -> SpooledGit:
@@ -212,7 +231,7 @@ def _in_threads(search: BlobSearch) -> set[bytes]:
 
     def work(batches: queue.Queue[Batch | None]) -> None:
         try:
-            read_batches(search.repo, batches.get, search.scanner, searched)
+            read_batches(search, batches.get, searched)
         except BaseException as error:
             errors.append(error)
 
@@ -297,9 +316,8 @@ def _deal(batch: Batch, to: Callable[[Batch], None], stats: Stats, progress: Pro
 
 
 def read_batches(
-    repo: Path,
+    search: BlobSearch,
     next_batch: Callable[[], Batch | None],
-    scanner: Scanner,
     searched: Callable[[Batch, set[bytes]], None],
     aborted: Callable[[], None] = lambda: None,
 ) -> None:
@@ -308,9 +326,10 @@ def read_batches(
     tells `searched` the ids with a hit. However it ends, the batches are taken to their
     end (`next_batch` gives None), so the lister never waits on this reader; `aborted` is
     called first when it ends by an exception (it can make `next_batch` end at once)."""
+    scanner = search.scanner
     try:
         process = piped(
-            git_command(repo, *_LEAN_GIT, "cat-file", "--batch"),
+            git_command(search.repo, *reader_git(search.listing), "cat-file", "--batch"),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
