@@ -5,6 +5,7 @@ another file."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +73,20 @@ def test_paths_with_newlines(cli: CliRun, repo: Repo) -> None:
     assert text.code == 1
     assert "line\\nbreak.env:1:3" in text.out
     assert "\nbreak.env" not in text.out
+
+
+def test_a_repository_folder_with_a_newline_in_its_name(cli: CliRun, tmp_path: Path) -> None:
+    """git names the work tree and its git dir on two lines: a newline in the folder's own
+    name must not cut the top folder short (the repository's config would go unread, and
+    a blocked run's fingerprints would be lost)."""
+    repo = Repo(tmp_path / "odd\nrepo")
+    repo.write(".nexpay-scan.toml", "[scan]\nallow_paths = ['^fixtures/']\n")
+    repo.write("fixtures/k.env", f"K={secret(3)}\n")
+    repo.write("app/k.env", f"K={secret(4)}\n")
+    repo.stage()
+    run = cli("staged", "--repo", str(repo.path), "--format", "json")
+    assert run.code == 1
+    assert [f["file"] for f in run.json()["findings"]] == ["app/k.env"]
+    assert [f["file"] for f in run.json()["suppressed"]] == ["fixtures/k.env"]
+    remembered = repo.path / ".git" / "nexpay-scan" / "last-found"
+    assert "app/k.env" in remembered.read_text()

@@ -223,11 +223,10 @@ def repo_root(path: StrPath) -> Path:
     )
 
 
-def work_tree_root(path: StrPath, asked: GitCall | None = None) -> str:
-    """The top folder of the work tree holding `path`; a bare repository is an error.
-    `asked`: a `rev-parse --show-toplevel` already started in `path` (its first line)."""
+def work_tree_root(path: StrPath) -> str:
+    """The top folder of the work tree holding `path`; a bare repository is an error."""
     try:
-        out = (asked or GitCall(path, "rev-parse", "--show-toplevel")).output().split(b"\n")[0]
+        out = run_git(path, "rev-parse", "--show-toplevel").removesuffix(b"\n")
     except FatalError:
         out = b""
     if out:

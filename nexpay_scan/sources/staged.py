@@ -53,10 +53,16 @@ class StagedDiff:
 
     def target(self) -> Target:
         """The top folder of the work tree and its git dir; a bare repository or no
-        repository is an error."""
-        root = work_tree_root(self.repo, self._root)
-        _, _, git_dir = self._root.output().rstrip(b"\n").partition(b"\n")
-        return Target(root, git_dir=os.fsdecode(git_dir) if git_dir else None)
+        repository is an error. git's answer is two lines: when a path holds a newline
+        (or git failed), the top folder is asked for alone (and the git dir when needed),
+        which also says why it failed."""
+        try:
+            top, git_dir, rest = self._root.output().split(b"\n", 2)
+        except (FatalError, ValueError):
+            top, git_dir, rest = b"", b"", b""
+        if not top or not git_dir or rest:
+            return Target(work_tree_root(self.repo))
+        return Target(os.fsdecode(top), git_dir=os.fsdecode(git_dir))
 
     def changes(self) -> list[tuple[RawChange, bytes | None]]:
         """Each staged file change with its patch section (index against HEAD, or against
