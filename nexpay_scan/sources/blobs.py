@@ -33,10 +33,6 @@ from nexpay_scan.sources.git import (
 )
 from nexpay_scan.stats import Stats
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    pass
-
 CHUNK_BYTES = 2 << 20
 # Each reader's git keeps its pack windows and delta cache small: the memory bound holds
 # for the whole process tree. Reading the whole store, in pack order, a delta mostly comes
