@@ -60,8 +60,10 @@ _NOT_STANDARD_NOR_NUL = _NOT_STANDARD.replace(b"\0", b"")
 # tar: at byte 257)
 _ZIP = b"PK\x03\x04"
 _GZIP = b"\x1f\x8b\x08"
+_GZIP_MEMBER = b"\x1f\x8b"  # what the decoders read a further member from
 _TAR = b"ustar"
 _INFLATE_READ = 4096
+_INFLATE_TRIES = 64
 # what an escape may decode to and show nothing new, before the keywords' own bytes are
 # taken out: any byte but ASCII letters and digits, base64's others and the escapes'
 # triggers (a control, a UTF-8 character: each ends a base64 run, as the escape did);
@@ -193,33 +195,41 @@ class Prefilter:
         # a token's decoding starts at a multiple of 3 (a group of four characters)
         yield from (at for at in _occurrences(decoded, _ZIP) if at % 3 == 0)
         yield from (at for at in _occurrences(decoded, _TAR) if at >= 257 and (at - 257) % 3 == 0)
+        tries = 0
         for at in _occurrences(decoded, _GZIP):
-            if at % 3 == 0 and self._inflates_to_suspect(decoded, at):
+            if at % 3:
+                continue
+            # past _INFLATE_TRIES streams, each is a hit untried: content packed with
+            # gzip headers costs no more than that (a false alarm at worst)
+            tries += 1
+            if tries > _INFLATE_TRIES or self._inflates_to_suspect(decoded, at):
                 yield at
         if depth < _DEPTH:
             yield from self.hiding_offsets(decoded, depth=depth + 1)
 
     def _inflates_to_suspect(self, decoded: bytes, at: int) -> bool:
         """Whether a gzip stream starting at `at` could inflate to content that holds a
-        word or opens further (at any length the token might end at: what inflates
-        before the first error, a byte at a time; a stream that inflates on past
-        _INFLATE_READ bytes is taken as suspect). Random bytes after the magic fail
-        within a few dozen."""
+        word or opens further: what inflates before the first error, a byte at a time, so
+        at any length the token might end at; member after member, as the decoders read
+        them (`archives._gunzip`). A stream that inflates on past _INFLATE_READ bytes is
+        taken as suspect. Random bytes after the magic fail within a few dozen."""
         import zlib
 
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
         out: list[bytes] = []
         end = min(len(decoded), at + _INFLATE_READ)
-        for offset in range(at, end):
+        offset = at
+        while decoded.startswith(_GZIP_MEMBER, offset):
+            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
             try:
-                out.append(inflater.decompress(decoded[offset : offset + 1]))
+                while offset < end and not inflater.eof:
+                    out.append(inflater.decompress(decoded[offset : offset + 1]))
+                    offset += 1
             except zlib.error:
                 break
-            if inflater.eof:
+            if not inflater.eof:  # the bytes read ran out, not the stream
+                if end < len(decoded):
+                    return True
                 break
-        else:
-            if end < len(decoded):
-                return True
         content = b"".join(out)
         if not content:
             return False

@@ -218,3 +218,22 @@ def test_whatever_escapes_show_the_prefilter_lets_through(
     content = f'{{"png": "{image}nxp{image[:100]}{glue}", "text": "nxp: {escaped}"}}\n'
     if _found(content.encode()):
         assert _suspects(content.encode()) == {0}
+
+
+def test_a_key_in_a_later_gzip_member_is_suspect() -> None:
+    # the decoders read gzip member after member: a key in the second, wherever in a
+    # group of three it starts, is let through
+    second = gzip.compress(f"nexpay_secret = {secret(9)}\n".encode(), mtime=0)
+    for size in (7, 8, 9):  # a first member 3n, 3n+1 and 3n+2 bytes long
+        first = gzip.compress(bytes(range(size)), mtime=0)
+        content = b"data: " + base64.b64encode(first + second)
+        assert _found(content)
+        assert _suspects(content) == {0}, len(first) % 3
+
+
+def test_content_packed_with_gzip_headers_is_suspect_not_slow() -> None:
+    # each stream is inflated a byte at a time: past a bound, a stream is a hit untried
+    stream = gzip.compress(b"nothing here\n" * 40, mtime=0)
+    stream += b"\0" * (-len(stream) % 3)  # each next one starts a group of three
+    assert _suspects(b"data: " + base64.b64encode(stream)) == set()
+    assert _suspects(b"data: " + base64.b64encode(stream * 200)) == {0}
