@@ -18,13 +18,12 @@ differently), patterns are compiled as usual.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Literal
 
 # the keys of `re`'s cache (pattern type, pattern, flags) that `load` filled
 _loaded: set[Any] = set()
@@ -53,13 +52,12 @@ def cache_file() -> str | None:
     return os.path.join(root, "rules", f"patterns-{build}-py{version}.marshal")
 
 
-def _word_kind() -> str:
-    """The `array` type code of `re`'s program words: programs are marshalled as bytes (a
-    list of ints loads ten times slower)."""
+def _word_kind() -> Literal["I", "L"]:
+    """The `memoryview` format of `re`'s program words: programs are marshalled as bytes (a
+    list of ints loads ten times slower; `memoryview` spares loading `array`)."""
     import _sre  # type: ignore[import-not-found,unused-ignore]
-    from array import array
 
-    return next(kind for kind in "IL" if array(kind).itemsize == _sre.CODESIZE)
+    return "I" if memoryview(bytes(8)).cast("I").itemsize == _sre.CODESIZE else "L"
 
 
 def load() -> None:
@@ -73,7 +71,6 @@ def load() -> None:
     try:
         import _sre  # type: ignore[import-not-found,unused-ignore]
         import marshal
-        from array import array
 
         with open(path, "rb") as stream:
             entries = marshal.load(stream)  # noqa: S302 - our own 0600 file
@@ -82,10 +79,9 @@ def load() -> None:
         word = _word_kind()
         for kind, pattern, flags, compiled_flags, code, groups, groupindex, indexgroup in entries:
             key = (kinds[kind], pattern, flags)
-            words = array(word)
-            words.frombytes(code)
+            words = memoryview(code).cast(word).tolist()
             cache[key] = _sre.compile(
-                pattern, compiled_flags, words.tolist(), groups, groupindex, tuple(indexgroup)
+                pattern, compiled_flags, words, groups, groupindex, tuple(indexgroup)
             )
             _loaded.add(key)
     except Exception:  # no cache, a damaged one, another `re`: compile as usual
@@ -129,7 +125,7 @@ def _entry(key: Any) -> tuple[Any, ...] | None:
 
     parsed = _parser.parse(pattern, flags)
     code = _compiler._code(parsed, flags)
-    words = array(_word_kind(), code)
+    words = array(_word_kind(), code)  # (`keep` runs once the cache is stale: rarely)
     groupindex = dict(parsed.state.groupdict)
     indexgroup = [None] * parsed.state.groups
     for name, index in groupindex.items():
@@ -160,5 +156,7 @@ def _store(path: str, entries: list[tuple[Any, ...]]) -> None:
             stream.write(marshal.dumps(entries))
         os.replace(temp, path)
     except (OSError, ValueError):
+        import contextlib  # (rarely: the hook's path does not load it)
+
         with contextlib.suppress(OSError):
             os.remove(temp)

@@ -4,12 +4,12 @@ answers while the caller scans."""
 from __future__ import annotations
 
 import contextlib
-import subprocess
 from collections import deque
 from collections.abc import Collection, Iterable, Iterator
 
 from nexpay_scan.errors import FatalError
-from nexpay_scan.sources.git import git_command
+from nexpay_scan.sources.git import git_command, start_git
+from nexpay_scan.sources.spawn import NULL, PIPE
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
@@ -33,12 +33,7 @@ class BlobReader:
 
     def __init__(self, repo: StrPath) -> None:
         self._repo = repo
-        self._process = subprocess.Popen(
-            git_command(repo, "cat-file", "--batch"),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
+        self._process = start_git(git_command(repo, "cat-file", "--batch"), stdin=PIPE, stderr=NULL)
         self._asked: deque[str] = deque()  # asked ahead, answers not read yet (in order)
         self._wanted: deque[str] = deque()  # to ask ahead once some of those are read
         self._aside: BlobReader | None = None  # for objects asked out of that order

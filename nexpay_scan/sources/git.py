@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 
 from nexpay_scan.errors import FatalError
+from nexpay_scan.sources.spawn import NULL, PIPE, Child
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
+    import subprocess
     from pathlib import Path
     from typing import IO, Any
 
@@ -51,44 +51,40 @@ class GitCall:
     ) -> None:
         self._args, self._ok_codes = args, ok_codes
         self._out: bytes | None = None
-        try:
-            self._process = subprocess.Popen(
-                git_command(repo, *config, *args),
-                stdin=subprocess.DEVNULL,  # a hook's standard input is not git's to read
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-            )
-        except FileNotFoundError:
-            raise FatalError("git is not installed or not on PATH") from None
+        # (a hook's standard input is not git's to read)
+        self._process = start_git(git_command(repo, *config, *args))
 
     def output(self) -> bytes:
         """Its standard output once it ends (asked again, the same); a failure becomes a
         one-line FatalError."""
         if self._out is None:
-            out, err = self._process.communicate()
-            if self._process.returncode not in self._ok_codes:
-                raise FatalError(git_error(err, self._args, self._process.returncode))
+            out = self.output_within(-1)
+            assert out is not None
             self._out = out
         return self._out
 
     def output_within(self, limit: int) -> bytes | None:
-        """Its standard output, or None (and git stopped) once it runs past `limit` bytes;
-        a failure becomes a one-line FatalError."""
-        assert self._process.stdout is not None
-        head = self._process.stdout.read(limit + 1)
-        if len(head) > limit:
-            self.cancel()
+        """Its standard output, or None (and git stopped) once it runs past `limit` bytes
+        (unless -1); a failure becomes a one-line FatalError."""
+        out, err = self._process.communicate(limit)
+        if out is None:
             return None
-        out, err = self._process.communicate()
         if self._process.returncode not in self._ok_codes:
-            raise FatalError(git_error(err, self._args, self._process.returncode))
-        return head + out
+            raise FatalError(git_error(err, self._args, self._process.wait()))
+        return out
 
     def cancel(self) -> None:
         """Stops it if it still runs (its output is no longer wanted)."""
-        if self._process.poll() is None:
-            self._process.kill()
+        self._process.kill()
         self._process.communicate()
+
+
+def start_git(argv: Sequence[str], stdin: str = NULL, stderr: str = PIPE) -> Child:
+    """A git process (see `spawn`); git missing from PATH is a one-line FatalError."""
+    try:
+        return Child(argv, stdin=stdin, stderr=stderr)
+    except FileNotFoundError:
+        raise FatalError("git is not installed or not on PATH") from None
 
 
 def git_error(stderr: bytes, args: Sequence[str], code: int = 1) -> str:
@@ -108,6 +104,8 @@ def piped(argv: list[str], **options: Any) -> subprocess.Popen[bytes]:
     """`subprocess.Popen` with 1 MiB pipes (Linux allows that much unprivileged): a git
     writing hundreds of MB then wakes its reader a sixteenth as often, which saves about a
     tenth of a full-history scan. Where the size cannot be set, the default pipes serve."""
+    import subprocess  # (not on the hook's path: see `spawn`)
+
     try:
         return subprocess.Popen(argv, pipesize=_PIPE_BYTES[0], **options)
     except PermissionError:
@@ -123,7 +121,8 @@ class SpooledGit:
     holds git up. `close` stops it if it still runs; the files go with their handles."""
 
     def __init__(self, repo: StrPath, *args: str, config: Sequence[str] = ()) -> None:
-        import tempfile  # (not on the hook's path)
+        import subprocess  # (not on the hook's path)
+        import tempfile
 
         self.args = args
         self._out = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
@@ -160,6 +159,9 @@ def streamed(
     """The standard output of a git call, to read as it comes; `stdin` lines are fed to it
     meanwhile (from a thread: they may come from a generator). When the reading ends, a
     failure of git becomes a one-line FatalError."""
+    import subprocess  # (not on the hook's path)
+    import threading
+
     process = piped(
         git_command(repo, *config, *args),
         stdin=subprocess.PIPE,
@@ -334,6 +336,8 @@ def check_explicit_repo(path: StrPath) -> None:
     named = os.environ.get("GIT_DIR")
     if not named or os.fspath(path) in ("", "."):
         return
+    import subprocess  # (only under GIT_DIR)
+
     environ = {k: v for k, v in os.environ.items() if k not in ("GIT_DIR", "GIT_WORK_TREE")}
     found = subprocess.run(
         git_command(path, "rev-parse", "--absolute-git-dir"),
