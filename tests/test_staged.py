@@ -149,3 +149,42 @@ def test_not_a_repository_is_a_one_line_error(cli: CliRun, tmp_path: Path) -> No
     assert run.code == 2
     assert "not a git repository" in run.err
     assert "git commit --no-verify" in run.err
+
+
+@pytest.mark.parametrize("flag", ["--rep", "--repo="])
+def test_the_repository_named_is_scanned_whatever_git_was_started_on(
+    cli: CliRun, repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flag: str
+) -> None:
+    """The git calls start before the command line is parsed, for the repository a plain
+    `--repo PATH` names (else the current folder); an abbreviation argparse accepts names
+    another one, and the scan reads that one."""
+    clean = Repo(tmp_path / "clean")
+    clean.write("a.txt", "a\n")
+    clean.commit()
+    monkeypatch.chdir(clean.path)
+    repo.write("a.txt", "a\n")
+    repo.commit()
+    repo.write("key.env", f"KEY={secret(1)}\n")
+    repo.stage()
+    args = [f"--repo={repo.path}"] if flag == "--repo=" else [flag, str(repo.path)]
+    run = cli("staged", *args, "--format", "json", "--no-redact")
+    assert run.code == 1
+    assert _found(run) == [("key.env", 1, secret(1))]
+
+
+def test_a_bad_flag_stops_the_git_calls_started_early(cli: CliRun, repo: Repo) -> None:
+    from nexpay_scan.sources import staged_git
+
+    repo.write("key.env", f"KEY={secret(1)}\n")
+    repo.stage()
+    run = cli("staged", "--repo", str(repo.path), "--bogus")
+    assert run.code == 2
+    assert "unrecognized arguments: --bogus" in run.err
+    assert staged_git._early == []
+
+
+def test_git_calls_started_early_match_the_threshold_of_the_config() -> None:
+    from nexpay_scan.config import DEFAULT_MAX_FILE_SIZE
+    from nexpay_scan.sources.staged_git import LEAN
+
+    assert ("-c", f"core.bigFileThreshold={DEFAULT_MAX_FILE_SIZE}") == LEAN

@@ -3,20 +3,23 @@
 `registry` lists the subcommands and builds the typed records each is given; `arguments`
 sets up their flags. Only this package imports argparse (tests/test_startup.py): commands
 take records, never a Namespace. Start-up stays lazy: only the subcommand being run has
-its arguments set up and its module imported."""
+its arguments set up and its module imported. A staged scan's git calls start before any
+of that is loaded (`_start_early`): git works while Python imports the tool."""
 
 from __future__ import annotations
 
-import argparse
 import os
-import signal
 import sys
-from collections.abc import Callable, Sequence
 
 from nexpay_scan import __version__
-from nexpay_scan.cli.arguments import Formatter, Parser
-from nexpay_scan.cli.registry import COMMANDS, Command
 from nexpay_scan.errors import FatalError
+
+TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable, Sequence
+
+    from nexpay_scan.cli.registry import COMMANDS, Command
 
 __all__ = ["BYPASS", "COMMANDS", "PUSH_BYPASS", "Command", "Terminated", "build_parser", "main"]
 
@@ -25,10 +28,13 @@ BYPASS = "To commit anyway, knowingly: git commit --no-verify"
 PUSH_BYPASS = "To push anyway, knowingly: git push --no-verify"
 
 
-# argparse passes each of its words and our help strings through gettext, which looks for
-# message catalogues on disk on every call (about 3 ms of the hook's start-up). The tool's
-# own text is English and Python ships no catalogue for argparse's: it speaks English too.
-argparse._ = str  # type: ignore[attr-defined]
+def __getattr__(name: str) -> object:
+    """`COMMANDS` and `Command`, from the registry (loaded once the command line is read)."""
+    if name in ("COMMANDS", "Command"):
+        from nexpay_scan.cli import registry
+
+        return getattr(registry, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Terminated(BaseException):
@@ -43,6 +49,16 @@ def _terminated(signum: int, frame: object) -> None:
 def build_parser(command: str = "") -> argparse.ArgumentParser:
     """The command line; given a known `command`, only that subcommand's arguments are set
     up (the hook runs on every commit, and building all of them costs milliseconds)."""
+    import argparse
+
+    from nexpay_scan.cli.arguments import Formatter, Parser
+    from nexpay_scan.cli.registry import COMMANDS
+
+    # argparse passes each of its words and our help strings through gettext, which looks
+    # for message catalogues on disk on every call (about 3 ms of the hook's start-up). The
+    # tool's own text is English and Python ships no catalogue for argparse's: it speaks
+    # English too.
+    argparse._ = str  # type: ignore[attr-defined]
     parser = Parser(
         prog="nexpay-scan",
         description="Find Nexpay API credentials in git.",
@@ -66,8 +82,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in args_list if not a.startswith("-")), "")
     if argv is None:  # a real run (not a test calling main): SIGTERM cleans up like Ctrl-C
+        import signal
+
         signal.signal(signal.SIGTERM, _terminated)
     try:
+        _start_early(command, args_list)
         args = build_parser(command).parse_args(args_list)
         return _dispatch(args)
     except FatalError as error:
@@ -90,6 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             command,
         )
         return EXIT_ERROR
+    finally:  # git calls started early that no scan took (a bad flag, another repository)
+        early = sys.modules.get("nexpay_scan.sources.staged_git")
+        if early is not None:
+            early.discard_early()
 
 
 def _print_error(message: str, command: str) -> None:
@@ -111,9 +134,30 @@ def _print_error(message: str, command: str) -> None:
         )
 
 
+def _start_early(command: str, args: Sequence[str]) -> None:
+    """For a staged scan (`staged`, or `hook` in a commit), starts its git calls now, for the
+    repository `--repo` names in its plain form (else "."); the scan takes them if it reads
+    that repository (see `sources.staged_git`)."""
+    if command != "staged" and not (command == "hook" and "GIT_INDEX_FILE" in os.environ):
+        return
+    repo = "."
+    for at, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--repo" and at + 1 < len(args):
+            repo = args[at + 1]
+        elif arg.startswith("--repo="):
+            repo = arg.removeprefix("--repo=")
+    from nexpay_scan.sources.staged_git import start_early
+
+    start_early(repo)
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     """Runs the command's function, given the records it takes; only its module is
     imported (not importlib either: the hook's path stays light)."""
+    from nexpay_scan.cli.registry import COMMANDS
+
     entry = COMMANDS[args.command]
     module, function = entry.handler.split(":")
     __import__(module)

@@ -5,50 +5,35 @@ from __future__ import annotations
 import os
 from collections.abc import Collection
 
-from nexpay_scan.config import DEFAULT_MAX_FILE_SIZE
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.base import Target
-from nexpay_scan.sources.blob_reader import BlobReader
 from nexpay_scan.sources.changes import paired_sections, scan_change
-from nexpay_scan.sources.git import (
-    GitCall,
-    check_explicit_repo,
-    empty_tree,
-    has_commits,
-    run_git,
-    work_tree_root,
-)
+from nexpay_scan.sources.git import GitCall, empty_tree, has_commits, run_git, work_tree_root
 from nexpay_scan.sources.gitlog import RawChange, parse_raw_z
+from nexpay_scan.sources.staged_git import DIFF, LEAN, take
 from nexpay_scan.stats import Stats
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
     from nexpay_scan.paths import StrPath
 
-# No rename detection: an allowlist applies to where a key is now, so a file moved out of an
-# allowed path adds all of its content at the new one (as in history).
-_DIFF = ("--raw", "-z", "-p", "-U0", "--no-renames", "--no-ext-diff", "--no-abbrev", "--no-color")
-# Git shows a blob over the default size limit as binary, without reading it; the scan
-# then names it as skipped, unread (the limit a repository sets is known only later).
-_LEAN = ("-c", f"core.bigFileThreshold={DEFAULT_MAX_FILE_SIZE}")
 # A staged diff longer than this is not held: each change is scanned from its blobs.
 PATCH_CAP = 16 << 20
 
 
 class StagedDiff:
     """The staged changes of the repository holding `repo`. Git is asked everything at once
-    (the work tree's root, the diff, a blob reader for the new contents), so that the caller
-    can load the rules while git works: the hook waits for git once, not three times.
+    (the work tree's root, the diff, a blob reader for the new contents: `StagedGit`), so
+    that the caller loads the tool while git works: the hook waits for git once, not three
+    times. The command line starts those calls before it loads the tool (`start_early`).
     """
 
     def __init__(self, repo: StrPath) -> None:
         self.repo = repo
-        check_explicit_repo(repo)
-        self._root = GitCall(repo, "rev-parse", "--show-toplevel", "--absolute-git-dir")
-        self._diff = GitCall(repo, "diff", "--cached", *_DIFF, "HEAD", "--", config=_LEAN)
-        self._blobs = BlobReader(repo)
+        self._git = take(repo)
+        self._root, self._diff, self._blobs = self._git.root, self._git.diff, self._git.blobs
         self.stats = Stats()  # what the scan reads and passes over
 
     def target(self) -> Target:
@@ -77,7 +62,7 @@ class StagedDiff:
             # no commit yet: what the first commit adds, against the empty tree
             base = empty_tree(self.repo)
             output = GitCall(
-                self.repo, "diff", "--cached", *_DIFF, base, "--", config=_LEAN
+                self.repo, "diff", "--cached", *DIFF, base, "--", config=LEAN
             ).output_within(PATCH_CAP)
         if output is None:
             return [(change, None) for change in self._raw_changes(base)]
@@ -103,9 +88,7 @@ class StagedDiff:
 
     def close(self) -> None:
         """Ends the git processes, whether or not their output was read."""
-        self._root.cancel()
-        self._diff.cancel()
-        self._blobs.close()
+        self._git.close()
 
     def __enter__(self) -> StagedDiff:
         return self
