@@ -24,6 +24,9 @@ NOT_ON_THE_HOOK_PATH = (
     "subprocess",
     "threading",
     "selectors",
+    # a hook's plain command line is read without it (nexpay_scan.cli.plain)
+    "argparse",
+    "gettext",
     "shutil",  # argparse asks it for the terminal width unless told (cli.arguments.Formatter)
     "dataclasses",
     "regex",  # built-in rules compile with `re`

@@ -18,8 +18,9 @@ TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up tim
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable, Sequence
+    from types import SimpleNamespace
 
-    from nexpay_scan.cli.registry import COMMANDS, Command
+    from nexpay_scan.cli.registry import COMMANDS, Command, Parsed
 
 __all__ = ["BYPASS", "COMMANDS", "PUSH_BYPASS", "Command", "Terminated", "build_parser", "main"]
 
@@ -51,6 +52,7 @@ def build_parser(command: str = "") -> argparse.ArgumentParser:
     up (the hook runs on every commit, and building all of them costs milliseconds)."""
     import argparse
 
+    from nexpay_scan.cli import arguments
     from nexpay_scan.cli.arguments import Formatter, Parser
     from nexpay_scan.cli.registry import COMMANDS
 
@@ -69,7 +71,7 @@ def build_parser(command: str = "") -> argparse.ArgumentParser:
     wanted = [command] if command in COMMANDS else list(COMMANDS)
     for name, entry in COMMANDS.items():
         if name in wanted:
-            entry.add_arguments(
+            getattr(arguments, entry.add_arguments)(
                 commands.add_parser(name, help=entry.summary, formatter_class=Formatter)
             )
         else:  # listed in the help and in the choices of an error, not set up
@@ -87,8 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _terminated)
     try:
         _start_early(command, args_list)
-        args = build_parser(command).parse_args(args_list)
-        return _dispatch(args)
+        return _dispatch(_plain(args_list) or build_parser(command).parse_args(args_list))
     except FatalError as error:
         _print_error(str(error), command)
         return EXIT_ERROR
@@ -153,7 +154,14 @@ def _start_early(command: str, args: Sequence[str]) -> None:
     start_early(repo)
 
 
-def _dispatch(args: argparse.Namespace) -> int:
+def _plain(args: Sequence[str]) -> SimpleNamespace | None:
+    """A hook's command line in the plain forms `cli.plain` reads without argparse."""
+    from nexpay_scan.cli.plain import plain_namespace
+
+    return plain_namespace(args)
+
+
+def _dispatch(args: Parsed) -> int:
     """Runs the command's function, given the records it takes; only its module is
     imported (not importlib either: the hook's path stays light)."""
     from nexpay_scan.cli.registry import COMMANDS

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from nexpay_scan.cli.plain import default_jobs
 from nexpay_scan.errors import FatalError
 from nexpay_scan.formats import FORMATS
 
@@ -141,11 +142,6 @@ def positive_float(text: str) -> float:
     if not 0 < value <= 3600:
         raise argparse.ArgumentTypeError(f"{text} is not a number of seconds in (0, 3600]")
     return value
-
-
-def default_jobs() -> int:
-    """Parallel workers by default: the cores, at most 4."""
-    return max(1, min(os.cpu_count() or 1, 4))
 
 
 def jobs_option(parser: argparse.ArgumentParser, text: str) -> None:

@@ -4,11 +4,8 @@ that function is given, built here from the parsed command line."""
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Callable
 from operator import attrgetter
 
-from nexpay_scan.cli import arguments
 from nexpay_scan.commands.options import (
     CiRequest,
     HistoryRequest,
@@ -18,8 +15,17 @@ from nexpay_scan.commands.options import (
 )
 from nexpay_scan.records import Record
 
+TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable
+    from types import SimpleNamespace
 
-def scan_options(args: argparse.Namespace) -> ScanOptions:
+    # a command line read by argparse, or by `cli.plain` (a hook's, in its plain forms)
+    Parsed = argparse.Namespace | SimpleNamespace
+
+
+def scan_options(args: Parsed) -> ScanOptions:
     """The options every scanning command shares, from the command line (a command
     without some of the flags has the defaults: never verify, always redact, ...)."""
     given = vars(args)
@@ -36,7 +42,7 @@ def scan_options(args: argparse.Namespace) -> ScanOptions:
     return ScanOptions(**fields)
 
 
-def history_request(args: argparse.Namespace) -> HistoryRequest:
+def history_request(args: Parsed) -> HistoryRequest:
     """`history`'s revisions, engine and filters."""
     return HistoryRequest(
         revisions=tuple(args.revisions),
@@ -50,24 +56,25 @@ def history_request(args: argparse.Namespace) -> HistoryRequest:
     )
 
 
-def ci_request(args: argparse.Namespace) -> CiRequest:
+def ci_request(args: Parsed) -> CiRequest:
     """`ci`'s own flags."""
     return CiRequest(deepen=args.deepen, base=args.base, all_occurrences=args.all_occurrences)
 
 
-def org_request(args: argparse.Namespace) -> OrgRequest:
+def org_request(args: Parsed) -> OrgRequest:
     """`org`'s own flags."""
     return OrgRequest(**{name: getattr(args, name) for name in OrgRequest._fields})
 
 
 class Command(Record):
-    """A subcommand: its one-line help, what adds its arguments, its function
+    """A subcommand: its one-line help, the function of `cli.arguments` that adds its
+    arguments (by name: argparse is loaded only when a parser is built), its function
     ("module:function"), and what that function is given, built from the parsed line."""
 
     summary: str
-    add_arguments: Callable[[argparse.ArgumentParser], None]
+    add_arguments: str
     handler: str
-    given: tuple[Callable[[argparse.Namespace], object], ...] = ()
+    given: tuple[Callable[[Parsed], object], ...] = ()
 
 
 _HOOK_ARGUMENTS = ("repo", "pre_push", "force", "uninstall")
@@ -76,67 +83,67 @@ _HOOK_ARGUMENTS = ("repo", "pre_push", "force", "uninstall")
 COMMANDS: dict[str, Command] = {
     "staged": Command(
         "scan what the next commit adds",
-        arguments.staged,
+        "staged",
         "nexpay_scan.commands.staged:staged",
         (scan_options,),
     ),
     "files": Command(
         "scan files and folders on disk (- for stdin)",
-        arguments.files,
+        "files",
         "nexpay_scan.commands.files:files",
         (scan_options, attrgetter("paths")),
     ),
     "history": Command(
         "scan git history (all refs by default)",
-        arguments.history,
+        "history",
         "nexpay_scan.commands.history:history",
         (scan_options, history_request),
     ),
     "ci": Command(
         "scan this pull/merge request or push, from the CI's variables",
-        arguments.ci,
+        "ci",
         "nexpay_scan.commands.ci:ci",
         (scan_options, ci_request),
     ),
     "baseline": Command(
         "record known findings (no secrets)",
-        arguments.baseline,
+        "baseline",
         "nexpay_scan.commands.baseline:baseline",
         (scan_options, attrgetter("action"), attrgetter("scan"), attrgetter("output")),
     ),
     "pre-push": Command(
         "scan the commits being pushed",
-        arguments.pre_push,
+        "pre_push",
         "nexpay_scan.commands.push:pre_push",
         (scan_options, attrgetter("remote")),
     ),
     "pre-receive": Command(
         "server-side hook: reject a push whose new commits add a key",
-        arguments.staged,
+        "staged",
         "nexpay_scan.commands.push:pre_receive",
         (scan_options,),
     ),
     "hook": Command(
         "entry point for the pre-commit framework",
-        arguments.hook,
+        "hook",
         "nexpay_scan.commands.hook:hook",
         (scan_options, attrgetter("filenames")),
     ),
     "install-hook": Command(
         "write a plain git pre-commit hook",
-        arguments.install_hook,
+        "install_hook",
         "nexpay_scan.commands.install:install_hook",
         tuple(attrgetter(name) for name in _HOOK_ARGUMENTS),
     ),
     "ignore": Command(
         "list the last blocked run's findings in .nexpayscanignore",
-        arguments.ignore,
+        "ignore",
         "nexpay_scan.commands.ignore:ignore",
         (attrgetter("repo"), attrgetter("reason")),
     ),
     "org": Command(
         "audit every repository of an organization (list, GitHub, GitLab)",
-        arguments.org,
+        "org",
         "nexpay_scan.commands.org:org",
         (scan_options, org_request),
     ),

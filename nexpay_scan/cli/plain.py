@@ -1,0 +1,72 @@
+"""The hooks' command lines, read without argparse.
+
+`staged` and `hook` run on every commit, and argparse (with the `re`, `gettext` and
+`warnings` it loads, and the parser it builds) costs them milliseconds each time. A
+command line in the plain forms a hook is given (`staged --repo PATH --quiet`, `hook
+--format json FILE...`) is read here into the namespace argparse would make of it.
+Anything else (an abbreviation, `--help`, a flag not listed here, a value that is not
+one of the choices, a file named like a flag) is left to argparse, which reads it or
+says what is wrong: this never rejects a command line. tests/test_cli_plain.py checks
+that both readings give the same records.
+"""
+
+from __future__ import annotations
+
+import os
+from types import SimpleNamespace
+
+from nexpay_scan.formats import FORMATS
+
+TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+# the commands read here, and whether each takes files (`hook FILE...`)
+TAKES_FILES = {"staged": False, "hook": True}
+_VALUES = {
+    "--repo": "repo",
+    "--config": "config",
+    "--format": "format",
+    "--output": "output",
+    "--baseline": "baseline",
+}
+_SWITCHES = {"--no-redact": "no_redact", "--quiet": "quiet", "-q": "quiet"}
+
+
+def default_jobs() -> int:
+    """Parallel workers by default: the cores, at most 4."""
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def plain_namespace(args: Sequence[str]) -> SimpleNamespace | None:
+    """The namespace argparse would make of `args` (the command first, its flags, then
+    for `hook` its files), for the flags it sets; None for any other command line."""
+    if not args or args[0] not in TAKES_FILES:
+        return None
+    command = args[0]
+    given: dict[str, object] = {"command": command}
+    files: list[str] = []
+    rest = iter(args[1:])
+    for arg in rest:
+        if files or not arg.startswith("-"):  # a file; after the first, files only
+            if not TAKES_FILES[command] or arg.startswith("-"):
+                return None
+            files.append(arg)
+            continue
+        name, equals, value = arg.partition("=")
+        if name in _SWITCHES and not equals:
+            given[_SWITCHES[name]] = True
+            continue
+        if name not in _VALUES:
+            return None
+        if not equals:  # `--repo PATH`: a value that looks like a flag is argparse's error
+            following = next(rest, None)
+            if following is None or following.startswith("-"):
+                return None
+            value = following
+        if name == "--format" and value not in FORMATS:
+            return None
+        given[_VALUES[name]] = value
+    if TAKES_FILES[command]:
+        given.update(filenames=files, jobs=default_jobs())
+    return SimpleNamespace(**given)

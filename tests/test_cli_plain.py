@@ -1,0 +1,86 @@
+"""The hooks' command lines read without argparse (`cli.plain`) mean what argparse says."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nexpay_scan.cli import build_parser
+from nexpay_scan.cli.plain import plain_namespace
+from nexpay_scan.cli.registry import COMMANDS
+
+
+def records(namespace: object) -> list[object]:
+    """What the command's function is given, built from a parsed command line."""
+    return [build(namespace) for build in COMMANDS[namespace.command].given]  # type: ignore[attr-defined]
+
+
+def argparse_records(args: list[str]) -> list[object]:
+    return records(build_parser(args[0]).parse_args(args))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["staged"],
+        ["staged", "--quiet"],
+        ["staged", "-q", "--repo", "/tmp/some repo"],
+        ["staged", "--repo=/x", "--repo", "/y"],
+        ["staged", "--repo="],
+        ["staged", "--format", "json", "--output", "out.json", "--no-redact"],
+        ["staged", "--format=sarif", "--config", "c.toml", "--baseline", "b.json"],
+        ["staged", "--output=-x"],
+        ["hook"],
+        ["hook", "a.py", "b c.py"],
+        ["hook", "--quiet", "--format", "junit", "a.py", "=b", ""],
+        ["hook", "--repo", ".", "--", "a.py"],
+    ],
+)
+def test_plain_command_lines_mean_what_argparse_says(args: list[str]) -> None:
+    plain = plain_namespace(args)
+    if plain is not None:
+        assert records(plain) == argparse_records(args)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["staged", "--rep", "x"],  # an abbreviation
+        ["staged", "--help"],
+        ["staged", "--format", "yaml"],  # not a choice: argparse says so
+        ["staged", "--repo"],  # no value
+        ["staged", "--repo", "-q"],  # a flag for a value
+        ["staged", "file.py"],  # staged takes no files
+        ["staged", "--quiet=yes"],
+        ["staged", "--verify"],  # not read here
+        ["staged", "--fail-on", "live"],
+        ["staged", "-qq"],
+        ["hook", "a.py", "--quiet"],  # a flag after the files
+        ["hook", "--", "a.py"],
+        ["hook", "-"],
+        ["hook", "--jobs", "2", "a.py"],
+        ["--version"],
+        ["files", "."],
+    ],
+)
+def test_other_command_lines_are_left_to_argparse(args: list[str]) -> None:
+    assert plain_namespace(args) is None
+
+
+WORDS = st.sampled_from(
+    [
+        "--repo", "--config", "--format", "--output", "--baseline", "--no-redact", "--quiet",
+        "-q", "--repo=r", "--format=json", "--format=text", "--format=bad", "--quiet=1",
+        "--rep", "--", "-", "-x", "json", "sarif", "text", "a.py", "b", "", "=", "--jobs", "3",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(command=st.sampled_from(["staged", "hook"]), words=st.lists(WORDS, max_size=7))
+def test_whatever_plain_reads_argparse_reads_the_same(command: str, words: list[str]) -> None:
+    args = [command, *words]
+    plain = plain_namespace(args)
+    if plain is not None:
+        assert records(plain) == argparse_records(args)
