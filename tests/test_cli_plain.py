@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
+from types import SimpleNamespace
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,9 +14,9 @@ from nexpay_scan.cli.plain import plain_namespace
 from nexpay_scan.cli.registry import COMMANDS
 
 
-def records(namespace: object) -> list[object]:
+def records(namespace: argparse.Namespace | SimpleNamespace) -> list[object]:
     """What the command's function is given, built from a parsed command line."""
-    return [build(namespace) for build in COMMANDS[namespace.command].given]  # type: ignore[attr-defined]
+    return [build(namespace) for build in COMMANDS[namespace.command].given]
 
 
 def argparse_records(args: list[str]) -> list[object]:
