@@ -110,12 +110,18 @@ def split_command(line: str) -> tuple[list[str], dict[str, str]]:
     return words, env
 
 
+# what the console script that `pip install` writes runs (and the pre-commit framework with
+# it): `python -m` would add runpy and importlib's start-up, which no user's hook pays
+CONSOLE_SCRIPT = "import sys; from nexpay_scan.cli import main; sys.exit(main())"
+
+
 def checkout_command(checkout: str, python: str | None) -> str:
-    """`--checkout DIR`: the code of that checkout, run as `PYTHON -m nexpay_scan`."""
+    """`--checkout DIR`: the code of that checkout, run as its console script runs it."""
     root = Path(checkout).resolve()
     if not (root / "nexpay_scan" / "__init__.py").is_file():
         raise SystemExit(f"bench: {root} has no nexpay_scan package")
-    return shlex.join([f"PYTHONPATH={root}", python or sys.executable, "-m", "nexpay_scan"])
+    argv = [f"PYTHONPATH={root}", python or sys.executable, "-c", CONSOLE_SCRIPT]
+    return shlex.join(argv)
 
 
 def find_scanner(explicit: str | None) -> tuple[list[str] | None, dict[str, str], str]:

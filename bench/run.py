@@ -191,7 +191,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--checkout",
         metavar="DIR",
-        help="measure the nexpay_scan of this checkout: PYTHONPATH=DIR PYTHON -m nexpay_scan",
+        help="measure the nexpay_scan of this checkout, run as its console script runs it",
     )
     p.add_argument(
         "--baseline-scanner",
@@ -202,7 +202,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--baseline-checkout",
         metavar="DIR",
-        help="the old code's checkout: PYTHONPATH=DIR PYTHON -m nexpay_scan",
+        help="the old code's checkout, run as its console script runs it",
     )
     p.add_argument(
         "--python",

@@ -1,14 +1,15 @@
 """The tool's own regular expressions, compiled once per Python and kept between runs.
 
-The hook starts on every commit, and `re` compiles its patterns in pure Python: the ones
-compiled at start-up (the rules shipped with the tool, the modules' patterns, argparse's)
-cost it more than the files it scans. `load` (first thing, in `nexpay_scan/__init__.py`)
-puts them back into `re`'s own cache, as `re` itself would have compiled them; `keep`,
-called once the shipped rules are loaded and before any content or repository config is
-read, stores what was compiled so far. Only patterns compiled before that point are kept,
-and only in a process that started by importing the tool: never one made from a
-repository's config, a scanned file or a host program (nothing derived from a key goes to
-disk).
+The hook starts on every commit, and `re` compiles its patterns in pure Python; importing
+`re` (with `enum` and the parser) costs it milliseconds too. The tool's own patterns (the
+constants of its modules, the rules shipped with it) are compiled through `pattern`:
+`load` (first thing, in `nexpay_scan/__init__.py`) reads the programs an earlier run
+stored, with `_sre` alone, so that a run whose patterns are all stored never imports `re`;
+a pattern not stored yet is compiled by `re`, and `keep` stores it for the next run.
+
+What `pattern` is given is code, never data: patterns from a repository's config or from
+scanned content are compiled with `regex` (or `re`) directly and never stored (nothing
+derived from a key, a value or a config goes to disk).
 
 The stored form is `re`'s compiled program (`_sre.compile`'s arguments), marshalled, in
 the rule cache folder, named by the Python build and `_sre.MAGIC`: another Python never
@@ -23,15 +24,35 @@ import sys
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
-    from typing import Any, Literal
+    import re
+    from typing import Any, AnyStr, Literal
 
-# the keys of `re`'s cache (pattern type, pattern, flags) that `load` filled
-_loaded: set[Any] = set()
-# True when nothing had been compiled before `load`: this process runs the tool, and what
-# is compiled before `keep` is the tool's (inside a host program, such as a test run, other
-# code compiles patterns too, and nothing is kept)
-_ours: list[bool] = [False]
+# `re`'s flags, as the ints its cache is keyed by (tests/test_compiled.py checks them)
+IGNORECASE, MULTILINE, DOTALL, VERBOSE = 2, 8, 16, 64
+
+# the tool's patterns by (pattern type, source, flags): stored ones, then those compiled
+_patterns: dict[Any, Any] = {}
+_stored: set[Any] = set()  # the keys the cache file holds
 _FORMAT = 1
+
+
+def pattern(source: AnyStr, flags: int = 0) -> re.Pattern[AnyStr]:
+    """The tool's own pattern `source` (a constant of its code or of a shipped rule, str
+    or bytes) compiled: as stored by an earlier run, else by `re` now (and stored by the
+    next `keep`). Never for a pattern made from config or content (see above)."""
+    key = (type(source), source, flags)
+    found: re.Pattern[AnyStr] | None = _patterns.get(key)
+    if found is None:
+        import re
+
+        found = _patterns[key] = re.compile(source, flags)
+    return found
+
+
+def is_pattern(value: object) -> bool:
+    """True for a pattern `re` compiled (not `regex`), without importing `re`."""
+    kind = type(value)
+    return kind.__module__ == "re" and kind.__name__ == "Pattern"
 
 
 def cache_file() -> str | None:
@@ -61,10 +82,7 @@ def _word_kind() -> Literal["I", "L"]:
 
 
 def load() -> None:
-    """Puts the stored patterns into `re`'s cache: `re.compile` then returns them at once."""
-    import re
-
-    _ours[0] = not getattr(re, "_cache", True)
+    """Reads the stored patterns (with `_sre`: `re` is not imported)."""
     path = cache_file()
     if path is None:
         return
@@ -74,43 +92,32 @@ def load() -> None:
 
         with open(path, "rb") as stream:
             entries = marshal.load(stream)  # noqa: S302 - our own 0600 file
-        cache: dict[Any, Any] = re._cache  # type: ignore[attr-defined]
         kinds = {"str": str, "bytes": bytes}
         word = _word_kind()
-        for kind, pattern, flags, compiled_flags, code, groups, groupindex, indexgroup in entries:
-            key = (kinds[kind], pattern, flags)
+        loaded = {}
+        for kind, source, flags, compiled_flags, code, groups, groupindex, indexgroup in entries:
             words = memoryview(code).cast(word).tolist()
-            cache[key] = _sre.compile(
-                pattern, compiled_flags, words, groups, groupindex, tuple(indexgroup)
+            loaded[kinds[kind], source, flags] = _sre.compile(
+                source, compiled_flags, words, groups, groupindex, tuple(indexgroup)
             )
-            _loaded.add(key)
     except Exception:  # no cache, a damaged one, another `re`: compile as usual
         return
+    _patterns.update(loaded)
+    _stored.update(loaded)
 
 
 def keep() -> None:
-    """Stores the patterns `re` compiled so far in this run, if any was not stored yet.
-    Call it before anything but the tool's own code has been compiled; it acts once, and
-    only in a process that runs the tool (see `_ours`)."""
-    if not _ours[0]:
-        return
-    _ours[0] = False
-    try:
-        import re
-
-        cache: dict[Any, Any] = re._cache  # type: ignore[attr-defined]
-        keys = [k for k in list(cache) if k not in _loaded]
-    except Exception:  # another `re`: nothing is stored
-        return
-    if not keys:
+    """Stores the tool's patterns if this run compiled one the cache did not hold."""
+    if _stored.issuperset(_patterns):
         return
     path = cache_file()
     if path is None:
         return
     try:
-        entries = [_entry(key) for key in list(cache)]
+        entries = [_entry(key) for key in list(_patterns)]
     except Exception:  # another `re`: nothing is stored
         return
+    _stored.update(_patterns)
     _store(path, [e for e in entries if e is not None])
 
 
@@ -155,6 +162,9 @@ def _store(path: str, entries: list[tuple[Any, ...]]) -> None:
         with os.fdopen(fd, "wb") as stream:
             stream.write(marshal.dumps(entries))
         os.replace(temp, path)
+        from nexpay_scan.rule_files import prune  # the folder's bound holds for this file too
+
+        prune(folder, path)
     except (OSError, ValueError):
         import contextlib  # (rarely: the hook's path does not load it)
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 import os
-import re
 
 from nexpay_scan.errors import RuleError
 from nexpay_scan.records import Record
@@ -13,6 +11,7 @@ from nexpay_scan.rules import Rule, compile_pattern, parse_rules
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
+    import re
     from typing import Any
 
     from nexpay_scan.detector import Guard
@@ -80,11 +79,16 @@ def settings_from(document: dict[str, Any] | None, source: str, *, redact: bool 
 
 
 def builtin_rules(*, with_examples: bool = False) -> list[Rule]:
-    """The rules shipped with the tool, in file-name order (examples only if asked)."""
-    return list(_builtin_rules(with_examples))
+    """The rules shipped with the tool, in file-name order (examples only if asked); read
+    and compiled once a run (the hook asks for them while git starts)."""
+    if with_examples not in _BUILTIN:
+        _BUILTIN[with_examples] = _builtin_rules(with_examples)
+    return list(_BUILTIN[with_examples])
 
 
-@functools.cache
+_BUILTIN: dict[bool, tuple[Rule, ...]] = {}  # (not functools.cache: off the hook's path)
+
+
 def _builtin_rules(with_examples: bool) -> tuple[Rule, ...]:
     """Read and compiled once a run (the hook asks for them while git starts)."""
     rules: list[Rule] = []

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from nexpay_scan.compiled import is_pattern
 from nexpay_scan.decoders.model import lowered
 from nexpay_scan.records import Record
 from nexpay_scan.rules import Rule
@@ -51,7 +51,7 @@ class Guard:
         earlier in the run). `name` says where the pattern comes from, for the report."""
         if end is None:
             end = len(text)
-        if isinstance(pattern, re.Pattern):  # the tool's own: compiled with `re`, trusted
+        if is_pattern(pattern):  # the tool's own: compiled with `re`, trusted
             return pattern.search(text, start, end) is not None
         key = f"{PATTERN_TIMEOUT}{name} {_shown(pattern.pattern)}"
         if key in self.stopped:

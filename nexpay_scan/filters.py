@@ -12,7 +12,6 @@ matching the lines a patch adds.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Callable
 
@@ -141,8 +140,10 @@ def shannon_entropy(text: str) -> float:
     """Bits per character of `text`: random keys score high, `xxxx...` scores 0."""
     if not text:
         return 0.0
+    from math import log2  # (asked of few values: not loaded on the hook's path otherwise)
+
     counts = Counter(text)
-    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+    return -sum(n / len(text) * log2(n / len(text)) for n in counts.values())
 
 
 def body(value: str, prefix: str) -> str:

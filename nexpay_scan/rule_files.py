@@ -5,7 +5,6 @@ parsing TOML costs more than the rest of its start-up."""
 
 from __future__ import annotations
 
-import contextlib
 import marshal
 import os
 import sys
@@ -130,14 +129,14 @@ def _store(cache: str, payload: bytes) -> None:
         os.replace(temp, cache)
     except OSError:
         return
-    _prune(folder, keep=cache)
+    prune(folder, keep=cache)
 
 
 CACHE_ENTRIES = 16  # rule files of a few tool versions and Pythons side by side
 CACHE_MAX_AGE = 30 * 24 * 3600  # seconds: an entry untouched this long is dropped
 
 
-def _prune(folder: str, keep: str) -> None:
+def prune(folder: str, keep: str) -> None:
     """Keeps the cache folder bounded: drops entries older than CACHE_MAX_AGE, any beyond
     the newest CACHE_ENTRIES, and files of older cache formats (whose entries could hold a
     repository's allowlisted keys). Runs only when an entry is written, off the hot path."""
@@ -170,5 +169,7 @@ def _prune(folder: str, keep: str) -> None:
 
 
 def _remove(path: str) -> None:
-    with contextlib.suppress(OSError):  # gone already, or not ours to remove
+    try:  # noqa: SIM105 - contextlib is not loaded on the hook's path
         os.remove(path)
+    except OSError:  # gone already, or not ours to remove
+        pass

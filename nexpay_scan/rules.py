@@ -3,10 +3,10 @@ themselves are read by `rule_files`)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 
 from nexpay_scan.checksum import CHECKSUMS
+from nexpay_scan.compiled import pattern
 from nexpay_scan.errors import RuleError
 from nexpay_scan.findings import CLIENT_ID, SECRET
 from nexpay_scan.records import Record
@@ -15,6 +15,7 @@ from nexpay_scan.structure.spec import Spec
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
+    import re
     from typing import Any
 
 
@@ -197,13 +198,15 @@ def _failer(source: str, rule: str | None, trusted: bool = False) -> _Fail:
 def compile_pattern(source: str | bytes, *, trusted: bool) -> Any:
     """`re` for the tool's own patterns, `regex` (time-limited matching) for anyone else's."""
     if trusted:
-        return re.compile(source)
+        return pattern(source)
     import regex
 
     return regex.compile(source)
 
 
 def _pattern_errors(trusted: bool) -> tuple[type[Exception], ...]:
+    import re  # (asked only once a pattern failed to compile: `re` compiled it)
+
     if trusted:
         return (re.error,)
     import regex

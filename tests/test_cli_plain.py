@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nexpay_scan.cli import build_parser
-from nexpay_scan.cli.plain import plain_namespace
+from nexpay_scan.cli.plain import Namespace, plain_namespace
 from nexpay_scan.cli.registry import COMMANDS
 
 
-def records(namespace: argparse.Namespace | SimpleNamespace) -> list[object]:
+def records(namespace: argparse.Namespace | Namespace) -> list[object]:
     """What the command's function is given, built from a parsed command line."""
     return [build(namespace) for build in COMMANDS[namespace.command].given]
 

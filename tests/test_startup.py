@@ -27,6 +27,14 @@ NOT_ON_THE_HOOK_PATH = (
     # a hook's plain command line is read without it (nexpay_scan.cli.plain)
     "argparse",
     "gettext",
+    # the tool's patterns load with `_sre` from the pattern cache (nexpay_scan.compiled)
+    "re",
+    "enum",
+    "signal",  # nexpay_scan.signals
+    "contextlib",
+    "functools",
+    "types",
+    "array",
     "shutil",  # argparse asks it for the terminal width unless told (cli.arguments.Formatter)
     "dataclasses",
     "regex",  # built-in rules compile with `re`

@@ -11,15 +11,15 @@ from __future__ import annotations
 import os
 import sys
 
-from nexpay_scan import __version__
+from nexpay_scan import __version__, compiled
 from nexpay_scan.errors import FatalError
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable, Sequence
-    from types import SimpleNamespace
 
+    from nexpay_scan.cli.plain import Namespace
     from nexpay_scan.cli.registry import COMMANDS, Command, Parsed
 
 __all__ = ["BYPASS", "COMMANDS", "PUSH_BYPASS", "Command", "Terminated", "build_parser", "main"]
@@ -84,9 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in args_list if not a.startswith("-")), "")
     if argv is None:  # a real run (not a test calling main): SIGTERM cleans up like Ctrl-C
-        import signal
+        from nexpay_scan.signals import signals
 
-        signal.signal(signal.SIGTERM, _terminated)
+        signals.signal(signals.SIGTERM, _terminated)
     try:
         _start_early(command, args_list)
         return _dispatch(_plain(args_list) or build_parser(command).parse_args(args_list))
@@ -114,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         early = sys.modules.get("nexpay_scan.sources.staged_git")
         if early is not None:
             early.discard_early()
+        compiled.keep()  # the tool's patterns this run compiled, for the next one
 
 
 def _print_error(message: str, command: str) -> None:
@@ -154,7 +155,7 @@ def _start_early(command: str, args: Sequence[str]) -> None:
     start_early(repo)
 
 
-def _plain(args: Sequence[str]) -> SimpleNamespace | None:
+def _plain(args: Sequence[str]) -> Namespace | None:
     """A hook's command line in the plain forms `cli.plain` reads without argparse."""
     from nexpay_scan.cli.plain import plain_namespace
 

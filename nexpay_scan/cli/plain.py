@@ -13,13 +13,13 @@ that both readings give the same records.
 from __future__ import annotations
 
 import os
-from types import SimpleNamespace
 
 from nexpay_scan.formats import FORMATS
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from typing import Any
 
 # the commands read here, and whether each takes files (`hook FILE...`)
 TAKES_FILES = {"staged": False, "hook": True}
@@ -38,7 +38,24 @@ def default_jobs() -> int:
     return max(1, min(os.cpu_count() or 1, 4))
 
 
-def plain_namespace(args: Sequence[str]) -> SimpleNamespace | None:
+class Namespace:
+    """Attributes by name, as argparse's `Namespace` holds them (`types.SimpleNamespace`
+    would load `types`)."""
+
+    def __init__(self, **given: object) -> None:
+        self.__dict__.update(given)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Namespace) and vars(self) == vars(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    if TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any: ...
+
+
+def plain_namespace(args: Sequence[str]) -> Namespace | None:
     """The namespace argparse would make of `args` (the command first, its flags, then
     for `hook` its files), for the flags it sets; None for any other command line."""
     if not args or args[0] not in TAKES_FILES:
@@ -69,4 +86,4 @@ def plain_namespace(args: Sequence[str]) -> SimpleNamespace | None:
         given[_VALUES[name]] = value
     if TAKES_FILES[command]:
         given.update(filenames=files, jobs=default_jobs())
-    return SimpleNamespace(**given)
+    return Namespace(**given)

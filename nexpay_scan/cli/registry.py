@@ -19,10 +19,11 @@ TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up tim
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
-    from types import SimpleNamespace
+
+    from nexpay_scan.cli.plain import Namespace
 
     # a command line read by argparse, or by `cli.plain` (a hook's, in its plain forms)
-    Parsed = argparse.Namespace | SimpleNamespace
+    Parsed = argparse.Namespace | Namespace
 
 
 def scan_options(args: Parsed) -> ScanOptions:

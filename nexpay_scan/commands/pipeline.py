@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import time
@@ -315,8 +314,10 @@ def write_atomically(path: str, text: str) -> None:
             stream.write(text)
         os.replace(temp, path)
     except BaseException as error:
-        with contextlib.suppress(OSError):
+        try:  # noqa: SIM105 - contextlib is not loaded on the hook's path
             os.unlink(temp)
+        except OSError:
+            pass
         if isinstance(error, OSError):
             raise FatalError(f"{path}: cannot write the report ({error.strerror})") from None
         raise

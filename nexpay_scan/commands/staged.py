@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from nexpay_scan.commands.pipeline import run_scan
-from nexpay_scan.compiled import keep as keep_compiled
 from nexpay_scan.config import builtin_rules
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
@@ -23,6 +22,5 @@ def scan_staged(options: ScanOptions, only: Collection[str] | None = None) -> in
     from nexpay_scan.sources.staged import StagedDiff, StagedSource
 
     with StagedDiff(options.repo) as diff:
-        builtin_rules()  # loaded while git starts
-        keep_compiled()  # (before any repository config or content is read)
+        builtin_rules()  # loaded while git works
         return run_scan(StagedSource(diff, only), options)

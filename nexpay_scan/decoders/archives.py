@@ -5,7 +5,6 @@ hook's start-up never pays for them."""
 from __future__ import annotations
 
 import io
-from functools import partial
 
 from nexpay_scan.decoders.model import Budget, Decoder, Span, Unwrapped
 
@@ -51,6 +50,7 @@ def is_archive(data: bytes) -> bool:
 def zip_members(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
     """The zip's members that can be read in bounded steps, each up to MAX_MEMBER_SIZE."""
     import zipfile
+    from functools import partial  # (not on the hook's path unless it meets an archive)
 
     found: list[Unwrapped] = []
     archive = _opened(partial(zipfile.ZipFile, io.BytesIO(data)))
@@ -97,6 +97,7 @@ def _readable(info: zipfile.ZipInfo, budget: Budget, where: str) -> bool:
 def tar_members(data: bytes, budget: Budget, prefix: str, label: str = "tar") -> list[Unwrapped]:
     """The tar's regular files, each up to MAX_MEMBER_SIZE."""
     import tarfile
+    from functools import partial
 
     found: list[Unwrapped] = []
     archive = _opened(partial(tarfile.open, fileobj=io.BytesIO(data), mode="r:"))
@@ -185,7 +186,7 @@ def _read(open_: Callable[[], IO[bytes] | None], size: int) -> bytes | None:
     if stream is None:
         return None
     with stream:
-        return _opened(partial(stream.read, size))
+        return _opened(lambda: stream.read(size))
 
 
 ZIP = Decoder("zip", sniff=is_zip, unwrap=zip_members)

@@ -4,13 +4,13 @@ key-shaped."""
 
 from __future__ import annotations
 
-import re
-
+from nexpay_scan.compiled import pattern
 from nexpay_scan.decoders.model import Decoder, Hints, Token, compiled
 from nexpay_scan.records import Record
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
+    import re
     from collections.abc import Callable, Iterator
 
 RUN_REACH = 512  # how far a percent or escape token extends either side of one escape
@@ -30,8 +30,8 @@ class _Escaper(Record):
     decode: Callable[[bytes], bytes]
 
 
-_PERCENT = re.compile(rb"%[0-9A-Fa-f]{2}")
-_STRING_ESCAPE = re.compile(rb"\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|[\"'/bfnrt])")
+_PERCENT = pattern(rb"%[0-9A-Fa-f]{2}")
+_STRING_ESCAPE = pattern(rb"\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|[\"'/bfnrt])")
 _UNESCAPE = (
     rb"\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})"
     rb"|\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|\\(.)"

@@ -3,14 +3,14 @@ scanned bytes, the budget that bounds decoding, and the records decoders hand ba
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
-from functools import cache
 
+from nexpay_scan.compiled import pattern
 from nexpay_scan.records import Record
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
+    import re
     from collections.abc import Callable, Iterator
     from typing import Literal
 
@@ -306,10 +306,9 @@ def is_text(blob: bytes) -> bool:
     return True
 
 
-@cache
 def compiled(source: bytes) -> re.Pattern[bytes]:
-    """`source` compiled on first use: patterns that not every scan needs cost no import."""
-    return re.compile(source)
+    """The tool's pattern `source`, compiled on first use (`nexpay_scan.compiled`)."""
+    return pattern(source)
 
 
 def utf16_size(text: bytes) -> int:

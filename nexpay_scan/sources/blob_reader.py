@@ -3,7 +3,6 @@ answers while the caller scans."""
 
 from __future__ import annotations
 
-import contextlib
 from collections import deque
 from collections.abc import Collection, Iterable, Iterator
 
@@ -172,8 +171,10 @@ class BlobReader:
         stdin, stdout = self._pipes()
         if self._asked:
             self._process.kill()
-        with contextlib.suppress(OSError):  # git gone: what was left to send does not matter
+        try:  # noqa: SIM105 - contextlib is not loaded on the hook's path
             stdin.close()
+        except OSError:  # git gone: what was left to send does not matter
+            pass
         stdout.close()
         self._process.wait()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -12,6 +11,7 @@ from nexpay_scan.sources.spawn import NULL, PIPE, Child
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
     import subprocess
+    from contextlib import AbstractContextManager
     from pathlib import Path
     from typing import IO, Any
 
@@ -152,14 +152,21 @@ class SpooledGit:
         self._err.close()
 
 
-@contextlib.contextmanager
 def streamed(
     repo: StrPath, *args: str, config: Sequence[str] = (), stdin: Iterable[str] = ()
-) -> Iterator[IO[bytes]]:
+) -> AbstractContextManager[IO[bytes]]:
     """The standard output of a git call, to read as it comes; `stdin` lines are fed to it
     meanwhile (from a thread: they may come from a generator). When the reading ends, a
     failure of git becomes a one-line FatalError."""
-    import subprocess  # (not on the hook's path)
+    import contextlib  # (not on the hook's path)
+
+    return contextlib.contextmanager(_streamed)(repo, *args, config=config, stdin=stdin)
+
+
+def _streamed(
+    repo: StrPath, *args: str, config: Sequence[str], stdin: Iterable[str]
+) -> Iterator[IO[bytes]]:
+    import subprocess
     import threading
 
     process = piped(

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import re
-from array import array
 from bisect import bisect_right
 from collections.abc import Iterator
 
+from nexpay_scan.compiled import MULTILINE, pattern
+
 # `@@ -a,b +c,d @@`, or a merge's combined `@@@ -a,b -c,d +e,f @@@` (one `-` per parent)
-_HUNK = re.compile(rb"(@@+) (?:-\d+(?:,\d+)? )+\+(\d+)(?:,\d+)? @@+")
-_SECTION = re.compile(rb"^diff --(?:git|cc|combined) ", re.MULTILINE)
+_HUNK = pattern(rb"(@@+) (?:-\d+(?:,\d+)? )+\+(\d+)(?:,\d+)? @@+")
+_SECTION = pattern(rb"^diff --(?:git|cc|combined) ", MULTILINE)
 # An added line that starts with 64 base64 characters: part of a file that is base64 from
 # its first byte (a committed `base64 .env`, wrapped or not), or a base64 line in one. Keys
 # in it show no keyword until decoded, so the keyword prefilter must not skip such a change.
 # (The blob engine looks at the same files: blobs that start with base64.)
-_ENCODED_LINE = re.compile(rb"\n\++[A-Za-z0-9+/_-]{64}")
+_ENCODED_LINE = pattern(rb"\n\++[A-Za-z0-9+/_-]{64}")
 
 
 def split_sections(patch: bytes) -> list[bytes]:
@@ -190,8 +190,8 @@ class AddedLines:
     __slots__ = ("_ends", "_starts")
 
     def __init__(self) -> None:
-        self._starts = array("q")
-        self._ends = array("q")
+        self._starts: list[int] = []
+        self._ends: list[int] = []
 
     def add(self, line: int) -> None:
         """Adds `line`: cheaply when it comes at or after every line so far (as a patch
@@ -203,7 +203,7 @@ class AddedLines:
             self._ends[-1] = line + 1
         elif line not in self:
             lines = {n for start, end in self for n in range(start, end)} | {line}
-            self._starts, self._ends = array("q"), array("q")
+            self._starts, self._ends = [], []
             for number in sorted(lines):
                 self.add(number)
 

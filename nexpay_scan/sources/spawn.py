@@ -11,7 +11,8 @@ streams. (Linux and macOS: the tool runs on POSIX systems.)
 from __future__ import annotations
 
 import os
-import signal  # (already loaded by the command line)
+
+from nexpay_scan.signals import signals
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ PIPE, NULL = "pipe", "null"  # what each of a child's streams is: a pipe to us, 
 _READ_BYTES = 1 << 16
 # Python ignores SIGPIPE and a child would inherit that: as `subprocess` does, a child gets
 # the default actions back (git then ends quietly when its reader has gone)
-_DEFAULTED = (signal.SIGPIPE, signal.SIGXFSZ)
+_DEFAULTED = (signals.SIGPIPE, signals.SIGXFSZ)
 
 
 class Child:
@@ -84,7 +85,7 @@ class Child:
     def kill(self) -> None:
         """Stops it at once, if it still runs."""
         if self.poll() is None:
-            os.kill(self.pid, signal.SIGKILL)
+            os.kill(self.pid, signals.SIGKILL)
 
     def communicate(self, limit: int = -1) -> tuple[bytes | None, bytes]:
         """Its standard output and error, read to their ends together (neither pipe fills up

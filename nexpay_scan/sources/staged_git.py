@@ -10,8 +10,6 @@ new ones start). Only this module, `git`, `blob_reader` and `spawn` are loaded f
 
 from __future__ import annotations
 
-import contextlib
-
 from nexpay_scan.errors import FatalError
 from nexpay_scan.sources.blob_reader import BlobReader
 from nexpay_scan.sources.git import GitCall, check_explicit_repo
@@ -59,8 +57,10 @@ def start_early(repo: str) -> None:
     """Starts the calls for `repo` now; whatever goes wrong is left for the scan to meet
     again, in its order (a bad flag is still reported first)."""
     discard_early()
-    with contextlib.suppress(FatalError):
+    try:  # noqa: SIM105 - contextlib is not loaded on the hook's path
         _early.append(StagedGit(repo))
+    except FatalError:
+        pass
 
 
 def take(repo: StrPath) -> StagedGit:

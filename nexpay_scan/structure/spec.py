@@ -4,9 +4,11 @@ when a candidate asks for it: a commit with no legacy-shaped value never imports
 
 from __future__ import annotations
 
-import re
-
 from nexpay_scan.records import Record
+
+TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
+if TYPE_CHECKING:
+    import re
 
 NOTHING_NAMES = "nothing around it names Nexpay"
 

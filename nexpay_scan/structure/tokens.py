@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from itertools import pairwise
 
+from nexpay_scan.compiled import pattern
+
 _TOKEN_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
-_DIGEST_PREFIX = re.compile(rb"(?i)(?:sha(?:1|224|256|384|512)|md5|h1|blake2b?|sha3-\d+)[-=:]\Z")
+_DIGEST_PREFIX = pattern(rb"(?i)(?:sha(?:1|224|256|384|512)|md5|h1|blake2b?|sha3-\d+)[-=:]\Z")
 
 
 def is_plain_run(text: str) -> bool:
