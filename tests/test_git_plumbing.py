@@ -274,6 +274,9 @@ def partial_clone(repo: Repo, tmp_path: Path) -> Repo:
     repo.commit("no key")
     clone = tmp_path / "partial"
     git(tmp_path, "clone", "-q", "--filter=blob:none", f"file://{repo.path}", str(clone))
+    # no background repack after the fetch the advice runs: it may drop a pack mid-scan
+    git(clone, "config", "maintenance.auto", "false")
+    git(clone, "config", "gc.auto", "0")
     return _existing(clone)
 
 
