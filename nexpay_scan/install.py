@@ -21,7 +21,8 @@ package={package}
 {chain}# two file tests, not a trial import: that would start Python twice on every {what}
 if [ -x "$python" ] && [ -f "$package" ]; then
     # -I: isolated, so a module committed in the work tree (argparse.py, nexpay_scan/) is
-    # never imported in place of ours, and PYTHON* variables change nothing
+    # never imported in place of ours, and PYTHON* variables change nothing; -c runs what
+    # the console script runs (`-m` would load runpy and importlib on every {what})
     {run_python}
 elif command -v nexpay-scan >/dev/null 2>&1; then
     {run_path}
@@ -32,8 +33,9 @@ exit 1
 """
 
 
-# what the hook runs with `python -m`: its presence says this install is still there
+# a file of the package the hook runs: its presence says this install is still there
 _PACKAGE_MAIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__main__.py")
+_RUN = shlex.quote("import sys; from nexpay_scan.cli import main; sys.exit(main())")
 
 
 def hooks_dir(repo: Path) -> Path:
@@ -63,10 +65,10 @@ def hook_script(command: str, what: str, verb: str, *, stdin: bool = False) -> s
     feed = _FEED if stdin else ""
     chain = (_READ_STDIN if stdin else "") + _CHAIN.format(suffix=LEGACY_SUFFIX, feed=feed)
     if stdin:  # a pipeline runs in a subshell: `exec` there would not end this script
-        run_python = f'{feed}"$python" -I -m nexpay_scan {command}; exit $?'
+        run_python = f'{feed}"$python" -I -c {_RUN} {command}; exit $?'
         run_path = f"{feed}nexpay-scan {command}; exit $?"
     else:
-        run_python = f'exec "$python" -I -m nexpay_scan {command}'
+        run_python = f'exec "$python" -I -c {_RUN} {command}'
         run_path = f"exec nexpay-scan {command}"
     return _TEMPLATE.format(
         marker=MARKER,

@@ -47,6 +47,7 @@ def test_install_hook_blocks_a_commit_with_a_key(cli: CliRun, repo: Repo) -> Non
     ("planted", "code"),
     [
         ("argparse.py", "raise SystemExit(0)\n"),
+        ("select.py", "raise SystemExit(0)\n"),  # a module the hook's path does load
         ("nexpay_scan/__init__.py", ""),
         ("nexpay_scan/__main__.py", "raise SystemExit(0)\n"),
     ],
