@@ -160,3 +160,32 @@ def test_only_the_cli_reads_the_command_line() -> None:
     ]
     assert readers, "the CLI reads the command line with argparse"
     assert [str(r) for r in readers if r.parts[0] != "cli"] == []
+
+
+@pytest.mark.parametrize("command", ["staged", "files", "history"])
+def test_garbage_collection_is_back_on_once_the_scan_reads(repo: Repo, command: str) -> None:
+    """A real run of a hook loads the tool with collection off (loading makes no garbage);
+    its scan, which may read a lot, runs with it on; other commands never turn it off."""
+    repo.write("app.py", "x = 1\n")
+    repo.commit()
+    repo.write("app.py", "x = 2\n")
+    repo.stage()
+    code = (
+        "import gc, sys\n"
+        "from nexpay_scan.cli import main\n"
+        "import nexpay_scan.commands.pipeline as pipeline\n"
+        "made = pipeline.make_scanner\n"
+        "def make(*args):\n"
+        "    print('loaded', gc.isenabled(), file=sys.stderr)\n"
+        "    return made(*args)\n"
+        "pipeline.make_scanner = make\n"
+        "code = main()\n"
+        "print('ended', gc.isenabled(), file=sys.stderr)\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, command], capture_output=True, text=True, cwd=repo.path
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = "loaded False" if command == "staged" else "loaded True"
+    assert (loaded, "ended True") == tuple(done.stderr.split("\n")[:2]), done.stderr

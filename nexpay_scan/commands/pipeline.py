@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import time
@@ -88,6 +89,7 @@ def run_scan(source: Source, options: ScanOptions) -> int:
     target = source.target()
     root, trusted = target.root, target.trusted
     scanner = make_scanner(options, root, trusted)
+    gc.enable()  # (off while a hook loads the tool: see `cli.main`)
     findings = source.findings(scanner)
     summary = summarize(source, scanner, started)
     notes: list[str] = []
