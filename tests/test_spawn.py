@@ -12,7 +12,7 @@ import pytest
 
 from nexpay_scan.errors import FatalError
 from nexpay_scan.sources.git import GitCall
-from nexpay_scan.sources.spawn import NULL, PIPE, Child
+from nexpay_scan.sources.spawn import NULL, PIPE, Child, PopenChild
 from testing.git_repo import Repo
 
 # A program that writes 300 kB to each of its outputs, stderr first: a reader that waited
@@ -20,35 +20,43 @@ from testing.git_repo import Repo
 LOUD = [sys.executable, "-c", "import sys; sys.stderr.write('e' * 300_000); print('o' * 300_000)"]
 
 
-def test_both_outputs_are_read_together() -> None:
-    child = Child(LOUD)
+# `Child` (os.posix_spawnp) on POSIX systems; `PopenChild` (subprocess) where it is missing
+KINDS = pytest.mark.parametrize("kind", [Child, PopenChild])
+
+
+@KINDS
+def test_both_outputs_are_read_together(kind: type[Child]) -> None:
+    child = kind(LOUD)
     out, err = child.communicate()
     assert out == b"o" * 300_000 + b"\n"
     assert err == b"e" * 300_000
     assert child.returncode == 0
 
 
-def test_output_past_the_limit_stops_the_child() -> None:
+@KINDS
+def test_output_past_the_limit_stops_the_child(kind: type[Child]) -> None:
     program = "import time; print('x' * 100_000, flush=True); time.sleep(60)"
-    child = Child([sys.executable, "-c", program])
+    child = kind([sys.executable, "-c", program])
     out, _ = child.communicate(limit=1000)
     assert out is None
     assert child.returncode is not None and child.returncode < 0  # killed, and reaped
 
 
-def test_input_pipe_and_exit_code() -> None:
+@KINDS
+def test_input_pipe_and_exit_code(kind: type[Child]) -> None:
     program = "import sys; data = sys.stdin.read(); print(len(data)); sys.exit(3)"
-    child = Child([sys.executable, "-c", program], stdin=PIPE, stderr=NULL)
+    child = kind([sys.executable, "-c", program], stdin=PIPE, stderr=NULL)
     assert child.stdin is not None and child.stderr is None
     child.stdin.write(b"abc" * 1000)
     out, err = child.communicate()
     assert (out, err, child.returncode) == (b"3000\n", b"", 3)
 
 
-def test_a_child_gets_only_its_own_streams() -> None:
+@KINDS
+def test_a_child_gets_only_its_own_streams(kind: type[Child]) -> None:
     read_end, write_end = os.pipe()  # close-on-exec, as every file Python opens
     try:
-        child = Child(["sh", "-c", "ls /proc/self/fd 2>/dev/null || echo none"])
+        child = kind(["sh", "-c", "ls /proc/self/fd 2>/dev/null || echo none"])
         out, _ = child.communicate()
     finally:
         os.close(read_end)
@@ -59,19 +67,21 @@ def test_a_child_gets_only_its_own_streams() -> None:
         assert str(write_end).encode() not in listed
 
 
-def test_sigpipe_is_the_default_again_in_a_child() -> None:
+@KINDS
+def test_sigpipe_is_the_default_again_in_a_child(kind: type[Child]) -> None:
     """Python ignores SIGPIPE; a child left writing to a pipe nobody reads ends by the
     signal (as under `subprocess`), not by an error it may not check."""
-    child = Child(["yes"], stderr=NULL)
+    child = kind(["yes"], stderr=NULL)
     assert child.stdout is not None
     assert child.stdout.read(10) == b"y\ny\ny\ny\ny\n"
     child.stdout.close()
     assert child.wait() == -signal.SIGPIPE
 
 
-def test_missing_program_is_an_error() -> None:
+@KINDS
+def test_missing_program_is_an_error(kind: type[Child]) -> None:
     with pytest.raises(FileNotFoundError):
-        Child(["nexpay-scan-no-such-program"])
+        kind(["nexpay-scan-no-such-program"])
 
 
 def test_git_missing_from_path_is_one_line(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -107,3 +117,17 @@ def test_the_hook_runs_with_its_standard_streams_closed(repo: Repo) -> None:
     done = subprocess.run([sys.executable, "-c", program, str(out)], cwd=repo.path, check=False)
     assert done.returncode == 0
     assert out.read_text() == repr((str(repo.path), ["new.py"]))
+
+
+def test_without_posix_spawn_git_runs_through_subprocess(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A system without `os.posix_spawnp` (Windows) runs git through `subprocess`."""
+    repo.write("a.txt", "a\n")
+    repo.commit()
+    monkeypatch.delattr(os, "posix_spawnp")
+    call = GitCall(repo.path, "rev-parse", "HEAD")
+    assert isinstance(call._process, PopenChild)
+    assert len(call.output().strip()) == 40
+    with pytest.raises(FatalError, match="git rev-parse: Needed a single revision"):
+        GitCall(repo.path, "rev-parse", "--verify", "nope^{commit}").output()

@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 
 from nexpay_scan.errors import FatalError
-from nexpay_scan.sources.spawn import NULL, PIPE, Child
+from nexpay_scan.sources.spawn import NULL, PIPE, Child, start
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ class GitCall:
 def start_git(argv: Sequence[str], stdin: str = NULL, stderr: str = PIPE) -> Child:
     """A git process (see `spawn`); git missing from PATH is a one-line FatalError."""
     try:
-        return Child(argv, stdin=stdin, stderr=stderr)
+        return start(argv, stdin=stdin, stderr=stderr)
     except FileNotFoundError:
         raise FatalError("git is not installed or not on PATH") from None
 

@@ -5,7 +5,8 @@
 commit, half as much again as the rest of its scan. The hook only starts a few git calls,
 reads their output and waits: `Child` does that with the calls `subprocess` itself makes.
 Pipes are made close-on-exec (as `os.pipe` does), so a child gets only its own three
-streams. (Linux and macOS: the tool runs on POSIX systems.)
+streams. Where `os.posix_spawnp` is missing (Windows), `start` gives a `PopenChild`: the same
+calls over `subprocess`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,17 @@ PIPE, NULL = "pipe", "null"  # what each of a child's streams is: a pipe to us, 
 _READ_BYTES = 1 << 16
 # Python ignores SIGPIPE and a child would inherit that: as `subprocess` does, a child gets
 # the default actions back (git then ends quietly when its reader has gone)
-_DEFAULTED = (signals.SIGPIPE, signals.SIGXFSZ)
+_DEFAULTED = tuple(
+    getattr(signals, name) for name in ("SIGPIPE", "SIGXFSZ") if hasattr(signals, name)
+)
+
+
+def start(
+    argv: Sequence[str], *, stdin: str = NULL, stdout: str = PIPE, stderr: str = PIPE
+) -> Child:
+    """`argv` started (see `Child`); FileNotFoundError when its program is not on PATH."""
+    kind = Child if hasattr(os, "posix_spawnp") else PopenChild
+    return kind(argv, stdin=stdin, stdout=stdout, stderr=stderr)
 
 
 class Child:
@@ -124,6 +135,53 @@ class Child:
         if held > limit >= 0:
             return None, stderr
         return b"".join(read.get(out, ())), stderr
+
+
+class PopenChild(Child):
+    """`Child` over `subprocess.Popen`, where `os.posix_spawnp` is missing."""
+
+    def __init__(
+        self, argv: Sequence[str], *, stdin: str = NULL, stdout: str = PIPE, stderr: str = PIPE
+    ) -> None:
+        import subprocess
+
+        def stream(kind: str) -> int:
+            return subprocess.PIPE if kind == PIPE else subprocess.DEVNULL
+
+        self._popen = subprocess.Popen(
+            list(argv), stdin=stream(stdin), stdout=stream(stdout), stderr=stream(stderr)
+        )
+        self.pid, self.returncode = self._popen.pid, None
+        self.stdin, self.stdout, self.stderr = (
+            self._popen.stdin,
+            self._popen.stdout,
+            self._popen.stderr,
+        )
+
+    def poll(self) -> int | None:
+        self.returncode = self._popen.poll()
+        return self.returncode
+
+    def wait(self) -> int:
+        self.returncode = self._popen.wait()
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.poll() is None:
+            self._popen.kill()
+
+    def communicate(self, limit: int = -1) -> tuple[bytes | None, bytes]:
+        head = b""
+        if limit >= 0 and self.stdout is not None and not self.stdout.closed:
+            head = self.stdout.read(limit + 1)
+            if len(head) > limit:
+                self.kill()
+                self._popen.communicate()
+                self.wait()
+                return None, b""
+        out, err = self._popen.communicate()
+        self.wait()
+        return head + (out or b""), err or b""
 
 
 def _above_standard(fd: int, opened: list[int]) -> int:
