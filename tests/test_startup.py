@@ -189,3 +189,14 @@ def test_garbage_collection_is_back_on_once_the_scan_reads(repo: Repo, command: 
     assert done.returncode == 0, done.stderr
     loaded = "loaded False" if command == "staged" else "loaded True"
     assert (loaded, "ended True") == tuple(done.stderr.split("\n")[:2]), done.stderr
+
+
+def test_a_clean_range_loads_no_ci_reader_and_no_typing(repo: Repo) -> None:
+    """A pre-push of clean commits: nothing to link to a platform or to note about a
+    shallow clone, so neither the CI readers nor `typing` are loaded."""
+    repo.write("app.py", "x = 1\n")
+    repo.commit()
+    repo.write("app.py", "x = 2\n")
+    repo.commit()
+    modules = imported_by(repo, "history", "HEAD~1..HEAD")
+    assert [m for m in ("typing", "nexpay_scan.ci", "json") if m in modules] == []

@@ -14,7 +14,6 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any, NoReturn
 
 from nexpay_scan.errors import FatalError
 from nexpay_scan.prefilter import prefilter_for, suspect_objects
@@ -32,6 +31,7 @@ from nexpay_scan.sources.blobs import (
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
+    from typing import Any, NoReturn
 
 
 def can_fork() -> bool:

@@ -17,7 +17,6 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from itertools import accumulate
 from pathlib import Path
-from typing import IO
 
 from nexpay_scan.errors import FatalError
 from nexpay_scan.prefilter import prefilter_for, suspect_objects
@@ -32,6 +31,10 @@ from nexpay_scan.sources.git import (
     streamed,
 )
 from nexpay_scan.stats import Stats
+
+TYPE_CHECKING = False  # typing is not imported at run time (start-up time)
+if TYPE_CHECKING:
+    from typing import IO
 
 CHUNK_BYTES = 2 << 20
 # Each reader's git keeps its pack windows and delta cache small: the memory bound holds

@@ -105,6 +105,8 @@ def history_findings(wanted: HistoryRequest, root: Path, scan: HistoryScan) -> l
 def _mark_shallow_edges(root: Path, findings: list[Finding]) -> None:
     """In a shallow clone, a key "introduced" at a commit where the clone's history is cut
     may be older: say so rather than name that commit as where it came in."""
+    if not findings:  # (no git call for a clean scan: a pre-push hook waits for it)
+        return
     from nexpay_scan.sources.git import shallow_edges
 
     edges = shallow_edges(root)
@@ -119,6 +121,8 @@ def _mark_shallow_edges(root: Path, findings: list[Finding]) -> None:
 def link_findings(root: Path, findings: list[Finding]) -> None:
     """A note on each finding with its commit and line on the hosting platform, when the
     CI's variables or the `origin` URL say which."""
+    if not findings:  # (a clean scan loads no CI reader and asks git nothing)
+        return
     from nexpay_scan.ci import web_links
 
     links = web_links(root, os.environ)

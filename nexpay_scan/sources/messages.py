@@ -11,7 +11,6 @@ import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from nexpay_scan.findings import Commit
 from nexpay_scan.prefilter import prefilter_for
@@ -26,6 +25,10 @@ from nexpay_scan.sources.gitlog import (
     marked_blocks,
     unmarked,
 )
+
+TYPE_CHECKING = False  # typing is not imported at run time (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
 
 MESSAGE_PLACE = "(commit message)"
 # (ids of the commits listed, records of those whose message could hold a key)
