@@ -113,6 +113,9 @@ def keep() -> None:
     path = cache_file()
     if path is None:
         return
+    folder = os.path.dirname(path)
+    if os.path.isdir(folder) and not os.access(folder, os.W_OK | os.X_OK):
+        return  # (a read-only cache: not worth parsing every pattern again to fail)
     try:
         entries = [_entry(key) for key in list(_patterns)]
     except Exception:  # another `re`: nothing is stored
