@@ -227,6 +227,39 @@ def test_framework_all_files_finds_an_old_key(framework_repo: tuple[Repo, Path])
     assert files.returncode != 0 and "legacy/old.env" in files.stdout
 
 
+def test_a_file_named_like_a_flag_cannot_hide_a_key(
+    framework_repo: tuple[Repo, Path], cli: CliRun
+) -> None:
+    """The framework passes file names after the hook's arguments, as they are: a file
+    named `--baseline=b.json`, beside a b.json that lists the key, would be read as that
+    flag and suppress the key. The hook refuses it, under --all-files and in a commit."""
+    repo, home = framework_repo
+    repo.write("deploy.env", f"NEXPAY_SECRET={secret(5)}\n")
+    repo.stage()
+    assert _commit(repo, "--no-verify", env=_git_env(home)).returncode == 0
+    made = cli(
+        "baseline", "create", "--repo", str(repo.path), "--output", str(repo.path / "b.json")
+    )
+    assert made.code == 0, made.err
+    repo.write("--baseline=b.json", "")
+    repo.stage()
+    assert _commit(repo, "--no-verify", env=_git_env(home)).returncode == 0
+    run = _pre_commit(repo, home, "run", "nexpay-scan", "--all-files")
+    shown = run.stdout + run.stderr
+    assert run.returncode != 0, shown
+    assert "is a file named like a flag" in shown
+    assert secret(5) not in shown
+    # a commit that adds the key again (the baseline lists it) and touches the flag's file,
+    # which the framework then passes among the staged files
+    repo.write("deploy.env", f"NEXPAY_SECRET={secret(5)}\nAGAIN={secret(5)}\n")
+    repo.write("--baseline=b.json", "touched\n")
+    repo.stage()
+    blocked = _commit(repo, env=_git_env(home))
+    shown = blocked.stdout + blocked.stderr
+    assert blocked.returncode != 0, shown
+    assert "is a file named like a flag" in shown
+
+
 def test_framework_push_hook_blocks_a_push_with_a_key(
     framework_repo: tuple[Repo, Path], tmp_path: Path
 ) -> None:

@@ -155,9 +155,9 @@ def test_not_a_repository_is_a_one_line_error(cli: CliRun, tmp_path: Path) -> No
 def test_the_repository_named_is_scanned_whatever_git_was_started_on(
     cli: CliRun, repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flag: str
 ) -> None:
-    """The git calls start before the command line is parsed, for the repository a plain
-    `--repo PATH` names (else the current folder); an abbreviation argparse accepts names
-    another one, and the scan reads that one."""
+    """The git calls start before the tool loads, for the repository a plain command line
+    names; an abbreviation argparse accepts (`--rep`) is no plain line: the scan starts
+    its own calls, and reads the repository named, not the current folder's."""
     clean = Repo(tmp_path / "clean")
     clean.write("a.txt", "a\n")
     clean.commit()

@@ -94,8 +94,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # once its scanner is ready (`pipeline.run_scan`); any other command, at once.
         gc.disable()
     try:
-        _start_early(command, args_list)
-        return _dispatch(_plain(args_list) or build_parser(command).parse_args(args_list))
+        if command == "hook":
+            _refuse_files_named_like_flags(args_list)
+        plain = _plain(args_list)
+        if plain is not None:
+            _start_early(plain)
+        return _dispatch(plain or build_parser(command).parse_args(args_list))
     except FatalError as error:
         _print_error(str(error), command)
         return EXIT_ERROR
@@ -142,23 +146,27 @@ def _print_error(message: str, command: str) -> None:
         )
 
 
-def _start_early(command: str, args: Sequence[str]) -> None:
-    """For a staged scan (`staged`, or `hook` in a commit), starts its git calls now, for the
-    repository `--repo` names in its plain form (else "."); the scan takes them if it reads
-    that repository (see `sources.staged_git`)."""
-    if command != "staged" and not (command == "hook" and "GIT_INDEX_FILE" in os.environ):
+def _refuse_files_named_like_flags(args: Sequence[str]) -> None:
+    """The pre-commit framework passes the file names after the hook's arguments, as they
+    are: a file the repository names `--baseline=b.json` (beside a `b.json` listing its
+    key) would be read as that flag and hide the key. A word that looks like a flag and
+    names a file here is refused (exit 2: the commit, or the CI job, is blocked)."""
+    for arg in args:
+        if arg.startswith("-") and os.path.lexists(arg):
+            raise FatalError(
+                f"{arg!r} is a file named like a flag: the hook cannot tell it from one "
+                "(rename it, e.g. git mv -- OLD NEW)"
+            )
+
+
+def _start_early(plain: Namespace) -> None:
+    """For a staged scan (`staged`, or `hook` in a commit), starts its git calls now, before
+    the tool loads; the scan takes them (see `sources.staged_git`)."""
+    if plain.command == "hook" and "GIT_INDEX_FILE" not in os.environ:
         return
-    repo = "."
-    for at, arg in enumerate(args):
-        if arg == "--":
-            break
-        if arg == "--repo" and at + 1 < len(args):
-            repo = args[at + 1]
-        elif arg.startswith("--repo="):
-            repo = arg.removeprefix("--repo=")
     from nexpay_scan.sources.staged_git import start_early
 
-    start_early(repo)
+    start_early(getattr(plain, "repo", "."))
 
 
 def _plain(args: Sequence[str]) -> Namespace | None:

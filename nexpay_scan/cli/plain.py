@@ -45,11 +45,6 @@ class Namespace:
     def __init__(self, **given: object) -> None:
         self.__dict__.update(given)
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Namespace) and vars(self) == vars(other)
-
-    __hash__ = None  # type: ignore[assignment]
-
     if TYPE_CHECKING:
 
         def __getattr__(self, name: str) -> Any: ...

@@ -10,7 +10,6 @@ from nexpay_scan.records import Record
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
-    import re
     from collections.abc import Callable, Iterator
     from typing import Literal
 
@@ -306,9 +305,9 @@ def is_text(blob: bytes) -> bool:
     return True
 
 
-def compiled(source: bytes) -> re.Pattern[bytes]:
-    """The tool's pattern `source`, compiled on first use (`nexpay_scan.compiled`)."""
-    return pattern(source)
+# The tool's pattern `source`, compiled on first use (`nexpay_scan.compiled`): the decoders
+# ask for theirs where they use them, one dict lookup each time (no wrapper call on top).
+compiled = pattern
 
 
 def utf16_size(text: bytes) -> int:
