@@ -191,12 +191,19 @@ def test_garbage_collection_is_back_on_once_the_scan_reads(repo: Repo, command: 
     assert (loaded, "ended True") == tuple(done.stderr.split("\n")[:2]), done.stderr
 
 
-def test_a_clean_range_loads_no_ci_reader_and_no_typing(repo: Repo) -> None:
+@pytest.mark.parametrize("form", ["text", "json", "sarif"])
+def test_a_clean_range_loads_no_ci_reader_and_no_typing(repo: Repo, form: str) -> None:
     """A pre-push of clean commits: nothing to link to a platform or to note about a
-    shallow clone, so neither the CI readers nor `typing` are loaded."""
+    shallow clone, so neither the CI readers nor `typing` are loaded, whatever the report's
+    form; and its forked blob readers answer without `multiprocessing` (nor the `socket`
+    and `pickle` it loads)."""
     repo.write("app.py", "x = 1\n")
     repo.commit()
     repo.write("app.py", "x = 2\n")
     repo.commit()
-    modules = imported_by(repo, "history", "HEAD~1..HEAD")
-    assert [m for m in ("typing", "nexpay_scan.ci", "json") if m in modules] == []
+    modules = imported_by(repo, "history", "--format", form, "HEAD~1..HEAD")
+    assert "nexpay_scan.sources.blob_processes" in modules  # (the readers were forked)
+    unwanted = ["typing", "nexpay_scan.ci", "multiprocessing", "socket", "pickle"]
+    if form == "text":
+        unwanted.append("json")
+    assert [m for m in unwanted if m in modules] == []

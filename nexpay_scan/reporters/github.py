@@ -9,11 +9,14 @@ everywhere else.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import IO
 
 from nexpay_scan.findings import SUPPRESSION, Finding
 from nexpay_scan.reporters import Report, display_path, display_text, skipped_lines
 from nexpay_scan.reporters.remediation import REMEDIATION
+
+TYPE_CHECKING = False  # typing is not imported at run time (start-up time)
+if TYPE_CHECKING:
+    from typing import IO
 
 
 def _data(text: str) -> str:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 from nexpay_scan import __version__
 from nexpay_scan.findings import Finding
 from nexpay_scan.reporters import Report, display_path, skipped_lines, suppressed_line
 from nexpay_scan.reporters.remediation import REMEDIATION
+
+TYPE_CHECKING = False  # typing is not imported at run time (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
 
 SCHEMA_VERSION = "15.0.6"
 SCHEMA_URL = (

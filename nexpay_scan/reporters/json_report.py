@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from nexpay_scan import __version__
 from nexpay_scan.findings import CLIENT_ID, SECRET, Finding
 from nexpay_scan.reporters import Report
 from nexpay_scan.scan import Skipped
+
+TYPE_CHECKING = False  # typing is not imported at run time (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def finding_dict(finding: Finding, report: Report) -> dict[str, Any]:

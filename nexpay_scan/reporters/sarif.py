@@ -6,16 +6,20 @@ import json
 import re
 from collections.abc import Sequence
 from pathlib import Path, PurePath
-from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from nexpay_scan import __version__
 from nexpay_scan.config import builtin_rules
 from nexpay_scan.findings import CLIENT_ID, LIVE, SECRET, Finding
+from nexpay_scan.records import Record
 from nexpay_scan.reporters import Report, display_path, skipped_lines
 from nexpay_scan.reporters.json_report import finding_dict, summary_dict
 from nexpay_scan.reporters.remediation import REMEDIATION
 from nexpay_scan.rules import Rule
+
+TYPE_CHECKING = False  # typing is not imported at run time (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/nexpay/nexpay-scan"
@@ -34,7 +38,7 @@ _IMPACT = {
 _NOT_PROPERTIES = ("rule", "description", "file", "line", "column")
 
 
-class RuleInfo(NamedTuple):
+class RuleInfo(Record):
     """What a SARIF rule descriptor says about one rule in force."""
 
     id: str

@@ -114,7 +114,7 @@ def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> 
     try:
         # read while git lists the store: both are short, and neither runs beside the
         # blob readers (`git log` holds every message it has shown: tens of MB)
-        listed, suspects = read_messages(repo, rev_args, scanner)
+        listed, suspects, tags = read_messages(repo, rev_args, scanner, tags=scan.tags_of_range)
         commits = len(listed)  # every commit of the selection: its count is enough here
         del listed  # (every tag is scanned in a whole history: not the commits' ids)
         listing = BlobListing(spool=store.output())
@@ -144,7 +144,7 @@ def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> 
     if not walks:  # the message reader listed every commit of the selection
         scan.walked(commits, shown=False)
     name_oversized(repo, scanner, oversized, rev_args, scan.stats)
-    scan.scan_messages_read((set(), suspects), rev_args)
+    scan.scan_messages_read((set(), suspects, tags), rev_args)
     return scan.findings() + extra
 
 
@@ -168,7 +168,9 @@ def _selection(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> None
             listing=listing,
             stats=scan.stats,
             progress=scan.progress,
-            started=lambda: messages.append(messages_beside(repo, rev_args, scanner)),
+            started=lambda: messages.append(
+                messages_beside(repo, rev_args, scanner, tags=scan.tags_of_range)
+            ),
         )
         found = walk.introductions(hits | {sha for sha, _ in oversized})
     finally:

@@ -27,10 +27,10 @@ from nexpay_scan.sources.blobs import (
     list_into,
     read_batches,
 )
+from nexpay_scan.sources.channel import Channel, ready
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from multiprocessing.connection import Connection
     from typing import Any, NoReturn
 
 
@@ -45,7 +45,7 @@ class _Reader:
     """A forked reader process: its id, the pipe its batches go down (None once closed),
     the pipe its answers come up."""
 
-    def __init__(self, pid: int, batches: Connection, answers: Connection) -> None:
+    def __init__(self, pid: int, batches: Channel, answers: Channel) -> None:
         self.pid, self.batches, self.answers = pid, batches, answers
         self.gone = False
 
@@ -86,19 +86,16 @@ class _Answers:
         self.ended = 0
         self.done = threading.Event()
 
-    def collect(self, answers: list[Connection]) -> None:
+    def collect(self, answers: list[Channel]) -> None:
         """Reads every reader's answers until each has closed its end; then `done` is set."""
-        from multiprocessing.connection import Connection, wait
-
         try:
             waiting = list(answers)
             while waiting:
-                for ready in wait(waiting):
-                    assert isinstance(ready, Connection)
+                for channel in ready(waiting):
                     try:
-                        self.take(ready.recv())
+                        self.take(channel.recv())
                     except EOFError:
-                        waiting.remove(ready)
+                        waiting.remove(channel)
                     except BaseException as error:  # on_first failing: named, as one line
                         self.errors.append(str(error) or type(error).__name__)
         finally:
@@ -258,8 +255,6 @@ def _warm_up(scanner: Scanner) -> None:
 def _fork_reader(search: BlobSearch, others: list[_Reader]) -> _Reader:
     """Starts one reader process (see `_reader_life`). Ctrl-C and SIGTERM are held back
     across the fork, so that neither lands in the child before it is a reader."""
-    from multiprocessing.connection import Connection
-
     batches_in, batches_out = os.pipe()
     answers_in, answers_out = os.pipe()
     held = {signal.SIGINT, signal.SIGTERM}
@@ -272,9 +267,7 @@ def _fork_reader(search: BlobSearch, others: list[_Reader]) -> _Reader:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
     os.close(batches_in)
     os.close(answers_out)
-    return _Reader(
-        pid, Connection(batches_out, readable=False), Connection(answers_in, writable=False)
-    )
+    return _Reader(pid, Channel(batches_out), Channel(answers_in))
 
 
 def _reader_life(
@@ -295,22 +288,19 @@ def _reader_life(
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
-        from multiprocessing.connection import Connection
-
         for other in others:  # the parent's ends of its siblings' pipes: theirs to close
             os.close(other.batches.fileno())
             os.close(other.answers.fileno())
         os.close(batches_out)  # else the end of the batches would never show here
         os.close(answers_in)
-        batches = Connection(batches_in, writable=False)
-        answers = Connection(answers_out, readable=False)
+        batches, answers = Channel(batches_in), Channel(answers_out)
         search.scanner.detector.timeouts.clear()  # the parent counts its own
         code = _read_and_answer(search, batches, answers)
     finally:
         os._exit(code)
 
 
-def _read_and_answer(search: BlobSearch, batches: Connection, answers: Connection) -> int:
+def _read_and_answer(search: BlobSearch, batches: Channel, answers: Channel) -> int:
     def next_batch() -> Batch | None:
         try:
             ids, sizes, total = batches.recv()
@@ -326,7 +316,9 @@ def _read_and_answer(search: BlobSearch, batches: Connection, answers: Connectio
     try:
         read_batches(search, next_batch, searched)
         detector = search.scanner.detector
-        answers.send(("end", detector.timeouts, detector.stopped, detector.guard.stopped))
+        # (as built-in types: what a Channel carries)
+        timeouts = dict(detector.timeouts)
+        answers.send(("end", timeouts, set(detector.stopped), set(detector.guard.stopped)))
         return 0
     except FatalError as error:
         answers.send(("error", str(error)))

@@ -148,7 +148,9 @@ class HistoryScan:
         # paths where a blob over the limit appears stay out of `git log -p`, which would
         # read such a blob whole: their changes are scanned from the blobs, by size
         big = oversized_paths(self.repo, rev_args, stdin, limit)
-        messages = None if stdin else messages_beside(self.repo, rev_args, self.scanner)
+        messages = None
+        if not stdin:
+            messages = messages_beside(self.repo, rev_args, self.scanner, tags=self.tags_of_range)
         with BlobReader(self.repo) as blobs:
             for block in stream_log(self.repo, rev_args, stdin, limit, excluding(big)):
                 if isinstance(block, LongRecord):
@@ -175,17 +177,14 @@ class HistoryScan:
 
     def scan_messages_read(self, read: MessagesRead, rev_args: Sequence[str]) -> None:
         """Scans the messages `read_messages` found suspect and, unless `tags_of_range` is
-        off, the messages of the annotated tags pointing at the commits it listed."""
-        listed = self._scan_messages_read(read)
-        if self.tags_of_range:
-            self.scan_tags(tags_pointing_at(self.repo, listed, rev_args))
-
-    def _scan_messages_read(self, read: MessagesRead) -> set[str]:
-        listed, suspects = read
+        off, the messages of the annotated tags pointing at the commits it listed (as it
+        listed them, or listed now)."""
+        listed, suspects, tags = read
         for record in suspects:
             dated, message = parse_commit(record)
             self._scan_text(message, MESSAGE_PLACE, dated)
-        return listed
+        if self.tags_of_range:
+            self.scan_tags(tags_pointing_at(self.repo, listed, rev_args) if tags is None else tags)
 
     def scan_tags(self, tags: Sequence[tuple[str, str]]) -> None:
         """Scans the messages of the annotated tags among `tags` ((name, object id)): a
