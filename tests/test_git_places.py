@@ -82,6 +82,32 @@ def test_tag_message_is_scanned_by_history(cli: CliRun, tagged: Repo, engine: st
     assert found["commit"] == tagged.git("rev-parse", "v1.2").strip()  # the tag object
 
 
+@pytest.mark.parametrize("packed", [False, True])
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_range_scans_the_tags_on_its_commits_and_no_others(
+    cli: CliRun, repo: Repo, engine: str, packed: bool
+) -> None:
+    """A range scans the messages of the annotated tags on its own commits, a tag of such
+    a tag too (its target, peeled, is in the range), loose or packed; not those on commits
+    before it, nor a lightweight tag."""
+    repo.write("a.txt", "old\n")
+    repo.commit("old")
+    repo.git("tag", "-a", "before", "-m", f"old release {secret(702)}\n")
+    repo.write("a.txt", "new\n")
+    repo.commit("new")
+    repo.git("tag", "-a", "inside", "-m", f"new release {secret(703)}\n")
+    repo.git("tag", "-a", "outer", "inside", "-m", f"re-tagged {secret(704)}\n")
+    repo.git("tag", "light")
+    if packed:
+        repo.git("pack-refs", "--all")
+    where = ("--repo", str(repo.path), "--engine", engine, *FLAGS)
+    found = _findings(cli("history", *where, "HEAD~1..HEAD"))
+    assert sorted((f["file"], f["match"]) for f in found) == [
+        ("(tag message inside)", secret(703)),
+        ("(tag message outer)", secret(704)),
+    ]
+
+
 def test_tag_message_is_scanned_by_pre_push_and_pre_receive(
     cli: CliRun, tagged: Repo, tmp_path: Path
 ) -> None:

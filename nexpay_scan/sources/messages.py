@@ -96,21 +96,30 @@ def messages_beside(
 def tags_pointing_at(
     repo: Path, commits: set[str], rev_args: Sequence[str]
 ) -> list[tuple[str, str]]:
-    """(name, tag object) of the annotated tags whose target is one of `commits`; for the
-    whole history, every annotated tag."""
+    """(name, tag object) of the annotated tags whose target is one of `commits` (through
+    tags of tags); for the whole history, every annotated tag. The targets come from
+    `show-ref -d`, which reads them off packed-refs where it can: `for-each-ref`'s
+    `%(*objectname)` reads every tag object (10-19 ms for celery's 261 tags)."""
     listed = run_git(
         repo,
         "for-each-ref",
-        "--format=%(objecttype) %(objectname) %(*objectname) %(refname:short)",
+        "--format=%(objecttype) %(objectname) %(refname) %(refname:short)",
         "refs/tags",
     ).decode("utf-8", "surrogateescape")
-    whole = is_whole_history(rev_args)
-    tags = []
+    annotated = []
     for line in listed.splitlines():
-        kind, sha, target, name = [*line.split(" ", 3), "", "", ""][:4]
-        if kind == "tag" and (whole or target in commits):
-            tags.append((name, sha))
-    return tags
+        kind, sha, ref, name = [*line.split(" ", 3), "", "", ""][:4]
+        if kind == "tag":
+            annotated.append((name, sha, ref))
+    if not annotated or is_whole_history(rev_args):
+        return [(name, sha) for name, sha, _ in annotated]
+    peeled = run_git(repo, "show-ref", "-d", "--tags", ok_codes=(0, 1))
+    targets = {}
+    for line in peeled.decode("utf-8", "surrogateescape").splitlines():
+        target, _, ref = line.partition(" ")
+        if ref.endswith("^{}"):
+            targets[ref[:-3]] = target
+    return [(name, sha) for name, sha, ref in annotated if targets.get(ref) in commits]
 
 
 def object_types(repo: Path, shas: Sequence[str]) -> list[str]:
