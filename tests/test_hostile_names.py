@@ -90,3 +90,16 @@ def test_a_repository_folder_with_a_newline_in_its_name(cli: CliRun, tmp_path: P
     assert [f["file"] for f in run.json()["suppressed"]] == ["fixtures/k.env"]
     remembered = repo.path / ".git" / "nexpay-scan" / "last-found"
     assert "app/k.env" in remembered.read_text()
+
+
+def test_a_bare_repository_with_a_newline_in_its_name(cli: CliRun, tmp_path: Path) -> None:
+    """A bare repository (a server's, where pre-receive runs) is found by one git call that
+    names it on the line after "true": a newline in its own name is kept."""
+    repo = Repo(tmp_path / "work")
+    repo.write("app/k.env", f"K={secret(5)}\n")
+    repo.commit()
+    bare = tmp_path / "odd\nserver.git"
+    git(tmp_path, "clone", "-q", "--bare", str(repo.path), str(bare))
+    run = cli("history", "--repo", str(bare), "--format", "json")
+    assert run.code == 1, run.err
+    assert [f["file"] for f in run.json()["findings"]] == ["app/k.env"]

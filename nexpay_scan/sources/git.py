@@ -221,12 +221,13 @@ def repo_root(path: StrPath) -> Path:
         out = b""
     if out.strip():
         return Path(os.fsdecode(out.rstrip(b"\n")))
-    try:
-        bare = run_git(path, "rev-parse", "--is-bare-repository").strip() == b"true"
+    try:  # one call: "true" or "false", then the git dir (which may hold a newline)
+        answer = run_git(path, "rev-parse", "--is-bare-repository", "--absolute-git-dir")
     except FatalError:
-        bare = False
-    if bare:
-        return Path(os.fsdecode(run_git(path, "rev-parse", "--absolute-git-dir").rstrip(b"\n")))
+        answer = b""
+    bare, _, git_dir = answer.partition(b"\n")
+    if bare == b"true" and git_dir.strip():
+        return Path(os.fsdecode(git_dir.removesuffix(b"\n")))
     raise FatalError(
         f"{os.fspath(path)}: not a git repository (run inside one, or pass --repo PATH)"
     )
