@@ -37,6 +37,10 @@ def argparse_records(args: list[str]) -> list[object]:
         ["hook", "a.py", "b c.py"],
         ["hook", "--quiet", "--format", "junit", "a.py", "=b", ""],
         ["hook", "--repo", ".", "--", "a.py"],
+        ["pre-push"],
+        ["pre-push", "origin", "git@example.com:a/b.git"],
+        ["pre-push", "--quiet", "--format", "json", "origin"],
+        ["pre-push", "--repo", "/r", "--no-redact", "origin", ""],
     ],
 )
 def test_plain_command_lines_mean_what_argparse_says(args: list[str]) -> None:
@@ -62,6 +66,10 @@ def test_plain_command_lines_mean_what_argparse_says(args: list[str]) -> None:
         ["hook", "--", "a.py"],
         ["hook", "-"],
         ["hook", "--jobs", "2", "a.py"],
+        ["pre-push", "origin", "url", "more"],  # a third word: argparse's error
+        ["pre-push", "origin", "--quiet", "url"],  # a flag between them
+        ["pre-push", "--verify", "origin"],  # not read here
+        ["pre-push", "-"],
         ["--version"],
         ["files", "."],
     ],
@@ -80,7 +88,7 @@ WORDS = st.sampled_from(
 
 
 @settings(max_examples=300, deadline=None)
-@given(command=st.sampled_from(["staged", "hook"]), words=st.lists(WORDS, max_size=7))
+@given(command=st.sampled_from(["staged", "hook", "pre-push"]), words=st.lists(WORDS, max_size=7))
 def test_whatever_plain_reads_argparse_reads_the_same(command: str, words: list[str]) -> None:
     args = [command, *words]
     plain = plain_namespace(args)

@@ -207,3 +207,29 @@ def test_a_clean_range_loads_no_ci_reader_and_no_typing(repo: Repo, form: str) -
     if form == "text":
         unwanted.append("json")
     assert [m for m in unwanted if m in modules] == []
+
+
+def test_a_pre_push_reads_its_command_line_without_argparse(repo: Repo) -> None:
+    """`pre-push REMOTE URL`, as git runs the hook on every push, is read by `cli.plain`:
+    argparse is not loaded (nor the parser built) for a push of clean commits."""
+    repo.write("app.py", "x = 1\n")
+    repo.commit()
+    repo.write("app.py", "x = 2\n")
+    head = repo.commit()
+    line = f"refs/heads/main {head} refs/heads/main {'0' * 40}\n"
+    code = (
+        "import sys; from nexpay_scan.cli import main; code = main(sys.argv[1:]); "
+        "print('\\n'.join(sys.modules), file=sys.stderr); sys.exit(code)"
+    )
+    for _ in range(2):  # the first run parses the rule files and fills the cache
+        done = subprocess.run(
+            [sys.executable, "-c", code, "pre-push", "origin", "git@example.com:a/b.git"],
+            input=line,
+            capture_output=True,
+            text=True,
+            cwd=repo.path,
+        )
+    assert done.returncode == 0, done.stderr
+    modules = set(done.stderr.split())
+    assert "nexpay_scan.commands.push" in modules  # (the push was scanned)
+    assert [m for m in ("argparse", "gettext", "nexpay_scan.cli.arguments") if m in modules] == []

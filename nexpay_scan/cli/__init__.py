@@ -162,6 +162,8 @@ def _refuse_files_named_like_flags(args: Sequence[str]) -> None:
 def _start_early(plain: Namespace) -> None:
     """For a staged scan (`staged`, or `hook` in a commit), starts its git calls now, before
     the tool loads; the scan takes them (see `sources.staged_git`)."""
+    if plain.command not in HOOK_COMMANDS:
+        return
     if plain.command == "hook" and "GIT_INDEX_FILE" not in os.environ:
         return
     from nexpay_scan.sources.staged_git import start_early

@@ -1,9 +1,10 @@
 """The hooks' command lines, read without argparse.
 
-`staged` and `hook` run on every commit, and argparse (with the `re`, `gettext` and
-`warnings` it loads, and the parser it builds) costs them milliseconds each time. A
-command line in the plain forms a hook is given (`staged --repo PATH --quiet`, `hook
---format json FILE...`) is read here into the namespace argparse would make of it.
+`staged` and `hook` run on every commit, `pre-push` on every push, and argparse (with the
+`re`, `gettext` and `warnings` it loads, and the parser it builds) costs them milliseconds
+each time. A command line in the plain forms a hook is given (`staged --repo PATH
+--quiet`, `hook --format json FILE...`, `pre-push REMOTE URL`) is read here into the
+namespace argparse would make of it.
 Anything else (an abbreviation, `--help`, a flag not listed here, a value that is not
 one of the choices, a file named like a flag) is left to argparse, which reads it or
 says what is wrong: this never rejects a command line. tests/test_cli_plain.py checks
@@ -21,8 +22,9 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
-# the commands read here, and whether each takes files (`hook FILE...`)
-TAKES_FILES = {"staged": False, "hook": True}
+# the commands read here, and the words each takes after its flags: files (`hook
+# FILE...`), at most two (`pre-push [REMOTE [URL]]`, as git calls the hook), or none
+_WORDS_AFTER = {"staged": 0, "hook": -1, "pre-push": 2}
 _VALUES = {
     "--repo": "repo",
     "--config": "config",
@@ -52,18 +54,20 @@ class Namespace:
 
 def plain_namespace(args: Sequence[str]) -> Namespace | None:
     """The namespace argparse would make of `args` (the command first, its flags, then
-    for `hook` its files), for the flags it sets; None for any other command line."""
-    if not args or args[0] not in TAKES_FILES:
+    for `hook` its files, for `pre-push` git's remote and URL), for the flags it sets; None
+    for any other command line."""
+    if not args or args[0] not in _WORDS_AFTER:
         return None
     command = args[0]
+    most = _WORDS_AFTER[command]
     given: dict[str, object] = {"command": command}
-    files: list[str] = []
+    words: list[str] = []
     rest = iter(args[1:])
     for arg in rest:
-        if files or not arg.startswith("-"):  # a file; after the first, files only
-            if not TAKES_FILES[command] or arg.startswith("-"):
+        if words or not arg.startswith("-"):  # a word; after the first, words only
+            if arg.startswith("-") or len(words) == most:
                 return None
-            files.append(arg)
+            words.append(arg)
             continue
         name, equals, value = arg.partition("=")
         if name in _SWITCHES and not equals:
@@ -79,6 +83,9 @@ def plain_namespace(args: Sequence[str]) -> Namespace | None:
         if name == "--format" and value not in FORMATS:
             return None
         given[_VALUES[name]] = value
-    if TAKES_FILES[command]:
-        given.update(filenames=files, jobs=default_jobs())
+    if command == "hook":
+        given.update(filenames=words, jobs=default_jobs())
+    elif command == "pre-push":
+        remote, url = [*words, None, None][:2]
+        given.update(remote=remote, url=url)
     return Namespace(**given)

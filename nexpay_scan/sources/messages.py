@@ -26,10 +26,6 @@ from nexpay_scan.sources.gitlog import (
     unmarked,
 )
 
-TYPE_CHECKING = False  # typing is not imported at run time (start-up time)
-if TYPE_CHECKING:
-    pass
-
 MESSAGE_PLACE = "(commit message)"
 # (ids of the commits listed, records of those whose message could hold a key, and when
 # asked for, the annotated tags pointing at them: see `tags_pointing_at`)
@@ -47,7 +43,7 @@ def read_messages(
     """The ids of the commits `git log rev_args` lists, the records (MARKER, header
     fields, then the message) of those whose message could hold a key (see `Prefilter`),
     and with `tags` the annotated tags pointing at those commits (else None): listed here,
-    beside the scan, as its own start is (git reads every tag object: 10 ms on celery)."""
+    on the thread beside the scan, not after it."""
     words = prefilter_for(scanner.detector.keywords)
     listed: set[str] = set()
     suspects: list[bytes] = []
