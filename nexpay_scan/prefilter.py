@@ -35,6 +35,7 @@ from nexpay_scan.decoders import escaped_views, hints_for
 from nexpay_scan.decoders.base64 import MIN_BASE64
 from nexpay_scan.decoders.escapes import RUN_REACH, escapes_near_hints
 from nexpay_scan.decoders.model import CONTEXT_BYTES, Hints, decoded_regions, merged
+from nexpay_scan.decoders.utf16 import UTF16_SNIFF, utf16_codec
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -475,13 +476,24 @@ def suspect_objects(
     for offset in prefilter.hiding_offsets(block):
         hit.add(max(bisect_right(starts, offset) - 1, 0))
     for number, (at, size) in enumerate(zip(starts, sizes, strict=True)):
-        if number not in hit and starts_utf16(block, at, size):
+        if number not in hit and _is_utf16(block, at, size):
             hit.add(number)
     for number in sorted(hinted - hit):
         start = starts[number]
         if prefilter.escapes_show_keyword(block[start : start + sizes[number]]):
             hit.add(number)
     return hit
+
+
+def _is_utf16(block: bytes, at: int, size: int) -> bool:
+    """Whether the object of `size` bytes at `at` is UTF-16 text as the decoders tell it
+    (`utf16_codec`, on the same first bytes), which they then decode whole: exactly, not
+    as `starts_utf16` guesses (binaries hold NULs in every other byte often enough: 76 of
+    the standard library's shared objects)."""
+    end = at + min(UTF16_SNIFF, size)
+    if block.find(b"\0", at, end) < 0:
+        return False
+    return utf16_codec(block[at:end]) is not None
 
 
 def _whole_at(block: bytes, starts: Sequence[int]) -> Iterator[int]:

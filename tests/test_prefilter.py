@@ -237,3 +237,36 @@ def test_content_packed_with_gzip_headers_is_suspect_not_slow() -> None:
     stream += b"\0" * (-len(stream) % 3)  # each next one starts a group of three
     assert _suspects(b"data: " + base64.b64encode(stream)) == set()
     assert _suspects(b"data: " + base64.b64encode(stream * 200)) == {0}
+
+
+@PROPERTY
+@given(
+    seed=st.integers(0, 10**6),
+    codec=st.sampled_from(["utf-16-le", "utf-16-be"]),
+    lead=st.binary(max_size=64),
+    damage=st.integers(0, 200),
+    tail=st.integers(0, 5000),
+)
+def test_whatever_utf16_a_scan_decodes_the_prefilter_lets_through(
+    seed: int, codec: str, lead: bytes, damage: int, tail: int
+) -> None:
+    # UTF-16 text without a byte-order mark, damaged here and there (NULs too), after any
+    # bytes and before binary noise: the prefilter tells it as the decoders do
+    rng = random.Random(seed)
+    data = bytearray(lead + f"nexpay_secret = {secret(seed)}\n".encode(codec) * 3)
+    for _ in range(damage):
+        data[rng.randrange(len(data))] = rng.choice([0, rng.randrange(256)])
+    content = bytes(data) + rng.randbytes(tail)
+    if _found(content):
+        assert _suspects(content) == {0}
+
+
+def test_a_binary_with_nuls_in_every_other_byte_half_the_time_is_not_suspect() -> None:
+    """A shared object's tables put NULs in every other byte often, not three times in
+    four: the decoders do not read it as UTF-16, and neither does the prefilter."""
+    rng = random.Random(7)
+    units = [bytes([rng.randrange(1, 256), 0 if rng.random() < 0.6 else rng.randrange(1, 256)])
+             for _ in range(3000)]  # fmt: skip
+    content = b"".join(units)
+    assert not _found(content)
+    assert _suspects(content) == set()
