@@ -117,6 +117,9 @@ class Prefilter:
         # what decoded base64 may hold besides a word: a word in UTF-16 (each character
         # in two bytes, one of them NUL: "n\0x\0p" in both byte orders)
         self.utf16_words = tuple(b"\0".join(_letters(w)) for w in self.words)
+        # where in decoded bytes any of them may start: one pass, not one per word (each
+        # pass is a find over every decoding, at each alignment)
+        self.anchors = _anchor_search(self.words + self.utf16_words)
 
     def suspect(self, data: bytes, *, patch: bool = False) -> bool:
         """False only when no key can hide in `data`, as it is or decoded. `patch`: `data`
@@ -183,15 +186,15 @@ class Prefilter:
         straddles two chains names one of them: a false alarm, never a miss. A word in the
         noise of an image's bytes is no hit: no text token holds it."""
         lowered = decoded.lower()
-        for word in self.words:
+        for word, at in self._words_in(lowered):
+            if word in self.utf16_words:
+                yield at
+                continue
             reach = _text_reach(len(word))
-            for at in _occurrences(lowered, word):
-                if _utf8_piece(decoded[max(0, at - reach) : at]) or _utf8_piece(
-                    decoded[at + len(word) : at + len(word) + reach]
-                ):
-                    yield at
-        for word in self.utf16_words:
-            yield from _occurrences(lowered, word)
+            if _utf8_piece(decoded[max(0, at - reach) : at]) or _utf8_piece(
+                decoded[at + len(word) : at + len(word) + reach]
+            ):
+                yield at
         del lowered
         # a token's decoding starts at a multiple of 3 (a group of four characters)
         yield from (at for at in _occurrences(decoded, _ZIP) if at % 3 == 0)
@@ -207,6 +210,23 @@ class Prefilter:
                 yield at
         if depth < _DEPTH:
             yield from self.hiding_offsets(decoded, depth=depth + 1)
+
+    def _words_in(self, lowered: bytes) -> Iterator[tuple[bytes, int]]:
+        """Each (word, offset) of `words` and `utf16_words` in `lowered`: by one search for
+        the character they all hold (`anchors`), each word then checked around each place
+        it is found; one find per word where they hold none in common."""
+        everything = self.words + self.utf16_words
+        if self.anchors is None:
+            for word in everything:
+                yield from ((word, at) for at in _occurrences(lowered, word))
+            return
+        search, anchor = self.anchors
+        for match in search(lowered):
+            place = match.start()
+            for word in everything:
+                at = place - word.index(anchor)
+                if at >= 0 and lowered.startswith(word, at):
+                    yield word, at
 
     def _inflates_to_suspect(self, decoded: bytes, at: int) -> bool:
         """Whether a gzip stream starting at `at` could inflate to content that holds a
@@ -394,6 +414,36 @@ def _one_pattern(words: Sequence[bytes]) -> bytes:
         behind = b"(?<=" + re.escape(word[:cut]) + b")" if cut > len(shared) else b""
         branches.append(behind + (b"(?=" + re.escape(after) + b")" if after else b""))
     return re.escape(shared) + b"(?:" + b"|".join(branches) + b")"
+
+
+def _anchor_search(words: Sequence[bytes]) -> tuple[Any, bytes] | None:
+    """A search (`finditer`) for the places of a character all of `words` hold (the rarest
+    in text of those they share), where one of them may stand around it, and that
+    character; None when they share none. The pattern starts with the character, so the
+    search skips ahead between its places; look-behind and look-ahead check each word
+    around it (its first place in the word)."""
+    shortest = min(words, key=len, default=b"")
+    shared = [c for c in _letters(shortest) if all(c in w for w in words)]
+    if not shared:
+        return None
+    anchor = max(shared, key=_rarity)
+    branches = []
+    for word in words:
+        cut = word.index(anchor) + 1  # the pattern's character is word[cut - 1]
+        behind = b"(?<=" + re.escape(word[:cut]) + b")" if cut > 1 else b""
+        ahead = b"(?=" + re.escape(word[cut:]) + b")" if cut < len(word) else b""
+        branches.append(behind + ahead)
+    pattern = re.escape(anchor) + b"(?:" + b"|".join(branches) + b")"
+    return re.compile(pattern).finditer, anchor
+
+
+# letters and digits, the most common in text first (a character not listed is rarer)
+_COMMON_IN_TEXT = b"etaoinsrhldcumfpgwybvkxjqz0123456789"
+
+
+def _rarity(character: bytes) -> int:
+    rank = _COMMON_IN_TEXT.find(character.lower())
+    return len(_COMMON_IN_TEXT) if rank < 0 else rank
 
 
 def _longest_shared(words: Sequence[bytes]) -> bytes:
