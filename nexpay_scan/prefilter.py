@@ -215,16 +215,14 @@ class Prefilter:
         """Each (word, offset) of `words` and `utf16_words` in `lowered`: by one search for
         the character they all hold (`anchors`), each word then checked around each place
         it is found; one find per word where they hold none in common."""
-        everything = self.words + self.utf16_words
         if self.anchors is None:
-            for word in everything:
+            for word in self.words + self.utf16_words:
                 yield from ((word, at) for at in _occurrences(lowered, word))
             return
-        search, anchor = self.anchors
+        search, leads = self.anchors
         for match in search(lowered):
-            place = match.start()
-            for word in everything:
-                at = place - word.index(anchor)
+            for word, lead in leads:
+                at = match.start() - lead
                 if at >= 0 and lowered.startswith(word, at):
                     yield word, at
 
@@ -407,34 +405,34 @@ def _one_pattern(words: Sequence[bytes]) -> bytes:
     shared = _longest_shared(words)
     if len(shared) < 2:
         return b"|".join(re.escape(w) for w in words)
+    return _around(shared, words)
+
+
+def _around(piece: bytes, words: Sequence[bytes]) -> bytes:
+    """A pattern that matches `piece` where one of `words` (each holding it) stands around
+    its first place in that word, checked by look-behind and look-ahead."""
     branches = []
     for word in words:
-        cut = word.index(shared) + len(shared)
-        after = word[cut:]
-        behind = b"(?<=" + re.escape(word[:cut]) + b")" if cut > len(shared) else b""
-        branches.append(behind + (b"(?=" + re.escape(after) + b")" if after else b""))
-    return re.escape(shared) + b"(?:" + b"|".join(branches) + b")"
+        cut = word.index(piece) + len(piece)
+        behind = b"(?<=" + re.escape(word[:cut]) + b")" if cut > len(piece) else b""
+        ahead = b"(?=" + re.escape(word[cut:]) + b")" if cut < len(word) else b""
+        branches.append(behind + ahead)
+    return re.escape(piece) + b"(?:" + b"|".join(branches) + b")"
 
 
-def _anchor_search(words: Sequence[bytes]) -> tuple[Any, bytes] | None:
+def _anchor_search(words: Sequence[bytes]) -> tuple[Any, tuple[tuple[bytes, int], ...]] | None:
     """A search (`finditer`) for the places of a character all of `words` hold (the rarest
-    in text of those they share), where one of them may stand around it, and that
-    character; None when they share none. The pattern starts with the character, so the
-    search skips ahead between its places; look-behind and look-ahead check each word
-    around it (its first place in the word)."""
+    in text of those they share) where one of them may stand around it (see `_around`),
+    and each word with how far its first such character is from its start; None when
+    they share none. The pattern starts with the character, so the search skips ahead
+    between its places."""
     shortest = min(words, key=len, default=b"")
     shared = [c for c in _letters(shortest) if all(c in w for w in words)]
     if not shared:
         return None
     anchor = max(shared, key=_rarity)
-    branches = []
-    for word in words:
-        cut = word.index(anchor) + 1  # the pattern's character is word[cut - 1]
-        behind = b"(?<=" + re.escape(word[:cut]) + b")" if cut > 1 else b""
-        ahead = b"(?=" + re.escape(word[cut:]) + b")" if cut < len(word) else b""
-        branches.append(behind + ahead)
-    pattern = re.escape(anchor) + b"(?:" + b"|".join(branches) + b")"
-    return re.compile(pattern).finditer, anchor
+    leads = tuple((word, word.index(anchor)) for word in words)
+    return re.compile(_around(anchor, words)).finditer, leads
 
 
 # letters and digits, the most common in text first (a character not listed is rarer)
