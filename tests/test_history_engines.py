@@ -348,3 +348,50 @@ def test_a_scan_beside_another_thread_reads_in_threads_and_finds_the_same(
         beside.join()
     assert with_thread == alone
     assert alone
+
+
+@pytest.fixture
+def deltified(repo: Repo) -> Repo:
+    """Sixty versions of two files packed as deep delta chains (plus a second pack and a
+    loose blob), with keys in versions that are deltas of versions without one."""
+    body = "".join(f"setting_{i} = {i * 7}\n" for i in range(300))
+    keys = {7: secret(1), 23: secret(2), 41: client_id(1), 58: secret(3)}
+    for version in range(60):
+        extra = f'NEXPAY_SECRET = "{keys[version]}"\n' if version in keys else ""
+        repo.write("app/settings.py", body + f"version = {version}\n" + extra)
+        repo.write("docs/notes.md", body.replace("setting", "note") + f"v{version}\n")
+        repo.commit(f"version {version}")
+    repo.git("repack", "-adf", "--depth=50", "--window=50")
+    for version in range(60, 64):
+        extra = f"NEXPAY_SECRET={secret(4)}\n" if version == 62 else ""
+        repo.write("app/settings.py", body + f"version = {version}\n" + extra)
+        repo.commit(f"version {version}")
+    repo.git("repack", "-d", "--depth=50")  # a second pack of the new objects
+    repo.write("late.env", f"NEXPAY_SECRET={secret(5)}\n")
+    repo.commit("a loose blob")
+    return repo
+
+
+@pytest.mark.parametrize("window", [None, 3])
+def test_engines_agree_on_blobs_packed_as_deltas(
+    cli: CliRun, deltified: Repo, monkeypatch: pytest.MonkeyPatch, window: int | None
+) -> None:
+    """The blob engine reads the store in delta-family order, a window at a time: every
+    key in a deep delta chain is found, at the same commit as by the diff engine, however
+    many windows the store is cut into."""
+    from nexpay_scan.sources import blobs
+
+    deltas = deltified.git(
+        "cat-file", "--batch-all-objects", "--batch-check=%(objecttype) %(deltabase)"
+    )
+    bases = [line.split()[1] for line in deltas.splitlines() if line.startswith("blob ")]
+    assert sum(1 for base in bases if base.strip("0")) > 100  # most blobs are deltas
+    if window is not None:
+        monkeypatch.setattr(blobs, "WINDOW_BLOBS", window)
+    diff = sorted(map(_key, _history(cli, deltified, "--engine", "diff")))
+    for jobs in ("1", "2"):
+        blob = _history(cli, deltified, "--engine", "blob", "--jobs", jobs)
+        assert sorted(map(_key, blob)) == diff
+    assert {f[0] for f in diff} == {secret(1), secret(2), secret(3), secret(4), secret(5)} | {
+        client_id(1)
+    }
