@@ -18,9 +18,11 @@ from __future__ import annotations
 from array import array
 from itertools import accumulate, repeat
 
-# Blobs ordered at a time. This process holds the window's ids meanwhile (about 120 bytes
-# a blob): a store of millions of blobs is ordered a window at a time, in pack order, and
-# a family that spans windows starts again from a rebuilt base.
+# Blobs ordered at a time. This process holds the window's ids meanwhile: ipython's 57,000
+# blobs took its RSS up by 13 MB (the ids and sizes until dealt, and what the listing's
+# parsing leaves). A store of millions of blobs is ordered a window at a time, in pack
+# order; a family that spans windows starts again from a rebuilt base (a first window of
+# 4,096 cost celery 0.47 s of CPU more, so windows are large).
 WINDOW_BLOBS = 1 << 16
 
 
