@@ -3,6 +3,7 @@ whole history and for every selection (a range, a branch, dates)."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -309,6 +310,9 @@ def test_a_blob_missing_from_a_range_fails_both_engines(
     run = cli("history", "--repo", str(repo.path), "--engine", engine, "HEAD~1..HEAD")
     assert run.code == 2, run.out
     assert len(run.err.strip().splitlines()) == 1 and "Traceback" not in run.err
+    # (the range's suppression log, started beside the scan, is stopped and reaped too)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
 
 
 @pytest.mark.parametrize("selection", [[], ["main~3..main"]])

@@ -61,17 +61,22 @@ class HistorySource:
             all_occurrences=self.wanted.all_occurrences,
             progress=self.progress,
         )
-        try:
-            findings = history_findings(self.wanted, self.root, scan)
-        finally:
-            self.stats.merge(scan.stats)
-        if self.linked:
-            link_findings(self.root, findings)
-        if self.trusted is not None:
-            from nexpay_scan.trust import suppression_changes
+        changes = None
+        if self.trusted is not None:  # (its log runs beside the scan)
+            from nexpay_scan.trust import SuppressionLog
 
             revisions = log_revisions(self.wanted.revisions)
-            findings += suppression_changes(self.root, revisions, self.watched, self.trusted)
+            changes = SuppressionLog(self.root, revisions, self.watched, self.trusted)
+        try:
+            findings = history_findings(self.wanted, self.root, scan)
+            if self.linked:
+                link_findings(self.root, findings)
+            if changes is not None:
+                findings += changes.findings()
+        finally:
+            self.stats.merge(scan.stats)
+            if changes is not None:
+                changes.cancel()
         return findings
 
 

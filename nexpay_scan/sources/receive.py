@@ -59,16 +59,24 @@ class ReceiveSource:
         from nexpay_scan.sources.blob_engine import default_workers, scan_by
         from nexpay_scan.sources.history import HistoryScan
         from nexpay_scan.sources.push import objects_outside_commits, tag_name
-        from nexpay_scan.trust import suppression_changes
+        from nexpay_scan.trust import SuppressionLog
 
         scan = HistoryScan(self.root, scanner, progress=self.progress)
         scan.tags_of_range = False  # a pushed tag is no ref yet: named in the hook's input
         changes: list[Finding] = []
         self.ranges = list(received_revisions(self.lines))
         for revisions in self.ranges:
-            scan_by("auto", scan, revisions, default_workers())
+            # (a range's suppression log runs beside its scan: one at a time, however many
+            # refs a push updates)
+            log = None
             if self.trusted is not None:
-                changes += suppression_changes(self.root, revisions, self.watched, self.trusted)
+                log = SuppressionLog(self.root, revisions, self.watched, self.trusted)
+            try:
+                scan_by("auto", scan, revisions, default_workers())
+                changes += log.findings() if log is not None else []
+            finally:
+                if log is not None:
+                    log.cancel()
         refs = received_refs(self.lines)
         scan.scan_tags([(tag_name(ref), sha) for ref, sha in refs])
         extra = objects_outside_commits(self.root, scanner, refs, ["--all"], self.stats)
