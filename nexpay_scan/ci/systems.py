@@ -4,15 +4,17 @@ system is a reader here and a line in `SYSTEMS`."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
 from nexpay_scan.ci.plan import Plan, branch_name, commit_or_none, need
 from nexpay_scan.errors import FatalError
 from nexpay_scan.sources.git import run_git
+
+TYPE_CHECKING = False  # typing is not imported at run time (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
 
 _PR_EVENTS = (
     "pull_request",
@@ -57,6 +59,8 @@ def _github(repo: Path, env: Mapping[str, str]) -> Plan | None:
 
 
 def _github_event(env: Mapping[str, str]) -> dict[str, Any]:
+    import json  # (GitHub's runs only)
+
     path = Path(need(env, "GITHUB_EVENT_PATH"))
     try:
         event = json.loads(path.read_text(encoding="utf-8"))
