@@ -209,6 +209,17 @@ def test_a_clean_range_loads_no_ci_reader_and_no_typing(repo: Repo, form: str) -
     assert [m for m in unwanted if m in modules] == []
 
 
+def test_a_ci_run_loads_no_typing(repo: Repo) -> None:
+    """The CI gate with `--base`: its CI readers load, `typing` does not (3 ms)."""
+    repo.write("app.py", "x = 1\n")
+    repo.commit()
+    repo.write("app.py", "x = 2\n")
+    repo.commit()
+    modules = imported_by(repo, "ci", "--base", "HEAD~1", "--format", "json")
+    assert "nexpay_scan.ci.systems" in modules
+    assert "typing" not in modules
+
+
 def test_a_pre_push_reads_its_command_line_without_argparse(repo: Repo) -> None:
     """`pre-push REMOTE URL`, as git runs the hook on every push, is read by `cli.plain`:
     argparse is not loaded (nor the parser built) for a push of clean commits."""
