@@ -4,12 +4,13 @@ whole history and for every selection (a range, a branch, dates)."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from testing.cli import CliRun
-from testing.git_repo import Repo
+from testing.git_repo import Repo, git
 from testing.keys import client_id, legacy_secret, secret
 
 
@@ -365,6 +366,10 @@ def test_a_scan_beside_another_thread_reads_in_threads_and_finds_the_same(
 
 @pytest.fixture
 def deltified(repo: Repo) -> Repo:
+    return _deltified(repo)
+
+
+def _deltified(repo: Repo) -> Repo:
     """Sixty versions of two files packed as deep delta chains (plus a second pack and a
     loose blob), with keys in versions that are deltas of versions without one."""
     body = "".join(f"setting_{i} = {i * 7}\n" for i in range(300))
@@ -408,3 +413,17 @@ def test_engines_agree_on_blobs_packed_as_deltas(
     assert {f[0] for f in diff} == {secret(1), secret(2), secret(3), secret(4), secret(5)} | {
         client_id(1)
     }
+
+
+def test_engines_agree_on_a_sha256_store(cli: CliRun, tmp_path: Path) -> None:
+    """Object ids of 64 hex digits (and delta bases "0" * 64 where none): the store's
+    delta-family order reads every blob there too."""
+    path = tmp_path / "sha256"
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main", "--object-format=sha256")
+    repo = _deltified(Repo(path))
+    assert len(repo.git("rev-parse", "HEAD").strip()) == 64
+    diff = sorted(map(_key, _history(cli, repo, "--engine", "diff")))
+    for jobs in ("1", "2"):
+        assert sorted(map(_key, _history(cli, repo, "--engine", "blob", "--jobs", jobs))) == diff
+    assert len(diff) == 6
