@@ -138,6 +138,25 @@ def test_escapes_that_could_show_a_keyword_are_suspect() -> None:
     assert _found(wrapped)
 
 
+def test_the_text_around_a_hint_is_judged_on_its_own_each_time() -> None:
+    """Versions of a file repeat the text around their hints, and its answer is
+    remembered: but only for that very text. A twin of the same length, the key's prefix
+    changed, is clean; asked in turn, each keeps its own answer."""
+    key = secret(6).encode()
+
+    def wrapped(prefix: bytes) -> bytes:
+        text = b"value_for_the_payments_api_that_we_use = xy" + prefix + key[7:] + b"\n"
+        encoded = base64.b64encode(text)
+        return b"nxp: " + b"\\n".join(encoded[n : n + 60] for n in range(0, len(encoded), 60))
+
+    dirty, clean = wrapped(b"nxp_sk_"), wrapped(b"abc_de_")
+    assert len(dirty) == len(clean) and dirty != clean
+    for _ in range(3):
+        assert _suspects(clean) == set()
+        assert _suspects(dirty) == {0}
+        assert _suspects(clean, dirty, clean) == {1}
+
+
 def test_words_in_the_noise_of_decoded_bytes_are_no_reason_to_scan() -> None:
     # base64 of binary bytes with "nxp" or a gzip magic in them: no text token holds the
     # word, and the stream after the magic inflates to nothing
