@@ -29,7 +29,8 @@ WINDOW_BLOBS = 1 << 16
 class FamilyWindow:
     """Blobs added a listed block at a time (ids, sizes, delta bases), taken back in
     delta-family order. Held compactly: the ids, and arrays of sizes and bases' places
-    (the listing's base ids are looked up as they come, never kept)."""
+    (the listing's base ids are looked up as they come; only one listed after its delta
+    is kept, to look up again at the end)."""
 
     def __init__(self) -> None:
         self.ids: list[bytes] = []
