@@ -87,7 +87,6 @@ _SEPARATOR = b"AAAA"
 _PADDING = (b"", b"AAA", b"AA", b"A")  # a body of each length modulo 4 to whole groups
 _PADDING_SIZE = tuple(map(len, _PADDING))
 _DEPTH = 2  # as `decoders.decoded_views`: base64 of base64, no deeper
-_UTF16_SNIFF = 4096
 # The texts around hints whose answer `_text_hides_word` remembers, in bytes: the versions
 # of a notebook, read one after the other, repeat the same images around the same chance
 # "nxp". On 150 versions of ipython's notebooks 6 texts in 10 came again, and
@@ -507,7 +506,7 @@ def starts_utf16(data: bytes, at: int = 0, size: int | None = None) -> bool:
     """True when the content at `at` (of `size` bytes) may be UTF-16 text without a byte-
     order mark: a NUL in its first bytes, in every other byte for the most part (a looser
     test than the decoders', never stricter)."""
-    end = at + min(_UTF16_SNIFF, size if size is not None else len(data) - at)
+    end = at + min(UTF16_SNIFF, size if size is not None else len(data) - at)
     if data.find(b"\0", at, end) < 0:
         return False
     sample = data[at:end]
