@@ -12,6 +12,7 @@ import pytest
 from testing.cli import CliRun
 from testing.git_repo import Repo, git
 from testing.keys import client_id, legacy_secret, secret
+from testing.processes import children
 
 
 @pytest.fixture
@@ -270,7 +271,6 @@ def test_a_blob_older_than_the_range_added_again_is_found_by_both_engines(
 
 
 def test_a_typechange_in_a_range_is_found_by_both_engines(cli: CliRun, repo: Repo) -> None:
-    import os
 
     os.symlink("elsewhere", repo.path / "settings.env")
     repo.commit("a link")
@@ -308,21 +308,12 @@ def test_a_blob_missing_from_a_range_fails_both_engines(
     repo.commit("b")
     sha = repo.git("rev-parse", "HEAD:b.txt").strip()
     (repo.path / ".git" / "objects" / sha[:2] / sha[2:]).unlink()
-    before = _children()
+    before = children()
     run = cli("history", "--repo", str(repo.path), "--engine", engine, "HEAD~1..HEAD")
     assert run.code == 2, run.out
     assert len(run.err.strip().splitlines()) == 1 and "Traceback" not in run.err
     # (the range's suppression log, started beside the scan, is stopped and reaped too)
-    assert _children() <= before
-
-
-def _children() -> set[int]:
-    """This process's children, running or not yet reaped (Linux: /proc)."""
-    found: set[int] = set()
-    for task in os.listdir("/proc/self/task"):
-        with open(f"/proc/self/task/{task}/children") as listed:
-            found.update(map(int, listed.read().split()))
-    return found
+    assert children() <= before
 
 
 @pytest.mark.parametrize("selection", [[], ["main~3..main"]])

@@ -15,6 +15,7 @@ import pytest
 
 from testing.cli import run_cli
 from testing.fast_import import commit_header, data
+from testing.processes import children
 
 
 def _scan_env(**extra: str) -> dict[str, str]:
@@ -44,13 +45,6 @@ def busy_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _children(pid: int) -> list[str]:
-    try:
-        return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return []
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("engine", ["blob", "diff"])
 @pytest.mark.parametrize(
@@ -75,7 +69,7 @@ def test_sigint_mid_scan(
     )
     try:
         deadline = time.monotonic() + 10
-        while not _children(process.pid) and time.monotonic() < deadline:
+        while not children(process.pid) and time.monotonic() < deadline:
             time.sleep(0.02)  # wait until it runs git, i.e. is scanning
         time.sleep(0.3)
         assert process.poll() is None, "the scan ended before it could be interrupted"
