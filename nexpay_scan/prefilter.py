@@ -13,13 +13,14 @@ turn into a keyword:
   base64 that does (base64 of base64);
 - content that starts as an archive or as UTF-16 text (with or without a byte-order mark).
 
-It stays cheap: words are found in one pass over a lowercase copy (one `re` alternation:
-a case-insensitive search is several times slower), base64 runs in one byte translation
-and one `regex` pass, and only the runs long enough to be a decoder's token are decoded
-(in C, all of a block's in one call), at each of the four alignments, so a word is seen
-wherever the decoder's token starts; each distinct run once a block (the versions of a
-file share most of their runs). Escapes near a hint are looked at only in the objects
-that hold no keyword, where most decode to what can show nothing new (JSON's `\\n`).
+It stays cheap: words are found over a lowercase copy (a case-insensitive search is
+several times slower), a SIMD find each (see `bytepasses`), base64 runs in one byte
+translation (SIMD too) and one `regex` pass, and only the runs long enough to be a
+decoder's token are decoded (in C, all of a block's in one call), at each of the four
+alignments, so a word is seen wherever the decoder's token starts; each distinct run once
+a block (the versions of a file share most of their runs). Escapes near a hint are looked
+at only in the objects that hold no keyword, where most decode to what can show nothing
+new (JSON's `\\n`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
 from itertools import accumulate
 
+from nexpay_scan import bytepasses
+from nexpay_scan.bytepasses import occurrences
 from nexpay_scan.decoders import escaped_views, hints_for
 from nexpay_scan.decoders.base64 import MIN_BASE64
 from nexpay_scan.decoders.escapes import RUN_REACH, escapes_near_hints
@@ -114,17 +117,11 @@ class Prefilter:
         words = {k.lower() for k in keywords} | set(self.hints)
         # a word that contains another adds nothing: a hit on it is a hit on the shorter
         self.words = tuple(sorted(w for w in words if not any(o != w and o in w for o in words)))
-        # one pass finds them all, over a lowercase copy (a match starts inside its word)
-        self.pattern = _one_pattern(self.words)
-        self.search_lowered = re.compile(self.pattern).search
-        # how far a match of `pattern` is from the start and end of the keyword it is in
+        # how far a word found is from the start and end of the keyword it is in
         self.reach = max(map(len, self.keywords + self.words), default=0)
         # what decoded base64 may hold besides a word: a word in UTF-16 (each character
         # in two bytes, one of them NUL: "n\0x\0p" in both byte orders)
         self.utf16_words = tuple(b"\0".join(_letters(w)) for w in self.words)
-        # where in decoded bytes any of them may start: one pass, not one per word (each
-        # pass is a find over every decoding, at each alignment)
-        self.anchors = _anchor_search(self.words + self.utf16_words)
         self._remembered: dict[bytes, bool] = {}  # see `_text_hides_word`
         self._remembered_bytes = 0
 
@@ -137,7 +134,19 @@ class Prefilter:
 
     def has_word(self, data: bytes) -> bool:
         """A word in `data`, in any case."""
-        return self.search_lowered(data.lower()) is not None
+        lowered = bytepasses.lowered(data)
+        return any(bytepasses.find(lowered, word) >= 0 for word in self.words)
+
+    def next_word(self, lowered: bytes, position: int, end: int) -> int:
+        """Where the first of `words` found in lowered[position:end] starts (-1: none)."""
+        first = -1
+        for word in self.words:
+            # once one is found, only a word that starts before it can be first
+            limit = end if first < 0 else min(end, first - 1 + len(word))
+            at = bytepasses.find(lowered, word, position, limit)
+            if at >= 0:
+                first = at
+        return first
 
     def base64_hides_word(self, data: bytes, *, patch: bool = False, depth: int = 1) -> bool:
         """A base64 run in `data` long enough for the decoders, that decodes (at any
@@ -192,7 +201,7 @@ class Prefilter:
         a token can start, or a base64 run that hides one (base64 of base64). A hit that
         straddles two chains names one of them: a false alarm, never a miss. A word in the
         noise of an image's bytes is no hit: no text token holds it."""
-        lowered = decoded.lower()
+        lowered = bytepasses.lowered(decoded)
         for word, at in self._words_in(lowered):
             if word in self.utf16_words:
                 yield at
@@ -204,10 +213,10 @@ class Prefilter:
                 yield at
         del lowered
         # a token's decoding starts at a multiple of 3 (a group of four characters)
-        yield from (at for at in _occurrences(decoded, _ZIP) if at % 3 == 0)
-        yield from (at for at in _occurrences(decoded, _TAR) if at >= 257 and (at - 257) % 3 == 0)
+        yield from (at for at in occurrences(decoded, _ZIP) if at % 3 == 0)
+        yield from (at for at in occurrences(decoded, _TAR) if at >= 257 and (at - 257) % 3 == 0)
         tries = 0
-        for at in _occurrences(decoded, _GZIP):
+        for at in occurrences(decoded, _GZIP):
             if at % 3:
                 continue
             # past _INFLATE_TRIES streams, each is a hit untried: content packed with
@@ -219,19 +228,10 @@ class Prefilter:
             yield from self.hiding_offsets(decoded, depth=depth + 1)
 
     def _words_in(self, lowered: bytes) -> Iterator[tuple[bytes, int]]:
-        """Each (word, offset) of `words` and `utf16_words` in `lowered`: by one search for
-        the character they all hold (`anchors`), each word then checked around each place
-        it is found; one find per word where they hold none in common."""
-        if self.anchors is None:
-            for word in self.words + self.utf16_words:
-                yield from ((word, at) for at in _occurrences(lowered, word))
-            return
-        search, leads = self.anchors
-        for match in search(lowered):
-            for word, lead in leads:
-                at = match.start() - lead
-                if at >= 0 and lowered.startswith(word, at):
-                    yield word, at
+        """Each (word, offset) of `words` and `utf16_words` in `lowered`: a SIMD find per
+        word (see `bytepasses`), each faster than one `re` search for them all."""
+        for word in self.words + self.utf16_words:
+            yield from ((word, at) for at in occurrences(lowered, word))
 
     def _inflates_to_suspect(self, decoded: bytes, at: int) -> bool:
         """Whether a gzip stream starting at `at` could inflate to content that holds a
@@ -267,7 +267,7 @@ class Prefilter:
         )
 
     def keyword_near(self, lowered: bytes, at: int, start: int, end: int) -> bool:
-        """Whether the word that `search_lowered` found at `at` in lowered[start:end] (one
+        """Whether the word that `next_word` found at `at` in lowered[start:end] (one
         object's content, lowercased) is part of a rule's keyword."""
         reach = self.reach
         low, high = max(start, at - reach), min(end, at + reach)
@@ -352,7 +352,7 @@ def _chains(data: bytes, patch: bool) -> tuple[list[int], list[bytes]]:
     in one `regex` pass over a copy in which every base64 character is "A" (the tails
     included: any base64 character may stand where a patch's marker does, which joins a
     line more at times, never fewer: a longer chain still decodes as each of its parts)."""
-    marks = data.translate(_MARKS)
+    marks = bytepasses.translated(data, _MARKS)
     runs = _run_pattern().finditer(marks, concurrent=len(marks) >= _CONCURRENT)
     spans = [run.span() for run in runs]
     del marks
@@ -408,73 +408,6 @@ def _letters(word: bytes) -> list[bytes]:
     return [word[n : n + 1] for n in range(len(word))]
 
 
-def _occurrences(data: bytes, needle: bytes) -> Iterator[int]:
-    """Every offset of `needle` in `data`."""
-    at = data.find(needle)
-    while at >= 0:
-        yield at
-        at = data.find(needle, at + 1)
-
-
-def _one_pattern(words: Sequence[bytes]) -> bytes:
-    """A pattern that finds each of `words` in lowercase text. When they share a piece of
-    two bytes or more ("xp" in "nxp" and "nexpay"), the pattern starts with it and checks
-    each word around it by look-behind and look-ahead: `re` then skips ahead to that
-    literal (twice as fast as an alternation, which tries every "n"); else an
-    alternation."""
-    shared = _longest_shared(words)
-    if len(shared) < 2:
-        return b"|".join(re.escape(w) for w in words)
-    return _around(shared, words)
-
-
-def _around(piece: bytes, words: Sequence[bytes]) -> bytes:
-    """A pattern that matches `piece` where one of `words` (each holding it) stands around
-    its first place in that word, checked by look-behind and look-ahead."""
-    branches = []
-    for word in words:
-        cut = word.index(piece) + len(piece)
-        behind = b"(?<=" + re.escape(word[:cut]) + b")" if cut > len(piece) else b""
-        ahead = b"(?=" + re.escape(word[cut:]) + b")" if cut < len(word) else b""
-        branches.append(behind + ahead)
-    return re.escape(piece) + b"(?:" + b"|".join(branches) + b")"
-
-
-def _anchor_search(words: Sequence[bytes]) -> tuple[Any, tuple[tuple[bytes, int], ...]] | None:
-    """A search (`finditer`) for the places of a character all of `words` hold (the rarest
-    in text of those they share) where one of them may stand around it (see `_around`),
-    and each word with how far its first such character is from its start; None when
-    they share none. The pattern starts with the character, so the search skips ahead
-    between its places."""
-    shortest = min(words, key=len, default=b"")
-    shared = [c for c in _letters(shortest) if all(c in w for w in words)]
-    if not shared:
-        return None
-    anchor = max(shared, key=_rarity)
-    leads = tuple((word, word.index(anchor)) for word in words)
-    return re.compile(_around(anchor, words)).finditer, leads
-
-
-# letters and digits, the most common in text first (a character not listed is rarer)
-_COMMON_IN_TEXT = b"etaoinsrhldcumfpgwybvkxjqz0123456789"
-
-
-def _rarity(character: bytes) -> int:
-    rank = _COMMON_IN_TEXT.find(character.lower())
-    return len(_COMMON_IN_TEXT) if rank < 0 else rank
-
-
-def _longest_shared(words: Sequence[bytes]) -> bytes:
-    """The longest piece every one of `words` holds (b"" when none)."""
-    shortest = min(words, key=len, default=b"")
-    for size in range(len(shortest), 0, -1):
-        for at in range(len(shortest) - size + 1):
-            piece = shortest[at : at + size]
-            if all(piece in word for word in words):
-                return piece
-    return b""
-
-
 @cache
 def _run_pattern() -> Any:
     """A run of marks (see `_MARKS`) long enough for the decoders, to its end; compiled on
@@ -482,15 +415,6 @@ def _run_pattern() -> Any:
     import regex
 
     return regex.compile(_RUN + b"A*" + _TAIL)
-
-
-@cache
-def _big_search(pattern: bytes) -> Any:
-    """`pattern`'s search for big blocks: `regex`, as fast as `re` here, lets the GIL go
-    (compiled on first use, off the hook's path)."""
-    import regex
-
-    return regex.compile(pattern).search
 
 
 def _new_side(chain: bytes) -> bytes:
@@ -524,12 +448,10 @@ def suspect_objects(
     other, each `sizes[n]` bytes from `starts[n]`) that may hold a key, as they are or
     decoded (see `Prefilter`)."""
     hit = set(_whole_at(block, starts))
-    lowered = block.lower()
-    search = _big_search(prefilter.pattern)
+    lowered = bytepasses.lowered(block)
     hinted: set[int] = set()  # a hint with an escape near it, and so far no keyword
     position = 0
-    while match := search(lowered, position, concurrent=True):
-        at = match.start()
+    while (at := prefilter.next_word(lowered, position, len(lowered))) >= 0:
         number = max(bisect_right(starts, at) - 1, 0)
         start = starts[number]
         end = start + sizes[number]

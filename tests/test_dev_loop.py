@@ -8,6 +8,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,7 @@ def test_push_time_advice_rewrites_the_unpushed_commits(
     line = f"refs/heads/main {head} refs/heads/main {'0' * 40}\n"
     run = subprocess.run(
         [
-            "python",
+            sys.executable,
             "-m",
             "nexpay_scan",
             "pre-push",

@@ -296,20 +296,18 @@ def test_words_with_no_character_in_common_are_still_found_decoded() -> None:
     built-in ones: each word is then searched on its own in decoded base64."""
     from nexpay_scan.prefilter import Prefilter
 
-    prefilter = Prefilter((b"nexpay", b"zulu_tok"))
-    assert prefilter.anchors is None  # ("nexpay" and "zulu" share nothing)
+    prefilter = Prefilter((b"nexpay", b"zulu_tok"))  # ("nexpay" and "zulu" share nothing)
     hidden = base64.b64encode(b"config: zulu_tok = " + b"k" * 40 + b"\n")
     assert prefilter.base64_hides_word(b"x = " + hidden + b"\n")
     assert not prefilter.base64_hides_word(b"x = " + base64.b64encode(b"q" * 60) + b"\n")
 
 
-def test_each_word_is_found_where_another_shares_its_anchor() -> None:
-    """Two words may stand around the same place of their shared character: both are
-    found there (the search names the place, each word is checked around it)."""
+def test_each_word_is_found_where_another_overlaps_it() -> None:
+    """Two words may overlap ("nexpand"): each is found where it stands, in plain bytes
+    and in UTF-16."""
     from nexpay_scan.prefilter import Prefilter
 
     prefilter = Prefilter((b"nexpay", b"expand"))
-    assert prefilter.anchors is not None
     found = sorted(prefilter._words_in(b"..nexpand.."))
     assert found == [(b"expand", 3)]
     found = sorted(prefilter._words_in(b"..nexpay.expand.n\0e\0x\0p\0a\0y"))

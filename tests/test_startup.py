@@ -38,6 +38,7 @@ NOT_ON_THE_HOOK_PATH = (
     "shutil",  # argparse asks it for the terminal width unless told (cli.arguments.Formatter)
     "dataclasses",
     "regex",  # built-in rules compile with `re`
+    "stringzilla",  # the history prefilter's byte passes (nexpay_scan.bytepasses)
     "urllib3",  # the verifier is imported with --verify only
     "http.client",
     "email",

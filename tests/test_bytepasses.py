@@ -1,0 +1,52 @@
+"""The SIMD byte passes answer exactly as the `bytes` methods they stand for."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nexpay_scan import bytepasses
+from nexpay_scan.prefilter import Prefilter
+
+# few distinct bytes, so that needles occur, and every byte value now and then
+_BYTES = st.binary(max_size=300) | st.lists(
+    st.sampled_from([b"n", b"x", b"p", b"N", b"X", b"\0", b"_", b"a"]), max_size=300
+).map(b"".join)
+_NEEDLES = st.binary(min_size=1, max_size=4) | st.sampled_from([b"nx", b"xp", b"nxp", b"\0"])
+_PLACES = st.integers(min_value=0, max_value=320)
+
+
+@given(_BYTES)
+def test_lowered_is_bytes_lower(data: bytes) -> None:
+    assert bytepasses.lowered(data) == data.lower()
+    assert bytepasses.lowered(bytes(range(256))) == bytes(range(256)).lower()
+
+
+@given(_BYTES, st.binary(min_size=256, max_size=256))
+def test_translated_is_bytes_translate(data: bytes, table: bytes) -> None:
+    assert bytepasses.translated(data, table) == data.translate(table)
+
+
+@given(_BYTES, _NEEDLES, _PLACES, st.none() | _PLACES)
+def test_find_is_bytes_find(data: bytes, needle: bytes, start: int, end: int | None) -> None:
+    assert bytepasses.find(data, needle, start, end) == data.find(needle, start, end)
+
+
+@given(_BYTES, _NEEDLES, _PLACES)
+def test_occurrences_are_every_place_of_the_needle(data: bytes, needle: bytes, start: int) -> None:
+    every = [at for at in range(start, len(data)) if data.startswith(needle, at)]
+    assert list(bytepasses.occurrences(data, needle, start)) == every
+
+
+@given(_BYTES, _PLACES, _PLACES)
+def test_next_word_is_where_the_first_word_starts(data: bytes, position: int, end: int) -> None:
+    """`next_word` gives the first place at which one of the words stands whole within
+    lowered[position:end], whichever word comes first (overlapping words included)."""
+    prefilter = Prefilter((b"nxp_sk_", b"nexpay", b"xnx"))
+    lowered = data.lower()
+    starts = [
+        at
+        for at in range(position, len(lowered))
+        if any(lowered.startswith(w, at) and at + len(w) <= end for w in prefilter.words)
+    ]
+    assert prefilter.next_word(lowered, position, end) == (starts[0] if starts else -1)
