@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from hypothesis import given
 from hypothesis import strategies as st
 
 from nexpay_scan import bytepasses
 from nexpay_scan.prefilter import Prefilter
+from testing.cli import Result
+from testing.git_repo import Repo
+from testing.keys import secret
+from testing.results import assert_one_line_error
 
 # few distinct bytes, so that needles occur, and every byte value now and then
 _BYTES = st.binary(max_size=300) | st.lists(
@@ -50,3 +59,39 @@ def test_next_word_is_where_the_first_word_starts(data: bytes, position: int, en
         if any(lowered.startswith(w, at) and at + len(w) <= end for w in prefilter.words)
     ]
     assert prefilter.next_word(lowered, position, end) == (starts[0] if starts else -1)
+
+
+def _without_stringzilla(tmp_path: Path, repo: Repo, *args: str) -> Result:
+    """The tool run where `stringzilla` cannot be imported (a broken install)."""
+    shadow = tmp_path / "shadow" / "stringzilla"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'stringzilla'\", name='stringzilla')\n"
+    )
+    checkout = Path(__file__).resolve().parent.parent
+    run = subprocess.run(
+        [sys.executable, "-m", "nexpay_scan", *args, "--repo", str(repo.path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": f"{shadow.parent}{os.pathsep}{checkout}"},
+    )
+    return Result(run.returncode, run.stdout, run.stderr)
+
+
+def test_a_missing_dependency_is_a_one_line_error_that_says_how_to_fix_it(
+    tmp_path: Path, repo: Repo
+) -> None:
+    repo.write("app.env", f"NEXPAY_SECRET={secret(3)}\n")
+    repo.commit("adds a key")
+    run = _without_stringzilla(tmp_path, repo, "history")
+    assert_one_line_error(run, "stringzilla", "reinstall")
+
+
+def test_the_hook_does_not_need_the_history_prefilter(tmp_path: Path, repo: Repo) -> None:
+    """The staged hook never imports `stringzilla`: it still blocks a key without it."""
+    repo.write("app.env", f"NEXPAY_SECRET={secret(3)}\n")
+    repo.stage()
+    run = _without_stringzilla(tmp_path, repo, "staged")
+    assert run.code == 1, run.err
+    assert "app.env:1:15" in run.out

@@ -111,6 +111,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_TERMINATED
     except BrokenPipeError:
         return EXIT_ERROR
+    except ImportError as error:  # a broken install: say which module, and the way out
+        _print_error(
+            f"a module nexpay-scan needs cannot be imported ({error}): reinstall it with its "
+            "dependencies (pip install --force-reinstall nexpay-scan)",
+            command,
+        )
+        return EXIT_ERROR
     except Exception as error:
         if os.environ.get("NEXPAY_SCAN_DEBUG"):
             raise
