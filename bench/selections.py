@@ -58,9 +58,11 @@ def selection_rows(
     ms: list[Measurement],
     ours_label: str,
     kf_note: str = "",
+    kf_ours_label: str = "",
 ) -> None:
     """The rows of one selection: nexpay-scan over `git log -p` (<= 0.6), nexpay-scan over
-    kingfisher (< 1), and kingfisher over `git log -p` (info)."""
+    kingfisher (< 1; nexpay-scan's run `kf_ours_label`, where kingfisher cannot make the
+    same selection and is given other commits), and kingfisher over `git log -p` (info)."""
     ours = find(ms, ours_label)
     base = _first(ms, "git log -p")
     kf = _first(ms, "kingfisher")
@@ -71,7 +73,8 @@ def selection_rows(
         )
     )
     if kf is not None:
-        row = ratio_target(section, f"{name}: nexpay-scan / kingfisher", ours, kf, 1.0, "<")
+        same = find(ms, kf_ours_label) if kf_ours_label else ours
+        row = ratio_target(section, f"{name}: nexpay-scan / kingfisher", same, kf, 1.0, "<")
         row.detail = f"{row.detail}{kf_note}"
         add(row)
         if name.startswith(("--", "history")):  # once per selection, not per command
@@ -200,7 +203,9 @@ def target_dates(ctx: Context, section: str, repo: Path, out_dir: Path, year: in
     """`history --since YEAR-01-01 --until YEAR+1-01-01` (all refs) vs `git log -p -U0
     --all` of the same dates. kingfisher cannot select by date (--since-hours counts back
     from now, with no end): it scans HEAD's commits of that year (--branch B --since-commit
-    A, B and A HEAD's last commits before the end and the start), fewer than all refs'."""
+    A, B and A HEAD's last commits before the end and the start), fewer than all refs'.
+    So it is compared with nexpay-scan on those same commits (`history A..B`): the same
+    selection, as every other kingfisher row."""
     since, until = f"{year}-01-01", f"{year + 1}-01-01"
     dates = [f"--since={since}", f"--until={until}"]
     cwd = str(out_dir)
@@ -215,12 +220,16 @@ def target_dates(ctx: Context, section: str, repo: Path, out_dir: Path, year: in
         if end
         else None
     )
+    same_label = f"nexpay-scan history (kingfisher's commits of {year})"
+    same = [f"{start}..{end}" if start else end, "--repo", r]
     cmds = present(
         git_log(repo, cwd, name, "--all", "--full-history", *dates),
         *scanner_cmds(ctx, label, ["history", *dates, "--repo", r], cwd, out_dir / "dates.json"),
         kf,
+        *(scanner_cmds(ctx, same_label, ["history", *same], cwd) if kf is not None else []),
     )
     ms = measure(ctx, section, cmds, ctx.args.runs)
-    note = f" (kingfisher: HEAD's commits of {year} only, {(start or 'root')[:10]}..{end[:10]})"
-    selection_rows(ctx, section, name, ms, label, note)
+    shown = f"{(start or 'root')[:10]}..{end[:10]}"
+    note = f" (both on HEAD's commits of {year}, {shown}; the row above scans every ref's)"
+    selection_rows(ctx, section, name, ms, label, note, same_label)
     new_vs_old(ctx, section, ms)
