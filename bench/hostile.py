@@ -9,6 +9,8 @@ cost more than linear time. This times `nexpay-scan files FILE` on files built t
   tokens-cr        the same, old-Mac line endings (a lone CR)
   client-ids-line  client IDs (no checksum: each one is placed) on one line, allowed
   legacy-line      legacy-shaped secrets on one line, "nexpay" only at its end
+  hints-one-line   "nxp" (a keyword's leading letters, no keyword) a million times a line:
+                   the prefilter finds each word's places once, not from each hint again
 
 at 0.5, 2 and 8 MB, and prints the time per MB at each size (less the scanner's start-up):
 PASS when the 8 MB run takes at most 20 times the 0.5 MB one (16 would be linear with no
@@ -93,6 +95,7 @@ CASES: dict[str, Callable[[int], str]] = {
     "tokens-cr": lambda n: _tokens(n, _bad, "\r") + "\r",
     "client-ids-line": lambda n: _tokens(n, nexpay_client_id, " ") + "  # nexpay-scan: allow\n",
     "legacy-line": lambda n: _tokens(n, _legacy, " ") + " nexpay  # nexpay-scan: allow\n",
+    "hints-one-line": lambda n: _tokens(n, lambda rng: "nxp", " ") + "\n",
 }
 
 

@@ -137,16 +137,9 @@ class Prefilter:
         lowered = bytepasses.lowered(data)
         return any(bytepasses.find(lowered, word) >= 0 for word in self.words)
 
-    def next_word(self, lowered: bytes, position: int, end: int) -> int:
-        """Where the first of `words` found in lowered[position:end] starts (-1: none)."""
-        first = -1
-        for word in self.words:
-            # once one is found, only a word that starts before it can be first
-            limit = end if first < 0 else min(end, first - 1 + len(word))
-            at = bytepasses.find(lowered, word, position, limit)
-            if at >= 0:
-                first = at
-        return first
+    def places(self, lowered: bytes) -> WordPlaces:
+        """The places of `words` in `lowered` (a lowercase block), to ask in order."""
+        return WordPlaces(self.words, lowered)
 
     def base64_hides_word(self, data: bytes, *, patch: bool = False, depth: int = 1) -> bool:
         """A base64 run in `data` long enough for the decoders, that decodes (at any
@@ -267,7 +260,7 @@ class Prefilter:
         )
 
     def keyword_near(self, lowered: bytes, at: int, start: int, end: int) -> bool:
-        """Whether the word that `next_word` found at `at` in lowered[start:end] (one
+        """Whether the word found at `at` in lowered[start:end] (`WordPlaces`; one
         object's content, lowercased) is part of a rule's keyword."""
         reach = self.reach
         low, high = max(start, at - reach), min(end, at + reach)
@@ -344,6 +337,29 @@ class Prefilter:
             if self.base64_hides_word(view.data):
                 return True
         return False
+
+
+class WordPlaces:
+    """Where words stand in one lowercase block, asked from left to right (`first_from`).
+    Each word's next place is kept until the asking passes it, and a word found nowhere
+    further is not searched again: the block is read once per word, however many places
+    it holds (a block made of "nxp" a million times included)."""
+
+    def __init__(self, words: Sequence[bytes], lowered: bytes) -> None:
+        self.lowered = lowered
+        self.words = list(words)
+        self.next = [bytepasses.find(lowered, word) for word in self.words]
+
+    def first_from(self, position: int) -> int:
+        """Where the first word at `position` or after starts (-1: none); `position`
+        never goes back from one call to the next."""
+        first = -1
+        for number, at in enumerate(self.next):
+            if 0 <= at < position:
+                at = self.next[number] = bytepasses.find(self.lowered, self.words[number], position)
+            if at >= 0 and (first < 0 or at < first):
+                first = at
+        return first
 
 
 def _chains(data: bytes, patch: bool) -> tuple[list[int], list[bytes]]:
@@ -449,9 +465,10 @@ def suspect_objects(
     decoded (see `Prefilter`)."""
     hit = set(_whole_at(block, starts))
     lowered = bytepasses.lowered(block)
+    places = prefilter.places(lowered)
     hinted: set[int] = set()  # a hint with an escape near it, and so far no keyword
     position = 0
-    while (at := prefilter.next_word(lowered, position, len(lowered))) >= 0:
+    while (at := places.first_from(position)) >= 0:
         number = max(bisect_right(starts, at) - 1, 0)
         start = starts[number]
         end = start + sizes[number]

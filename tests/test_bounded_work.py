@@ -106,6 +106,19 @@ def test_2_mb_of_bad_checksum_tokens_places_only_the_keys(
     assert len(placed) == len(planted)
 
 
+def test_2_mb_of_hints_with_no_keyword_then_a_key(cli: CliRun, repo: Repo) -> None:
+    """Half a million "nxp" (a keyword's leading letters) with no keyword after them, then
+    a key: the prefilter looks for each word from each hint on, and must not search the
+    rest of the block again for a word it has not met (a quadratic scan, a hung gate)."""
+    key = secret(11)
+    repo.write("hints.txt", "nxp " * (MB // 2) + f"\nNEXPAY_SECRET={key}\n")
+    repo.commit("hints")
+    expected = [("hints.txt", 2, 15, key)]
+    assert _found(_files(cli, repo.path / "hints.txt")) == expected
+    history = cli("history", "--repo", str(repo.path), "--format", "json", "--no-redact")
+    assert _found(history) == expected
+
+
 def test_2_mb_line_of_client_ids_with_an_allow_comment(cli: CliRun, tmp_path: Path) -> None:
     # client IDs have no checksum: every one passes the value filters and is placed, on one
     # 2 MB line; the line's allow comment is looked for once, not once per ID

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -47,18 +48,21 @@ def test_occurrences_are_every_place_of_the_needle(data: bytes, needle: bytes, s
     assert list(bytepasses.occurrences(data, needle, start)) == every
 
 
-@given(_BYTES, _PLACES, _PLACES)
-def test_next_word_is_where_the_first_word_starts(data: bytes, position: int, end: int) -> None:
-    """`next_word` gives the first place at which one of the words stands whole within
-    lowered[position:end], whichever word comes first (overlapping words included)."""
+@given(_BYTES, st.lists(_PLACES, max_size=8))
+def test_word_places_are_where_the_first_word_starts(data: bytes, steps: list[int]) -> None:
+    """`WordPlaces.first_from` gives the first place at or after `position` at which one
+    of the words stands, whichever word comes first (overlapping words included), for
+    positions asked from left to right."""
     prefilter = Prefilter((b"nxp_sk_", b"nexpay", b"xnx"))
     lowered = data.lower()
-    starts = [
-        at
-        for at in range(position, len(lowered))
-        if any(lowered.startswith(w, at) and at + len(w) <= end for w in prefilter.words)
-    ]
-    assert prefilter.next_word(lowered, position, end) == (starts[0] if starts else -1)
+    places = prefilter.places(lowered)
+    for position in sorted(steps):
+        starts = [
+            at
+            for at in range(position, len(lowered))
+            if any(lowered.startswith(w, at) for w in prefilter.words)
+        ]
+        assert places.first_from(position) == (starts[0] if starts else -1)
 
 
 def _without_stringzilla(tmp_path: Path, repo: Repo, *args: str) -> Result:
@@ -95,3 +99,28 @@ def test_the_hook_does_not_need_the_history_prefilter(tmp_path: Path, repo: Repo
     run = _without_stringzilla(tmp_path, repo, "staged")
     assert run.code == 1, run.err
     assert "app.env:1:15" in run.out
+
+
+def test_word_places_search_each_word_once_per_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A block of hints with no keyword: each word is searched once per place it has (and
+    once more to find it has no more), never again from each hint on. Searching the rest
+    of the block for an absent word at every hint made a 2 MB block of "nxp" cost 27 s
+    (bench/hostile.py, hints-one-line)."""
+    calls: list[bytes] = []
+    real_find = bytepasses.find
+
+    def counted(data: bytes, needle: bytes, start: int = 0, end: int | None = None) -> int:
+        calls.append(needle)
+        return real_find(data, needle, start, end)
+
+    monkeypatch.setattr(bytepasses, "find", counted)
+    prefilter = Prefilter((b"nxp_sk_", b"nexpay"))
+    lowered = b"nxp " * 10_000
+    places = prefilter.places(lowered)
+    position, found = 0, 0
+    while (at := places.first_from(position)) >= 0:
+        found += 1
+        position = at + 1
+    assert found == 10_000
+    assert calls.count(b"nexpay") == 1
+    assert calls.count(b"nxp") == 10_000 + 1
