@@ -11,6 +11,7 @@ cost more than linear time. This times `nexpay-scan files FILE` on files built t
   legacy-line      legacy-shaped secrets on one line, "nexpay" only at its end
   hints-one-line   "nxp" (a keyword's leading letters, no keyword) a million times a line:
                    the prefilter finds each word's places once, not from each hint again
+  hints-escapes    300 "nxp" and a "%" a line: the hints are walked escape to escape
 
 at 0.5, 2 and 8 MB, and prints the time per MB at each size (less the scanner's start-up):
 PASS when the 8 MB run takes at most 20 times the 0.5 MB one (16 would be linear with no
@@ -96,6 +97,7 @@ CASES: dict[str, Callable[[int], str]] = {
     "client-ids-line": lambda n: _tokens(n, nexpay_client_id, " ") + "  # nexpay-scan: allow\n",
     "legacy-line": lambda n: _tokens(n, _legacy, " ") + " nexpay  # nexpay-scan: allow\n",
     "hints-one-line": lambda n: _tokens(n, lambda rng: "nxp", " ") + "\n",
+    "hints-escapes": lambda n: _tokens(n, lambda rng: "nxp " * 300 + "%", "\n") + "\n",
 }
 
 

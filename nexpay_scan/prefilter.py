@@ -137,10 +137,6 @@ class Prefilter:
         lowered = bytepasses.lowered(data)
         return any(bytepasses.find(lowered, word) >= 0 for word in self.words)
 
-    def places(self, lowered: bytes) -> WordPlaces:
-        """The places of `words` in `lowered` (a lowercase block), to ask in order."""
-        return WordPlaces(self.words, lowered)
-
     def base64_hides_word(self, data: bytes, *, patch: bool = False, depth: int = 1) -> bool:
         """A base64 run in `data` long enough for the decoders, that decodes (at any
         alignment) to a word, to UTF-16 holding one, to an archive, or to base64 that
@@ -259,20 +255,6 @@ class Prefilter:
             or any(starts_utf16(content, n) for n in range(0, len(content), 512))
         )
 
-    def keyword_near(self, lowered: bytes, at: int, start: int, end: int) -> bool:
-        """Whether the word found at `at` in lowered[start:end] (`WordPlaces`; one
-        object's content, lowercased) is part of a rule's keyword."""
-        reach = self.reach
-        low, high = max(start, at - reach), min(end, at + reach)
-        return any(lowered.find(k, low, high) >= 0 for k in self.keywords)
-
-    def escape_near(self, lowered: bytes, at: int, start: int, end: int) -> bool:
-        """Whether an escape the decoders would decode is near the hint at `at` (see
-        `keyword_near`): they decode escapes only within CONTEXT_BYTES of a hint."""
-        low = max(start, at - CONTEXT_BYTES - self.reach)
-        high = min(end, at + CONTEXT_BYTES + self.reach)
-        return any(lowered.find(trigger, low, high) >= 0 for trigger in ESCAPE_TRIGGERS)
-
     def escapes_show_keyword(self, content: bytes) -> bool:
         """Whether the escapes near the hints in `content` (an object with no keyword in
         it) could show something once decoded: a keyword, an escape (decoded a depth
@@ -339,27 +321,87 @@ class Prefilter:
         return False
 
 
-class WordPlaces:
-    """Where words stand in one lowercase block, asked from left to right (`first_from`).
-    Each word's next place is kept until the asking passes it, and a word found nowhere
-    further is not searched again: the block is read once per word, however many places
-    it holds (a block made of "nxp" a million times included)."""
+class Places:
+    """Where some needles stand in one lowercase block, asked from left to right: each
+    needle's next place is kept until the asking passes it, and a needle found nowhere
+    further is not searched again. So the block is read once per needle, however many
+    places it holds (a block made of "nxp" a million times included)."""
 
-    def __init__(self, words: Sequence[bytes], lowered: bytes) -> None:
+    def __init__(self, needles: Sequence[bytes], lowered: bytes) -> None:
         self.lowered = lowered
-        self.words = list(words)
-        self.next = [bytepasses.find(lowered, word) for word in self.words]
+        self.needles = list(needles)
+        self.next = [bytepasses.find(lowered, needle) for needle in self.needles]
+
+    def of(self, number: int, position: int) -> int:
+        """Where needle `number` next stands at `position` or after (-1: nowhere); each
+        needle's `position` never goes back from one call to the next."""
+        at = self.next[number]
+        if 0 <= at < position:
+            at = self.next[number] = bytepasses.find(self.lowered, self.needles[number], position)
+        return at
 
     def first_from(self, position: int) -> int:
-        """Where the first word at `position` or after starts (-1: none); `position`
-        never goes back from one call to the next."""
+        """Where the first needle at `position` or after starts (-1: none)."""
         first = -1
-        for number, at in enumerate(self.next):
-            if 0 <= at < position:
-                at = self.next[number] = bytepasses.find(self.lowered, self.words[number], position)
+        for number in range(len(self.needles)):
+            at = self.of(number, position)
             if at >= 0 and (first < 0 or at < first):
                 first = at
         return first
+
+    def any_within(self, start: int, end: int) -> bool:
+        """Whether a needle stands wholly within lowered[start:end]."""
+        for number, needle in enumerate(self.needles):
+            at = self.of(number, start)
+            if at >= 0 and at + len(needle) <= end:
+                return True
+        return False
+
+
+def word_hits(
+    prefilter: Prefilter, lowered: bytes, starts: Sequence[int], sizes: Sequence[int]
+) -> tuple[set[int], set[int]]:
+    """The objects of a lowercase block (see `suspect_objects`) that hold a keyword, and
+    those that hold none but have an escape near one of their hints (within CONTEXT_BYTES
+    and a word's reach on either side: where the decoders decode escapes). Each object is
+    judged at its first word, then left: every keyword holds a word, so a keyword found
+    anywhere in it is one near a hint. The hints of an object with escapes are walked
+    from one escape to the next, not one by one."""
+    words = Places(prefilter.words, lowered)
+    keywords = Places(prefilter.keywords, lowered)
+    triggers = Places(ESCAPE_TRIGGERS, lowered)
+    reach = CONTEXT_BYTES + prefilter.reach
+    keyworded: set[int] = set()
+    hinted: set[int] = set()
+    position = 0
+    while (at := words.first_from(position)) >= 0:
+        number = max(bisect_right(starts, at) - 1, 0)
+        start = starts[number]
+        end = start + sizes[number]
+        if keywords.any_within(start, end):
+            keyworded.add(number)
+        elif _escape_near_a_hint(words, triggers, at, start, end, reach):
+            hinted.add(number)
+        following = starts[number + 1] if number + 1 < len(starts) else len(lowered)
+        position = max(at + 1, following)
+    return keyworded, hinted
+
+
+def _escape_near_a_hint(
+    words: Places, triggers: Places, at: int, start: int, end: int, reach: int
+) -> bool:
+    """Whether a trigger stands within `reach` of a hint, both in lowered[start:end], from
+    the hint at `at` on: past a hint whose reach ends before the next trigger, the next
+    hint looked at is the first whose reach gets to it."""
+    hint = at
+    while 0 <= hint < end:
+        trigger = triggers.first_from(max(start, hint - reach))
+        if trigger < 0 or trigger >= end:
+            return False
+        if trigger < hint + reach:
+            return True
+        hint = words.first_from(trigger - reach + 1)
+    return False
 
 
 def _chains(data: bytes, patch: bool) -> tuple[list[int], list[bytes]]:
@@ -465,20 +507,8 @@ def suspect_objects(
     decoded (see `Prefilter`)."""
     hit = set(_whole_at(block, starts))
     lowered = bytepasses.lowered(block)
-    places = prefilter.places(lowered)
-    hinted: set[int] = set()  # a hint with an escape near it, and so far no keyword
-    position = 0
-    while (at := places.first_from(position)) >= 0:
-        number = max(bisect_right(starts, at) - 1, 0)
-        start = starts[number]
-        end = start + sizes[number]
-        if prefilter.keyword_near(lowered, at, start, end):
-            hit.add(number)
-            position = starts[number + 1] if number + 1 < len(starts) else len(block)
-            continue
-        if number not in hinted and prefilter.escape_near(lowered, at, start, end):
-            hinted.add(number)
-        position = at + 1
+    keyworded, hinted = word_hits(prefilter, lowered, starts, sizes)
+    hit |= keyworded
     del lowered  # a batch's worth of memory
     for offset in prefilter.hiding_offsets(block):
         hit.add(max(bisect_right(starts, offset) - 1, 0))

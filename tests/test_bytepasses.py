@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from bisect import bisect_right
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nexpay_scan import bytepasses
-from nexpay_scan.prefilter import Prefilter
+from nexpay_scan.decoders.model import CONTEXT_BYTES
+from nexpay_scan.prefilter import ESCAPE_TRIGGERS, Places, Prefilter, word_hits
 from testing.cli import Result
 from testing.git_repo import Repo
 from testing.keys import secret
@@ -49,13 +51,13 @@ def test_occurrences_are_every_place_of_the_needle(data: bytes, needle: bytes, s
 
 
 @given(_BYTES, st.lists(_PLACES, max_size=8))
-def test_word_places_are_where_the_first_word_starts(data: bytes, steps: list[int]) -> None:
-    """`WordPlaces.first_from` gives the first place at or after `position` at which one
+def test_places_are_where_the_first_word_starts(data: bytes, steps: list[int]) -> None:
+    """`Places.first_from` gives the first place at or after `position` at which one
     of the words stands, whichever word comes first (overlapping words included), for
     positions asked from left to right."""
     prefilter = Prefilter((b"nxp_sk_", b"nexpay", b"xnx"))
     lowered = data.lower()
-    places = prefilter.places(lowered)
+    places = Places(prefilter.words, lowered)
     for position in sorted(steps):
         starts = [
             at
@@ -101,7 +103,7 @@ def test_the_hook_does_not_need_the_history_prefilter(tmp_path: Path, repo: Repo
     assert "app.env:1:15" in run.out
 
 
-def test_word_places_search_each_word_once_per_place(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_places_search_each_word_once_per_place(monkeypatch: pytest.MonkeyPatch) -> None:
     """A block of hints with no keyword: each word is searched once per place it has (and
     once more to find it has no more), never again from each hint on. Searching the rest
     of the block for an absent word at every hint made a 2 MB block of "nxp" cost 27 s
@@ -116,7 +118,7 @@ def test_word_places_search_each_word_once_per_place(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(bytepasses, "find", counted)
     prefilter = Prefilter((b"nxp_sk_", b"nexpay"))
     lowered = b"nxp " * 10_000
-    places = prefilter.places(lowered)
+    places = Places(prefilter.words, lowered)
     position, found = 0, 0
     while (at := places.first_from(position)) >= 0:
         found += 1
@@ -124,3 +126,84 @@ def test_word_places_search_each_word_once_per_place(monkeypatch: pytest.MonkeyP
     assert found == 10_000
     assert calls.count(b"nexpay") == 1
     assert calls.count(b"nxp") == 10_000 + 1
+
+
+def _word_hits_one_hint_at_a_time(
+    prefilter: Prefilter, lowered: bytes, starts: list[int], sizes: list[int]
+) -> tuple[set[int], set[int]]:
+    """The objects with a keyword near a hint, and those with none but an escape near a
+    hint, found one hint at a time with `bytes.find` (how the prefilter judged them until
+    `word_hits` judged each object at its first hint)."""
+    reach = prefilter.reach
+    hit: set[int] = set()
+    hinted: set[int] = set()
+    position = 0
+    while found := [p for w in prefilter.words if (p := lowered.find(w, position)) >= 0]:
+        at = min(found)
+        number = max(bisect_right(starts, at) - 1, 0)
+        start, end = starts[number], starts[number] + sizes[number]
+        low, high = max(start, at - reach), min(end, at + reach)
+        if any(lowered.find(k, low, high) >= 0 for k in prefilter.keywords):
+            hit.add(number)
+            position = starts[number + 1] if number + 1 < len(starts) else len(lowered)
+            continue
+        low = max(start, at - CONTEXT_BYTES - reach)
+        high = min(end, at + CONTEXT_BYTES + reach)
+        if any(lowered.find(t, low, high) >= 0 for t in ESCAPE_TRIGGERS):
+            hinted.add(number)
+        position = at + 1
+    return hit, hinted - hit
+
+
+_PIECES = [b"nxp", b"nexpay", b"nxp_sk_", b"nxp_cid_", b"%", b"\\", b" ", b"\n", b"n", b"xp"]
+# fillers that put an escape just within or just past a hint's reach, on either side (the
+# reach: CONTEXT_BYTES and the longest keyword, "nxp_cid_"), and longer ones
+_REACH = CONTEXT_BYTES + len(b"nxp_cid_")
+_PIECES += [b"y" * (_REACH - len(b"nxp") - n) for n in (0, 1, 2)]
+_PIECES += [b"y" * (_REACH - len(b"nexpay") - n) for n in (0, 1, 2)]
+_PIECES += [b"y" * (_REACH + n) for n in (-2, -1, 0)]
+_PIECES += [b"x" * 700, b"z" * 4100]
+
+
+@given(st.lists(st.lists(st.sampled_from(_PIECES), max_size=25), min_size=1, max_size=5))
+def test_word_hits_judge_each_object_as_one_hint_at_a_time_did(
+    objects: list[list[bytes]],
+) -> None:
+    """Keywords anywhere in an object, and escapes within reach of a hint (from before the
+    hint to after it, across long fillers), give the same objects as a walk over every
+    hint; the objects follow each other as `Scanner.could_hold_keys` joins them."""
+    prefilter = Prefilter((b"nxp_sk_", b"nxp_cid_", b"nexpay"))
+    contents = [b"".join(pieces) for pieces in objects]
+    lowered = (b"\0\n" + b"\0\n".join(contents)).lower()
+    starts, at = [], 2
+    for content in contents:
+        starts.append(at)
+        at += len(content) + 2
+    sizes = [len(content) for content in contents]
+    expected = _word_hits_one_hint_at_a_time(prefilter, lowered, starts, sizes)
+    assert word_hits(prefilter, lowered, starts, sizes) == expected
+
+
+@pytest.mark.parametrize(
+    ("content", "near"),
+    [
+        # a trigger after the hint: the hint's reach covers [hint - reach, hint + reach)
+        (b"nxp" + b"y" * (_REACH - 4) + b"%", True),
+        (b"nxp" + b"y" * (_REACH - 3) + b"%", False),
+        # before it
+        (b"\\" + b"y" * (_REACH - 1) + b"nxp", True),
+        (b"\\" + b"y" * _REACH + b"nxp", False),
+        # hints walked from one trigger to the next: the second hint reaches the trigger
+        (b"nxp" + b"y" * _REACH + b"nxp" + b"y" * (_REACH - 4) + b"%", True),
+        (b"nxp" + b"y" * _REACH + b"nxp" + b"y" * (_REACH - 3) + b"%", False),
+        (b"%" + b"y" * (_REACH + 1) + b"nxp" + b"y" * (_REACH + 1) + b"%", False),
+        # a keyword anywhere makes the object a keyword hit, whatever the escapes
+        (b"nxp%" + b"y" * 5000 + b"nxp_sk_", None),
+    ],
+)
+def test_an_escape_just_within_or_past_a_hints_reach(content: bytes, near: bool | None) -> None:
+    prefilter = Prefilter((b"nxp_sk_", b"nxp_cid_", b"nexpay"))
+    lowered = b"\0\n" + content
+    got = word_hits(prefilter, lowered, [2], [len(content)])
+    assert got == _word_hits_one_hint_at_a_time(prefilter, lowered, [2], [len(content)])
+    assert got == (({0}, set()) if near is None else (set(), {0} if near else set()))
