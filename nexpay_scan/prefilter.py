@@ -191,15 +191,15 @@ class Prefilter:
         straddles two chains names one of them: a false alarm, never a miss. A word in the
         noise of an image's bytes is no hit: no text token holds it."""
         lowered = bytepasses.lowered(decoded)
-        for word, at in self._words_in(lowered):
-            if word in self.utf16_words:
-                yield at
-                continue
+        for word in self.words:
             reach = _text_reach(len(word))
-            if _utf8_piece(decoded[max(0, at - reach) : at]) or _utf8_piece(
-                decoded[at + len(word) : at + len(word) + reach]
-            ):
-                yield at
+            for at in occurrences(lowered, word):
+                if _utf8_piece(decoded[max(0, at - reach) : at]) or _utf8_piece(
+                    decoded[at + len(word) : at + len(word) + reach]
+                ):
+                    yield at
+        for word in self.utf16_words:
+            yield from occurrences(lowered, word)
         del lowered
         # a token's decoding starts at a multiple of 3 (a group of four characters)
         yield from (at for at in occurrences(decoded, _ZIP) if at % 3 == 0)
@@ -215,12 +215,6 @@ class Prefilter:
                 yield at
         if depth < _DEPTH:
             yield from self.hiding_offsets(decoded, depth=depth + 1)
-
-    def _words_in(self, lowered: bytes) -> Iterator[tuple[bytes, int]]:
-        """Each (word, offset) of `words` and `utf16_words` in `lowered`: a SIMD find per
-        word (see `bytepasses`), each faster than one `re` search for them all."""
-        for word in self.words + self.utf16_words:
-            yield from ((word, at) for at in occurrences(lowered, word))
 
     def _inflates_to_suspect(self, decoded: bytes, at: int) -> bool:
         """Whether a gzip stream starting at `at` could inflate to content that holds a
@@ -321,22 +315,26 @@ class Prefilter:
         return False
 
 
+_NOT_SEARCHED = -2  # (a needle's next place, in `Places`, before it is first asked for)
+
+
 class Places:
     """Where some needles stand in one lowercase block, asked from left to right: each
     needle's next place is kept until the asking passes it, and a needle found nowhere
-    further is not searched again. So the block is read once per needle, however many
-    places it holds (a block made of "nxp" a million times included)."""
+    further is not searched again. So the block is read once per needle at most, however
+    many places it holds (a block made of "nxp" a million times included); a needle never
+    asked for (a keyword, in a block with no word) is never searched."""
 
     def __init__(self, needles: Sequence[bytes], lowered: bytes) -> None:
         self.lowered = lowered
         self.needles = list(needles)
-        self.next = [bytepasses.find(lowered, needle) for needle in self.needles]
+        self.next = [_NOT_SEARCHED] * len(self.needles)
 
     def of(self, number: int, position: int) -> int:
         """Where needle `number` next stands at `position` or after (-1: nowhere); each
         needle's `position` never goes back from one call to the next."""
         at = self.next[number]
-        if 0 <= at < position:
+        if at == _NOT_SEARCHED or 0 <= at < position:
             at = self.next[number] = bytepasses.find(self.lowered, self.needles[number], position)
         return at
 
