@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from testing.cli import CliRun
+from testing.fast_import import commit_header, fast_import
 from testing.git_repo import Repo, git
 from testing.keys import client_id, legacy_secret, secret
 from testing.processes import children
@@ -296,6 +297,29 @@ def test_a_commit_message_in_a_range_is_scanned_by_both_engines(cli: CliRun, rep
         ("(tag message v1)", secret(14)),
     ]
     assert found[0]["commit"] == sha
+
+
+@pytest.mark.parametrize("engine", ["diff", "blob"])
+def test_a_range_that_fails_at_once_stops_reading_its_messages(
+    cli: CliRun, repo: Repo, engine: str
+) -> None:
+    """A range's commit messages are read beside its scan. When the scan fails at its
+    newest commit (a blob gone), the messages' git, still reading 20,000 long messages,
+    is stopped and reaped before the run ends: no git of the scan's is left behind."""
+    repo.write("a.txt", "start\n")
+    start = repo.commit("start")
+    stream = [commit_header(b"refs/heads/main", 1704300000 + n, b"m" * 16_000 + b"\n")
+              + (b"from " + start.encode() + b"\n" if n == 0 else b"")
+              for n in range(20_000)]  # fmt: skip
+    fast_import(repo.path, b"".join(stream))
+    repo.write("b.txt", "a file whose blob goes missing\n")
+    repo.commit("b")
+    sha = repo.git("rev-parse", "HEAD:b.txt").strip()
+    (repo.path / ".git" / "objects" / sha[:2] / sha[2:]).unlink()
+    before = children()
+    run = cli("history", "--repo", str(repo.path), "--engine", engine, f"{start}..HEAD")
+    assert run.code == 2, run.out
+    assert children() <= before
 
 
 @pytest.mark.parametrize("engine", ["diff", "blob"])

@@ -157,26 +157,31 @@ def _selection(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> None
     messages: list[Background] = []
     walk = SelectionWalk(repo, rev_args)
     try:
-        scan.progress.start(0, "bytes")
-        oversized: list[tuple[bytes, int]] = []
-        listing = BlobListing(walk.added_blobs())
-        hits = blobs_with_candidates(
-            repo,
-            scanner,
-            workers,
-            oversized=oversized,
-            listing=listing,
-            stats=scan.stats,
-            progress=scan.progress,
-            started=lambda: messages.append(
-                messages_beside(repo, rev_args, scanner, tags=scan.tags_of_range)
-            ),
-        )
-        found = walk.introductions(hits | {sha for sha, _ in oversized})
-    finally:
-        walk.close()
-    if found.commits:
-        scan.run(_LISTED_COMMITS, found.commits, prefilter=False)
+        try:
+            scan.progress.start(0, "bytes")
+            oversized: list[tuple[bytes, int]] = []
+            listing = BlobListing(walk.added_blobs())
+            hits = blobs_with_candidates(
+                repo,
+                scanner,
+                workers,
+                oversized=oversized,
+                listing=listing,
+                stats=scan.stats,
+                progress=scan.progress,
+                started=lambda: messages.append(
+                    messages_beside(repo, rev_args, scanner, tags=scan.tags_of_range)
+                ),
+            )
+            found = walk.introductions(hits | {sha for sha, _ in oversized})
+        finally:
+            walk.close()
+        if found.commits:
+            scan.run(_LISTED_COMMITS, found.commits, prefilter=False)
+    except BaseException:  # (the messages' git is not left running)
+        for background in messages:
+            background.cancel()
+        raise
     scan.walked(found.walked, shown=False)
     scan.scan_messages_read(messages[0].result(), rev_args)
 

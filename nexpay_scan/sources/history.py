@@ -151,6 +151,23 @@ class HistoryScan:
         messages = None
         if not stdin:
             messages = messages_beside(self.repo, rev_args, self.scanner, tags=self.tags_of_range)
+        try:
+            self._scan_log(rev_args, stdin, big, words)
+        except BaseException:  # (the messages' git is not left running)
+            if messages is not None:
+                messages.cancel()
+            raise
+        if messages is not None:
+            self.scan_messages_read(messages.result(), rev_args)
+        progress.finish()
+        return self.findings()
+
+    def _scan_log(
+        self, rev_args: Sequence[str], stdin: Sequence[str], big: list[str], words: Prefilter
+    ) -> None:
+        """The changes `git log -p` shows for `rev_args` (or the commits on `stdin`), each
+        block parsed if it could hold a key; then the blobs over the size limit."""
+        limit = self.scanner.settings.max_file_size
         with BlobReader(self.repo) as blobs:
             for block in stream_log(self.repo, rev_args, stdin, limit, excluding(big)):
                 if isinstance(block, LongRecord):
@@ -162,10 +179,6 @@ class HistoryScan:
                     self._scan_block(block, blobs)
             if big:
                 self._scan_oversized(rev_args, stdin, big, blobs)
-        if messages is not None:
-            self.scan_messages_read(messages.result(), rev_args)
-        progress.finish()
-        return self.findings()
 
     def walked(self, commits: int, *, shown: bool = True) -> None:
         """Counts `commits` as scanned: the summary's count, and unless not `shown` (the

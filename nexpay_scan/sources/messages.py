@@ -38,18 +38,26 @@ def tag_place(name: str) -> str:
 
 
 def read_messages(
-    repo: Path, rev_args: Sequence[str], scanner: Scanner, *, tags: bool = False
+    repo: Path,
+    rev_args: Sequence[str],
+    scanner: Scanner,
+    *,
+    tags: bool = False,
+    stopping: Callable[[], bool] = lambda: False,
 ) -> MessagesRead:
     """The ids of the commits `git log rev_args` lists, the records (MARKER, header
     fields, then the message) of those whose message could hold a key (see `Prefilter`),
     and with `tags` the annotated tags pointing at those commits (else None): listed here,
-    on the thread beside the scan, not after it."""
+    on the thread beside the scan, not after it. Once `stopping` says so, it stops at the
+    next block of git's output, and its git is ended (`Stopped`)."""
     words = prefilter_for(scanner.detector.keywords)
     listed: set[str] = set()
     suspects: list[bytes] = []
     log = ("log", "--no-color", f"{RECORD_FORMAT}%x00%B")
     with streamed(repo, *log, *rev_args, "--") as output:
         for block in marked_blocks(output, MARKER, BLOCK_SIZE):
+            if stopping():
+                raise Stopped
             chunks = block.split(MARKER)[1:]
             listed.update(c[:64].split(b"\0", 1)[0].decode("ascii", "replace") for c in chunks)
             if words.suspect(unmarked(block)):
@@ -57,21 +65,32 @@ def read_messages(
     return listed, suspects, tags_pointing_at(repo, listed, rev_args) if tags else None
 
 
+class Stopped(Exception):
+    """`read_messages` was told to stop (the scan beside it failed)."""
+
+
 class Background:
     """A call run on a thread beside the scan (it mostly waits on git); `result` waits for
-    it and raises what it raised."""
+    it and raises what it raised; `cancel`, when the scan fails, stops it and its git."""
 
-    def __init__(self, call: Callable[[], MessagesRead]) -> None:
+    def __init__(self, call: Callable[[Callable[[], bool]], MessagesRead]) -> None:
         self._value: MessagesRead | None = None
         self._error: BaseException | None = None
+        self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(call,), daemon=True)
         self._thread.start()
 
-    def _run(self, call: Callable[[], MessagesRead]) -> None:
+    def _run(self, call: Callable[[Callable[[], bool]], MessagesRead]) -> None:
         try:
-            self._value = call()
+            self._value = call(self._stopping.is_set)
         except BaseException as error:
             self._error = error
+
+    def cancel(self) -> None:
+        """Stops the call at its next block of git's output and waits for it: no git of
+        its own is left running once this returns."""
+        self._stopping.set()
+        self._thread.join()
 
     def result(self) -> MessagesRead:
         """What the call returned, once it ends."""
@@ -86,7 +105,9 @@ def messages_beside(
     repo: Path, rev_args: Sequence[str], scanner: Scanner, *, tags: bool
 ) -> Background:
     """`read_messages` started on its own thread."""
-    return Background(lambda: read_messages(repo, rev_args, scanner, tags=tags))
+    return Background(
+        lambda stopping: read_messages(repo, rev_args, scanner, tags=tags, stopping=stopping)
+    )
 
 
 def tags_pointing_at(
