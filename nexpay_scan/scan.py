@@ -140,6 +140,17 @@ class Scanner:
         starts = [len(_SEPARATOR), *(end + len(_SEPARATOR) for end in ends)][: len(contents)]
         return suspect_objects(prefilter, block, starts, [len(c) for c in contents])
 
+    def warm_up(self) -> None:
+        """Searches a sample holding every keyword, as content and through the prefilter:
+        what the search imports and compiles late (`regex`, the rules, the decoders) is
+        done once, before workers are forked, in memory they then share."""
+        import regex  # noqa: F401 - imported for the side effect described above
+
+        keywords = self.detector.keywords
+        sample = b"\n".join(keywords) + b"\n"
+        self.could_hold_keys([sample])
+        any(True for _ in self.sightings(sample))
+
     def sightings(
         self, data: bytes, undecoded: list[tuple[str, str]] | None = None
     ) -> Iterator[Sighting]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import os
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -157,6 +159,87 @@ def test_a_big_tree_scanned_by_two_processes_reports_what_one_does(tmp_path: Pat
         Path(refused).chmod(0)
     failed = run_cli("files", *named, refused, "--jobs", "2")
     assert failed.code == 2 and "cannot read" in failed.err
+
+
+def test_units_of_unequal_cost_taken_by_two_processes_report_what_one_does(
+    tmp_path: Path,
+) -> None:
+    """Archives, a big binary file and many small files: whichever process takes which
+    unit, the findings and the skipped items come in the order one process gives."""
+    root = tmp_path / "mixed"
+    filler = "ordinary text, nothing secret\n" * 3000
+    for n in range(6):  # a folder each: its archive in a unit of its own
+        folder = root / f"part{n}"
+        folder.mkdir(parents=True)
+        with zipfile.ZipFile(folder / "bundle.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+            for m in range(60):  # a slow unit: each member read and scanned
+                archive.writestr(f"pkg/mod{m}.py", f"VALUE = {m}\n" * 2000)
+            archive.writestr("pkg/settings.env", f"NEXPAY_SECRET={secret(40 + n)}\n")
+            archive.writestr("pkg/nested.zip", _zip_in_zip())  # named as not decoded
+        for m in range(20):
+            key = f"K={secret(60 + n)}\n" if m == 10 and n % 2 else ""
+            (folder / f"f{m:03}.txt").write_text(filler + key)
+    blob = bytearray(os.urandom(3 << 20))  # a big binary file with a key inside
+    blob[1 << 20 : (1 << 20) + 60] = f" {secret(50)} ".encode().ljust(60)
+    (root / "big.bin").write_bytes(bytes(blob))
+    (root / "link").symlink_to("/etc/passwd")
+    runs = [run_cli("files", str(root), "--format", "json", "--jobs", j) for j in ("1", "2", "3")]
+    assert [r.code for r in runs] == [1, 1, 1]
+    one, *others = (r.json() for r in runs)
+    assert len(one["findings"]) == 6 + 3 + 1
+    del one["summary"]["duration_seconds"]
+    assert len(one["summary"]["skipped_files"]) == 1 + 6
+    for other in others:
+        assert other["findings"] == one["findings"]
+        del other["summary"]["duration_seconds"]
+        assert other["summary"] == one["summary"]
+
+
+def _zip_in_zip() -> bytes:
+    """A zip holding a zip holding a zip: deeper than the decoders go."""
+    content = b"nothing here\n"
+    for name in ("c.txt", "b.zip", "a.zip"):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr(name, content)
+        content = buffer.getvalue()
+    return content
+
+
+def test_each_unit_number_is_read_by_exactly_one_process() -> None:
+    """The units are dealt down one pipe that every process reads a number at a time: with
+    more numbers than one write holds, and two processes reading, none is lost or read
+    twice."""
+    import multiprocessing
+    import threading
+
+    from nexpay_scan.sources import files
+
+    order = list(range(5000))[::-1]
+    taking, feeding = os.pipe()
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+
+    def take(fd: int) -> list[int]:
+        taken = []
+        while token := os.read(fd, files._TOKEN):
+            taken.append(int.from_bytes(token, "little"))
+        return taken
+
+    def child() -> None:
+        os.close(feeding)
+        sender.send(take(taking))
+
+    worker = context.Process(target=child)
+    worker.start()
+    sender.close()
+    threading.Thread(target=files._feed, args=(feeding, order)).start()
+    mine = take(taking)
+    theirs = receiver.recv()
+    worker.join()
+    os.close(taking)
+    assert sorted(mine + theirs) == list(range(5000))
+    assert mine == sorted(mine, reverse=True) and theirs == sorted(theirs, reverse=True)
 
 
 def test_a_custom_rule_finds_its_keys_escaped_too(cli: CliRun, tmp_path: Path) -> None:

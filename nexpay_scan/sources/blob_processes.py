@@ -16,14 +16,12 @@ import threading
 from collections.abc import Callable
 
 from nexpay_scan.errors import FatalError
-from nexpay_scan.prefilter import prefilter_for, suspect_objects
 from nexpay_scan.progress import Progress
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.blobs import (
     END,
     Batch,
     BlobSearch,
-    has_candidate,
     list_into,
     read_batches,
 )
@@ -131,7 +129,7 @@ def in_processes(search: BlobSearch) -> set[bytes]:
     scanner, workers = search.scanner, search.workers
     sys.stdout.flush()  # a forked reader would otherwise hold a copy of what is buffered
     sys.stderr.flush()
-    _warm_up(scanner)
+    scanner.warm_up()
     # the objects made so far are left out of garbage collection: a collection in a
     # reader would otherwise write to each of them, and copy every page they are on
     gc.freeze()
@@ -239,17 +237,6 @@ class _OwnShare:
         self.stopping.set()
         with contextlib.suppress(queue.Full):
             self.batches.put_nowait(END)
-
-
-def _warm_up(scanner: Scanner) -> None:
-    """Searches a sample holding every keyword here, before forking: what the search
-    imports late (`regex`, decoders) is imported once, in memory the readers share."""
-    import regex  # noqa: F401 - imported for the side effect described above
-
-    keywords = scanner.detector.keywords
-    sample = b"\n".join(keywords) + b"\n"
-    suspect_objects(prefilter_for(keywords), sample, [0], [len(sample)])
-    has_candidate(sample, scanner)
 
 
 def _fork_reader(search: BlobSearch, others: list[_Reader]) -> _Reader:

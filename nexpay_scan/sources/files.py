@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 
 from nexpay_scan.errors import FatalError
@@ -25,6 +26,9 @@ _SKIPPED_DIRS = frozenset({".git"})
 # Less than this is scanned in this process: starting workers would cost more than it saves.
 PARALLEL_BYTES = 8 << 20
 _BATCH_BYTES = 1 << 20  # of small files, read before the prefilter runs on them all
+# workers take the units to scan by number, down a pipe
+_TOKEN = 4
+_TOKENS_AT_ONCE = 1024  # 4096 bytes a write: at most PIPE_BUF, so each lands whole
 
 
 class _File(Record):
@@ -252,71 +256,142 @@ def _can_fork() -> bool:
 
 
 class _Share(Record):
-    """What one worker sends back: its findings and its counts, which merge into the run's."""
+    """What one process scanned: for each unit it took (by number), its findings and its
+    counts; or one line saying why it failed."""
 
-    findings: list[Finding]
-    stats: Stats
+    units: dict[int, tuple[list[Finding], Stats]]
+    timeouts: dict[str, int]
+    error: str | None = None
 
 
 def _scan_in_workers(
     files: Sequence[_File], scanner: Scanner, stats: Stats, jobs: int
 ) -> list[Finding]:
-    """The files dealt into `jobs` shares of about equal bytes; this process scans the first
-    while forked workers scan the others and send their findings back through a pipe."""
+    """The files cut into units (a big file alone, small ones by the batch), which this
+    process and `jobs` - 1 forked workers take one at a time, biggest first, from a pipe:
+    a process that drew slow units (archives to open, a big binary) takes fewer, so all
+    end together. Findings and counts are merged in the order of the files, as one
+    process would give them."""
     import multiprocessing
 
     context = multiprocessing.get_context("fork")
-    first, *others = _dealt(files, jobs)
+    units = _units(files)
+    scanner.warm_up()  # (imported and compiled once, before the workers are forked)
     sys.stdout.flush()  # a forked worker flushes its copy of what is buffered: no twice
     sys.stderr.flush()
+    taking, feeding = os.pipe()
     workers = []
-    for share in others:
-        receiver, sender = context.Pipe(duplex=False)
-        worker = context.Process(target=_work, args=(share, scanner, sender), daemon=True)
-        worker.start()
-        sender.close()
-        workers.append((worker, receiver))
-    findings = _scan_files(first, scanner, stats)
-    for worker, receiver in workers:
-        try:
-            result = receiver.recv()
-        except EOFError:
-            result = "a scan worker ended without a result"
-        finally:
-            receiver.close()
-            worker.join()
-        if isinstance(result, str):
-            raise FatalError(result)
-        findings.extend(result.findings)
-        stats.merge(result.stats)
+    done: dict[int, tuple[list[Finding], Stats]] = {}
+    try:
+        for _ in range(jobs - 1):
+            receiver, sender = context.Pipe(duplex=False)
+            worker = context.Process(
+                target=_work, args=(units, taking, feeding, scanner, sender), daemon=True
+            )
+            worker.start()
+            sender.close()
+            workers.append((worker, receiver))
+        biggest_first = sorted(range(len(units)), key=lambda n: -sum(f.size for f in units[n]))
+        feeder = threading.Thread(target=_feed, args=(feeding, biggest_first), daemon=True)
+        feeding = -1  # the feeder's now: it closes it once every unit is in the pipe
+        feeder.start()
+        done.update(_take_units(units, taking, scanner))
+        errors = []
+        for worker, receiver in workers:
+            try:
+                share = receiver.recv()
+            except EOFError:
+                share = _Share({}, {}, "a scan worker ended without a result")
+            finally:
+                receiver.close()
+                worker.join()
+            if share.error is not None:
+                errors.append(share.error)
+            done.update(share.units)
+            stats.rule_timeouts.update(share.timeouts)
+        if errors:
+            raise FatalError(errors[0])
+    finally:
+        for worker, _ in workers:
+            if worker.is_alive():
+                worker.terminate()
+                worker.join()
+        os.close(taking)  # (a feeder still writing then fails, and ends)
+        if feeding >= 0:
+            os.close(feeding)
+    findings: list[Finding] = []
+    for number in range(len(units)):
+        unit_findings, unit_stats = done[number]
+        findings.extend(unit_findings)
+        stats.merge(unit_stats)
     return findings
 
 
-def _dealt(files: Sequence[_File], jobs: int) -> list[list[_File]]:
-    """`jobs` shares, biggest files first, each to the share with the fewest bytes so far."""
-    shares: list[list[_File]] = [[] for _ in range(jobs)]
-    loads = [0] * jobs
-    for file in sorted(files, key=lambda f: f.size, reverse=True):
-        lightest = loads.index(min(loads))
-        shares[lightest].append(file)
-        loads[lightest] += file.size
-    return shares
+def _units(files: Sequence[_File]) -> list[list[_File]]:
+    """The files in their order, cut as `_scan_files` batches them: a file of _BATCH_BYTES
+    or more alone, smaller ones together up to about _BATCH_BYTES."""
+    units: list[list[_File]] = []
+    batch: list[_File] = []
+    size = 0
+    for file in files:
+        if file.size >= _BATCH_BYTES:
+            units.append([file])
+            continue
+        batch.append(file)
+        size += file.size
+        if size >= _BATCH_BYTES:
+            units.append(batch)
+            batch, size = [], 0
+    if batch:
+        units.append(batch)
+    return units
 
 
-def _work(share: list[_File], scanner: Scanner, sender: Connection) -> None:
-    """A worker's whole life: scan its share, send the findings and counts (or one line
-    saying why not), end. Its counts start from zero, and so do the patterns its copy of
-    the detector stops: the parent counts its own."""
-    stats = Stats()
+def _feed(feeding: int, order: Sequence[int]) -> None:
+    """Writes the units' numbers down the pipe, _TOKEN bytes each, then closes it. Each
+    write is at most PIPE_BUF bytes, so it lands whole: a process reading _TOKEN bytes
+    always reads one number."""
+    try:
+        for at in range(0, len(order), _TOKENS_AT_ONCE):
+            chunk = order[at : at + _TOKENS_AT_ONCE]
+            os.write(feeding, b"".join(n.to_bytes(_TOKEN, "little") for n in chunk))
+    except OSError:  # the scan stopped (an error): nobody reads any more
+        pass
+    finally:
+        os.close(feeding)
+
+
+def _take_units(
+    units: Sequence[Sequence[_File]], taking: int, scanner: Scanner
+) -> dict[int, tuple[list[Finding], Stats]]:
+    """Scans unit after unit, as their numbers come down the pipe, until it ends."""
+    done: dict[int, tuple[list[Finding], Stats]] = {}
+    while token := os.read(taking, _TOKEN):
+        number = int.from_bytes(token, "little")
+        unit_stats = Stats()
+        done[number] = (_scan_files(units[number], scanner, unit_stats), unit_stats)
+    return done
+
+
+def _work(
+    units: Sequence[Sequence[_File]],
+    taking: int,
+    feeding: int,
+    scanner: Scanner,
+    sender: Connection,
+) -> None:
+    """A worker's whole life: take units until there are none, send what it found (or
+    one line saying why not), end. The patterns its copy of the detector stops are
+    counted from zero: the parent counts its own."""
+    os.close(feeding)  # the parent's: else the pipe would never end here
     timeouts = scanner.detector.timeouts
     timeouts.clear()
     try:
-        findings = _scan_files(share, scanner, stats)
-        stats.rule_timeouts.update(timeouts)
-        sender.send(_Share(findings, stats))
+        done = _take_units(units, taking, scanner)
+        sender.send(_Share(done, dict(timeouts)))
     except FatalError as error:
-        sender.send(str(error))
+        sender.send(_Share({}, {}, str(error)))
     except BaseException as error:  # reported by the parent, as one line
-        sender.send(f"internal error in a scan worker ({type(error).__name__})")
+        sender.send(_Share({}, {}, f"internal error in a scan worker ({type(error).__name__})"))
     finally:
         sender.close()
