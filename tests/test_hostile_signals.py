@@ -93,6 +93,60 @@ def test_sigint_mid_scan(
     assert list(temp.iterdir()) == [], "temporary files were left behind"
 
 
+@pytest.fixture(scope="module")
+def busy_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """About 24 MB of files full of keyword hits that are no keys: over the size at which
+    `files` starts workers, and seconds of scanning."""
+    root = tmp_path_factory.mktemp("busy-tree")
+    for number in range(600):
+        lines = "".join(f"token nxp_sk_{number:010d}{j:032d} x\n" for j in range(700))
+        (root / f"f{number:03}.txt").write_text(lines)
+    return root
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("whom", "sig"),
+    [("process-group", signal.SIGINT), ("process", signal.SIGINT), ("process", signal.SIGTERM)],
+)
+def test_signal_mid_files_scan_with_workers(
+    busy_tree: Path, whom: str, sig: signal.Signals
+) -> None:
+    """Ctrl-C or SIGTERM while `files` scans with workers: one line, the signal's exit
+    code, no traceback (a worker ends quietly, whichever signal reaches it), no worker
+    left running."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nexpay_scan", "files", "--jobs", "2", str(busy_tree)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    workers: set[int] = set()
+    try:
+        deadline = time.monotonic() + 10
+        while not workers and time.monotonic() < deadline:
+            time.sleep(0.01)  # wait until it has forked its worker, i.e. is scanning
+            workers = children(process.pid)
+        time.sleep(0.2)
+        assert process.poll() is None, "the scan ended before it could be interrupted"
+        if whom == "process-group":  # what Ctrl-C on a terminal does: workers get it too
+            os.killpg(process.pid, sig)
+        else:
+            process.send_signal(sig)
+        stdout, stderr = process.communicate(timeout=300)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    said = "interrupted" if sig == signal.SIGINT else "terminated"
+    assert process.returncode == 128 + sig, stderr.decode()
+    assert "Traceback" not in stderr.decode()
+    assert stderr.decode().strip().splitlines() == [f"nexpay-scan: {said}"]
+    assert stdout == b""
+    for pid in workers:
+        assert not os.path.exists(f"/proc/{pid}"), "a worker was left running"
+
+
 def test_uninterrupted_scan_writes_its_report(busy_repo: Path, tmp_path: Path) -> None:
     """Control for the test above: the same command, left alone, writes a whole report."""
     report = tmp_path / "report.json"

@@ -11,6 +11,7 @@ from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding
 from nexpay_scan.records import Record
 from nexpay_scan.scan import Scanner
+from nexpay_scan.signals import signals
 from nexpay_scan.sources.base import Fragment, Target
 from nexpay_scan.stats import Stats
 
@@ -29,6 +30,7 @@ _BATCH_BYTES = 1 << 20  # of small files, read before the prefilter runs on them
 # workers take the units to scan by number, down a pipe
 _TOKEN = 4
 _TOKENS_AT_ONCE = 1024  # 4096 bytes a write: at most PIPE_BUF, so each lands whole
+_ENDING = {signals.SIGINT, signals.SIGTERM}
 
 
 class _File(Record):
@@ -288,7 +290,13 @@ def _scan_in_workers(
             worker = context.Process(
                 target=_work, args=(units, taking, feeding, scanner, sender), daemon=True
             )
-            worker.start()
+            # Ctrl-C and SIGTERM held back across the fork: neither lands in the child
+            # before it has made them end it at once (see `_work`)
+            signals.pthread_sigmask(signals.SIG_BLOCK, _ENDING)
+            try:
+                worker.start()
+            finally:
+                signals.pthread_sigmask(signals.SIG_UNBLOCK, _ENDING)
             sender.close()
             workers.append((worker, receiver))
         biggest_first = sorted(range(len(units)), key=lambda n: -sum(f.size for f in units[n]))
@@ -383,6 +391,11 @@ def _work(
     """A worker's whole life: take units until there are none, send what it found (or
     one line saying why not), end. The patterns its copy of the detector stops are
     counted from zero: the parent counts its own."""
+    # Ctrl-C and SIGTERM end it at once, quietly: the parent reports them, and ends it
+    # too if it still runs
+    for number in _ENDING:
+        signals.signal(number, signals.SIG_DFL)
+    signals.pthread_sigmask(signals.SIG_UNBLOCK, _ENDING)
     os.close(feeding)  # the parent's: else the pipe would never end here
     timeouts = scanner.detector.timeouts
     timeouts.clear()
