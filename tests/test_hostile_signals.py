@@ -60,34 +60,8 @@ def test_sigint_mid_scan(
     temp.mkdir()
     report = out / "report.json"
     argv = [sys.executable, "-m", "nexpay_scan", "history", "--repo", str(busy_repo)]
-    process = subprocess.Popen(
-        [*argv, "--engine", engine, "--format", "json", "--output", str(report)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=_scan_env(TMPDIR=str(temp)),
-        start_new_session=True,  # its own process group, like a job a terminal runs
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while not children(process.pid) and time.monotonic() < deadline:
-            time.sleep(0.02)  # wait until it runs git, i.e. is scanning
-        time.sleep(0.3)
-        assert process.poll() is None, "the scan ended before it could be interrupted"
-        if whom == "process-group":  # what Ctrl-C on a terminal does: git gets it too
-            os.killpg(process.pid, sig)
-        else:
-            process.send_signal(sig)
-        # a guard against hanging the suite, not a bound: how long stopping takes is no test's
-        stdout, stderr = process.communicate(timeout=300)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    said = "interrupted" if sig == signal.SIGINT else "terminated"
-    assert process.returncode == 128 + sig, stderr.decode()
-    assert "Traceback" not in stderr.decode()
-    assert stderr.decode().strip().splitlines() == [f"nexpay-scan: {said}"]
-    assert stdout == b""
+    argv += ["--engine", engine, "--format", "json", "--output", str(report)]
+    _interrupt_mid_scan(argv, whom, sig, env=_scan_env(TMPDIR=str(temp)), settle=0.3)
     assert not report.exists()
     assert list(out.iterdir()) == [], "a partial or temporary report was left behind"
     assert list(temp.iterdir()) == [], "temporary files were left behind"
@@ -115,24 +89,38 @@ def test_signal_mid_files_scan_with_workers(
     """Ctrl-C or SIGTERM while `files` scans with workers: one line, the signal's exit
     code, no traceback (a worker ends quietly, whichever signal reaches it), no worker
     left running."""
+    argv = [sys.executable, "-m", "nexpay_scan", "files", "--jobs", "2", str(busy_tree)]
+    workers = _interrupt_mid_scan(argv, whom, sig, env=_scan_env(), settle=0.2)
+    assert workers, "no worker was forked"
+    for pid in workers:
+        assert not os.path.exists(f"/proc/{pid}"), "a worker was left running"
+
+
+def _interrupt_mid_scan(
+    argv: list[str], whom: str, sig: signal.Signals, *, env: dict[str, str], settle: float
+) -> set[int]:
+    """Runs `argv` in its own process group (like a job a terminal runs), sends `sig` to
+    the process or its group `settle` seconds after it first has a child (git, a worker:
+    it is scanning), and checks that it stopped as a signal should stop it: the signal's
+    exit code, one line saying so, nothing on stdout, no traceback. Returns the children
+    it had when signalled."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "nexpay_scan", "files", "--jobs", "2", str(busy_tree)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True
     )
-    workers: set[int] = set()
+    started: set[int] = set()
     try:
         deadline = time.monotonic() + 10
-        while not workers and time.monotonic() < deadline:
-            time.sleep(0.01)  # wait until it has forked its worker, i.e. is scanning
-            workers = children(process.pid)
-        time.sleep(0.2)
+        while not started and time.monotonic() < deadline:
+            time.sleep(0.01)
+            started = children(process.pid)
+        time.sleep(settle)
         assert process.poll() is None, "the scan ended before it could be interrupted"
-        if whom == "process-group":  # what Ctrl-C on a terminal does: workers get it too
+        started |= children(process.pid)
+        if whom == "process-group":  # what Ctrl-C on a terminal does: children get it too
             os.killpg(process.pid, sig)
         else:
             process.send_signal(sig)
+        # a guard against hanging the suite, not a bound: how long stopping takes is no test's
         stdout, stderr = process.communicate(timeout=300)
     finally:
         if process.poll() is None:
@@ -143,8 +131,7 @@ def test_signal_mid_files_scan_with_workers(
     assert "Traceback" not in stderr.decode()
     assert stderr.decode().strip().splitlines() == [f"nexpay-scan: {said}"]
     assert stdout == b""
-    for pid in workers:
-        assert not os.path.exists(f"/proc/{pid}"), "a worker was left running"
+    return started
 
 
 def test_uninterrupted_scan_writes_its_report(busy_repo: Path, tmp_path: Path) -> None:
