@@ -22,6 +22,7 @@ from pathlib import Path
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding, Suppression
 from nexpay_scan.scan import Scanner
+from nexpay_scan.sources.arenas import one_malloc_arena
 from nexpay_scan.sources.blob_reader import BlobReader
 from nexpay_scan.sources.blobs import (
     WALK_GIT,
@@ -105,6 +106,7 @@ def run_blob_engine(scan: HistoryScan, rev_args: Sequence[str], workers: int) ->
 def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> list[Finding]:
     repo, scanner = scan.repo, scan.scanner
     check_objects_present(repo, rev_args)
+    one_malloc_arena()  # (before any thread: see there)
     walks: list[TreeWalk] = []
 
     def walk() -> None:
