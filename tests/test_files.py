@@ -164,8 +164,9 @@ def test_a_big_tree_scanned_by_two_processes_reports_what_one_does(tmp_path: Pat
 def test_units_of_unequal_cost_taken_by_two_processes_report_what_one_does(
     tmp_path: Path,
 ) -> None:
-    """Archives, a big binary file and many small files: whichever process takes which
-    unit, the findings and the skipped items come in the order one process gives."""
+    """Archives, big binary files (some so big that only two processes take them) and
+    many small files: whichever process takes which unit, the findings and the skipped
+    items come in the order one process gives."""
     root = tmp_path / "mixed"
     filler = "ordinary text, nothing secret\n" * 3000
     for n in range(6):  # a folder each: its archive in a unit of its own
@@ -182,11 +183,16 @@ def test_units_of_unequal_cost_taken_by_two_processes_report_what_one_does(
     blob = bytearray(os.urandom(3 << 20))  # a big binary file with a key inside
     blob[1 << 20 : (1 << 20) + 60] = f" {secret(50)} ".encode().ljust(60)
     (root / "big.bin").write_bytes(bytes(blob))
+    for n in range(3):  # files big enough that only two processes take them
+        huge = bytearray(os.urandom(9 << 20))
+        huge[5 << 20 : (5 << 20) + 60] = f" {secret(55 + n)} ".encode().ljust(60)
+        (root / f"huge{n}.bin").write_bytes(bytes(huge))
     (root / "link").symlink_to("/etc/passwd")
-    runs = [run_cli("files", str(root), "--format", "json", "--jobs", j) for j in ("1", "2", "3")]
-    assert [r.code for r in runs] == [1, 1, 1]
+    jobs = ("1", "2", "3", "4")
+    runs = [run_cli("files", str(root), "--format", "json", "--jobs", j) for j in jobs]
+    assert [r.code for r in runs] == [1, 1, 1, 1]
     one, *others = (r.json() for r in runs)
-    assert len(one["findings"]) == 6 + 3 + 1
+    assert len(one["findings"]) == 6 + 3 + 1 + 3
     del one["summary"]["duration_seconds"]
     assert len(one["summary"]["skipped_files"]) == 1 + 6
     for other in others:
@@ -207,39 +213,48 @@ def _zip_in_zip() -> bytes:
 
 
 def test_each_unit_number_is_read_by_exactly_one_process() -> None:
-    """The units are dealt down one pipe that every process reads a number at a time: with
+    """The units are dealt down pipes that the processes read a number at a time: with
     more numbers than one write holds, and two processes reading, none is lost or read
-    twice."""
+    twice; a big unit goes only to the processes that read the pipe of big units."""
     import multiprocessing
     import threading
 
     from nexpay_scan.sources import files
 
-    order = list(range(5000))[::-1]
-    taking, feeding = os.pipe()
+    big, small = files._Pipe(), files._Pipe()
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
 
-    def take(fd: int) -> list[int]:
+    def take(pipes: list[files._Pipe]) -> list[int]:
         taken = []
-        while token := os.read(fd, files._TOKEN):
-            taken.append(int.from_bytes(token, "little"))
+        for pipe in pipes:
+            while token := os.read(pipe.reading, files._TOKEN):
+                taken.append(int.from_bytes(token, "little"))
         return taken
 
-    def child() -> None:
-        os.close(feeding)
-        sender.send(take(taking))
+    def child() -> None:  # a worker that takes small units only
+        for pipe in (big, small):
+            os.close(pipe.writing)
+        sender.send(take([small]))
 
     worker = context.Process(target=child)
     worker.start()
     sender.close()
-    threading.Thread(target=files._feed, args=(feeding, order)).start()
-    mine = take(taking)
+    dealt = [(big, list(range(5000, 5010))), (small, list(range(5000))[::-1])]
+    for pipe in (big, small):
+        pipe.handed_on()
+    feeder = threading.Thread(target=files._feed, args=(dealt,))
+    feeder.start()
+    mine = take([big, small])
     theirs = receiver.recv()
     worker.join()
-    os.close(taking)
-    assert sorted(mine + theirs) == list(range(5000))
-    assert mine == sorted(mine, reverse=True) and theirs == sorted(theirs, reverse=True)
+    feeder.join()
+    for pipe in (big, small):
+        pipe.close()
+    assert sorted(mine + theirs) == list(range(5010))
+    assert mine[:10] == list(range(5000, 5010)) and not set(theirs) & set(range(5000, 5010))
+    assert mine == mine[:10] + sorted(mine[10:], reverse=True)
+    assert theirs == sorted(theirs, reverse=True)
 
 
 def test_a_custom_rule_finds_its_keys_escaped_too(cli: CliRun, tmp_path: Path) -> None:

@@ -31,6 +31,9 @@ _BATCH_BYTES = 1 << 20  # of small files, read before the prefilter runs on them
 _TOKEN = 4
 _TOKENS_AT_ONCE = 1024  # 4096 bytes a write: at most PIPE_BUF, so each lands whole
 _ENDING = {signals.SIGINT, signals.SIGTERM}
+# A file this big is scanned by one of the first _BIG_TAKERS processes only (memory)
+_BIG_UNIT = 8 << 20
+_BIG_TAKERS = 2
 
 
 class _File(Record):
@@ -270,10 +273,13 @@ def _scan_in_workers(
     files: Sequence[_File], scanner: Scanner, stats: Stats, jobs: int
 ) -> list[Finding]:
     """The files cut into units (a big file alone, small ones by the batch), which this
-    process and `jobs` - 1 forked workers take one at a time, biggest first, from a pipe:
+    process and `jobs` - 1 forked workers take one at a time, biggest first, from pipes:
     a process that drew slow units (archives to open, a big binary) takes fewer, so all
-    end together. Findings and counts are merged in the order of the files, as one
-    process would give them."""
+    end together. A unit of _BIG_UNIT bytes or more goes to one of the first _BIG_TAKERS
+    processes only: a scan holds a few copies of a file, and more processes each on a
+    big file at once would multiply that (four 47 MB files: 396 MB with four processes).
+    Findings and counts are merged in the order of the files, as one process would give
+    them."""
     import multiprocessing
 
     context = multiprocessing.get_context("fork")
@@ -281,14 +287,15 @@ def _scan_in_workers(
     scanner.warm_up()  # (imported and compiled once, before the workers are forked)
     sys.stdout.flush()  # a forked worker flushes its copy of what is buffered: no twice
     sys.stderr.flush()
-    taking, feeding = os.pipe()
+    big, small = _Pipe(), _Pipe()
     workers = []
     done: dict[int, tuple[list[Finding], Stats]] = {}
     try:
-        for _ in range(jobs - 1):
+        for number in range(jobs - 1):
+            taking = [big, small] if number + 1 < _BIG_TAKERS else [small]
             receiver, sender = context.Pipe(duplex=False)
             worker = context.Process(
-                target=_work, args=(units, taking, feeding, scanner, sender), daemon=True
+                target=_work, args=(units, taking, (big, small), scanner, sender), daemon=True
             )
             # Ctrl-C and SIGTERM held back across the fork: neither lands in the child
             # before it has made them end it at once (see `_work`)
@@ -299,11 +306,16 @@ def _scan_in_workers(
                 signals.pthread_sigmask(signals.SIG_UNBLOCK, _ENDING)
             sender.close()
             workers.append((worker, receiver))
-        biggest_first = sorted(range(len(units)), key=lambda n: -sum(f.size for f in units[n]))
-        feeder = threading.Thread(target=_feed, args=(feeding, biggest_first), daemon=True)
-        feeding = -1  # the feeder's now: it closes it once every unit is in the pipe
+        biggest_first = sorted(range(len(units)), key=lambda n: -_bytes(units[n]))
+        dealt = [
+            (big, [n for n in biggest_first if _bytes(units[n]) >= _BIG_UNIT]),
+            (small, [n for n in biggest_first if _bytes(units[n]) < _BIG_UNIT]),
+        ]
+        feeder = threading.Thread(target=_feed, args=(dealt,), daemon=True)
+        for pipe in (big, small):
+            pipe.handed_on()  # the feeder's now: it closes each once its units are in
         feeder.start()
-        done.update(_take_units(units, taking, scanner))
+        done.update(_take_units(units, [big, small], scanner))
         errors = []
         for worker, receiver in workers:
             try:
@@ -324,15 +336,35 @@ def _scan_in_workers(
             if worker.is_alive():
                 worker.terminate()
                 worker.join()
-        os.close(taking)  # (a feeder still writing then fails, and ends)
-        if feeding >= 0:
-            os.close(feeding)
+        for pipe in (big, small):  # (a feeder still writing then fails, and ends)
+            pipe.close()
     findings: list[Finding] = []
     for number in range(len(units)):
         unit_findings, unit_stats = done[number]
         findings.extend(unit_findings)
         stats.merge(unit_stats)
     return findings
+
+
+class _Pipe:
+    """A pipe that units' numbers come down: its reading end, and its writing end until
+    the feeder takes it (`handed_on`)."""
+
+    def __init__(self) -> None:
+        self.reading, self.writing = os.pipe()
+        self._own_writing = True
+
+    def handed_on(self) -> None:
+        self._own_writing = False
+
+    def close(self) -> None:
+        os.close(self.reading)
+        if self._own_writing:
+            os.close(self.writing)
+
+
+def _bytes(unit: Sequence[_File]) -> int:
+    return sum(file.size for file in unit)
 
 
 def _units(files: Sequence[_File]) -> list[list[_File]]:
@@ -355,36 +387,39 @@ def _units(files: Sequence[_File]) -> list[list[_File]]:
     return units
 
 
-def _feed(feeding: int, order: Sequence[int]) -> None:
-    """Writes the units' numbers down the pipe, _TOKEN bytes each, then closes it. Each
+def _feed(dealt: Sequence[tuple[_Pipe, Sequence[int]]]) -> None:
+    """Writes each pipe's units' numbers down it, _TOKEN bytes each, then closes it. Each
     write is at most PIPE_BUF bytes, so it lands whole: a process reading _TOKEN bytes
     always reads one number."""
-    try:
-        for at in range(0, len(order), _TOKENS_AT_ONCE):
-            chunk = order[at : at + _TOKENS_AT_ONCE]
-            os.write(feeding, b"".join(n.to_bytes(_TOKEN, "little") for n in chunk))
-    except OSError:  # the scan stopped (an error): nobody reads any more
-        pass
-    finally:
-        os.close(feeding)
+    for pipe, order in dealt:
+        try:
+            for at in range(0, len(order), _TOKENS_AT_ONCE):
+                chunk = order[at : at + _TOKENS_AT_ONCE]
+                os.write(pipe.writing, b"".join(n.to_bytes(_TOKEN, "little") for n in chunk))
+        except OSError:  # the scan stopped (an error): nobody reads any more
+            pass
+        finally:
+            os.close(pipe.writing)
 
 
 def _take_units(
-    units: Sequence[Sequence[_File]], taking: int, scanner: Scanner
+    units: Sequence[Sequence[_File]], pipes: Sequence[_Pipe], scanner: Scanner
 ) -> dict[int, tuple[list[Finding], Stats]]:
-    """Scans unit after unit, as their numbers come down the pipe, until it ends."""
+    """Scans unit after unit, as their numbers come down each pipe in turn, until each
+    has ended."""
     done: dict[int, tuple[list[Finding], Stats]] = {}
-    while token := os.read(taking, _TOKEN):
-        number = int.from_bytes(token, "little")
-        unit_stats = Stats()
-        done[number] = (_scan_files(units[number], scanner, unit_stats), unit_stats)
+    for pipe in pipes:
+        while token := os.read(pipe.reading, _TOKEN):
+            number = int.from_bytes(token, "little")
+            unit_stats = Stats()
+            done[number] = (_scan_files(units[number], scanner, unit_stats), unit_stats)
     return done
 
 
 def _work(
     units: Sequence[Sequence[_File]],
-    taking: int,
-    feeding: int,
+    taking: Sequence[_Pipe],
+    pipes: Sequence[_Pipe],
     scanner: Scanner,
     sender: Connection,
 ) -> None:
@@ -396,7 +431,8 @@ def _work(
     for number in _ENDING:
         signals.signal(number, signals.SIG_DFL)
     signals.pthread_sigmask(signals.SIG_UNBLOCK, _ENDING)
-    os.close(feeding)  # the parent's: else the pipe would never end here
+    for pipe in pipes:  # the parent's writing ends: else no pipe would ever end here
+        os.close(pipe.writing)
     timeouts = scanner.detector.timeouts
     timeouts.clear()
     try:
