@@ -430,6 +430,32 @@ def test_engines_agree_on_blobs_packed_as_deltas(
     }
 
 
+def test_big_blobs_with_four_readers_give_every_key(
+    cli: CliRun, repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blobs big enough that only two of the readers take them (the memory bound; here
+    lowered to 256 KB, with batches of 64 KB) beside small ones, read by four readers: the
+    findings of one reader and of the diff engine, for the whole history and a range."""
+    from nexpay_scan.sources import blobs
+
+    monkeypatch.setattr(blobs, "BIG_BATCH", 256 << 10)
+    monkeypatch.setattr(blobs, "CHUNK_BYTES", 64 << 10)
+    repo.write("start.txt", "start\n")
+    repo.commit("start")
+    for n in range(6):
+        lines = "".join(f"row {n} {i} of a big generated file\n" for i in range(8_000))
+        repo.write(f"big{n}.txt", lines + f"NEXPAY_SECRET={secret(30 + n)}\n")
+        repo.write(f"small{n}.env", f"NEXPAY_SECRET={secret(40 + n)}\n")
+        repo.commit(f"big {n}")
+    assert (repo.path / "big0.txt").stat().st_size > 256 << 10
+    for selection in ([], ["HEAD~6..HEAD"]):
+        diff = sorted(map(_key, _history(cli, repo, "--engine", "diff", *selection)))
+        for jobs in ("1", "4"):
+            blob = _history(cli, repo, "--engine", "blob", "--jobs", jobs, *selection)
+            assert sorted(map(_key, blob)) == diff
+        assert {f[0] for f in diff} == {secret(k) for k in (*range(30, 36), *range(40, 46))}
+
+
 def test_engines_agree_on_a_sha256_store(cli: CliRun, tmp_path: Path) -> None:
     """Object ids of 64 hex digits (and delta bases "0" * 64 where none): the store's
     delta-family order reads every blob there too."""

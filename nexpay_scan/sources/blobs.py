@@ -38,6 +38,9 @@ if TYPE_CHECKING:
     from typing import IO
 
 CHUNK_BYTES = 2 << 20
+# a batch this big (a big blob in it) goes to one of the first BIG_READERS readers only
+BIG_BATCH = 8 << 20
+BIG_READERS = 2
 # Each reader's git keeps its pack windows and delta cache small: the memory bound holds
 # for the whole process tree. Reading the whole store in delta-family order (see
 # `delta_order`), each delta comes right after its base: 4 MB of cache reads ipython's
@@ -292,13 +295,16 @@ def _listed_blocks(
 
 class _Dealer:
     """Cuts the blobs it is given into batches of about CHUNK_BYTES, each dealt to the
-    next reader in turn; their bytes count as scanned (stats, progress total)."""
+    next reader in turn; their bytes count as scanned (stats, progress total). A batch of
+    BIG_BATCH bytes or more (a big blob) goes to one of the first BIG_READERS readers
+    only, in turn: a reader holds a few copies of what it searches, and four readers
+    each on a 47 MB blob at once peaked at 309 MB."""
 
     def __init__(
         self, readers: list[Callable[[Batch], None]], stats: Stats, progress: Progress
     ) -> None:
         self.readers, self.stats, self.progress = readers, stats, progress
-        self.batch, self.turn = Batch(), 0
+        self.batch, self.turn, self.big_turn = Batch(), 0, 0
 
     def add(self, ids: list[bytes], sizes: list[int]) -> None:
         batch = self.batch
@@ -324,6 +330,10 @@ class _Dealer:
     def _deal(self, batch: Batch) -> None:
         self.stats.bytes_scanned += batch.total
         self.progress.total += batch.total
+        if batch.total >= BIG_BATCH and len(self.readers) > BIG_READERS:
+            self.readers[self.big_turn % BIG_READERS](batch)
+            self.big_turn += 1
+            return
         self.readers[self.turn % len(self.readers)](batch)
         self.turn += 1
 
