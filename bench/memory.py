@@ -35,6 +35,7 @@ from repos import FastImport, code_text, nexpay_client_id, nexpay_secret
 
 LIMIT_MB = 300.0
 UNDER_LIMIT_MB = 49  # just under the default max_file_size (50 MB)
+SEVERAL_MB = 45  # each of four files read with --jobs 4 (at most two of them at once)
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
@@ -134,7 +135,8 @@ def _text(rng: random.Random, size: int, salt: int) -> bytes:
 
 def make_commit_repo(root: Path, total_mb: int, kind: str) -> Path:
     """A repository whose last commit adds `total_mb` MB: 1 MB files ("many"), one file
-    ("huge"; or "under" the default size limit), and a small file with a key."""
+    ("huge"; or "under" the default size limit; or four just under it, "several"), and a
+    small file with a key."""
     repo = root / f"commit-{kind}-{total_mb}"
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
     rng = random.Random(total_mb)
@@ -150,6 +152,8 @@ def make_commit_repo(root: Path, total_mb: int, kind: str) -> Path:
         changes += [(f"data/f{n:04d}.txt", _text(rng, MB, n)) for n in range(total_mb)]
     elif kind == "huge":
         changes.append(("data/huge.txt", _text(rng, total_mb * MB, 0)))
+    elif kind == "several":  # big files that several readers could hold at once
+        changes += [(f"data/big{n}.txt", _text(rng, SEVERAL_MB * MB, n)) for n in range(4)]
     else:  # "under": the biggest file the default limit lets through, scanned whole
         changes.append(("data/big.txt", _text(rng, UNDER_LIMIT_MB * MB, 0)))
     out.commit("refs/heads/main", f"add {total_mb} MB", changes, parent=first)
@@ -200,19 +204,24 @@ def run(args: argparse.Namespace) -> list[tuple[str, Result, Result | None]]:
         python = measure("python -c pass", [sys.executable, "-c", "pass"], root, env)
         rows.append(("baseline", python, None))
         cases = [(size, kind) for size in args.sizes for kind in ("many", "huge")]
-        cases = [c for c in [*cases, (UNDER_LIMIT_MB, "under")] if c[1] in args.kinds]
+        extra = [(UNDER_LIMIT_MB, "under"), (4 * SEVERAL_MB, "several")]
+        cases = [c for c in [*cases, *extra] if c[1] in args.kinds]
         for size, kind in cases:
             _say(f"building a {size} MB commit ({kind})")
             repo = _built(root, "commit", kind, str(size))
             log = [*("git", "log", "-p", "-1", "--raw", "--no-renames", "HEAD")]
             base = measure(f"git log -p ({kind}, {size} MB)", log, repo, env)
             rows.append(("baseline", base, None))
+            jobs = ["--jobs", "4"] if kind == "several" else []
             for label, argv in (
                 (
-                    f"history HEAD~1..HEAD ({kind} files, {size} MB)",
-                    ["history", "HEAD~1..HEAD"],
+                    f"history HEAD~1..HEAD ({kind} files, {size} MB{', --jobs 4' if jobs else ''})",
+                    ["history", "HEAD~1..HEAD", *jobs],
                 ),
-                (f"history, blob engine ({kind} files, {size} MB)", ["history"]),
+                (
+                    f"history, blob engine ({kind} files, {size} MB{', --jobs 4' if jobs else ''})",
+                    ["history", *jobs],
+                ),
             ):
                 _say(label)
                 rows.append(("scan", measure(label, [*scan, *argv], repo, env), base))
@@ -278,7 +287,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 500], help="commit MB")
     parser.add_argument("--file-mb", type=int, default=200, help="the one-line file's MB (0: none)")
     parser.add_argument(
-        "--kinds", nargs="+", default=["many", "huge", "under"], help="commits to build"
+        "--kinds",
+        nargs="+",
+        default=["many", "huge", "under", "several"],
+        help="commits to build",
     )
     parser.add_argument(
         "--project",
