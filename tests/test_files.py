@@ -257,6 +257,17 @@ def test_each_unit_number_is_read_by_exactly_one_process() -> None:
     assert theirs == sorted(theirs, reverse=True)
 
 
+def test_an_empty_file_is_scanned_and_counted(cli: CliRun, tmp_path: Path) -> None:
+    """An empty file is read (nothing in it) and counted, beside one with a key."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "empty.txt").write_bytes(b"")
+    (tree / "key.env").write_text(f"NEXPAY_SECRET={secret(70)}\n")
+    run = cli("files", str(tree), "--format", "json")
+    assert run.json()["summary"]["files_scanned"] == 2
+    assert [f["file"].rsplit("/", 1)[-1] for f in run.json()["findings"]] == ["key.env"]
+
+
 def test_a_custom_rule_finds_its_keys_escaped_too(cli: CliRun, tmp_path: Path) -> None:
     (tmp_path / ".nexpay-scan.toml").write_text(
         "[[rule]]\n"

@@ -164,27 +164,18 @@ def _walked(
 
 
 def _scan_files(files: Sequence[_File], scanner: Scanner, stats: Stats) -> list[Finding]:
-    """Findings in the files. Small ones are read in batches of about _BATCH_BYTES that
-    the prefilter reads at once (most files of a tree are small, and a call each costs
-    more than reading them); a bigger one alone (not copied into a batch)."""
+    """Findings in the files, unit after unit (see `_units`)."""
     findings: list[Finding] = []
-    batch: list[tuple[_File, bytes]] = []
-    size = 0
-    for file in files:
-        data = _read_file(file, scanner, stats)
-        if data is None:
-            continue
-        if len(data) >= _BATCH_BYTES:
-            findings.extend(_scan_batch([(file, data)], scanner, stats))
-            continue
-        batch.append((file, data))
-        size += len(data)
-        if size >= _BATCH_BYTES:
-            findings.extend(_scan_batch(batch, scanner, stats))
-            batch, size = [], 0
-    if batch:
-        findings.extend(_scan_batch(batch, scanner, stats))
+    for unit in _units(files):
+        findings.extend(_scan_unit(unit, scanner, stats))
     return findings
+
+
+def _scan_unit(unit: Sequence[_File], scanner: Scanner, stats: Stats) -> list[Finding]:
+    """Findings in one unit's files, read and then searched as one batch."""
+    read = ((file, _read_file(file, scanner, stats)) for file in unit)
+    batch = [(file, data) for file, data in read if data is not None]
+    return _scan_batch(batch, scanner, stats) if batch else []
 
 
 def _read_file(file: _File, scanner: Scanner, stats: Stats) -> bytes | None:
@@ -306,10 +297,11 @@ def _scan_in_workers(
                 signals.pthread_sigmask(signals.SIG_UNBLOCK, _ENDING)
             sender.close()
             workers.append((worker, receiver))
-        biggest_first = sorted(range(len(units)), key=lambda n: -_bytes(units[n]))
+        sizes = [sum(file.size for file in unit) for unit in units]
+        biggest_first = sorted(range(len(units)), key=lambda n: -sizes[n])
         dealt = [
-            (big, [n for n in biggest_first if _bytes(units[n]) >= _BIG_UNIT]),
-            (small, [n for n in biggest_first if _bytes(units[n]) < _BIG_UNIT]),
+            (big, [n for n in biggest_first if sizes[n] >= _BIG_UNIT]),
+            (small, [n for n in biggest_first if sizes[n] < _BIG_UNIT]),
         ]
         feeder = threading.Thread(target=_feed, args=(dealt,), daemon=True)
         for pipe in (big, small):
@@ -363,13 +355,11 @@ class _Pipe:
             os.close(self.writing)
 
 
-def _bytes(unit: Sequence[_File]) -> int:
-    return sum(file.size for file in unit)
-
-
 def _units(files: Sequence[_File]) -> list[list[_File]]:
-    """The files in their order, cut as `_scan_files` batches them: a file of _BATCH_BYTES
-    or more alone, smaller ones together up to about _BATCH_BYTES."""
+    """The files in their order, cut into units that the prefilter reads at once: small
+    ones together up to about _BATCH_BYTES (most files of a tree are small, and a call
+    each costs more than reading them), a file of _BATCH_BYTES or more alone (not copied
+    into a batch)."""
     units: list[list[_File]] = []
     batch: list[_File] = []
     size = 0
@@ -412,7 +402,7 @@ def _take_units(
         while token := os.read(pipe.reading, _TOKEN):
             number = int.from_bytes(token, "little")
             unit_stats = Stats()
-            done[number] = (_scan_files(units[number], scanner, unit_stats), unit_stats)
+            done[number] = (_scan_unit(units[number], scanner, unit_stats), unit_stats)
     return done
 
 
