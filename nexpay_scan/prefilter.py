@@ -56,6 +56,16 @@ _CONCURRENT = 1 << 16
 # the further lines of a wrapped blob, as the decoders join them (a patch's lines start
 # with a marker column: " ", "+" or "-")
 _TAIL = rb"(?:[ \t]*\r?\n[ \tA]?[ \t]*AAAA+)*"  # in marks: a patch's marker is "A"
+# Outside a patch, a chain also goes on past a line break that JSON writes inside a string
+# (an escape: "\\n", where "n" is a base64 character) or between the strings of a list
+# ('\\n",' a newline, the indent, '"'): a notebook stores its images so, one line of 76
+# characters per run (ipython's history: 750,000 runs, one `regex` match and its Python
+# objects each, about a second of a whole-history scan). One chain per image instead.
+# Joining is sound: a chain that holds another decodes it at its four alignments all the
+# same (see `_hiding_chains`), and whatever a decoder's token shows lies within the
+# token's own decoding. A chain never runs into the next object of a block: every `git
+# cat-file` header starts a line with its id, where a joined line starts with '"'.
+_JOINED = rb"(?:\.(?:A\.\.?[ \t]*\r?\n[ \t]*\.)?AAAA+" + _TAIL + rb")*"
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
 _STANDARD = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _NOT_STANDARD = bytes(b for b in range(256) if b not in _STANDARD)
@@ -404,12 +414,13 @@ def _escape_near_a_hint(
 
 def _chains(data: bytes, patch: bool) -> tuple[list[int], list[bytes]]:
     """The base64 runs in `data` long enough for the decoders, each with the further lines
-    of a wrapped blob (a patch's: as the new file has them), and where each starts. Found
+    of a wrapped blob (a patch's: as the new file has them) and, outside a patch, the runs
+    that JSON's line breaks part from it (`_JOINED`), and where each starts. Found
     in one `regex` pass over a copy in which every base64 character is "A" (the tails
     included: any base64 character may stand where a patch's marker does, which joins a
     line more at times, never fewer: a longer chain still decodes as each of its parts)."""
     marks = bytepasses.translated(data, _MARKS)
-    runs = _run_pattern().finditer(marks, concurrent=len(marks) >= _CONCURRENT)
+    runs = _run_pattern(not patch).finditer(marks, concurrent=len(marks) >= _CONCURRENT)
     spans = [run.span() for run in runs]
     del marks
     chains = [data[start:end] for start, end in spans]
@@ -465,12 +476,13 @@ def _letters(word: bytes) -> list[bytes]:
 
 
 @cache
-def _run_pattern() -> Any:
-    """A run of marks (see `_MARKS`) long enough for the decoders, to its end; compiled on
-    first use, off the hook's path."""
+def _run_pattern(joined: bool) -> Any:
+    """A run of marks (see `_MARKS`) long enough for the decoders, to its end, wrapped
+    lines included, and (`joined`) the runs JSON's line breaks part from it (`_JOINED`);
+    compiled on first use, off the hook's path."""
     import regex
 
-    return regex.compile(_RUN + b"A*" + _TAIL)
+    return regex.compile(_RUN + b"A*" + _TAIL + (_JOINED if joined else b""))
 
 
 def _new_side(chain: bytes) -> bytes:

@@ -196,6 +196,40 @@ def test_content_starting_as_base64_without_a_key_is_not_suspect() -> None:
 @PROPERTY
 @given(
     seed=st.integers(0, 10**6),
+    lines=st.integers(0, 30),
+    at=st.integers(0, 30),
+    escaped=st.booleans(),
+    urlsafe=st.booleans(),
+)
+def test_a_key_among_a_notebooks_image_lines_is_suspect(
+    seed: int, lines: int, at: int, escaped: bool, urlsafe: bool
+) -> None:
+    # a notebook stores an image as JSON strings of 76 characters, one per line ('...\\n",'
+    # a newline, the indent, '"'), or as one string with escaped line ends: the prefilter
+    # reads those lines as one chain. A line of base64 of keyed text among them still
+    # shows, and a chain never runs on into the next object of a block.
+    image = _noise(seed, 57 * lines)
+    rows = [image[n : n + 76] for n in range(0, len(image), 76)]
+    keyed = base64.b64encode(f"nexpay_secret = {secret(seed)}\n".encode())
+    if urlsafe:
+        keyed = keyed.translate(bytes.maketrans(b"+/", b"-_"))
+    rows.insert(min(at, len(rows)), keyed)
+    glue = b"\\n" if escaped else b'\\n",\n      "'
+    content = b'   "image/png": "' + glue.join(rows) + b'\\n"\n'
+    found = _found(content)
+    assert found or escaped  # (a scan decodes a line of the list on its own)
+    if found:
+        before = b'"' + b'\\n",\n "'.join(
+            _noise(seed + 1, 57 * 3)[n : n + 76] for n in (0, 76, 152)
+        )
+        assert _suspects(content) == {0}
+        assert _suspects(before + b'\\n",\n', content) == {1}
+        assert _suspects(before + glue, content, before) == {1}
+
+
+@PROPERTY
+@given(
+    seed=st.integers(0, 10**6),
     before=st.text(max_size=40),
     after=st.text(max_size=40),
     lead=st.binary(max_size=4),
