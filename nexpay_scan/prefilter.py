@@ -44,11 +44,12 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-# base64 characters (both alphabets) and padding to "A", blanks as they are, all else to
-# ".": chains are then found in one `regex` pass (see `_chains`)
+# base64 characters (both alphabets) and padding to "A", blanks and what JSON parts the
+# lines of a string with (see `_JOINED`) as they are, all else to ".": chains are then
+# found in one `regex` pass (see `_chains`)
 _ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_="
-_BLANKS = b" \t\r\n"
-_MARKS = bytes(65 if b in _ALPHABET else b if b in _BLANKS else 46 for b in range(256))
+_KEPT = b' \t\r\n\\",'
+_MARKS = bytes(65 if b in _ALPHABET else b if b in _KEPT else 46 for b in range(256))
 _RUN = b"A" * MIN_BASE64
 # `regex` finds a run of marks as Boyer-Moore does, twice as fast as `bytes.find` (which
 # steps through every short run), and lets the GIL go on a block this big
@@ -64,8 +65,9 @@ _TAIL = rb"(?:[ \t]*\r?\n[ \tA]?[ \t]*AAAA+)*"  # in marks: a patch's marker is 
 # Joining is sound: a chain that holds another decodes it at its four alignments all the
 # same (see `_hiding_chains`), and whatever a decoder's token shows lies within the
 # token's own decoding. A chain never runs into the next object of a block: every `git
-# cat-file` header starts a line with its id, where a joined line starts with '"'.
-_JOINED = rb"(?:\.(?:A\.\.?[ \t]*\r?\n[ \t]*\.)?AAAA+" + _TAIL + rb")*"
+# cat-file` header starts a line with its id, where a joined line starts with '"'. A chain
+# holds no byte but those kept in `_MARKS` (never a NUL: see `_bodies`).
+_JOINED = rb'(?:(?:\\|\\A",[ \t]*\r?\n[ \t]*")AAAA+' + _TAIL + rb")*"
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
 _STANDARD = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _NOT_STANDARD = bytes(b for b in range(256) if b not in _STANDARD)

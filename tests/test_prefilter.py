@@ -193,6 +193,16 @@ def test_content_starting_as_base64_without_a_key_is_not_suspect() -> None:
     assert binascii.a2b_base64(hidden)  # sanity: it decodes
 
 
+def test_each_run_is_named_by_the_object_it_is_in() -> None:
+    # runs parted by a single byte that is no base64 (a NUL, a dot, a quote) before the
+    # object that hides a key: the run that shows it names its own object, not one before
+    runs = [_noise(n, 60) for n in range(6)]
+    parted = b"".join(run + bytes([glue]) for run, glue in zip(runs, b'\0."\\,\t', strict=True))
+    keyed = base64.b64encode(f"nexpay_secret = {secret(5)}\n".encode())
+    assert _suspects(parted, keyed) == {1}
+    assert _suspects(parted, parted, keyed, parted) == {2}
+
+
 @PROPERTY
 @given(
     seed=st.integers(0, 10**6),
