@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from nexpay_scan.config import Settings, builtin_rules
 from nexpay_scan.decoders import escapes
-from nexpay_scan.prefilter import ESCAPE_TRIGGERS, prefilter_for, suspect_objects
+from nexpay_scan.prefilter import ESCAPE_TRIGGERS, _unbase64, prefilter_for, suspect_objects
 from nexpay_scan.scan import Scanner
 from testing.keys import client_id, secret
 from tests.test_properties import PROPERTY
@@ -191,6 +191,21 @@ def test_content_starting_as_base64_without_a_key_is_not_suspect() -> None:
     hidden = base64.b64encode(f"nexpay {secret(3)}".encode())
     assert _suspects(hidden) == {0}
     assert binascii.a2b_base64(hidden)  # sanity: it decodes
+
+
+@PROPERTY
+@given(raw=st.binary(max_size=300), junk=st.binary(max_size=8))
+def test_base64_decodes_as_binascii_does(raw: bytes, junk: bytes) -> None:
+    # whole groups of four, as the prefilter joins its runs; and anything else, decoded
+    # as binascii decodes it (or refused alike)
+    groups = base64.b64encode(raw)[: len(raw) // 3 * 4]
+    assert _unbase64(groups) == binascii.a2b_base64(groups)
+    odd = groups + junk
+    try:
+        expected = binascii.a2b_base64(odd)
+    except binascii.Error:
+        return
+    assert _unbase64(odd) == expected
 
 
 def test_each_run_is_named_by_the_object_it_is_in() -> None:

@@ -39,6 +39,7 @@ NOT_ON_THE_HOOK_PATH = (
     "dataclasses",
     "regex",  # built-in rules compile with `re`
     "stringzilla",  # the history prefilter's byte passes (nexpay_scan.bytepasses)
+    "pybase64",  # the history prefilter's base64 decoding
     "urllib3",  # the verifier is imported with --verify only
     "http.client",
     "email",
