@@ -160,9 +160,17 @@ class Prefilter:
     def hiding_offsets(self, data: bytes, *, patch: bool = False, depth: int = 1) -> list[int]:
         """Where in `data` the runs that `base64_hides_word` answers for start."""
         starts, chains = _chains(data, patch)
-        bodies = _bodies(chains)
-        del chains  # only the bodies are needed from here: a block's worth of memory
-        return [starts[n] for n in sorted(self._hiding_chains(bodies, depth))]
+        # each distinct chain once: the versions of a file in one block share most of
+        # them (ipython's history: 330,000 chains, the same few separator lines over
+        # and over); only the distinct ones are held while they are decoded
+        unique = list(dict.fromkeys(chains))
+        del chains
+        hiding = self._hiding_chains(_bodies(unique), depth)
+        if not hiding:  # as a rule
+            return []
+        hidden = {unique[n] for n in hiding}
+        _, chains = _chains(data, patch)  # (found again, not held meanwhile)
+        return [start for start, chain in zip(starts, chains, strict=True) if chain in hidden]
 
     def _hiding_chains(self, bodies: Sequence[bytes], depth: int) -> set[int]:
         """Indexes of the chains (base64 text, wrapped lines joined; `bodies`: their
