@@ -15,7 +15,14 @@ from hypothesis import strategies as st
 
 from nexpay_scan.config import Settings, builtin_rules
 from nexpay_scan.decoders import escapes
-from nexpay_scan.prefilter import ESCAPE_TRIGGERS, _unbase64, prefilter_for, suspect_objects
+from nexpay_scan.decoders.model import Hints
+from nexpay_scan.prefilter import (
+    ESCAPE_TRIGGERS,
+    _SearchedHints,
+    _unbase64,
+    prefilter_for,
+    suspect_objects,
+)
 from nexpay_scan.scan import Scanner
 from testing.keys import client_id, secret
 from tests.test_properties import PROPERTY
@@ -206,6 +213,24 @@ def test_base64_decodes_as_binascii_does(raw: bytes, junk: bytes) -> None:
     except binascii.Error:
         return
     assert _unbase64(odd) == expected
+
+
+@PROPERTY
+@given(
+    pieces=st.lists(
+        st.sampled_from([b"nxp", b"NxP", b"nexpay", b"NEXPAY", b"nnxp", b"x", b"\0", b"\xff"]),
+        max_size=60,
+    ),
+    gap=st.integers(0, 5000),
+)
+def test_the_prefilters_hints_are_the_decoders(pieces: list[bytes], gap: int) -> None:
+    # the prefilter finds the hints near which escapes are looked at with its own SIMD
+    # passes: the same windows as the decoders' own search
+    data = b"".join(piece + b"." * (gap * (n % 3 == 0)) for n, piece in enumerate(pieces))
+    words = prefilter_for(_scanner().detector.keywords).hints
+    assert _SearchedHints(data, words).windows(0, len(data)) == Hints(data, words).windows(
+        0, len(data)
+    )
 
 
 def test_each_run_is_named_by_the_object_it_is_in() -> None:
