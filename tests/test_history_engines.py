@@ -252,6 +252,56 @@ def test_both_engines_count_a_selections_commits(cli: CliRun, tangled: Repo) -> 
     assert {f["match"] for f in found} == {secret(1), secret(2), client_id(1)}
 
 
+def test_branches_with_no_key_in_their_files_are_counted_and_their_messages_scanned(
+    cli: CliRun, repo: Repo
+) -> None:
+    # branches are listed by the objects their tips reach, and walked only when a blob
+    # has a hit or is over the size limit: here neither, so the count comes from the
+    # messages' log, which finds the key in a message and in a tag on a branch
+    repo.write(".nexpay-scan.toml", "[scan]\nmax_file_size = 1000\n")
+    repo.write("a.txt", "a\n")
+    repo.commit("start")
+    repo.git("checkout", "-q", "-b", "side")
+    repo.write("b.txt", "b\n")
+    sha = repo.commit(f"rotate NEXPAY_SECRET={secret(15)}")
+    repo.git("tag", "-a", "v1", "-m", f"release NEXPAY_SECRET={secret(16)}")
+    repo.git("checkout", "-q", "main")
+    repo.write("c.txt", "c\n")
+    repo.commit("main work")
+    for branches in (
+        ["--branch", "main"],
+        ["--branch", "side"],
+        ["--branch", "main", "--branch", "side"],
+    ):
+        found = _both_engines(cli, repo, *branches)
+        expected = [("(commit message)", secret(15)), ("(tag message v1)", secret(16))]
+        assert sorted((f["file"], f["match"]) for f in found) == (
+            expected if "side" in branches else []
+        )
+    assert found[0]["commit"] == sha
+    # a blob over the size limit: walked for the commit that adds it, named as skipped
+    repo.write("big.bin", "x" * 5000)
+    repo.commit("a big file")
+    _both_engines(cli, repo, "--branch", "main")
+    skipped = cli("history", "--repo", str(repo.path), "--branch", "main", "--format", "json")
+    assert [s["file"] for s in skipped.json()["summary"]["skipped_files"]] == ["big.bin"]
+
+
+def test_a_branch_missing_a_tree_is_an_error_not_a_clean_scan(cli: CliRun, repo: Repo) -> None:
+    # the branch's objects are listed as git finds them: a listing cut short by a missing
+    # object must fail the scan (exit 2, one line), never pass over what it did not list
+    repo.write("d/a.txt", "a\n")
+    repo.commit("start")
+    repo.write("d/b.txt", "b\n")
+    repo.commit("two")
+    tree = repo.git("rev-parse", "HEAD~1:d").strip()
+    (repo.path / ".git" / "objects" / tree[:2] / tree[2:]).unlink()
+    for engine in ("diff", "blob"):
+        run = cli("history", "--repo", str(repo.path), "--engine", engine, "--branch", "main")
+        assert run.code == 2, engine
+        assert run.err.count("\n") == 1 and tree in run.err, run.err
+
+
 def test_a_blob_older_than_the_range_added_again_is_found_by_both_engines(
     cli: CliRun, repo: Repo
 ) -> None:

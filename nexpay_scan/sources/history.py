@@ -151,6 +151,7 @@ class HistoryScan:
         messages = None
         if not stdin:
             messages = messages_beside(self.repo, rev_args, self.scanner, tags=self.tags_of_range)
+        counted = self.stats.commits_scanned
         try:
             self._scan_log(rev_args, stdin, big, words)
         except BaseException:  # (the messages' git is not left running)
@@ -158,7 +159,11 @@ class HistoryScan:
                 messages.cancel()
             raise
         if messages is not None:
-            self.scan_messages_read(messages.result(), rev_args)
+            read = messages.result()
+            if big:  # `git log` with the big files' paths left out lists no commit that
+                # changes only those: the count is of every commit the messages' log listed
+                self.stats.commits_scanned = counted + len(read[0])
+            self.scan_messages_read(read, rev_args)
         progress.finish()
         return self.findings()
 
