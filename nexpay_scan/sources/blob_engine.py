@@ -255,7 +255,8 @@ def names_branches_only(rev_args: Sequence[str]) -> bool:
 def _filters_blobs(repo: Path) -> bool:
     """Whether this git lists objects of one type (`rev-list --filter=object:type=`, git
     2.32): listing the trees too would cost more than the walk saves."""
-    version = run_git(repo, "version").split()[-1].split(b".")
+    # "git version 2.39.5", "git version 2.39.3 (Apple Git-145)", "… 2.41.0.windows.1"
+    version = (run_git(repo, "version").split() + [b""] * 3)[2].split(b".")
     try:
         return (int(version[0]), int(version[1])) >= (2, 32)
     except (ValueError, IndexError):
