@@ -154,7 +154,7 @@ def _selection(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> None
     """The blobs the selection's commits add, read as the walk lists them; the commits
     adding one with a hit or one over the size limit (which the diff engine then names as
     skipped) parsed."""
-    repo, scanner = scan.repo, scan.scanner
+    repo = scan.repo
     check_objects_present(repo, rev_args)
     if names_branches_only(rev_args) and _filters_blobs(repo):
         _branches(scan, rev_args, workers)
@@ -163,21 +163,8 @@ def _selection(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> None
     walk = SelectionWalk(repo, rev_args)
     try:
         try:
-            scan.progress.start(0, "bytes")
-            oversized: list[tuple[bytes, int]] = []
             listing = BlobListing(walk.added_blobs())
-            hits = blobs_with_candidates(
-                repo,
-                scanner,
-                workers,
-                oversized=oversized,
-                listing=listing,
-                stats=scan.stats,
-                progress=scan.progress,
-                started=lambda: messages.append(
-                    messages_beside(repo, rev_args, scanner, tags=scan.tags_of_range)
-                ),
-            )
+            hits, oversized = _searched(scan, rev_args, workers, listing, messages)
             found = walk.introductions(hits | {sha for sha, _ in oversized})
         finally:
             walk.close()
@@ -204,20 +191,8 @@ def _branches(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> None:
     listed = ReachableBlobs(repo, rev_args)
     try:
         try:
-            scan.progress.start(0, "bytes")
-            oversized: list[tuple[bytes, int]] = []
-            hits = blobs_with_candidates(
-                repo,
-                scan.scanner,
-                workers,
-                oversized=oversized,
-                listing=BlobListing(listed.ids()),
-                stats=scan.stats,
-                progress=scan.progress,
-                started=lambda: messages.append(
-                    messages_beside(repo, rev_args, scan.scanner, tags=scan.tags_of_range)
-                ),
-            )
+            listing = BlobListing(listed.ids())
+            hits, oversized = _searched(scan, rev_args, workers, listing, messages)
             listed.check()
         finally:
             listed.close()
@@ -238,6 +213,33 @@ def _branches(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> None:
             background.cancel()
         raise
     scan.scan_messages_read(read, rev_args)
+
+
+def _searched(
+    scan: HistoryScan,
+    rev_args: Sequence[str],
+    workers: int,
+    listing: BlobListing,
+    messages: list[Background],
+) -> tuple[set[bytes], list[tuple[bytes, int]]]:
+    """The blobs `listing` names read and searched (`blobs_with_candidates`), the messages'
+    log of `rev_args` started beside them once the readers are up (into `messages`): the
+    blobs with a hit, and those over the size limit (id, size), unread."""
+    scan.progress.start(0, "bytes")
+    oversized: list[tuple[bytes, int]] = []
+    hits = blobs_with_candidates(
+        scan.repo,
+        scan.scanner,
+        workers,
+        oversized=oversized,
+        listing=listing,
+        stats=scan.stats,
+        progress=scan.progress,
+        started=lambda: messages.append(
+            messages_beside(scan.repo, rev_args, scan.scanner, tags=scan.tags_of_range)
+        ),
+    )
+    return hits, oversized
 
 
 def names_branches_only(rev_args: Sequence[str]) -> bool:
@@ -263,45 +265,24 @@ def _filters_blobs(repo: Path) -> bool:
         return False
 
 
-class ReachableBlobs:
-    """The blobs the tips of `rev_args` reach (`git rev-list --objects`, blobs only), read
-    as git writes them. `ids` runs on git's feeding thread: what goes wrong ends the list,
-    and `check` raises it (a list cut short would leave blobs unread)."""
+class ListedByGit:
+    """A git call whose output is read on git's feeding thread (see `BlobListing`), as
+    git writes it: what goes wrong there ends the list, is kept, and is raised by `check`
+    (a list cut short would leave blobs unread)."""
 
-    def __init__(self, repo: Path, rev_args: Sequence[str]) -> None:
-        self.args = (
-            "rev-list",
-            "--objects",
-            "--no-object-names",
-            "--filter=object:type=blob",
-            *rev_args,
-            "--",
-        )
+    def __init__(self, repo: Path, args: Sequence[str]) -> None:
+        self.args = args
         self.process = piped(
-            git_command(repo, *WALK_GIT, *self.args),
+            git_command(repo, *WALK_GIT, *args),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
         self._error: BaseException | None = None
 
-    def ids(self) -> Iterator[bytes]:
-        """The blobs' ids (and the tips' commits, which the listing leaves out), as they
-        come."""
-        try:
-            assert self.process.stdout is not None
-            pending = b""
-            while block := self.process.stdout.read(1 << 16):
-                lines = (pending + block).split(b"\n")
-                pending = lines.pop()
-                yield from lines
-            if pending:
-                yield pending
-        except Exception as error:
-            self._error = error
-
     def check(self) -> None:
-        """Raises what cut the list short: an error reading it, or git's failure."""
+        """Waits for git; raises what cut the list short: an error reading it, or git's
+        failure."""
         _, error = self.process.communicate()
         if self._error is not None:
             raise self._error
@@ -317,6 +298,29 @@ class ReachableBlobs:
             if pipe is not None:
                 with contextlib.suppress(OSError, ValueError):
                     pipe.close()
+
+
+class ReachableBlobs(ListedByGit):
+    """The blobs the tips of `rev_args` reach (`git rev-list --objects`, blobs only)."""
+
+    def __init__(self, repo: Path, rev_args: Sequence[str]) -> None:
+        args = ("rev-list", "--objects", "--no-object-names", "--filter=object:type=blob")
+        super().__init__(repo, (*args, *rev_args, "--"))
+
+    def ids(self) -> Iterator[bytes]:
+        """The blobs' ids (and the tips' commits, which the listing leaves out), as they
+        come."""
+        try:
+            assert self.process.stdout is not None
+            pending = b""
+            while block := self.process.stdout.read(1 << 16):
+                lines = (pending + block).split(b"\n")
+                pending = lines.pop()
+                yield from lines
+            if pending:
+                yield pending
+        except Exception as error:
+            self._error = error
 
 
 class Introductions:
@@ -372,21 +376,13 @@ class TreeWalk(_Walk):
         self.walk.close()
 
 
-class SelectionWalk(_Walk):
+class SelectionWalk(_Walk, ListedByGit):
     """The tree walk of a selection, read as git writes it (and spooled for
     `introductions`): `added_blobs` lists the blobs to read while the walk goes on."""
 
     def __init__(self, repo: Path, rev_args: Sequence[str]) -> None:
-        self.repo = repo
-        self.args = walk_command(rev_args)
         self.spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
-        self.process = piped(
-            git_command(repo, *WALK_GIT, *self.args),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        self._error: BaseException | None = None
+        ListedByGit.__init__(self, repo, walk_command(rev_args))
 
     def added_blobs(self) -> Iterator[bytes]:
         """The blobs the walk's changes add (each once, in walk order: about the order
@@ -407,24 +403,14 @@ class SelectionWalk(_Walk):
             self._error = error
 
     def _blocks(self) -> Iterator[bytes]:
-        _, error = self.process.communicate()
-        if self._error is not None:
-            raise self._error
-        if self.process.returncode != 0:
-            raise FatalError(git_error(error, self.args, self.process.returncode))
+        self.check()
         self.spool.seek(0)
         yield from marked_blocks(self.spool, MARKER)
 
     def close(self) -> None:
         """Stops git if it still runs, and closes its pipes and the spool."""
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
+        ListedByGit.close(self)
         self.spool.close()
-        for pipe in (self.process.stdout, self.process.stderr):
-            if pipe is not None:
-                with contextlib.suppress(OSError, ValueError):
-                    pipe.close()
 
 
 def _added(change: RawChange) -> bytes:
