@@ -151,67 +151,32 @@ def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> 
 
 
 def _selection(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> None:
-    """The blobs the selection's commits add, read as the walk lists them; the commits
-    adding one with a hit or one over the size limit (which the diff engine then names as
-    skipped) parsed."""
+    """The blobs the selection's commits add, read as they are listed (by the tree walk, or
+    for branches alone by `git rev-list`: see `ReachableBlobs`); the commits adding one
+    with a hit or one over the size limit (which the diff engine then names as skipped)
+    parsed."""
     repo = scan.repo
     check_objects_present(repo, rev_args)
-    if names_branches_only(rev_args) and _filters_blobs(repo):
-        _branches(scan, rev_args, workers)
-        return
+    branches = names_branches_only(rev_args) and _filters_blobs(repo)
+    lister = ReachableBlobs(repo, rev_args) if branches else SelectionWalk(repo, rev_args)
     messages: list[Background] = []
-    walk = SelectionWalk(repo, rev_args)
     try:
         try:
-            listing = BlobListing(walk.added_blobs())
+            listing = BlobListing(lister.ids())
             hits, oversized = _searched(scan, rev_args, workers, listing, messages)
-            found = walk.introductions(hits | {sha for sha, _ in oversized})
+            found = lister.introductions(hits | {sha for sha, _ in oversized})
         finally:
-            walk.close()
+            lister.close()
         if found.commits:
             scan.run(_LISTED_COMMITS, found.commits, prefilter=False)
-    except BaseException:  # (the messages' git is not left running)
-        for background in messages:
-            background.cancel()
-        raise
-    scan.walked(found.walked, shown=False)
-    scan.scan_messages_read(messages[0].result(), rev_args)
-
-
-def _branches(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> None:
-    """`_selection` for branches (`names_branches_only`): every commit their tips reach is
-    in the selection, so the blobs its commits add are the blobs its trees hold, listed by
-    `git rev-list --objects` (half the tree walk's time: it reads each tree once, where
-    the walk compares every commit's with its parents'; flask's main branch 0.1 CPU-s
-    against 0.2, and no record to parse). The walk runs only when a blob has a hit or is
-    over the size limit (as a rule, none does), for the commits that add it: then all is
-    as `_selection` does it."""
-    repo = scan.repo
-    messages: list[Background] = []
-    listed = ReachableBlobs(repo, rev_args)
-    try:
-        try:
-            listing = BlobListing(listed.ids())
-            hits, oversized = _searched(scan, rev_args, workers, listing, messages)
-            listed.check()
-        finally:
-            listed.close()
         read = messages[0].result()
-        if hits or oversized:
-            walk = TreeWalk(repo, rev_args)
-            try:
-                found = walk.introductions(hits | {sha for sha, _ in oversized})
-            finally:
-                walk.close()
-            if found.commits:
-                scan.run(_LISTED_COMMITS, found.commits, prefilter=False)
-            scan.walked(found.walked, shown=False)
-        else:
-            scan.walked(len(read[0]), shown=False)  # every commit the messages' log listed
     except BaseException:  # (the messages' git is not left running)
         for background in messages:
             background.cancel()
         raise
+    # every commit of the selection: the messages' log listed the walk's commits (walked
+    # or not: see `ReachableBlobs`)
+    scan.walked(len(read[0]), shown=False)
     scan.scan_messages_read(read, rev_args)
 
 
@@ -301,11 +266,29 @@ class ListedByGit:
 
 
 class ReachableBlobs(ListedByGit):
-    """The blobs the tips of `rev_args` reach (`git rev-list --objects`, blobs only)."""
+    """The blobs the tips of `rev_args`, branches alone (`names_branches_only`), reach
+    (`git rev-list --objects`, blobs only). Every commit the tips reach is in such a
+    selection, so these are the blobs its commits add, listed in half the tree walk's
+    time: each tree is read once, where the walk compares every commit's with its
+    parents' (flask's main branch: 0.1 CPU-s against 0.2, and no record to parse). The
+    walk runs only for blobs with a hit or over the size limit (as a rule, none)."""
 
     def __init__(self, repo: Path, rev_args: Sequence[str]) -> None:
         args = ("rev-list", "--objects", "--no-object-names", "--filter=object:type=blob")
         super().__init__(repo, (*args, *rev_args, "--"))
+        self.repo, self.rev_args = repo, rev_args
+
+    def introductions(self, hits: set[bytes]) -> Introductions:
+        """The commits that add one of `hits`, found by the tree walk, run now if there
+        is any; the listing checked first (see `check`)."""
+        self.check()
+        if not hits:
+            return Introductions([], set(), 0)
+        walk = TreeWalk(self.repo, self.rev_args)
+        try:
+            return walk.introductions(hits)
+        finally:
+            walk.close()
 
     def ids(self) -> Iterator[bytes]:
         """The blobs' ids (and the tips' commits, which the listing leaves out), as they
@@ -384,7 +367,7 @@ class SelectionWalk(_Walk, ListedByGit):
         self.spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
         ListedByGit.__init__(self, repo, walk_command(rev_args))
 
-    def added_blobs(self) -> Iterator[bytes]:
+    def ids(self) -> Iterator[bytes]:
         """The blobs the walk's changes add (each once, in walk order: about the order
         of the packs): the new side of every change with content (no deletion, no
         submodule). Run on git's feeding thread: what goes wrong ends the list, and is
