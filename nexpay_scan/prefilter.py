@@ -68,8 +68,13 @@ _TAIL = rb"(?:[ \t]*\r?\n[ \tA]?[ \t]*AAAA+)*"  # in marks: a patch's marker is 
 # same (see `_hiding_chains`), and whatever a decoder's token shows lies within the
 # token's own decoding. A chain never runs into the next object of a block: every `git
 # cat-file` header starts a line with its id, where a joined line starts with '"'. A chain
-# holds no byte but those kept in `_MARKS` (never a NUL: see `_bodies`).
-_JOINED = rb'(?:(?:\\|\\A",[ \t]*\r?\n[ \t]*")AAAA+' + _TAIL + rb")*"
+# holds no byte but those kept in `_MARKS` (never a NUL: see `_bodies`). Each piece joined
+# is a run long enough to be a chain of its own, and a chain joins at most _JOINED_MOST of
+# them (`regex` keeps a record per repeat: 20 MB of `\AAAA` took 700 MB before the bound),
+# so that a chain cut there is followed by one that starts with the next piece: nothing
+# is left out that unjoined runs would have covered.
+_JOINED_MOST = 4096
+_JOINED = rb'(?:(?:\\|\\A",[ \t]*\r?\n[ \t]*")' + _RUN + rb"A*" + _TAIL + rb"){0,%d}" % _JOINED_MOST
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
 _STANDARD = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _NOT_STANDARD = bytes(b for b in range(256) if b not in _STANDARD)

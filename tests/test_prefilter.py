@@ -10,6 +10,7 @@ import functools
 import gzip
 import random
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -17,6 +18,7 @@ from nexpay_scan.config import Settings, builtin_rules
 from nexpay_scan.decoders import escapes
 from nexpay_scan.decoders.model import Hints
 from nexpay_scan.prefilter import (
+    _JOINED_MOST,
     ESCAPE_TRIGGERS,
     _SearchedHints,
     _unbase64,
@@ -231,6 +233,20 @@ def test_the_prefilters_hints_are_the_decoders(pieces: list[bytes], gap: int) ->
     assert _SearchedHints(data, words).windows(0, len(data)) == Hints(data, words).windows(
         0, len(data)
     )
+
+
+@pytest.mark.parametrize("glue", [b"\\n", b'\\n",\n      "'])
+def test_a_key_past_the_most_lines_a_chain_joins_is_suspect(glue: bytes) -> None:
+    # a chain joins at most _JOINED_MOST lines (the `regex` engine's memory): the lines
+    # after them start a chain of their own, so a key there still shows
+    image = _noise(21, 57 * (_JOINED_MOST + 200))
+    rows = [image[n : n + 76] for n in range(0, len(image), 76)]
+    rows.insert(_JOINED_MOST + 100, base64.b64encode(f"nexpay_secret = {secret(21)}\n".encode()))
+    content = b'"image/png": "' + glue.join(rows) + b'"\n'
+    # (a scan decodes a line of the list on its own; the escaped lines, past its budget of
+    # tokens, it may not reach: the prefilter lets them through all the same)
+    assert _found(content) or glue == b"\\n"
+    assert _suspects(_noise(22, 600), content) == {1}
 
 
 def test_each_run_is_named_by_the_object_it_is_in() -> None:
