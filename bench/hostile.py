@@ -24,6 +24,13 @@ Then two single attacks, each PASS when it costs at most its bound over start-up
                    (the pattern times out after 2 s, is named, and the key is reported;
                    `regex` notices its time limit late on a busy machine: bound 10 s)
 
+Then memory: the peak RSS of the largest process (`os.wait4`), PASS at most 256 MB, of
+`files` on 20 MB files and of `history` (each engine) on a commit of all three:
+  short-lines      a 43-character base64 run, then 4 million lines of "AAAA": `regex` kept
+                   a record for each repeat of the wrapped-lines group (1.4 GB before)
+  short-lines-kw   the same ending with "nexpay", which the decoders then read whole
+  joined-lines     runs joined by backslashes, each followed by 1,000 short lines
+
 Then the bounds the test suite used to hold in wall-clock time (tests assert what a user
 sees, this bench how long it takes), each PASS when it costs at most its bound over start-up:
   huge-file        a 200 MB (sparse) file beside a small one: skipped, not read (10 s)
@@ -40,6 +47,7 @@ PYTHONPATH to choose the checkout) unless --scanner says otherwise. Each command
     PYTHONPATH=. python3 bench/hostile.py
     PYTHONPATH=/path/to/other/checkout python3 bench/hostile.py --sizes 0.5,2 --timeout 60
     PYTHONPATH=. python3 bench/hostile.py --only moved
+    PYTHONPATH=. python3 bench/hostile.py --only memory
 """
 
 from __future__ import annotations
@@ -190,6 +198,67 @@ def single(timer: Timer, folder: Path, startup: float) -> bool:
     return ok
 
 
+MEMORY_BOUND = 256  # MB, the largest process's peak RSS
+# made when written, never held: a child is charged at its start with the peak RSS of the
+# process it is forked from
+WRAPPED_LINES: dict[str, Callable[[], bytes]] = {
+    "short-lines": lambda: b"A" * 43 + b"\nAAAA" * 4_000_000 + b"\n",
+    "short-lines-kw": lambda: b"A" * 43 + b"\nAAAA" * 4_000_000 + b"\nnexpay\n",
+    "joined-lines": lambda: b"nexpay\n" + (b"\\" + b"A" * 43 + b"\nAAAA" * 1000) * 4000,
+}
+
+
+def _peak_mb(timer: Timer, argv: list[str], cwd: str | None = None) -> float | None:
+    """The largest process's peak RSS in MB over `argv`'s runs (None: timed out), from
+    `os.wait4`: the command and every child it waited for."""
+    peaks = []
+    for _ in range(timer.runs):
+        with tempfile.TemporaryFile() as errors:
+            child = subprocess.Popen(
+                argv, cwd=cwd or timer.cwd, stdout=subprocess.DEVNULL, stderr=errors
+            )
+            deadline = time.monotonic() + timer.timeout
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            while pid == 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+                pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid == 0:
+                child.kill()
+                os.wait4(child.pid, 0)
+                return None
+            child.returncode = os.waitstatus_to_exitcode(status)  # (reaped here)
+            if child.returncode not in (0, 1):
+                errors.seek(0)
+                sys.exit(f"{shlex.join(argv)} failed: {errors.read().decode(errors='replace')}")
+        peaks.append(usage.ru_maxrss / 1024)
+    return max(peaks)
+
+
+def memory(timer: Timer, folder: Path) -> bool:
+    """Peak memory on files of short wrapped lines, by `files` and by each history engine."""
+    repo = folder / "wrapped"
+    repo.mkdir()
+    for name, content in WRAPPED_LINES.items():
+        (repo / f"{name}.txt").write_bytes(content())
+    _git_repo(repo)
+    took = {
+        name: _peak_mb(timer, [*timer.scanner, "files", f"{name}.txt"], str(repo))
+        for name in WRAPPED_LINES
+    }
+    for engine in ("blob", "diff"):
+        argv = [*timer.scanner, "history", "--repo", str(repo), "--engine", engine]
+        took[f"history-{engine}"] = _peak_mb(timer, argv)
+    ok = True
+    for name, peak in took.items():
+        good = peak is not None and peak <= MEMORY_BOUND
+        ok = ok and good
+        shown = "timed out" if peak is None else f"{peak:.0f} MB"
+        print(
+            f"memory {name:<16} {shown:>10}  (bound {MEMORY_BOUND} MB): {'PASS' if good else 'FAIL'}"
+        )
+    return ok
+
+
 def _git_repo(path: Path) -> Path:
     """A repository at `path` with one commit of what is already there."""
     path.mkdir(exist_ok=True)
@@ -299,7 +368,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=1, help="runs of each command (median)")
     parser.add_argument("--timeout", type=float, default=300, help="seconds per command")
     parser.add_argument("--scanner", help="the scanner's command line (default: python -m)")
-    parser.add_argument("--only", choices=["growth", "single", "moved"], help="one part only")
+    parser.add_argument(
+        "--only", choices=["growth", "single", "moved", "memory"], help="one part only"
+    )
     args = parser.parse_args()
     scanner = shlex.split(args.scanner) if args.scanner else [sys.executable, "-m", "nexpay_scan"]
     sizes = sorted(float(s) for s in args.sizes.split(","))
@@ -319,6 +390,8 @@ def main() -> int:
             ok = single(timer, folder, startup) and ok
         if args.only in (None, "moved"):
             ok = moved(timer, folder, startup) and ok
+        if args.only in (None, "memory"):
+            ok = memory(timer, folder) and ok
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

@@ -56,9 +56,15 @@ _RUN = b"A" * MIN_BASE64
 # `regex` finds a run of marks as Boyer-Moore does, twice as fast as `bytes.find` (which
 # steps through every short run), and lets the GIL go on a block this big
 _CONCURRENT = 1 << 16
-# the further lines of a wrapped blob, as the decoders join them (a patch's lines start
-# with a marker column: " ", "+" or "-")
-_TAIL = rb"(?:[ \t]*\r?\n[ \tA]?[ \t]*AAAA+)*"  # in marks: a patch's marker is "A"
+# a further line of a wrapped blob, as the decoders join them (a patch's lines start
+# with a marker column: " ", "+" or "-"; in marks, a patch's marker is "A")
+_LINE = rb"[ \t]*\r?\n[ \tA]?[ \t]*AAAA+"
+# `regex` keeps a record for each repeat of a group until its match ends: 20 MB of short
+# lines ("\nAAAA", over and over) took 640 MB as one match. So one match takes at most
+# _LINES_MOST further lines, and a chain that may go on past them is followed to its end
+# a bounded match at a time (`_whole_chains`)
+_LINES_MOST = 4096
+_TAIL = rb"(?:" + _LINE + rb"){0,%d}" % _LINES_MOST
 # Outside a patch, a chain also goes on past a line break that JSON writes inside a string
 # (an escape: "\\n", where "n" is a base64 character) or between the strings of a list
 # ('\\n",' a newline, the indent, '"'): a notebook stores its images so, one line of 76
@@ -72,9 +78,15 @@ _TAIL = rb"(?:[ \t]*\r?\n[ \tA]?[ \t]*AAAA+)*"  # in marks: a patch's marker is 
 # is a run long enough to be a chain of its own, and a chain joins at most _JOINED_MOST of
 # them (`regex` keeps a record per repeat: 20 MB of `\AAAA` took 700 MB before the bound),
 # so that a chain cut there is followed by one that starts with the next piece: nothing
-# is left out that unjoined runs would have covered.
+# is left out that unjoined runs would have covered. A piece joined takes no further
+# lines (a JSON string holds no line break); one that has some ends its chain there, and
+# `_whole_chains` follows them.
 _JOINED_MOST = 4096
-_JOINED = rb'(?:(?:\\|\\A",[ \t]*\r?\n[ \t]*")' + _RUN + rb"A*" + _TAIL + rb"){0,%d}" % _JOINED_MOST
+_JOINED = rb'(?:(?:\\|\\A",[ \t]*\r?\n[ \t]*")' + _RUN + rb"A*){0,%d}" % _JOINED_MOST
+# the shortest chain that a bound may end where further lines follow: a run and its
+# _LINES_MOST lines ("\nAAAA" at least each), or (outside a patch) a run and a piece joined
+_CUT_LEAST = {False: MIN_BASE64 + 5 * _LINES_MOST, True: 2 * MIN_BASE64 + 1}
+_BLANKS = frozenset(b" \t\r\n")  # what a further line starts with
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
 _STANDARD = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _NOT_STANDARD = bytes(b for b in range(256) if b not in _STANDARD)
@@ -450,12 +462,51 @@ def _chains(data: bytes, patch: bool) -> tuple[list[int], list[bytes]]:
     line more at times, never fewer: a longer chain still decodes as each of its parts)."""
     marks = bytepasses.translated(data, _MARKS)
     runs = _run_pattern(not patch).finditer(marks, concurrent=len(marks) >= _CONCURRENT)
-    spans = [run.span() for run in runs]
+    spans = _whole_chains(marks, [run.span() for run in runs], _CUT_LEAST[not patch])
     del marks
     chains = [data[start:end] for start, end in spans]
     if patch:
         chains = [_new_side(chain) for chain in chains]
     return [start for start, _ in spans], chains
+
+
+def _whole_chains(marks: bytes, spans: list[tuple[int, int]], least: int) -> list[tuple[int, int]]:
+    """`spans` of chains in `marks`, each that a bound of `_run_pattern` cut where further
+    lines follow (after _LINES_MOST of them, or after a piece joined: `least` long at
+    least) taken on to the end of its lines, a bounded match at a time; the chains that
+    start within one taken on are parts of it. Each line is matched once: a chain that
+    starts within one taken on ends within it, or past its end."""
+    size = len(marks)
+    cut = [
+        n
+        for n, (start, end) in enumerate(spans)
+        if end - start >= least and end < size and marks[end] in _BLANKS
+    ]
+    if not cut:  # as a rule
+        return spans
+    lines = _lines_pattern().match
+    whole: list[tuple[int, int]] = []
+    taken = 0  # spans[:taken] are in `whole`
+    for n in cut:
+        if n < taken:  # a part of one taken on
+            continue
+        start, end = spans[n]
+        more = lines(marks, end)
+        if more is None:
+            continue
+        whole.extend(spans[taken:n])
+        taken = n + 1
+        while more is not None:
+            end = more.end()
+            more = lines(marks, end)
+            if more is None:  # the chains that start within are parts of it
+                while taken < len(spans) and spans[taken][0] < end:
+                    end = max(end, spans[taken][1])
+                    taken += 1
+                more = lines(marks, end)  # (one of them, cut in its turn, ends past it)
+        whole.append((start, end))
+    whole.extend(spans[taken:])
+    return whole
 
 
 def _bodies(chains: Sequence[bytes]) -> list[bytes]:
@@ -524,6 +575,14 @@ def _run_pattern(joined: bool) -> Any:
     import regex
 
     return regex.compile(_RUN + b"A*" + _TAIL + (_JOINED if joined else b""))
+
+
+@cache
+def _lines_pattern() -> Any:
+    """Further lines of a wrapped blob, one at least and at most _LINES_MOST of them."""
+    import regex
+
+    return regex.compile(rb"(?:" + _LINE + rb"){1,%d}" % _LINES_MOST)
 
 
 def _new_side(chain: bytes) -> bytes:

@@ -19,6 +19,7 @@ from nexpay_scan.decoders import escapes
 from nexpay_scan.decoders.model import Hints
 from nexpay_scan.prefilter import (
     _JOINED_MOST,
+    _LINES_MOST,
     ESCAPE_TRIGGERS,
     _SearchedHints,
     _unbase64,
@@ -247,6 +248,54 @@ def test_a_key_past_the_most_lines_a_chain_joins_is_suspect(glue: bytes) -> None
     # tokens, it may not reach: the prefilter lets them through all the same)
     assert _found(content) or glue == b"\\n"
     assert _suspects(_noise(22, 600), content) == {1}
+
+
+def _wrapped_past_the_most_lines(width: int, seed: int) -> tuple[bytes, bytes]:
+    """A key's line at the end of a long text, in base64 wrapped at `width` characters a
+    line after a first line of 76 (a decoder's token starts at a long run), the key's
+    line more than _LINES_MOST lines down; and the first line."""
+    words = random.Random(seed).choices(["pay", "the", "ledger", "of", "May"], k=80_000)
+    text = " ".join(words).encode()[: (_LINES_MOST + 300) * width * 3 // 4]
+    encoded = base64.b64encode(text + f"\nnexpay_secret = {secret(seed)}\nend of text\n".encode())
+    rest = encoded[76:]
+    lines = [rest[n : n + width] for n in range(0, len(rest), width)]
+    assert len(lines) > _LINES_MOST + 100
+    return encoded[:76] + b"\n" + b"\n".join(lines) + b"\n", encoded[:76]
+
+
+@pytest.mark.parametrize("width", [4, 9, 76])
+def test_a_key_past_the_most_lines_one_match_takes_is_found_and_suspect(width: int) -> None:
+    # `regex` keeps a record for each repeat of a group, so one match takes at most
+    # _LINES_MOST further lines of a wrapped blob (20 MB of short lines took 600 MB as
+    # one): a blob longer than that is followed to its end a bounded match at a time, by
+    # the decoders and by the prefilter, in a file and in a patch alike
+    content, _ = _wrapped_past_the_most_lines(width, width)
+    assert _found(content)
+    assert _suspects(_noise(23, 600), content) == {1}
+    patch = b"+++ b/blob.b64\n@@ -0,0 +1 @@\n" + b"".join(
+        b"+" + line + b"\n" for line in content.splitlines()
+    )
+    prefilter = prefilter_for(_scanner().detector.keywords)
+    assert prefilter.suspect(patch, patch=True)
+    assert prefilter.suspect(b"-removed\n" + patch, patch=True)
+
+
+def test_lines_after_a_joined_piece_are_followed_to_their_end() -> None:
+    # a run joined to the one before it by a backslash (as JSON escapes a line break)
+    # joins no further lines in the same match: its chain is followed on from its end
+    content, first = _wrapped_past_the_most_lines(9, 31)
+    joined = _noise(31, 57) + b"\\" + content
+    assert _found(joined)
+    assert _suspects(joined) == {0}
+    # short: the whole lines are joined in one match all the same
+    short = (
+        _noise(32, 57)
+        + b"\\"
+        + first
+        + b"\n"
+        + base64.b64encode(f"nexpay_secret = {secret(32)}\n".encode())
+    )
+    assert _suspects(_noise(33, 600), short) == {1}
 
 
 def test_each_run_is_named_by_the_object_it_is_in() -> None:

@@ -16,7 +16,8 @@ from nexpay_scan.decoders.utf16 import may_be_utf16, utf16_text
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
+    from typing import Any
 
 # The shortest credential, a 32-character client ID, is 43 characters of base64.
 MIN_BASE64 = 43
@@ -26,9 +27,13 @@ _B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 _B64_MARKS = bytes(65 if b in _B64_ALPHABET else 46 for b in range(256))
 _B64_RUN = b"A" * MIN_BASE64
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
-# further whole lines of a wrapped blob (`base64` wraps at 76, PEM at 64), then padding:
-# a padded line ends the blob (lines of separate values are not one blob)
-_B64_TAIL = rb"(?:[ \t]*\r?\n[ \t]*[A-Za-z0-9+/_-]{4,}(?=={0,2}[ \t]*(?:\r?\n|\Z)))*={0,2}"
+# a further whole line of a wrapped blob (`base64` wraps at 76, PEM at 64); padding after
+# a line ends the blob (lines of separate values are not one blob)
+_B64_LINE = rb"[ \t]*\r?\n[ \t]*[A-Za-z0-9+/_-]{4,}(?=={0,2}[ \t]*(?:\r?\n|\Z))"
+# `regex` keeps a record for each repeat of a group until its match ends (20 MB of
+# "\nAAAA" lines took 580 MB as one match): one match takes at most _B64_LINES_MOST lines
+_B64_LINES_MOST = 4096
+_B64_LINES = rb"(?:%s){1,%d}" % (_B64_LINE, _B64_LINES_MOST)
 _HEX_DIGITS = b"0123456789abcdefABCDEF"
 _WHITESPACE = b" \t\n\r\x0b\x0c"  # what bytes.split() splits on
 
@@ -37,13 +42,12 @@ def base64_tokens(data: bytes, start: int, end: int, hints: Hints) -> Iterator[T
     """The base64 tokens in data[start:end] that decode to something worth scanning,
     lazily; base64 needs no hint nearby (a committed `base64 .env` names nothing)."""
     marks = data[start:end].translate(_B64_MARKS)
-    find, tail_of = marks.find, compiled(_B64_TAIL).match  # (once: a notebook has thousands)
+    find, lines = marks.find, compiled(_B64_LINES).match  # (once: a notebook has thousands)
     found = find(_B64_RUN)
     while found >= 0:
         stop = find(b".", found + MIN_BASE64)
         run_end = start + (len(marks) if stop < 0 else stop)
-        tail = tail_of(data, run_end, end)
-        wrapped_end = tail.end() if tail else run_end
+        wrapped_end = _wrapped_end(data, run_end, end, lines)
         token = _base64_token(data, start + found, wrapped_end, run_end)
         if token is not None:
             yield token
@@ -52,6 +56,20 @@ def base64_tokens(data: bytes, start: int, end: int, hints: Hints) -> Iterator[T
 
 
 BASE64 = Decoder("base64", tokens=base64_tokens)
+
+
+def _wrapped_end(data: bytes, run_end: int, end: int, lines: Callable[..., Any]) -> int:
+    """Where the wrapped blob whose first line ends at `run_end` ends (within `end`): past
+    its further lines (`lines`: a bounded match of them), then its padding."""
+    wrapped_end = run_end
+    while (more := lines(data, wrapped_end, end)) is not None:
+        wrapped_end = more.end()
+        if wrapped_end - more.start() < 5 * _B64_LINES_MOST:  # fewer: the last of them
+            break
+    for padding in (b"==", b"="):
+        if data.startswith(padding, wrapped_end, end):
+            return wrapped_end + len(padding)
+    return wrapped_end
 
 
 def _base64_token(data: bytes, start: int, wrapped_end: int, run_end: int) -> Token | None:
