@@ -477,11 +477,8 @@ def _whole_chains(marks: bytes, spans: list[tuple[int, int]], least: int) -> lis
     start within one taken on are parts of it. Each line is matched once: a chain that
     starts within one taken on ends within it, or past its end."""
     size = len(marks)
-    cut = [
-        n
-        for n, (start, end) in enumerate(spans)
-        if end - start >= least and end < size and marks[end] in _BLANKS
-    ]
+    cut = [n for n, (start, end) in enumerate(spans) if end - start >= least]
+    cut = [n for n in cut if spans[n][1] < size and marks[spans[n][1]] in _BLANKS]
     if not cut:  # as a rule
         return spans
     lines = _lines_pattern().match
