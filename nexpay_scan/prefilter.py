@@ -179,47 +179,48 @@ class Prefilter:
         starts, chains = _chains(data, patch)
         # each distinct chain once: the versions of a file in one block share most of
         # them (ipython's history: 330,000 chains, the same few separator lines over
-        # and over); only the distinct ones are held while they are decoded
+        # and over); none is held while their bodies are decoded (a 47 MB notebook took
+        # 256 MB when the chains, their bodies and a copy for each alignment were held)
         unique = list(dict.fromkeys(chains))
         del chains
-        hiding = self._hiding_chains(_bodies(unique), depth)
+        bodies = _JoinedBodies(unique)  # (empties `unique`)
+        hiding = self._hiding_bodies(bodies, depth)
+        del bodies
         if not hiding:  # as a rule
             return []
-        hidden = {unique[n] for n in hiding}
         _, chains = _chains(data, patch)  # (found again, not held meanwhile)
+        unique = list(dict.fromkeys(chains))
+        bodies_of = _bodies(unique)
+        distinct = {body: n for n, body in enumerate(dict.fromkeys(bodies_of))}
+        hidden = {
+            chain for chain, body in zip(unique, bodies_of, strict=True) if distinct[body] in hiding
+        }
         return [start for start, chain in zip(starts, chains, strict=True) if chain in hidden]
 
-    def _hiding_chains(self, bodies: Sequence[bytes], depth: int) -> set[int]:
-        """Indexes of the chains (base64 text, wrapped lines joined; `bodies`: their
-        base64 characters) that decode, at some alignment, to what `_revealed` looks for.
-        All chains are decoded in one call per alignment: each body padded to whole groups
-        of four and followed by _SEPARATOR, so that each starts on a group and decoding
-        the whole from `shift` decodes each from its own `shift` (ipython's notebooks hold
+    def _hiding_bodies(self, bodies: _JoinedBodies, depth: int) -> set[int]:
+        """Indexes of the distinct `bodies` (the base64 characters of chains: base64 text,
+        wrapped lines joined) that decode, at some alignment, to what `_revealed` looks
+        for. All are decoded in one call per alignment: each padded to whole groups of
+        four and followed by _SEPARATOR, so that each starts on a group and decoding the
+        whole from `shift` decodes each from its own `shift` (ipython's notebooks hold
         ~100k runs per 100 MB: calls, or even slices, per run cost more than the
-        decoding). Each copy is let go as soon as the next is made (the peak memory of a
+        decoding). Each decoding is let go before the next is made (the peak memory of a
         reader is a few times its block)."""
-        if not bodies:  # most content (and most decoded base64) holds no run at all
+        joined = bodies.joined
+        if not joined:  # most content (and most decoded base64) holds no run at all
             return set()
-        # the versions of a file in one block share most of their runs: each once
-        unique = list(dict.fromkeys(bodies))
-        # the padding decodes to NULs, which spell no word; _SEPARATOR also ends a base64
-        # run of one chain's decoding before the next one's (its hit would name the
-        # wrong chain)
-        joined = _SEPARATOR.join([body + _PADDING[len(body) % 4] for body in unique])
-        hiding: set[bytes] = set()
+        hiding: set[int] = set()
         for shift in range(4):
-            decoded = _unbase64(joined[shift : len(joined) - (len(joined) - shift) % 4])
+            decoded = _unbase64(memoryview(joined)[shift : len(joined) - (len(joined) - shift) % 4])
             revealed = list(self._revealed(decoded, depth))
             del decoded
             if not revealed:  # as a rule: where each chain ends is then not needed
                 continue
-            sizes = (len(body) + _PADDING_SIZE[len(body) % 4] + len(_SEPARATOR) for body in unique)
+            sizes = (n + _PADDING_SIZE[n % 4] + len(_SEPARATOR) for n in bodies.lengths)
             ends = _ends_through(sizes, shift + max(revealed) // 3 * 4)
             for at in revealed:
-                hiding.add(unique[bisect_right(ends, shift + at // 3 * 4)])
-        if not hiding:
-            return set()
-        return {n for n, body in enumerate(bodies) if body in hiding}
+                hiding.add(bisect_right(ends, shift + at // 3 * 4))
+        return hiding
 
     def _revealed(self, decoded: bytes, depth: int) -> Iterator[int]:
         """Offsets in `decoded` (several chains' decodings, one after the other, each from
@@ -506,6 +507,26 @@ def _whole_chains(marks: bytes, spans: list[tuple[int, int]], least: int) -> lis
     return whole
 
 
+class _JoinedBodies:
+    """The bodies of `chains` (`_bodies`), each distinct one once, padded to whole groups
+    of four and followed by _SEPARATOR, all joined (`joined`), and their lengths. The
+    padding decodes to NULs, which spell no word; _SEPARATOR also ends a base64 run of
+    one chain's decoding before the next one's (its hit would name the wrong chain).
+    `chains` is emptied once the bodies are made: neither is held while they are
+    decoded."""
+
+    __slots__ = ("joined", "lengths")
+
+    def __init__(self, chains: list[bytes]) -> None:
+        bodies = _bodies(chains)
+        chains.clear()
+        # the versions of a file in one block share most of their runs: each once
+        distinct = list(dict.fromkeys(bodies))
+        del bodies
+        self.lengths = list(map(len, distinct))
+        self.joined = _SEPARATOR.join([body + _PADDING[len(body) % 4] for body in distinct])
+
+
 def _bodies(chains: Sequence[bytes]) -> list[bytes]:
     """The base64 characters of each of `chains`, URL-safe ones made standard. Made in two
     passes over them all: a block holds hundreds of thousands of short runs, and calls
@@ -527,7 +548,7 @@ def _ends_through(lengths: Iterable[int], last: int) -> list[int]:
     return ends
 
 
-def _unbase64(groups: bytes) -> bytes:
+def _unbase64(groups: bytes | memoryview) -> bytes:
     """Standard base64 in whole groups of four, no padding, decoded: by pybase64's SIMD
     code, 20 times `binascii`'s speed (0.17 ns a character against 3.7; decoding the
     runs of ipython's blobs at four alignments took 0.58 s of `binascii`). Answers as

@@ -298,6 +298,19 @@ def test_lines_after_a_joined_piece_are_followed_to_their_end() -> None:
     assert _suspects(_noise(33, 600), short) == {1}
 
 
+def test_chains_that_share_a_body_are_each_named() -> None:
+    # each distinct body is decoded once, and a hit is taken back to every chain whose
+    # body it is: the same base64 on one line, wrapped or indented names each object
+    keyed = base64.b64encode(f"nexpay_secret = {secret(7)}\n".encode())
+    wrapped = keyed[:44] + b"\n" + keyed[44:]
+    indented = keyed[:44] + b"\n    " + keyed[44:]
+    noise = [b'"%s".' % _noise(n, 300) for n in range(3)]
+    quoted = [b'key = "%s"' % chain for chain in (keyed, wrapped, indented)]
+    contents = [noise[0], quoted[0], noise[1], quoted[1], noise[2], quoted[2], quoted[0]]
+    assert _suspects(*contents) == {1, 3, 5, 6}
+    assert _suspects(noise[0], noise[0], quoted[1], noise[1]) == {2}
+
+
 def test_each_run_is_named_by_the_object_it_is_in() -> None:
     # runs parted by a single byte that is no base64 (a NUL, a dot, a quote) before the
     # object that hides a key: the run that shows it names its own object, not one before
