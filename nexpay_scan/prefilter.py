@@ -71,7 +71,7 @@ _TAIL = rb"(?:" + _LINE + rb"){0,%d}" % _LINES_MOST
 # characters per run (ipython's history: 750,000 runs, one `regex` match and its Python
 # objects each, about a second of a whole-history scan). One chain per image instead.
 # Joining is sound: a chain that holds another decodes it at its four alignments all the
-# same (see `_hiding_chains`), and whatever a decoder's token shows lies within the
+# same (see `_hiding_bodies`), and whatever a decoder's token shows lies within the
 # token's own decoding. A chain never runs into the next object of a block: every `git
 # cat-file` header starts a line with its id, where a joined line starts with '"'. A chain
 # holds no byte but those kept in `_MARKS` (never a NUL: see `_bodies`). Each piece joined
@@ -460,7 +460,9 @@ def _chains(data: bytes, patch: bool) -> tuple[list[int], list[bytes]]:
     that JSON's line breaks part from it (`_JOINED`), and where each starts. Found
     in one `regex` pass over a copy in which every base64 character is "A" (the tails
     included: any base64 character may stand where a patch's marker does, which joins a
-    line more at times, never fewer: a longer chain still decodes as each of its parts)."""
+    line more at times, never fewer: a longer chain still decodes as each of its parts),
+    and for the rare chain a bound of the pattern cut, a bounded match at a time more
+    (`_whole_chains`)."""
     marks = bytepasses.translated(data, _MARKS)
     runs = _run_pattern(not patch).finditer(marks, concurrent=len(marks) >= _CONCURRENT)
     spans = _whole_chains(marks, [run.span() for run in runs], _CUT_LEAST[not patch])
@@ -555,7 +557,7 @@ def _unbase64(groups: bytes | memoryview) -> bytes:
     `binascii.a2b_base64` does (tests/test_prefilter.py holds it to it)."""
     try:
         decoded: bytes = pybase64.b64decode(groups, validate=True)
-    except ValueError:  # (never, for what `_hiding_chains` joins: all in the alphabet)
+    except ValueError:  # (never, for what `_JoinedBodies` joins: all in the alphabet)
         return binascii.a2b_base64(groups)
     return decoded
 
