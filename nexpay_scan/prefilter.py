@@ -84,9 +84,9 @@ _TAIL = rb"(?:" + _LINE + rb"){0,%d}" % _LINES_MOST
 _JOINED_MOST = 4096
 _JOINED = rb'(?:(?:\\|\\A",[ \t]*\r?\n[ \t]*")' + _RUN + rb"A*){0,%d}" % _JOINED_MOST
 # the shortest chain that a bound may end where further lines follow: a run and its
-# _LINES_MOST lines ("\nAAAA" at least each), or (outside a patch) a run and a piece joined
-_CUT_LEAST = {False: MIN_BASE64 + 5 * _LINES_MOST, True: 2 * MIN_BASE64 + 1}
-_BLANKS = frozenset(b" \t\r\n")  # what a further line starts with
+# _LINES_MOST lines, or (outside a patch) a run and a piece joined
+_LINE_LEAST = len(b"\nAAAA")
+_CUT_LEAST = {False: MIN_BASE64 + _LINE_LEAST * _LINES_MOST, True: 2 * MIN_BASE64 + 1}
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
 _STANDARD = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _NOT_STANDARD = bytes(b for b in range(256) if b not in _STANDARD)
@@ -481,7 +481,7 @@ def _whole_chains(marks: bytes, spans: list[tuple[int, int]], least: int) -> lis
     starts within one taken on ends within it, or past its end."""
     size = len(marks)
     cut = [n for n, (start, end) in enumerate(spans) if end - start >= least]
-    cut = [n for n in cut if spans[n][1] < size and marks[spans[n][1]] in _BLANKS]
+    cut = [n for n in cut if spans[n][1] < size and marks[spans[n][1]] in _BLANK_BYTES]
     if not cut:  # as a rule
         return spans
     lines = _lines_pattern().match
@@ -491,19 +491,19 @@ def _whole_chains(marks: bytes, spans: list[tuple[int, int]], least: int) -> lis
         if n < taken:  # a part of one taken on
             continue
         start, end = spans[n]
-        more = lines(marks, end)
-        if more is None:
+        if lines(marks, end) is None:  # (ended where its lines did)
             continue
         whole.extend(spans[taken:n])
         taken = n + 1
-        while more is not None:
-            end = more.end()
-            more = lines(marks, end)
-            if more is None:  # the chains that start within are parts of it
-                while taken < len(spans) and spans[taken][0] < end:
-                    end = max(end, spans[taken][1])
-                    taken += 1
-                more = lines(marks, end)  # (one of them, cut in its turn, ends past it)
+        while True:
+            while (more := lines(marks, end)) is not None:
+                end = more.end()
+            lines_end = end
+            while taken < len(spans) and spans[taken][0] < end:  # parts of it
+                end = max(end, spans[taken][1])
+                taken += 1
+            if end == lines_end:  # (else the last part, cut in its turn, ends past it)
+                break
         whole.append((start, end))
     whole.extend(spans[taken:])
     return whole

@@ -33,6 +33,7 @@ _B64_LINE = rb"[ \t]*\r?\n[ \t]*[A-Za-z0-9+/_-]{4,}(?=={0,2}[ \t]*(?:\r?\n|\Z))"
 # `regex` keeps a record for each repeat of a group until its match ends (20 MB of
 # "\nAAAA" lines took 580 MB as one match): one match takes at most _B64_LINES_MOST lines
 _B64_LINES_MOST = 4096
+_B64_LINE_LEAST = len(b"\nAAAA")
 _B64_LINES = rb"(?:%s){1,%d}" % (_B64_LINE, _B64_LINES_MOST)
 _HEX_DIGITS = b"0123456789abcdefABCDEF"
 _WHITESPACE = b" \t\n\r\x0b\x0c"  # what bytes.split() splits on
@@ -64,8 +65,8 @@ def _wrapped_end(data: bytes, run_end: int, end: int, lines: Callable[..., Any])
     wrapped_end = run_end
     while (more := lines(data, wrapped_end, end)) is not None:
         wrapped_end = more.end()
-        if wrapped_end - more.start() < 5 * _B64_LINES_MOST:  # fewer: the last of them
-            break
+        if wrapped_end - more.start() < _B64_LINE_LEAST * _B64_LINES_MOST:
+            break  # (fewer lines than a match may take: no more follow)
     for padding in (b"==", b"="):
         if data.startswith(padding, wrapped_end, end):
             return wrapped_end + len(padding)
