@@ -236,6 +236,7 @@ def _both_engines(cli: CliRun, repo: Repo, *selection: str) -> list[dict[str, An
         ["--branch", "side"],
         ["--since", "2024-01-05"],
         ["--until", "2024-01-04"],
+        ["--branch", "feature", "--since", "2024-01-05"],  # (branches, but not alone)
         ["main~1..main"],  # a revert, then a binary file
         ["main~5..main~4"],  # a merge
         ["main~6..feature"],
