@@ -12,6 +12,10 @@ cost more than linear time. This times `nexpay-scan files FILE` on files built t
   hints-one-line   "nxp" (a keyword's leading letters, no keyword) a million times a line:
                    the prefilter finds each word's places once, not from each hint again
   hints-escapes    300 "nxp" and a "%" a line: the hints are walked escape to escape
+  one-letter-runs  "nexpay", then runs of 43 "A"s and a dot on one line: each run is a
+                   legacy secret's shape, a base64 run and a low-entropy value
+  wrapped-binary   random bytes base64-encoded at 76 columns under "nexpay" and a ruler: the
+                   blob is tried from its first line and once from its second, no more
 
 at 0.5, 2 and 8 MB, and prints the time per MB at each size (less the scanner's start-up):
 PASS when the 8 MB run takes at most 20 times the 0.5 MB one (16 would be linear with no
@@ -53,6 +57,7 @@ PYTHONPATH to choose the checkout) unless --scanner says otherwise. Each command
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import random
 import shlex
@@ -94,6 +99,11 @@ def _tokens(size: int, make: Callable[[random.Random], str], sep: str) -> str:
     return sep.join(out)
 
 
+def _wrapped_binary(size: int) -> str:
+    blob = random.Random(size).randbytes(size * 3 // 4)
+    return base64.encodebytes(blob).decode()
+
+
 def _bad(rng: random.Random) -> str:
     return nexpay_secret(rng, valid=False)
 
@@ -106,6 +116,8 @@ CASES: dict[str, Callable[[int], str]] = {
     "legacy-line": lambda n: _tokens(n, _legacy, " ") + " nexpay  # nexpay-scan: allow\n",
     "hints-one-line": lambda n: _tokens(n, lambda rng: "nxp", " ") + "\n",
     "hints-escapes": lambda n: _tokens(n, lambda rng: "nxp " * 300 + "%", "\n") + "\n",
+    "one-letter-runs": lambda n: "nexpay " + ("A" * 43 + ".") * (n // 44) + "\n",
+    "wrapped-binary": lambda n: "# nexpay " + "-" * 76 + "\n" + _wrapped_binary(n),
 }
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
 
 from nexpay_scan.compiled import is_pattern
 from nexpay_scan.decoders.model import lowered
@@ -14,9 +15,15 @@ TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up tim
 if TYPE_CHECKING:
     from typing import Any
 
+    from nexpay_scan.rule_lines import Shape
+
 # A catastrophically backtracking rule must not stall a scan: each regex call gets this long,
 # then the rule is given up on that content (and named in the report), and the scan goes on.
 MATCH_TIMEOUT_SECONDS = 2.0
+# content this big is searched by a shipped rule only on the lines that hold the run of
+# characters its matches need (`nexpay_scan.rule_lines`); smaller content is searched whole
+# (the analysis imports `re`'s parser, which the hook does without)
+WINDOWED_LEAST = 1 << 16
 
 
 class Candidate(Record):
@@ -89,6 +96,7 @@ class Detector:
         self.stopped: set[str] = set()  # rules turned off after a time-out
         self.guard = Guard(self.timeouts)  # the other patterns a repository supplies
         self._prefilters: tuple[Any, ...] | None = None
+        self._shapes: dict[str, Shape | None] = {}  # rule id -> its lines' run
 
     @property
     def prefilters(self) -> tuple[Any, ...]:
@@ -111,24 +119,38 @@ class Detector:
         low = lowered(data)
         return any(k in low for k in self.anchors)
 
-    def candidates(self, data: bytes, *, binary: bool = False) -> list[Candidate]:
-        """Every match of every rule whose keywords occur in `data`, in offset order."""
+    def candidates(self, data: bytes, *, binary: bool = False) -> Iterator[Candidate]:
+        """Every match of every rule whose keywords occur in `data`, in offset order, made
+        as they are asked for: content of a million matches holds a few at a time."""
         if not self.might_match(data):
-            return []
+            return iter(())
         low = lowered(data)  # made by `might_match` (up to 1 MiB), not made again
         rules = self.binary_rules if binary else self.rules
-        found: list[Candidate] = []
+        streams: list[Iterator[Candidate]] = []
         for rule in rules:
             if rule.id in self.stopped or not any(k in low for k in rule.keywords):
                 continue
-            try:
-                found.extend(_matches(rule, data))
+            if rule.trusted:  # (no time limit: searched as the candidates are asked for)
+                streams.append(_iter_matches(rule, data, self._shape(rule, data)))
+                continue
+            try:  # whole, now: a time-out gives none of the rule's matches
+                streams.append(iter(_matches(rule, data)))
             except TimeoutError:
                 # A rule that backtracks this badly once will again: turned off for the
                 # rest of the run, and named in the report.
                 self.timeouts[f"{rule.id} ({rule.source})"] += 1
                 self.stopped.add(rule.id)
-        return _without_overlaps(found)
+        return _without_overlaps(streams, lazily=len(data) >= WINDOWED_LEAST)
+
+    def _shape(self, rule: Rule, data: bytes) -> Shape | None:
+        """The run that locates `rule`'s matches in `data`, or None to search it whole."""
+        if len(data) < WINDOWED_LEAST or not rule.trusted:
+            return None  # (a rule `regex` compiled may read its source otherwise than `re`)
+        if rule.id not in self._shapes:
+            from nexpay_scan.rule_lines import shape_of
+
+            self._shapes[rule.id] = shape_of(rule.pattern)
+        return self._shapes[rule.id]
 
 
 def _minimal_keywords(keywords: set[bytes]) -> tuple[bytes, ...]:
@@ -157,31 +179,57 @@ def _shared_start(words: list[bytes]) -> bytes:
     return first[:size]
 
 
-def _matches(rule: Rule, data: bytes) -> list[Candidate]:
-    return list(_iter_matches(rule, data))
+def _matches(rule: Rule, data: bytes, shape: Shape | None = None) -> list[Candidate]:
+    return list(_iter_matches(rule, data, shape))
 
 
-def _iter_matches(rule: Rule, data: bytes) -> Iterable[Candidate]:
+def _iter_matches(rule: Rule, data: bytes, shape: Shape | None) -> Iterator[Candidate]:
     group = "credential" if "credential" in rule.pattern.groupindex else 0
     has_pair = "client_id" in rule.pattern.groupindex
     pattern: Any = rule.pattern
-    matches = (
-        pattern.finditer(data)
-        if rule.trusted
-        else pattern.finditer(data, concurrent=True, timeout=MATCH_TIMEOUT_SECONDS)
-    )
+    if shape is not None:
+        from nexpay_scan.rule_lines import windowed_matches
+
+        matches = windowed_matches(pattern, data, shape)
+    elif rule.trusted:
+        matches = pattern.finditer(data)
+    else:
+        matches = pattern.finditer(data, concurrent=True, timeout=MATCH_TIMEOUT_SECONDS)
     for match in matches:
         start, end = match.span(group)
         pair = match.group("client_id").decode("ascii", "replace") if has_pair else None
         yield Candidate(rule, data[start:end].decode("ascii", "replace"), start, end, pair)
 
 
-def _without_overlaps(found: list[Candidate]) -> list[Candidate]:
-    """One candidate per credential span: a match that knows its client ID wins a tie."""
+def _without_overlaps(streams: list[Iterator[Candidate]], *, lazily: bool) -> Iterator[Candidate]:
+    """The rules' candidates (each rule's in offset order) in offset order, one per
+    credential span: a match that knows its client ID wins a tie, else the first rule's.
+    `lazily`: merged as they are asked for, else all sorted first (fewer imports)."""
+    if len(streams) == 1:  # (a rule's matches never overlap)
+        yield from streams[0]
+        return
+    # (start, rule's place) orders them: a rule's starts differ, so no tie reaches a Candidate
+    tagged = [((c.start, place, c) for c in stream) for place, stream in enumerate(streams)]
+    if lazily:
+        from heapq import merge  # (not on the hook's path: its content is small)
+
+        ordered: Iterable[tuple[int, int, Candidate]] = merge(*tagged)
+    else:
+        ordered = sorted(chain.from_iterable(tagged))
+    same_start: list[Candidate] = []
+    for start, _, candidate in ordered:
+        if same_start and start != same_start[0].start:
+            yield from _one_per_span(same_start)
+            same_start = []
+        same_start.append(candidate)
+    yield from _one_per_span(same_start)
+
+
+def _one_per_span(found: list[Candidate]) -> Iterable[Candidate]:
     best: dict[tuple[int, int], Candidate] = {}
     for candidate in found:
         key = (candidate.start, candidate.end)
         held = best.get(key)
         if held is None or (held.pair is None and candidate.pair is not None):
             best[key] = candidate
-    return sorted(best.values(), key=lambda c: c.start)
+    return best.values()

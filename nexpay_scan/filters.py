@@ -146,6 +146,18 @@ def shannon_entropy(text: str) -> float:
     return -sum(n / len(text) * log2(n / len(text)) for n in counts.values())
 
 
+def too_little_entropy(text: str, least: float) -> bool:
+    """`shannon_entropy(text) < least`, the same answer sooner when `text` has too few
+    distinct characters to reach `least` however they are spread (k of them carry at most
+    log2(k) bits each): a file of many `AAAA...` or `----...` runs costs a set each."""
+    from math import log2
+
+    distinct = len(set(text))
+    if distinct and log2(distinct) + 1e-9 < least:
+        return True
+    return shannon_entropy(text) < least
+
+
 def body(value: str, prefix: str) -> str:
     """The credential without its rule's `prefix` (`nxp_sk_`): what entropy, stop-words
     and the plain-run test look at."""
@@ -169,7 +181,7 @@ def placeholder(candidate: Candidate, guard: Guard) -> str | None:
         name=f"allowlist.regexes of rule {rule.id} ({rule.source})",
     ):
         return "allowlisted by the rule"
-    if rule.entropy is not None and shannon_entropy(text) < rule.entropy:
+    if rule.entropy is not None and too_little_entropy(text, rule.entropy):
         return "too little entropy to be a real key"
     return None
 

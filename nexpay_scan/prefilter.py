@@ -640,6 +640,8 @@ def suspect_objects(
     keyworded, hinted = word_hits(prefilter, lowered, starts, sizes)
     hit |= keyworded
     del lowered  # a batch's worth of memory
+    if len(hit) == len(starts):  # (a file that names Nexpay: no chain can add to it)
+        return hit
     for offset in prefilter.hiding_offsets(block):
         hit.add(max(bisect_right(starts, offset) - 1, 0))
     for number, (at, size) in enumerate(zip(starts, sizes, strict=True)):

@@ -585,3 +585,20 @@ def test_damaged_archives_never_raise(archive: bytes, data: st.DataObject) -> No
     for _ in range(data.draw(st.integers(1, 8))):
         damaged[data.draw(st.integers(0, len(damaged) - 1))] = data.draw(st.integers(0, 255))
     exercise(bytes(damaged))
+
+
+def test_a_run_that_decodes_to_nothing_alone_is_still_decoded_as_a_blob_s_first_line() -> None:
+    """A line seen alone first (two control bytes in its 57: not text) and then as the
+    first line of a wrapped blob (text as a whole, a key further down): the blob is
+    decoded, whatever the line alone gave."""
+    blob = base64.encodebytes(b"\x01\x02" + b"x" * 55 + b"\n" + env_file(5) + b"# " * 300)
+    first_line = blob.split(b"\n")[0]
+    assert not decoded_hits(first_line + b"\n")
+    data = (first_line + b"\n\n") * 3 + blob
+    assert values(decoded_hits(data)) == {client_id(5), secret(5), legacy_secret(5)}
+
+
+def test_a_run_repeated_thousands_of_times_then_a_hidden_key_is_found() -> None:
+    separator = b"# " + b"-" * 76 + b"\n"
+    data = separator * 5000 + (b64(f"NEXPAY_SECRET={secret(6)}") + "\n").encode() + separator
+    assert values(decoded_hits(data)) == {secret(6)}

@@ -6,10 +6,13 @@ any line ending."""
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from nexpay_scan.config import builtin_rules
 from nexpay_scan.detector import Candidate, Detector, Guard
@@ -20,6 +23,8 @@ from nexpay_scan.filters import (
     locate,
     path_allowance,
     place_drop_reason,
+    shannon_entropy,
+    too_little_entropy,
     value_drop_reason,
 )
 from nexpay_scan.rules import Rule, parse_rules, parse_toml_bytes
@@ -48,7 +53,7 @@ def _rules(toml: bytes) -> list[Rule]:
 
 def _candidates(text: str | bytes, rules: list[Rule] | None = None) -> list[Candidate]:
     data = text.encode() if isinstance(text, str) else text
-    return Detector(builtin_rules() if rules is None else rules).candidates(data)
+    return list(Detector(builtin_rules() if rules is None else rules).candidates(data))
 
 
 def _reasons(text: str | bytes, rules: list[Rule] | None = None) -> dict[str, str | None]:
@@ -230,3 +235,25 @@ def test_a_lone_cr_is_a_line_to_a_reader_not_to_git() -> None:
     data = f"A=1\rB={secret(1)}\n".encode()
     place = locate(data, data.index(b"nxp_"))
     assert (place.line, place.column, place.git_line) == (2, 3, 1)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(
+    text=st.one_of(
+        st.text(max_size=60),
+        st.text(alphabet=st.sampled_from("ABCDabcd0123456789-_"), max_size=60),
+        st.integers(1, 16).map(lambda k: "".join(_ALPHABET[:k]) * 3),  # k spread evenly
+    ),
+    least=st.one_of(
+        st.floats(0, 7, allow_nan=False), st.integers(1, 16).map(lambda k: math.log2(k))
+    ),
+)
+@example(text="A" * 43, least=3.5)
+@example(text="ABCDEFGHIJK" * 4, least=3.5)  # 11 spread evenly: log2(11) = 3.46 bits
+@example(text="ABCDEFGH" * 4, least=3.0)  # exactly the bound: counted, not guessed
+@example(text="", least=0.0)
+def test_too_little_entropy_answers_as_the_count_does(text: str, least: float) -> None:
+    assert too_little_entropy(text, least) == (shannon_entropy(text) < least)
+
+
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"

@@ -36,6 +36,8 @@ _B64_LINES_MOST = 4096
 _B64_LINE_LEAST = len(b"\nAAAA")
 _B64_LINES = rb"(?:%s){1,%d}" % (_B64_LINE, _B64_LINES_MOST)
 _HEX_DIGITS = b"0123456789abcdefABCDEF"
+_NOTHING_MOST = 4096  # one-line runs remembered as decoding to nothing, per content
+_SHORT_RUN_MOST = 256
 _WHITESPACE = b" \t\n\r\x0b\x0c"  # what bytes.split() splits on
 
 
@@ -44,16 +46,31 @@ def base64_tokens(data: bytes, start: int, end: int, hints: Hints) -> Iterator[T
     lazily; base64 needs no hint nearby (a committed `base64 .env` names nothing)."""
     marks = data[start:end].translate(_B64_MARKS)
     find, lines = marks.find, compiled(_B64_LINES).match  # (once: a notebook has thousands)
+    # one-line runs already found to decode to nothing: a file of separator lines
+    # (`# ------...`) or of one run over and over decodes each once
+    nothing: set[bytes] = set()
+    retried_until = -1  # the end of the wrapped blob whose other lines are being tried
     found = find(_B64_RUN)
     while found >= 0:
         stop = find(b".", found + MIN_BASE64)
         run_end = start + (len(marks) if stop < 0 else stop)
         wrapped_end = _wrapped_end(data, run_end, end, lines)
-        token = _base64_token(data, start + found, wrapped_end, run_end)
+        run = _short_run(data, start + found, run_end, wrapped_end)
+        token = None if run in nothing else _base64_token(data, start + found, wrapped_end, run_end)
+        if token is None and run is not None and len(nothing) < _NOTHING_MOST:
+            nothing.add(run)
         if token is not None:
             yield token
-        # past the whole wrapped blob when it is not text: its lines are no use one by one
-        found = find(_B64_RUN, (wrapped_end if token is None else token.end) - start)
+            resume = token.end
+        elif wrapped_end - run_end >= _B64_LINE_LEAST and start + found >= retried_until:
+            # a blob's first line may be none of it (a ruler, a long name above a value):
+            # the run the other lines start gets one try of its own
+            resume, retried_until = run_end, wrapped_end
+        else:
+            # past the whole wrapped blob: its lines are no use one by one (and each line
+            # tried with all the lines after it would cost the square of its length)
+            resume = wrapped_end
+        found = find(_B64_RUN, resume - start)
 
 
 BASE64 = Decoder("base64", tokens=base64_tokens)
@@ -71,6 +88,14 @@ def _wrapped_end(data: bytes, run_end: int, end: int, lines: Callable[..., Any])
         if data.startswith(padding, wrapped_end, end):
             return wrapped_end + len(padding)
     return wrapped_end
+
+
+def _short_run(data: bytes, start: int, run_end: int, wrapped_end: int) -> bytes | None:
+    """The run at `start` with its padding when it is short and has no further line (its
+    bytes alone then decide what it decodes to), else None."""
+    if wrapped_end - run_end >= _B64_LINE_LEAST or run_end - start > _SHORT_RUN_MOST:
+        return None
+    return data[start:wrapped_end]
 
 
 def _base64_token(data: bytes, start: int, wrapped_end: int, run_end: int) -> Token | None:
