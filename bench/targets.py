@@ -278,45 +278,73 @@ def list_files(tree: Path, dest: Path) -> int:
     return len(names)
 
 
-def target_files(ctx: Context, section: str, repo: Path, out_dir: Path) -> None:
+# What a Nexpay client's files hold: the name, on a line of their own (an import, a config
+# key), in every source and text file. Each rule then searches the whole file.
+_NAMED_SUFFIXES = (".py", ".rst", ".md", ".txt", ".toml", ".cfg", ".ini", ".html", ".json")
+
+
+def name_nexpay(tree: Path) -> int:
+    """Prepends a line naming Nexpay to every source and text file of `tree`; the count."""
+    named = 0
+    for dirpath, _dirs, names in os.walk(tree):
+        for name in names:
+            path = Path(dirpath, name)
+            if name.endswith(_NAMED_SUFFIXES) and path.is_file() and not path.is_symlink():
+                path.write_bytes(b"# nexpay client\n" + path.read_bytes())
+                named += 1
+    return named
+
+
+def target_files(
+    ctx: Context, section: str, repo: Path, out_dir: Path, *, named: bool = False
+) -> None:
     """4. Files: nexpay-scan files on a checkout plus the Python standard library vs `cat`
-    of the same files, gitleaks dir, kingfisher."""
-    tree = ctx.workdir / f"tree-{out_dir.name}"
+    of the same files, gitleaks dir, kingfisher. `named`: every source and text file of
+    the tree names Nexpay (a Nexpay client's tree): the rules search all of them."""
+    kind = "files-named" if named else "files"
+    tree = ctx.workdir / f"tree-{out_dir.name}{'-named' if named else ''}"
     try:
         stdlib = python_stdlib(ctx.tools.python)
         built = make_tree(repo, tree, ctx.args.tree_mb * MB, random.Random(ctx.args.seed), stdlib)
     except (RuntimeError, OSError, tarfile.TarError, subprocess.CalledProcessError) as exc:
-        ctx.targets.append(Target(section, "files: tree", None, "x", None, "<=", str(exc)))
+        ctx.targets.append(Target(section, f"{kind}: tree", None, "x", None, "<=", str(exc)))
         return
     size, copies = built
-    listing = out_dir / "files.list"
+    naming = name_nexpay(tree) if named else 0
+    listing = out_dir / f"{kind}.list"
     count = list_files(tree, listing)
-    ctx.meta[f"tree: {section}"] = {
+    ctx.meta[f"tree: {section}{' (naming Nexpay)' if named else ''}"] = {
         "path": str(tree),
         "bytes": size,
         "files": count,
+        "files_naming_nexpay": naming,
         "copies_of_head": copies,
         "stdlib": str(stdlib),
     }
     cwd = str(out_dir)
     where = str(tree)
+    tail = " (naming Nexpay)" if named else ""
+    cat_label, our_label = f"cat (same files){tail}", f"nexpay-scan files{tail}"
+    gl_label, kf_label = f"gitleaks dir{tail}", f"kingfisher scan (dir){tail}"
     cmds = present(
-        Command("cat (same files)", ["xargs", "-0", "-a", str(listing), "cat"], cwd),
-        *scanner_cmds(ctx, "nexpay-scan files", ["files", where], cwd, out_dir / "files.json"),
-        gitleaks_cmd(ctx, "gitleaks dir", ["dir", where], cwd, out_dir / "gitleaks-dir.json"),
-        kingfisher_cmd(ctx, "kingfisher scan (dir)", [where], cwd, out_dir / "kf-dir.json"),
+        Command(cat_label, ["xargs", "-0", "-a", str(listing), "cat"], cwd),
+        *scanner_cmds(ctx, our_label, ["files", where], cwd, out_dir / f"{kind}.json"),
+        gitleaks_cmd(ctx, gl_label, ["dir", where], cwd, out_dir / f"gitleaks-{kind}.json"),
+        kingfisher_cmd(ctx, kf_label, [where], cwd, out_dir / f"kf-{kind}.json"),
     )
     ms = measure(ctx, section, cmds, ctx.args.runs)
-    check_found(ctx, section, [m for m in ms if m.label != "cat (same files)"], "the files tree")
-    ours = find(ms, "nexpay-scan files")
-    gl = find(ms, "gitleaks dir")
-    kf = find(ms, "kingfisher scan (dir)")
+    check_found(ctx, section, [m for m in ms if m.label != cat_label], f"the {kind} tree")
+    ours = find(ms, our_label)
+    gl = find(ms, gl_label)
+    kf = find(ms, kf_label)
     mb = f"{size / MB:.0f} MB, {count} files: {copies} checkout(s) + {stdlib}"
+    if named:
+        mb += f"; {naming} of them name Nexpay"
     cat = ratio_target(
         section,
-        "files: nexpay-scan / cat",
+        f"{kind}: nexpay-scan / cat",
         ours,
-        find(ms, "cat (same files)"),
+        find(ms, cat_label),
         limit(ctx, "files"),
         "<=",
     )
@@ -324,8 +352,8 @@ def target_files(ctx: Context, section: str, repo: Path, out_dir: Path) -> None:
     ctx.targets.append(cat)
     new_vs_old(ctx, section, ms)
     for peer, name in (
-        (gl, "files: nexpay-scan / gitleaks dir"),
-        (kf, "files: nexpay-scan / kingfisher"),
+        (gl, f"{kind}: nexpay-scan / gitleaks dir"),
+        (kf, f"{kind}: nexpay-scan / kingfisher"),
     ):
         if peer is not None:
             ctx.targets.append(ratio_target(section, name, ours, peer, 1.0, "<"))
@@ -405,6 +433,8 @@ def run_repo_section(ctx: Context, section: str, repo: Path) -> None:
             section, f"files (a checkout + the Python standard library, >= {ctx.args.tree_mb} MB)"
         )
         target_files(ctx, section, repo, out_dir)
+        progress(section, "files again, every source and text file naming Nexpay")
+        target_files(ctx, section, repo, out_dir, named=True)
     target_memory(ctx, section, ctx.measurements[before:])
 
 

@@ -598,7 +598,10 @@ def test_a_run_that_decodes_to_nothing_alone_is_still_decoded_as_a_blob_s_first_
     assert values(decoded_hits(data)) == {client_id(5), secret(5), legacy_secret(5)}
 
 
-def test_a_run_repeated_thousands_of_times_then_a_hidden_key_is_found() -> None:
+def test_a_base64_line_under_the_last_of_thousands_of_rulers_is_decoded() -> None:
+    """The rulers are one-line runs that decode to nothing (decoded once); the last one and
+    the base64 line under it make one wrapped blob that is not text: the line under it
+    gets a try of its own."""
     separator = b"# " + b"-" * 76 + b"\n"
     data = separator * 5000 + (b64(f"NEXPAY_SECRET={secret(6)}") + "\n").encode() + separator
     assert values(decoded_hits(data)) == {secret(6)}

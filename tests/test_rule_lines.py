@@ -172,7 +172,7 @@ def test_a_big_file_naming_nexpay_finds_each_key_on_its_line(cli: CliRun, tmp_pa
     assert len(found) == 3
 
 
-def _every_match_whole(rules: tuple[Rule, ...], data: bytes) -> list[tuple[str, int, int]]:
+def _every_match_whole(rules: tuple[Rule, ...], data: bytes) -> list[tuple[int, int, str]]:
     """What the detector gave before it searched by lines: each rule's matches over the
     whole content, one per span (a match that knows its client ID first), by offset."""
     best: dict[tuple[int, int], tuple[str, bool]] = {}
