@@ -20,9 +20,10 @@ if TYPE_CHECKING:
 # A catastrophically backtracking rule must not stall a scan: each regex call gets this long,
 # then the rule is given up on that content (and named in the report), and the scan goes on.
 MATCH_TIMEOUT_SECONDS = 2.0
-# content this big is searched by a shipped rule only on the lines that hold the run of
-# characters its matches need (`nexpay_scan.rule_lines`); smaller content is searched whole
-# (the analysis imports `re`'s parser, which the hook does without)
+# Once a run has searched this much, a shipped rule is run only on the lines that hold the
+# run of characters its matches need (`nexpay_scan.rule_lines`: any content bigger than a
+# line or two costs less so); before, content is searched whole: the analysis imports
+# `re`'s parser, which the hook's few small files do without.
 WINDOWED_LEAST = 1 << 16
 
 
@@ -97,6 +98,7 @@ class Detector:
         self.guard = Guard(self.timeouts)  # the other patterns a repository supplies
         self._prefilters: tuple[Any, ...] | None = None
         self._shapes: dict[str, Shape | None] = {}  # rule id -> its lines' run
+        self._searched = 0  # bytes given to `candidates` so far (see WINDOWED_LEAST)
 
     @property
     def prefilters(self) -> tuple[Any, ...]:
@@ -126,12 +128,15 @@ class Detector:
             return iter(())
         low = lowered(data)  # made by `might_match` (up to 1 MiB), not made again
         rules = self.binary_rules if binary else self.rules
+        self._searched += len(data)
+        by_lines = self._searched >= WINDOWED_LEAST
         streams: list[Iterator[Candidate]] = []
         for rule in rules:
             if rule.id in self.stopped or not any(k in low for k in rule.keywords):
                 continue
             if rule.trusted:  # (no time limit: searched as the candidates are asked for)
-                streams.append(_iter_matches(rule, data, self._shape(rule, data)))
+                shape = self.shape(rule) if by_lines else None
+                streams.append(_iter_matches(rule, data, shape))
                 continue
             try:  # whole, now: a time-out gives none of the rule's matches
                 streams.append(iter(_matches(rule, data)))
@@ -142,10 +147,11 @@ class Detector:
                 self.stopped.add(rule.id)
         return _without_overlaps(streams, lazily=len(data) >= WINDOWED_LEAST)
 
-    def _shape(self, rule: Rule, data: bytes) -> Shape | None:
-        """The run that locates `rule`'s matches in `data`, or None to search it whole."""
-        if len(data) < WINDOWED_LEAST or not rule.trusted:
-            return None  # (a rule `regex` compiled may read its source otherwise than `re`)
+    def shape(self, rule: Rule) -> Shape | None:
+        """The run that locates `rule`'s matches, or None to search content whole (a rule
+        `regex` compiled may read its source otherwise than `re`: never by lines)."""
+        if not rule.trusted:
+            return None
         if rule.id not in self._shapes:
             from nexpay_scan.rule_lines import shape_of
 

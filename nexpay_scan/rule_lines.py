@@ -31,6 +31,7 @@ _LEAST_RUN = 16
 _MOST_CHARS = 100
 _NEWLINE = 10
 _MARK, _OTHER = 65, 46  # "A": a byte of the run's set; ".": any other
+_PIECE = 1 << 20  # bytes marked at a time
 
 
 class Shape(Record):
@@ -50,13 +51,13 @@ class _Unsupported(Exception):
 def shape_of(pattern: re.Pattern[bytes]) -> Shape | None:
     """The run that every match of `pattern` (compiled by `re`) holds, or None when none is
     known to be long enough or the pattern could match across lines."""
-    from re import _parser  # type: ignore[attr-defined]  # (only asked of big content)
-
     try:
+        from re import _parser  # type: ignore[attr-defined]  # (only asked of big content)
+
         parsed = _parser.parse(pattern.pattern, pattern.flags)
         walk = _Walk(_parser)
         walk.sequence(parsed, pattern.flags)
-    except (_Unsupported, RecursionError, ValueError, TypeError):
+    except Exception:  # (`re`'s internals may change: then the pattern is searched whole)
         return None
     if walk.consumes_newline:
         return None
@@ -68,19 +69,30 @@ def shape_of(pattern: re.Pattern[bytes]) -> Shape | None:
     return Shape(marks, least, walk.reach)
 
 
-def lines_with_run(data: bytes, shape: Shape) -> Iterator[tuple[int, int]]:
+def lines_with_run(data: bytes, shape: Shape, piece: int = _PIECE) -> Iterator[tuple[int, int]]:
     """(start, end) of each line of `data` that holds `shape`'s run, in order; `end` is
-    the line break's offset (or the end of `data`)."""
-    marks = data.translate(shape.marks)
-    run = b"A" * shape.least
-    found = marks.find(run)
-    while found >= 0:
-        start = data.rfind(b"\n", 0, found) + 1
-        end = data.find(b"\n", found)
-        if end < 0:
-            end = len(data)
-        yield start, end
-        found = marks.find(run, end + 1)
+    the line break's offset (or the end of `data`). Marked a piece at a time: each rule's
+    search is under way at once, and a copy of big content each would be its size again
+    (`piece` bytes at a time)."""
+    size, least = len(data), shape.least
+    run = b"A" * least
+    at = 0  # where the next line to look at starts
+    while at < size:
+        # a run that starts before `piece_end` ends within what is marked
+        base, piece_end = at, min(size, at + piece)
+        marks = data[base : piece_end + least - 1].translate(shape.marks)
+        found = marks.find(run)
+        while found >= 0:
+            start = data.rfind(b"\n", 0, base + found) + 1
+            end = data.find(b"\n", base + found)
+            end = size if end < 0 else end
+            yield start, end
+            at = end + 1
+            if at >= piece_end:
+                break
+            found = marks.find(run, at - base)
+        else:
+            at = piece_end
 
 
 def windowed_matches(pattern: Any, data: bytes, shape: Shape) -> Iterator[Any]:

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from nexpay_scan.config import builtin_rules
 from nexpay_scan.detector import WINDOWED_LEAST, Detector
-from nexpay_scan.rule_lines import shape_of, windowed_matches
+from nexpay_scan.rule_lines import _PIECE, lines_with_run, shape_of, windowed_matches
 from nexpay_scan.rules import Rule
-from testing.cli import CliRun
+from testing.cli import CliRun, Result
 from testing.keys import client_id, legacy_client_id, legacy_secret, secret
 from tests.test_properties import PROPERTY
 
@@ -196,3 +196,71 @@ def test_the_detector_gives_on_big_content_what_a_whole_search_gives() -> None:
     got = [(c.start, c.end, c.rule.id) for c in detector.candidates(data)]
     assert got == sorted(got) and len(got) > 100
     assert got == _every_match_whole(_rules(), data)
+
+
+def test_runs_across_the_pieces_marked_at_a_time_are_found() -> None:
+    """Lines are found a piece of _PIECE bytes at a time: a key's runs put across a piece's
+    end, at it, and just before and after it, give the same matches as the whole search."""
+    head = b"nexpay ApiKey "
+    line = head + legacy_client_id(4).encode() + b":" + legacy_secret(4).encode() + b"\n"
+    data = bytearray()
+    # where the runs start (the client ID's, the pair's; the secret's 37 bytes on), from
+    # the end of each piece in turn
+    shifts = (-100, -80, -79, -44, -43, -37, -36, -1, 0, 1)
+    for piece, shift in enumerate(shifts, start=1):
+        gap = piece * _PIECE + shift - len(head) - len(data)
+        data += b"x" * (gap - 1) + b"\n" + line
+    _same_matches(bytes(data))
+    rule = next(r for r in _rules() if r.id == "nexpay-apikey-header")
+    shape = shape_of(rule.pattern)
+    assert shape is not None
+    assert len(list(windowed_matches(rule.pattern, bytes(data), shape))) == len(shifts)
+
+
+def test_small_files_after_the_first_ones_give_what_each_gives_alone(
+    cli: CliRun, tmp_path: Path
+) -> None:
+    """Once a run has searched WINDOWED_LEAST bytes, even small files are searched by
+    lines: a tree of small files naming Nexpay gives what each file gives scanned alone."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for n in range(40):
+        body = [b"# nexpay client %d %s" % (n, b"-" * 50)] * 20
+        body.insert(n % 20, b"NEXPAY_CLIENT_ID=" + legacy_client_id(n).encode())
+        body.insert(n % 7, b'nexpay_secret = "' + legacy_secret(n).encode() + b'"')
+        body.append(b"curl -H 'Authorization: ApiKey " + legacy_client_id(n + 99).encode())
+        (tree / f"f{n:02}.py").write_bytes(b"\n".join(body) + b"\n" + b"x = 1\n" * 300)
+    assert sum(p.stat().st_size for p in tree.iterdir()) > 2 * WINDOWED_LEAST
+
+    def places(run: Result) -> set[tuple[str, int, int, str]]:
+        found = run.json()["findings"]
+        return {(Path(f["file"]).name, f["line"], f["column"], f["rule"]) for f in found}
+
+    whole = places(cli("files", "--jobs", "1", "--format", "json", str(tree)))
+    alone: set[tuple[str, int, int, str]] = set()
+    for path in sorted(tree.iterdir()):
+        alone |= places(cli("files", "--format", "json", str(path)))
+    assert whole == alone
+    assert len(whole) >= 80
+
+
+@PROPERTY
+@given(
+    data=st.lists(
+        st.sampled_from([b"\n", b"a" * 7, b"a", b"-", b"ab", b"b" * 9, b"\r\n"]), max_size=40
+    ).map(b"".join),
+    piece=st.integers(1, 40),
+)
+@example(data=b"-" * 5 + b"a" * 7 + b"b" * 9, piece=5)  # a run just as long, at a piece's end
+def test_the_lines_found_a_piece_at_a_time_are_every_line_with_the_run(
+    data: bytes, piece: int
+) -> None:
+    shape = shape_of(re.compile(rb"[ab]{16}[ab]*"))
+    assert shape is not None and shape.least == 16
+    expected = []
+    at = 0
+    for line in data.split(b"\n"):
+        if re.search(rb"[ab]{16}", line):
+            expected.append((at, at + len(line)))
+        at += len(line) + 1
+    assert list(lines_with_run(data, shape, piece)) == expected
