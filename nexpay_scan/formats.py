@@ -3,7 +3,8 @@ suffixes, each the module and function that renders it. The CLI takes its choice
 here; a renderer is imported only when it is used (the hook imports one, `text`).
 
 A new output format is a module under `reporters/` with a `render(report) -> str`, and a
-line in `FORMATS`.
+line in `FORMATS`. A format whose reports can be long names a renderer that gives the text
+in pieces instead (`render_pieces`): it is written as it is made.
 """
 
 from __future__ import annotations
@@ -12,20 +13,21 @@ from nexpay_scan.errors import FatalError
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
     from nexpay_scan.reporters import Report
 
-    Writer = Callable[[Report], str]
+    Writer = Callable[[Report], str | Iterator[str]]
     AuditWriter = Callable[[Report, Path | None], str]
 
-# --format NAME: (module, function taking a Report and returning the output)
+# --format NAME: (module, function taking a Report and returning the output, whole or in
+# pieces)
 FORMATS: dict[str, tuple[str, str]] = {
     "text": ("nexpay_scan.reporters.text", "render"),
-    "json": ("nexpay_scan.reporters.json_report", "render"),
-    "sarif": ("nexpay_scan.reporters.sarif", "render"),
-    "gitlab": ("nexpay_scan.reporters.gitlab", "render"),
+    "json": ("nexpay_scan.reporters.json_report", "render_pieces"),
+    "sarif": ("nexpay_scan.reporters.sarif", "render_pieces"),
+    "gitlab": ("nexpay_scan.reporters.gitlab", "render_pieces"),
     "junit": ("nexpay_scan.reporters.junit", "render"),
 }
 # --report FILE, by FILE's suffix: (module, function taking a Report and the repository's

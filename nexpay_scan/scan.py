@@ -150,8 +150,6 @@ class Scanner:
         sample = b"\n".join(keywords) + b"\n"
         self.could_hold_keys([sample])
         any(True for _ in self.sightings(sample))
-        for rule in self.detector.rules:
-            self.detector.shape(rule)
 
     def sightings(
         self, data: bytes, undecoded: list[tuple[str, str]] | None = None

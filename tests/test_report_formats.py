@@ -411,3 +411,64 @@ def test_sarif_lists_the_rules_in_force_even_when_they_find_nothing(
     assert "nexpay-legacy-client-id" not in ids  # disabled by the repository
     assert {r.id for r in builtin_rules()} - {"nexpay-legacy-client-id"} <= ids
     assert log_run["results"] == []
+
+
+# JSON and SARIF are written a finding at a time (reporters/json_stream.py): the same text
+
+
+def _whole_json(report: Report) -> str:
+    """The JSON report made whole, as it was before it was written in pieces."""
+    from nexpay_scan import __version__
+    from nexpay_scan.reporters.json_report import finding_dict, summary_dict
+
+    document = {
+        "tool": {"name": "nexpay-scan", "version": __version__},
+        "findings": [finding_dict(f, report) for f in report.findings],
+        "suppressed": [finding_dict(f, report) for f in report.suppressed],
+        "summary": summary_dict(report),
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+@pytest.mark.parametrize(("active", "suppressed"), [(0, 0), (1, 0), (0, 1), (3, 2)])
+def test_json_written_in_pieces_is_the_document_made_whole(active: int, suppressed: int) -> None:
+    from nexpay_scan.findings import Suppression
+    from nexpay_scan.reporters import json_report
+
+    odd = 'a \u0000b\u2028"quoted" \\ é 😀'  # escapes, and a NUL as in no file name
+    findings = [
+        _finding(f"src/{n}{odd}.env", description=odd, commit=Commit("ab" * 20, odd, "e@x", "d"))
+        for n in range(active)
+    ]
+    allowed = [_finding(f"t/{n}.env") for n in range(suppressed)]
+    for finding in allowed:
+        finding.suppression = Suppression("inSource", odd)
+        finding.notes.append(odd)
+    summary = Summary(mode="files")
+    summary.started = float("-inf")  # (a duration that does not change between the two)
+    report = Report(findings=findings, summary=summary, suppressed=allowed)
+    report.notes.append(odd)
+    pieces = list(json_report.render_pieces(report))
+    assert "".join(pieces) == _whole_json(report)
+    assert len(pieces) >= active + suppressed  # (a finding at a time)
+
+
+@pytest.mark.parametrize(("fmt", "listed"), [("sarif", 3), ("gitlab", 2), ("json", 2)])
+def test_reports_written_in_pieces_are_the_documents_made_whole(
+    cli: CliRun, tmp_path: Path, fmt: str, listed: int
+) -> None:
+    (tmp_path / "a.env").write_text(f"NEXPAY_SECRET={secret(1)}\nID={client_id(1)}\n")
+    (tmp_path / "b.env").write_text(f"NEXPAY_SECRET={secret(2)}  # nexpay-scan: allow\n")
+    out = tmp_path / "report.json"
+    assert cli("files", str(tmp_path), "--format", fmt, "--output", str(out)).code == 1
+    written = out.read_text()
+    document = json.loads(written)
+    assert written == json.dumps(document, indent=2) + "\n"  # (`json.loads` keeps key order)
+    found = {
+        "sarif": lambda: document["runs"][0]["results"],
+        "gitlab": lambda: document["vulnerabilities"],
+        "json": lambda: document["findings"],
+    }[fmt]()
+    assert len(found) == listed
+    if fmt == "gitlab":  # the suppressed one, as a message
+        assert len(document["scan"]["messages"]) == 1

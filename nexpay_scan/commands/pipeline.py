@@ -7,7 +7,7 @@ import gc
 import os
 import sys
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from nexpay_scan.config import CONFIG_NAME, Settings, load_settings, settings_from
 from nexpay_scan.errors import FatalError
@@ -24,6 +24,8 @@ from nexpay_scan.scan import Scanner, Summary
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
+    from typing import TextIO
+
     from nexpay_scan.commands.options import ScanOptions, VerifyRequest
     from nexpay_scan.paths import StrPath
     from nexpay_scan.progress import Progress
@@ -134,9 +136,9 @@ def _write_report(report: Report, options: ScanOptions, root: StrPath | None) ->
         write_atomically(options.output, text)
         if options.format != "text" and not options.quiet:
             report.color = _use_color(options)
-            sys.stderr.write(get_writer("text")(report))
+            _write_to(sys.stderr, get_writer("text")(report))
     else:
-        sys.stdout.write(text)
+        _write_to(sys.stdout, text)
         sys.stdout.flush()
     if options.report:
         _write_audit(options.report, report, root)
@@ -294,14 +296,23 @@ def _use_color(options: ScanOptions) -> bool:
     return options.format == "text" and stream.isatty() and "NO_COLOR" not in os.environ
 
 
-def write_atomically(path: str, text: str) -> None:
-    """Writes `text` to `path` whole or not at all (temp file, then rename). A device or a
-    pipe (`/dev/stdout`, a FIFO) is written to directly: it cannot be replaced."""
+def _write_to(stream: TextIO, text: str | Iterable[str]) -> None:
+    """Writes `text`, whole or in pieces (a long report: each piece as it is made)."""
+    if isinstance(text, str):
+        stream.write(text)
+    else:
+        stream.writelines(text)
+
+
+def write_atomically(path: str, text: str | Iterable[str]) -> None:
+    """Writes `text` (whole, or in pieces as they are made) to `path` whole or not at all
+    (temp file, then rename). A device or a pipe (`/dev/stdout`, a FIFO) is written to
+    directly: it cannot be replaced."""
 
     if os.path.exists(path) and not os.path.isfile(path):
         try:
             with open(path, "w", encoding="utf-8") as stream:
-                stream.write(text)
+                _write_to(stream, text)
         except OSError as error:
             raise FatalError(f"{path}: cannot write the report ({error.strerror})") from None
         return
@@ -313,7 +324,7 @@ def write_atomically(path: str, text: str) -> None:
     try:
         handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
+            _write_to(stream, text)
         os.replace(temp, path)
     except BaseException as error:
         try:  # noqa: SIM105 - contextlib is not loaded on the hook's path

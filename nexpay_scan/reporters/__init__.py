@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from nexpay_scan.findings import Finding, redact
 from nexpay_scan.rules import rule_prefixes
@@ -81,8 +81,9 @@ def suppressed_line(finding: Finding, report: Report) -> str:
     )
 
 
-def get_writer(name: str) -> Callable[[Report], str]:
-    """The writer for a format name (`formats.FORMATS`; imported only when used)."""
+def get_writer(name: str) -> Callable[[Report], str | Iterator[str]]:
+    """The writer for a format name (`formats.FORMATS`; imported only when used): its
+    text whole, or in pieces to be written as they are made."""
     from nexpay_scan.formats import writer
 
     return writer(name)

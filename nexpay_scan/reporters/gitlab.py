@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime, timedelta, timezone
+from itertools import chain
 
 from nexpay_scan import __version__
 from nexpay_scan.findings import Finding
 from nexpay_scan.reporters import Report, display_path, skipped_lines, suppressed_line
+from nexpay_scan.reporters.json_stream import Later, dumps_in_pieces
 from nexpay_scan.reporters.remediation import REMEDIATION
 
 TYPE_CHECKING = False  # typing is not imported at run time (start-up time)
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
 
 SCHEMA_VERSION = "15.0.6"
@@ -31,13 +33,18 @@ _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"  # the schema's pattern: UTC, no zone, no fra
 
 def render(report: Report) -> str:
     """The whole report as one GitLab secret detection report."""
+    return "".join(render_pieces(report))
+
+
+def render_pieces(report: Report) -> Iterator[str]:
+    """`render`'s text in pieces, a finding at a time (what `--format gitlab` writes)."""
     document = {
         "version": SCHEMA_VERSION,
         "schema": SCHEMA_URL,
         "scan": scan(report),
-        "vulnerabilities": [vulnerability(f, report) for f in report.findings],
+        "vulnerabilities": Later(report.findings, lambda f: vulnerability(f, report)),
     }
-    return json.dumps(document, indent=2) + "\n"
+    return dumps_in_pieces(document)
 
 
 def scan(report: Report) -> dict[str, Any]:
@@ -55,10 +62,17 @@ def scan(report: Report) -> dict[str, Any]:
     }
     messages = [{"level": "info", "value": note} for note in report.notes]
     messages += [{"level": "warn", "value": line} for line in skipped_lines(report)]
-    messages += [{"level": "info", "value": suppressed_line(f, report)} for f in report.suppressed]
-    if messages:
-        document["messages"] = messages
+    if messages or report.suppressed:
+        # a line for each suppressed finding, made as it is written (there may be many)
+        suppressed = (
+            {"level": "info", "value": suppressed_line(f, report)} for f in report.suppressed
+        )
+        document["messages"] = Later(chain(messages, suppressed), lambda message: message)
     return document
+
+
+def _suppressed_message(finding: Finding, report: Report) -> dict[str, str]:
+    return {"level": "info", "value": suppressed_line(finding, report)}
 
 
 def vulnerability(finding: Finding, report: Report) -> dict[str, Any]:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
-
 from nexpay_scan import __version__
 from nexpay_scan.findings import CLIENT_ID, SECRET, Finding
 from nexpay_scan.reporters import Report
+from nexpay_scan.reporters.json_stream import Later, dumps_in_pieces
 from nexpay_scan.scan import Skipped
 
 TYPE_CHECKING = False  # typing is not imported at run time (start-up time)
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
 
 
@@ -88,10 +88,15 @@ def _skipped_dict(item: Skipped) -> dict[str, Any]:
 
 def render(report: Report) -> str:
     """The whole report as one JSON document."""
+    return "".join(render_pieces(report))
+
+
+def render_pieces(report: Report) -> Iterator[str]:
+    """`render`'s text in pieces, a finding at a time (what `--format json` writes)."""
     document = {
         "tool": {"name": "nexpay-scan", "version": __version__},
-        "findings": [finding_dict(f, report) for f in report.findings],
-        "suppressed": [finding_dict(f, report) for f in report.suppressed],
+        "findings": Later(report.findings, lambda f: finding_dict(f, report)),
+        "suppressed": Later(report.suppressed, lambda f: finding_dict(f, report)),
         "summary": summary_dict(report),
     }
-    return json.dumps(document, indent=2) + "\n"
+    return dumps_in_pieces(document)

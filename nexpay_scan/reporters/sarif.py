@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from pathlib import Path, PurePath
@@ -14,11 +13,13 @@ from nexpay_scan.findings import CLIENT_ID, LIVE, SECRET, Finding
 from nexpay_scan.records import Record
 from nexpay_scan.reporters import Report, display_path, skipped_lines
 from nexpay_scan.reporters.json_report import finding_dict, summary_dict
+from nexpay_scan.reporters.json_stream import Later, dumps_in_pieces
 from nexpay_scan.reporters.remediation import REMEDIATION
 from nexpay_scan.rules import Rule
 
 TYPE_CHECKING = False  # typing is not imported at run time (start-up time)
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from typing import Any
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -50,6 +51,11 @@ class RuleInfo(Record):
 
 def render(report: Report) -> str:
     """The whole report as one SARIF log."""
+    return "".join(render_pieces(report))
+
+
+def render_pieces(report: Report) -> Iterator[str]:
+    """`render`'s text in pieces, a result at a time (what `--format sarif` writes)."""
     shown = [*report.findings, *report.suppressed]
     rules = rules_in_force(report.rules or builtin_rules(), shown)
     index = {rule.id: i for i, rule in enumerate(rules)}
@@ -67,11 +73,11 @@ def render(report: Report) -> str:
             SRCROOT: {"description": {"text": "The root of the scanned repository or folder."}}
         },
         "columnKind": "unicodeCodePoints",  # Finding.column counts characters
-        "results": [result(f, index[f.rule_id], report) for f in shown],
+        "results": Later(shown, lambda f: result(f, index[f.rule_id], report)),
         "invocations": [_invocation(report)],
         "properties": {"summary": summary_dict(report)},
     }
-    return json.dumps({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2) + "\n"
+    return dumps_in_pieces({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]})
 
 
 def rules_in_force(in_force: Sequence[Rule], findings: list[Finding]) -> list[RuleInfo]:
