@@ -277,7 +277,7 @@ def memory(timer: Timer, folder: Path) -> bool:
         ok = ok and good
         shown = "timed out" if peak is None else f"{peak:.0f} MB"
         print(
-            f"memory {name:<16} {shown:>10}  (bound {MEMORY_BOUND} MB): {'PASS' if good else 'FAIL'}"
+            f"memory {name:<18} {shown:>10}  (bound {MEMORY_BOUND} MB): {'PASS' if good else 'FAIL'}"
         )
     return ok
 
