@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import example, given
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from nexpay_scan.config import builtin_rules
@@ -264,3 +264,54 @@ def test_the_lines_found_a_piece_at_a_time_are_every_line_with_the_run(
             expected.append((at, at + len(line)))
         at += len(line) + 1
     assert list(lines_with_run(data, shape, piece)) == expected
+
+
+# Patterns built at random from the pieces rules are made of: whatever the walk makes of
+# one (a run, or "search it whole"), searching by lines gives what the whole search gives
+_ATOMS = [
+    "[a-f0-9]",
+    "[A-Za-z0-9_-]",
+    "[a-z]",
+    "[^x]",
+    "[^\\n]",
+    "\\w",
+    "\\d",
+    "\\s",
+    ".",
+    "x",
+    "-",
+    ":",
+    "(?i:ab)",
+]
+_REPEATS = ["", "{3}", "{2,5}", "+", "*", "?", "{12}", "{20}"]
+_PATTERN_PIECES = st.one_of(
+    st.tuples(st.sampled_from(_ATOMS), st.sampled_from(_REPEATS)).map("".join),
+    st.sampled_from(["(?![a-z])", "(?<![a-z])", "(?=x)", "(?!ab)", "(?<=:)", "(?=[a-f]{3})"]),
+)
+_PATTERNS = st.lists(_PATTERN_PIECES, min_size=1, max_size=6).map(
+    lambda parts: "".join(parts)
+) | st.lists(_PATTERN_PIECES, min_size=1, max_size=3).map(
+    lambda parts: "(" + "|".join(parts) + ")" + "[a-f0-9]{16}"
+)
+_TEXT = st.lists(
+    st.sampled_from(
+        [
+            *(b"\n", b"\r\n", b"x", b":", b"-", b" ", b"ab", b"Z" * 9, b"a" * 20, b"x" * 12),
+            *(b"abcdef0123456789", b"0123456789" * 3, b"AB_cd-" * 4, b"a b\tc"),
+        ]
+    ),
+    max_size=40,
+).map(b"".join)
+
+
+@settings(PROPERTY, max_examples=1000)
+@given(source=_PATTERNS, data=_TEXT)
+def test_any_pattern_of_rule_pieces_gives_the_same_matches_by_lines(
+    source: str, data: bytes
+) -> None:
+    pattern = re.compile(source.encode())
+    assume(pattern.search(b"") is None)  # (a rule's regex never matches empty)
+    shape = shape_of(pattern)
+    if shape is None:
+        return  # searched whole: nothing to compare
+    assert _spans(windowed_matches(pattern, data, shape)) == _spans(pattern.finditer(data))
