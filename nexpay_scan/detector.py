@@ -25,6 +25,9 @@ MATCH_TIMEOUT_SECONDS = 2.0
 # line or two costs less so); before, content is searched whole: the analysis imports
 # `re`'s parser, which the hook's few small files do without.
 WINDOWED_LEAST = 1 << 16
+# content this big has the rules' candidates merged as they are asked for (`heapq`), not
+# all made and sorted first: few on small content, and the hook's path imports no `heapq`
+_MERGED_LEAST = 1 << 16
 
 
 class Candidate(Record):
@@ -135,7 +138,7 @@ class Detector:
             if rule.id in self.stopped or not any(k in low for k in rule.keywords):
                 continue
             if rule.trusted:  # (no time limit: searched as the candidates are asked for)
-                shape = self.shape(rule) if by_lines else None
+                shape = self._shape(rule) if by_lines else None
                 streams.append(_iter_matches(rule, data, shape))
                 continue
             try:  # whole, now: a time-out gives none of the rule's matches
@@ -145,9 +148,9 @@ class Detector:
                 # rest of the run, and named in the report.
                 self.timeouts[f"{rule.id} ({rule.source})"] += 1
                 self.stopped.add(rule.id)
-        return _without_overlaps(streams, lazily=len(data) >= WINDOWED_LEAST)
+        return _without_overlaps(streams, lazily=len(data) >= _MERGED_LEAST)
 
-    def shape(self, rule: Rule) -> Shape | None:
+    def _shape(self, rule: Rule) -> Shape | None:
         """The run that locates `rule`'s matches, or None to search content whole (a rule
         `regex` compiled may read its source otherwise than `re`: never by lines)."""
         if not rule.trusted:
@@ -185,8 +188,8 @@ def _shared_start(words: list[bytes]) -> bytes:
     return first[:size]
 
 
-def _matches(rule: Rule, data: bytes, shape: Shape | None = None) -> list[Candidate]:
-    return list(_iter_matches(rule, data, shape))
+def _matches(rule: Rule, data: bytes) -> list[Candidate]:
+    return list(_iter_matches(rule, data, None))
 
 
 def _iter_matches(rule: Rule, data: bytes, shape: Shape | None) -> Iterator[Candidate]:

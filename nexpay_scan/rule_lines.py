@@ -5,9 +5,9 @@ every match of it contains.
 (100 ms a MB for the shipped rules): a Nexpay client's source files all name it. Every
 match of the legacy rules holds a long run of few characters (a UUID: 36 of `[0-9a-f-]`;
 a secret: 43 of `[A-Za-z0-9_-]`), and none spans lines. Such a run is found at memory
-speed (`bytes.translate`, then `bytes.find`), so the regex is run only on the lines that
-hold one, and gives the same matches as over the whole content (tests/test_rule_lines.py
-compares the two).
+speed (a translation, then a search: `bytepasses`, in SIMD code), so the regex is run
+only on the lines that hold one, and gives the same matches as over the whole content
+(tests/test_rule_lines.py compares the two).
 
 What a pattern needs is read from its parse (`re._parser`), so only patterns compiled by
 `re` from the same source are windowed: the rules shipped with the tool. A pattern the
@@ -17,6 +17,7 @@ anchor or an unbounded lookahead, is run over the whole content as before.
 
 from __future__ import annotations
 
+from nexpay_scan.bytepasses import find, translated
 from nexpay_scan.records import Record
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
@@ -39,7 +40,7 @@ class Shape(Record):
     maps to "A"; it never spans a line, and its lookaheads read at most `reach` bytes past
     its end."""
 
-    marks: bytes  # a `bytes.translate` table
+    marks: bytes  # a translation table (`bytes.translate`'s)
     least: int
     reach: int
 
@@ -80,8 +81,8 @@ def lines_with_run(data: bytes, shape: Shape, piece: int = _PIECE) -> Iterator[t
     while at < size:
         # a run that starts before `piece_end` ends within what is marked
         base, piece_end = at, min(size, at + piece)
-        marks = data[base : piece_end + least - 1].translate(shape.marks)
-        found = marks.find(run)
+        marks = translated(data[base : piece_end + least - 1], shape.marks)
+        found = find(marks, run)
         while found >= 0:
             start = data.rfind(b"\n", 0, base + found) + 1
             end = data.find(b"\n", base + found)
@@ -90,7 +91,7 @@ def lines_with_run(data: bytes, shape: Shape, piece: int = _PIECE) -> Iterator[t
             at = end + 1
             if at >= piece_end:
                 break
-            found = marks.find(run, at - base)
+            found = find(marks, run, at - base)
         else:
             at = piece_end
 

@@ -5,6 +5,7 @@ the cost itself is measured in bench/hostile.py, as a ratio to a baseline."""
 
 from __future__ import annotations
 
+import base64
 import os
 import random
 import string
@@ -358,3 +359,34 @@ def test_cache_is_keyed_by_content_and_pruned(repo: Repo, tmp_path: Path) -> Non
         digest = hashlib.sha256(rule_file.read_bytes()).hexdigest()
         assert any(name.startswith(digest) for name in names), rule_file
     assert run_cli("files", str(repo.path)).code == 1  # and read back from it
+
+
+# --- a wrapped base64 blob that is not text: tried from its first line, once more ----------
+
+
+@pytest.mark.parametrize("lines", [200, 4000])
+def test_a_wrapped_blob_that_is_not_text_is_decoded_twice_however_long(
+    cli: CliRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lines: int
+) -> None:
+    """A ruler over random bytes in base64 (76 columns): the blob is tried from the ruler,
+    then once from the line under it (a key could start there), never from each line
+    (each line with all the lines after it would be quadratic). A key after it is found."""
+    from nexpay_scan.decoders import base64 as base64_decoder
+
+    blob = base64.encodebytes(random.Random(lines).randbytes(lines * 57))
+    key = base64.b64encode(f"NEXPAY_SECRET={secret(4)}".encode())
+    content = b"# nexpay " + b"-" * 76 + b"\n" + blob + b"\n" + key + b"\n"
+    tried: list[int] = []
+    token = base64_decoder._base64_token
+
+    def counting(data: bytes, start: int, wrapped_end: int, run_end: int) -> Any:
+        if data == content:  # (not a view decoded from it)
+            tried.append(start)
+        return token(data, start, wrapped_end, run_end)
+
+    monkeypatch.setattr(base64_decoder, "_base64_token", counting)
+    path = tmp_path / "wrapped.txt"
+    path.write_bytes(content)
+    run = _files(cli, path)
+    assert run.code == 1, run.err
+    assert len(tried) == 3  # the blob, the blob from its second line, the key

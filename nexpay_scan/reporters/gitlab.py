@@ -64,10 +64,8 @@ def scan(report: Report) -> dict[str, Any]:
     messages += [{"level": "warn", "value": line} for line in skipped_lines(report)]
     if messages or report.suppressed:
         # a line for each suppressed finding, made as it is written (there may be many)
-        suppressed = (
-            {"level": "info", "value": suppressed_line(f, report)} for f in report.suppressed
-        )
-        document["messages"] = Later(chain(messages, suppressed), lambda message: message)
+        suppressed = (_suppressed_message(finding, report) for finding in report.suppressed)
+        document["messages"] = Later(chain(messages, suppressed))
     return document
 
 

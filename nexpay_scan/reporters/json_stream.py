@@ -20,9 +20,9 @@ if TYPE_CHECKING:
 
 class Later:
     """A list of a document that is made one item at a time when the document is written:
-    each of `items` through `make`."""
+    each of `items` through `make` (the items as they are, without one)."""
 
-    def __init__(self, items: Iterable[Any], make: Callable[[Any], Any]) -> None:
+    def __init__(self, items: Iterable[Any], make: Callable[[Any], Any] | None = None) -> None:
         self.items, self.make = items, make
 
 
@@ -66,7 +66,8 @@ def _list_in_pieces(items: Later, indent: int) -> Iterator[str]:
     pad = "\n" + " " * (indent + 2)
     first = True
     for item in items.items:
-        text = json.dumps(items.make(item), indent=2).replace("\n", pad)
+        made = item if items.make is None else items.make(item)
+        text = json.dumps(made, indent=2).replace("\n", pad)
         yield ("[" if first else ",") + pad + text
         first = False
     yield "[]" if first else "\n" + " " * indent + "]"
