@@ -36,7 +36,6 @@ from nexpay_scan.sources.git import (
     git_command,
     git_error,
     piped,
-    read_some,
     run_git,
     streamed,
 )
@@ -46,7 +45,6 @@ from nexpay_scan.sources.gitlog import (
     added_blobs,
     commit_records,
     commits_in,
-    eager_blocks,
     is_whole_history,
     marked_blocks,
     parse_commit,
@@ -292,19 +290,18 @@ class ReachableBlobs(ListedByGit):
         finally:
             walk.close()
 
-    def ids(self) -> Iterator[list[bytes]]:
-        """The blobs' ids (and the tips' commits, which the listing leaves out), as git
-        writes them: the whole lines of each read."""
+    def ids(self) -> Iterator[bytes]:
+        """The blobs' ids (and the tips' commits, which the listing leaves out), as they
+        come."""
         try:
             assert self.process.stdout is not None
             pending = b""
-            while block := read_some(self.process.stdout, 1 << 16):
+            while block := self.process.stdout.read(1 << 16):
                 lines = (pending + block).split(b"\n")
                 pending = lines.pop()
-                if lines:
-                    yield lines
+                yield from lines
             if pending:
-                yield [pending]
+                yield pending
         except Exception as error:
             self._error = error
 
@@ -370,25 +367,21 @@ class SelectionWalk(_Walk, ListedByGit):
         self.spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
         ListedByGit.__init__(self, repo, walk_command(rev_args))
 
-    def ids(self) -> Iterator[list[bytes]]:
+    def ids(self) -> Iterator[bytes]:
         """The blobs the walk's changes add (each once, in walk order: about the order
         of the packs): the new side of every change with content (no deletion, no
-        submodule), the records' of each block as git writes it (`eager_blocks`). Run
-        on git's feeding thread: what goes wrong ends the list, and is raised by
-        `_blocks` (so `git cat-file` still sees its input end)."""
+        submodule). Run on git's feeding thread: what goes wrong ends the list, and is
+        raised by `_blocks` (so `git cat-file` still sees its input end)."""
         seen: set[bytes] = set()
         try:
             assert self.process.stdout is not None
-            for block in eager_blocks(self.process.stdout, MARKER):
+            for block in marked_blocks(self.process.stdout, MARKER):
                 self.spool.write(block)
-                new: list[bytes] = []
                 for record in commit_records(block):
                     for sha in added_blobs(raw_fields(record_body(record))):
                         if sha not in seen:
                             seen.add(sha)
-                            new.append(sha)
-                if new:
-                    yield new
+                            yield sha
         except Exception as error:
             self._error = error
 

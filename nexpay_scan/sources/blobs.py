@@ -29,7 +29,6 @@ from nexpay_scan.sources.git import (
     git_command,
     missing_objects_error,
     piped,
-    read_some,
     streamed,
 )
 from nexpay_scan.stats import Stats
@@ -108,13 +107,10 @@ END = None
 class BlobListing:
     """Which blobs to read: a `git cat-file` call listing `<id> <type> <size>` lines.
     By default every object in the store, reachable or not (`--batch-all-objects`); with
-    `ids` (blocks of them, each handed to git as it comes), just those objects, in that
-    order (one missing is an error);
+    `ids`, just those objects, in that order, as they come (one missing is an error);
     with `spool`, the lines such a call wrote to that file (see `store_listing`)."""
 
-    def __init__(
-        self, ids: Iterable[list[bytes]] | None = None, spool: IO[bytes] | None = None
-    ) -> None:
+    def __init__(self, ids: Iterable[bytes] | None = None, spool: IO[bytes] | None = None) -> None:
         self.ids, self.spool = ids, spool
 
     @contextlib.contextmanager
@@ -133,9 +129,9 @@ class BlobListing:
             return ("cat-file", "--batch-all-objects", "--unordered", _STORE_CHECK)
         return ("cat-file", _BATCH_CHECK)
 
-    def stdin(self) -> Iterable[bytes]:
-        """What git reads on its standard input: each block of ids as it comes."""
-        return () if self.ids is None else (b"\n".join(ids) + b"\n" for ids in self.ids)
+    def stdin(self) -> Iterable[str]:
+        """What git reads on its standard input."""
+        return () if self.ids is None else (sha.decode() for sha in self.ids)
 
 
 def reader_git(listing: BlobListing) -> tuple[str, ...]:
@@ -287,11 +283,10 @@ def list_into(search: BlobSearch, readers: list[Callable[[Batch], None]]) -> Non
 def _listed_blocks(
     output: IO[bytes], search: BlobSearch, with_bases: bool
 ) -> Iterator[tuple[list[bytes], list[int], list[bytes]]]:
-    """The listing's blobs, a block of whole lines at a time, as git writes them (see
-    `read_some`): ids, sizes, and delta bases (the store's listing names them; else
-    none)."""
+    """The listing's blobs, a block of whole lines at a time: ids, sizes, and delta bases
+    (the store's listing names them; else none)."""
     pending = b""
-    while block := read_some(output, 1 << 20):
+    while block := output.read(1 << 20):
         pending += block
         cut = pending.rfind(b"\n") + 1
         yield _blobs_listed(pending[:cut], search.scanner, search.oversized, with_bases)

@@ -153,18 +153,18 @@ class SpooledGit:
 
 
 def streamed(
-    repo: StrPath, *args: str, config: Sequence[str] = (), stdin: Iterable[str | bytes] = ()
+    repo: StrPath, *args: str, config: Sequence[str] = (), stdin: Iterable[str] = ()
 ) -> AbstractContextManager[IO[bytes]]:
-    """The standard output of a git call, to read as it comes; `stdin` lines (or blocks of
-    lines: see `_feed_lines`) are fed to it meanwhile (from a thread: they may come from a
-    generator). When the reading ends, a failure of git becomes a one-line FatalError."""
+    """The standard output of a git call, to read as it comes; `stdin` lines are fed to it
+    meanwhile (from a thread: they may come from a generator). When the reading ends, a
+    failure of git becomes a one-line FatalError."""
     import contextlib  # (not on the hook's path)
 
     return contextlib.contextmanager(_streamed)(repo, *args, config=config, stdin=stdin)
 
 
 def _streamed(
-    repo: StrPath, *args: str, config: Sequence[str], stdin: Iterable[str | bytes]
+    repo: StrPath, *args: str, config: Sequence[str], stdin: Iterable[str]
 ) -> Iterator[IO[bytes]]:
     import subprocess
     import threading
@@ -191,29 +191,12 @@ def _streamed(
         raise FatalError(git_error(error, args, code))
 
 
-def read_some(stream: IO[bytes], size: int) -> bytes:
-    """Up to `size` bytes of `stream` as soon as there are some (what one read of a pipe
-    holds); b"" only at its end. `read(size)` waits for `size` bytes, and whatever
-    reads the pipe waits with it: a listing that stages hand on to each other would run
-    one stage after the other."""
-    read1 = getattr(stream, "read1", None)
-    some: bytes = read1(size) if read1 is not None else stream.read(size)
-    return some
-
-
-def _feed_lines(stream: IO[bytes], lines: Iterable[str | bytes]) -> None:
+def _feed_lines(stream: IO[bytes], lines: Iterable[str]) -> None:
     """Writes `lines` a thousand at a time: they may come from a generator that waits on
-    another process, whose output git then reads as it comes. A `bytes` item is a block
-    of whole lines, each ending in a newline, written at once with those held before it
-    (a generator that yields blocks as it gets them has git answer them as they come)."""
+    another process, whose output git then reads as it comes."""
     try:
         pending: list[str] = []
         for line in lines:
-            if isinstance(line, bytes):
-                stream.write("".join(f"{held}\n" for held in pending).encode() + line)
-                stream.flush()
-                pending = []
-                continue
             pending.append(line)
             if len(pending) >= 1024:
                 stream.write(("\n".join(pending) + "\n").encode())

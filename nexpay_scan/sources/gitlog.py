@@ -15,7 +15,7 @@ from itertools import chain
 
 from nexpay_scan.findings import Commit
 from nexpay_scan.records import Record
-from nexpay_scan.sources.git import SUBMODULE_MODE, decode_path, read_some, run_git
+from nexpay_scan.sources.git import SUBMODULE_MODE, decode_path, run_git
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
@@ -130,33 +130,6 @@ def marked_blocks(stream: IO[bytes], marker: bytes, size: int = 1 << 20) -> Iter
     for block in marked_records(stream, marker, size):
         assert isinstance(block, bytes)  # no cap: no LongRecord
         yield block
-
-
-def eager_blocks(stream: IO[bytes], marker: bytes, size: int = 1 << 20) -> Iterator[bytes]:
-    """`marked_blocks` as git writes them: each read takes what the pipe holds
-    (`read_some`), and a block is handed on as soon as it holds a whole record, so that
-    what reads the blocks keeps pace with git rather than waiting for `size` bytes (a
-    selection's blobs are then read while its tree walk goes on). A record longer than a
-    read is held in pieces and joined once, when it is whole."""
-    keep = len(marker) - 1  # a marker may begin in the last bytes held
-    parts: list[bytes] = []
-    held = 0  # bytes in `parts`
-    tail = b""  # their last `keep` bytes
-    while block := read_some(stream, size):
-        data = tail + block
-        at = data.rfind(marker)
-        start = held - len(tail) + at  # where that marker begins in what is held + block
-        if at >= 0 and start > 0:
-            whole = b"".join([*parts, block])
-            yield whole[:start]
-            parts, held = [whole[start:]], len(whole) - start
-        else:
-            parts.append(block)
-            held += len(block)
-        last = parts[-1]
-        tail = (last if len(last) >= keep else b"".join(parts))[-keep:]
-    if held:
-        yield b"".join(parts)
 
 
 def marked_records(
