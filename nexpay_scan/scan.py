@@ -168,7 +168,8 @@ class Scanner:
                 allowed = allow_comment(candidate, place)
                 yield Sighting(candidate, place.line, place.column, None, place.git_line, allowed)
         origins = Lines(data, guard)  # where decoded keys sit in `data`
-        for view in decoded_views(data, hints=self.hints, skipped=undecoded):
+        views = decoded_views(data, hints=self.hints, skipped=undecoded, worth=self.could_hold_keys)
+        for view in views:
             yield from self._decoded(view, data, origins)
 
     def _decoded(self, view: DecodedView, data: bytes, origins: Lines) -> Iterator[Sighting]:

@@ -120,6 +120,24 @@ def test_tokens_that_cannot_hold_a_key_leave_no_gap(cli: CliRun, repo: Repo) -> 
     assert run.code == 0 and run.json()["summary"]["skipped_files"] == []
 
 
+def test_members_that_cannot_hold_a_key_spend_no_decoding(cli: CliRun, repo: Repo) -> None:
+    # a member of harmless base64 tokens, past the token cap, before a member whose base64
+    # hides a key: the prefilter reads every member, uncapped, and only those that could
+    # hold a key are decoded, so the decoy neither spends the cap nor leaves a gap (it did
+    # both, and the key after it went unread)
+    token = base64.b64encode(b"just some configuration text, nothing secret in it").decode()
+    decoy = "".join(f"v{n} = {token}\n" for n in range(MAX_TOKENS + 1)).encode()
+    hidden = b"SETTINGS = '" + base64.b64encode(ENV) + b"'\n"
+    repo.write("bundle.zip", zip_of({"values.txt": decoy, "app/settings.py": hidden}))
+    run = cli("files", str(repo.path), "--format", "json", "--no-redact")
+    assert run.code == 1, run.err
+    document = run.json()
+    assert document["summary"]["skipped_files"] == []
+    [finding] = document["findings"]
+    assert finding["file"] == "bundle.zip" and finding["match"] == secret(7)
+    assert "zip:app/settings.py" in " ".join(finding["notes"])
+
+
 def test_an_archive_read_whole_names_nothing(cli: CliRun, repo: Repo) -> None:
     repo.write("bundle.zip", zip_of({".env": ENV, "notes.txt": b"hello\n"}))
     repo.write("bundle.tgz", tar_of({".env": ENV}, "w:gz"))

@@ -10,10 +10,13 @@ from nexpay_scan.records import Record
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Collection, Iterator, Sequence
     from typing import Literal
 
     SpanKind = Literal["copy", "token", "utf16", "whole"]
+    # Which of some contents (an archive's members) could hold a key, as they are or
+    # decoded: the indexes of those worth a view (see `decoded_views`).
+    Worth = Callable[[Sequence[bytes]], Collection[int]]
 
 MIB = 1024 * 1024
 MAX_TOTAL = 8 * MIB  # decoded bytes handed out for one input, all views together
@@ -160,10 +163,11 @@ TOKENS_SPENT = f"more than {MAX_TOKENS} encoded tokens: those past them not deco
 class Budget:
     """How deep decoding may go, and how many bytes decoding may still produce: views, and
     what is inflated on the way to them (a tar stream inside gzip, a member that fails);
-    the words near which escapes are worth decoding; and where to note what was not
+    the words near which escapes are worth decoding; which of a whole decoder's contents
+    are worth a view (`worth`, see `decoded_views`); and where to note what was not
     decoded whole."""
 
-    __slots__ = ("_noted", "hints", "max_depth", "remaining", "skipped", "tokens")
+    __slots__ = ("_noted", "hints", "max_depth", "remaining", "skipped", "tokens", "worth")
 
     def __init__(
         self,
@@ -171,12 +175,14 @@ class Budget:
         remaining: int,
         hints: tuple[bytes, ...],
         skipped: list[tuple[str, str]] | None = None,
+        worth: Worth | None = None,
     ) -> None:
         self.max_depth = max_depth
         self.remaining = remaining
         self.tokens = MAX_TOKENS
         self.hints = hints
         self.skipped = skipped
+        self.worth = worth
         self._noted: set[tuple[str, str]] = set()
 
     def afford(self, size: int) -> bool:
