@@ -16,6 +16,8 @@ cost more than linear time. This times `nexpay-scan files FILE` on files built t
                    legacy secret's shape, a base64 run and a low-entropy value
   wrapped-binary   random bytes base64-encoded at 76 columns under "nexpay" and a ruler: the
                    blob is tried from its first line and once from its second, no more
+  text-tokens      "nexpay", then lines of base64 that decode to harmless text, past the token
+                   cap: each token's own view is judged (up to 64,000) before the cap picks
 
 at 0.5, 2 and 8 MB, and prints the time per MB at each size (less the scanner's start-up):
 PASS when the 8 MB run takes at most 20 times the 0.5 MB one (16 would be linear with no
@@ -108,6 +110,12 @@ def _wrapped_binary(size: int) -> str:
     return base64.encodebytes(blob).decode()
 
 
+def _text_token(rng: random.Random) -> str:
+    """A line of base64 that decodes to harmless text."""
+    words = " ".join(rng.choice(("some", "config", "text", "value", "region")) for _ in range(8))
+    return f"v{rng.randrange(10**6)} = " + base64.b64encode(words.encode()).decode()
+
+
 def _bad(rng: random.Random) -> str:
     return nexpay_secret(rng, valid=False)
 
@@ -122,6 +130,8 @@ CASES: dict[str, Callable[[int], str]] = {
     "hints-escapes": lambda n: _tokens(n, lambda rng: "nxp " * 300 + "%", "\n") + "\n",
     "one-letter-runs": lambda n: "nexpay " + ("A" * 43 + ".") * (n // 44) + "\n",
     "wrapped-binary": lambda n: "# nexpay " + "-" * 76 + "\n" + _wrapped_binary(n),
+    # past the token cap: every token's own view judged before the cap is applied
+    "text-tokens": lambda n: "# nexpay\n" + _tokens(n, _text_token, "\n") + "\n",
 }
 
 

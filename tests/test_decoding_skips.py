@@ -16,10 +16,11 @@ from nexpay_scan.decoders import MAX_MEMBER_SIZE, MAX_MEMBERS, MAX_TOKENS, MAX_T
 from testing.archives import tar_of, zip_of
 from testing.cli import CliRun
 from testing.git_repo import Repo
-from testing.keys import secret
+from testing.keys import legacy_secret, secret
 
 MEMBER_CUT = f"larger than {MAX_MEMBER_SIZE} bytes: only its first {MAX_MEMBER_SIZE} bytes decoded"
 ENV = f"NEXPAY_SECRET={secret(7)}\n".encode()
+LEGACY = legacy_secret(7)
 
 
 def marked_encrypted(archive: bytes) -> bytes:
@@ -118,6 +119,33 @@ def test_tokens_that_cannot_hold_a_key_leave_no_gap(cli: CliRun, repo: Repo) -> 
     repo.commit()
     run = cli("history", "--repo", str(repo.path), "--format", "json")
     assert run.code == 0 and run.json()["summary"]["skipped_files"] == []
+
+
+@pytest.mark.parametrize("named", [False, True])
+def test_decoy_tokens_past_the_cap_do_not_hide_a_key_after_them(
+    cli: CliRun, repo: Repo, named: bool
+) -> None:
+    # more harmless base64 tokens than the cap, then the key base64-encoded: the tokens
+    # whose own view could show a key are decoded first, so the decoys no longer spend the
+    # cap the key needed (it went unread, exit 0); what is left is still named
+    token = base64.b64encode(b"just some configuration text, nothing secret in it").decode()
+    decoys = "".join(f"v{n} = {token}\n" for n in range(MAX_TOKENS + 1))
+    if named:  # a legacy secret, named in plain text: only its view names it
+        key = LEGACY
+        line = f"NEXPAY_SECRET_B64 = {base64.b64encode(key.encode()).decode()}\n"
+    else:
+        key = secret(7)
+        line = f"SETTINGS = {base64.b64encode(ENV).decode()}\n"
+    repo.write("values.txt", decoys + line)
+    run = cli("files", str(repo.path), "--format", "json", "--no-redact")
+    assert run.code == 1, run.err
+    document = run.json()
+    [finding] = document["findings"]
+    assert finding["match"] == key and finding["line"] == MAX_TOKENS + 2
+    reason = f"more than {MAX_TOKENS} encoded tokens: those past them not decoded"
+    assert document["summary"]["skipped_files"] == [
+        {"file": "values.txt", "reason": reason, "gap": True}
+    ]
 
 
 def test_members_that_cannot_hold_a_key_spend_no_decoding(cli: CliRun, repo: Repo) -> None:

@@ -18,6 +18,7 @@ from nexpay_scan.decoders import archives, base64, escapes, utf16
 from nexpay_scan.decoders.archives import MAX_MEMBER_SIZE, MAX_MEMBERS, MAX_TAR_STREAM
 from nexpay_scan.decoders.model import (
     BINARY_SNIFF,
+    BUDGET_SPENT,
     MAX_TOKENS,
     MAX_TOTAL,
     MAX_VIEW_SPAN,
@@ -77,6 +78,15 @@ _WHOLE = tuple(d for d in DECODERS.values() if d.unwrap is not None)
 _TOKENS = tuple(d for d in DECODERS.values() if d.tokens is not None)
 # the token decoders that decode only near a hint (all but base64)
 _ESCAPES = tuple(d for d in _TOKENS if d is not base64.BASE64)
+
+# When a content's tokens are more than MAX_TOKENS or decode to more than the budget, those
+# whose own view the `worth` test keeps (a key, a keyword or a hint in it or near it, as
+# it is or decoded) are decoded first, then the others in order: a decoy of harmless base64
+# before a key spent both, and the key went unread. So many tokens are looked at, and so
+# many of their decoded bytes, at most; their views are judged so many at a time.
+EXAMINED_TOKENS = 64 * MAX_TOKENS
+EXAMINED_BYTES = 2 * MAX_TOTAL
+_JUDGED_AT_ONCE = 256
 
 # What content that hides keys without showing a keyword starts with: an archive, UTF-16
 # text with its byte-order mark, or base64 from its first byte (a committed `base64 .env`).
@@ -212,8 +222,11 @@ def _token_views(
     """Views of the encoded tokens in the decoded parts of `data`, each within its context."""
     if depth > budget.max_depth or budget.remaining <= 0 or budget.tokens <= 0:
         return
-    found = islice(_tokens(data, _regions(data, parent), budget.hints), budget.tokens + 1)
-    tokens = _held(found, budget.remaining)
+    found = _tokens(data, _regions(data, parent), budget.hints)
+    if budget.worth is not None:
+        tokens = _chosen(data, found, budget, budget.worth)
+    else:
+        tokens = _held(islice(found, budget.tokens + 1), budget.remaining)
     if len(tokens) > budget.tokens:  # one more than may be decoded: some are left
         tokens.pop()
         budget.skip("", TOKENS_SPENT)
@@ -227,6 +240,45 @@ def _token_views(
             return
         yield view
         yield from _views_of(view.data, view, depth + 1, budget)
+
+
+def _chosen(data: bytes, found: Iterable[Token], budget: Budget, worth: Worth) -> list[Token]:
+    """The tokens to decode, in order: all of them when they fit the token cap and the
+    budget (as a rule: then as `_held` takes them); else those whose own view `worth`
+    keeps first (every archive among them), then the others in order, as many as fit;
+    what is left is named as not decoded. At most EXAMINED_TOKENS tokens and
+    EXAMINED_BYTES of their decoded text are looked at."""
+    examined: list[Token] = []
+    size = 0
+    for token in found:
+        if len(examined) == EXAMINED_TOKENS or size + len(token.text) > EXAMINED_BYTES:
+            budget.skip("", TOKENS_SPENT if len(examined) == EXAMINED_TOKENS else BUDGET_SPENT)
+            break
+        examined.append(token)
+        size += len(token.text)
+    if len(examined) <= budget.tokens and size <= budget.remaining:
+        return examined
+    hot = _hot(data, examined, worth)
+    first = [number for number in range(len(examined)) if number in hot]
+    ordered = first + [number for number in range(len(examined)) if number not in hot]
+    taken = [examined[number] for number in ordered[: budget.tokens]]
+    held = _held(taken, budget.remaining)
+    if len(held) < len(examined):
+        budget.skip("", TOKENS_SPENT if len(held) == budget.tokens else BUDGET_SPENT)
+    kept = {id(token) for token in held}
+    return [token for token in examined if id(token) in kept]
+
+
+def _hot(data: bytes, tokens: list[Token], worth: Worth) -> set[int]:
+    """The indexes of the tokens that are archives, or whose view alone (the token decoded
+    in its context, `spliced`) `worth` keeps; judged _JUDGED_AT_ONCE at a time."""
+    hot = {number for number, token in enumerate(tokens) if token.blob}
+    spliceable = [number for number, token in enumerate(tokens) if not token.blob]
+    for at in range(0, len(spliceable), _JUDGED_AT_ONCE):
+        numbers = spliceable[at : at + _JUDGED_AT_ONCE]
+        views = [spliced(data, [tokens[number]], None).data for number in numbers]
+        hot.update(numbers[index] for index in worth(views))
+    return hot
 
 
 def _tokens(
