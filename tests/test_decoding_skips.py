@@ -43,6 +43,7 @@ def skipped(cli: CliRun, where: str) -> list[tuple[str, str]]:
 
 # the bulk of each: a MiB of text (deflated to almost nothing) or more
 BIG = b"LOG_LEVEL=debug\n" * (MAX_MEMBER_SIZE // 16 + 4096)
+NAMED = b"# nexpay\n" + BIG
 CASES: dict[str, tuple[bytes, list[tuple[str, str]]]] = {
     "zip member over the size bound": (
         zip_of({".env": ENV, "big.log": BIG}),
@@ -82,8 +83,8 @@ CASES: dict[str, tuple[bytes, list[tuple[str, str]]]] = {
             )
         ],
     ),
-    "decoding budget spent": (
-        zip_of({f"part{n}.log": BIG[:MAX_MEMBER_SIZE] for n in range(MAX_TOTAL // MIB + 1)}),
+    "decoding budget spent": (  # (members that could hold a key: harmless ones give it back)
+        zip_of({f"part{n}.log": NAMED[:MAX_MEMBER_SIZE] for n in range(MAX_TOTAL // MIB + 1)}),
         [
             (
                 "bundle",
@@ -164,6 +165,20 @@ def test_members_that_cannot_hold_a_key_spend_no_decoding(cli: CliRun, repo: Rep
     [finding] = document["findings"]
     assert finding["file"] == "bundle.zip" and finding["match"] == secret(7)
     assert "zip:app/settings.py" in " ".join(finding["notes"])
+
+
+def test_harmless_members_give_back_the_budget_a_key_after_them_needs(
+    cli: CliRun, repo: Repo
+) -> None:
+    # eight members of a MiB that can hold no key spent the whole budget, and the ninth,
+    # holding a key, went unread (exit 0, one gap note): what they took is given back
+    members = {f"data{n}.log": BIG[:MAX_MEMBER_SIZE] for n in range(MAX_TOTAL // MIB + 1)}
+    repo.write("bundle.zip", zip_of({**members, "app/.env": ENV}))
+    run = cli("files", str(repo.path), "--format", "json", "--no-redact")
+    assert run.code == 1, run.err
+    document = run.json()
+    [finding] = document["findings"]
+    assert finding["match"] == secret(7) and document["summary"]["skipped_files"] == []
 
 
 def test_an_archive_read_whole_names_nothing(cli: CliRun, repo: Repo) -> None:

@@ -68,9 +68,10 @@ def zip_members(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
             if size <= 0:
                 break
             # charged before reading: a member that fails its CRC at the end cost as much
-            budget.spend(min(info.file_size, size))
+            charged = min(info.file_size, size)
+            budget.spend(charged)
             content = _read(partial(archive.open, info), size)
-            if content:
+            if content and not budget.given_back(content, charged):
                 found.append(_member(label, info.filename, content))
     return found
 
@@ -120,7 +121,8 @@ def tar_members(data: bytes, budget: Budget, prefix: str, label: str = "tar") ->
             content = _read(partial(archive.extractfile, info), size)
             if content:
                 budget.spend(len(content))
-                found.append(_member(name, info.name, content))
+                if not budget.given_back(content, len(content)):
+                    found.append(_member(name, info.name, content))
     return found
 
 

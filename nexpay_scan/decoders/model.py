@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 MIB = 1024 * 1024
 MAX_TOTAL = 8 * MIB  # decoded bytes handed out for one input, all views together
 MAX_TOKENS = 1000  # encoded tokens decoded (to text) for one input, all depths together
+# archive members read that could hold no key are given back to the budget (see
+# `Budget.give_back`), up to so many bytes for one input
+GIVEN_BACK_MOST = 8 * MAX_TOTAL
 MAX_VIEW_SPAN = MIB  # encoded text one view covers: more tokens start another view
 CONTEXT_BYTES = 2048  # per side: minified one-line files must not copy a whole file per token
 BINARY_SNIFF = 8000  # as git does: a NUL in the first 8000 bytes means binary
@@ -167,7 +170,16 @@ class Budget:
     are worth a view (`worth`, see `decoded_views`); and where to note what was not
     decoded whole."""
 
-    __slots__ = ("_noted", "hints", "max_depth", "remaining", "skipped", "tokens", "worth")
+    __slots__ = (
+        "_given_back",
+        "_noted",
+        "hints",
+        "max_depth",
+        "remaining",
+        "skipped",
+        "tokens",
+        "worth",
+    )
 
     def __init__(
         self,
@@ -184,6 +196,7 @@ class Budget:
         self.skipped = skipped
         self.worth = worth
         self._noted: set[tuple[str, str]] = set()
+        self._given_back = 0
 
     def afford(self, size: int) -> bool:
         """Spends `size` bytes if they are left; once a view does not fit, nothing more does
@@ -198,6 +211,20 @@ class Budget:
     def spend(self, size: int) -> None:
         """Charges `size` bytes of work already bounded by what was left."""
         self.remaining = max(0, self.remaining - size)
+
+    def given_back(self, content: bytes, charged: int) -> bool:
+        """True when `worth` says an archive member can hold no key: the `charged` bytes it
+        was read for are given back (GIVEN_BACK_MOST in all at most), and it is not held
+        (nothing is to be found in it). Eight harmless members of a MiB spent the budget,
+        and a key in the ninth went unread; the reading stays bounded: by GIVEN_BACK_MOST
+        more bytes for one input, and what is held by the budget as before."""
+        if self.worth is None or self._given_back + charged > GIVEN_BACK_MOST:
+            return False
+        if self.worth([content]):
+            return False
+        self._given_back += charged
+        self.remaining += charged
+        return True
 
     def skip(self, where: str, reason: str) -> None:
         """Notes content not decoded whole, once: `where` in the content decoded (an encoding
