@@ -13,6 +13,7 @@ import zipfile
 import pytest
 
 from nexpay_scan.decoders import MAX_MEMBER_SIZE, MAX_MEMBERS, MAX_TOKENS, MAX_TOTAL, MIB
+from nexpay_scan.decoders.archives import LOOKED_AT_MOST
 from testing.archives import tar_of, zip_of
 from testing.cli import CliRun
 from testing.git_repo import Repo
@@ -44,6 +45,10 @@ def skipped(cli: CliRun, where: str) -> list[tuple[str, str]]:
 # the bulk of each: a MiB of text (deflated to almost nothing) or more
 BIG = b"LOG_LEVEL=debug\n" * (MAX_MEMBER_SIZE // 16 + 4096)
 NAMED = b"# nexpay\n" + BIG
+MANY_MEMBERS = (
+    f"more than {MAX_MEMBERS} members that could hold a key (or {LOOKED_AT_MOST} in all): "
+    "those past them not read"
+)
 CASES: dict[str, tuple[bytes, list[tuple[str, str]]]] = {
     "zip member over the size bound": (
         zip_of({".env": ENV, "big.log": BIG}),
@@ -54,13 +59,13 @@ CASES: dict[str, tuple[bytes, list[tuple[str, str]]]] = {
         [("bundle (tar:big.log)", MEMBER_CUT)],
     ),
     "gzip stream over the size bound": (gzip.compress(BIG), [("bundle (gzip)", MEMBER_CUT)]),
-    "zip with too many members": (
-        zip_of({f"m{n}.txt": b"x" for n in range(MAX_MEMBERS + 1)}),
-        [("bundle (zip)", f"more than {MAX_MEMBERS} members: those past them not read")],
+    "zip with too many members": (  # (each could hold a key: harmless ones are not counted)
+        zip_of({f"m{n}.txt": b"nexpay" for n in range(MAX_MEMBERS + 1)}),
+        [("bundle (zip)", MANY_MEMBERS)],
     ),
     "tar.gz with too many members": (
-        tar_of({f"m{n}.txt": b"x" for n in range(MAX_MEMBERS + 1)}, "w:gz"),
-        [("bundle (gzip>tar)", f"more than {MAX_MEMBERS} members: those past them not read")],
+        tar_of({f"m{n}.txt": b"nexpay" for n in range(MAX_MEMBERS + 1)}, "w:gz"),
+        [("bundle (gzip>tar)", MANY_MEMBERS)],
     ),
     "bzip2 member": (
         zip_of({"a.env": ENV}, zipfile.ZIP_BZIP2),
@@ -174,6 +179,21 @@ def test_harmless_members_give_back_the_budget_a_key_after_them_needs(
     # holding a key, went unread (exit 0, one gap note): what they took is given back
     members = {f"data{n}.log": BIG[:MAX_MEMBER_SIZE] for n in range(MAX_TOTAL // MIB + 1)}
     repo.write("bundle.zip", zip_of({**members, "app/.env": ENV}))
+    run = cli("files", str(repo.path), "--format", "json", "--no-redact")
+    assert run.code == 1, run.err
+    document = run.json()
+    [finding] = document["findings"]
+    assert finding["match"] == secret(7) and document["summary"]["skipped_files"] == []
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+def test_harmless_members_do_not_count_against_the_member_bound(
+    cli: CliRun, repo: Repo, kind: str
+) -> None:
+    # a thousand harmless members before the one with a key: it was past the bound, unread
+    members = {f"m{n}.txt": b"x" for n in range(MAX_MEMBERS + 1)}
+    members["zz/.env"] = ENV
+    repo.write("bundle", zip_of(members) if kind == "zip" else tar_of(members, "w:gz"))
     run = cli("files", str(repo.path), "--format", "json", "--no-redact")
     assert run.code == 1, run.err
     document = run.json()

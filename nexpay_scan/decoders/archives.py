@@ -17,14 +17,20 @@ if TYPE_CHECKING:
     _T = TypeVar("_T")
 
 MIB = 1024 * 1024
-MAX_MEMBERS = 1000  # archive members looked at in one archive
+MAX_MEMBERS = 1000  # archive members held in one archive (those that could hold a key)
+# members looked at in one archive: those that can hold no key (see `Budget.given_back`)
+# count only here, so that a thousand harmless ones do not hide a key after them
+LOOKED_AT_MOST = 16 * MAX_MEMBERS
 MAX_MEMBER_SIZE = MIB  # bytes read from one archive member or one gzip stream
 MAX_TAR_STREAM = 8 * MIB  # bytes of a gzip-compressed tar inflated to reach its members
 _ZIP_MAGIC = b"PK\x03\x04"
 _GZIP_MAGIC = b"\x1f\x8b"
 # zip compression methods zipfile cannot read in bounded steps, or at all
 _METHODS = {12: "bzip2", 14: "lzma", 93: "zstd", 95: "xz", 98: "ppmd", 99: "AES"}
-_MANY_MEMBERS = f"more than {MAX_MEMBERS} members: those past them not read"
+_MANY_MEMBERS = (
+    f"more than {MAX_MEMBERS} members that could hold a key (or {LOOKED_AT_MOST} in all): "
+    "those past them not read"
+)
 
 
 def is_zip(data: bytes) -> bool:
@@ -58,9 +64,10 @@ def zip_members(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
         return found
     with archive:
         members = archive.infolist()
-        if len(members) > MAX_MEMBERS:
-            budget.skip(f"{prefix}zip", _MANY_MEMBERS)
-        for info in members[:MAX_MEMBERS]:
+        for number, info in enumerate(members):
+            if len(found) == MAX_MEMBERS or number == LOOKED_AT_MOST:
+                budget.skip(f"{prefix}zip", _MANY_MEMBERS)
+                break
             label = f"zip:{info.filename}"
             if not _readable(info, budget, prefix + label):
                 continue
@@ -105,11 +112,11 @@ def tar_members(data: bytes, budget: Budget, prefix: str, label: str = "tar") ->
     if archive is None:
         return found
     with archive:
-        for number in range(MAX_MEMBERS + 1):
+        for number in range(LOOKED_AT_MOST + 1):
             info = _opened(archive.next)
             if info is None:
                 break
-            if number == MAX_MEMBERS:
+            if len(found) == MAX_MEMBERS or number == LOOKED_AT_MOST:
                 budget.skip(prefix + label, _MANY_MEMBERS)
                 break
             if not info.isfile():
