@@ -605,3 +605,34 @@ def test_a_base64_line_under_the_last_of_thousands_of_rulers_is_decoded() -> Non
     separator = b"# " + b"-" * 76 + b"\n"
     data = separator * 5000 + (b64(f"NEXPAY_SECRET={secret(6)}") + "\n").encode() + separator
     assert values(decoded_hits(data)) == {secret(6)}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    contents=st.lists(st.binary(max_size=3000), min_size=1, max_size=6),
+    cut=st.integers(min_value=0, max_value=100),
+    members=st.integers(min_value=1, max_value=3),
+)
+def test_a_tar_gz_read_as_it_inflates_gives_what_it_held_inflated_whole(
+    contents: list[bytes], cut: int, members: int
+) -> None:
+    # members of random bytes (some harmless, so given back), in a gzip stream of one or
+    # more members, whole or cut short: the members read as the stream inflates are those
+    # the tar held (up to the damage), as `tar_members` reads them from the stream inflated
+    from nexpay_scan.decoders.archives import _gunzip, gzip_contents, is_tar, tar_members
+    from nexpay_scan.decoders.model import Budget
+
+    named = {
+        f"m{n}": content + (b" nexpay" if n % 2 else b"") for n, content in enumerate(contents)
+    }
+    raw = tar_of(named, "w")
+    step = len(raw) // members + 1
+    packed = b"".join(gzip.compress(raw[at : at + step]) for at in range(0, len(raw), step))
+    data = packed[: len(packed) - len(packed) * cut // 100] if cut < 100 else packed
+    if not is_tar(_gunzip(data, 512)[0]):  # (too short to tell a tar: read as a gzip stream)
+        return
+    worth = lambda texts: {n for n, text in enumerate(texts) if b"nexpay" in text}  # noqa: E731
+    streamed = gzip_contents(data, Budget(2, 1 << 30, (), [], worth), "")
+    whole = tar_members(_gunzip(data, 1 << 30)[0], Budget(2, 1 << 30, (), [], worth), "")
+    assert [m.content for m in streamed] == [m.content for m in whole]
+    assert all(b"nexpay" in m.content for m in streamed)

@@ -172,13 +172,16 @@ def test_members_that_cannot_hold_a_key_spend_no_decoding(cli: CliRun, repo: Rep
     assert "zip:app/settings.py" in " ".join(finding["notes"])
 
 
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
 def test_harmless_members_give_back_the_budget_a_key_after_them_needs(
-    cli: CliRun, repo: Repo
+    cli: CliRun, repo: Repo, kind: str
 ) -> None:
-    # eight members of a MiB that can hold no key spent the whole budget, and the ninth,
-    # holding a key, went unread (exit 0, one gap note): what they took is given back
+    # eight members of a MiB that can hold no key spent the whole budget (a tar.gz's
+    # stream stopped at half of it), and the next, holding a key, went unread (exit 0, one
+    # gap note): what they took is given back
     members = {f"data{n}.log": BIG[:MAX_MEMBER_SIZE] for n in range(MAX_TOTAL // MIB + 1)}
-    repo.write("bundle.zip", zip_of({**members, "app/.env": ENV}))
+    members["app/.env"] = ENV
+    repo.write("bundle", zip_of(members) if kind == "zip" else tar_of(members, "w:gz"))
     run = cli("files", str(repo.path), "--format", "json", "--no-redact")
     assert run.code == 1, run.err
     document = run.json()
@@ -199,6 +202,21 @@ def test_harmless_members_do_not_count_against_the_member_bound(
     document = run.json()
     [finding] = document["findings"]
     assert finding["match"] == secret(7) and document["summary"]["skipped_files"] == []
+
+
+def test_a_tar_gz_of_members_that_could_hold_keys_still_stops_at_its_bound(
+    cli: CliRun, repo: Repo
+) -> None:
+    # members naming Nexpay are held and charged: the stream stops at half the budget
+    members = {f"part{n}.log": NAMED[:MAX_MEMBER_SIZE] for n in range(MAX_TOTAL // MIB + 1)}
+    repo.write("bundle", tar_of(members, "w:gz"))
+    assert skipped(cli, str(repo.path)) == [
+        (
+            "bundle",
+            f"decoding stopped after {MAX_TOTAL} bytes of decoded text: encoded "
+            "content past it not decoded",
+        )
+    ]
 
 
 def test_an_archive_read_whole_names_nothing(cli: CliRun, repo: Repo) -> None:

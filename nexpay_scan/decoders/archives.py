@@ -10,6 +10,7 @@ from nexpay_scan.decoders.model import Budget, Decoder, Span, Unwrapped
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
+    import tarfile
     import zipfile
     from collections.abc import Callable
     from typing import IO, TypeVar
@@ -23,6 +24,8 @@ MAX_MEMBERS = 1000  # archive members held in one archive (those that could hold
 LOOKED_AT_MOST = 16 * MAX_MEMBERS
 MAX_MEMBER_SIZE = MIB  # bytes read from one archive member or one gzip stream
 MAX_TAR_STREAM = 8 * MIB  # bytes of a gzip-compressed tar inflated to reach its members
+_STEP_IN = 64 * 1024  # compressed bytes handed to zlib at a time (see `_Inflating`)
+_STEP_OUT = 256 * 1024  # bytes inflated at a time
 _ZIP_MAGIC = b"PK\x03\x04"
 _GZIP_MAGIC = b"\x1f\x8b"
 # zip compression methods zipfile cannot read in bounded steps, or at all
@@ -102,15 +105,27 @@ def _readable(info: zipfile.ZipInfo, budget: Budget, where: str) -> bool:
     return True
 
 
-def tar_members(data: bytes, budget: Budget, prefix: str, label: str = "tar") -> list[Unwrapped]:
+def tar_members(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
     """The tar's regular files, each up to MAX_MEMBER_SIZE."""
     import tarfile
     from functools import partial
 
-    found: list[Unwrapped] = []
     archive = _opened(partial(tarfile.open, fileobj=io.BytesIO(data), mode="r:"))
-    if archive is None:
-        return found
+    return [] if archive is None else _tar_read(archive, budget, prefix, "tar")
+
+
+def _tar_read(
+    archive: tarfile.TarFile,
+    budget: Budget,
+    prefix: str,
+    label: str,
+    given_back: Callable[[int], None] = lambda size: None,
+) -> list[Unwrapped]:
+    """The regular files of an opened tar (read in order: a stream's too), each up to
+    MAX_MEMBER_SIZE; `given_back` is told the size of each that the budget took back."""
+    from functools import partial
+
+    found: list[Unwrapped] = []
     with archive:
         for number in range(LOOKED_AT_MOST + 1):
             info = _opened(archive.next)
@@ -128,27 +143,117 @@ def tar_members(data: bytes, budget: Budget, prefix: str, label: str = "tar") ->
             content = _read(partial(archive.extractfile, info), size)
             if content:
                 budget.spend(len(content))
-                if not budget.given_back(content, len(content)):
+                if budget.given_back(content, len(content)):
+                    given_back(len(content))
+                else:
                     found.append(_member(name, info.name, content))
     return found
 
 
 def gzip_contents(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
-    """A gzip stream's content, or the members of the tar inside it (the tar stream may take
-    half of what is left: its members, read from it, are charged too)."""
+    """A gzip stream's content, or the members of the tar inside it (see `_tar_in_gzip`)."""
     if is_tar(_gunzip(data, 512)[0]):
-        cap = min(MAX_TAR_STREAM, budget.remaining // 2)
-        stream, complete = _gunzip(data, cap)
-        if not complete:
-            budget.cut(f"{prefix}gzip>tar", MAX_TAR_STREAM, cap)
-        budget.spend(len(stream))
-        return tar_members(stream, budget, prefix, "gzip>tar")
+        return _tar_in_gzip(data, budget, prefix)
     cap = min(MAX_MEMBER_SIZE, budget.remaining)
     content, complete = _gunzip(data, cap)
     if not complete:
         budget.cut(f"{prefix}gzip", MAX_MEMBER_SIZE, cap)
     budget.spend(len(content))
     return [_member("gzip", None, content)] if content else []
+
+
+def _tar_in_gzip(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
+    """The members of the tar inside a gzip stream, read as the stream is inflated (it is
+    never held whole). The stream may take half of what the budget has left, and at most
+    MAX_TAR_STREAM (its members, read from it, are charged too); what members the budget
+    takes back (they can hold no key) the stream may read again: six harmless MiB before a
+    key stopped it there."""
+    import tarfile
+    from functools import partial
+
+    first = min(MAX_TAR_STREAM, budget.remaining // 2)
+    stream = _Inflating(data, first, budget)
+    archive = _opened(partial(tarfile.open, fileobj=stream, mode="r|"))
+    if archive is None:
+        return []
+    found = _tar_read(archive, budget, prefix, "gzip>tar", stream.extend)
+    if stream.stopped:
+        budget.cut(f"{prefix}gzip>tar", MAX_TAR_STREAM, first)
+    return found
+
+
+class _Inflating(io.RawIOBase):
+    """The gzip members at the start of `data`, inflated as they are read (`read`, what
+    `tarfile` asks of a stream), `allowed` bytes at most (`extend` adds to it), each
+    charged to the budget; `stopped` when `allowed` ended it before the end. The input is
+    fed _STEP_IN bytes at a time and inflated _STEP_OUT at a time (zlib hands back what is
+    left of its input as a copy: all of it at each small read took the square of its size).
+    Damage ends it quietly, as `_gunzip` does."""
+
+    def __init__(self, data: bytes, allowed: int, budget: Budget) -> None:
+        import zlib
+
+        super().__init__()
+        self._zlib = zlib
+        self._data = data
+        self._at = 0  # input handed to zlib so far
+        self._tail = b""  # of it, what zlib has not consumed yet
+        self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self._buffer = bytearray()
+        self._ended = False
+        self._budget = budget
+        self.allowed = allowed
+        self.read_so_far = 0
+        self.stopped = False
+
+    def readable(self) -> bool:
+        return True
+
+    def extend(self, size: int) -> None:
+        """`size` bytes more may be read, and what they were charged is given back: a
+        member the budget took back (`Budget.given_back`, which bounds them) was read
+        from this stream too."""
+        self.allowed += size
+        self._budget.refund(size)
+
+    def read(self, size: int = -1) -> bytes:
+        left = self.allowed - self.read_so_far
+        want = left if size < 0 else min(size, left)
+        while len(self._buffer) < want and self._more():
+            pass
+        data = bytes(self._buffer[:want])
+        del self._buffer[:want]
+        self.read_so_far += len(data)
+        self._budget.spend(len(data))
+        if not data and (size < 0 or size > left):  # the allowance ended it: is there more?
+            self.stopped = bool(self._buffer) or self._more()
+        return data
+
+    def _more(self) -> bool:
+        """Inflates the next piece into the buffer; False at the end (or on damage)."""
+        while not self._ended:
+            if not self._tail and self._at < len(self._data):
+                self._tail = self._data[self._at : self._at + _STEP_IN]
+                self._at += len(self._tail)
+            try:
+                out = self._inflater.decompress(self._tail, _STEP_OUT)
+            except self._zlib.error:
+                self._ended = True
+                break
+            self._tail = self._inflater.unconsumed_tail
+            if self._inflater.eof:  # a further gzip member follows, or the end
+                rest = self._inflater.unused_data
+                if not is_gzip(rest + self._data[self._at : self._at + 2]):
+                    self._ended = True
+                else:
+                    self._inflater = self._zlib.decompressobj(16 + self._zlib.MAX_WBITS)
+                    self._tail = rest
+            elif not out and not self._tail and self._at >= len(self._data):
+                self._ended = True  # truncated: no input left
+            if out:
+                self._buffer += out
+                return True
+        return False
 
 
 def _gunzip(data: bytes, size: int) -> tuple[bytes, bool]:

@@ -226,6 +226,11 @@ class Budget:
         self.remaining += charged
         return True
 
+    def refund(self, size: int) -> None:
+        """Gives back `size` bytes charged for what turned out to hold no key (the caller
+        bounds them: see `given_back`)."""
+        self.remaining += size
+
     def skip(self, where: str, reason: str) -> None:
         """Notes content not decoded whole, once: `where` in the content decoded (an encoding
         chain such as "zip:app.zip>zip:big.bin"; "" for the content as a whole), and why."""
