@@ -24,10 +24,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nexpay_scan import decoders
-from nexpay_scan.config import builtin_rules
+from nexpay_scan.config import builtin_rules, load_settings
 from nexpay_scan.decoders import MAX_MEMBER_SIZE, MAX_TOTAL, MIB, DecodedView, hints_for
+from nexpay_scan.decoders.model import BUDGET_SPENT
 from nexpay_scan.detector import Detector
 from nexpay_scan.filters import drop_reason, locate
+from nexpay_scan.scan import Scanner
 from testing.archives import tar_of, zip_of
 from testing.keys import client_id, legacy_client_id, legacy_secret, secret
 
@@ -477,6 +479,47 @@ def test_zip_bomb_is_read_through_a_capped_stream(zip_bomb: bytes) -> None:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < 8 * MIB
+
+
+@pytest.fixture(scope="module")
+def tar_gz_bomb() -> bytes:
+    """A tar.gz of 1 GiB of zeros in one member, then an .env: a tar header, deflate output
+    of one MiB of zeros flushed to a byte boundary and repeated, the rest, in a gzip frame."""
+    import tarfile
+
+    env = env_file(41)
+    header = tarfile.TarInfo("zeros.bin")
+    header.size = 1024 * MIB
+    tail = tarfile.TarInfo(".env")
+    tail.size = len(env)
+    after = tail.tobuf() + env + bytes(-len(env) % 512) + bytes(1024)
+    deflater = zlib.compressobj(9, zlib.DEFLATED, -15)
+    head = deflater.compress(header.tobuf()) + deflater.flush(zlib.Z_FULL_FLUSH)
+    zeros = bytes(MIB)
+    piece = deflater.compress(zeros) + deflater.flush(zlib.Z_FULL_FLUSH)
+    body = head + piece * 1024 + deflater.compress(after) + deflater.flush()
+    crc = zlib.crc32(header.tobuf())
+    for _ in range(1024):
+        crc = zlib.crc32(zeros, crc)
+    crc = zlib.crc32(after, crc)
+    size = (len(header.tobuf()) + 1024 * MIB + len(after)) & 0xFFFFFFFF
+    return b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff" + body + struct.pack("<2I", crc, size)
+
+
+def test_a_tar_gz_bomb_is_read_as_it_inflates_within_its_bound(tar_gz_bomb: bytes) -> None:
+    # read as the stream inflates (never held whole): the zeros, harmless, let the stream
+    # read on only as far as what they give back, and what is past that is named
+    assert len(tar_gz_bomb) < 2 * MIB
+    worth = Scanner(load_settings(None, None, redact=True)).could_hold_keys
+    skipped: list[tuple[str, str]] = []
+    tracemalloc.start()
+    views = list(decoded_views(tar_gz_bomb, skipped=skipped, worth=worth))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 8 * MIB
+    cut = f"larger than {MAX_MEMBER_SIZE} bytes: only its first {MAX_MEMBER_SIZE} bytes decoded"
+    assert views == []
+    assert skipped == [("gzip>tar:zeros.bin", cut), ("", BUDGET_SPENT)]
 
 
 def test_views_never_exceed_the_budget() -> None:

@@ -22,7 +22,7 @@ MIB = 1024 * 1024
 MAX_TOTAL = 8 * MIB  # decoded bytes handed out for one input, all views together
 MAX_TOKENS = 1000  # encoded tokens decoded (to text) for one input, all depths together
 # archive members read that could hold no key are given back to the budget (see
-# `Budget.give_back`), up to so many bytes for one input
+# `Budget.given_back`, `Budget.refund`), up to so many bytes for one input
 GIVEN_BACK_MOST = 8 * MAX_TOTAL
 MAX_VIEW_SPAN = MIB  # encoded text one view covers: more tokens start another view
 CONTEXT_BYTES = 2048  # per side: minified one-line files must not copy a whole file per token
@@ -227,8 +227,10 @@ class Budget:
         return True
 
     def refund(self, size: int) -> None:
-        """Gives back `size` bytes charged for what turned out to hold no key (the caller
-        bounds them: see `given_back`)."""
+        """Gives back `size` more bytes charged for a member `given_back` took back (a
+        tar.gz's stream, which the member was read from, was charged for it too); counted
+        against GIVEN_BACK_MOST with the rest, so that no more is given back past it."""
+        self._given_back += size
         self.remaining += size
 
     def skip(self, where: str, reason: str) -> None:
