@@ -63,6 +63,10 @@ CASES: dict[str, tuple[bytes, list[tuple[str, str]]]] = {
         zip_of({f"m{n}.txt": b"nexpay" for n in range(MAX_MEMBERS + 1)}),
         [("bundle (zip)", MANY_MEMBERS)],
     ),
+    "zip with too many members looked at": (  # (harmless ones: bounded all the same)
+        zip_of({f"m{n}.txt": b"x" for n in range(LOOKED_AT_MOST + 1)}),
+        [("bundle (zip)", MANY_MEMBERS)],
+    ),
     "tar.gz with too many members": (
         tar_of({f"m{n}.txt": b"nexpay" for n in range(MAX_MEMBERS + 1)}, "w:gz"),
         [("bundle (gzip>tar)", MANY_MEMBERS)],
