@@ -24,11 +24,14 @@ PASS when the 8 MB run takes at most 20 times the 0.5 MB one (16 would be linear
 start-up; a quadratic scan is 256 times). Next to it, baselines measured in the same run:
 `cat` of the file (reading it) and the scanner on an empty file (its start-up).
 
-Then two single attacks, each PASS when it costs at most its bound over start-up:
+Then single attacks, each PASS when it costs at most its bound over start-up:
   allow-padding    a key line ending `# nexpay-scan: allow`, 40,000 spaces and `x`
   allow-paths      `[scan] allow_paths = ['^(a|aa)+$']` and a 60-character file name
                    (the pattern times out after 2 s, is named, and the key is reported;
                    `regex` notices its time limit late on a busy machine: bound 10 s)
+  zip-bomb-*       a zip of 256 MiB of zeros (or of "A", base64's own letter) in one member,
+                   then an .env: a member is read in pieces, and those that can hold no key
+                   read past, up to 64 MiB for one input (the .env must still be found)
 
 Then memory: the peak RSS of the largest process (`os.wait4`), PASS at most 256 MB, of
 `files` on 20 MB files and of `history` (each engine) on a commit of all three:
@@ -211,19 +214,45 @@ def single(timer: Timer, folder: Path, startup: float) -> bool:
     repo.mkdir()
     (repo / ".nexpay-scan.toml").write_text("[scan]\nallow_paths = ['^(a|aa)+$']\n")
     (repo / ("a" * 59 + "!")).write_text(f"K={nexpay_secret(rng)}\n")
+    bombs = {"zip-bomb-zeros": b"\0", "zip-bomb-base64": b"A"}
+    for name, byte in bombs.items():
+        _write_bomb(folder / f"{name}.zip", byte * MIB, 256, f"K={nexpay_secret(rng)}\n")
     ok = True
     for name, took in (
         ("allow-padding", timer.scan(padded)),
         ("allow-paths", timer.time([*timer.scanner, "files", "."], cwd=str(repo))),
+        *((name, timer.scan(folder / f"{name}.zip")) for name in bombs),
     ):
         over = None if took is None else took - startup
         good = over is not None and over <= TIMEOUT_BOUND
+        if name in bombs and not _finds(timer, folder / f"{name}.zip"):
+            print(f"{name:<16} the key after the bomb was not found")
+            good = False
         ok = ok and good
         extra = "-" if over is None else f"{over:.2f} s over start-up"
         print(f"{name:<16} {_shown(took, timer.timeout):>9}  {extra}: {'PASS' if good else 'FAIL'}")
     return ok
 
 
+def _finds(timer: Timer, path: Path) -> bool:
+    """Whether a scan of `path` finds something (exits 1)."""
+    argv = [*timer.scanner, "files", str(path), "--quiet"]
+    done = subprocess.run(argv, cwd=timer.cwd, capture_output=True, check=False)
+    return done.returncode == 1
+
+
+def _write_bomb(path: Path, block: bytes, count: int, env: str) -> None:
+    """A zip of `count` times `block` in one deflated member, then `env` in an .env."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        with archive.open("bomb.bin", "w", force_zip64=True) as member:
+            for _ in range(count):
+                member.write(block)
+        archive.writestr(".env", env)
+
+
+MIB = 1 << 20
 MEMORY_BOUND = 256  # MB, the largest process's peak RSS
 # made when written, never held: a child is charged at its start with the peak RSS of the
 # process it is forked from

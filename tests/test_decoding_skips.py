@@ -13,13 +13,13 @@ import zipfile
 import pytest
 
 from nexpay_scan.decoders import MAX_MEMBER_SIZE, MAX_MEMBERS, MAX_TOKENS, MAX_TOTAL, MIB
-from nexpay_scan.decoders.archives import LOOKED_AT_MOST
+from nexpay_scan.decoders.archives import LOOKED_AT_MOST, PIECE
 from testing.archives import tar_of, zip_of
 from testing.cli import CliRun
 from testing.git_repo import Repo
 from testing.keys import legacy_secret, secret
 
-MEMBER_CUT = f"larger than {MAX_MEMBER_SIZE} bytes: only its first {MAX_MEMBER_SIZE} bytes decoded"
+MEMBER_CUT = f"more than {MAX_MEMBER_SIZE} bytes to decode: the rest not decoded"
 ENV = f"NEXPAY_SECRET={secret(7)}\n".encode()
 LEGACY = legacy_secret(7)
 
@@ -45,20 +45,22 @@ def skipped(cli: CliRun, where: str) -> list[tuple[str, str]]:
 # the bulk of each: a MiB of text (deflated to almost nothing) or more
 BIG = b"LOG_LEVEL=debug\n" * (MAX_MEMBER_SIZE // 16 + 4096)
 NAMED = b"# nexpay\n" + BIG
+HOT = b"nexpay_region=eu\n" * (MAX_MEMBER_SIZE // 17 + 4096)  # Nexpay named in every piece
 MANY_MEMBERS = (
     f"more than {MAX_MEMBERS} members that could hold a key (or {LOOKED_AT_MOST} in all): "
     "those past them not read"
 )
 CASES: dict[str, tuple[bytes, list[tuple[str, str]]]] = {
+    # (members that could hold a key: those that cannot are read on, see below)
     "zip member over the size bound": (
-        zip_of({".env": ENV, "big.log": BIG}),
+        zip_of({".env": ENV, "big.log": HOT}),
         [("bundle (zip:big.log)", MEMBER_CUT)],
     ),
     "tar member over the size bound": (
-        tar_of({"big.log": BIG}, "w"),
+        tar_of({"big.log": HOT}, "w"),
         [("bundle (tar:big.log)", MEMBER_CUT)],
     ),
-    "gzip stream over the size bound": (gzip.compress(BIG), [("bundle (gzip)", MEMBER_CUT)]),
+    "gzip stream over the size bound": (gzip.compress(HOT), [("bundle (gzip)", MEMBER_CUT)]),
     "zip with too many members": (  # (each could hold a key: harmless ones are not counted)
         zip_of({f"m{n}.txt": b"nexpay" for n in range(MAX_MEMBERS + 1)}),
         [("bundle (zip)", MANY_MEMBERS)],
@@ -198,6 +200,44 @@ def test_harmless_members_do_not_use_up_a_bound_before_a_key(
     document = run.json()
     [finding] = document["findings"]
     assert finding["match"] == secret(7) and document["summary"]["skipped_files"] == []
+
+
+# a MiB and more of harmless padding in the member itself, then the key: only the member's
+# first MiB was read, and the key went unread (exit 0, one gap note)
+PADDED = BIG * 3 + ENV
+PACKED = {
+    "zip": lambda: zip_of({"app/.env": PADDED}),
+    "tar": lambda: tar_of({"app/.env": PADDED}, "w"),
+    "tar.gz": lambda: tar_of({"app/.env": PADDED}, "w:gz"),
+    "gzip": lambda: gzip.compress(PADDED),
+}
+
+
+@pytest.mark.parametrize("kind", PACKED)
+def test_padding_inside_a_member_does_not_hide_a_key_after_it(
+    cli: CliRun, repo: Repo, kind: str
+) -> None:
+    repo.write("bundle", PACKED[kind]())
+    run = cli("files", str(repo.path), "--format", "json", "--no-redact")
+    assert run.code == 1, run.err
+    document = run.json()
+    [finding] = document["findings"]
+    assert finding["match"] == secret(7) and document["summary"]["skipped_files"] == []
+
+
+@pytest.mark.parametrize("cut", [-20, -1, 0, 30])
+def test_a_key_across_the_cut_between_two_pieces_is_found(
+    cli: CliRun, repo: Repo, cut: int
+) -> None:
+    # the key starts `cut` bytes from the end of the member's first piece: the next piece
+    # repeats the end of the one before, so the key is whole in one of them
+    line = ENV.index(b"nxp_sk_")
+    padding = BIG[: PIECE + cut - line]
+    repo.write("bundle.zip", zip_of({"app/.env": padding + ENV + BIG[:100_000]}))
+    run = cli("files", str(repo.path), "--format", "json", "--no-redact")
+    assert run.code == 1, run.err
+    [finding] = run.json()["findings"]
+    assert finding["match"] == secret(7)
 
 
 def test_a_tar_gz_of_members_that_could_hold_keys_still_stops_at_its_bound(

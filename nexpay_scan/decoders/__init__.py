@@ -149,7 +149,8 @@ def decoded_views(
     key-shaped; UTF-16 text (by its BOM, or by NULs in every other byte); zip, tar, gzip
     and tar.gz by their magic numbers, members read through capped streams (stored and
     deflated zip members only). At most MAX_TOKENS encoded tokens are decoded, MAX_MEMBERS
-    members opened per archive, MAX_MEMBER_SIZE bytes read from each.
+    members opened per archive, each read in pieces of which MAX_MEMBER_SIZE bytes that
+    could hold a key are held.
 
     `skipped`, when given, receives (where, reason) for each thing not decoded whole, once:
     `where` is the chain of decodings that leads to it ("zip:app.zip>zip:big.bin"), or ""

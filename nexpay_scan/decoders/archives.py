@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import io
 
-from nexpay_scan.decoders.model import Budget, Decoder, Span, Unwrapped
+from nexpay_scan.decoders.model import (
+    BUDGET_SPENT,
+    Budget,
+    Decoder,
+    Span,
+    Unwrapped,
+)
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
@@ -16,24 +22,34 @@ if TYPE_CHECKING:
     from typing import IO, TypeVar
 
     _T = TypeVar("_T")
+    # what a member is read from: zipfile's and tarfile's streams, or `_Inflating`
+    _Stream = IO[bytes] | io.RawIOBase
 
 MIB = 1024 * 1024
 MAX_MEMBERS = 1000  # archive members held in one archive (those that could hold a key)
 # members looked at in one archive: those that can hold no key (see `Budget.given_back`)
 # count only here, so that a thousand harmless ones do not hide a key after them
 LOOKED_AT_MOST = 16 * MAX_MEMBERS
-MAX_MEMBER_SIZE = MIB  # bytes read from one archive member or one gzip stream
+# an archive member or a gzip stream is read in pieces of a MiB; those that can hold no key
+# are read past, and at most MAX_MEMBER_SIZE bytes of the others are held (see `_pieces`)
+PIECE = MIB
+MAX_MEMBER_SIZE = 2 * PIECE
+# what a piece repeats of the one before it: a key cut by the piece's start is whole in it,
+# with the lines around it that name it (50 lines at most, see rules' `context`)
+OVERLAP = 64 * 1024
 MAX_TAR_STREAM = 8 * MIB  # bytes of a gzip-compressed tar inflated to reach its members
 _STEP_IN = 64 * 1024  # compressed bytes handed to zlib at a time (see `_Inflating`)
 _STEP_OUT = 256 * 1024  # bytes inflated at a time
 _ZIP_MAGIC = b"PK\x03\x04"
 _GZIP_MAGIC = b"\x1f\x8b"
+_UNBOUNDED = 1 << 62  # the size of a gzip stream: known only once it is inflated
 # zip compression methods zipfile cannot read in bounded steps, or at all
 _METHODS = {12: "bzip2", 14: "lzma", 93: "zstd", 95: "xz", 98: "ppmd", 99: "AES"}
 _MANY_MEMBERS = (
     f"more than {MAX_MEMBERS} members that could hold a key (or {LOOKED_AT_MOST} in all): "
     "those past them not read"
 )
+_HELD_MOST = f"more than {MAX_MEMBER_SIZE} bytes to decode: the rest not decoded"
 
 
 def is_zip(data: bytes) -> bool:
@@ -57,7 +73,7 @@ def is_archive(data: bytes) -> bool:
 
 
 def zip_members(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
-    """The zip's members that can be read in bounded steps, each up to MAX_MEMBER_SIZE."""
+    """The zip's members that can be read in bounded steps, in pieces (see `_pieces`)."""
     import zipfile
     from functools import partial  # (not on the hook's path unless it meets an archive)
 
@@ -74,16 +90,27 @@ def zip_members(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
             label = f"zip:{info.filename}"
             if not _readable(info, budget, prefix + label):
                 continue
-            size = budget.read_size(prefix + label, info.file_size, MAX_MEMBER_SIZE)
-            if size <= 0:
+            if budget.remaining <= 0:
+                budget.skip("", BUDGET_SPENT)
                 break
-            # charged before reading: a member that fails its CRC at the end cost as much
-            charged = min(info.file_size, size)
-            budget.spend(charged)
-            content = _read(partial(archive.open, info), size)
-            if content and not budget.given_back(content, charged):
-                found.append(_member(label, info.filename, content))
+            pieces = _pieces(partial(archive.open, info), info.file_size, budget, prefix + label)
+            at = _stored_at(data, info)
+            found.extend(
+                _member(label, info.filename, piece, data, at, start) for start, piece in pieces
+            )
     return found
+
+
+def _stored_at(data: bytes, info: zipfile.ZipInfo) -> int | None:
+    """Where a stored (uncompressed) zip member's bytes start in `data`, after its local
+    header; None for a compressed member, or a header that does not say so."""
+    if info.compress_type != 0 or data[info.header_offset : info.header_offset + 4] != _ZIP_MAGIC:
+        return None
+    header = data[info.header_offset + 26 : info.header_offset + 30]
+    if len(header) < 4:
+        return None
+    name, extra = int.from_bytes(header[:2], "little"), int.from_bytes(header[2:], "little")
+    return info.header_offset + 30 + name + extra
 
 
 def _readable(info: zipfile.ZipInfo, budget: Budget, where: str) -> bool:
@@ -106,12 +133,12 @@ def _readable(info: zipfile.ZipInfo, budget: Budget, where: str) -> bool:
 
 
 def tar_members(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
-    """The tar's regular files, each up to MAX_MEMBER_SIZE."""
+    """The tar's regular files, in pieces (see `_pieces`)."""
     import tarfile
     from functools import partial
 
     archive = _opened(partial(tarfile.open, fileobj=io.BytesIO(data), mode="r:"))
-    return [] if archive is None else _tar_read(archive, budget, prefix, "tar")
+    return [] if archive is None else _tar_read(archive, budget, prefix, "tar", data)
 
 
 def _tar_read(
@@ -119,10 +146,13 @@ def _tar_read(
     budget: Budget,
     prefix: str,
     label: str,
+    data: bytes | None = None,
     given_back: Callable[[int], None] = lambda size: None,
 ) -> list[Unwrapped]:
-    """The regular files of an opened tar (read in order: a stream's too), each up to
-    MAX_MEMBER_SIZE; `given_back` is told the size of each that the budget took back."""
+    """The regular files of an opened tar (read in order: a stream's too), in pieces (see
+    `_pieces`); `data`, the tar's bytes when they are scanned as they are (not inflated
+    from a stream): its members are stored in them; `given_back` is told the size of each
+    piece that the budget took back."""
     from functools import partial
 
     found: list[Unwrapped] = []
@@ -137,29 +167,84 @@ def _tar_read(
             if not info.isfile():
                 continue
             name = f"{label}:{info.name}"
-            size = budget.read_size(prefix + name, info.size, MAX_MEMBER_SIZE)
-            if size <= 0:
+            if budget.remaining <= 0:
+                budget.skip("", BUDGET_SPENT)
                 break
-            content = _read(partial(archive.extractfile, info), size)
-            if content:
-                budget.spend(len(content))
-                if budget.given_back(content, len(content)):
-                    given_back(len(content))
-                else:
-                    found.append(_member(name, info.name, content))
+            opened = partial(archive.extractfile, info)
+            pieces = _pieces(opened, info.size, budget, prefix + name, given_back)
+            at = info.offset_data
+            found.extend(
+                _member(name, info.name, piece, data, at, start) for start, piece in pieces
+            )
     return found
+
+
+def _pieces(
+    open_: Callable[[], _Stream | None],
+    size: int,
+    budget: Budget,
+    where: str,
+    given_back: Callable[[int], None] = lambda size: None,
+) -> list[tuple[int, bytes]]:
+    """The pieces worth holding, with where each starts in it, of the member `open_`
+    opens, `size` bytes long (or less: a stream may end first): read PIECE bytes at a
+    time, each piece after the first starting OVERLAP bytes into the one before, each
+    charged to the budget as read. A piece that can hold no key is given back
+    (`Budget.given_back`, GIVEN_BACK_MOST bytes at most; `given_back` is told its size)
+    and not held, and the member is read on past it: a key after a MiB of padding in one
+    member went unread. Once MAX_MEMBER_SIZE bytes of a member are held (its pieces that
+    could hold a key, and any once GIVEN_BACK_MOST is reached: a bomb of zeros stops
+    there), what is left of it is named and not read."""
+    from functools import partial
+
+    stream = _opened(open_)
+    if stream is None:
+        return []
+    kept: list[tuple[int, bytes]] = []
+    tail = b""  # what the next piece repeats of this one
+    read = held = 0
+    with stream:
+        while read < size:
+            if held >= MAX_MEMBER_SIZE:
+                if _more(stream, read, size):
+                    budget.skip(where, _HELD_MOST)
+                break
+            step = min(PIECE - len(tail), size - read)
+            allowed = min(step, budget.remaining)
+            new = _opened(partial(stream.read, allowed)) if allowed > 0 else b""
+            # charged as asked: a zip member that fails its CRC at the end cost as much
+            budget.spend(allowed if new is None else len(new))
+            if not new:
+                if allowed < step:
+                    budget.skip("", BUDGET_SPENT)
+                break
+            read += len(new)
+            piece = tail + new
+            if budget.given_back(piece, len(new)):
+                given_back(len(new))
+            else:
+                kept.append((read - len(piece), piece))
+                held += len(piece)
+            if allowed < step and _more(stream, read, size):  # the budget ended it
+                budget.skip("", BUDGET_SPENT)
+                break
+            tail = piece[-OVERLAP:]
+    return kept
+
+
+def _more(stream: _Stream, read: int, size: int) -> bool:
+    """Whether `stream`, `read` bytes into a member `size` bytes long (at most: a stream
+    may end first), holds more (a byte is read to tell)."""
+    return read < size and bool(_opened(lambda: stream.read(1)))
 
 
 def gzip_contents(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
     """A gzip stream's content, or the members of the tar inside it (see `_tar_in_gzip`)."""
     if is_tar(_gunzip(data, 512)[0]):
         return _tar_in_gzip(data, budget, prefix)
-    cap = min(MAX_MEMBER_SIZE, budget.remaining)
-    content, complete = _gunzip(data, cap)
-    if not complete:
-        budget.cut(f"{prefix}gzip", MAX_MEMBER_SIZE, cap)
-    budget.spend(len(content))
-    return [_member("gzip", None, content)] if content else []
+    stream = _Inflating(data, _UNBOUNDED, None)
+    pieces = _pieces(lambda: stream, _UNBOUNDED, budget, f"{prefix}gzip")
+    return [_member("gzip", None, piece) for _, piece in pieces]
 
 
 def _tar_in_gzip(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
@@ -176,7 +261,7 @@ def _tar_in_gzip(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
     archive = _opened(partial(tarfile.open, fileobj=stream, mode="r|"))
     if archive is None:
         return []
-    found = _tar_read(archive, budget, prefix, "gzip>tar", stream.extend)
+    found = _tar_read(archive, budget, prefix, "gzip>tar", None, stream.extend)
     if stream.stopped:
         budget.cut(f"{prefix}gzip>tar", MAX_TAR_STREAM, first)
     return found
@@ -185,12 +270,13 @@ def _tar_in_gzip(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
 class _Inflating(io.RawIOBase):
     """The gzip members at the start of `data`, inflated as they are read (`read`, what
     `tarfile` asks of a stream), `allowed` bytes at most (`extend` adds to it), each
-    charged to the budget; `stopped` when `allowed` ended it before the end. The input is
+    charged to the budget (if one is given: a plain gzip stream's pieces are charged as
+    `_pieces` reads them); `stopped` when `allowed` ended it before the end. The input is
     fed _STEP_IN bytes at a time and inflated _STEP_OUT at a time (zlib hands back what is
     left of its input as a copy: all of it at each small read took the square of its size).
     Damage ends it quietly, as `_gunzip` does."""
 
-    def __init__(self, data: bytes, allowed: int, budget: Budget) -> None:
+    def __init__(self, data: bytes, allowed: int, budget: Budget | None) -> None:
         import zlib
 
         super().__init__()
@@ -214,7 +300,8 @@ class _Inflating(io.RawIOBase):
         member the budget took back (`Budget.given_back`, which bounds them) was read
         from this stream too."""
         self.allowed += size
-        self._budget.refund(size)
+        if self._budget is not None:
+            self._budget.refund(size)
 
     def read(self, size: int = -1) -> bytes:
         left = self.allowed - self.read_so_far
@@ -224,7 +311,8 @@ class _Inflating(io.RawIOBase):
         data = bytes(self._buffer[:want])
         del self._buffer[:want]
         self.read_so_far += len(data)
-        self._budget.spend(len(data))
+        if self._budget is not None:
+            self._budget.spend(len(data))
         if not data and (size < 0 or size > left):  # the allowance ended it: is there more?
             self.stopped = bool(self._buffer) or self._more()
         return data
@@ -280,7 +368,22 @@ def _gunzip(data: bytes, size: int) -> tuple[bytes, bool]:
     return b"".join(out), True
 
 
-def _member(label: str, name: str | None, content: bytes) -> Unwrapped:
+def _member(
+    label: str,
+    name: str | None,
+    content: bytes,
+    data: bytes | None = None,
+    at: int | None = None,
+    start: int = 0,
+) -> Unwrapped:
+    """A member's content (or a piece of it, `start` bytes into it); when the member is
+    stored as is from `at` on in the archive's bytes `data` (and they say so), placed byte
+    for byte: a key in it is the one a plain scan of `data` finds, on the same line, and
+    is reported once, not twice (the second time on the archive's first line)."""
+    if data is not None and at is not None:
+        at += start
+        if data.startswith(content, at):
+            return Unwrapped(label, content, Span(0, at, "stored"), name)
     return Unwrapped(label, content, Span(0, 0, "whole"), name)
 
 
@@ -292,15 +395,6 @@ def _opened(open_: Callable[[], _T]) -> _T | None:
         return open_()
     except Exception:
         return None
-
-
-def _read(open_: Callable[[], IO[bytes] | None], size: int) -> bytes | None:
-    """At most `size` bytes from the stream that `open_` opens; None when reading fails."""
-    stream = _opened(open_)
-    if stream is None:
-        return None
-    with stream:
-        return _opened(lambda: stream.read(size))
 
 
 ZIP = Decoder("zip", sniff=is_zip, unwrap=zip_members)

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterator, Sequence
     from typing import Literal
 
-    SpanKind = Literal["copy", "token", "utf16", "whole"]
+    SpanKind = Literal["copy", "stored", "token", "utf16", "whole"]
     # Which of some contents (an archive's members) could hold a key, as they are or
     # decoded: the indexes of those worth a view (see `decoded_views`).
     Worth = Callable[[Sequence[bytes]], Collection[int]]
@@ -34,9 +34,11 @@ class Span(Record):
     """From `start` in a view's data up to the next span: where that text came from.
 
     `origin` is an offset in the parent's data (the scanned bytes for a top-level view).
-    copy: context copied byte for byte from `origin` on; token: decoded from the token at
-    `origin`; utf16: transcoded from UTF-16 text at `origin` on; whole: an archive member
-    or decompressed stream of the blob at `origin`.
+    copy: context copied byte for byte from `origin` on; stored: an archive member (or a
+    piece of one) kept as is in the parent's data from `origin` on (an uncompressed tar's,
+    a zip's stored members: placed byte for byte, as copy, but decoded); token: decoded
+    from the token at `origin`; utf16: transcoded from UTF-16 text at `origin` on; whole:
+    an archive member or decompressed stream of the blob at `origin`.
     """
 
     start: int
@@ -67,7 +69,8 @@ class DecodedView(Record):
     def origin(self, offset: int) -> int:
         """The offset in the scanned bytes of the text that `data[offset]` was decoded from:
         the first byte of its encoded token, 0 inside an archive or compressed stream, the
-        exact byte for UTF-16 text and for context copied around a token."""
+        exact byte for UTF-16 text, for context copied around a token and for an archive
+        member stored as is."""
         local = self._local_origin(offset)
         return local if self.parent is None else self.parent.origin(local)
 
@@ -99,7 +102,7 @@ class DecodedView(Record):
             return offset
         index = max(bisect_right(self.spans, offset, key=_span_start) - 1, 0)
         span = self.spans[index]
-        if span.kind == "copy":
+        if span.kind in ("copy", "stored"):
             return span.origin + offset - span.start
         if span.kind == "utf16":
             return span.origin + utf16_size(self.data[span.start : offset])
