@@ -69,6 +69,7 @@ class Scanner:
         self.settings = settings
         self.detector = Detector(settings.rules)
         self.hints = hints_for(self.detector.keywords)  # where escapes are decoded
+        self._proving: Detector | None = None  # the rules with a checksum (made when asked)
 
     def scan_fragment(self, fragment: Fragment, stats: Stats | None = None) -> list[Finding]:
         """Findings in a fragment a source hands over (see `scan`)."""
@@ -140,6 +141,25 @@ class Scanner:
         starts = [len(_SEPARATOR), *(end + len(_SEPARATOR) for end in ends)][: len(contents)]
         return suspect_objects(prefilter, block, starts, [len(c) for c in contents])
 
+    def hold_proven_keys(self, texts: Sequence[bytes]) -> set[int]:
+        """The indexes of `texts` (decoded tokens) in which a rule with a checksum finds a
+        value whose checksum matches: a key that needs nothing around it to be one. In one
+        search of them all, by those rules alone. Asked only past the token cap."""
+        from bisect import bisect_right
+
+        if self._proving is None:
+            self._proving = Detector([rule for rule in self.settings.rules if rule.checksum])
+        # each after a NUL and a newline: no match runs on from one text into the next
+        block = _SEPARATOR + _SEPARATOR.join(texts)
+        starts = list(accumulate(len(_SEPARATOR) + len(text) for text in texts[:-1]))
+        starts = [len(_SEPARATOR), *(start + len(_SEPARATOR) for start in starts)]
+        guard = self.detector.guard
+        return {
+            bisect_right(starts, candidate.start) - 1
+            for candidate in self._proving.candidates(block)
+            if not value_drop_reason(candidate, guard)
+        }
+
     def warm_up(self) -> None:
         """Searches a sample holding every keyword, as content and through the prefilter:
         what the search imports and compiles late (`regex`, the rules, the decoders) is
@@ -168,7 +188,13 @@ class Scanner:
                 allowed = allow_comment(candidate, place)
                 yield Sighting(candidate, place.line, place.column, None, place.git_line, allowed)
         origins = Lines(data, guard)  # where decoded keys sit in `data`
-        views = decoded_views(data, hints=self.hints, skipped=undecoded, worth=self.could_hold_keys)
+        views = decoded_views(
+            data,
+            hints=self.hints,
+            skipped=undecoded,
+            worth=self.could_hold_keys,
+            keyed=self.hold_proven_keys,
+        )
         for view in views:
             yield from self._decoded(view, data, origins)
 

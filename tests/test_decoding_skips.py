@@ -48,7 +48,7 @@ NAMED = b"# nexpay\n" + BIG
 HOT = b"nexpay_region=eu\n" * (MAX_MEMBER_SIZE // 17 + 4096)  # Nexpay named in every piece
 MANY_MEMBERS = (
     f"more than {MAX_MEMBERS} members that could hold a key (or {LOOKED_AT_MOST} in all): "
-    "those past them not read"
+    "those past them not decoded"
 )
 CASES: dict[str, tuple[bytes, list[tuple[str, str]]]] = {
     # (members that could hold a key: those that cannot are read on, see below)
@@ -160,6 +160,27 @@ def test_decoy_tokens_past_the_cap_do_not_hide_a_key_after_them(
     ]
 
 
+def test_a_key_that_proves_itself_is_decoded_before_decoys_that_name_nexpay(
+    cli: CliRun, repo: Repo
+) -> None:
+    # more tokens than the cap, each decoding to text that names Nexpay (each could hold a
+    # key: the prefilter keeps them all), then the key's .env in base64: the key went
+    # unread (exit 0, one gap note). A token whose decoded text holds a key with a valid
+    # checksum is decoded first; the decoys past the cap are still named
+    token = base64.b64encode(b"nexpay settings for the eu region, nothing secret").decode()
+    decoys = "".join(f"v{n} = {token}\n" for n in range(MAX_TOKENS + 1))
+    repo.write("values.txt", decoys + f"SETTINGS = {base64.b64encode(ENV).decode()}\n")
+    run = cli("files", str(repo.path), "--format", "json", "--no-redact")
+    assert run.code == 1, run.err
+    document = run.json()
+    [finding] = document["findings"]
+    assert finding["match"] == secret(7) and finding["line"] == MAX_TOKENS + 2
+    reason = f"more than {MAX_TOKENS} encoded tokens: those past them not decoded"
+    assert document["summary"]["skipped_files"] == [
+        {"file": "values.txt", "reason": reason, "gap": True}
+    ]
+
+
 def test_members_that_cannot_hold_a_key_spend_no_decoding(cli: CliRun, repo: Repo) -> None:
     # a member of harmless base64 tokens, past the token cap, before a member whose base64
     # hides a key: the prefilter reads every member, uncapped, and only those that could
@@ -238,6 +259,26 @@ def test_a_key_across_the_cut_between_two_pieces_is_found(
     assert run.code == 1, run.err
     [finding] = run.json()["findings"]
     assert finding["match"] == secret(7)
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+def test_a_key_that_proves_itself_is_read_past_the_member_cap(
+    cli: CliRun, repo: Repo, kind: str
+) -> None:
+    # more members than the cap, each naming Nexpay (each could hold a key, so each is
+    # held), then the key's .env: it went unread (exit 0, one gap note). Past the cap a
+    # member is still read, and held if it holds a key with a valid checksum
+    members = {**{f"m{n}.txt": b"nexpay" for n in range(MAX_MEMBERS + 1)}, "zz/.env": ENV}
+    repo.write("bundle", zip_of(members) if kind == "zip" else tar_of(members, "w:gz"))
+    run = cli("files", str(repo.path), "--format", "json", "--no-redact")
+    assert run.code == 1, run.err
+    document = run.json()
+    [finding] = document["findings"]
+    assert finding["match"] == secret(7)
+    where = "bundle (zip)" if kind == "zip" else "bundle (gzip>tar)"
+    assert document["summary"]["skipped_files"] == [
+        {"file": where, "reason": MANY_MEMBERS, "gap": True}
+    ]
 
 
 def test_a_tar_gz_of_members_that_could_hold_keys_still_stops_at_its_bound(

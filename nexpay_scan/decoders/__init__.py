@@ -136,6 +136,7 @@ def decoded_views(
     hints: Sequence[bytes],
     skipped: list[tuple[str, str]] | None = None,
     worth: Worth | None = None,
+    keyed: Worth | None = None,
 ) -> Iterator[DecodedView]:
     """Every view of `data` decoded where a key could hide, then views decoded from those,
     down to `max_depth` decodings; never more than `max_total` bytes of views in all, and
@@ -161,8 +162,11 @@ def decoded_views(
     (the scanner's prefilter, in one pass over them all): the others give no view, and are
     not decoded further. A wheel's 500 members each took the rules and the token decoders
     (80 ms for pip's); nearly none is worth it.
+
+    `keyed`, when given, says which of some decoded texts hold a key that proves itself
+    (its checksum matches): past the token cap, their tokens are decoded first.
     """
-    budget = Budget(max_depth, max_total, tuple(hints), skipped, worth)
+    budget = Budget(max_depth, max_total, tuple(hints), skipped, worth, keyed)
     yield from _views_of(data, None, 1, budget)
 
 
@@ -245,10 +249,13 @@ def _token_views(
 
 def _chosen(data: bytes, found: Iterable[Token], budget: Budget, worth: Worth) -> list[Token]:
     """The tokens to decode, in order: all of them when they fit the token cap and the
-    budget (as a rule: then as `_held` takes them); else those whose own view `worth`
-    keeps first (every archive among them), then the others in order, as many as fit;
-    what is left is named as not decoded. At most EXAMINED_TOKENS tokens and
-    EXAMINED_BYTES of their decoded text are looked at."""
+    budget (as a rule: then as `_held` takes them); else first those whose decoded text
+    holds a key that proves itself (`Budget.keyed`: a checksum that matches), then those
+    whose own view `worth` keeps (every archive among them), then the others in order, as
+    many as fit; what is left is named as not decoded. At most EXAMINED_TOKENS tokens and
+    EXAMINED_BYTES of their decoded text are looked at. (A thousand tokens that decode to
+    text naming Nexpay, each kept by `worth`, spent the cap before a key encoded after
+    them; as many decoys that each hold a valid key are each a finding.)"""
     examined: list[Token] = []
     size = 0
     for token in found:
@@ -260,14 +267,23 @@ def _chosen(data: bytes, found: Iterable[Token], budget: Budget, worth: Worth) -
     if len(examined) <= budget.tokens and size <= budget.remaining:
         return examined
     hot = _hot(data, examined, worth)
-    first = [number for number in range(len(examined)) if number in hot]
-    ordered = first + [number for number in range(len(examined)) if number not in hot]
+    keyed = _keyed(examined, budget.keyed)
+    ordered = sorted(range(len(examined)), key=lambda n: (n not in keyed, n not in hot, n))
     taken = [examined[number] for number in ordered[: budget.tokens]]
     held = _held(taken, budget.remaining)
     if len(held) < len(examined):
         budget.skip("", TOKENS_SPENT if len(held) == budget.tokens else BUDGET_SPENT)
     kept = {id(token) for token in held}
     return [token for token in examined if id(token) in kept]
+
+
+def _keyed(tokens: list[Token], keyed: Worth | None) -> set[int]:
+    """The indexes of the (text) tokens whose decoded text `keyed` says holds a key that
+    proves itself; none without `keyed`."""
+    if keyed is None:
+        return set()
+    texts = [number for number, token in enumerate(tokens) if not token.blob]
+    return {texts[index] for index in keyed([tokens[number].text for number in texts])}
 
 
 def _hot(data: bytes, tokens: list[Token], worth: Worth) -> set[int]:

@@ -177,6 +177,7 @@ class Budget:
         "_given_back",
         "_noted",
         "hints",
+        "keyed",
         "max_depth",
         "remaining",
         "skipped",
@@ -191,6 +192,7 @@ class Budget:
         hints: tuple[bytes, ...],
         skipped: list[tuple[str, str]] | None = None,
         worth: Worth | None = None,
+        keyed: Worth | None = None,
     ) -> None:
         self.max_depth = max_depth
         self.remaining = remaining
@@ -198,6 +200,7 @@ class Budget:
         self.hints = hints
         self.skipped = skipped
         self.worth = worth
+        self.keyed = keyed  # which decoded texts hold a key that proves itself
         self._noted: set[tuple[str, str]] = set()
         self._given_back = 0
 
