@@ -65,6 +65,16 @@ CASES: dict[str, tuple[bytes, list[tuple[str, str]]]] = {
         zip_of({f"m{n}.txt": b"nexpay" for n in range(MAX_MEMBERS + 1)}),
         [("bundle (zip)", MANY_MEMBERS)],
     ),
+    "zip with too many members, one of two pieces across the bound": (
+        zip_of(
+            {
+                **{f"a{n}.txt": b"nexpay" for n in range(MAX_MEMBERS - 1)},
+                "big.log": HOT,
+                **{f"z{n}.txt": b"nexpay" for n in range(5)},
+            }
+        ),
+        [("bundle (zip)", MANY_MEMBERS), ("bundle (zip:big.log)", MEMBER_CUT)],
+    ),
     "zip with too many members looked at": (  # (harmless ones: bounded all the same)
         zip_of({f"m{n}.txt": b"x" for n in range(LOOKED_AT_MOST + 1)}),
         [("bundle (zip)", MANY_MEMBERS)],
