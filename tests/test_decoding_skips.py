@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import random
 import zipfile
 
 import pytest
@@ -254,6 +255,28 @@ def test_padding_inside_a_member_does_not_hide_a_key_after_it(
     document = run.json()
     [finding] = document["findings"]
     assert finding["match"] == secret(7) and document["summary"]["skipped_files"] == []
+
+
+@pytest.mark.parametrize("megabytes", [1.5, 3])
+def test_an_archive_inside_a_member_is_read_whole_or_named(
+    cli: CliRun, repo: Repo, megabytes: float
+) -> None:
+    # a jar in a zip, past a piece: read as one content (its pieces would open as nothing,
+    # a zip's directory being at its end); past MAX_MEMBER_SIZE, named
+    filler = random.Random(3).randbytes(int(megabytes * MIB))
+    inner = zip_of({"blob.bin": filler, "app/.env": ENV}, zipfile.ZIP_STORED)
+    repo.write("bundle.zip", zip_of({"lib/inner.jar": inner}))
+    run = cli("files", str(repo.path), "--format", "json", "--no-redact")
+    document = run.json()
+    if len(inner) <= MAX_MEMBER_SIZE:
+        assert run.code == 1, run.err
+        [finding] = document["findings"]
+        assert finding["match"] == secret(7) and document["summary"]["skipped_files"] == []
+    else:
+        assert run.code == 0 and document["findings"] == []
+        assert document["summary"]["skipped_files"] == [
+            {"file": "bundle.zip (zip:lib/inner.jar)", "reason": MEMBER_CUT, "gap": True}
+        ]
 
 
 @pytest.mark.parametrize("cut", [-20, -1, 0, 30])

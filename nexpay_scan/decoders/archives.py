@@ -200,7 +200,8 @@ def _pieces(
     and not held, and the member is read on past it: a key after a MiB of padding in one
     member went unread. Once MAX_MEMBER_SIZE bytes of a member are held (its pieces that
     could hold a key, and any once GIVEN_BACK_MOST is reached: a bomb of zeros stops
-    there), what is left of it is named and not read."""
+    there), what is left of it is named and not read. A member that is an archive itself
+    is read as one content (`_archive_inside`)."""
     from functools import partial
 
     stream = _opened(open_)
@@ -224,6 +225,8 @@ def _pieces(
                 if allowed < step:
                     budget.skip("", BUDGET_SPENT)
                 break
+            if not read and len(new) < size and is_archive(new):
+                return [(0, _archive_inside(stream, new, size, budget, where))]
             read += len(new)
             piece = tail + new
             if budget.given_back(piece, len(new)):
@@ -236,6 +239,26 @@ def _pieces(
                 break
             tail = piece[-OVERLAP:]
     return kept
+
+
+def _archive_inside(stream: _Stream, first: bytes, size: int, budget: Budget, where: str) -> bytes:
+    """A member that is an archive itself, read on from its `first` piece as one content,
+    MAX_MEMBER_SIZE bytes at most: its pieces would decode to nothing (a zip's directory
+    is at its end, a deflate stream needs what came before), and one read whole or cut
+    is named when it is cut, as a member past its bound."""
+    from functools import partial
+
+    want = min(MAX_MEMBER_SIZE, size) - len(first)
+    allowed = min(want, budget.remaining)
+    rest = _opened(partial(stream.read, allowed)) if allowed > 0 else b""
+    budget.spend(allowed if rest is None else len(rest))
+    content = first + (rest or b"")
+    if _more(stream, len(content), size):
+        if allowed < want:
+            budget.skip("", BUDGET_SPENT)
+        else:
+            budget.skip(where, _HELD_MOST)
+    return content
 
 
 def _past_the_cap(
