@@ -246,14 +246,6 @@ class Budget:
             self._noted.add((where, reason))
             self.skipped.append((where, reason))
 
-    def read_size(self, where: str, size: int, cap: int) -> int:
-        """How much of content `size` bytes long to read: at most `cap` and what is left.
-        What that leaves unread is noted as a skip."""
-        allowed = min(cap, self.remaining)
-        if size > allowed:
-            self.cut(where, cap, allowed)
-        return allowed
-
     def cut(self, where: str, cap: int, allowed: int) -> None:
         """Notes content read only up to `allowed` bytes: past its own `cap`, or past what
         the budget had left."""
