@@ -142,9 +142,10 @@ class Scanner:
         return suspect_objects(prefilter, block, starts, [len(c) for c in contents])
 
     def hold_proven_keys(self, texts: Sequence[bytes]) -> set[int]:
-        """The indexes of `texts` (decoded tokens) in which a rule with a checksum finds a
-        value whose checksum matches: a key that needs nothing around it to be one. In one
-        search of them all, by those rules alone. Asked only past the token cap."""
+        """The indexes of `texts` (decoded tokens, archive members) in which a rule with a
+        checksum finds a value whose checksum matches: a key that needs nothing around it
+        to be one. In one search of them all, by those rules alone. Asked only past the
+        token cap or the member cap, which such keys do not count against."""
         from bisect import bisect_right
 
         if self._proving is None:
