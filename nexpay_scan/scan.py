@@ -37,8 +37,21 @@ def looks_binary(data: bytes) -> bool:
 
 def decoded_note(view: DecodedView) -> str:
     """What a finding's notes say about a key found in decoded text ("decoded from base64",
-    "decoded from zip:deploy/app.env>base64": an archive member is named in the chain)."""
-    return f"decoded from {view.encoding}"
+    "decoded from zip:deploy/app.env>base64": an archive member is named in the chain);
+    in an archive member stored as is, where the member is ("in tar:app/.env")."""
+    return f"in {view.encoding}" if _stored(view) else f"decoded from {view.encoding}"
+
+
+def _stored(view: DecodedView) -> bool:
+    """Whether `view` is the bytes of an archive member stored as is in the scanned bytes
+    (an uncompressed tar's, a zip's stored members, nested so): the plain scan sees them
+    too, on the same lines."""
+    current: DecodedView | None = view
+    while current is not None:
+        if not current.spans or any(span.kind != "stored" for span in current.spans):
+            return False
+        current = current.parent
+    return True
 
 
 def _in_utf16(view: DecodedView) -> bool:
@@ -97,7 +110,7 @@ class Scanner:
         guard = self.detector.guard
         allowed = self.settings.path_allowance(path, guard)
         found: list[Finding] = []
-        seen: set[tuple[str, str, int]] = set()
+        seen: dict[tuple[str, str, int], Finding] = {}
         undecoded: list[tuple[str, str]] = []  # what decoding passed over, named below
         for sighting in self.sightings(data, undecoded):
             candidate = sighting.candidate
@@ -107,9 +120,12 @@ class Scanner:
             # of the same token, is reported once
             key = (candidate.rule.id, candidate.value, sighting.line)
             if sighting.note is not None and key in seen:
+                first = seen[key]  # (a key in a stored member: the plain one says where)
+                if sighting.note.startswith("in ") and sighting.note not in first.notes:
+                    first.notes.append(sighting.note)
                 continue
-            seen.add(key)
             finding = self._finding(candidate, path, sighting.line, sighting.column, commit)
+            seen.setdefault(key, finding)
             if sighting.note is not None:
                 finding.notes.append(sighting.note)
             why = allowed or path_allowance(candidate, path, guard)

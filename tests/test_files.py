@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from testing.archives import tar_of, zip_of
 from testing.cli import CliRun, on_a_terminal, run_cli
 from testing.git_repo import Repo
 from testing.keys import client_id, secret
@@ -320,3 +321,24 @@ def test_small_files_read_together_are_each_judged_alone(cli: CliRun, tmp_path: 
         ("tree/b.txt", ["decoded from base64"])
     ]
     assert run.json()["summary"]["files_scanned"] == 52
+
+
+@pytest.mark.parametrize("kind", ["tar", "zip"])
+def test_a_key_in_a_member_stored_as_is_is_reported_once_and_names_the_member(
+    cli: CliRun, tmp_path: Path, kind: str
+) -> None:
+    """An uncompressed member's bytes are the archive's own: the key is reported once, at
+    its line in the archive (it was reported again on line 1), and says which member."""
+    env = f"A=1\nB=2\nNEXPAY_SECRET={secret(43)}\n".encode()
+    if kind == "tar":
+        archive = tar_of({"app/.env": env}, "w")
+    else:
+        archive = zip_of({"app/.env": env}, zipfile.ZIP_STORED)
+    (tmp_path / "bundle").write_bytes(archive)
+    run = cli("files", str(tmp_path / "bundle"), "--format", "json", "--no-redact")
+    assert run.code == 1
+    at = archive.index(secret(43).encode())
+    [finding] = run.json()["findings"]
+    assert finding["match"] == secret(43)
+    assert finding["line"] == archive.count(b"\n", 0, at) + 1
+    assert finding["notes"] == [f"in {kind}:app/.env"]
