@@ -279,6 +279,19 @@ def test_an_archive_inside_a_member_is_read_whole_or_named(
         ]
 
 
+def test_a_big_tar_inside_a_member_is_read_in_pieces(cli: CliRun, repo: Repo) -> None:
+    # a tar's members are in it as they are: read in pieces like any member, a key in its
+    # last member is seen, with no gap (read whole, it stopped at MAX_MEMBER_SIZE)
+    inner = tar_of({"logs/app.log": BIG * 2, "app/.env": ENV}, "w")
+    assert len(inner) > MAX_MEMBER_SIZE
+    repo.write("bundle.zip", zip_of({"image/layer.tar": inner}))
+    run = cli("files", str(repo.path), "--format", "json", "--no-redact")
+    assert run.code == 1, run.err
+    document = run.json()
+    [finding] = document["findings"]
+    assert finding["match"] == secret(7) and document["summary"]["skipped_files"] == []
+
+
 @pytest.mark.parametrize("cut", [-20, -1, 0, 30])
 def test_a_key_across_the_cut_between_two_pieces_is_found(
     cli: CliRun, repo: Repo, cut: int

@@ -200,8 +200,9 @@ def _pieces(
     and not held, and the member is read on past it: a key after a MiB of padding in one
     member went unread. Once MAX_MEMBER_SIZE bytes of a member are held (its pieces that
     could hold a key, and any once GIVEN_BACK_MOST is reached: a bomb of zeros stops
-    there), what is left of it is named and not read. A member that is an archive itself
-    is read as one content (`_archive_inside`)."""
+    there), what is left of it is named and not read. A member that is a zip or a gzip
+    stream itself is read as one content (`_archive_inside`); a tar is read in pieces like
+    any member (its members' bytes are in it as they are)."""
     from functools import partial
 
     stream = _opened(open_)
@@ -225,7 +226,7 @@ def _pieces(
                 if allowed < step:
                     budget.skip("", BUDGET_SPENT)
                 break
-            if not read and len(new) < size and is_archive(new):
+            if not read and len(new) < size and (is_zip(new) or is_gzip(new)):
                 return [(0, _archive_inside(stream, new, size, budget, where))]
             read += len(new)
             piece = tail + new
@@ -242,10 +243,10 @@ def _pieces(
 
 
 def _archive_inside(stream: _Stream, first: bytes, size: int, budget: Budget, where: str) -> bytes:
-    """A member that is an archive itself, read on from its `first` piece as one content,
-    MAX_MEMBER_SIZE bytes at most: its pieces would decode to nothing (a zip's directory
-    is at its end, a deflate stream needs what came before), and one read whole or cut
-    is named when it is cut, as a member past its bound."""
+    """A member that is a zip or a gzip stream itself, read on from its `first` piece as
+    one content, MAX_MEMBER_SIZE bytes at most: its pieces would decode to nothing (a
+    zip's directory is at its end, a deflate stream needs what came before); one cut is
+    named, as a member past its bound."""
     from functools import partial
 
     want = min(MAX_MEMBER_SIZE, size) - len(first)
