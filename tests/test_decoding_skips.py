@@ -279,17 +279,41 @@ def test_an_archive_inside_a_member_is_read_whole_or_named(
         ]
 
 
-def test_a_big_tar_inside_a_member_is_read_in_pieces(cli: CliRun, repo: Repo) -> None:
-    # a tar's members are in it as they are: read in pieces like any member, a key in its
-    # last member is seen, with no gap (read whole, it stopped at MAX_MEMBER_SIZE)
+def test_a_big_tar_inside_a_member_is_read_on_in_pieces(cli: CliRun, repo: Repo) -> None:
+    # past the MAX_MEMBER_SIZE read as a tar, a tar's members are in it as they are: read on
+    # in pieces, a key in its last member is seen (it stopped there), and that is named
     inner = tar_of({"logs/app.log": BIG * 2, "app/.env": ENV}, "w")
-    assert len(inner) > MAX_MEMBER_SIZE
+    assert len(inner) > 2 * MAX_MEMBER_SIZE
     repo.write("bundle.zip", zip_of({"image/layer.tar": inner}))
     run = cli("files", str(repo.path), "--format", "json", "--no-redact")
     assert run.code == 1, run.err
     document = run.json()
     [finding] = document["findings"]
-    assert finding["match"] == secret(7) and document["summary"]["skipped_files"] == []
+    assert finding["match"] == secret(7)
+    reason = (
+        f"a tar over {MAX_MEMBER_SIZE} bytes: past them, its members searched as they are, "
+        "not opened"
+    )
+    assert document["summary"]["skipped_files"] == [
+        {"file": "bundle.zip (zip:image/layer.tar)", "reason": reason, "gap": True}
+    ]
+
+
+def test_a_tar_inside_a_member_is_opened_not_cut_in_pieces(cli: CliRun, repo: Repo) -> None:
+    # a tar inside a zip, its .env's header just after where its second piece would start
+    # and the .env cut by the first piece's end: read in pieces, the .env was lost from the
+    # first and the second, with the header's NULs, searched as binary; the legacy key was
+    # never seen, and nothing was named
+    log = b"L" * (PIECE - 64 * 1024 + 4000 - 1025) + b"\n"
+    env = b"A=1\n" * 20000 + f"NEXPAY_SECRET={LEGACY}\n".encode()
+    inner = tar_of({"logs/app.log": log, "app/.env": env}, "w")
+    assert PIECE < len(inner) < MAX_MEMBER_SIZE
+    repo.write("bundle.zip", zip_of({"image/layer.tar": inner}))
+    run = cli("files", str(repo.path), "--format", "json", "--no-redact")
+    assert run.code == 1, run.err
+    document = run.json()
+    assert [f["match"] for f in document["findings"]] == [LEGACY]
+    assert document["summary"]["skipped_files"] == []
 
 
 @pytest.mark.parametrize("cut", [-20, -1, 0, 30])

@@ -52,6 +52,9 @@ _MANY_MEMBERS = (
     "those past them not decoded"
 )
 _HELD_MOST = f"more than {MAX_MEMBER_SIZE} bytes to decode: the rest not decoded"
+_TAR_PAST = (
+    f"a tar over {MAX_MEMBER_SIZE} bytes: past them, its members searched as they are, not opened"
+)
 
 
 def is_zip(data: bytes) -> bool:
@@ -200,9 +203,9 @@ def _pieces(
     and not held, and the member is read on past it: a key after a MiB of padding in one
     member went unread. Once MAX_MEMBER_SIZE bytes of a member are held (its pieces that
     could hold a key, and any once GIVEN_BACK_MOST is reached: a bomb of zeros stops
-    there), what is left of it is named and not read. A member that is a zip or a gzip
-    stream itself is read as one content (`_archive_inside`); a tar is read in pieces like
-    any member (its members' bytes are in it as they are)."""
+    there), what is left of it is named and not read. A member that is an archive itself
+    is read as one content (`_archive_inside`); past that, a tar's bytes are read on in
+    pieces like any member's (its members' bytes are in it as they are), and named."""
     from functools import partial
 
     stream = _opened(open_)
@@ -226,8 +229,15 @@ def _pieces(
                 if allowed < step:
                     budget.skip("", BUDGET_SPENT)
                 break
-            if not read and len(new) < size and (is_zip(new) or is_gzip(new)):
-                return [(0, _archive_inside(stream, new, size, budget, where))]
+            if not read and len(new) < size and is_archive(new):
+                whole = _archive_inside(stream, new, size, budget)
+                if not is_tar(whole) or not _tar_goes_on(whole, size, budget, where):
+                    _name_cut(stream, whole, size, budget, where)
+                    return [(0, whole)]
+                # past what was read as a tar, its members' bytes are read on in pieces
+                kept.append((0, whole))
+                read, tail = len(whole), whole[-OVERLAP:]
+                continue
             read += len(new)
             piece = tail + new
             if budget.given_back(piece, len(new)):
@@ -242,24 +252,39 @@ def _pieces(
     return kept
 
 
-def _archive_inside(stream: _Stream, first: bytes, size: int, budget: Budget, where: str) -> bytes:
-    """A member that is a zip or a gzip stream itself, read on from its `first` piece as
-    one content, MAX_MEMBER_SIZE bytes at most: its pieces would decode to nothing (a
-    zip's directory is at its end, a deflate stream needs what came before); one cut is
-    named, as a member past its bound."""
+def _archive_inside(stream: _Stream, first: bytes, size: int, budget: Budget) -> bytes:
+    """A member that is an archive itself, read on from its `first` piece as one content,
+    MAX_MEMBER_SIZE bytes at most (and what the budget has left): its pieces would decode
+    to nothing (a zip's directory is at its end, a deflate stream needs what came before,
+    a tar member cut by a piece's end is lost, and the piece after it, with its header's
+    NULs, is searched as binary: a legacy key in it went unread, and nothing was named)."""
     from functools import partial
 
     want = min(MAX_MEMBER_SIZE, size) - len(first)
     allowed = min(want, budget.remaining)
     rest = _opened(partial(stream.read, allowed)) if allowed > 0 else b""
     budget.spend(allowed if rest is None else len(rest))
-    content = first + (rest or b"")
+    return first + (rest or b"")
+
+
+def _tar_goes_on(content: bytes, size: int, budget: Budget, where: str) -> bool:
+    """Whether a tar inside a member, read as one content (`content`), is read on past
+    it in pieces: when it is bigger, and the budget did not cut it; named, as its members
+    there are searched as they are, not opened (a key in one is still seen)."""
+    if len(content) >= size or len(content) < MAX_MEMBER_SIZE:
+        return False
+    budget.skip(where, _TAR_PAST)
+    return True
+
+
+def _name_cut(stream: _Stream, content: bytes, size: int, budget: Budget, where: str) -> None:
+    """Names what is left of a member read as one `content`, if anything is: past its
+    bound (MAX_MEMBER_SIZE), or past what the budget had left."""
     if _more(stream, len(content), size):
-        if allowed < want:
+        if len(content) < MAX_MEMBER_SIZE:
             budget.skip("", BUDGET_SPENT)
         else:
             budget.skip(where, _HELD_MOST)
-    return content
 
 
 def _past_the_cap(
