@@ -60,6 +60,15 @@ def _in_utf16(view: DecodedView) -> bool:
     return bool(view.spans) and view.spans[0].kind == "utf16"
 
 
+def _joined(contents: Sequence[bytes]) -> tuple[bytes, list[int]]:
+    """`contents` in one block, each after a NUL and a newline (no base64 run, escape,
+    word or match runs on from one into the next), and where each starts in it."""
+    block = _SEPARATOR + _SEPARATOR.join(contents)
+    ends = accumulate(len(_SEPARATOR) + len(content) for content in contents)
+    starts = [len(_SEPARATOR), *(end + len(_SEPARATOR) for end in ends)][: len(contents)]
+    return block, starts
+
+
 class Sighting(Record):
     """A match that passed every filter but the path ones: where it is and, if it was
     found in decoded text, how it was decoded."""
@@ -150,11 +159,7 @@ class Scanner:
         prefilter = prefilter_for(self.detector.keywords)
         if len(contents) == 1:  # (not copied: it may be big)
             return suspect_objects(prefilter, contents[0], [0], [len(contents[0])])
-        # each after a NUL and a newline: no base64 run, escape or word runs on from one
-        # content into the next
-        block = _SEPARATOR + _SEPARATOR.join(contents)
-        ends = accumulate(len(_SEPARATOR) + len(content) for content in contents)
-        starts = [len(_SEPARATOR), *(end + len(_SEPARATOR) for end in ends)][: len(contents)]
+        block, starts = _joined(contents)
         return suspect_objects(prefilter, block, starts, [len(c) for c in contents])
 
     def hold_proven_keys(self, texts: Sequence[bytes]) -> set[int]:
@@ -166,10 +171,7 @@ class Scanner:
 
         if self._proving is None:
             self._proving = Detector([rule for rule in self.settings.rules if rule.checksum])
-        # each after a NUL and a newline: no match runs on from one text into the next
-        block = _SEPARATOR + _SEPARATOR.join(texts)
-        starts = list(accumulate(len(_SEPARATOR) + len(text) for text in texts[:-1]))
-        starts = [len(_SEPARATOR), *(start + len(_SEPARATOR) for start in starts)]
+        block, starts = _joined(texts)
         guard = self.detector.guard
         return {
             bisect_right(starts, candidate.start) - 1
