@@ -283,9 +283,13 @@ def allow_comment_reason(line: bytes) -> str | None:
     """The reason an allow comment on `line` gives ("" for none), or None when the line
     has no allow comment: `nexpay-scan: allow`, then nothing or blanks and a reason, up
     to the end of the line or a comment closer (`*/`, `-->`, ...). Linear in the line,
-    however it is padded (no regex that could backtrack)."""
+    however it is padded (no regex that could backtrack). A "line" that holds a NUL is no
+    line of text but a run of binary content (an archive's members with their headers
+    between them): a comment there is not obeyed, or a key at the end of one member would
+    be allowed by a comment opening the next (a member stored as is is read as its own
+    text, whose lines are its own: see `Scanner.scan`)."""
     at = line.rfind(_ALLOW_MARK)
-    if at < 0:
+    if at < 0 or b"\0" in line:
         return None
     rest = line[at + len(_ALLOW_MARK) :].lstrip(_BLANK)
     if not rest.startswith(_ALLOW_WORD):

@@ -60,6 +60,16 @@ def _in_utf16(view: DecodedView) -> bool:
     return bool(view.spans) and view.spans[0].kind == "utf16"
 
 
+def _stored_member(found: Finding, sighting: Sighting) -> None:
+    """What a key's sighting in an archive member stored as is (the same bytes the plain
+    scan found it in) adds to that finding: the member it is in, and the member's own
+    allow comment on its line (the archive's "line" runs through binary headers)."""
+    if sighting.note is not None and sighting.note not in found.notes:
+        found.notes.append(sighting.note)
+    if sighting.allowed and found.suppression is None:
+        found.suppression = Suppression("inSource", sighting.allowed)
+
+
 def _joined(contents: Sequence[bytes]) -> tuple[bytes, list[int]]:
     """`contents` in one block, each after a NUL and a newline (no base64 run, escape,
     word or match runs on from one into the next), and where each starts in it."""
@@ -129,9 +139,8 @@ class Scanner:
             # of the same token, is reported once
             key = (candidate.rule.id, candidate.value, sighting.line)
             if sighting.note is not None and key in seen:
-                first = seen[key]  # (a key in a stored member: the plain one says where)
-                if sighting.note.startswith("in ") and sighting.note not in first.notes:
-                    first.notes.append(sighting.note)
+                if sighting.note.startswith("in "):
+                    _stored_member(seen[key], sighting)
                 continue
             finding = self._finding(candidate, path, sighting.line, sighting.column, commit)
             seen.setdefault(key, finding)

@@ -342,3 +342,27 @@ def test_a_key_in_a_member_stored_as_is_is_reported_once_and_names_the_member(
     assert finding["match"] == secret(43)
     assert finding["line"] == archive.count(b"\n", 0, at) + 1
     assert finding["notes"] == [f"in {kind}:app/.env"]
+
+
+@pytest.mark.parametrize("kind", ["tar", "zip"])
+def test_an_allow_comment_opening_the_next_member_does_not_allow_a_key(
+    cli: CliRun, tmp_path: Path, kind: str
+) -> None:
+    """In an archive stored as is, a member ending in a key (no line break) and the next
+    opening with `# nexpay-scan: allow` make one "line" of the archive, through the next
+    member's header: the comment allowed the key. Only the member's own line counts."""
+    members = {
+        "app/.env": f"NEXPAY_SECRET={secret(44)}".encode(),
+        "b.txt": b"# nexpay-scan: allow\n",
+    }
+    allowed = {"app/.env": f"NEXPAY_SECRET={secret(45)}  # nexpay-scan: allow fixture\n".encode()}
+    for name, content in (("decoy", members), ("fixture", allowed)):
+        archive = tar_of(content, "w") if kind == "tar" else zip_of(content, zipfile.ZIP_STORED)
+        (tmp_path / name).write_bytes(archive)
+    run = cli("files", str(tmp_path), "--format", "json", "--no-redact")
+    assert run.code == 1
+    document = run.json()
+    assert [(f["file"], f["match"]) for f in document["findings"]] == [("decoy", secret(44))]
+    [suppressed] = document["suppressed"]
+    assert (suppressed["file"], suppressed["match"]) == ("fixture", secret(45))
+    assert suppressed["notes"] == [f"in {kind}:app/.env"]
