@@ -479,12 +479,14 @@ def test_big_blobs_with_four_readers_give_every_key(
     cli: CliRun, repo: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Blobs big enough that only two of the readers take them (the memory bound; here
-    lowered to 256 KB, with batches of 64 KB) beside small ones, read by four readers: the
-    findings of one reader and of the diff engine, for the whole history and a range."""
+    lowered to 256 KB, with batches of 64 KB, or 32 KB read in process) beside small ones,
+    read by four readers: the findings of one reader and of the diff engine, for the
+    whole history and a range."""
     from nexpay_scan.sources import blobs
 
     monkeypatch.setattr(blobs, "BIG_BATCH", 256 << 10)
     monkeypatch.setattr(blobs, "CHUNK_BYTES", 64 << 10)
+    monkeypatch.setattr(blobs, "IN_PROCESS_CHUNK_BYTES", 32 << 10)
     repo.write("start.txt", "start\n")
     repo.commit("start")
     for n in range(6):
@@ -513,3 +515,58 @@ def test_engines_agree_on_a_sha256_store(cli: CliRun, tmp_path: Path) -> None:
     for jobs in ("1", "2"):
         assert sorted(map(_key, _history(cli, repo, "--engine", "blob", "--jobs", jobs))) == diff
     assert len(diff) == 6
+
+
+def _blobs_listed(repo: Repo) -> tuple[list[bytes], list[int]]:
+    listing = repo.git(
+        "cat-file", "--batch-all-objects", "--batch-check=%(objectname) %(objecttype) %(objectsize)"
+    )
+    blobs = [line.split() for line in listing.splitlines() if " blob " in line]
+    return [sha.encode() for sha, _, _ in blobs], [int(size) for _, _, size in blobs]
+
+
+def test_blobs_read_in_this_process_come_as_git_cat_file_writes_them(deltified: Repo) -> None:
+    """A whole history's or a branch's blobs are read in the reader's own process through
+    libgit2 (no pipe from a git): every blob of a store of deep delta chains, two packs and
+    a loose object comes framed byte for byte as `git cat-file --batch` writes it."""
+    from nexpay_scan.sources import object_store
+
+    assert object_store.load()
+    store = object_store.opened(deltified.path)
+    assert store is not None
+    ids, sizes = _blobs_listed(deltified)
+    assert len(ids) > 120
+    assert store.block(ids, sizes) == object_store.read_by_git(deltified.path, (), ids)
+
+
+def test_a_batch_libgit2_cannot_read_as_listed_is_left_to_git(deltified: Repo) -> None:
+    """An object libgit2 does not find, one that is no blob, or a blob of another size
+    than listed: the batch is not read here (git reads it, and says what is wrong)."""
+    from nexpay_scan.sources import object_store
+
+    assert object_store.load()
+    store = object_store.opened(deltified.path)
+    assert store is not None
+    ids, sizes = _blobs_listed(deltified)
+    tree = deltified.git("rev-parse", "HEAD^{tree}").strip().encode()
+    assert store.block(ids[:3], sizes[:3]) is not None
+    assert store.block([*ids[:3], b"0" * 40], [*sizes[:3], 10]) is None
+    assert store.block([*ids[:3], tree], [*sizes[:3], 100]) is None
+    assert store.block(ids[:3], [*sizes[:2], sizes[2] + 1]) is None
+    assert object_store.read_by_git(deltified.path, (), [b"0" * 40]) == b"0" * 40 + b" missing\n"
+
+
+@pytest.mark.parametrize("selection", [[], ["--branch", "main"], ["--branch", "side"]])
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_blobs_read_in_process_or_by_git_give_the_same_findings(
+    cli: CliRun, tangled: Repo, monkeypatch: pytest.MonkeyPatch, selection: list[str], jobs: str
+) -> None:
+    """Where git's objects may be elsewhere than libgit2 would look (GIT_DIR, or a
+    pre-receive hook's quarantine, set in the environment), git reads the blobs: the
+    findings are the same either way."""
+    args = ("--engine", "blob", "--jobs", jobs, *selection)
+    in_process = sorted(map(_key, _history(cli, tangled, *args)))
+    monkeypatch.setenv("GIT_DIR", str(tangled.path / ".git"))
+    by_git = sorted(map(_key, _history(cli, tangled, *args)))
+    assert by_git == in_process
+    assert in_process

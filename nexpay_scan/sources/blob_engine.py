@@ -131,6 +131,7 @@ def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> 
             listing=listing,
             stats=scan.stats,
             progress=scan.progress,
+            in_process=True,
         )
         extra: list[Finding] = []
         if hits:
@@ -163,7 +164,7 @@ def _selection(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> None
     try:
         try:
             listing = BlobListing(lister.ids())
-            hits, oversized = _searched(scan, rev_args, workers, listing, messages)
+            hits, oversized = _searched(scan, rev_args, workers, listing, messages, branches)
             found = lister.introductions(hits | {sha for sha, _ in oversized})
         finally:
             lister.close()
@@ -186,10 +187,12 @@ def _searched(
     workers: int,
     listing: BlobListing,
     messages: list[Background],
+    in_process: bool,
 ) -> tuple[set[bytes], list[tuple[bytes, int]]]:
-    """The blobs `listing` names read and searched (`blobs_with_candidates`), the messages'
-    log of `rev_args` started beside them once the readers are up (into `messages`): the
-    blobs with a hit, and those over the size limit (id, size), unread."""
+    """The blobs `listing` names read and searched (`blobs_with_candidates`, `in_process`
+    for branches: see there), the messages' log of `rev_args` started beside them once
+    the readers are up (into `messages`): the blobs with a hit, and those over the size
+    limit (id, size), unread."""
     scan.progress.start(0, "bytes")
     oversized: list[tuple[bytes, int]] = []
     hits = blobs_with_candidates(
@@ -203,6 +206,7 @@ def _searched(
         started=lambda: messages.append(
             messages_beside(scan.repo, rev_args, scan.scanner, tags=scan.tags_of_range)
         ),
+        in_process=in_process,
     )
     return hits, oversized
 

@@ -23,6 +23,7 @@ from nexpay_scan.prefilter import prefilter_for, suspect_objects
 from nexpay_scan.progress import Progress
 from nexpay_scan.records import Record
 from nexpay_scan.scan import Scanner
+from nexpay_scan.sources import object_store
 from nexpay_scan.sources.delta_order import WINDOW_BLOBS, FamilyWindow
 from nexpay_scan.sources.git import (
     SpooledGit,
@@ -38,6 +39,11 @@ if TYPE_CHECKING:
     from typing import IO
 
 CHUNK_BYTES = 2 << 20
+# Batches read in the reader's own process (`object_store`) are half as big: the reader
+# holds the blobs libgit2 read (and its 16 MB of delta bases) beside the block made of
+# them. With 2 MB batches and 8 MB of pack windows, ipython's whole history peaked at
+# 147-150 MB over the process tree; with 1 MB and 4 MB, 138-142, in the same time.
+IN_PROCESS_CHUNK_BYTES = CHUNK_BYTES // 2
 # a batch this big (a big blob in it) goes to one of the first BIG_READERS readers only
 BIG_BATCH = 8 << 20
 BIG_READERS = 2
@@ -88,7 +94,8 @@ WALK_GIT = (
 
 
 class Batch:
-    """Blobs for one worker to read in one go (about CHUNK_BYTES of them)."""
+    """Blobs for one worker to read in one go (about CHUNK_BYTES of them, or
+    IN_PROCESS_CHUNK_BYTES)."""
 
     __slots__ = ("ids", "sizes", "total")
 
@@ -161,6 +168,8 @@ class BlobSearch(Record):
     listing: BlobListing
     stats: Stats
     progress: Progress
+    # read in this process through libgit2 (`object_store`) where it can, not by git
+    in_process: bool = False
 
 
 def blobs_with_candidates(
@@ -174,6 +183,7 @@ def blobs_with_candidates(
     stats: Stats,
     progress: Progress,
     started: Callable[[], None] = lambda: None,
+    in_process: bool = False,
 ) -> set[bytes]:
     """Ids of the blobs in which some rule finds something (before any path filter); the
     blobs over the size limit, never read, go to `oversized` (id, size).
@@ -184,7 +194,9 @@ def blobs_with_candidates(
     threads would share one core), threads elsewhere. `started` runs once the readers are
     up, before the listing: what else the caller runs beside on a thread starts there,
     after any fork (a thread running across a fork can leave a lock held in the child).
-    `on_first` runs once, as soon as the first such blob turns up."""
+    `on_first` runs once, as soon as the first such blob turns up. With `in_process`
+    (a whole history, branches: reads of hundreds of MB), each reader reads the blobs
+    itself through libgit2 where it can (`object_store`), not through a git's pipe."""
     from nexpay_scan.sources import blob_processes
 
     readers = blob_processes.in_processes if blob_processes.can_fork() else _in_threads
@@ -198,6 +210,7 @@ def blobs_with_candidates(
         listing,
         stats,
         progress,
+        in_process and object_store.load(),
     )
     try:
         return readers(search)
@@ -264,7 +277,8 @@ def list_into(search: BlobSearch, readers: list[Callable[[Batch], None]]) -> Non
     """Streams the blob list into batches, dealt to the readers in turn; blobs over the
     size limit are counted and left out. The store's listing is dealt a window at a time,
     each in delta-family order (see `delta_order`); a selection's as it comes."""
-    dealer = _Dealer(readers, search.stats, search.progress)
+    chunk = IN_PROCESS_CHUNK_BYTES if search.in_process else CHUNK_BYTES
+    dealer = _Dealer(readers, search.stats, search.progress, chunk)
     ordered = search.listing.ids is None
     window = FamilyWindow()
     with search.listing.opened(search.repo) as output:
@@ -294,16 +308,20 @@ def _listed_blocks(
 
 
 class _Dealer:
-    """Cuts the blobs it is given into batches of about CHUNK_BYTES, each dealt to the
+    """Cuts the blobs it is given into batches of about `chunk` bytes, each dealt to the
     next reader in turn; their bytes count as scanned (stats, progress total). A batch of
     BIG_BATCH bytes or more (a big blob) goes to one of the first BIG_READERS readers
     only, in turn: a reader holds a few copies of what it searches, and four readers
     each on a 47 MB blob at once peaked at 309 MB."""
 
     def __init__(
-        self, readers: list[Callable[[Batch], None]], stats: Stats, progress: Progress
+        self,
+        readers: list[Callable[[Batch], None]],
+        stats: Stats,
+        progress: Progress,
+        chunk: int,
     ) -> None:
-        self.readers, self.stats, self.progress = readers, stats, progress
+        self.readers, self.stats, self.progress, self.chunk = readers, stats, progress, chunk
         self.batch, self.turn, self.big_turn = Batch(), 0, 0
 
     def add(self, ids: list[bytes], sizes: list[int]) -> None:
@@ -313,12 +331,12 @@ class _Dealer:
         while taken < len(ids):
             # up to and including the blob that brings the batch to CHUNK_BYTES
             done = ends[taken - 1] if taken else 0
-            last = min(bisect_left(ends, done + CHUNK_BYTES - batch.total), len(ids) - 1)
+            last = min(bisect_left(ends, done + self.chunk - batch.total), len(ids) - 1)
             batch.ids += ids[taken : last + 1]
             batch.sizes += sizes[taken : last + 1]
             batch.total += ends[last] - done
             taken = last + 1
-            if batch.total >= CHUNK_BYTES:
+            if batch.total >= self.chunk:
                 self._deal(batch)
                 batch = self.batch = Batch()
 
@@ -376,7 +394,13 @@ def read_batches(
     batch on), this thread reads the objects back whole, searches them as one block and
     tells `searched` the ids with a hit. However it ends, the batches are taken to their
     end (`next_batch` gives None), so the lister never waits on this reader; `aborted` is
-    called first when it ends by an exception (it can make `next_batch` end at once)."""
+    called first when it ends by an exception (it can make `next_batch` end at once).
+    With `search.in_process`, this process reads the blobs itself where it can
+    (`_read_in_process`)."""
+    store = object_store.opened(search.repo) if search.in_process else None
+    if store is not None:
+        _read_in_process(search, store, next_batch, searched, aborted)
+        return
     scanner = search.scanner
     try:
         process = piped(
@@ -407,6 +431,27 @@ def read_batches(
         process.wait()
 
 
+def _read_in_process(
+    search: BlobSearch,
+    store: object_store.ObjectStore,
+    next_batch: Callable[[], Batch | None],
+    searched: Callable[[Batch, set[bytes]], None],
+    aborted: Callable[[], None],
+) -> None:
+    """`read_batches` reading through `store`; a batch it cannot read whole, by git."""
+    try:
+        while (batch := next_batch()) is not END:
+            data = store.block(batch.ids, batch.sizes)
+            if data is None:
+                settings = reader_git(search.listing)
+                data = object_store.read_by_git(search.repo, settings, batch.ids)
+            searched(batch, _search_block(data, batch, search.scanner))
+    except BaseException:
+        aborted()
+        _drain(next_batch)
+        raise
+
+
 def _drain(next_batch: Callable[[], Batch | None]) -> None:
     while next_batch() is not END:
         pass
@@ -430,14 +475,23 @@ def _feed(
 
 def _search_batch(stdout: IO[bytes], batch: Batch, scanner: Scanner) -> set[bytes]:
     """Reads the batch's objects as one block and returns the ids of those with a hit."""
-    # each object comes as "<id> blob <size>\n", its content, "\n"
+    return _search_block(stdout.read(_framed(batch)[-1]), batch, scanner)
+
+
+def _framed(batch: Batch) -> list[int]:
+    """Where each of the batch's objects ends in `git cat-file --batch`'s output: each
+    comes as "<id> blob <size>\n", its content, "\n"."""
     framing = len(batch.ids[0]) + 8
+    return list(accumulate(framing + len(str(size)) + size for size in batch.sizes))
+
+
+def _search_block(data: bytes, batch: Batch, scanner: Scanner) -> set[bytes]:
+    """The ids of the batch's objects with a hit, in `data`, the batch as `git cat-file
+    --batch` writes it."""
     sizes = batch.sizes
-    ends = list(accumulate(framing + len(str(size)) + size for size in sizes))
+    ends = _framed(batch)
     starts = [end - size - 1 for end, size in zip(ends, sizes, strict=True)]
-    total = ends[-1]
-    data = stdout.read(total)
-    if len(data) != total or not data.startswith(batch.ids[0] + b" blob "):
+    if len(data) != ends[-1] or not data.startswith(batch.ids[0] + b" blob "):
         raise FatalError("git cat-file returned an object other than the one asked for")
     hits: set[bytes] = set()
     prefilter = prefilter_for(scanner.detector.keywords)

@@ -1,0 +1,120 @@
+"""Blobs read in this process, from the repository's own object store, through libgit2
+(pygit2): the blob engine's reading of a whole history or of branches (see `blobs`).
+
+`git cat-file --batch` hands every blob over a pipe. On a whole history that is most of
+the cost: celery's 934 MB of blobs took 2.4-2.5 CPU-s through the pipe (git 1.0 of its
+own, then 0.8 in the kernel writing the pipe and 0.5 reading it), and 0.9-1.2 CPU-s read
+here (`bench/README.md`). A blob is the same bytes by its id whichever reads it, so the
+readers build exactly the block `git cat-file --batch` would have written and search it
+as before.
+
+git stays the reader wherever this one might not see what git sees, and for whatever
+this one cannot read: pygit2 not installed, git's place for objects set by the
+environment (a hook's quarantine, GIT_DIR), a repository libgit2 will not open (an
+extension it does not know, SHA-256 objects), an object it cannot read. A batch with such
+an object is read again by git, whole (`read_by_git`).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from nexpay_scan.sources.git import git_command
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+# git reads its objects from elsewhere when one of these is set (a pre-receive hook's
+# quarantine sets the first two): libgit2, opened on the repository, would not
+_GIT_PLACES = (
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_QUARANTINE_PATH",
+    "GIT_DIR",
+    "GIT_COMMON_DIR",
+)
+# 1 MB pack windows, 4 MB of them mapped at most (the readers' git: 8 MB): libgit2 keeps
+# 16 MB of delta bases of its own (git: 4), and the memory bound holds for the whole
+# process tree (see `blobs.IN_PROCESS_CHUNK_BYTES`)
+_WINDOW_BYTES = 1 << 20
+_MAPPED_BYTES = 4 << 20
+
+_loaded: list[Any] = []  # the pygit2 module, once loaded
+
+
+def load() -> bool:
+    """Imports pygit2 and sets libgit2 up for reading blobs (once per process): no hash
+    check on each read (git cat-file does none either; with it, reading took three times
+    as long), no object cache, small pack windows. False when pygit2 is not installed (or
+    too old), or when the environment points git elsewhere (checked at each scan). Called
+    before the readers are forked, so that they share the import (60-90 ms)."""
+    if any(os.environ.get(name) for name in _GIT_PLACES):
+        return False
+    if _loaded:
+        return True
+    try:
+        import pygit2
+    except ImportError:
+        return False
+    try:
+        pygit2.settings.enable_strict_hash_verification(False)
+        pygit2.settings.enable_caching(False)
+        pygit2.settings.mwindow_size = _WINDOW_BYTES
+        pygit2.settings.mwindow_mapped_limit = _MAPPED_BYTES
+    except (AttributeError, ValueError, pygit2.GitError):
+        return False
+    _loaded.append(pygit2)
+    return True
+
+
+class ObjectStore:
+    """The repository's object store, opened in this process (after any fork: each
+    reader opens its own, as each ran its own git)."""
+
+    def __init__(self, repository: Any) -> None:
+        self._get = repository.get
+
+    def block(self, ids: Sequence[bytes], sizes: Sequence[int]) -> bytes | None:
+        """The blobs `ids` framed as `git cat-file --batch` writes them (`<id> blob
+        <size>`, a newline, the content, a newline), or None if one cannot be read here
+        or is not the blob of that size the listing said."""
+        pygit2 = _loaded[0]
+        parts: list[bytes | memoryview] = []
+        get, blob_type = self._get, pygit2.Blob
+        try:
+            for sha, size in zip(ids, sizes, strict=True):
+                blob = get(sha.decode("ascii"))
+                if type(blob) is not blob_type or blob.size != size:
+                    return None
+                # (a view of libgit2's own buffer: the join below is the one copy)
+                parts += (sha, b" blob ", b"%d\n" % size, memoryview(blob), b"\n")
+        except (KeyError, ValueError, UnicodeDecodeError, pygit2.GitError):
+            return None
+        return b"".join(parts)
+
+
+def opened(repo: Path) -> ObjectStore | None:
+    """The object store of `repo` through libgit2, if `load` succeeded and libgit2 opens
+    the repository; else None (git reads)."""
+    if not _loaded:
+        return None
+    pygit2 = _loaded[0]
+    try:
+        return ObjectStore(pygit2.Repository(os.fspath(repo)))
+    except (KeyError, ValueError, OSError, pygit2.GitError):
+        return None
+
+
+def read_by_git(repo: Path, settings: Sequence[str], ids: Sequence[bytes]) -> bytes:
+    """What `git cat-file --batch` writes for `ids`: a batch this process could not read."""
+    return subprocess.run(
+        git_command(repo, *settings, "cat-file", "--batch"),
+        input=b"".join(sha + b"\n" for sha in ids),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        check=False,
+    ).stdout
