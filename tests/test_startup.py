@@ -48,7 +48,7 @@ NOT_ON_THE_HOOK_PATH = (
     "zipfile",
     "tarfile",
     "git.cmd",  # GitPython (its "git" package name is a word of the output): `org` only
-    "pygit2",  # libgit2: a whole history's or a branch's blob readers only
+    "pygit2",  # libgit2: a whole history's blob readers only
     "distributed",
     # the structure reader (its regexes): only when a legacy-shaped value near "nexpay" asks
     "nexpay_scan.structure.decision",

@@ -22,6 +22,7 @@ from pathlib import Path
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding, Suppression
 from nexpay_scan.scan import Scanner
+from nexpay_scan.sources import object_store
 from nexpay_scan.sources.arenas import one_malloc_arena
 from nexpay_scan.sources.blob_reader import BlobReader
 from nexpay_scan.sources.blobs import (
@@ -113,6 +114,7 @@ def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> 
         walks.append(TreeWalk(repo, rev_args))
 
     store = store_listing(repo)
+    object_store.load_beside()  # (while the messages are read: see there)
     try:
         # read while git lists the store: both are short, and neither runs beside the
         # blob readers (`git log` holds every message it has shown: tens of MB)
@@ -164,7 +166,7 @@ def _selection(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> None
     try:
         try:
             listing = BlobListing(lister.ids())
-            hits, oversized = _searched(scan, rev_args, workers, listing, messages, branches)
+            hits, oversized = _searched(scan, rev_args, workers, listing, messages)
             found = lister.introductions(hits | {sha for sha, _ in oversized})
         finally:
             lister.close()
@@ -187,12 +189,10 @@ def _searched(
     workers: int,
     listing: BlobListing,
     messages: list[Background],
-    in_process: bool,
 ) -> tuple[set[bytes], list[tuple[bytes, int]]]:
-    """The blobs `listing` names read and searched (`blobs_with_candidates`, `in_process`
-    for branches: see there), the messages' log of `rev_args` started beside them once
-    the readers are up (into `messages`): the blobs with a hit, and those over the size
-    limit (id, size), unread."""
+    """The blobs `listing` names read and searched (`blobs_with_candidates`), the messages'
+    log of `rev_args` started beside them once the readers are up (into `messages`): the
+    blobs with a hit, and those over the size limit (id, size), unread."""
     scan.progress.start(0, "bytes")
     oversized: list[tuple[bytes, int]] = []
     hits = blobs_with_candidates(
@@ -206,7 +206,6 @@ def _searched(
         started=lambda: messages.append(
             messages_beside(scan.repo, rev_args, scan.scanner, tags=scan.tags_of_range)
         ),
-        in_process=in_process,
     )
     return hits, oversized
 

@@ -195,10 +195,11 @@ def blobs_with_candidates(
     up, before the listing: what else the caller runs beside on a thread starts there,
     after any fork (a thread running across a fork can leave a lock held in the child).
     `on_first` runs once, as soon as the first such blob turns up. With `in_process`
-    (a whole history, branches: reads of hundreds of MB), each reader reads the blobs
-    itself through libgit2 where it can (`object_store`), not through a git's pipe."""
+    (a whole history: reads of hundreds of MB), each reader reads the blobs itself
+    through libgit2 where it can (`object_store`), not through a git's pipe."""
     from nexpay_scan.sources import blob_processes
 
+    in_process = object_store.ready(in_process)  # (first: it may end a thread)
     readers = blob_processes.in_processes if blob_processes.can_fork() else _in_threads
     search = BlobSearch(
         repo,
@@ -210,7 +211,7 @@ def blobs_with_candidates(
         listing,
         stats,
         progress,
-        in_process and object_store.load(),
+        in_process,
     )
     try:
         return readers(search)

@@ -1,5 +1,5 @@
 """Blobs read in this process, from the repository's own object store, through libgit2
-(pygit2): the blob engine's reading of a whole history or of branches (see `blobs`).
+(pygit2): the blob engine's reading of a whole history (see `blobs`).
 
 `git cat-file --batch` hands every blob over a pipe. On a whole history that is most of
 the cost: celery's 934 MB of blobs took 2.4-2.5 CPU-s through the pipe (git 1.0 of its
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -42,8 +43,36 @@ _GIT_PLACES = (
 # process tree (see `blobs.IN_PROCESS_CHUNK_BYTES`)
 _WINDOW_BYTES = 1 << 20
 _MAPPED_BYTES = 4 << 20
+# pack files held open at once (libgit2's default: no bound; a clone never repacked can
+# hold thousands of packs, past the limit on open files), the least recent closed first
+_OPEN_PACKS = 128
 
 _loaded: list[Any] = []  # the pygit2 module, once loaded
+_loading: list[threading.Thread] = []  # `load_beside`'s thread, until `load` waits for it
+
+
+def load_beside() -> None:
+    """Starts loading pygit2 (`load`) on a thread, while this one waits on git for other
+    work: the import is not on the scan's path. `load` waits for it, before any fork."""
+    if _loaded or _loading or _elsewhere():
+        return
+    thread = threading.Thread(target=_load, daemon=True)
+    thread.start()
+    _loading.append(thread)
+
+
+def _elsewhere() -> bool:
+    return any(os.environ.get(name) for name in _GIT_PLACES)
+
+
+def ready(wanted: bool) -> bool:
+    """Whether a scan that `wanted` to read in process does (`load`); either way, no
+    thread of `load_beside` runs once it returns (the readers may be forked)."""
+    if wanted:
+        return load()
+    while _loading:
+        _loading.pop().join()
+    return False
 
 
 def load() -> bool:
@@ -51,9 +80,14 @@ def load() -> bool:
     check on each read (git cat-file does none either; with it, reading took three times
     as long), no object cache, small pack windows. False when pygit2 is not installed (or
     too old), or when the environment points git elsewhere (checked at each scan). Called
-    before the readers are forked, so that they share the import (60-90 ms)."""
-    if any(os.environ.get(name) for name in _GIT_PLACES):
-        return False
+    before the readers are forked, so that they share the import (60-90 ms); no thread
+    of `load_beside` runs once it returns."""
+    while _loading:
+        _loading.pop().join()
+    return not _elsewhere() and _load()
+
+
+def _load() -> bool:
     if _loaded:
         return True
     try:
@@ -65,6 +99,7 @@ def load() -> bool:
         pygit2.settings.enable_caching(False)
         pygit2.settings.mwindow_size = _WINDOW_BYTES
         pygit2.settings.mwindow_mapped_limit = _MAPPED_BYTES
+        pygit2.settings.mwindow_file_limit = _OPEN_PACKS
     except (AttributeError, ValueError, pygit2.GitError):
         return False
     _loaded.append(pygit2)
