@@ -4,9 +4,9 @@
 `git cat-file --batch` hands every blob over a pipe, which on a whole history cost more
 than git's reading itself: celery's 934 MB of blobs took 2.4-2.5 CPU-s through the pipe
 (git 1.0 of its own, then 0.8 in the kernel writing the pipe and 0.5 reading it), and
-1.0-1.3 CPU-s read here; the whole scan, 10-17% less CPU (`bench/README.md`). A blob is the same bytes by its id whichever reads it, so the
-readers build exactly the block `git cat-file --batch` would have written and search it
-as before.
+1.0-1.3 CPU-s read here; the whole scan, 10-17% less CPU (`bench/README.md`). A blob is
+the same bytes by its id whichever reads it, so the readers build exactly the block `git
+cat-file --batch` would have written and search it as before.
 
 git stays the reader wherever this one might not see what git sees, and for whatever
 this one cannot read: pygit2 not installed, git's place for objects set by the
@@ -49,16 +49,28 @@ _OPEN_PACKS = 128
 
 _loaded: list[Any] = []  # the pygit2 module, once loaded
 _loading: list[threading.Thread] = []  # `load_beside`'s thread, until `load` waits for it
+# (scans may run on several threads of one process: `org`'s Dask workers)
+_lock = threading.Lock()
 
 
 def load_beside() -> None:
     """Starts loading pygit2 (`load`) on a thread, while this one waits on git for other
     work: the import is not on the scan's path. `load` waits for it, before any fork."""
-    if _loaded or _loading or _elsewhere():
-        return
-    thread = threading.Thread(target=_load, daemon=True)
-    thread.start()
-    _loading.append(thread)
+    with _lock:
+        if _loaded or _loading or _elsewhere():
+            return
+        thread = threading.Thread(target=_load, daemon=True)
+        thread.start()
+        _loading.append(thread)
+
+
+def _wait_for_loading() -> None:
+    while True:
+        with _lock:
+            if not _loading:
+                return
+            thread = _loading.pop()
+        thread.join()
 
 
 def _elsewhere() -> bool:
@@ -70,8 +82,7 @@ def ready(wanted: bool) -> bool:
     thread of `load_beside` runs once it returns (the readers may be forked)."""
     if wanted:
         return load()
-    while _loading:
-        _loading.pop().join()
+    _wait_for_loading()
     return False
 
 
@@ -82,8 +93,7 @@ def load() -> bool:
     too old), or when the environment points git elsewhere (checked at each scan). Called
     before the readers are forked, so that they share the import (60-90 ms); no thread
     of `load_beside` runs once it returns."""
-    while _loading:
-        _loading.pop().join()
+    _wait_for_loading()
     return not _elsewhere() and _load()
 
 
