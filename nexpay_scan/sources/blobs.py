@@ -42,7 +42,7 @@ CHUNK_BYTES = 2 << 20
 # Batches read in the reader's own process (`object_store`) are half as big: the reader
 # holds the blobs libgit2 read (and its 16 MB of delta bases) beside the block made of
 # them. With 2 MB batches and 8 MB of pack windows, ipython's whole history peaked at
-# 147-150 MB over the process tree; with 1 MB and 4 MB, 138-142, in the same time.
+# 147-150 MB over the process tree; with 1 MB and 4 MB, 138-144, in the same time.
 IN_PROCESS_CHUNK_BYTES = CHUNK_BYTES // 2
 # a batch this big (a big blob in it) goes to one of the first BIG_READERS readers only
 BIG_BATCH = 8 << 20
@@ -330,7 +330,7 @@ class _Dealer:
         ends = list(accumulate(sizes))
         taken = 0
         while taken < len(ids):
-            # up to and including the blob that brings the batch to CHUNK_BYTES
+            # up to and including the blob that brings the batch to `chunk` bytes
             done = ends[taken - 1] if taken else 0
             last = min(bisect_left(ends, done + self.chunk - batch.total), len(ids) - 1)
             batch.ids += ids[taken : last + 1]
