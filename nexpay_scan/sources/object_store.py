@@ -60,7 +60,10 @@ def load_beside() -> None:
         if _loaded or _loading or _elsewhere():
             return
         thread = threading.Thread(target=_load, daemon=True)
-        thread.start()
+        try:
+            thread.start()
+        except RuntimeError:  # (no thread to be had: `load` imports it, when asked)
+            return
         _loading.append(thread)
 
 
