@@ -598,3 +598,24 @@ def test_a_store_of_hundreds_of_packs_is_read_whole(cli: CliRun, tmp_path: Path)
     blob = _history(cli, repo, "--engine", "blob", "--jobs", "2")
     assert sorted(map(_key, blob)) == diff
     assert len(diff) == 6
+
+
+def test_a_corrupt_pack_fails_in_process_as_through_git(
+    cli: CliRun, deltified: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bytes of a pack overwritten (a disk error, a bad copy): libgit2 cannot read the
+    batch, git is asked, and the scan fails with git's one-line error, as when git reads
+    every blob (`GIT_DIR` set): never a clean result, never a traceback."""
+    pack = next((deltified.path / ".git" / "objects" / "pack").glob("*.pack"))
+    pack.chmod(0o644)
+    data = bytearray(pack.read_bytes())
+    for offset in range(len(data) // 3, len(data) // 3 + 200, 7):
+        data[offset] ^= 0x5A
+    pack.write_bytes(bytes(data))
+    in_process = cli("history", "--repo", str(deltified.path), "--engine", "blob")
+    monkeypatch.setenv("GIT_DIR", str(deltified.path / ".git"))
+    by_git = cli("history", "--repo", str(deltified.path), "--engine", "blob")
+    assert in_process.code == by_git.code == 2
+    # (git names the pack from the repository's top, or as GIT_DIR names it)
+    assert in_process.err == by_git.err.replace(f"{deltified.path}/", "")
+    assert len(in_process.err.strip().splitlines()) == 1 and "Traceback" not in in_process.err
