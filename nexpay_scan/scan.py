@@ -89,6 +89,8 @@ class Sighting(Record):
     note: str | None
     git_line: int  # the line as git counts lines (`\n` only): what a patch's lines name
     allowed: str | None = None  # why an allow comment on its line allows it
+    # in an archive member stored as is: the same bytes the plain scan sees (`_stored`)
+    stored: bool = False
 
 
 class Scanner:
@@ -139,7 +141,7 @@ class Scanner:
             # of the same token, is reported once
             key = (candidate.rule.id, candidate.value, sighting.line)
             if sighting.note is not None and key in seen:
-                if sighting.note.startswith("in "):
+                if sighting.stored:
                     _stored_member(seen[key], sighting)
                 continue
             finding = self._finding(candidate, path, sighting.line, sighting.column, commit)
@@ -230,6 +232,7 @@ class Scanner:
         """Sightings in text decoded from `data`, placed at the encoded text in `data`."""
         guard = self.detector.guard
         lines = Lines(view.data, guard)
+        note, stored = decoded_note(view), _stored(view)
         for candidate in self.detector.candidates(view.data, binary=looks_binary(view.data)):
             if not view.decoded(candidate.start, candidate.end):
                 continue  # context copied around a token: the plain scan looked there
@@ -247,8 +250,7 @@ class Scanner:
             if _in_utf16(view):  # lines and columns count the UTF-16 file's characters
                 line, column = view.position(data, candidate.start)
             allowed = allow_comment(candidate, place) or allow_comment(candidate, origin)
-            note = decoded_note(view)
-            yield Sighting(candidate, line, column, note, origin.git_line, allowed)
+            yield Sighting(candidate, line, column, note, origin.git_line, allowed, stored)
 
     def _finding(
         self, candidate: Candidate, path: str, line: int, column: int, commit: Commit | None

@@ -205,7 +205,8 @@ def _pieces(
     could hold a key, and any once GIVEN_BACK_MOST is reached: a bomb of zeros stops
     there), what is left of it is named and not read. A member that is an archive itself
     is read as one content (`_archive_inside`); past that, a tar's bytes are read on in
-    pieces like any member's (its members' bytes are in it as they are), and named."""
+    pieces like any member's (its members' bytes are in it as they are), and named: such
+    a member holds twice MAX_MEMBER_SIZE at most (the tar read whole, then its pieces)."""
     from functools import partial
 
     stream = _opened(open_)

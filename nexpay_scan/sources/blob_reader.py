@@ -21,7 +21,7 @@ PIECE_BYTES = 1 << 20  # how much of a blob is held at once when it is passed ov
 # pipe's 64 KiB, so that writing them never waits for git.
 AHEAD = 512
 
-_CAT_FILE_DIED = (
+CAT_FILE_DIED = (
     "git cat-file stopped before reading every object: the object store is corrupt or "
     "unreadable (run `git fsck`)"
 )
@@ -123,7 +123,7 @@ class BlobReader:
         _, stdout = self._pipes()
         header = stdout.readline().split()
         if not header:
-            raise FatalError(_CAT_FILE_DIED)
+            raise FatalError(CAT_FILE_DIED)
         if len(header) != 3:
             return None
         return int(header[2])
@@ -134,13 +134,13 @@ class BlobReader:
             stdin.write(requests)
             stdin.flush()
         except (BrokenPipeError, ValueError):
-            raise FatalError(_CAT_FILE_DIED) from None
+            raise FatalError(CAT_FILE_DIED) from None
 
     def _take(self, size: int) -> bytes:
         _, stdout = self._pipes()
         data = stdout.read(size)
         if len(data) != size:
-            raise FatalError(_CAT_FILE_DIED)
+            raise FatalError(CAT_FILE_DIED)
         stdout.read(1)
         return data
 
@@ -152,7 +152,7 @@ class BlobReader:
         while left > 0:
             piece = stdout.read(min(left, PIECE_BYTES))
             if not piece:  # git stopped mid-object: never a silent short read
-                raise FatalError(_CAT_FILE_DIED)
+                raise FatalError(CAT_FILE_DIED)
             left -= len(piece)
             yield piece
         stdout.read(1)

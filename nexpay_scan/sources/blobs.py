@@ -24,6 +24,7 @@ from nexpay_scan.progress import Progress
 from nexpay_scan.records import Record
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources import object_store
+from nexpay_scan.sources.blob_reader import CAT_FILE_DIED
 from nexpay_scan.sources.delta_order import WINDOW_BLOBS, FamilyWindow
 from nexpay_scan.sources.git import (
     SpooledGit,
@@ -493,7 +494,7 @@ def _search_block(data: bytes, batch: Batch, scanner: Scanner) -> set[bytes]:
     ends = _framed(batch)
     starts = [end - size - 1 for end, size in zip(ends, sizes, strict=True)]
     if len(data) != ends[-1] or not data.startswith(batch.ids[0] + b" blob "):
-        raise FatalError("git cat-file returned an object other than the one asked for")
+        raise FatalError(CAT_FILE_DIED)  # (it died, or said an object is missing)
     hits: set[bytes] = set()
     prefilter = prefilter_for(scanner.detector.keywords)
     suspects = suspect_objects(prefilter, data, starts, batch.sizes)
