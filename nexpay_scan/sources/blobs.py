@@ -477,7 +477,8 @@ def _feed(
 
 def _search_batch(stdout: IO[bytes], batch: Batch, scanner: Scanner) -> set[bytes]:
     """Reads the batch's objects as one block and returns the ids of those with a hit."""
-    return _search_block(stdout.read(_framed(batch)[-1]), batch, scanner)
+    ends = _framed(batch)
+    return _search_block(stdout.read(ends[-1]), batch, scanner, ends)
 
 
 def _framed(batch: Batch) -> list[int]:
@@ -487,11 +488,13 @@ def _framed(batch: Batch) -> list[int]:
     return list(accumulate(framing + len(str(size)) + size for size in batch.sizes))
 
 
-def _search_block(data: bytes, batch: Batch, scanner: Scanner) -> set[bytes]:
+def _search_block(
+    data: bytes, batch: Batch, scanner: Scanner, ends: list[int] | None = None
+) -> set[bytes]:
     """The ids of the batch's objects with a hit, in `data`, the batch as `git cat-file
-    --batch` writes it."""
+    --batch` writes it (`ends`: `_framed(batch)`, if the caller has it)."""
     sizes = batch.sizes
-    ends = _framed(batch)
+    ends = _framed(batch) if ends is None else ends
     starts = [end - size - 1 for end, size in zip(ends, sizes, strict=True)]
     if len(data) != ends[-1] or not data.startswith(batch.ids[0] + b" blob "):
         raise FatalError(CAT_FILE_DIED)  # (it died, or said an object is missing)
