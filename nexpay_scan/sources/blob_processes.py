@@ -26,6 +26,7 @@ from nexpay_scan.sources.blobs import (
     read_batches,
 )
 from nexpay_scan.sources.channel import Channel, ready
+from nexpay_scan.sources.reader_loads import ReaderLoads, ReadersGone
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ class _Reader:
         try:
             self.batches.send((batch.ids, batch.sizes, batch.total))
         except OSError:  # it ended (an error, which its answer names): the listing stops
-            raise _ReaderGone from None
+            raise ReadersGone from None
 
     def stop(self) -> None:
         """Ends it if it still runs, and waits for it: no process is left behind."""
@@ -68,40 +69,43 @@ class _Reader:
         self.gone = True
 
 
-class _ReaderGone(Exception):
-    """A reader process stopped taking batches."""
-
-
 class _Answers:
     """What the reader processes send back, gathered by one thread of this process: after
-    each batch its size and the ids with a hit; at the end the patterns that timed out (or
-    one line saying why the reader failed)."""
+    each batch its size and the ids with a hit (the reader's place in `loads` is freed);
+    at the end the patterns that timed out (or one line saying why the reader failed: the
+    dealing stops)."""
 
-    def __init__(self, scanner: Scanner, first: Callable[[], None], progress: Progress) -> None:
-        self.scanner, self.first, self.progress = scanner, first, progress
+    def __init__(
+        self, scanner: Scanner, first: Callable[[], None], progress: Progress, loads: ReaderLoads
+    ) -> None:
+        self.scanner, self.first, self.progress, self.loads = scanner, first, progress, loads
         self.found: set[bytes] = set()
         self.errors: list[str] = []
         self.ended = 0
         self.done = threading.Event()
 
-    def collect(self, answers: list[Channel]) -> None:
-        """Reads every reader's answers until each has closed its end; then `done` is set."""
+    def collect(self, answers: dict[Channel, int]) -> None:
+        """Reads every reader's answers (each channel's reader numbered as in `loads`)
+        until each has closed its end; then `done` is set. A reader ends only once its
+        batches have ended, unless it failed: then no more batches are dealt."""
         try:
             waiting = list(answers)
             while waiting:
                 for channel in ready(waiting):
                     try:
-                        self.take(channel.recv())
+                        self.take(channel.recv(), answers[channel])
                     except EOFError:
                         waiting.remove(channel)
+                        self.loads.stop()
                     except BaseException as error:  # on_first failing: named, as one line
                         self.errors.append(str(error) or type(error).__name__)
         finally:
             self.done.set()
 
-    def take(self, answer: tuple[Any, ...]) -> None:
+    def take(self, answer: tuple[Any, ...], number: int) -> None:
         kind = answer[0]
         if kind == "batch":
+            self.loads.answered(number)
             self.progress.advance(answer[1])
             if answer[2]:
                 self.found.update(answer[2])
@@ -114,6 +118,7 @@ class _Answers:
             self.ended += 1
         else:
             self.errors.append(answer[1])
+            self.loads.stop()
 
 
 def in_processes(search: BlobSearch) -> set[bytes]:
@@ -135,15 +140,20 @@ def in_processes(search: BlobSearch) -> set[bytes]:
     gc.freeze()
     reads_too = search.listing.ids is None
     readers: list[_Reader] = []
-    answers = _Answers(scanner, search.first, search.progress)
-    own = _OwnShare(search.first, search.progress)
-    collector = threading.Thread(target=answers.collect, args=([],), daemon=True)
+    # the readers, numbered as dealt to: this process's own first if it reads too
+    loads = ReaderLoads(workers)
+    answers = _Answers(scanner, search.first, search.progress, loads)
+    own = _OwnShare(search.first, search.progress, loads)
+    collector = threading.Thread(target=answers.collect, args=({},), daemon=True)
     dealer = threading.Thread(daemon=True)
     try:
         for _ in range(workers - 1 if reads_too else workers):
             readers.append(_fork_reader(search, readers))
+        first_forked = 1 if reads_too else 0
         collector = threading.Thread(
-            target=answers.collect, args=([r.answers for r in readers],), daemon=True
+            target=answers.collect,
+            args=({r.answers: first_forked + n for n, r in enumerate(readers)},),
+            daemon=True,
         )
         collector.start()
         search.started()
@@ -152,7 +162,7 @@ def in_processes(search: BlobSearch) -> set[bytes]:
             deal.insert(0, own.take)
         dealer = threading.Thread(
             target=own.deal,
-            args=(lambda: list_into(search, deal),),
+            args=(lambda: list_into(search, deal, loads),),
             daemon=True,
         )
         dealer.start()
@@ -185,22 +195,23 @@ def in_processes(search: BlobSearch) -> set[bytes]:
 
 
 class _OwnShare:
-    """This process's share of the batches: dealt through a short queue by the lister's
-    thread (`deal`), read by the main thread (`next_batch`, `searched`); `abort` ends
-    both sides at once."""
+    """This process's share of the batches (reader 0 of `loads`): dealt through a short
+    queue by the lister's thread (`deal`), read by the main thread (`next_batch`,
+    `searched`); `abort` ends both sides at once."""
 
-    def __init__(self, first: Callable[[], None], progress: Progress) -> None:
-        self.first, self.progress = first, progress
+    def __init__(self, first: Callable[[], None], progress: Progress, loads: ReaderLoads) -> None:
+        self.first, self.progress, self.loads = first, progress, loads
         self.found: set[bytes] = set()
         self.errors: list[str] = []
-        self.batches: queue.Queue[Batch | None] = queue.Queue(maxsize=4)
+        # (never more than the batches `loads` lets a reader hold, and END)
+        self.batches: queue.Queue[Batch | None] = queue.Queue(maxsize=loads.depth + 1)
         self.stopping = threading.Event()
         self.dealt = threading.Event()
 
     def deal(self, listing: Callable[[], None]) -> None:
         """Runs the listing (on the lister's thread); then the end of this share."""
         try:
-            with contextlib.suppress(_ReaderGone):
+            with contextlib.suppress(ReadersGone):
                 listing()
         except FatalError as error:
             self.errors.append(str(error))
@@ -213,7 +224,7 @@ class _OwnShare:
     def take(self, batch: Batch) -> None:
         """A batch for this process; refused (the listing stops) once it is aborting."""
         if not self._put(batch):
-            raise _ReaderGone
+            raise ReadersGone
 
     def _put(self, item: Batch | None) -> bool:
         while not self.stopping.is_set():
@@ -227,6 +238,7 @@ class _OwnShare:
         return END if self.stopping.is_set() else batch
 
     def searched(self, batch: Batch, hits: set[bytes]) -> None:
+        self.loads.answered(0)
         self.progress.advance(batch.total)
         if hits:
             self.found.update(hits)
@@ -235,6 +247,7 @@ class _OwnShare:
     def abort(self) -> None:
         """No batch is dealt or read any more; a reader waiting for one is woken."""
         self.stopping.set()
+        self.loads.stop()
         with contextlib.suppress(queue.Full):
             self.batches.put_nowait(END)
 

@@ -33,6 +33,7 @@ from nexpay_scan.sources.git import (
     piped,
     streamed,
 )
+from nexpay_scan.sources.reader_loads import ReaderLoads, ReadersGone
 from nexpay_scan.stats import Stats
 
 TYPE_CHECKING = False  # typing is not imported at run time (start-up time)
@@ -243,28 +244,37 @@ def _in_threads(search: BlobSearch) -> set[bytes]:
     errors: list[BaseException] = []
     lock = threading.Lock()
 
-    def searched(batch: Batch, hits: set[bytes]) -> None:
-        progress.advance(batch.total)
-        if hits:
-            first()
-            with lock:
-                found.update(hits)
+    loads = ReaderLoads(search.workers)
 
-    def work(batches: queue.Queue[Batch | None]) -> None:
+    def work(number: int, batches: queue.Queue[Batch | None]) -> None:
+        def searched(batch: Batch, hits: set[bytes]) -> None:
+            loads.answered(number)
+            progress.advance(batch.total)
+            if hits:
+                first()
+                with lock:
+                    found.update(hits)
+
         try:
             read_batches(search, batches.get, searched)
         except BaseException as error:
             errors.append(error)
+            loads.stop()
 
+    # (a queue never holds more than the batches `loads` lets a reader hold, and END)
     queues: list[queue.Queue[Batch | None]] = [
-        queue.Queue(maxsize=4) for _ in range(search.workers)
+        queue.Queue(maxsize=loads.depth + 1) for _ in range(search.workers)
     ]
-    threads = [threading.Thread(target=work, args=(q,), daemon=True) for q in queues]
+    threads = [
+        threading.Thread(target=work, args=(number, q), daemon=True)
+        for number, q in enumerate(queues)
+    ]
     for thread in threads:
         thread.start()
     try:
         search.started()
-        list_into(search, [q.put for q in queues])
+        with contextlib.suppress(ReadersGone):  # a reader failed: its error is raised below
+            list_into(search, [q.put for q in queues], loads)
     finally:
         for q in queues:
             q.put(END)
@@ -275,12 +285,15 @@ def _in_threads(search: BlobSearch) -> set[bytes]:
     return found
 
 
-def list_into(search: BlobSearch, readers: list[Callable[[Batch], None]]) -> None:
-    """Streams the blob list into batches, dealt to the readers in turn; blobs over the
-    size limit are counted and left out. The store's listing is dealt a window at a time,
-    each in delta-family order (see `delta_order`); a selection's as it comes."""
+def list_into(
+    search: BlobSearch, readers: list[Callable[[Batch], None]], loads: ReaderLoads
+) -> None:
+    """Streams the blob list into batches, each dealt to the reader holding the fewest
+    (`loads`); blobs over the size limit are counted and left out. The store's listing is
+    dealt a window at a time, each in delta-family order (see `delta_order`); a
+    selection's as it comes. Raises ReadersGone once the readers stop taking batches."""
     chunk = IN_PROCESS_CHUNK_BYTES if search.in_process else CHUNK_BYTES
-    dealer = _Dealer(readers, search.stats, search.progress, chunk)
+    dealer = _Dealer(readers, loads, search.stats, search.progress, chunk)
     ordered = search.listing.ids is None
     window = FamilyWindow()
     with search.listing.opened(search.repo) as output:
@@ -311,20 +324,22 @@ def _listed_blocks(
 
 class _Dealer:
     """Cuts the blobs it is given into batches of about `chunk` bytes, each dealt to the
-    next reader in turn; their bytes count as scanned (stats, progress total). A batch of
-    BIG_BATCH bytes or more (a big blob) goes to one of the first BIG_READERS readers
-    only, in turn: a reader holds a few copies of what it searches, and four readers
-    each on a 47 MB blob at once peaked at 309 MB."""
+    reader holding the fewest batches (`loads`); their bytes count as scanned (stats,
+    progress total). A batch of BIG_BATCH bytes or more (a big blob) goes to one of the
+    first BIG_READERS readers only: a reader holds a few copies of what it searches, and
+    four readers each on a 47 MB blob at once peaked at 309 MB."""
 
     def __init__(
         self,
         readers: list[Callable[[Batch], None]],
+        loads: ReaderLoads,
         stats: Stats,
         progress: Progress,
         chunk: int,
     ) -> None:
-        self.readers, self.stats, self.progress, self.chunk = readers, stats, progress, chunk
-        self.batch, self.turn, self.big_turn = Batch(), 0, 0
+        self.readers, self.loads, self.chunk = readers, loads, chunk
+        self.stats, self.progress = stats, progress
+        self.batch = Batch()
 
     def add(self, ids: list[bytes], sizes: list[int]) -> None:
         batch = self.batch
@@ -350,12 +365,8 @@ class _Dealer:
     def _deal(self, batch: Batch) -> None:
         self.stats.bytes_scanned += batch.total
         self.progress.total += batch.total
-        if batch.total >= BIG_BATCH and len(self.readers) > BIG_READERS:
-            self.readers[self.big_turn % BIG_READERS](batch)
-            self.big_turn += 1
-            return
-        self.readers[self.turn % len(self.readers)](batch)
-        self.turn += 1
+        big = batch.total >= BIG_BATCH and len(self.readers) > BIG_READERS
+        self.readers[self.loads.pick(BIG_READERS if big else None)](batch)
 
 
 def _blobs_listed(
