@@ -28,6 +28,7 @@ from nexpay_scan.sources.blob_reader import BlobReader
 from nexpay_scan.sources.blobs import (
     WALK_GIT,
     BlobListing,
+    StoreParse,
     blobs_with_candidates,
     store_listing,
 )
@@ -115,15 +116,21 @@ def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> 
 
     store = store_listing(repo)
     object_store.load_beside()  # (while the messages are read: see there)
+    scanner.warm_up()  # (while git lists the store: the readers start sooner after it)
+    oversized: list[tuple[bytes, int]] = []
+    parse = StoreParse(store, scanner, oversized)
     try:
-        # read while git lists the store: both are short, and neither runs beside the
-        # blob readers (`git log` holds every message it has shown: tens of MB)
-        listed, suspects, tags = read_messages(repo, rev_args, scanner, tags=scan.tags_of_range)
+        # read while git lists the store (and its listing parsed between the messages'
+        # blocks): both are short, and neither runs beside the blob readers (`git log`
+        # holds every message it has shown: tens of MB)
+        listed, suspects, tags = read_messages(
+            repo, rev_args, scanner, tags=scan.tags_of_range, between=parse.step
+        )
         commits = len(listed)  # every commit of the selection: its count is enough here
         del listed  # (every tag is scanned in a whole history: not the commits' ids)
-        listing = BlobListing(spool=store.output())
+        parse.until_listed()
+        listing = BlobListing(spool=store.output(), parsed=parse)
         scan.progress.start(0, "bytes")
-        oversized: list[tuple[bytes, int]] = []
         hits = blobs_with_candidates(
             repo,
             scanner,
