@@ -456,8 +456,7 @@ def test_engines_agree_on_blobs_packed_as_deltas(
 ) -> None:
     """The blob engine reads the store in delta-family order, a window at a time: every
     key in a deep delta chain is found, at the same commit as by the diff engine, however
-    many windows the store is cut into (and the listing's first window gathered a few
-    lines at a time while the messages are read, the rest after)."""
+    many windows the store is cut into."""
     from nexpay_scan.sources import blobs
 
     deltas = deltified.git(
@@ -467,7 +466,6 @@ def test_engines_agree_on_blobs_packed_as_deltas(
     assert sum(1 for base in bases if base.strip("0")) > 100  # most blobs are deltas
     if window is not None:
         monkeypatch.setattr(blobs, "WINDOW_BLOBS", window)
-        monkeypatch.setattr(blobs.StoreParse, "STEP_BYTES", 256)
     diff = sorted(map(_key, _history(cli, deltified, "--engine", "diff")))
     for jobs in ("1", "2"):
         blob = _history(cli, deltified, "--engine", "blob", "--jobs", jobs)

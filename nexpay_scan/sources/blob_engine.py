@@ -28,7 +28,6 @@ from nexpay_scan.sources.blob_reader import BlobReader
 from nexpay_scan.sources.blobs import (
     WALK_GIT,
     BlobListing,
-    StoreParse,
     blobs_with_candidates,
     store_listing,
 )
@@ -117,20 +116,15 @@ def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> 
     store = store_listing(repo)
     object_store.load_beside()  # (while the messages are read: see there)
     scanner.warm_up()  # (while git lists the store: the readers start sooner after it)
-    oversized: list[tuple[bytes, int]] = []
-    parse = StoreParse(store, scanner, oversized)
     try:
-        # read while git lists the store (and its listing parsed between the messages'
-        # blocks): both are short, and neither runs beside the blob readers (`git log`
-        # holds every message it has shown: tens of MB)
-        listed, suspects, tags = read_messages(
-            repo, rev_args, scanner, tags=scan.tags_of_range, between=parse.step
-        )
+        # read while git lists the store: both are short, and neither runs beside the
+        # blob readers (`git log` holds every message it has shown: tens of MB)
+        listed, suspects, tags = read_messages(repo, rev_args, scanner, tags=scan.tags_of_range)
         commits = len(listed)  # every commit of the selection: its count is enough here
         del listed  # (every tag is scanned in a whole history: not the commits' ids)
-        parse.until_listed()
-        listing = BlobListing(spool=store.output(), parsed=parse)
+        listing = BlobListing(spool=store.output())
         scan.progress.start(0, "bytes")
+        oversized: list[tuple[bytes, int]] = []
         hits = blobs_with_candidates(
             repo,
             scanner,

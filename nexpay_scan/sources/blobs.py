@@ -13,7 +13,6 @@ import contextlib
 import queue
 import subprocess
 import threading
-import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from itertools import accumulate
@@ -118,23 +117,16 @@ class BlobListing:
     """Which blobs to read: a `git cat-file` call listing `<id> <type> <size>` lines.
     By default every object in the store, reachable or not (`--batch-all-objects`); with
     `ids`, just those objects, in that order, as they come (one missing is an error);
-    with `spool`, the lines such a call wrote to that file (see `store_listing`), of
-    which `parsed` may hold the first already (see `StoreParse`)."""
+    with `spool`, the lines such a call wrote to that file (see `store_listing`)."""
 
-    def __init__(
-        self,
-        ids: Iterable[bytes] | None = None,
-        spool: IO[bytes] | None = None,
-        parsed: StoreParse | None = None,
-    ) -> None:
-        self.ids, self.spool, self.parsed = ids, spool, parsed
+    def __init__(self, ids: Iterable[bytes] | None = None, spool: IO[bytes] | None = None) -> None:
+        self.ids, self.spool = ids, spool
 
     @contextlib.contextmanager
     def opened(self, repo: Path) -> Iterator[IO[bytes]]:
-        """The listing's lines, to read as they come (a spool's from where `parsed`
-        stopped)."""
+        """The listing's lines, to read as they come."""
         if self.spool is not None:
-            self.spool.seek(self.parsed.offset if self.parsed is not None else 0)
+            self.spool.seek(0)
             yield self.spool
             return
         with streamed(repo, *self.command(), config=LEANER_GIT, stdin=self.stdin()) as output:
@@ -163,47 +155,6 @@ def store_listing(repo: Path) -> SpooledGit:
     no lister runs beside the readers: its git holds every object id, tens of MB on a
     big history."""
     return SpooledGit(repo, *BlobListing().command(), config=LEANER_GIT)
-
-
-class StoreParse:
-    """The store's listing (see `store_listing`) parsed while git still writes it, its
-    first window at most (see `delta_order`): a step at a time, between the blocks of the
-    commit messages read meanwhile, and after them until git ends. The readers then start
-    on a window already gathered: on ipython, parsing the listing of 235,000 objects and
-    gathering its 57,000 blobs took 100-115 ms after git had ended, one core idle."""
-
-    # bytes parsed at a step at most (about 10 ms of work): the messages wait meanwhile
-    STEP_BYTES = 1 << 20
-
-    def __init__(
-        self, store: SpooledGit, scanner: Scanner, oversized: list[tuple[bytes, int]]
-    ) -> None:
-        self.store, self.scanner, self.oversized = store, scanner, oversized
-        self.window = FamilyWindow()
-        self.offset = 0  # how far the spool is parsed, whole lines only
-        self.full = False  # a window gathered: the rest is left to the dealer
-
-    def step(self) -> bool:
-        """Parses the whole lines git wrote since the last step (STEP_BYTES at most) into
-        the window; False if there was none or the window is full."""
-        if self.full:
-            return False
-        data = self.store.written(self.offset, self.STEP_BYTES)
-        cut = data.rfind(b"\n") + 1
-        if not cut:
-            return False
-        self.offset += cut
-        self.window.add(*_blobs_listed(data[:cut], self.scanner, self.oversized, True))
-        self.full = len(self.window) >= WINDOW_BLOBS
-        return True
-
-    def until_listed(self) -> None:
-        """Parses on until git has ended (then what it wrote last), or a window is full."""
-        while self.store.running() and not self.full:
-            if not self.step():
-                time.sleep(0.002)
-        while self.step():
-            pass
 
 
 class BlobSearch(Record):
@@ -344,10 +295,7 @@ def list_into(
     chunk = IN_PROCESS_CHUNK_BYTES if search.in_process else CHUNK_BYTES
     dealer = _Dealer(readers, loads, search.stats, search.progress, chunk)
     ordered = search.listing.ids is None
-    parsed = search.listing.parsed
-    window = parsed.window if parsed is not None else FamilyWindow()
-    if len(window) >= WINDOW_BLOBS:
-        dealer.add(*window.take())
+    window = FamilyWindow()
     with search.listing.opened(search.repo) as output:
         for ids, sizes, bases in _listed_blocks(output, search, ordered):
             if not ordered:

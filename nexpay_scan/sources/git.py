@@ -134,15 +134,6 @@ class SpooledGit:
             stderr=self._err,
         )
 
-    def written(self, offset: int, size: int) -> bytes:
-        """Up to `size` bytes of what git has written so far, from `offset` on: readable
-        while git runs (the file's position, where git writes, is left alone)."""
-        return os.pread(self._out.fileno(), size, offset)
-
-    def running(self) -> bool:
-        """True while git has not ended."""
-        return self._process.poll() is None
-
     def output(self) -> IO[bytes]:
         """The file holding what git wrote, at its start, once git has ended; a failure
         (git's, or a full disk) becomes a one-line FatalError."""

@@ -44,14 +44,12 @@ def read_messages(
     *,
     tags: bool = False,
     stopping: Callable[[], bool] = lambda: False,
-    between: Callable[[], object] = lambda: None,
 ) -> MessagesRead:
     """The ids of the commits `git log rev_args` lists, the records (MARKER, header
     fields, then the message) of those whose message could hold a key (see `Prefilter`),
     and with `tags` the annotated tags pointing at those commits (else None): listed here,
     on the thread beside the scan, not after it. Once `stopping` says so, it stops at the
-    next block of git's output, and its git is ended (`Stopped`). `between` is called after
-    each block: other short work of the same thread, done while git writes the next."""
+    next block of git's output, and its git is ended (`Stopped`)."""
     words = prefilter_for(scanner.detector.keywords)
     listed: set[str] = set()
     suspects: list[bytes] = []
@@ -64,7 +62,6 @@ def read_messages(
             listed.update(c[:64].split(b"\0", 1)[0].decode("ascii", "replace") for c in chunks)
             if words.suspect(unmarked(block)):
                 suspects += [MARKER + chunk for chunk in chunks if words.suspect(chunk)]
-            between()
     return listed, suspects, tags_pointing_at(repo, listed, rev_args) if tags else None
 
 
