@@ -15,14 +15,16 @@ if TYPE_CHECKING:
     from nexpay_scan.paths import StrPath
 
 
-def _config_root(start: str) -> StrPath:
-    """Where `.nexpay-scan.toml` is looked for: the enclosing repository, else `start`."""
+def _config_root(start: str) -> tuple[StrPath, bool]:
+    """Where `.nexpay-scan.toml` is looked for (the enclosing repository, else `start`),
+    and whether that folder is a repository's top (asked of git once)."""
     if not os.path.isdir(start):
-        return os.getcwd()
+        folder = os.getcwd()
+        return folder, _in_repository(folder)
     try:
-        return repo_root(start)
+        return repo_root(start), True
     except FatalError:
-        return start
+        return start, False
 
 
 def files(options: ScanOptions, paths: Sequence[str]) -> int:
@@ -30,8 +32,9 @@ def files(options: ScanOptions, paths: Sequence[str]) -> int:
     from nexpay_scan.sources.files import FileSource
 
     first = next((p for p in paths if p != "-"), ".")
-    root = _config_root(first if os.path.isdir(first) else os.path.dirname(first) or ".")
-    base = os.fspath(root) if _in_repository(root) else None  # else the current folder
+    start = first if os.path.isdir(first) else os.path.dirname(first) or "."
+    root, top = _config_root(start)
+    base = os.fspath(root) if top else None  # else the current folder
     return run_scan(FileSource(paths, root, jobs=options.jobs, base=base), options)
 
 
