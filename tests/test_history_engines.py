@@ -619,3 +619,45 @@ def test_a_corrupt_pack_fails_in_process_as_through_git(
     # (git names the pack from the repository's top, or as GIT_DIR names it)
     assert in_process.err == by_git.err.replace(f"{deltified.path}/", "")
     assert len(in_process.err.strip().splitlines()) == 1 and "Traceback" not in in_process.err
+
+
+@pytest.mark.parametrize("threads", [False, True])
+@pytest.mark.parametrize("selection", [[], ["HEAD~40..HEAD"]])
+def test_a_reader_that_fails_stops_the_dealing_and_the_scan(
+    cli: CliRun,
+    deltified: Repo,
+    monkeypatch: pytest.MonkeyPatch,
+    threads: bool,
+    selection: list[str],
+) -> None:
+    """A blob reader that cannot read its batch (a corrupt pack), among four, in processes
+    or in threads, for the whole history or a range: the dealing stops (no reader is left
+    waiting for a batch, none for a place), the scan fails with one line, and no process
+    it started is left behind."""
+    from nexpay_scan.sources import blob_processes
+
+    # the packed bytes of a blob both selections read (a version of the range's), spoiled
+    wanted = deltified.git("rev-parse", "HEAD~10:app/settings.py").strip()
+    for index in (deltified.path / ".git" / "objects" / "pack").glob("*.idx"):
+        listed = deltified.git("verify-pack", "-v", str(index)).splitlines()
+        entry = next((line.split() for line in listed if line.startswith(wanted)), None)
+        if entry is not None:
+            break
+    assert entry is not None
+    pack = index.with_suffix(".pack")
+    pack.chmod(0o644)
+    data = bytearray(pack.read_bytes())
+    in_pack, offset = int(entry[3]), int(entry[4])
+    for at in range(offset + in_pack // 3, offset + in_pack - 1, 3):
+        data[at] ^= 0x5A
+    pack.write_bytes(bytes(data))
+    if threads:
+        monkeypatch.setattr(blob_processes, "can_fork", lambda: False)
+    before = children()
+    run = cli(
+        "history", "--repo", str(deltified.path), "--engine", "blob", "--jobs", "4", *selection
+    )
+    assert run.code == 2, run.out
+    assert len(run.err.strip().splitlines()) == 1 and "Traceback" not in run.err
+    assert "the object store is corrupt" in run.err  # (a reader's error, not the walk's)
+    assert children() <= before
