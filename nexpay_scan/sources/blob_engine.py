@@ -115,8 +115,8 @@ def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> 
 
     store = store_listing(repo)
     object_store.load_beside()  # (while the messages are read: see there)
-    scanner.warm_up()  # (while git lists the store: the readers start sooner after it)
     try:
+        scanner.warm_up()  # (while git lists the store: the readers start sooner after it)
         # read while git lists the store: both are short, and neither runs beside the
         # blob readers (`git log` holds every message it has shown: tens of MB)
         listed, suspects, tags = read_messages(repo, rev_args, scanner, tags=scan.tags_of_range)
