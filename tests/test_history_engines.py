@@ -661,3 +661,33 @@ def test_a_reader_that_fails_stops_the_dealing_and_the_scan(
     assert len(run.err.strip().splitlines()) == 1 and "Traceback" not in run.err
     assert "the object store is corrupt" in run.err  # (a reader's error, not the walk's)
     assert children() <= before
+
+
+@pytest.mark.parametrize("selection", [[], ["HEAD~40..HEAD"]])
+def test_a_reader_that_dies_without_a_word_fails_the_scan(
+    cli: CliRun, deltified: Repo, monkeypatch: pytest.MonkeyPatch, selection: list[str]
+) -> None:
+    """A forked blob reader that dies mid-scan without answering (a crash in a library,
+    the kernel's OOM killer): the dealing stops and the scan fails closed with one line,
+    never a clean result from the blobs the others read."""
+    from nexpay_scan.sources import blobs
+
+    parent = os.getpid()
+    search = blobs._search_block
+
+    def dying(*args: Any, **kwargs: Any) -> set[bytes]:
+        if os.getpid() != parent:  # in a forked reader only
+            os._exit(9)
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(blobs, "_search_block", dying)
+    # (small batches: every reader is dealt some, this process's own too)
+    monkeypatch.setattr(blobs, "CHUNK_BYTES", 4 << 10)
+    monkeypatch.setattr(blobs, "IN_PROCESS_CHUNK_BYTES", 4 << 10)
+    before = children()
+    run = cli(
+        "history", "--repo", str(deltified.path), "--engine", "blob", "--jobs", "2", *selection
+    )
+    assert run.code == 2, run.out
+    assert run.err.strip() == "nexpay-scan: error: a blob reader ended without a result"
+    assert children() <= before
