@@ -112,7 +112,11 @@ def split_command(line: str) -> tuple[list[str], dict[str, str]]:
 
 # what the console script that `pip install` writes runs (and the pre-commit framework with
 # it): `python -m` would add runpy and importlib's start-up, which no user's hook pays
-CONSOLE_SCRIPT = "import sys; from nexpay_scan.cli import main; sys.exit(main())"
+# (`run`; older code, as a baseline may be, has `main` only)
+CONSOLE_SCRIPT = (
+    "import sys; import nexpay_scan.cli as cli; run = getattr(cli, 'run', None); "
+    "sys.exit(run() if run else cli.main())"
+)
 
 
 def checkout_command(checkout: str, python: str | None) -> str:

@@ -1,3 +1,3 @@
-from nexpay_scan.cli import main
+from nexpay_scan.cli import run
 
-raise SystemExit(main())
+run()

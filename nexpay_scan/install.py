@@ -35,7 +35,7 @@ exit 1
 
 # a file of the package the hook runs: its presence says this install is still there
 _PACKAGE_MAIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__main__.py")
-_RUN = shlex.quote("import sys; from nexpay_scan.cli import main; sys.exit(main())")
+_RUN = shlex.quote("from nexpay_scan.cli import run; run()")
 
 
 def hooks_dir(repo: Path) -> Path:
