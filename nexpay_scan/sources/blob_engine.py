@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -39,6 +38,7 @@ from nexpay_scan.sources.git import (
     piped,
     run_git,
     streamed,
+    unlinked_file,
 )
 from nexpay_scan.sources.gitlog import (
     MARKER,
@@ -119,7 +119,9 @@ def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> 
         scanner.warm_up()  # (while git lists the store: the readers start sooner after it)
         # read while git lists the store: both are short, and neither runs beside the
         # blob readers (`git log` holds every message it has shown: tens of MB)
-        listed, suspects, tags = read_messages(repo, rev_args, scanner, tags=scan.tags_of_range)
+        # (the tags are listed and read at the end: none is held while the blobs are read,
+        # nor in the forked readers' memory)
+        listed, suspects, _ = read_messages(repo, rev_args, scanner)
         commits = len(listed)  # every commit of the selection: its count is enough here
         del listed  # (every tag is scanned in a whole history: not the commits' ids)
         listing = BlobListing(spool=store.output())
@@ -150,7 +152,7 @@ def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> 
     if not walks:  # the message reader listed every commit of the selection
         scan.walked(commits, shown=False)
     name_oversized(repo, scanner, oversized, rev_args, scan.stats)
-    scan.scan_messages_read((set(), suspects, tags), rev_args)
+    scan.scan_messages_read((set(), suspects, None), rev_args)
     return scan.findings() + extra
 
 
@@ -368,7 +370,7 @@ class SelectionWalk(_Walk, ListedByGit):
     `introductions`): `added_blobs` lists the blobs to read while the walk goes on."""
 
     def __init__(self, repo: Path, rev_args: Sequence[str]) -> None:
-        self.spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self.spool = unlinked_file()
         ListedByGit.__init__(self, repo, walk_command(rev_args))
 
     def ids(self) -> Iterator[bytes]:

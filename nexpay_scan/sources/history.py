@@ -37,9 +37,11 @@ from nexpay_scan.sources.gitlog import (
 from nexpay_scan.sources.messages import (
     MESSAGE_PLACE,
     MessagesRead,
+    TagRead,
     messages_beside,
     object_types,
     parsed_tag,
+    read_tags,
     tag_place,
     tags_pointing_at,
 )
@@ -196,13 +198,15 @@ class HistoryScan:
     def scan_messages_read(self, read: MessagesRead, rev_args: Sequence[str]) -> None:
         """Scans the messages `read_messages` found suspect and, unless `tags_of_range` is
         off, the messages of the annotated tags pointing at the commits it listed (as it
-        listed them, or listed now)."""
+        read them, or listed and read now)."""
         listed, suspects, tags = read
         for record in suspects:
             dated, message = parse_commit(record)
             self._scan_text(message, MESSAGE_PLACE, dated)
         if self.tags_of_range:
-            self.scan_tags(tags_pointing_at(self.repo, listed, rev_args) if tags is None else tags)
+            if tags is None:
+                tags = read_tags(self.repo, tags_pointing_at(self.repo, listed, rev_args))
+            self._scan_tags_read(tags)
 
     def scan_tags(self, tags: Sequence[tuple[str, str]]) -> None:
         """Scans the messages of the annotated tags among `tags` ((name, object id)): a
@@ -211,12 +215,15 @@ class HistoryScan:
         if not wanted:
             return
         kinds = object_types(self.repo, [sha for _, sha in wanted])
-        with BlobReader(self.repo) as reader:
-            for (name, sha), kind in zip(wanted, kinds, strict=True):
-                if kind != "tag":
-                    continue
+        annotated = [tag for tag, kind in zip(wanted, kinds, strict=True) if kind == "tag"]
+        self._scan_tags_read(read_tags(self.repo, annotated))
+
+    def _scan_tags_read(self, tags: Sequence[TagRead]) -> None:
+        """`scan_tags` of tags already read (each once a run)."""
+        for name, sha, raw in tags:
+            if sha not in self._tags_done:
                 self._tags_done.add(sha)
-                dated, message = parsed_tag(sha, reader.read(sha) or b"")
+                dated, message = parsed_tag(sha, raw)
                 self._scan_text(message, tag_place(name), dated)
 
     def _scan_text(self, text: bytes, place: str, dated: DatedCommit) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from nexpay_scan.findings import Commit
 from nexpay_scan.prefilter import prefilter_for
 from nexpay_scan.scan import Scanner
+from nexpay_scan.sources.blob_reader import BlobReader
 from nexpay_scan.sources.git import run_git, streamed
 from nexpay_scan.sources.gitlog import (
     BLOCK_SIZE,
@@ -27,9 +28,11 @@ from nexpay_scan.sources.gitlog import (
 )
 
 MESSAGE_PLACE = "(commit message)"
+# an annotated tag read for its message: its name, its object's id and the object's bytes
+TagRead = tuple[str, str, bytes]
 # (ids of the commits listed, records of those whose message could hold a key, and when
 # asked for, the annotated tags pointing at them: see `tags_pointing_at`)
-MessagesRead = tuple[set[str], list[bytes], "list[tuple[str, str]] | None"]
+MessagesRead = tuple[set[str], list[bytes], "list[TagRead] | None"]
 
 
 def tag_place(name: str) -> str:
@@ -47,9 +50,9 @@ def read_messages(
 ) -> MessagesRead:
     """The ids of the commits `git log rev_args` lists, the records (MARKER, header
     fields, then the message) of those whose message could hold a key (see `Prefilter`),
-    and with `tags` the annotated tags pointing at those commits (else None): listed here,
-    on the thread beside the scan, not after it. Once `stopping` says so, it stops at the
-    next block of git's output, and its git is ended (`Stopped`)."""
+    and with `tags` the annotated tags pointing at those commits (else None): listed and
+    read here, on the thread beside the scan, not after it. Once `stopping` says so, it
+    stops at the next block of git's output, and its git is ended (`Stopped`)."""
     words = prefilter_for(scanner.detector.keywords)
     listed: set[str] = set()
     suspects: list[bytes] = []
@@ -62,7 +65,9 @@ def read_messages(
             listed.update(c[:64].split(b"\0", 1)[0].decode("ascii", "replace") for c in chunks)
             if words.suspect(unmarked(block)):
                 suspects += [MARKER + chunk for chunk in chunks if words.suspect(chunk)]
-    return listed, suspects, tags_pointing_at(repo, listed, rev_args) if tags else None
+    if not tags:
+        return listed, suspects, None
+    return listed, suspects, read_tags(repo, tags_pointing_at(repo, listed, rev_args))
 
 
 class Stopped(Exception):
@@ -137,6 +142,14 @@ def tags_pointing_at(
         if ref.endswith("^{}"):
             targets[ref[:-3]] = target
     return [(name, sha) for name, sha, ref in annotated if targets.get(ref) in commits]
+
+
+def read_tags(repo: Path, tags: Sequence[tuple[str, str]]) -> list[TagRead]:
+    """The objects of annotated tags ((name, id of a tag object)), in one git call."""
+    if not tags:
+        return []
+    with BlobReader(repo) as reader:
+        return [(name, sha, reader.read(sha) or b"") for name, sha in tags]
 
 
 def object_types(repo: Path, shas: Sequence[str]) -> list[str]:
