@@ -28,6 +28,7 @@ __all__ = ["Scanner", "Sighting", "Skipped", "Stats", "Summary", "looks_binary"]
 
 BINARY_SNIFF = 8000  # as git does: a NUL byte in the first 8000 bytes means binary
 _SEPARATOR = b"\0\n"  # between the contents the prefilter reads in one block
+_WARM_RUN = b"data = " + b"QUJD" * 16 + b"\n"  # a base64 run (of "ABC" over and over)
 
 
 def looks_binary(data: bytes) -> bool:
@@ -198,7 +199,10 @@ class Scanner:
 
         keywords = self.detector.keywords
         sample = b"\n".join(keywords) + b"\n"
-        self.could_hold_keys([sample])
+        # and content naming no keyword, with a base64 run: the prefilter's search for
+        # runs and its decoding (a forked reader warmed here searched its first batch in
+        # 15 ms, against 21 cold; 9-10 later)
+        self.could_hold_keys([sample, _WARM_RUN])
         any(True for _ in self.sightings(sample))
 
     def sightings(
