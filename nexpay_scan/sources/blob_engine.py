@@ -119,9 +119,7 @@ def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> 
         scanner.warm_up()  # (while git lists the store: the readers start sooner after it)
         # read while git lists the store: both are short, and neither runs beside the
         # blob readers (`git log` holds every message it has shown: tens of MB)
-        # (the tags are listed and read at the end: none is held while the blobs are read,
-        # nor in the forked readers' memory)
-        listed, suspects, _ = read_messages(repo, rev_args, scanner)
+        listed, suspects, tags = read_messages(repo, rev_args, scanner, tags=scan.tags_of_range)
         commits = len(listed)  # every commit of the selection: its count is enough here
         del listed  # (every tag is scanned in a whole history: not the commits' ids)
         listing = BlobListing(spool=store.output())
@@ -152,7 +150,7 @@ def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> 
     if not walks:  # the message reader listed every commit of the selection
         scan.walked(commits, shown=False)
     name_oversized(repo, scanner, oversized, rev_args, scan.stats)
-    scan.scan_messages_read((set(), suspects, None), rev_args)
+    scan.scan_messages_read((set(), suspects, tags), rev_args)
     return scan.findings() + extra
 
 

@@ -198,28 +198,32 @@ class HistoryScan:
     def scan_messages_read(self, read: MessagesRead, rev_args: Sequence[str]) -> None:
         """Scans the messages `read_messages` found suspect and, unless `tags_of_range` is
         off, the messages of the annotated tags pointing at the commits it listed (as it
-        read them, or listed and read now)."""
+        listed them, or listed now)."""
         listed, suspects, tags = read
         for record in suspects:
             dated, message = parse_commit(record)
             self._scan_text(message, MESSAGE_PLACE, dated)
         if self.tags_of_range:
             if tags is None:
-                tags = read_tags(self.repo, tags_pointing_at(self.repo, listed, rev_args))
-            self._scan_tags_read(tags)
+                tags = tags_pointing_at(self.repo, listed, rev_args)
+            # (annotated, as listed: their types are not asked of git again)
+            self._scan_tags_read(read_tags(self.repo, self._not_done(tags)))
 
     def scan_tags(self, tags: Sequence[tuple[str, str]]) -> None:
         """Scans the messages of the annotated tags among `tags` ((name, object id)): a
         finding's place is `tag_place(name)`, its commit the tagger and the tag's date."""
-        wanted = [(name, sha) for name, sha in tags if sha not in self._tags_done]
+        wanted = self._not_done(tags)
         if not wanted:
             return
         kinds = object_types(self.repo, [sha for _, sha in wanted])
         annotated = [tag for tag, kind in zip(wanted, kinds, strict=True) if kind == "tag"]
         self._scan_tags_read(read_tags(self.repo, annotated))
 
+    def _not_done(self, tags: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+        return [(name, sha) for name, sha in tags if sha not in self._tags_done]
+
     def _scan_tags_read(self, tags: Sequence[TagRead]) -> None:
-        """`scan_tags` of tags already read (each once a run)."""
+        """`scan_tags` of tags read (each once a run)."""
         for name, sha, raw in tags:
             if sha not in self._tags_done:
                 self._tags_done.add(sha)

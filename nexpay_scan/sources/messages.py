@@ -28,11 +28,11 @@ from nexpay_scan.sources.gitlog import (
 )
 
 MESSAGE_PLACE = "(commit message)"
-# an annotated tag read for its message: its name, its object's id and the object's bytes
-TagRead = tuple[str, str, bytes]
 # (ids of the commits listed, records of those whose message could hold a key, and when
 # asked for, the annotated tags pointing at them: see `tags_pointing_at`)
-MessagesRead = tuple[set[str], list[bytes], "list[TagRead] | None"]
+MessagesRead = tuple[set[str], list[bytes], "list[tuple[str, str]] | None"]
+# an annotated tag read for its message: its name, its object's id and the object's bytes
+TagRead = tuple[str, str, bytes]
 
 
 def tag_place(name: str) -> str:
@@ -50,9 +50,9 @@ def read_messages(
 ) -> MessagesRead:
     """The ids of the commits `git log rev_args` lists, the records (MARKER, header
     fields, then the message) of those whose message could hold a key (see `Prefilter`),
-    and with `tags` the annotated tags pointing at those commits (else None): listed and
-    read here, on the thread beside the scan, not after it. Once `stopping` says so, it
-    stops at the next block of git's output, and its git is ended (`Stopped`)."""
+    and with `tags` the annotated tags pointing at those commits (else None): listed here,
+    on the thread beside the scan, not after it. Once `stopping` says so, it stops at the
+    next block of git's output, and its git is ended (`Stopped`)."""
     words = prefilter_for(scanner.detector.keywords)
     listed: set[str] = set()
     suspects: list[bytes] = []
@@ -65,9 +65,7 @@ def read_messages(
             listed.update(c[:64].split(b"\0", 1)[0].decode("ascii", "replace") for c in chunks)
             if words.suspect(unmarked(block)):
                 suspects += [MARKER + chunk for chunk in chunks if words.suspect(chunk)]
-    if not tags:
-        return listed, suspects, None
-    return listed, suspects, read_tags(repo, tags_pointing_at(repo, listed, rev_args))
+    return listed, suspects, tags_pointing_at(repo, listed, rev_args) if tags else None
 
 
 class Stopped(Exception):
