@@ -414,6 +414,12 @@ def read_batches(
     if store is not None:
         _read_in_process(search, store, next_batch, searched, aborted)
         return
+    # git is started once a first batch comes: a reader dealt none (a small selection is
+    # one batch) starts no git, and the git of one that is starts beside less
+    first = next_batch()
+    if first is END:
+        return
+    next_batch = _after(first, next_batch)
     scanner = search.scanner
     try:
         process = piped(
@@ -442,6 +448,16 @@ def read_batches(
                 sent.get(timeout=0.05)
         process.stdout.close()
         process.wait()
+
+
+def _after(first: Batch, rest: Callable[[], Batch | None]) -> Callable[[], Batch | None]:
+    """`rest`, with `first` given before it."""
+    pending = [first]
+
+    def next_batch() -> Batch | None:
+        return pending.pop() if pending else rest()
+
+    return next_batch
 
 
 def _read_in_process(
