@@ -3,7 +3,7 @@ block by block; and what both engines report: each secret once, where it came in
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from nexpay_scan.config import DEFAULT_MAX_FILE_SIZE
@@ -222,7 +222,7 @@ class HistoryScan:
     def _not_done(self, tags: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
         return [(name, sha) for name, sha in tags if sha not in self._tags_done]
 
-    def _scan_tags_read(self, tags: Sequence[TagRead]) -> None:
+    def _scan_tags_read(self, tags: Iterable[TagRead]) -> None:
         """`scan_tags` of tags read (each once a run)."""
         for name, sha, raw in tags:
             if sha not in self._tags_done:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from nexpay_scan.findings import Commit
@@ -142,12 +142,14 @@ def tags_pointing_at(
     return [(name, sha) for name, sha, ref in annotated if targets.get(ref) in commits]
 
 
-def read_tags(repo: Path, tags: Sequence[tuple[str, str]]) -> list[TagRead]:
-    """The objects of annotated tags ((name, id of a tag object)), in one git call."""
+def read_tags(repo: Path, tags: Sequence[tuple[str, str]]) -> Iterator[TagRead]:
+    """The objects of annotated tags ((name, id of a tag object)), one git call for all,
+    each as it is read (a repository may have thousands)."""
     if not tags:
-        return []
+        return
     with BlobReader(repo) as reader:
-        return [(name, sha, reader.read(sha) or b"") for name, sha in tags]
+        for name, sha in tags:
+            yield name, sha, reader.read(sha) or b""
 
 
 def object_types(repo: Path, shas: Sequence[str]) -> list[str]:
