@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from testing.cli import run_cli
 from testing.keys import secret
 
@@ -40,43 +42,35 @@ def test_a_long_text_report_and_its_summary_arrive_whole(tmp_path: Path) -> None
     assert "Scanned 1 file in" in done.out.splitlines()[-1]
 
 
-def _ended(code: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _ended(*args: str, cwd: Path, traced: bool) -> subprocess.CompletedProcess[str]:
+    """`nexpay-scan ARGS` as the console script runs it, with an exit handler that says
+    whether it ran, under a profiler or not."""
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('exit handlers ran', file=sys.stderr))\n"
+        + ("sys.setprofile(lambda *args: None)\n" if traced else "")
+        + "from nexpay_scan.cli import run\n"
+        "run()\n"
+    )
     return subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=cwd, check=False
     )
 
 
-def test_a_traced_run_ends_as_usual(tmp_path: Path) -> None:
+@pytest.mark.parametrize("traced", [False, True])
+def test_a_run_keeps_its_output_and_code_and_skips_the_clean_up_unless_traced(
+    tmp_path: Path, traced: bool
+) -> None:
     """Under a tracer or a profiler (coverage, cProfile), which write their data as the
-    interpreter ends, the run ends the usual way: what is registered to run at exit runs."""
+    interpreter ends, the run ends the usual way: what is registered to run at exit runs.
+    Else it does not; either way the whole report arrives and the exit code holds."""
     tree = _tree_with_keys(tmp_path / "tree")
-    code = (
-        "import atexit, sys\n"
-        "atexit.register(lambda: print('exit handlers ran', file=sys.stderr))\n"
-        "sys.setprofile(lambda *args: None)\n"
-        "from nexpay_scan.cli import run\n"
-        "run()\n"
-    )
-    done = _ended(code, "files", str(tree), "--format", "json", cwd=tmp_path)
+    done = _ended("files", str(tree), "--format", "json", cwd=tmp_path, traced=traced)
     assert done.returncode == 1, done.stderr
-    assert "exit handlers ran" in done.stderr
-    assert done.stdout.count('"fingerprint"') == _KEYS
-
-
-def test_an_untraced_run_skips_the_clean_up_and_keeps_its_code(tmp_path: Path) -> None:
-    tree = _tree_with_keys(tmp_path / "tree")
-    code = (
-        "import atexit, sys\n"
-        "atexit.register(lambda: print('exit handlers ran', file=sys.stderr))\n"
-        "from nexpay_scan.cli import run\n"
-        "run()\n"
-    )
-    done = _ended(code, "files", str(tree), "--format", "json", cwd=tmp_path)
-    assert done.returncode == 1, done.stderr
-    assert "exit handlers ran" not in done.stderr
+    assert ("exit handlers ran" in done.stderr) == traced
     assert done.stdout.count('"fingerprint"') == _KEYS
     clean = tmp_path / "clean"
     clean.mkdir()
     (clean / "app.py").write_text("x = 1\n")
-    done = _ended(code, "files", str(clean), cwd=tmp_path)
+    done = _ended("files", str(clean), cwd=tmp_path, traced=traced)
     assert done.returncode == 0, done.stderr
