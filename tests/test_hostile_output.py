@@ -107,3 +107,33 @@ def test_output_in_a_read_only_folder(cli: CliRun, repo: Repo, tmp_path: Path) -
     finally:
         if folder != Path("/proc"):
             folder.chmod(0o755)
+
+
+@pytest.mark.parametrize("closed", [(1,), (2,), (1, 2), (0, 1, 2)])
+def test_a_run_started_without_its_standard_streams_still_gives_its_verdict(
+    repo: Repo, tmp_path: Path, closed: tuple[int, ...]
+) -> None:
+    """`nexpay-scan ... >&-` (or `2>&-`, `<&-`): what would be shown is lost, as asked; the
+    exit code still says whether a key was found, and the report file is written whole.
+    Never "internal error"."""
+    repo.write("app.py", f'NEXPAY_SECRET = "{secret(61)}"\n')
+    repo.commit()
+    report = tmp_path / "report.json"
+
+    def run(*args: str) -> int:
+        def close() -> None:
+            for descriptor in closed:
+                os.close(descriptor)
+
+        return subprocess.run(
+            [sys.executable, "-m", "nexpay_scan", *args],
+            cwd=repo.path,
+            preexec_fn=close,
+            check=False,
+        ).returncode
+
+    assert run("history", "--format", "json", "--output", str(report)) == 1
+    assert '"nexpay-secret"' in report.read_text()
+    assert run("files", str(repo.path / "app.py")) == 1
+    (repo.path / "app.py").write_text("x = 1\n")
+    assert run("files", str(repo.path / "app.py")) == 0

@@ -94,6 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Runs one command; every error becomes a one-line message and an exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in args_list if not a.startswith("-")), "")
+    _open_missing_streams()
     if argv is None:  # a real run (not a test calling main): SIGTERM cleans up like Ctrl-C
         from nexpay_scan.signals import signals
 
@@ -146,6 +147,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             # frees them: 12-19 ms after a range or a branch, 45-60 ms after celery's whole
             # history. Frozen, they are freed all the same, without that search.
             gc.freeze()
+
+
+def _open_missing_streams() -> None:
+    """A standard stream the process was started without (`>&-`: Python then sets it to
+    None) reads or writes the null device instead: what would be shown is lost, as asked,
+    and the exit code still gives the verdict. Opened in order, each takes its own
+    descriptor (0, 1, 2: the lowest free), so no pipe the scan opens lands there, where a
+    git it starts would read or write."""
+    for name, mode in (("stdin", "r"), ("stdout", "w"), ("stderr", "w")):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, mode, encoding="utf-8"))  # noqa: SIM115
 
 
 def run() -> None:
