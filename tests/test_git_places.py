@@ -253,3 +253,32 @@ def test_a_key_in_several_files_of_a_commit_is_shown_plain_first_and_names_every
     sarif = cli("history", "--repo", str(repo.path), "--format", "sarif").json()
     (result,) = sarif["runs"][0]["results"]
     assert "a_notebook.ipynb (decoded)" in result["message"]["text"]
+
+
+@pytest.mark.parametrize("stamp", ["253402300800", "99999999999999999999", "-99999999999"])
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_tag_dated_past_any_calendar_is_scanned_undated(
+    cli: CliRun, repo: Repo, engine: str, stamp: str
+) -> None:
+    """A tag object written by hand (`hash-object --literally`: git's own tools refuse it)
+    with a tagger date no calendar holds: its message is scanned all the same, the finding
+    has no date, and the scan does not fail (it said "internal error (ValueError)")."""
+    repo.write("a.txt", "base\n")
+    base = repo.commit("base")
+    repo.write("a.txt", "start\n")
+    start = repo.commit("start")
+    tag = (
+        f"object {start}\ntype commit\ntag evil\ntagger Eve <eve@example.com> {stamp} +0000\n"
+        f"\nrelease\n\nsmoke test with {secret(705)}\n"
+    )
+    (repo.path / "tag.txt").write_text(tag)
+    sha = repo.git("hash-object", "-t", "tag", "-w", "--literally", "tag.txt").strip()
+    (repo.path / "tag.txt").unlink()
+    repo.git("update-ref", "refs/tags/evil", sha)
+    for found in (
+        _history(cli, repo.path, engine)["findings"],
+        _findings(cli("history", "--repo", str(repo.path), f"{base}..{start}", *FLAGS)),
+    ):
+        assert [(f["match"], f["file"], f["date"]) for f in found] == [
+            (secret(705), "(tag message evil)", "")
+        ]
