@@ -628,3 +628,26 @@ def test_dates_in_the_report_are_for_people() -> None:
     when = datetime.datetime(2024, 1, 31, 12, 0, tzinfo=datetime.timezone.utc).isoformat()
     dated = _finding(secret(13), commit=Commit("ab" * 20, "A", "a@example.com", when))
     assert "2024-01-31 12:00+00:00" in render_markdown(_report([dated]), None)
+
+
+@pytest.mark.parametrize("suffix", [".html", ".md"])
+def test_a_report_on_keys_in_a_message_and_in_a_removed_file_named_with_spaces(
+    cli: CliRun, repo: Repo, tmp_path: Path, suffix: str
+) -> None:
+    """Where a key still is at the tips is asked of git by `<tip>:<path>`: a commit
+    message's place, "(commit message)", and a removed file named with spaces are names git
+    answers "missing" for, with the spaces in the answer (the report failed with "internal
+    error (ValueError)" on either)."""
+    repo.write("a.txt", "start\n")
+    repo.commit(f"deploy with {secret(801)}")
+    repo.write("my old settings.py", f'NEXPAY_SECRET = "{secret(802)}"\n')
+    repo.commit("add settings")
+    (repo.path / "my old settings.py").unlink()
+    repo.commit("drop settings")
+    out = tmp_path / f"audit{suffix}"
+    run = cli("history", "--repo", str(repo.path), "--quiet", "--report", str(out))
+    assert run.code == 1, run.err
+    text = out.read_text(encoding="utf-8")
+    assert redact(secret(801)) in text and redact(secret(802)) in text
+    assert secret(801) not in text and secret(802) not in text
+    assert text.count("in the files of no branch or tag tip") == 2

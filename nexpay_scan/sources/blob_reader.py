@@ -121,11 +121,14 @@ class BlobReader:
         else:
             self._send(sha.encode() + b"\n")
         _, stdout = self._pipes()
-        header = stdout.readline().split()
-        if not header:
-            raise FatalError(CAT_FILE_DIED)
-        if len(header) != 3:
+        line = stdout.readline()
+        # "<name asked> missing" (or "ambiguous"): the name, a path at a revision, may hold
+        # spaces ("HEAD:my file.py", "HEAD:(commit message)"): told by its end, not split
+        if line.endswith((b" missing\n", b" ambiguous\n")):
             return None
+        header = line.split()  # "<id> <type> <size>"
+        if len(header) != 3 or not header[2].isdigit():
+            raise FatalError(CAT_FILE_DIED)
         return int(header[2])
 
     def _send(self, requests: bytes) -> None:
