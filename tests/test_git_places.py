@@ -282,3 +282,30 @@ def test_a_tag_dated_past_any_calendar_is_scanned_undated(
         assert [(f["match"], f["file"], f["date"]) for f in found] == [
             (secret(705), "(tag message evil)", "")
         ]
+
+
+@pytest.mark.parametrize("committer", ["Eve <eve@example.com>", "Eve", "Eve <e@x> soon +0000"])
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_commit_whose_committer_holds_no_time_is_scanned(
+    cli: CliRun, repo: Repo, tmp_path: Path, engine: str, committer: str
+) -> None:
+    """A commit object written by hand whose committer line holds no time (git prints none
+    for `%ct`): its key is found and the audit report written (both said "internal error
+    (ValueError)")."""
+    repo.write("app.py", f'NEXPAY_SECRET = "{secret(706)}"\n')
+    repo.stage()
+    tree = repo.git("write-tree").strip()
+    (tmp_path / "commit.txt").write_text(
+        f"tree {tree}\nauthor Eve <eve@example.com> 1700000000 +0000\n"
+        f"committer {committer}\n\nadd settings\n"
+    )
+    sha = repo.git("hash-object", "-t", "commit", "-w", "--literally", str(tmp_path / "commit.txt"))
+    repo.git("update-ref", "refs/heads/main", sha.strip())
+    found = _history(cli, repo.path, engine)["findings"]
+    assert [(f["match"], f["file"], f["commit"]) for f in found] == [
+        (secret(706), "app.py", sha.strip())
+    ]
+    report = tmp_path / "audit.md"
+    run = cli("history", "--repo", str(repo.path), "--quiet", "--report", str(report))
+    assert run.code == 1, run.err
+    assert "app.py" in report.read_text(encoding="utf-8")

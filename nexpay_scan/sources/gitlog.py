@@ -81,7 +81,16 @@ def parse_commit(chunk: bytes) -> tuple[DatedCommit, bytes]:
     fields = chunk[len(MARKER) :].split(b"\0", 5)
     sha, timestamp, author, email, date = (f.decode("utf-8", "replace") for f in fields[:5])
     commit = Commit(sha=sha, author=author, email=email, date=date)
-    return DatedCommit(commit, int(timestamp)), _after_header(fields)
+    return DatedCommit(commit, _commit_time(timestamp)), _after_header(fields)
+
+
+def _commit_time(text: str) -> int:
+    """`%ct`, the committer's time; 0 where git gives none (a commit object written by
+    hand whose committer line holds no time: git prints nothing there)."""
+    try:
+        return int(text)
+    except ValueError:
+        return 0
 
 
 def record_body(chunk: bytes) -> bytes:
