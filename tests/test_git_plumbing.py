@@ -17,6 +17,7 @@ from testing.keys import secret
 from testing.results import assert_one_line_error
 
 ENGINES = ["blob", "diff"]
+_JSON_PLAIN = ("--format", "json", "--no-redact")
 BODY = "".join(f"setting_{i} = {i}\n" for i in range(1, 10))
 
 
@@ -188,6 +189,35 @@ def _replaced_commit(repo: Repo, seed: int) -> str:
     repo.git("replace", keyed, clean)
     assert "${NEXPAY_SECRET}" in repo.git("show", "HEAD:deploy.env")  # what git shows now
     return keyed
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_whole_history_finds_what_refs_hold_outside_commits(
+    cli: CliRun, repo: Repo, engine: str
+) -> None:
+    """`git tag backup $(git hash-object -w .env)`, or a tag on a tree: content no commit
+    holds, which `git log` walks past. Both engines name it by its ref, or by its path in
+    the tree (the blob engine said "brought in by a merge commit" with no file; the diff
+    engine did not find it). A key a commit holds too is listed once, at its commit."""
+    repo.write("app.py", f'NEXPAY_SECRET = "{secret(36)}"\n')
+    repo.commit("add app")
+    repo.git("tag", "backup", _blob_with_key(repo, 37))
+    _tag_on_a_tree(repo, 38)
+    repo.git("tag", "whole-tree", repo.git("rev-parse", "HEAD^{tree}").strip())  # app.py too
+    run = cli("history", "--repo", str(repo.path), "--engine", engine, *_JSON_PLAIN)
+    assert run.code == 1, run.err
+    found = {(f["file"], f["match"]): f.get("notes", []) for f in run.json()["findings"]}
+    assert set(found) == {
+        ("app.py", secret(36)),
+        ("refs/tags/backup", secret(37)),
+        ("config/deploy.env", secret(38)),
+    }
+    assert found[("refs/tags/backup", secret(37))] == [
+        "in no commit (git log walks past it): in refs/tags/backup"
+    ]
+    assert found[("config/deploy.env", secret(38))] == [
+        "in no commit (git log walks past it): in the tree that refs/tags/snapshot points at"
+    ]
 
 
 def test_pre_receive_rejects_a_blob_pushed_as_a_ref(pushing: tuple[Repo, Path]) -> None:

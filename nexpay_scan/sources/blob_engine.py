@@ -76,7 +76,27 @@ def scan_by(engine: str, scan: HistoryScan, rev_args: Sequence[str], workers: in
     one for this selection (see `pick_engine`). Both give the same findings."""
     if pick_engine(engine, rev_args) == "blob":
         return run_blob_engine(scan, rev_args, workers)
-    return scan.run(rev_args)
+    findings = scan.run(rev_args)
+    if is_whole_history(rev_args):
+        findings += outside_commits(scan, findings)
+    return findings
+
+
+def outside_commits(scan: HistoryScan, findings: Sequence[Finding]) -> list[Finding]:
+    """What refs pointing at a blob or a tree hold (`git tag backup $BLOB`, a tag on a
+    tree: `objects_outside_commits`): content no commit holds, which no walk of commits
+    meets. One finding a key, as for the commits' (a tree a tag points at often holds a
+    commit's files too): a key among `findings` is not listed again."""
+    from nexpay_scan.sources.push import every_ref, objects_outside_commits
+
+    refs = every_ref(scan.repo)
+    known = {f.secret.reveal() for f in findings}
+    found: list[Finding] = []
+    for finding in objects_outside_commits(scan.repo, scan.scanner, refs, [], scan.stats):
+        if scan.all_occurrences or finding.secret.reveal() not in known:
+            known.add(finding.secret.reveal())
+            found.append(finding)
+    return found
 
 
 def default_workers() -> int:
@@ -137,12 +157,16 @@ def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> 
             in_process=True,
         )
         extra: list[Finding] = []
+        loose_hits = False
         if hits:
             found = walks[0].introductions(hits)
             if found.commits:
                 scan.run(_LISTED_COMMITS, found.commits, prefilter=False)
             scan.walked(found.walked, shown=False)
-            extra = unattributed_findings(repo, scanner, found.unattributed, rev_args, scan.stats)
+            if found.unattributed:  # (as a rule, none: the refs are not asked about)
+                loose = _held_by_refs(repo)
+                loose_hits = bool(found.unattributed & loose)
+                extra = unattributed_findings(scan, found.unattributed - loose, rev_args)
     finally:
         store.close()
         for tree_walk in walks:
@@ -151,7 +175,17 @@ def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> 
         scan.walked(commits, shown=False)
     name_oversized(repo, scanner, oversized, rev_args, scan.stats)
     scan.scan_messages_read((set(), suspects, tags), rev_args)
-    return scan.findings() + extra
+    findings = scan.findings()
+    if loose_hits:  # (as the diff engine lists them, after the same findings)
+        findings += outside_commits(scan, findings)
+    return findings + extra
+
+
+def _held_by_refs(repo: Path) -> set[bytes]:
+    """The blobs refs pointing at a blob or a tree reach without a commit."""
+    from nexpay_scan.sources.push import blobs_outside_commits, every_ref
+
+    return {obj.encode() for _, obj, _ in blobs_outside_commits(repo, every_ref(repo), [])}
 
 
 def _selection(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> None:
@@ -477,13 +511,15 @@ def _first_commit_adding(repo: Path, rev_args: Sequence[str], path: str, sha: by
 
 
 def unattributed_findings(
-    repo: Path, scanner: Scanner, blobs: set[bytes], rev_args: Sequence[str], stats: Stats
+    scan: HistoryScan, blobs: set[bytes], rev_args: Sequence[str]
 ) -> list[Finding]:
-    """Findings in hit blobs no single-parent commit adds: dangling objects, or blobs
-    that only a merge brings in. Reported apart from the history findings. In a work
-    tree's repository a dangling object never left the machine (a commit the hook
-    blocked, a `git add` undone): its finding is listed as local only and does not fail
-    the run; in a bare repository (a server, a mirror) anyone can fetch it by its id."""
+    """Findings in hit blobs no single-parent commit adds: dangling objects, or blobs that
+    only a merge brings in (what refs hold outside commits is `outside_commits`'s). Reported
+    apart from the history findings. In a work tree's
+    repository a dangling object never left the machine (a commit the hook blocked, a
+    `git add` undone): its finding is listed as local only and does not fail the run; in
+    a bare repository (a server, a mirror) anyone can fetch it by its id."""
+    repo, scanner, stats = scan.repo, scan.scanner, scan.stats
     paths = reachable_paths(repo, rev_args, blobs)
     bare = run_git(repo, "rev-parse", "--is-bare-repository").strip() == b"true"
     findings: list[Finding] = []

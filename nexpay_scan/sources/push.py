@@ -170,6 +170,32 @@ def objects_outside_commits(
     walks past. `refs`: (ref name, object); `exclude`: revisions whose objects the other
     side has, or that the commit scan covers. A blob pushed as such is shown under its ref
     name; a tree's blobs under their paths in it (so that allowlists apply as elsewhere)."""
+    findings: list[Finding] = []
+    loose = blobs_outside_commits(repo, refs, exclude)
+    if not loose:
+        return findings
+    with BlobReader(repo) as blobs:
+        for ref, obj, path in loose:
+            data = blobs.read(obj)
+            if data is None:
+                raise missing_objects_error(1)
+            shown = path or ref
+            if scanner.too_big(len(data), shown, stats=stats):
+                continue
+            stats.files_scanned += 1
+            for finding in scanner.scan_fragment(Fragment(data, shown), stats):
+                where = f"the tree that {ref} points at" if path else ref
+                finding.notes.append(f"in no commit (git log walks past it): in {where}")
+                findings.append(finding)
+    return findings
+
+
+def blobs_outside_commits(
+    repo: Path, refs: Sequence[tuple[str, str]], exclude: Sequence[str]
+) -> list[tuple[str, str, str]]:
+    """(ref, blob, its path in the tree the ref points at, or "" for a blob itself) of the
+    blobs that `refs` pointing (tags peeled) at a blob or a tree reach, and that neither
+    `exclude` nor the commits among `refs` do."""
     if not refs:
         return []
     kinds = _peeled_types(repo, refs)
@@ -178,23 +204,22 @@ def objects_outside_commits(
         return []
     commits = [sha for (_, sha), kind in zip(refs, kinds, strict=False) if kind == "commit"]
     exclude = [*exclude, *commits]
-    findings: list[Finding] = []
-    with BlobReader(repo) as blobs:
-        for ref, sha in loose:
-            listed = run_git(repo, "rev-list", "--objects", sha, "--not", *exclude, "--")
-            for obj, path in _blobs_of(repo, _objects_listed(listed)):
-                data = blobs.read(obj)
-                if data is None:
-                    raise missing_objects_error(1)
-                shown = path or ref
-                if scanner.too_big(len(data), shown, stats=stats):
-                    continue
-                stats.files_scanned += 1
-                for finding in scanner.scan_fragment(Fragment(data, shown), stats):
-                    where = f"the tree that {ref} points at" if path else ref
-                    finding.notes.append(f"pushed without a commit: in {where}")
-                    findings.append(finding)
-    return findings
+    found: list[tuple[str, str, str]] = []
+    for ref, sha in loose:
+        listed = run_git(repo, "rev-list", "--objects", sha, "--not", *exclude, "--")
+        found += [(ref, obj, path) for obj, path in _blobs_of(repo, _objects_listed(listed))]
+    return found
+
+
+def every_ref(repo: Path) -> list[tuple[str, str]]:
+    """(name, object) of every ref of the repository (the objects a whole history's
+    scan covers beyond its commits: see `blobs_outside_commits`)."""
+    listed = run_git(repo, "for-each-ref", "--format=%(refname) %(objectname)")
+    refs = []
+    for line in listed.decode("utf-8", "surrogateescape").splitlines():
+        name, _, sha = line.rpartition(" ")
+        refs.append((name, sha))
+    return refs
 
 
 def _peeled_types(repo: Path, refs: Sequence[tuple[str, str]]) -> list[str]:
