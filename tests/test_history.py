@@ -101,3 +101,20 @@ def test_progress_on_a_terminal_only(cli: CliRun, repo: Repo) -> None:
         assert "left" not in quiet
     piped = cli("history", "--repo", str(repo.path))
     assert "left" not in piped.err
+
+
+def test_a_range_from_the_commit_a_message_names(cli: CliRun, repo: Repo) -> None:
+    """`:/text..HEAD`, as git reads it: from the youngest commit whose message matches
+    (the trusted side, where the config is read, is that commit). It was refused as a bad
+    revision: `^{commit}` added to `:/text` is searched for as part of the text."""
+    repo.write("old.env", f"NEXPAY_SECRET={secret(91)}\n")
+    repo.commit("old settings")
+    repo.write("a.txt", "x\n")
+    repo.commit("release 1.0 is cut here")
+    repo.write("new.env", f"NEXPAY_SECRET={secret(92)}\n")
+    repo.commit("new settings")
+    run = cli("history", "--repo", str(repo.path), ":/release 1.0..HEAD", "--format", "json")
+    assert run.code == 1, run.err
+    assert [f["file"] for f in run.json()["findings"]] == ["new.env"]
+    missing = cli("history", "--repo", str(repo.path), ":/release 9.9..HEAD")
+    assert missing.code == 2 and "bad revision ':/release 9.9'" in missing.err
