@@ -46,6 +46,8 @@ def range_base(repo: Path, revisions: Sequence[str]) -> TrustedSide | None:
     if not sep or text.startswith("-"):
         return None
     base, head = base or "HEAD", head or "HEAD"
+    for side in (base, head) if symmetric else (base,):
+        refuse_found_by_message(side)
     if symmetric:
         found = run_git(repo, "merge-base", "--end-of-options", base, head, ok_codes=(0, 1))
         commit = found.decode().strip()
@@ -53,6 +55,19 @@ def range_base(repo: Path, revisions: Sequence[str]) -> TrustedSide | None:
             raise FatalError(f"{base} and {head} have no common commit to read the config from")
         return TrustedSide(commit, f"merge base of {base} and {head}")
     return TrustedSide(commit_of(repo, base), base)
+
+
+def refuse_found_by_message(revision: str) -> None:
+    """A one-line error for a range's base found by a commit message: `:/text` (the
+    youngest commit of any ref whose message matches) or `REV^{/text}` (the youngest one
+    reachable from REV). Whoever writes a commit message picks it, the change under scan
+    too, and the trusted side's files are read there."""
+    if revision.startswith(":/") or "^{/" in revision:
+        raise FatalError(
+            f"{revision}: a revision found by a commit message can name a commit the change "
+            "under scan wrote, and the config, allow list and baseline are read there: "
+            "name the base by a branch, a tag or a commit id"
+        )
 
 
 def receiving_side(repo: Path, old_shas: Sequence[str] = ()) -> TrustedSide | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from testing.cli import CliRun, on_a_terminal
 from testing.git_repo import Repo
 from testing.keys import legacy_secret, secret
@@ -103,18 +105,21 @@ def test_progress_on_a_terminal_only(cli: CliRun, repo: Repo) -> None:
     assert "left" not in piped.err
 
 
-def test_a_range_from_the_commit_a_message_names(cli: CliRun, repo: Repo) -> None:
-    """`:/text..HEAD`, as git reads it: from the youngest commit whose message matches
-    (the trusted side, where the config is read, is that commit). It was refused as a bad
-    revision: `^{commit}` added to `:/text` is searched for as part of the text."""
-    repo.write("old.env", f"NEXPAY_SECRET={secret(91)}\n")
-    repo.commit("old settings")
+@pytest.mark.parametrize("base", [":/release 1.0", "HEAD^{/release 1.0}"])
+@pytest.mark.parametrize("command", ["history", "ci"])
+def test_a_range_based_on_a_commit_message_is_refused(
+    cli: CliRun, repo: Repo, base: str, command: str
+) -> None:
+    """The trusted side of a range is where the config, the allow list and the baseline are
+    read. A revision found by its message (`:/text`, `REV^{/text}`) can name a commit the
+    change under scan wrote (its message matches too, and is younger): one line, exit 2,
+    nothing scanned, whatever git would make of it."""
     repo.write("a.txt", "x\n")
     repo.commit("release 1.0 is cut here")
     repo.write("new.env", f"NEXPAY_SECRET={secret(92)}\n")
-    repo.commit("new settings")
-    run = cli("history", "--repo", str(repo.path), ":/release 1.0..HEAD", "--format", "json")
-    assert run.code == 1, run.err
-    assert [f["file"] for f in run.json()["findings"]] == ["new.env"]
-    missing = cli("history", "--repo", str(repo.path), ":/release 9.9..HEAD")
-    assert missing.code == 2 and "bad revision ':/release 9.9'" in missing.err
+    repo.commit("new settings (release 1.0 follow-up)")
+    args = [f"{base}..HEAD"] if command == "history" else ["--base", base]
+    run = cli(command, *args, "--repo", str(repo.path))
+    assert run.code == 2, run.out + run.err
+    (error,) = [line for line in run.err.splitlines() if "error:" in line]
+    assert "found by a commit message" in error and "commit id" in error

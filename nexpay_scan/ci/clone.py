@@ -19,7 +19,11 @@ def present(repo: Path, rev: str) -> bool:
 
 
 def need_commit(repo: Path, rev: str, what: str) -> None:
-    """A one-line error unless `rev` (given as `what`) is a commit this clone has."""
+    """A one-line error unless `rev` (given as `what`) is a commit this clone has, named
+    otherwise than by a commit message (see `trust.refuse_found_by_message`)."""
+    from nexpay_scan.trust import refuse_found_by_message
+
+    refuse_found_by_message(rev)
     if rev.startswith("-") or not present(repo, rev):
         raise FatalError(f"{what} {rev}: no such commit in this clone (fetch it first)")
 

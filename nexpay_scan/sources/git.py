@@ -265,12 +265,15 @@ def work_tree_root(path: StrPath) -> str:
 
 
 def commit_named(repo: StrPath, revision: str) -> str:
-    """The commit id `revision` names, or "" when it names none (or is not in the clone).
-    `:/text` (the youngest commit whose message matches) takes no suffix: all after `:/`
-    is the text, so `^{commit}` would be searched for too. It names a commit anyway."""
-    spec = revision if revision.startswith(":/") else f"{revision}^{{commit}}"
+    """The commit id `revision` names, or "" when it names none (or is not in the clone)."""
     found = run_git(
-        repo, "rev-parse", "-q", "--verify", "--end-of-options", spec, ok_codes=(0, 1, 128)
+        repo,
+        "rev-parse",
+        "-q",
+        "--verify",
+        "--end-of-options",
+        f"{revision}^{{commit}}",
+        ok_codes=(0, 1, 128),
     )
     return found.decode().strip()
 
