@@ -78,21 +78,22 @@ def scan_by(engine: str, scan: HistoryScan, rev_args: Sequence[str], workers: in
         return run_blob_engine(scan, rev_args, workers)
     findings = scan.run(rev_args)
     if is_whole_history(rev_args):
-        findings += outside_commits(scan, findings)
+        findings += outside_commits(scan, findings, _held_by_refs(scan.repo))
     return findings
 
 
-def outside_commits(scan: HistoryScan, findings: Sequence[Finding]) -> list[Finding]:
+def outside_commits(
+    scan: HistoryScan, findings: Sequence[Finding], loose: Sequence[tuple[str, str, str]]
+) -> list[Finding]:
     """What refs pointing at a blob or a tree hold (`git tag backup $BLOB`, a tag on a
-    tree: `objects_outside_commits`): content no commit holds, which no walk of commits
-    meets. One finding a key, as for the commits' (a tree a tag points at often holds a
-    commit's files too): a key among `findings` is not listed again."""
-    from nexpay_scan.sources.push import every_ref, objects_outside_commits
+    tree), `loose` (see `_held_by_refs`): content no commit holds, which no walk of
+    commits meets. One finding a key, as for the commits' (a tree a tag points at often
+    holds a commit's files too): a key among `findings` is not listed again."""
+    from nexpay_scan.sources.push import scan_outside_commits
 
-    refs = every_ref(scan.repo)
     known = {f.secret.reveal() for f in findings}
     found: list[Finding] = []
-    for finding in objects_outside_commits(scan.repo, scan.scanner, refs, [], scan.stats):
+    for finding in scan_outside_commits(scan.repo, scan.scanner, loose, scan.stats):
         if scan.all_occurrences or finding.secret.reveal() not in known:
             known.add(finding.secret.reveal())
             found.append(finding)
@@ -157,16 +158,18 @@ def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> 
             in_process=True,
         )
         extra: list[Finding] = []
-        loose_hits = False
+        loose: list[tuple[str, str, str]] = []
         if hits:
             found = walks[0].introductions(hits)
             if found.commits:
                 scan.run(_LISTED_COMMITS, found.commits, prefilter=False)
             scan.walked(found.walked, shown=False)
             if found.unattributed:  # (as a rule, none: the refs are not asked about)
-                loose = _held_by_refs(repo)
-                loose_hits = bool(found.unattributed & loose)
-                extra = unattributed_findings(scan, found.unattributed - loose, rev_args)
+                held = _held_by_refs(repo)
+                by_refs = {obj.encode() for _, obj, _ in held}
+                if found.unattributed & by_refs:
+                    loose = held
+                extra = unattributed_findings(scan, found.unattributed - by_refs, rev_args)
     finally:
         store.close()
         for tree_walk in walks:
@@ -176,16 +179,17 @@ def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> 
     name_oversized(repo, scanner, oversized, rev_args, scan.stats)
     scan.scan_messages_read((set(), suspects, tags), rev_args)
     findings = scan.findings()
-    if loose_hits:  # (as the diff engine lists them, after the same findings)
-        findings += outside_commits(scan, findings)
+    if loose:  # (as the diff engine lists them, after the same findings)
+        findings += outside_commits(scan, findings, loose)
     return findings + extra
 
 
-def _held_by_refs(repo: Path) -> set[bytes]:
-    """The blobs refs pointing at a blob or a tree reach without a commit."""
+def _held_by_refs(repo: Path) -> list[tuple[str, str, str]]:
+    """(ref, blob, path in its tree or "") of the blobs refs pointing at a blob or a tree
+    reach without a commit (`push.blobs_outside_commits`, over every ref)."""
     from nexpay_scan.sources.push import blobs_outside_commits, every_ref
 
-    return {obj.encode() for _, obj, _ in blobs_outside_commits(repo, every_ref(repo), [])}
+    return blobs_outside_commits(repo, every_ref(repo), [])
 
 
 def _selection(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> None:

@@ -170,8 +170,15 @@ def objects_outside_commits(
     walks past. `refs`: (ref name, object); `exclude`: revisions whose objects the other
     side has, or that the commit scan covers. A blob pushed as such is shown under its ref
     name; a tree's blobs under their paths in it (so that allowlists apply as elsewhere)."""
+    return scan_outside_commits(repo, scanner, blobs_outside_commits(repo, refs, exclude), stats)
+
+
+def scan_outside_commits(
+    repo: Path, scanner: Scanner, loose: Sequence[tuple[str, str, str]], stats: Stats
+) -> list[Finding]:
+    """Findings in `loose` (see `blobs_outside_commits`), each named by its ref, or by its
+    path in the tree its ref points at."""
     findings: list[Finding] = []
-    loose = blobs_outside_commits(repo, refs, exclude)
     if not loose:
         return findings
     with BlobReader(repo) as blobs:
