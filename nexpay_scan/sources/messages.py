@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -179,13 +178,9 @@ def iso_date(stamp: int) -> str:
     """`stamp` (seconds since 1970) as ISO 8601 in UTC, as git's `%aI` gives a commit's
     date; "" for a time no calendar date holds (a crafted tag's: a year past 9999, or
     before 1, or past what the system's clock can count)."""
+    from datetime import datetime, timezone
+
     try:
-        when = time.gmtime(stamp)
+        return datetime.fromtimestamp(stamp, timezone.utc).isoformat()
     except (OverflowError, OSError, ValueError):
         return ""
-    if not 1 <= when.tm_year <= 9999:
-        return ""
-    return (
-        f"{when.tm_year:04d}-{when.tm_mon:02d}-{when.tm_mday:02d}"
-        f"T{when.tm_hour:02d}:{when.tm_min:02d}:{when.tm_sec:02d}+00:00"
-    )
