@@ -38,23 +38,28 @@ class TrustedSide(Record):
 def range_base(repo: Path, revisions: Sequence[str]) -> TrustedSide | None:
     """The trusted side of a single range `A..B` (A) or `A...B` (their merge base); None
     when the revisions are not one such range (a whole history: the checkout is trusted)."""
+    from nexpay_scan.sources.gitlog import commits_named_by
+
     if len(revisions) != 1:
+        commits_named_by(repo, revisions)
         return None
     text = revisions[0]
     symmetric = "..." in text
     base, sep, head = text.partition("..." if symmetric else "..")
     if not sep or text.startswith("-"):
+        commits_named_by(repo, revisions)
         return None
     base, head = base or "HEAD", head or "HEAD"
     for side in (base, head) if symmetric else (base,):
         refuse_found_by_message(side)
+    commits = commits_named_by(repo, revisions)
     if symmetric:
         found = run_git(repo, "merge-base", "--end-of-options", base, head, ok_codes=(0, 1))
         commit = found.decode().strip()
         if not commit:
             raise FatalError(f"{base} and {head} have no common commit to read the config from")
         return TrustedSide(commit, f"merge base of {base} and {head}")
-    return TrustedSide(commit_of(repo, base), base)
+    return TrustedSide(commits.get(base) or commit_of(repo, base), base)
 
 
 def refuse_found_by_message(revision: str) -> None:

@@ -123,3 +123,67 @@ def test_a_range_based_on_a_commit_message_is_refused(
     assert run.code == 2, run.out + run.err
     (error,) = [line for line in run.err.splitlines() if "error:" in line]
     assert "found by a commit message" in error and "commit id" in error
+
+
+@pytest.mark.parametrize(
+    ("revision", "kind"),
+    [
+        ("HEAD:config", "tree"),
+        ("HEAD^{tree}", "tree"),
+        ("HEAD:config/app.env", "blob"),
+        ("HEAD~1..HEAD:config", "tree"),
+        ("HEAD:config..HEAD", "tree"),
+        ("tree-tag", "tree"),
+        ("annotated-blob-tag", "blob"),
+        ("HEAD~1..annotated-blob-tag", "blob"),
+        (":config/app.env", "blob"),
+    ],
+)
+def test_a_revision_that_names_no_commit_is_refused(
+    cli: CliRun, repo: Repo, revision: str, kind: str
+) -> None:
+    """`git log` walks past a tree or a blob it is given and lists no commit, so a scan of
+    `HEAD:config` (or of a tag on a tree) scanned nothing and exited clean, whatever the
+    tree held. It is one line naming the revision, exit 2, and the key is not printed."""
+    key = secret(93)
+    repo.write("a.txt", "x\n")
+    repo.commit("start")
+    repo.write("config/app.env", f"NEXPAY_SECRET={key}\n")
+    repo.commit("settings")
+    repo.git("tag", "tree-tag", "HEAD:config")
+    repo.git("tag", "-a", "-m", "the settings", "annotated-blob-tag", "HEAD:config/app.env")
+    run = cli("history", revision, "--repo", str(repo.path))
+    assert run.code == 2, run.out + run.err
+    side = revision.split("..")[-1] if revision.startswith("HEAD~1..") else revision
+    side = side.split("..")[0]
+    (error,) = run.err.strip().splitlines()
+    assert f"{side} names a {kind}, not a commit" in error
+    assert key not in run.out + run.err and "Traceback" not in run.err
+
+
+@pytest.mark.parametrize(
+    "revisions",
+    [["HEAD^!"], ["^HEAD~1", "HEAD"], ["HEAD~1...HEAD"], ["HEAD@{0}"], ["HEAD~1.."]],
+)
+def test_revisions_that_name_commits_are_scanned(
+    cli: CliRun, repo: Repo, revisions: list[str]
+) -> None:
+    """The forms of a revision git log takes still scan their commits: the check that a
+    revision names a commit understands them (a range, a negation, `^!`, a reflog entry)."""
+    repo.write("a.txt", "x\n")
+    repo.commit("start")
+    repo.write("app.env", f"NEXPAY_SECRET={secret(94)}\n")
+    repo.commit("settings")
+    run = cli("history", *revisions, "--repo", str(repo.path), "--format", "json")
+    assert run.code == 1, run.out + run.err
+    assert [f["file"] for f in run.json()["findings"]] == ["app.env"]
+
+
+def test_a_revision_that_names_nothing_is_a_bad_revision(cli: CliRun, repo: Repo) -> None:
+    repo.write("a.txt", "x\n")
+    repo.commit("start")
+    for revision in ("nosuch", "HEAD..nosuch", "HEAD:nosuch"):
+        run = cli("history", revision, "--repo", str(repo.path))
+        assert run.code == 2, run.out + run.err
+        (error,) = run.err.strip().splitlines()
+        assert "bad revision" in error

@@ -10,12 +10,14 @@ by `parse_raw_z`. Nothing else in the package parses `git log` output.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Sequence
 from itertools import chain
 
+from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Commit
 from nexpay_scan.records import Record
-from nexpay_scan.sources.git import SUBMODULE_MODE, decode_path, run_git
+from nexpay_scan.sources.git import SUBMODULE_MODE, decode_path, run_git, streamed
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
@@ -56,6 +58,80 @@ def log_revisions(revisions: Sequence[str]) -> list[str]:
     if not revisions:
         return list(WHOLE_HISTORY)
     return ["--end-of-options", *revisions]
+
+
+def revision_sides(revisions: Sequence[str]) -> list[str]:
+    """The objects a list of `git log` revisions names: each side of a range (`A..B`,
+    `A...B`, an empty side is HEAD), a revision with its `^` or its `^!`, `^@`, `^-N`
+    taken off. A revision found by a message (`:/text`) names a commit by definition and
+    is left out, as are options."""
+    sides: list[str] = []
+    for revision in revisions:
+        if revision.startswith("-"):
+            continue
+        text = revision.removeprefix("^")
+        for suffix in ("^!", "^@"):
+            text = text.removesuffix(suffix)
+        head, sep, count = text.rpartition("^-")
+        if sep and (not count or count.isdigit()):
+            text = head
+        parts = text.split("...", 1) if "..." in text else text.split("..", 1)
+        sides += [part or "HEAD" for part in parts if not part.startswith(":/")]
+    return sides
+
+
+def commits_named_by(repo: StrPath, revisions: Sequence[str]) -> dict[str, str]:
+    """The commit each side of `revisions` names (see `revision_sides`), in one git call.
+    A side that names a tree or a blob (`HEAD:src`, `v1^{tree}`, a tag on a file) is a
+    one-line error, not a scan of no commits that exits clean; so is one that names
+    nothing."""
+    sides = revision_sides(revisions)
+    if not sides:
+        return {}
+    asked: list[str] = []
+    for side in sides:
+        if "\n" in side:
+            raise FatalError(f"git rev-parse: bad revision {side!r}")
+        # `REV:path` names what a tree holds at `path`: a suffix would be part of the path
+        asked += [side] * 3 if _names_a_path(side) else [side, f"{side}^{{commit}}", f"{side}^{{}}"]
+    with streamed(
+        repo, "cat-file", "--batch-check=%(objectname) %(objecttype)", stdin=asked
+    ) as out:
+        answers = out.read().decode("utf-8", "replace").split("\n")
+    commits: dict[str, str] = {}
+    for at, side in enumerate(sides):
+        itself, commit, peeled = (_object_answer(a) for a in answers[3 * at : 3 * at + 3])
+        kind = peeled[1] if itself[1] == "tag" else itself[1]
+        if kind in ("tree", "blob"):
+            how = _SCAN_INSTEAD[kind]
+            raise FatalError(f"{side} names a {kind}, not a commit: history scans commits ({how})")
+        if commit[1] != "commit":
+            raise FatalError(
+                f"git rev-parse: bad revision {side!r} (check the revision or range; fetch "
+                "it first if it is remote)"
+            )
+        commits[side] = commit[0]
+    return commits
+
+
+_SCAN_INSTEAD = {
+    "tree": "to scan its files, check them out and run nexpay-scan files",
+    "blob": "to scan it: git cat-file -p REV | nexpay-scan files -",
+}
+
+
+def _names_a_path(side: str) -> bool:
+    """`REV:path` or `:path` (an index entry): a colon outside a reflog's `@{...}`."""
+    return ":" in re.sub(r"@\{[^}]*\}", "", side)
+
+
+def _object_answer(line: str) -> tuple[str, str]:
+    """(object id, type) from a `git cat-file --batch-check` answer; ("", "missing") when
+    git has no such object (or the name is ambiguous)."""
+    if not line or line.endswith((" missing", " ambiguous")):
+        return "", "missing"
+    sha, _, kind = line.partition(" ")
+    return sha, kind
 
 
 def is_whole_history(rev_args: Sequence[str]) -> bool:
