@@ -651,3 +651,33 @@ def test_a_report_on_keys_in_a_message_and_in_a_removed_file_named_with_spaces(
     assert redact(secret(801)) in text and redact(secret(802)) in text
     assert secret(801) not in text and secret(802) not in text
     assert text.count("in the files of no branch or tag tip") == 2
+
+
+def test_where_a_key_still_is_in_files_named_with_a_newline_or_not_utf8(
+    cli: CliRun, repo: Repo, tmp_path: Path
+) -> None:
+    """Whether a key is still at HEAD and at which tips is asked of git by `<tip>:<path>`,
+    one name a line: a path holding a newline was never asked (its key was said to be in
+    no tip's files), and one whose bytes are not UTF-8 made the report fail with
+    "internal error (UnicodeEncodeError)"."""
+    kept, moved = secret(803), secret(804)
+    repo.write("odd\nname.env", f"NEXPAY_SECRET={kept}\n")
+    repo.write(os.fsdecode(b"caf\xe9.env"), f"NEXPAY_SECRET={moved}\n")
+    repo.commit("settings")
+    repo.git("branch", "feature")
+    (repo.path / os.fsdecode(b"caf\xe9.env")).unlink()
+    repo.commit("drop the old settings")
+    out = tmp_path / "audit.md"
+    run = cli("history", "--repo", str(repo.path), "--quiet", "--report", str(out))
+    assert run.code == 1, run.err
+    text = out.read_text(encoding="utf-8")
+    assert kept not in text and moved not in text
+    rows = {key: _glance_row(text, redact(key)) for key in (kept, moved)}
+    assert "| feature, main |" in rows[kept]  # HEAD's branch and the other
+    assert "| feature |" in rows[moved]  # only the branch that kept the file
+    assert "in the files of no branch or tag tip" not in text
+
+
+def _glance_row(text: str, shown: str) -> str:
+    """The row of a Markdown report's "Keys at a glance" for the key shown as `shown`."""
+    return next(line for line in text.splitlines() if line.startswith("|") and shown in line)

@@ -51,7 +51,7 @@ class BlobReader:
             return
         batch = [self._wanted.popleft() for _ in range(min(AHEAD, len(self._wanted)))]
         self._asked.extend(batch)
-        self._send(b"".join(sha.encode() + b"\n" for sha in batch))
+        self._send(b"".join(_name(sha) + b"\n" for sha in batch))
 
     def _serving(self, sha: str) -> BlobReader:
         """The reader whose next answer is `sha`'s: this one, unless objects asked ahead come
@@ -119,7 +119,7 @@ class BlobReader:
             self._asked.popleft()
             self._send_ahead()
         else:
-            self._send(sha.encode() + b"\n")
+            self._send(_name(sha) + b"\n")
         _, stdout = self._pipes()
         line = stdout.readline()
         # "<name asked> missing" (or "ambiguous"): the name, a path at a revision, may hold
@@ -186,3 +186,9 @@ class BlobReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _name(asked: str) -> bytes:
+    """An object's name as git is asked it: a path's bytes that are not UTF-8 (surrogate
+    escapes, see `decode_path`) as they are on disk."""
+    return asked.encode("utf-8", "surrogateescape")

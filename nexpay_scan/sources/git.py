@@ -298,6 +298,23 @@ def shallow_edges(repo: StrPath) -> set[str]:
         return set(stream.read().split())
 
 
+def name_at(repo: StrPath, commit: str, path: str) -> str | None:
+    """How to ask `git cat-file --batch` for `path` in `commit`'s tree: `commit:path`, or,
+    for a path holding a newline (a batch reads one name a line), its blob's id, found by
+    `ls-tree` (None when the tree has no blob there)."""
+    if "\n" not in path:
+        return f"{commit}:{path}"
+    listed = run_git(
+        repo, "--literal-pathspecs", "ls-tree", "-z", "--full-tree", commit, "--", path
+    )
+    for entry in listed.split(b"\0"):
+        meta, _, name = entry.partition(b"\t")
+        fields = meta.split()
+        if len(fields) == 3 and fields[1] == b"blob" and decode_path(name) == path:
+            return fields[2].decode()
+    return None
+
+
 def decode_path(raw: bytes) -> str:
     """A path from git as text; undecodable bytes survive as surrogate escapes."""
     return os.fsdecode(raw)

@@ -14,7 +14,7 @@ from nexpay_scan.progress import Progress
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.blob_reader import BlobReader
 from nexpay_scan.sources.changes import paired_sections, scan_change
-from nexpay_scan.sources.git import check_objects_present, has_commits, streamed
+from nexpay_scan.sources.git import check_objects_present, has_commits, name_at, streamed
 from nexpay_scan.sources.gitlog import (
     BLOCK_SIZE,
     MARKER,
@@ -351,10 +351,9 @@ class HistoryScan:
             for finding in findings:
                 paths = {path for _, path, _ in finding.places} or {finding.file}
                 value = finding.secret.reveal().encode()
+                names = (name_at(self.repo, "HEAD", path) for path in sorted(paths))
                 finding.at_head = any(
-                    value in blobs.holding(f"HEAD:{path}", (value,))
-                    for path in sorted(paths)
-                    if "\n" not in path
+                    value in blobs.holding(name, (value,)) for name in names if name
                 )
 
 

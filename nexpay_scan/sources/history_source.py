@@ -170,7 +170,7 @@ def _mark_at_tips(root: Path, findings: list[Finding]) -> None:
     """For the audit report: every branch and tag tip whose files still hold the key,
     named (a key removed at HEAD but still at the tip of `feature` is not gone)."""
     from nexpay_scan.sources.blob_reader import BlobReader
-    from nexpay_scan.sources.git import run_git
+    from nexpay_scan.sources.git import name_at, run_git
 
     listed = run_git(
         root,
@@ -190,15 +190,11 @@ def _mark_at_tips(root: Path, findings: list[Finding]) -> None:
                 continue
             paths = sorted({p for _, p, _ in finding.places} or {finding.file})
             value = finding.secret.reveal().encode()
-            where = [
-                name
-                for commit, name in tips
-                if any(
-                    value in (blobs.read(f"{commit}:{path}") or b"")
-                    for path in paths
-                    if "\n" not in path
-                )
-            ]
+            where = []
+            for commit, tip in tips:
+                names = (name_at(root, commit, path) for path in paths)
+                if any(value in blobs.holding(name, (value,)) for name in names if name):
+                    where.append(tip)
             finding.present_at = where
 
 

@@ -28,9 +28,6 @@ def mark_left(root: Path, findings: list[Finding]) -> None:
 
 def _left(root: Path, finding: Finding, blobs: BlobReader) -> str | None:
     paths = sorted({p for _, p, _ in finding.places} or {finding.file})
-    paths = [p for p in paths if "\n" not in p]
-    if not paths:
-        return None
     listing = run_git(
         root,
         "log",

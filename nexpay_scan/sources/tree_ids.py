@@ -11,7 +11,7 @@ from nexpay_scan.findings import CLIENT_ID, Finding
 from nexpay_scan.records import Record
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.blob_reader import BlobReader
-from nexpay_scan.sources.git import commit_named, decode_path, run_git
+from nexpay_scan.sources.git import commit_named, decode_path, name_at, run_git
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ def client_ids_at(repo: StrPath, heads: Sequence[str], scanner: Scanner) -> list
             commit = _commit(repo, head)
             paths = _files_with_client_ids(repo, commit) if commit else []
             for path in paths[:MAX_FILES]:
-                for finding in _client_ids_in(probe, blobs, commit, path):
+                for finding in _client_ids_in(probe, blobs, repo, commit, path):
                     found.setdefault(
                         finding.secret.reveal(), TreeClientId(finding.secret.reveal(), path)
                     )
@@ -124,19 +124,13 @@ def _grep(repo: StrPath, commit: str, *patterns: str) -> list[str]:
     return [decode_path(p[len(prefix) :]) for p in out.split(b"\0") if p.startswith(prefix)]
 
 
-def _client_ids_in(scanner: Scanner, blobs: BlobReader, commit: str, path: str) -> list[Finding]:
-    name = f"{commit}:{path}"
-    if "\n" in path or not _encodable(name):
-        return []  # cat-file --batch reads one UTF-8 name a line
+def _client_ids_in(
+    scanner: Scanner, blobs: BlobReader, repo: StrPath, commit: str, path: str
+) -> list[Finding]:
+    name = name_at(repo, commit, path)
+    if name is None:
+        return []
     data = blobs.read(name)
     if data is None or len(data) > scanner.settings.max_file_size:
         return []
     return [f for f in scanner.scan(data, path) if f.kind == CLIENT_ID]
-
-
-def _encodable(name: str) -> bool:
-    try:
-        name.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
