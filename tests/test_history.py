@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from testing.cli import CliRun, on_a_terminal
@@ -161,19 +163,32 @@ def test_a_revision_that_names_no_commit_is_refused(
     assert key not in run.out + run.err and "Traceback" not in run.err
 
 
+_NOT_UTF8 = os.fsdecode(b"caf\xe9")
+
+
 @pytest.mark.parametrize(
     "revisions",
-    [["HEAD^!"], ["^HEAD~1", "HEAD"], ["HEAD~1...HEAD"], ["HEAD@{0}"], ["HEAD~1.."]],
+    [
+        ["HEAD^!"],
+        ["^HEAD~1", "HEAD"],
+        ["HEAD~1...HEAD"],
+        ["HEAD@{0}"],
+        ["HEAD~1.."],
+        [_NOT_UTF8],
+        [f"HEAD~1..{_NOT_UTF8}"],
+    ],
 )
 def test_revisions_that_name_commits_are_scanned(
     cli: CliRun, repo: Repo, revisions: list[str]
 ) -> None:
     """The forms of a revision git log takes still scan their commits: the check that a
-    revision names a commit understands them (a range, a negation, `^!`, a reflog entry)."""
+    revision names a commit understands them (a range, a negation, `^!`, a reflog entry, a
+    branch named in bytes that are not UTF-8)."""
     repo.write("a.txt", "x\n")
     repo.commit("start")
     repo.write("app.env", f"NEXPAY_SECRET={secret(94)}\n")
     repo.commit("settings")
+    repo.git("branch", _NOT_UTF8)
     run = cli("history", *revisions, "--repo", str(repo.path), "--format", "json")
     assert run.code == 1, run.out + run.err
     assert [f["file"] for f in run.json()["findings"]] == ["app.env"]

@@ -212,16 +212,17 @@ def _streamed(
 
 def _feed_lines(stream: IO[bytes], lines: Iterable[str]) -> None:
     """Writes `lines` a thousand at a time: they may come from a generator that waits on
-    another process, whose output git then reads as it comes."""
+    another process, whose output git then reads as it comes. Bytes of a name that are not
+    UTF-8 (surrogate escapes: see `decode_path`) go as they are."""
     try:
         pending: list[str] = []
         for line in lines:
             pending.append(line)
             if len(pending) >= 1024:
-                stream.write(("\n".join(pending) + "\n").encode())
+                stream.write(("\n".join(pending) + "\n").encode("utf-8", "surrogateescape"))
                 stream.flush()
                 pending = []
-        stream.write("".join(f"{line}\n" for line in pending).encode())
+        stream.write("".join(f"{line}\n" for line in pending).encode("utf-8", "surrogateescape"))
         stream.close()
     except (BrokenPipeError, ValueError):
         pass
