@@ -18,18 +18,18 @@ import stringzilla
 _LOWER = bytes(range(256)).lower()  # ASCII letters made lowercase, as `bytes.lower`
 
 
-def lowered(data: bytes) -> bytes:
+def lowered(data: bytes | memoryview) -> bytes:
     """`data.lower()`."""
     return translated(data, _LOWER)
 
 
-def translated(data: bytes, table: bytes) -> bytes:
+def translated(data: bytes | memoryview, table: bytes) -> bytes:
     """`data.translate(table)`, for a table of 256 bytes."""
     result: bytes = stringzilla.translate(data, table)
     return result
 
 
-def find(data: bytes, needle: bytes, start: int = 0, end: int | None = None) -> int:
+def find(data: bytes | memoryview, needle: bytes, start: int = 0, end: int | None = None) -> int:
     """`data.find(needle, start, end)`, for a needle of one byte or more and a `start`
     of 0 or more."""
     where: int = stringzilla.find(data, needle, start, len(data) if end is None else end)

@@ -174,7 +174,9 @@ class Prefilter:
         does."""
         return bool(self.hiding_offsets(data, patch=patch, depth=depth))
 
-    def hiding_offsets(self, data: bytes, *, patch: bool = False, depth: int = 1) -> list[int]:
+    def hiding_offsets(
+        self, data: bytes | memoryview, *, patch: bool = False, depth: int = 1
+    ) -> list[int]:
         """Where in `data` the runs that `base64_hides_word` answers for start."""
         starts, chains = _chains(data, patch)
         # each distinct chain once: the versions of a file in one block share most of
@@ -454,7 +456,7 @@ def _escape_near_a_hint(
     return False
 
 
-def _chains(data: bytes, patch: bool) -> tuple[list[int], list[bytes]]:
+def _chains(data: bytes | memoryview, patch: bool) -> tuple[list[int], list[bytes]]:
     """The base64 runs in `data` long enough for the decoders, each with the further lines
     of a wrapped blob (a patch's: as the new file has them) and, outside a patch, the runs
     that JSON's line breaks part from it (`_JOINED`), and where each starts. Found
@@ -467,7 +469,10 @@ def _chains(data: bytes, patch: bool) -> tuple[list[int], list[bytes]]:
     runs = _run_pattern(not patch).finditer(marks, concurrent=len(marks) >= _CONCURRENT)
     spans = _whole_chains(marks, [run.span() for run in runs], _CUT_LEAST[not patch])
     del marks
-    chains = [data[start:end] for start, end in spans]
+    if isinstance(data, memoryview):  # (a view of a buffer that is reused: copied out)
+        chains = [bytes(data[start:end]) for start, end in spans]
+    else:
+        chains = [data[start:end] for start, end in spans]
     if patch:
         chains = [_new_side(chain) for chain in chains]
     return [start for start, _ in spans], chains
@@ -630,11 +635,12 @@ def starts_utf16(data: bytes, at: int = 0, size: int | None = None) -> bool:
 
 
 def suspect_objects(
-    prefilter: Prefilter, block: bytes, starts: Sequence[int], sizes: Sequence[int]
+    prefilter: Prefilter, block: bytes | memoryview, starts: Sequence[int], sizes: Sequence[int]
 ) -> set[int]:
     """Indexes (into `starts`) of the objects of a block of blob contents (one after the
     other, each `sizes[n]` bytes from `starts[n]`) that may hold a key, as they are or
-    decoded (see `Prefilter`)."""
+    decoded (see `Prefilter`). `block` may be a view of a buffer its caller reuses: what
+    is kept of it is copied."""
     hit = set(_whole_at(block, starts))
     lowered = bytepasses.lowered(block)
     keyworded, hinted = word_hits(prefilter, lowered, starts, sizes)
@@ -649,23 +655,23 @@ def suspect_objects(
             hit.add(number)
     for number in sorted(hinted - hit):
         start = starts[number]
-        if prefilter.escapes_show_keyword(block[start : start + sizes[number]]):
+        if prefilter.escapes_show_keyword(bytes(block[start : start + sizes[number]])):
             hit.add(number)
     return hit
 
 
-def _is_utf16(block: bytes, at: int, size: int) -> bool:
+def _is_utf16(block: bytes | memoryview, at: int, size: int) -> bool:
     """Whether the object of `size` bytes at `at` is UTF-16 text as the decoders tell it
     (`utf16_codec`, on the same first bytes), which they then decode whole: exactly, not
     as `starts_utf16` guesses (binaries hold NULs in every other byte often enough: 76 of
     the standard library's shared objects)."""
     end = at + min(UTF16_SNIFF, size)
-    if block.find(b"\0", at, end) < 0:
+    if bytepasses.find(block, b"\0", at, end) < 0:
         return False
-    return utf16_codec(block[at:end]) is not None
+    return utf16_codec(bytes(block[at:end])) is not None
 
 
-def _whole_at(block: bytes, starts: Sequence[int]) -> Iterator[int]:
+def _whole_at(block: bytes | memoryview, starts: Sequence[int]) -> Iterator[int]:
     """The indexes of the `starts` in `block` at which content the decoders open whole
     starts (see `_WHOLE_HEAD`)."""
     head = _WHOLE_HEAD.match

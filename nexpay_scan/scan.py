@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["Scanner", "Sighting", "Skipped", "Stats", "Summary", "looks_binary"]
 
 BINARY_SNIFF = 8000  # as git does: a NUL byte in the first 8000 bytes means binary
-_SEPARATOR = b"\0\n"  # between the contents the prefilter reads in one block
+SEPARATOR = b"\0\n"  # between the contents the prefilter reads in one block
 _WARM_RUN = b"data = " + b"QUJD" * 16 + b"\n"  # a base64 run (of "ABC" over and over)
 
 
@@ -74,9 +74,9 @@ def _stored_member(found: Finding, sighting: Sighting) -> None:
 def _joined(contents: Sequence[bytes]) -> tuple[bytes, list[int]]:
     """`contents` in one block, each after a NUL and a newline (no base64 run, escape,
     word or match runs on from one into the next), and where each starts in it."""
-    block = _SEPARATOR + _SEPARATOR.join(contents)
-    ends = accumulate(len(_SEPARATOR) + len(content) for content in contents)
-    starts = [len(_SEPARATOR), *(end + len(_SEPARATOR) for end in ends)][: len(contents)]
+    block = SEPARATOR + SEPARATOR.join(contents)
+    ends = accumulate(len(SEPARATOR) + len(content) for content in contents)
+    starts = [len(SEPARATOR), *(end + len(SEPARATOR) for end in ends)][: len(contents)]
     return block, starts
 
 
@@ -166,13 +166,19 @@ class Scanner:
         for everything the decoders could turn into a keyword, in a few cheap passes over
         them all at once (for small files, a call each would cost more than the passes).
         Not on the hook's path."""
+        if len(contents) == 1:  # (not copied: it may be big)
+            return self.could_hold_keys_in(contents[0], [0], [len(contents[0])])
+        block, starts = _joined(contents)
+        return self.could_hold_keys_in(block, starts, [len(c) for c in contents])
+
+    def could_hold_keys_in(
+        self, block: bytes | memoryview, starts: Sequence[int], sizes: Sequence[int]
+    ) -> set[int]:
+        """`could_hold_keys` of contents laid out in one block as `_joined` lays them
+        out (each `sizes[n]` bytes from `starts[n]`, after SEPARATOR)."""
         from nexpay_scan.prefilter import prefilter_for, suspect_objects  # (made once a run)
 
-        prefilter = prefilter_for(self.detector.keywords)
-        if len(contents) == 1:  # (not copied: it may be big)
-            return suspect_objects(prefilter, contents[0], [0], [len(contents[0])])
-        block, starts = _joined(contents)
-        return suspect_objects(prefilter, block, starts, [len(c) for c in contents])
+        return suspect_objects(prefilter_for(self.detector.keywords), block, starts, sizes)
 
     def hold_proven_keys(self, texts: Sequence[bytes]) -> set[int]:
         """The indexes of `texts` (decoded tokens, archive members) in which a rule with a

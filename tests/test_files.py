@@ -366,3 +366,29 @@ def test_an_allow_comment_opening_the_next_member_does_not_allow_a_key(
     [suppressed] = document["suppressed"]
     assert (suppressed["file"], suppressed["match"]) == ("fixture", secret(45))
     assert suppressed["notes"] == [f"in {kind}:app/.env"]
+
+
+@pytest.mark.parametrize("change", [-7, 0, 7])
+def test_a_file_whose_size_changed_since_the_walk_is_read_as_it_is_now(
+    tmp_path: Path, change: int
+) -> None:
+    """Small files are read into one buffer, each in the room its walked size gave it
+    (one byte more, to see growth). A file that grew since is read again as it is; one
+    that shrank takes less room. Either way its key is found where it is, and the files
+    around it too."""
+    from nexpay_scan.config import load_settings
+    from nexpay_scan.scan import Scanner
+    from nexpay_scan.sources import files
+    from nexpay_scan.stats import Stats
+
+    names = ["a.env", "b.env", "c.env"]
+    for number, name in enumerate(names):
+        (tmp_path / name).write_text(f"# {name}\nNEXPAY_SECRET={secret(950 + number)}\n")
+    unit = [
+        files._File(str(tmp_path / name), name, (tmp_path / name).stat().st_size) for name in names
+    ]
+    unit[1] = unit[1]._replace(size=unit[1].size - change)
+    found = files._scan_unit(unit, Scanner(load_settings(None, None)), Stats(), files._UnitBuffer())
+    assert [(f.file, f.line, f.secret.reveal()) for f in found] == [
+        (name, 2, secret(950 + number)) for number, name in enumerate(names)
+    ]

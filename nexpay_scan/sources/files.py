@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding
 from nexpay_scan.records import Record
-from nexpay_scan.scan import Scanner
+from nexpay_scan.scan import SEPARATOR, Scanner
 from nexpay_scan.signals import signals
 from nexpay_scan.sources.base import Fragment, Target
 from nexpay_scan.stats import Stats
@@ -27,6 +27,7 @@ _SKIPPED_DIRS = frozenset({".git"})
 # Less than this is scanned in this process: starting workers would cost more than it saves.
 PARALLEL_BYTES = 8 << 20
 _BATCH_BYTES = 1 << 20  # of small files, read before the prefilter runs on them all
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 # workers take the units to scan by number, down a pipe
 _TOKEN = 4
 _TOKENS_AT_ONCE = 1024  # 4096 bytes a write: at most PIPE_BUF, so each lands whole
@@ -166,16 +167,115 @@ def _walked(
 def _scan_files(files: Sequence[_File], scanner: Scanner, stats: Stats) -> list[Finding]:
     """Findings in the files, unit after unit (see `_units`)."""
     findings: list[Finding] = []
+    buffer = _UnitBuffer()
     for unit in _units(files):
-        findings.extend(_scan_unit(unit, scanner, stats))
+        findings.extend(_scan_unit(unit, scanner, stats, buffer))
     return findings
 
 
-def _scan_unit(unit: Sequence[_File], scanner: Scanner, stats: Stats) -> list[Finding]:
-    """Findings in one unit's files, read and then searched as one batch."""
+def _scan_unit(
+    unit: Sequence[_File], scanner: Scanner, stats: Stats, buffer: _UnitBuffer
+) -> list[Finding]:
+    """Findings in one unit's files, read and then searched as one batch: small files
+    walked in a folder into `buffer`, any other file (a big one alone, one named on the
+    command line: a pipe, a device) read as it is."""
+    if len(unit) > 1 and not any(file.named for file in unit):
+        laid = buffer.read(unit, scanner, stats)
+        if laid is not None:
+            return _scan_laid(laid, scanner, stats)
     read = ((file, _read_file(file, scanner, stats)) for file in unit)
     batch = [(file, data) for file, data in read if data is not None]
     return _scan_batch(batch, scanner, stats) if batch else []
+
+
+class _Laid(Record):
+    """A unit's files as `_UnitBuffer` read them: a view of the buffer, and where each
+    file's bytes are in it."""
+
+    block: memoryview
+    files: list[_File]
+    starts: list[int]
+    sizes: list[int]
+
+
+class _UnitBuffer:
+    """One buffer of this process that a unit's small files are read into, one after
+    the other, as the prefilter reads them in one block (see `scan._joined`): reused unit
+    after unit. Each file read into new memory and then copied into one block made the
+    reading of a tree as costly as searching it (fresh pages for each copy)."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def read(self, unit: Sequence[_File], scanner: Scanner, stats: Stats) -> _Laid | None:
+        """The unit's files laid out in the buffer (unreadable ones and ones over the size
+        limit skipped, as `_read_file` does); None when a file grew since its size was
+        read (then the unit is read as it is, file by file)."""
+        gap = len(SEPARATOR)
+        needed = gap + sum(file.size + 1 + gap for file in unit)
+        if len(self._buffer) < needed:  # (a new one: views of the old may still be held)
+            self._buffer = bytearray(max(needed, 2 * _BATCH_BYTES))
+        view = memoryview(self._buffer)
+        files: list[_File] = []
+        starts: list[int] = []
+        sizes: list[int] = []
+        at = 0
+        for file in unit:
+            view[at : at + gap] = SEPARATOR
+            at += gap
+            size = _read_into(file, view[at : at + file.size + 1], stats)
+            if size is None:
+                continue
+            if size > file.size:  # it grew
+                view.release()
+                return None
+            if scanner.too_big(size, file.shown, stats=stats):
+                continue
+            files.append(file)
+            starts.append(at)
+            sizes.append(size)
+            at += size
+        return _Laid(view[:at], files, starts, sizes)
+
+
+def _read_into(file: _File, room: memoryview, stats: Stats) -> int | None:
+    """Reads a walked file into `room` (one byte more than its size: to see it grew);
+    how many bytes it held, or None when it cannot be read (named as skipped)."""
+    try:
+        handle = os.open(file.path, os.O_RDONLY | _O_CLOEXEC)
+    except OSError as error:
+        stats.skip(f"unreadable ({error.strerror})", file.shown)
+        return None
+    try:
+        got = 0
+        while got < len(room) and (count := os.readv(handle, [room[got:]])):
+            got += count
+        return got
+    except OSError as error:
+        stats.skip(f"unreadable ({error.strerror})", file.shown)
+        return None
+    finally:
+        os.close(handle)
+
+
+def _scan_laid(laid: _Laid, scanner: Scanner, stats: Stats) -> list[Finding]:
+    """`_scan_batch` for files laid out in a buffer: the files that may hold a key are
+    copied out of it to be searched (the buffer is reused)."""
+    suspects = (
+        scanner.could_hold_keys_in(laid.block, laid.starts, laid.sizes) if laid.files else set()
+    )
+    findings: list[Finding] = []
+    for number, (file, start, size) in enumerate(
+        zip(laid.files, laid.starts, laid.sizes, strict=True)
+    ):
+        stats.files_scanned += 1
+        if number in suspects:
+            data = bytes(laid.block[start : start + size])
+            findings.extend(scanner.scan_fragment(Fragment(data, file.shown), stats))
+        else:
+            stats.bytes_scanned += size
+    laid.block.release()
+    return findings
 
 
 def _read_file(file: _File, scanner: Scanner, stats: Stats) -> bytes | None:
@@ -398,11 +498,13 @@ def _take_units(
     """Scans unit after unit, as their numbers come down each pipe in turn, until each
     has ended."""
     done: dict[int, tuple[list[Finding], Stats]] = {}
+    buffer = _UnitBuffer()
     for pipe in pipes:
         while token := os.read(pipe.reading, _TOKEN):
             number = int.from_bytes(token, "little")
             unit_stats = Stats()
-            done[number] = (_scan_unit(units[number], scanner, unit_stats), unit_stats)
+            found = _scan_unit(units[number], scanner, unit_stats, buffer)
+            done[number] = (found, unit_stats)
     return done
 
 
