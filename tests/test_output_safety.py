@@ -135,3 +135,29 @@ def test_sigterm_while_writing_the_report_leaves_nothing_behind(tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "terminated mid-write"
     assert os.listdir(out) == [], "a temporary or partial report was left behind"
+
+
+@pytest.mark.parametrize(
+    ("flag", "name", "why"),
+    [
+        ("--output", "no-such-folder/out.json", "no folder"),
+        ("--output", ".", "it is a folder"),
+        ("--report", "no-such-folder/audit.html", "no folder"),
+    ],
+)
+def test_a_report_that_cannot_be_written_fails_before_the_scan(
+    cli: CliRun, repo: Repo, flag: str, name: str, why: str
+) -> None:
+    """An audit of a long history is not run to find at its end that its report has
+    nowhere to go: one line, exit 2, before anything is scanned (and no other report
+    written)."""
+    repo.write("app.env", f"NEXPAY_SECRET={secret(960)}\n")
+    repo.commit()
+    written = repo.path / "written.json"
+    other = ["--output", str(written)] if flag == "--report" else []
+    target = str(repo.path / name)
+    run = cli("history", "--repo", str(repo.path), flag, target, *other)
+    assert run.code == 2, run.out + run.err
+    (error,) = run.err.strip().splitlines()
+    assert error.startswith(f"nexpay-scan: error: {target}: cannot write the report ({why}")
+    assert "Scanned" not in run.err and not written.exists()

@@ -88,6 +88,7 @@ def run_scan(source: Source, options: ScanOptions) -> int:
     source reads, the source's findings, suppressions (`.nexpayscanignore`, `--baseline`),
     verification (`--verify`), the report, and the exit code (`--fail-on`)."""
     started = time.monotonic()
+    check_destinations(options.output, options.report)
     target = source.target()
     root, trusted = target.root, target.trusted
     scanner = make_scanner(options, root, trusted)
@@ -334,6 +335,20 @@ def write_atomically(path: str, text: str | Iterable[str]) -> None:
         if isinstance(error, OSError):
             raise FatalError(f"{path}: cannot write the report ({error.strerror})") from None
         raise
+
+
+def check_destinations(*paths: str | None) -> None:
+    """A report that cannot be written (`--output`, `--report`) fails before the scan, not
+    after it: an audit of a long history is not run for nothing. Its folder must exist,
+    and it must not be a folder itself."""
+    for path in paths:
+        if not path:
+            continue
+        folder = os.path.dirname(path) or "."
+        if os.path.isdir(path):
+            raise FatalError(f"{path}: cannot write the report (it is a folder)")
+        if not os.path.isdir(folder):
+            raise FatalError(f"{path}: cannot write the report (no folder {folder})")
 
 
 def stdin_lines() -> list[str]:

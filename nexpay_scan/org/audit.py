@@ -22,7 +22,10 @@ GITLAB_URL = "https://gitlab.com"
 
 def run_org(options: ScanOptions, request: OrgRequest) -> int:
     """The whole organization audit; returns the exit code."""
+    from nexpay_scan.commands.pipeline import check_destinations
+
     _check_report_name(options.report)
+    check_destinations(options.output, options.report)
     config = os.path.abspath(options.config) if options.config else None
     if config is not None and not os.path.isfile(config):
         raise FatalError(f"{options.config}: config file not found")
