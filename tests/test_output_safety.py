@@ -161,3 +161,5 @@ def test_a_report_that_cannot_be_written_fails_before_the_scan(
     (error,) = run.err.strip().splitlines()
     assert error.startswith(f"nexpay-scan: error: {target}: cannot write the report ({why}")
     assert "Scanned" not in run.err and not written.exists()
+    baseline = cli("baseline", "create", "--repo", str(repo.path), "--output", target)
+    assert baseline.code == 2 and "cannot write the report" in baseline.err

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from nexpay_scan.commands.options import HistoryRequest
-from nexpay_scan.commands.pipeline import EXIT_CLEAN, make_scanner, write_atomically
+from nexpay_scan.commands.pipeline import (
+    EXIT_CLEAN,
+    check_destinations,
+    make_scanner,
+    write_atomically,
+)
 from nexpay_scan.findings import Finding
 from nexpay_scan.sources.git import repo_root
 from nexpay_scan.sources.history_source import HistorySource
@@ -21,6 +26,7 @@ def baseline(options: ScanOptions, action: str, what: str, file: str) -> int:
     from nexpay_scan.suppressions import baseline_text
 
     root = repo_root(options.repo)
+    check_destinations(file)
     if action in ("update", "prune"):
         return _baseline_edit(options, root, action, what, file)
     found = _baseline_findings(options, root, what)
