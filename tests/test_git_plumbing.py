@@ -220,6 +220,42 @@ def test_a_whole_history_finds_what_refs_hold_outside_commits(
     ]
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_refs_outside_commits_among_more_refs_than_a_command_line_holds(
+    cli: CliRun, repo: Repo, engine: str
+) -> None:
+    """The blobs refs hold outside commits are listed by one `rev-list`, the commits of
+    every other ref excluded on its standard input: 70,000 branches (past the 2 MB a
+    command line holds) made the scan fail with "internal error (OSError)", and each tag
+    on a tree cost a `rev-list` of its own. Each key is named by the first ref (in ref
+    order) that reaches it: a blob a tag holds, and that a tagged tree holds too, by its
+    own tag."""
+    repo.write("app.py", "x = 1\n")
+    commit = repo.commit("start")
+    branches = "".join(f"{commit} refs/heads/b{n:05d}\n" for n in range(70_000))
+    (repo.path / ".git" / "packed-refs").write_text(f"# pack-refs with: sorted \n{branches}")
+    blob = _blob_with_key(repo, 41)
+    repo.git("tag", "a-blob", blob)
+    repo.write("nested/held.env", f"NEXPAY_SECRET={secret(41)}\n")  # the tagged blob again
+    repo.write("nested/other.env", f"NEXPAY_SECRET={secret(42)}\n")
+    repo.stage()
+    repo.git("tag", "b-tree", repo.git("write-tree").strip())
+    repo.git("reset", "-q")
+    run = cli("history", "--repo", str(repo.path), "--engine", engine, *_JSON_PLAIN)
+    assert run.code == 1, run.err
+    found = {f["match"]: (f["file"], f.get("notes", [])) for f in run.json()["findings"]}
+    assert found == {
+        secret(41): (
+            "refs/tags/a-blob",
+            ["in no commit (git log walks past it): in refs/tags/a-blob"],
+        ),
+        secret(42): (
+            "nested/other.env",
+            ["in no commit (git log walks past it): in the tree that refs/tags/b-tree points at"],
+        ),
+    }
+
+
 def test_pre_receive_rejects_a_blob_pushed_as_a_ref(pushing: tuple[Repo, Path]) -> None:
     repo, server = pushing
     blob = _blob_with_key(repo, 35)

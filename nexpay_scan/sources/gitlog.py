@@ -10,7 +10,6 @@ by `parse_raw_z`. Nothing else in the package parses `git log` output.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator, Sequence
 from itertools import chain
 
@@ -122,7 +121,9 @@ _SCAN_INSTEAD = {
 
 def _names_a_path(side: str) -> bool:
     """`REV:path` or `:path` (an index entry): a colon outside a reflog's `@{...}`."""
-    return ":" in re.sub(r"@\{[^}]*\}", "", side)
+    while (start := side.find("@{")) >= 0 and (end := side.find("}", start)) >= 0:
+        side = side[:start] + side[end + 1 :]
+    return ":" in side
 
 
 def _object_answer(line: str) -> tuple[str, str]:

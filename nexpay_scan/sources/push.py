@@ -202,20 +202,52 @@ def blobs_outside_commits(
 ) -> list[tuple[str, str, str]]:
     """(ref, blob, its path in the tree the ref points at, or "" for a blob itself) of the
     blobs that `refs` pointing (tags peeled) at a blob or a tree reach, and that neither
-    `exclude` nor the commits among `refs` do."""
+    `exclude` nor the commits among `refs` do. One `rev-list` for them all, whatever
+    their number (thousands of tags on trees took a call each), its revisions on its
+    standard input (as many commits to exclude as a repository has refs: past what a
+    command line holds). A blob two such refs reach is listed once, under the first."""
     if not refs:
         return []
-    kinds = _peeled_types(repo, refs)
-    loose = [ref for ref, kind in zip(refs, kinds, strict=False) if kind in ("tree", "blob")]
+    peeled = _peeled(repo, refs)
+    loose = [
+        (ref, sha, top)
+        for (ref, sha), (top, kind) in zip(refs, peeled, strict=False)
+        if kind in ("tree", "blob")
+    ]
     if not loose:
         return []
-    commits = [sha for (_, sha), kind in zip(refs, kinds, strict=False) if kind == "commit"]
-    exclude = [*exclude, *commits]
-    found: list[tuple[str, str, str]] = []
-    for ref, sha in loose:
-        listed = run_git(repo, "rev-list", "--objects", sha, "--not", *exclude, "--")
-        found += [(ref, obj, path) for obj, path in _blobs_of(repo, _objects_listed(listed))]
-    return found
+    roots: dict[str, str] = {}  # a root object (as given, and peeled) -> its ref
+    for ref, sha, top in loose:
+        roots.setdefault(sha, ref)
+        roots.setdefault(top, ref)
+    options = [revision for revision in exclude if revision.startswith("-")]
+    excluded = [revision for revision in exclude if not revision.startswith("-")]
+    excluded += [sha for (_, sha), (_, kind) in zip(refs, peeled, strict=False) if kind == "commit"]
+    asked = [*dict.fromkeys(sha for _, sha, _ in loose), *(f"^{sha}" for sha in excluded)]
+    with streamed(
+        repo,
+        "rev-list",
+        "--objects",
+        "--stdin",
+        *(["--not", *options] if options else []),
+        stdin=asked,
+    ) as output:
+        listed = output.read()
+    found: list[tuple[str, str]] = []
+    owners: list[str] = []
+    ref = loose[0][0]
+    tags = {sha for _, sha, top in loose if sha != top}  # (git lists a tag by its name)
+    for obj, path in _objects_listed(listed):
+        if obj in roots and (not path or obj in tags):  # a root: its objects follow it
+            ref = roots[obj]
+        found.append((obj, path))
+        owners.append(ref)
+    blobs = set(_blobs_of(repo, found))
+    return [
+        (owner, obj, path)
+        for owner, (obj, path) in zip(owners, found, strict=True)
+        if (obj, path) in blobs
+    ]
 
 
 def every_ref(repo: Path) -> list[tuple[str, str]]:
@@ -229,12 +261,19 @@ def every_ref(repo: Path) -> list[tuple[str, str]]:
     return refs
 
 
-def _peeled_types(repo: Path, refs: Sequence[tuple[str, str]]) -> list[str]:
-    """The type of each ref's object once tags are peeled ("missing" if git has none)."""
+def _peeled(repo: Path, refs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(object, type) each ref points at once tags are peeled (("", "missing") if git has
+    none)."""
     asked = [f"{sha}^{{}}" for _, sha in refs]
-    with streamed(repo, "cat-file", "--batch-check=%(objecttype)", stdin=asked) as output:
+    with streamed(
+        repo, "cat-file", "--batch-check=%(objectname) %(objecttype)", stdin=asked
+    ) as output:
         answered = output.read().decode("ascii", "replace").split("\n")
-    return [line.split(" ")[-1] if line else "missing" for line in answered[: len(refs)]]
+    peeled = []
+    for line in answered[: len(refs)]:
+        sha, _, kind = line.partition(" ")
+        peeled.append((sha, kind) if kind and not kind.endswith("missing") else ("", "missing"))
+    return peeled
 
 
 def _objects_listed(listed: bytes) -> list[tuple[str, str]]:
