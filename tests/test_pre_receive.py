@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,26 @@ def test_break_glass_is_accepted_and_logged(repo: Repo, server: Path) -> None:
     log = (server / "nexpay-scan-break-glass.log").read_text()
     assert "INC-42 key already revoked" in log and "refs/heads/main" in log
     assert secret(3) not in log
+
+
+def test_a_push_of_many_refs_is_one_scan(repo: Repo, server: Path) -> None:
+    """`git push --all` of 200 branches along one history of 30 commits: each commit is
+    scanned once, not once for each branch that reaches it (a scan per ref made a mirror
+    push into a new repository walk its history once per ref), and the key once."""
+    repo.git("remote", "add", "origin", str(server))
+    commits = []
+    for number in range(30):
+        content = f"NEXPAY_SECRET={secret(4)}\n" if number == 5 else f"{number}\n"
+        repo.write(f"f{number}.env", content)
+        commits.append(repo.commit(f"commit {number}"))
+    refs = "".join(f"create refs/heads/b{n:03d} {commits[n % 30]}\n" for n in range(200))
+    git(repo.path, "update-ref", "--stdin", input=refs)
+    rejected = subprocess.run(
+        ["git", "-C", str(repo.path), "push", "--all", "origin"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert rejected.returncode != 0
+    assert "Scanned 30 commits" in rejected.stderr, rejected.stderr[-2000:]
+    assert rejected.stderr.count("f5.env") == 1 and secret(4) not in rejected.stderr

@@ -1,7 +1,8 @@
 """Which commits and objects a push sends (nexpay_scan/sources/push.py), from git's pre-push
 input (`<local ref> <local object> <remote ref> <remote object>`, a line per ref) or from
 pre-commit's environment, through real repositories with a real remote. The promise: the
-revisions cover exactly the commits the remote does not have yet, one list per pushed ref."""
+revisions cover exactly the commits the remote does not have yet, in one list for every
+ref pushed."""
 
 from __future__ import annotations
 
@@ -109,7 +110,8 @@ def test_an_annotated_tag_sends_the_commits_it_brings(pushed: tuple[Repo, str]) 
     assert _commits(repo, _revisions(repo, f"refs/tags/v0 {old} refs/tags/v0 {ZERO}")) == [set()]
 
 
-def test_several_refs_are_one_list_each(pushed: tuple[Repo, str]) -> None:
+def test_several_refs_are_one_list(pushed: tuple[Repo, str]) -> None:
+    """A push of several refs is one scan: their new commits, however many refs."""
     repo, base = pushed
     main = _new_commits(repo, "main3")
     repo.git("checkout", "-q", "-b", "topic", base)
@@ -119,7 +121,7 @@ def test_several_refs_are_one_list_each(pushed: tuple[Repo, str]) -> None:
         f"refs/heads/topic {topic[0]} refs/heads/topic {ZERO}\n"
         f"(delete) {ZERO} refs/heads/old {base}\n"
     )
-    assert _commits(repo, _revisions(repo, stdin)) == [set(main), set(topic)]
+    assert _commits(repo, _revisions(repo, stdin)) == [set(main) | set(topic)]
 
 
 def test_run_by_hand_sends_the_commits_of_head_no_remote_has(pushed: tuple[Repo, str]) -> None:
@@ -174,3 +176,24 @@ def test_a_key_in_a_blob_pushed_as_a_tag_is_found(cli: CliRun, pushed: tuple[Rep
     assert run.code == 1, run.err
     [finding] = run.json()["findings"]
     assert (finding["file"], finding["match"]) == ("refs/tags/blob", secret(1))
+
+
+def test_a_push_of_many_refs_scans_each_commit_once(cli: CliRun, pushed: tuple[Repo, str]) -> None:
+    """`git push --all` of 200 new branches along 30 new commits: one scan, each commit
+    once (a scan per ref walked the commits once for each branch reaching them), the
+    key once."""
+    repo, base = pushed
+    commits = []
+    for number in range(30):
+        content = f"NEXPAY_SECRET={secret(5)}\n" if number == 5 else f"{number}\n"
+        repo.write(f"f{number}.env", content)
+        commits.append(repo.commit(f"commit {number}"))
+    lines = "".join(
+        f"refs/heads/b{n:03d} {commits[n % 30]} refs/heads/b{n:03d} {ZERO}\n" for n in range(200)
+    )
+    lines += f"refs/heads/main {commits[-1]} refs/heads/main {base}\n"
+    args = ("pre-push", "origin", "--repo", str(repo.path), "--format", "json")
+    run = with_stdin(cli, lines, *args)
+    assert run.code == 1, run.err
+    assert run.json()["summary"]["commits_scanned"] == 30
+    assert [f["file"] for f in run.json()["findings"]] == ["f5.env"]

@@ -85,6 +85,8 @@ def start_git(argv: Sequence[str], stdin: str = NULL, stderr: str = PIPE) -> Chi
         return start(argv, stdin=stdin, stderr=stderr)
     except FileNotFoundError:
         raise FatalError("git is not installed or not on PATH") from None
+    except OSError as error:
+        raise _too_long(error, argv) from None
 
 
 def git_error(stderr: bytes, args: Sequence[str], code: int = 1) -> str:
@@ -113,6 +115,19 @@ def piped(argv: list[str], **options: Any) -> subprocess.Popen[bytes]:
             raise
         _PIPE_BYTES[0] = -1
         return subprocess.Popen(argv, pipesize=-1, **options)
+    except OSError as error:
+        raise _too_long(error, argv) from None
+
+
+def _too_long(error: OSError, argv: Sequence[str]) -> OSError | FatalError:
+    """A one-line error for a git command longer than the system allows (E2BIG: more
+    revisions than a command line holds); any other error as it is."""
+    if error.errno != 7:  # (errno.E2BIG on Linux and macOS)
+        return error
+    return FatalError(
+        f"a git command is longer than this system allows ({len(argv):,} arguments): "
+        "too many refs or revisions at once"
+    )
 
 
 def unlinked_file() -> IO[bytes]:

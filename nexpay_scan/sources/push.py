@@ -12,7 +12,6 @@ from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.base import Fragment, Target
 from nexpay_scan.sources.blob_reader import BlobReader
 from nexpay_scan.sources.git import (
-    commit_named,
     decode_path,
     missing_objects_error,
     run_git,
@@ -79,10 +78,6 @@ def _is_null(sha: str) -> bool:
     return set(sha) <= _ZERO
 
 
-def _commit_exists(repo: Path, sha: str) -> bool:
-    return bool(commit_named(repo, sha))
-
-
 def _new_commits(local: str, remote: str | None) -> list[str]:
     """`git log` arguments for commits of `local` that no remote-tracking ref has."""
     return [local, "--not", f"--remotes={remote}" if remote else "--remotes"]
@@ -102,20 +97,32 @@ def pushed_objects(
     nothing), and revisions for what the remote already has (its remote-tracking refs,
     and the old values of the pushed refs that are known here)."""
     refs: list[tuple[str, str]] = []
-    had = [f"--remotes={remote}" if remote else "--remotes"]
+    olds: list[str] = []
     for line in lines:
         parts = line.split()
         if len(parts) != 4 or _is_null(parts[1]):
             continue
         refs.append((parts[2], parts[1]))
-        if not _is_null(parts[3]) and _object_exists(repo, parts[3]):
-            had.append(parts[3])
-    return refs, had
+        if not _is_null(parts[3]):
+            olds.append(parts[3])
+    known = _present(repo, olds, "object")
+    had = [f"--remotes={remote}" if remote else "--remotes"]
+    return refs, had + [sha for sha in dict.fromkeys(olds) if sha in known]
 
 
-def _object_exists(repo: Path, sha: str) -> bool:
-    found = run_git(repo, "rev-parse", "-q", "--verify", f"{sha}^{{object}}", ok_codes=(0, 1, 128))
-    return found.strip() != b""
+def _present(repo: Path, shas: Sequence[str], kind: str) -> set[str]:
+    """Those of `shas` this repository has as a `kind` (`commit`: a commit, or a tag
+    peeled to one; `object`: anything), in one git call however many refs a push names."""
+    if not shas:
+        return set()
+    asked = [f"{sha}^{{{kind}}}" for sha in shas if "\n" not in sha]
+    with streamed(repo, "cat-file", "--batch-check=%(objecttype)", stdin=asked) as output:
+        answers = output.read().decode("ascii", "replace").split("\n")
+    return {
+        ask[: -len(kind) - 3]
+        for ask, answer in zip(asked, answers, strict=False)
+        if answer and not answer.endswith(("missing", "ambiguous"))
+    }
 
 
 def pushed_revisions(
@@ -145,17 +152,32 @@ def pushed_revisions(
     if not stdin_lines:  # run by hand: the commits not on any remote yet
         yield _new_commits("HEAD", remote)
         return
+    pushed: list[tuple[str, str]] = []
     for line in stdin_lines:
         parts = line.split()
         if len(parts) != 4:
             raise FatalError(f"unexpected pre-push input line: {line[:80]!r}")
         _, local_sha, _, remote_sha = parts
-        if _is_null(local_sha):
-            continue
-        if not _is_null(remote_sha) and _commit_exists(repo, remote_sha):
-            yield [f"{remote_sha}..{local_sha}"]
-        else:
-            yield _new_commits(local_sha, remote)
+        if not _is_null(local_sha):
+            pushed.append((local_sha, remote_sha))
+    if pushed:
+        yield _sent(repo, remote, pushed)
+
+
+def _sent(repo: Path, remote: str | None, pushed: Sequence[tuple[str, str]]) -> list[str]:
+    """One `git log` argument list for every ref a push sends, (new, old on the remote)
+    each: the new commits that none of the old values reaches (nor, when a ref is new or
+    its old value unknown here, any remote-tracking ref). The remote has whatever its
+    old values reach, whichever ref it came by, so one list covers the same commits as a
+    list per ref; a push of thousands of refs (`--mirror`) is one scan, not thousands,
+    each walking what the others do."""
+    olds = [old for _, old in pushed if not _is_null(old)]
+    known = _present(repo, olds, "commit")
+    news = list(dict.fromkeys(new for new, _ in pushed))
+    had = list(dict.fromkeys(old for old in olds if old in known))
+    unknown = any(_is_null(old) or old not in known for _, old in pushed)
+    tracking = [f"--remotes={remote}" if remote else "--remotes"] if unknown else []
+    return [*news, "--not", *had, *tracking]
 
 
 def objects_outside_commits(

@@ -87,15 +87,20 @@ class ReceiveSource:
 
 
 def received_revisions(lines: Sequence[str]) -> Iterator[list[str]]:
-    """`git log` arguments per updated ref: its new commits that no existing ref has."""
+    """`git log` arguments for the updated refs: their new commits that no existing ref
+    has. One list for them all (each ref's would exclude the same `--all`): a push of
+    thousands of refs (`--mirror` into a new repository) is one scan, not thousands, each
+    walking the history the others do."""
+    news: list[str] = []
     for line in lines:
         parts = line.split()
         if len(parts) != 3:
             raise FatalError(f"unexpected pre-receive input line: {line[:80]!r}")
         _, new, _ = parts
-        if set(new) <= {"0"}:
-            continue  # a deletion adds nothing
-        yield [new, "--not", "--all"]
+        if not set(new) <= {"0"}:  # (a deletion adds nothing)
+            news.append(new)
+    if news:
+        yield [*dict.fromkeys(news), "--not", "--all"]
 
 
 def received_refs(lines: Sequence[str]) -> list[tuple[str, str]]:
