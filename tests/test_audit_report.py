@@ -681,3 +681,33 @@ def test_where_a_key_still_is_in_files_named_with_a_newline_or_not_utf8(
 def _glance_row(text: str, shown: str) -> str:
     """The row of a Markdown report's "Keys at a glance" for the key shown as `shown`."""
     return next(line for line in text.splitlines() if line.startswith("|") and shown in line)
+
+
+def test_each_tip_is_named_with_the_keys_its_files_hold(
+    cli: CliRun, repo: Repo, tmp_path: Path
+) -> None:
+    """What each tip holds at each path is asked in one git call and each version read
+    once: the keys still come out tied to the tips that hold them, and a key no tip
+    holds to the commit that took it out."""
+    first, second, dropped = secret(805), secret(806), secret(807)
+    repo.write("app.env", f"NEXPAY_SECRET={first}\n")
+    repo.write("old.env", f"NEXPAY_SECRET={dropped}\n")
+    repo.commit("first key")
+    repo.git("tag", "v1")
+    repo.write("gone.env", f"NEXPAY_SECRET={secret(808)}\n")
+    repo.commit("a key for a while")
+    repo.write("app.env", f"NEXPAY_SECRET={second}\n")
+    for name in ("old.env", "gone.env"):
+        (repo.path / name).unlink()
+    repo.commit("second key, old settings gone")
+    repo.git("tag", "-a", "-m", "second", "v2")
+    repo.write("app.env", "NEXPAY_SECRET=${NEXPAY_SECRET}\n")
+    repo.commit("keys from the environment")
+    out = tmp_path / "audit.md"
+    run = cli("history", "--repo", str(repo.path), "--quiet", "--report", str(out))
+    assert run.code == 1, run.err
+    text = out.read_text(encoding="utf-8")
+    assert "| v1 |" in _glance_row(text, redact(first))
+    assert "| v2 |" in _glance_row(text, redact(second))
+    assert "| v1 |" in _glance_row(text, redact(dropped))  # v1 still has old.env
+    assert text.count("left the tips") == 1  # gone.env's key: in no tip's files

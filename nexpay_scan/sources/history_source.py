@@ -168,9 +168,41 @@ def _expect_blob_bytes(root: Path, scanner: Scanner, progress: Progress) -> None
 
 def _mark_at_tips(root: Path, findings: list[Finding]) -> None:
     """For the audit report: every branch and tag tip whose files still hold the key,
-    named (a key removed at HEAD but still at the tip of `feature` is not gone)."""
+    named (a key removed at HEAD but still at the tip of `feature` is not gone). What
+    each tip holds at each path is asked in one git call, and each distinct blob read
+    once: a repository's thousands of tags mostly share their files' versions (a read
+    for each key, tip and path took 7 s for 20 keys and 2,000 tags)."""
     from nexpay_scan.sources.blob_reader import BlobReader
-    from nexpay_scan.sources.git import name_at, run_git
+
+    found = [f for f in findings if not f.unreachable]
+    tips = _tips(root) if found else []
+    paths = {id(f): sorted({p for _, p, _ in f.places} or {f.file}) for f in found}
+    wanted = {(commit, path) for commit, _ in tips for f in found for path in paths[id(f)]}
+    blob_at = _blobs_at(root, sorted(wanted))
+    values: dict[str, set[bytes]] = {}  # a blob -> the keys asked of it
+    for finding in found:
+        value = finding.secret.reveal().encode()
+        for commit, _ in tips:
+            for path in paths[id(finding)]:
+                if blob := blob_at.get((commit, path)):
+                    values.setdefault(blob, set()).add(value)
+    with BlobReader(root) as blobs:
+        holding = {blob: blobs.holding(blob, asked) for blob, asked in values.items()}
+    for finding in found:
+        value = finding.secret.reveal().encode()
+        finding.present_at = [
+            tip
+            for commit, tip in tips
+            if any(
+                value in holding.get(blob_at.get((commit, path), ""), ())
+                for path in paths[id(finding)]
+            )
+        ]
+
+
+def _tips(root: Path) -> list[tuple[str, str]]:
+    """(commit, short name) of every branch and tag (a tag peeled to what it points at)."""
+    from nexpay_scan.sources.git import run_git
 
     listed = run_git(
         root,
@@ -184,18 +216,25 @@ def _mark_at_tips(root: Path, findings: list[Finding]) -> None:
         parts = line.split(" ", 2)
         if len(parts) == 3:
             tips.append((parts[1] or parts[0], parts[2]))
-    with BlobReader(root) as blobs:
-        for finding in findings:
-            if finding.unreachable:
-                continue
-            paths = sorted({p for _, p, _ in finding.places} or {finding.file})
-            value = finding.secret.reveal().encode()
-            where = []
-            for commit, tip in tips:
-                names = (name_at(root, commit, path) for path in paths)
-                if any(value in blobs.holding(name, (value,)) for name in names if name):
-                    where.append(tip)
-            finding.present_at = where
+    return tips
+
+
+def _blobs_at(root: Path, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The object at each (commit, path) of `wanted` that has one, in one git call (a
+    path holding a newline, which a batch cannot be asked, by `ls-tree`)."""
+    from nexpay_scan.sources.git import name_at, streamed
+
+    names = {pair: name_at(root, *pair) for pair in wanted}
+    asked = [(pair, name) for pair, name in names.items() if name]
+    with streamed(
+        root, "cat-file", "--batch-check=%(objectname)", stdin=[name for _, name in asked]
+    ) as output:
+        answers = output.read().decode("utf-8", "surrogateescape").split("\n")
+    return {
+        pair: answer
+        for (pair, _), answer in zip(asked, answers, strict=False)
+        if answer and not answer.endswith((" missing", " ambiguous"))
+    }
 
 
 def day_bound(date: str | None, time_of_day: str) -> str | None:
