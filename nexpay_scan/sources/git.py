@@ -331,6 +331,24 @@ def name_at(repo: StrPath, commit: str, path: str) -> str | None:
     return None
 
 
+def objects_at(repo: StrPath, wanted: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The object at each (commit, path) of `wanted` that has one, in one git call (a
+    path holding a newline, which a batch cannot be asked, by `ls-tree`)."""
+    names = {pair: name_at(repo, *pair) for pair in wanted}
+    asked = [(pair, name) for pair, name in names.items() if name]
+    if not asked:
+        return {}
+    with streamed(
+        repo, "cat-file", "--batch-check=%(objectname)", stdin=[name for _, name in asked]
+    ) as output:
+        answers = output.read().decode("utf-8", "surrogateescape").split("\n")
+    return {
+        pair: answer
+        for (pair, _), answer in zip(asked, answers, strict=False)
+        if answer and not answer.endswith((" missing", " ambiguous"))
+    }
+
+
 def decode_path(raw: bytes) -> str:
     """A path from git as text; undecodable bytes survive as surrogate escapes."""
     return os.fsdecode(raw)

@@ -14,7 +14,7 @@ from nexpay_scan.progress import Progress
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.blob_reader import BlobReader
 from nexpay_scan.sources.changes import paired_sections, scan_change
-from nexpay_scan.sources.git import check_objects_present, has_commits, name_at, streamed
+from nexpay_scan.sources.git import check_objects_present, has_commits, objects_at, streamed
 from nexpay_scan.sources.gitlog import (
     BLOCK_SIZE,
     MARKER,
@@ -347,14 +347,23 @@ class HistoryScan:
             for finding in findings:
                 finding.at_head = False
             return
+        paths = {id(f): sorted({p for _, p, _ in f.places} or {f.file}) for f in findings}
+        blob_at = objects_at(
+            self.repo, sorted({("HEAD", p) for f in findings for p in paths[id(f)]})
+        )
+        asked: dict[str, set[bytes]] = {}  # a version -> the keys asked of it (each read once)
+        for finding in findings:
+            for path in paths[id(finding)]:
+                if blob := blob_at.get(("HEAD", path)):
+                    asked.setdefault(blob, set()).add(finding.secret.reveal().encode())
         with BlobReader(self.repo) as blobs:
-            for finding in findings:
-                paths = {path for _, path, _ in finding.places} or {finding.file}
-                value = finding.secret.reveal().encode()
-                names = (name_at(self.repo, "HEAD", path) for path in sorted(paths))
-                finding.at_head = any(
-                    value in blobs.holding(name, (value,)) for name in names if name
-                )
+            holding = {blob: blobs.holding(blob, keys) for blob, keys in asked.items()}
+        for finding in findings:
+            value = finding.secret.reveal().encode()
+            finding.at_head = any(
+                value in holding.get(blob_at.get(("HEAD", path), ""), ())
+                for path in paths[id(finding)]
+            )
 
 
 def _decoded(finding: Finding) -> bool:

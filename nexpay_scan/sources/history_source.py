@@ -173,12 +173,13 @@ def _mark_at_tips(root: Path, findings: list[Finding]) -> None:
     once: a repository's thousands of tags mostly share their files' versions (a read
     for each key, tip and path took 7 s for 20 keys and 2,000 tags)."""
     from nexpay_scan.sources.blob_reader import BlobReader
+    from nexpay_scan.sources.git import objects_at
 
     found = [f for f in findings if not f.unreachable]
     tips = _tips(root) if found else []
     paths = {id(f): sorted({p for _, p, _ in f.places} or {f.file}) for f in found}
     wanted = {(commit, path) for commit, _ in tips for f in found for path in paths[id(f)]}
-    blob_at = _blobs_at(root, sorted(wanted))
+    blob_at = objects_at(root, sorted(wanted))
     values: dict[str, set[bytes]] = {}  # a blob -> the keys asked of it
     for finding in found:
         value = finding.secret.reveal().encode()
@@ -217,24 +218,6 @@ def _tips(root: Path) -> list[tuple[str, str]]:
         if len(parts) == 3:
             tips.append((parts[1] or parts[0], parts[2]))
     return tips
-
-
-def _blobs_at(root: Path, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """The object at each (commit, path) of `wanted` that has one, in one git call (a
-    path holding a newline, which a batch cannot be asked, by `ls-tree`)."""
-    from nexpay_scan.sources.git import name_at, streamed
-
-    names = {pair: name_at(root, *pair) for pair in wanted}
-    asked = [(pair, name) for pair, name in names.items() if name]
-    with streamed(
-        root, "cat-file", "--batch-check=%(objectname)", stdin=[name for _, name in asked]
-    ) as output:
-        answers = output.read().decode("utf-8", "surrogateescape").split("\n")
-    return {
-        pair: answer
-        for (pair, _), answer in zip(asked, answers, strict=False)
-        if answer and not answer.endswith((" missing", " ambiguous"))
-    }
 
 
 def day_bound(date: str | None, time_of_day: str) -> str | None:
