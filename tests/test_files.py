@@ -6,6 +6,7 @@ import io
 import os
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,7 @@ from testing.archives import tar_of, zip_of
 from testing.cli import CliRun, on_a_terminal, run_cli
 from testing.git_repo import Repo
 from testing.keys import client_id, secret
+from testing.processes import children
 
 
 def test_folder_paths_are_relative_and_git_is_skipped(
@@ -392,3 +394,35 @@ def test_a_file_whose_size_changed_since_the_walk_is_read_as_it_is_now(
     assert [(f.file, f.line, f.secret.reveal()) for f in found] == [
         (name, 2, secret(950 + number)) for number, name in enumerate(names)
     ]
+
+
+@pytest.mark.parametrize("how", ["dies", "fails"])
+def test_a_worker_that_dies_or_fails_is_one_line_and_no_worker_is_left(
+    cli: CliRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """A forked worker that ends without a result (killed, out of memory) or fails: one
+    line, exit 2, never a clean result, and no process left behind."""
+    from nexpay_scan.errors import FatalError
+    from nexpay_scan.sources import files
+
+    for number in range(40):
+        (tmp_path / f"m{number}.py").write_text("x = 1\n" * 2000)
+    parent = os.getpid()
+    scan_unit = files._scan_unit
+
+    def broken(*args: Any, **kwargs: Any) -> list[Any]:
+        if os.getpid() != parent:  # in a forked worker only
+            if how == "dies":
+                os._exit(9)
+            raise FatalError("the disk went away")
+        return scan_unit(*args, **kwargs)
+
+    monkeypatch.setattr(files, "_scan_unit", broken)
+    monkeypatch.setattr(files, "PARALLEL_BYTES", 1)
+    monkeypatch.setattr(files, "_BATCH_BYTES", 4 << 10)  # (units enough for both)
+    before = children()
+    run = cli("files", str(tmp_path), "--jobs", "2")
+    assert run.code == 2, run.out
+    said = "a scan worker ended without a result" if how == "dies" else "the disk went away"
+    assert run.err.strip() == f"nexpay-scan: error: {said}"
+    assert children() <= before

@@ -13,12 +13,12 @@ from nexpay_scan.records import Record
 from nexpay_scan.scan import SEPARATOR, Scanner
 from nexpay_scan.signals import signals
 from nexpay_scan.sources.base import Fragment, Target
+from nexpay_scan.sources.channel import Channel
 from nexpay_scan.stats import Stats
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from multiprocessing.connection import Connection
-    from typing import BinaryIO
+    from typing import BinaryIO, NoReturn
 
     from nexpay_scan.paths import StrPath
 
@@ -371,32 +371,18 @@ def _scan_in_workers(
     big file at once would multiply that (four 47 MB files: 396 MB with four processes).
     Findings and counts are merged in the order of the files, as one process would give
     them."""
-    import multiprocessing
-
-    context = multiprocessing.get_context("fork")
     units = _units(files)
     scanner.warm_up()  # (imported and compiled once, before the workers are forked)
     sys.stdout.flush()  # a forked worker flushes its copy of what is buffered: no twice
     sys.stderr.flush()
     big, small = _Pipe(), _Pipe()
-    workers = []
+    workers: dict[int, Channel] = {}  # each worker not yet reaped, and its result's pipe
     done: dict[int, tuple[list[Finding], Stats]] = {}
     try:
         for number in range(jobs - 1):
             taking = [big, small] if number + 1 < _BIG_TAKERS else [small]
-            receiver, sender = context.Pipe(duplex=False)
-            worker = context.Process(
-                target=_work, args=(units, taking, (big, small), scanner, sender), daemon=True
-            )
-            # Ctrl-C and SIGTERM held back across the fork: neither lands in the child
-            # before it has made them end it at once (see `_work`)
-            signals.pthread_sigmask(signals.SIG_BLOCK, _ENDING)
-            try:
-                worker.start()
-            finally:
-                signals.pthread_sigmask(signals.SIG_UNBLOCK, _ENDING)
-            sender.close()
-            workers.append((worker, receiver))
+            pid, receiver = _fork_worker(units, taking, (big, small), scanner)
+            workers[pid] = receiver
         sizes = [sum(file.size for file in unit) for unit in units]
         biggest_first = sorted(range(len(units)), key=lambda n: -sizes[n])
         dealt = [
@@ -409,14 +395,10 @@ def _scan_in_workers(
         feeder.start()
         done.update(_take_units(units, [big, small], scanner))
         errors = []
-        for worker, receiver in workers:
-            try:
-                share = receiver.recv()
-            except EOFError:
-                share = _Share({}, {}, "a scan worker ended without a result")
-            finally:
-                receiver.close()
-                worker.join()
+        for pid in list(workers):
+            share = _share_of(workers[pid])
+            workers.pop(pid).close()
+            os.waitpid(pid, 0)
             if share.error is not None:
                 errors.append(share.error)
             done.update(share.units)
@@ -424,10 +406,13 @@ def _scan_in_workers(
         if errors:
             raise FatalError(errors[0])
     finally:
-        for worker, _ in workers:
-            if worker.is_alive():
-                worker.terminate()
-                worker.join()
+        for pid, receiver in workers.items():  # (the scan stopped: an error, a signal)
+            receiver.close()
+            try:  # noqa: SIM105 - contextlib is not loaded on the hook's path
+                os.kill(pid, signals.SIGTERM)
+            except ProcessLookupError:
+                pass
+            os.waitpid(pid, 0)
         for pipe in (big, small):  # (a feeder still writing then fails, and ends)
             pipe.close()
     findings: list[Finding] = []
@@ -508,31 +493,72 @@ def _take_units(
     return done
 
 
+def _fork_worker(
+    units: Sequence[Sequence[_File]],
+    taking: Sequence[_Pipe],
+    pipes: Sequence[_Pipe],
+    scanner: Scanner,
+) -> tuple[int, Channel]:
+    """Starts one worker process (see `_work`); its id, and the pipe its result comes
+    down. Forked by hand, as the history's blob readers are: `multiprocessing` and
+    `socket` took 21 ms to load before the first file was read. Ctrl-C and SIGTERM are
+    held back across the fork: neither lands in the child before it has made them end it
+    at once."""
+    reading, writing = os.pipe()
+    signals.pthread_sigmask(signals.SIG_BLOCK, _ENDING)
+    try:
+        pid = os.fork()
+        if pid == 0:  # never returns
+            os.close(reading)
+            _work(units, taking, pipes, scanner, Channel(writing))
+    finally:
+        signals.pthread_sigmask(signals.SIG_UNBLOCK, _ENDING)
+    os.close(writing)
+    return pid, Channel(reading)
+
+
+def _share_of(receiver: Channel) -> _Share:
+    """What a worker sent (pickled: findings are objects), or why it sent nothing."""
+    import pickle
+
+    try:
+        share: _Share = pickle.loads(receiver.recv())  # noqa: S301 - from a child we forked
+    except EOFError:
+        return _Share({}, {}, "a scan worker ended without a result")
+    return share
+
+
 def _work(
     units: Sequence[Sequence[_File]],
     taking: Sequence[_Pipe],
     pipes: Sequence[_Pipe],
     scanner: Scanner,
-    sender: Connection,
-) -> None:
+    sender: Channel,
+) -> NoReturn:
     """A worker's whole life: take units until there are none, send what it found (or
-    one line saying why not), end. The patterns its copy of the detector stops are
-    counted from zero: the parent counts its own."""
-    # Ctrl-C and SIGTERM end it at once, quietly: the parent reports them, and ends it
-    # too if it still runs
-    for number in _ENDING:
-        signals.signal(number, signals.SIG_DFL)
-    signals.pthread_sigmask(signals.SIG_UNBLOCK, _ENDING)
-    for pipe in pipes:  # the parent's writing ends: else no pipe would ever end here
-        os.close(pipe.writing)
-    timeouts = scanner.detector.timeouts
-    timeouts.clear()
+    one line saying why not), end without running any of the parent's clean-up. The
+    patterns its copy of the detector stops are counted from zero: the parent counts its
+    own."""
+    code = 1
     try:
-        done = _take_units(units, taking, scanner)
-        sender.send(_Share(done, dict(timeouts)))
-    except FatalError as error:
-        sender.send(_Share({}, {}, str(error)))
-    except BaseException as error:  # reported by the parent, as one line
-        sender.send(_Share({}, {}, f"internal error in a scan worker ({type(error).__name__})"))
+        # Ctrl-C and SIGTERM end it at once, quietly: the parent reports them, and ends
+        # it too if it still runs
+        for number in _ENDING:
+            signals.signal(number, signals.SIG_DFL)
+        signals.pthread_sigmask(signals.SIG_UNBLOCK, _ENDING)
+        for pipe in pipes:  # the parent's writing ends: else no pipe would ever end here
+            os.close(pipe.writing)
+        timeouts = scanner.detector.timeouts
+        timeouts.clear()
+        try:
+            share = _Share(_take_units(units, taking, scanner), dict(timeouts))
+            code = 0
+        except FatalError as error:
+            share = _Share({}, {}, str(error))
+        except BaseException as error:  # reported by the parent, as one line
+            share = _Share({}, {}, f"internal error in a scan worker ({type(error).__name__})")
+        import pickle
+
+        sender.send(pickle.dumps(share))
     finally:
-        sender.close()
+        os._exit(code)
