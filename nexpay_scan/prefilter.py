@@ -666,9 +666,13 @@ def _is_utf16(block: bytes | memoryview, at: int, size: int) -> bool:
     as `starts_utf16` guesses (binaries hold NULs in every other byte often enough: 76 of
     the standard library's shared objects)."""
     end = at + min(UTF16_SNIFF, size)
-    if bytepasses.find(block, b"\0", at, end) < 0:
+    if isinstance(block, memoryview):  # (a buffer reused: it has no `find`)
+        if bytepasses.find(block, b"\0", at, end) < 0:
+            return False
+        return utf16_codec(bytes(block[at:end])) is not None
+    if block.find(b"\0", at, end) < 0:  # (called for every object: the method is quickest)
         return False
-    return utf16_codec(bytes(block[at:end])) is not None
+    return utf16_codec(block[at:end]) is not None
 
 
 def _whole_at(block: bytes | memoryview, starts: Sequence[int]) -> Iterator[int]:

@@ -22,6 +22,7 @@ from nexpay_scan.ci.clone import (
     ensure_head,
     ensure_present,
     ensure_whole,
+    forget_present,
     need_commit,
     present,
     remote_branch,
@@ -41,6 +42,7 @@ def ci_range(
 ) -> CiRange:
     """The `git log` revisions this pipeline must scan. `base` (from `--base REF`) wins
     over the CI variables: `REF..HEAD`."""
+    forget_present()  # (what this run finds: a test runs many in one process)
     if base is not None:
         plan = Plan("--base", "given base", "HEAD", base=base)
         need_commit(repo, base, "--base")

@@ -13,9 +13,25 @@ from nexpay_scan.sources.git import commit_named, run_git, shallow_edges
 _DEEPEN_STEPS = (50, 200, 1000, 5000)
 
 
+_PRESENT: set[tuple[str, str]] = set()  # (repository, revision) found this run
+
+
+def forget_present() -> None:
+    """Starts a run's planning with nothing known present."""
+    _PRESENT.clear()
+
+
 def present(repo: Path, rev: str) -> bool:
-    """True when this clone has the commit `rev` names."""
-    return bool(commit_named(repo, rev))
+    """True when this clone has the commit `rev` names. A commit found stays found (a
+    fetch only adds), so it is asked of git once a run: planning a range asked for each
+    end up to three times, one git call after another (a tenth of a short range's time)."""
+    key = (str(repo), rev)
+    if key in _PRESENT:
+        return True
+    found = bool(commit_named(repo, rev))
+    if found:
+        _PRESENT.add(key)
+    return found
 
 
 def need_commit(repo: Path, rev: str, what: str) -> None:
