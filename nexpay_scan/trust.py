@@ -16,7 +16,7 @@ from pathlib import Path
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import SUPPRESSION, Commit, Finding, Secret
 from nexpay_scan.records import Record
-from nexpay_scan.sources.git import GitCall, commit_named, run_git
+from nexpay_scan.sources.git import GitCall, commit_named, run_git, streamed
 
 SUPPRESSION_CHANGE_RULE = "nexpay-suppression-change"
 _LOG_MARKER = "\x01nexpay-scan-trust\x01"
@@ -99,14 +99,44 @@ def commit_of(repo: Path, revision: str) -> str:
     return commit
 
 
-def file_at(repo: Path, side: TrustedSide, path: str) -> bytes | None:
+_READ: dict[tuple[str, str, str], bytes | None] = {}  # (repository, commit, path) -> file
+
+
+def file_at(repo: Path, side: TrustedSide, path: str, also: Sequence[str] = ()) -> bytes | None:
     """The content of `path` (relative to the top of the tree) at the trusted revision,
-    or None when it has no such file."""
-    spec = f"{side.revision}:{path}"
-    kind = run_git(repo, "cat-file", "-t", spec, ok_codes=(0, 128)).strip()
-    if kind != b"blob":
-        return None
-    return run_git(repo, "cat-file", "blob", spec)
+    or None when it has no such file (or a folder there). `also`: paths read in the same
+    git call, for later (the config's read brings the ignore file's: one git call less
+    at the end of a range's scan). A commit's files never change: each is read once."""
+    key = (str(repo), side.revision, path)
+    if key not in _READ:
+        wanted = [p for p in dict.fromkeys((path, *also)) if (key[0], key[1], p) not in _READ]
+        for name, content in zip(wanted, _blobs_at(repo, side.revision, wanted), strict=True):
+            _READ[(key[0], key[1], name)] = content
+    return _READ[key]
+
+
+def _blobs_at(repo: Path, revision: str, paths: Sequence[str]) -> list[bytes | None]:
+    """Each of `paths` at `revision` if it is a file there, else None: one `git cat-file
+    --batch` call."""
+    asked = [f"{revision}:{path}" for path in paths]
+    if any("\n" in name for name in asked):  # (one name a line: never a file of ours)
+        return [None] * len(paths)
+    with streamed(repo, "cat-file", "--batch", stdin=asked) as output:
+        answers = output.read()
+    found: list[bytes | None] = []
+    at = 0
+    for _ in asked:
+        end = answers.index(b"\n", at)
+        header = answers[at:end]
+        at = end + 1
+        if header.endswith((b" missing", b" ambiguous")):
+            found.append(None)
+            continue
+        _, kind, size = header.rsplit(b" ", 2)
+        content = answers[at : at + int(size)]
+        at += int(size) + 1
+        found.append(content if kind == b"blob" else None)
+    return found
 
 
 def in_tree(root: Path, given: str | os.PathLike[str]) -> str | None:

@@ -208,3 +208,19 @@ def test_an_allow_comment_the_change_adds_is_not_obeyed(cli: CliRun, repo: Repo,
             "justification": "`nexpay-scan: allow` comment: test fixture",
         }
     ]
+
+
+def test_suppression_files_that_are_folders_at_the_base_are_no_files(
+    cli: CliRun, repo: Repo
+) -> None:
+    """The config and the ignore file are read at the base in one git call: a folder so
+    named there is no such file (the scan runs with the built-in rules, nothing ignored),
+    and the key the range adds is reported."""
+    repo.write(".nexpay-scan.toml/readme.txt", "not a config\n")
+    repo.write(".nexpayscanignore/readme.txt", "not an ignore file\n")
+    base = repo.commit("odd folders")
+    repo.write("app.env", f"NEXPAY_SECRET={secret(4)}\n")
+    repo.commit("a key")
+    run = cli("history", f"{base}..HEAD", "--repo", str(repo.path), "--format", "json")
+    assert run.code == 1, run.err
+    assert [f["file"] for f in run.json()["findings"]] == ["app.env"]

@@ -62,9 +62,10 @@ def _settings(options: ScanOptions, root: StrPath | None, trusted: TrustedSide |
     from pathlib import Path
 
     from nexpay_scan.rules import parse_toml_bytes
+    from nexpay_scan.suppressions import IGNORE_NAME
     from nexpay_scan.trust import file_at
 
-    raw = file_at(Path(root), trusted, in_repo)
+    raw = file_at(Path(root), trusted, in_repo, also=[IGNORE_NAME])
     source = f"{in_repo} at {trusted.describe()}"
     return settings_from(
         None if raw is None else parse_toml_bytes(raw, source), source, redact=redact
