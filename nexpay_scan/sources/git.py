@@ -250,19 +250,27 @@ def repo_root(path: StrPath) -> Path:
     if not os.path.exists(path):
         raise FatalError(f"{os.fspath(path)}: no such folder")
     check_explicit_repo(path)
-    try:
-        out = run_git(path, "rev-parse", "--show-toplevel")
-    except FatalError:
-        out = b""
+    # one call: "true" or "false", the git dir, then the top of the work tree (git stops
+    # at it, exit 128, in a bare repository); a path holding a newline is asked alone
+    answer = run_git(
+        path,
+        "rev-parse",
+        "--is-bare-repository",
+        "--absolute-git-dir",
+        "--show-toplevel",
+        ok_codes=(0, 128),
+    )
+    bare, _, rest = answer.partition(b"\n")
+    lines = rest.split(b"\n")
+    if bare == b"false" and len(lines) == 3 and lines[1]:
+        return Path(os.fsdecode(lines[1]))
+    if bare == b"true" and len(lines) == 2 and lines[0]:
+        return Path(os.fsdecode(lines[0]))
+    if bare == b"true" and rest.strip():
+        return Path(os.fsdecode(rest.removesuffix(b"\n")))
+    out = run_git(path, "rev-parse", "--show-toplevel", ok_codes=(0, 128))
     if out.strip():
-        return Path(os.fsdecode(out.rstrip(b"\n")))
-    try:  # one call: "true" or "false", then the git dir (which may hold a newline)
-        answer = run_git(path, "rev-parse", "--is-bare-repository", "--absolute-git-dir")
-    except FatalError:
-        answer = b""
-    bare, _, git_dir = answer.partition(b"\n")
-    if bare == b"true" and git_dir.strip():
-        return Path(os.fsdecode(git_dir.removesuffix(b"\n")))
+        return Path(os.fsdecode(out.removesuffix(b"\n")))
     raise FatalError(
         f"{os.fspath(path)}: not a git repository (run inside one, or pass --repo PATH)"
     )
