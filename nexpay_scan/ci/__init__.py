@@ -23,6 +23,7 @@ from nexpay_scan.ci.clone import (
     ensure_present,
     ensure_whole,
     forget_present,
+    look_for,
     need_commit,
     present,
     remote_branch,
@@ -45,6 +46,7 @@ def ci_range(
     forget_present()  # (what this run finds: a test runs many in one process)
     if base is not None:
         plan = Plan("--base", "given base", "HEAD", base=base)
+        look_for(repo, [base, plan.head])
         need_commit(repo, base, "--base")
         return _resolved(repo, plan, deepen=deepen)
     for detect, read in SYSTEMS:
@@ -62,6 +64,7 @@ def ci_range(
 def _resolved(repo: Path, plan: Plan, *, deepen: bool) -> CiRange:
     """The plan made concrete in this clone: fetching what is missing, falling back from a
     `before` the clone lacks (a force-push) to the branch compared with."""
+    look_for(repo, [plan.head, *([plan.base] if plan.base else [])])
     ensure_head(repo, plan.head, deepen=deepen)
     label = f"{plan.system} {plan.event}"
     if plan.base and not plan.whole:

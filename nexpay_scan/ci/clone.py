@@ -4,11 +4,12 @@ that say how to clone instead."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from nexpay_scan.ci.plan import branch_name
 from nexpay_scan.errors import FatalError
-from nexpay_scan.sources.git import commit_named, run_git, shallow_edges
+from nexpay_scan.sources.git import commit_named, run_git, shallow_edges, streamed
 
 _DEEPEN_STEPS = (50, 200, 1000, 5000)
 
@@ -19,6 +20,26 @@ _PRESENT: set[tuple[str, str]] = set()  # (repository, revision) found this run
 def forget_present() -> None:
     """Starts a run's planning with nothing known present."""
     _PRESENT.clear()
+
+
+def look_for(repo: Path, revs: Sequence[str]) -> None:
+    """Asks git at once which of `revs` name a commit this clone has (one call for the
+    ends of a range, which `present` then answers from)."""
+    asked = [r for r in dict.fromkeys(revs) if _plain(r) and (str(repo), r) not in _PRESENT]
+    if not asked:
+        return
+    wanted = [f"{rev}^{{commit}}" for rev in asked]
+    with streamed(repo, "cat-file", "--batch-check=%(objecttype)", stdin=wanted) as output:
+        answers = output.read().decode("utf-8", "replace").split("\n")
+    for rev, answer in zip(asked, answers, strict=False):
+        if answer == "commit":
+            _PRESENT.add((str(repo), rev))
+
+
+def _plain(rev: str) -> bool:
+    """A revision `look_for` may ask in a batch: none that `need_commit` refuses, nor one
+    a batch reads otherwise (a newline, a `REV:path`)."""
+    return not (rev.startswith(("-", ":/")) or "^{/" in rev or "\n" in rev or ":" in rev)
 
 
 def present(repo: Path, rev: str) -> bool:

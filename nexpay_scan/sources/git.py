@@ -250,27 +250,36 @@ def repo_root(path: StrPath) -> Path:
     if not os.path.exists(path):
         raise FatalError(f"{os.fspath(path)}: no such folder")
     check_explicit_repo(path)
-    # one call: "true" or "false", the git dir, then the top of the work tree (git stops
-    # at it, exit 128, in a bare repository); a path holding a newline is asked alone
+    # one call: "true" or "false", the git dir, where the shallow file would be (kept
+    # for `shallow_edges`), then the top of the work tree (git stops at it, exit 128, in
+    # a bare repository); a path holding a newline is asked alone
     answer = run_git(
         path,
         "rev-parse",
         "--is-bare-repository",
         "--absolute-git-dir",
+        "--git-path",
+        "shallow",
         "--show-toplevel",
         ok_codes=(0, 128),
     )
     bare, _, rest = answer.partition(b"\n")
     lines = rest.split(b"\n")
-    if bare == b"false" and len(lines) == 3 and lines[1]:
-        return Path(os.fsdecode(lines[1]))
-    if bare == b"true" and len(lines) == 2 and lines[0]:
-        return Path(os.fsdecode(lines[0]))
-    if bare == b"true" and rest.strip():
-        return Path(os.fsdecode(rest.removesuffix(b"\n")))
-    out = run_git(path, "rev-parse", "--show-toplevel", ok_codes=(0, 128))
-    if out.strip():
-        return Path(os.fsdecode(out.removesuffix(b"\n")))
+    root = None
+    if bare == b"false" and len(lines) == 4 and lines[2]:
+        root = Path(os.fsdecode(lines[2]))
+    elif bare == b"true" and len(lines) == 3 and lines[0]:
+        root = Path(os.fsdecode(lines[0]))
+    if root is not None:
+        _SHALLOW_FILE[os.fspath(root)] = os.path.join(path, os.fsdecode(lines[1]))
+        return root
+    if bare == b"false" and len(lines) > 4:  # (a path holding a newline)
+        out = run_git(path, "rev-parse", "--show-toplevel", ok_codes=(0, 128))
+        if out.strip():
+            return Path(os.fsdecode(out.removesuffix(b"\n")))
+    if bare == b"true" and len(lines) > 3:
+        answer = run_git(path, "rev-parse", "--absolute-git-dir")
+        return Path(os.fsdecode(answer.removesuffix(b"\n")))
     raise FatalError(
         f"{os.fspath(path)}: not a git repository (run inside one, or pass --repo PATH)"
     )
@@ -312,10 +321,15 @@ def empty_tree(repo: StrPath) -> str:
     return run_git(repo, "hash-object", "-t", "tree", os.devnull).decode().strip()
 
 
+_SHALLOW_FILE: dict[str, str] = {}  # a repository's root -> its shallow file (as `repo_root` found)
+
+
 def shallow_edges(repo: StrPath) -> set[str]:
     """The commits where a shallow clone's history is cut (empty for a full clone)."""
-    listed = run_git(repo, "rev-parse", "--git-path", "shallow").decode().strip()
-    listed = os.path.join(repo, listed)  # relative to `repo` unless absolute
+    listed = _SHALLOW_FILE.get(os.fspath(repo), "")
+    if not listed:
+        listed = run_git(repo, "rev-parse", "--git-path", "shallow").decode().strip()
+        listed = os.path.join(repo, listed)  # relative to `repo` unless absolute
     if not os.path.isfile(listed):
         return set()
     with open(listed) as stream:
