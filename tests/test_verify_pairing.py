@@ -255,6 +255,14 @@ def test_client_ids_in_the_tree_follow_the_rules(repo: Repo) -> None:
         (legacy, "b/legacy.yml"),
     }
     assert client_ids_at(repo.path, ["no-such-revision"], scanner) == []
+    # several heads, in one search of their trees: each head's files, each ID once
+    later = repo.commit("later")
+    both = client_ids_at(repo.path, [head, "no-such-revision", later, head], scanner)
+    assert {(t.value, t.path) for t in both} == {
+        (LIVE_CID, "a/nexpay.env"),
+        (legacy, "b/legacy.yml"),
+        (OTHER_CID, "later.env"),
+    }
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from nexpay_scan.findings import CLIENT_ID, Finding
 from nexpay_scan.records import Record
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.blob_reader import BlobReader
-from nexpay_scan.sources.git import commit_named, decode_path, name_at, run_git
+from nexpay_scan.sources.git import decode_path, name_at, run_git, streamed
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -75,13 +75,19 @@ def client_ids_at_heads(
 def client_ids_at(repo: StrPath, heads: Sequence[str], scanner: Scanner) -> list[TreeClientId]:
     """Client IDs in the tree at each of `heads`, as the scan's rules find them: at most
     MAX_FILES files per head are read (files with a prefixed client ID first) and at most
-    MAX_IDS client IDs are returned. A revision git cannot resolve gives none."""
+    MAX_IDS client IDs are returned. A revision git cannot resolve gives none. The heads
+    are resolved in one git call and searched in two, however many there are (a push of
+    thousands of refs made three calls a ref)."""
     probe = Scanner(scanner.settings)  # its own counts: the report's stay the scan's
+    commits = _commits(repo, heads)
+    if not commits:
+        return []
+    prefixed = _grep(repo, commits, "-e", _PREFIXED)
+    legacy = _grep(repo, commits, "-i", "--all-match", "-e", "nexpay", "-e", _UUID)
     found: dict[str, TreeClientId] = {}
     with BlobReader(repo) as blobs:
-        for head in heads:
-            commit = _commit(repo, head)
-            paths = _files_with_client_ids(repo, commit) if commit else []
+        for commit in commits:
+            paths = list(dict.fromkeys([*prefixed.get(commit, []), *legacy.get(commit, [])]))
             for path in paths[:MAX_FILES]:
                 for finding in _client_ids_in(probe, blobs, repo, commit, path):
                     found.setdefault(
@@ -92,20 +98,27 @@ def client_ids_at(repo: StrPath, heads: Sequence[str], scanner: Scanner) -> list
     return list(found.values())
 
 
-def _commit(repo: StrPath, revision: str) -> str:
-    """The commit `revision` names, or "" when git cannot resolve it."""
-    return commit_named(repo, revision)
+def _commits(repo: StrPath, revisions: Sequence[str]) -> list[str]:
+    """The distinct commits `revisions` name, in their order (one that git cannot resolve
+    names none), in one git call."""
+    asked = [f"{revision}^{{commit}}" for revision in revisions if "\n" not in revision]
+    if not asked:
+        return []
+    with streamed(
+        repo, "cat-file", "--batch-check=%(objectname) %(objecttype)", stdin=asked
+    ) as out:
+        answers = out.read().decode("utf-8", "surrogateescape").split("\n")
+    commits = []
+    for answer in answers[: len(asked)]:
+        sha, _, kind = answer.partition(" ")
+        if kind == "commit":
+            commits.append(sha)
+    return list(dict.fromkeys(commits))
 
 
-def _files_with_client_ids(repo: StrPath, commit: str) -> list[str]:
-    """Paths at `commit` that may hold a client ID: prefixed ones first, then legacy ones."""
-    prefixed = _grep(repo, commit, "-e", _PREFIXED)
-    legacy = _grep(repo, commit, "-i", "--all-match", "-e", "nexpay", "-e", _UUID)
-    return list(dict.fromkeys([*prefixed, *legacy]))
-
-
-def _grep(repo: StrPath, commit: str, *patterns: str) -> list[str]:
-    """Paths at `commit` (text files only) with lines matching `patterns`."""
+def _grep(repo: StrPath, commits: Sequence[str], *patterns: str) -> dict[str, list[str]]:
+    """For each of `commits`, the paths in its tree (text files only) with lines matching
+    `patterns`: one `git grep` of every tree."""
     out = run_git(
         repo,
         "grep",
@@ -116,12 +129,16 @@ def _grep(repo: StrPath, commit: str, *patterns: str) -> list[str]:
         "--no-color",
         "--no-textconv",
         *patterns,
-        commit,
+        *commits,
         "--",
         ok_codes=(0, 1),
     )
-    prefix = f"{commit}:".encode()
-    return [decode_path(p[len(prefix) :]) for p in out.split(b"\0") if p.startswith(prefix)]
+    found: dict[str, list[str]] = {}
+    for entry in out.split(b"\0"):
+        commit, sep, path = entry.partition(b":")
+        if sep and path:
+            found.setdefault(commit.decode(), []).append(decode_path(path))
+    return found
 
 
 def _client_ids_in(
