@@ -9,7 +9,7 @@ from pathlib import Path
 
 from nexpay_scan.ci.plan import branch_name
 from nexpay_scan.errors import FatalError
-from nexpay_scan.sources.git import commit_named, run_git, shallow_edges, streamed
+from nexpay_scan.sources.git import commit_named, objects_named, run_git, shallow_edges
 
 _DEEPEN_STEPS = (50, 200, 1000, 5000)
 
@@ -28,11 +28,9 @@ def look_for(repo: Path, revs: Sequence[str]) -> None:
     asked = [r for r in dict.fromkeys(revs) if _plain(r) and (str(repo), r) not in _PRESENT]
     if not asked:
         return
-    wanted = [f"{rev}^{{commit}}" for rev in asked]
-    with streamed(repo, "cat-file", "--batch-check=%(objecttype)", stdin=wanted) as output:
-        answers = output.read().decode("utf-8", "replace").split("\n")
-    for rev, answer in zip(asked, answers, strict=False):
-        if answer == "commit":
+    found = objects_named(repo, [f"{rev}^{{commit}}" for rev in asked])
+    for rev, (_, kind) in zip(asked, found, strict=True):
+        if kind == "commit":
             _PRESENT.add((str(repo), rev))
 
 

@@ -353,22 +353,35 @@ def name_at(repo: StrPath, commit: str, path: str) -> str | None:
     return None
 
 
+def objects_named(repo: StrPath, names: Sequence[str]) -> list[tuple[str, str]]:
+    """(object id, type) of each of `names` as `git cat-file --batch-check` resolves it
+    (any revision: `REV^{commit}`, `REV^{}`, `REV:path`), or ("", "missing") for one git
+    has not, that is ambiguous, or that holds a newline (a batch reads one name a line).
+    One git call, however many names."""
+    sent = [name for name in names if "\n" not in name]
+    answers: list[str] = []
+    if sent:
+        with streamed(
+            repo, "cat-file", "--batch-check=%(objectname) %(objecttype)", stdin=sent
+        ) as output:
+            answers = output.read().decode("utf-8", "surrogateescape").split("\n")
+    answered = iter(answers)
+    found: list[tuple[str, str]] = []
+    for name in names:
+        line = next(answered, "") if "\n" not in name else ""
+        sha, _, kind = line.rpartition(" ")
+        missing = not line or kind in ("missing", "ambiguous") or " " in sha
+        found.append(("", "missing") if missing else (sha, kind))
+    return found
+
+
 def objects_at(repo: StrPath, wanted: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
     """The object at each (commit, path) of `wanted` that has one, in one git call (a
     path holding a newline, which a batch cannot be asked, by `ls-tree`)."""
     names = {pair: name_at(repo, *pair) for pair in wanted}
     asked = [(pair, name) for pair, name in names.items() if name]
-    if not asked:
-        return {}
-    with streamed(
-        repo, "cat-file", "--batch-check=%(objectname)", stdin=[name for _, name in asked]
-    ) as output:
-        answers = output.read().decode("utf-8", "surrogateescape").split("\n")
-    return {
-        pair: answer
-        for (pair, _), answer in zip(asked, answers, strict=False)
-        if answer and not answer.endswith((" missing", " ambiguous"))
-    }
+    found = objects_named(repo, [name for _, name in asked])
+    return {pair: sha for (pair, _), (sha, _) in zip(asked, found, strict=True) if sha}
 
 
 def decode_path(raw: bytes) -> str:

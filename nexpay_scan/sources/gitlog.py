@@ -16,7 +16,7 @@ from itertools import chain
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Commit
 from nexpay_scan.records import Record
-from nexpay_scan.sources.git import SUBMODULE_MODE, decode_path, run_git, streamed
+from nexpay_scan.sources.git import SUBMODULE_MODE, decode_path, objects_named, run_git
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
@@ -93,13 +93,10 @@ def commits_named_by(repo: StrPath, revisions: Sequence[str]) -> dict[str, str]:
             raise FatalError(f"git rev-parse: bad revision {side!r}")
         # `REV:path` names what a tree holds at `path`: a suffix would be part of the path
         asked += [side] * 3 if _names_a_path(side) else [side, f"{side}^{{commit}}", f"{side}^{{}}"]
-    with streamed(
-        repo, "cat-file", "--batch-check=%(objectname) %(objecttype)", stdin=asked
-    ) as out:
-        answers = out.read().decode("utf-8", "replace").split("\n")
+    answers = objects_named(repo, asked)
     commits: dict[str, str] = {}
     for at, side in enumerate(sides):
-        itself, commit, peeled = (_object_answer(a) for a in answers[3 * at : 3 * at + 3])
+        itself, commit, peeled = answers[3 * at : 3 * at + 3]
         kind = peeled[1] if itself[1] == "tag" else itself[1]
         if kind in ("tree", "blob"):
             how = _SCAN_INSTEAD[kind]
@@ -124,15 +121,6 @@ def _names_a_path(side: str) -> bool:
     while (start := side.find("@{")) >= 0 and (end := side.find("}", start)) >= 0:
         side = side[:start] + side[end + 1 :]
     return ":" in side
-
-
-def _object_answer(line: str) -> tuple[str, str]:
-    """(object id, type) from a `git cat-file --batch-check` answer; ("", "missing") when
-    git has no such object (or the name is ambiguous)."""
-    if not line or line.endswith((" missing", " ambiguous")):
-        return "", "missing"
-    sha, _, kind = line.partition(" ")
-    return sha, kind
 
 
 def is_whole_history(rev_args: Sequence[str]) -> bool:

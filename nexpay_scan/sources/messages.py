@@ -16,7 +16,7 @@ from nexpay_scan.findings import Commit
 from nexpay_scan.prefilter import prefilter_for
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.blob_reader import BlobReader
-from nexpay_scan.sources.git import run_git, streamed
+from nexpay_scan.sources.git import objects_named, run_git, streamed
 from nexpay_scan.sources.gitlog import (
     BLOCK_SIZE,
     MARKER,
@@ -154,9 +154,7 @@ def read_tags(repo: Path, tags: Sequence[tuple[str, str]]) -> Iterator[TagRead]:
 
 def object_types(repo: Path, shas: Sequence[str]) -> list[str]:
     """The type of each object named (`missing` for one not in the repository)."""
-    with streamed(repo, "cat-file", "--batch-check=%(objecttype)", stdin=shas) as output:
-        answered = output.read().decode("ascii", "replace").split("\n")
-    return [line.split(" ")[-1] if line else "missing" for line in answered[: len(shas)]]
+    return [kind for _, kind in objects_named(repo, shas)]
 
 
 def parsed_tag(sha: str, raw: bytes) -> tuple[DatedCommit, bytes]:

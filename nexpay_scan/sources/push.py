@@ -14,6 +14,7 @@ from nexpay_scan.sources.blob_reader import BlobReader
 from nexpay_scan.sources.git import (
     decode_path,
     missing_objects_error,
+    objects_named,
     run_git,
     streamed,
 )
@@ -113,16 +114,8 @@ def pushed_objects(
 def _present(repo: Path, shas: Sequence[str], kind: str) -> set[str]:
     """Those of `shas` this repository has as a `kind` (`commit`: a commit, or a tag
     peeled to one; `object`: anything), in one git call however many refs a push names."""
-    if not shas:
-        return set()
-    asked = [f"{sha}^{{{kind}}}" for sha in shas if "\n" not in sha]
-    with streamed(repo, "cat-file", "--batch-check=%(objecttype)", stdin=asked) as output:
-        answers = output.read().decode("ascii", "replace").split("\n")
-    return {
-        ask[: -len(kind) - 3]
-        for ask, answer in zip(asked, answers, strict=False)
-        if answer and not answer.endswith(("missing", "ambiguous"))
-    }
+    found = objects_named(repo, [f"{sha}^{{{kind}}}" for sha in shas])
+    return {sha for sha, (_, what) in zip(shas, found, strict=True) if what != "missing"}
 
 
 def pushed_revisions(
@@ -286,16 +279,7 @@ def every_ref(repo: Path) -> list[tuple[str, str]]:
 def _peeled(repo: Path, refs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     """(object, type) each ref points at once tags are peeled (("", "missing") if git has
     none)."""
-    asked = [f"{sha}^{{}}" for _, sha in refs]
-    with streamed(
-        repo, "cat-file", "--batch-check=%(objectname) %(objecttype)", stdin=asked
-    ) as output:
-        answered = output.read().decode("ascii", "replace").split("\n")
-    peeled = []
-    for line in answered[: len(refs)]:
-        sha, _, kind = line.partition(" ")
-        peeled.append((sha, kind) if kind and not kind.endswith("missing") else ("", "missing"))
-    return peeled
+    return objects_named(repo, [f"{sha}^{{}}" for _, sha in refs])
 
 
 def _objects_listed(listed: bytes) -> list[tuple[str, str]]:

@@ -11,7 +11,7 @@ from nexpay_scan.findings import CLIENT_ID, Finding
 from nexpay_scan.records import Record
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.blob_reader import BlobReader
-from nexpay_scan.sources.git import decode_path, name_at, run_git, streamed
+from nexpay_scan.sources.git import decode_path, name_at, objects_named, run_git
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -101,19 +101,8 @@ def client_ids_at(repo: StrPath, heads: Sequence[str], scanner: Scanner) -> list
 def _commits(repo: StrPath, revisions: Sequence[str]) -> list[str]:
     """The distinct commits `revisions` name, in their order (one that git cannot resolve
     names none), in one git call."""
-    asked = [f"{revision}^{{commit}}" for revision in revisions if "\n" not in revision]
-    if not asked:
-        return []
-    with streamed(
-        repo, "cat-file", "--batch-check=%(objectname) %(objecttype)", stdin=asked
-    ) as out:
-        answers = out.read().decode("utf-8", "surrogateescape").split("\n")
-    commits = []
-    for answer in answers[: len(asked)]:
-        sha, _, kind = answer.partition(" ")
-        if kind == "commit":
-            commits.append(sha)
-    return list(dict.fromkeys(commits))
+    found = objects_named(repo, [f"{revision}^{{commit}}" for revision in revisions])
+    return list(dict.fromkeys(sha for sha, kind in found if kind == "commit"))
 
 
 def _grep(repo: StrPath, commits: Sequence[str], *patterns: str) -> dict[str, list[str]]:
