@@ -396,6 +396,25 @@ def test_a_file_whose_size_changed_since_the_walk_is_read_as_it_is_now(
     ]
 
 
+def test_a_fifo_put_in_a_walked_files_place_is_read_without_waiting(tmp_path: Path) -> None:
+    """A FIFO that took a regular file's place after the walk (no writer) reads as empty:
+    the scan neither waits for a writer nor misses the files around it."""
+    from nexpay_scan.config import load_settings
+    from nexpay_scan.scan import Scanner
+    from nexpay_scan.sources import files
+    from nexpay_scan.stats import Stats
+
+    (tmp_path / "a.env").write_text(f"NEXPAY_SECRET={secret(953)}\n")
+    os.mkfifo(tmp_path / "was-a-file")
+    (tmp_path / "c.env").write_text(f"NEXPAY_SECRET={secret(954)}\n")
+    unit = [
+        files._File(str(tmp_path / name), name, size)
+        for name, size in (("a.env", 200), ("was-a-file", 100), ("c.env", 200))
+    ]
+    found = files._scan_unit(unit, Scanner(load_settings(None, None)), Stats(), files._UnitBuffer())
+    assert [f.file for f in found] == ["a.env", "c.env"]
+
+
 @pytest.mark.parametrize("how", ["dies", "fails"])
 def test_a_worker_that_dies_or_fails_is_one_line_and_no_worker_is_left(
     cli: CliRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str

@@ -28,6 +28,7 @@ _SKIPPED_DIRS = frozenset({".git"})
 PARALLEL_BYTES = 8 << 20
 _BATCH_BYTES = 1 << 20  # of small files, read before the prefilter runs on them all
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 # workers take the units to scan by number, down a pipe
 _TOKEN = 4
 _TOKENS_AT_ONCE = 1024  # 4096 bytes a write: at most PIPE_BUF, so each lands whole
@@ -240,9 +241,11 @@ class _UnitBuffer:
 
 def _read_into(file: _File, room: memoryview, stats: Stats) -> int | None:
     """Reads a walked file into `room` (one byte more than its size: to see it grew);
-    how many bytes it held, or None when it cannot be read (named as skipped)."""
+    how many bytes it held, or None when it cannot be read (named as skipped). Opened
+    without waiting: a FIFO put in a regular file's place since the walk reads as empty,
+    where a plain open would wait for a writer forever."""
     try:
-        handle = os.open(file.path, os.O_RDONLY | _O_CLOEXEC)
+        handle = os.open(file.path, os.O_RDONLY | _O_CLOEXEC | _O_NONBLOCK)
     except OSError as error:
         stats.skip(f"unreadable ({error.strerror})", file.shown)
         return None
