@@ -76,3 +76,20 @@ def test_a_push_of_many_refs_is_one_scan(repo: Repo, server: Path) -> None:
     assert rejected.returncode != 0
     assert "Scanned 30 commits" in rejected.stderr, rejected.stderr[-2000:]
     assert rejected.stderr.count("f5.env") == 1 and secret(4) not in rejected.stderr
+
+
+def test_the_refs_of_a_push_past_one_command_line_go_in_parts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past IDS_AT_ONCE refs (a command line's worth), one list a part, each excluding
+    what every ref already holds; a deletion adds nothing."""
+    from nexpay_scan.sources import git as git_calls
+    from nexpay_scan.sources.receive import received_revisions
+
+    monkeypatch.setattr(git_calls, "IDS_AT_ONCE", 5)
+    news = [f"{n:040x}" for n in range(1, 13)]
+    lines = [f"{'0' * 40} {new} refs/heads/b{n}" for n, new in enumerate(news)]
+    lines.append(f"{news[0]} {'0' * 40} refs/heads/gone")
+    parts = list(received_revisions(lines))
+    assert [part[:-2] for part in parts] == [news[0:5], news[5:10], news[10:12]]
+    assert all(part[-2:] == ["--not", "--all"] for part in parts)

@@ -197,3 +197,50 @@ def test_a_push_of_many_refs_scans_each_commit_once(cli: CliRun, pushed: tuple[R
     assert run.code == 1, run.err
     assert run.json()["summary"]["commits_scanned"] == 30
     assert [f["file"] for f in run.json()["findings"]] == ["f5.env"]
+
+
+def test_a_push_past_one_command_line_goes_in_parts(
+    pushed: tuple[Repo, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past IDS_AT_ONCE refs (a command line's worth), the new commits go a part at a time
+    and the remote-tracking refs stand for the old values: the parts cover every commit
+    the push sends (never one less), and each list fits on a command line."""
+    from nexpay_scan.sources import git as git_calls
+
+    repo, base = pushed
+    first = repo.git("rev-parse", f"{base}~1").strip()
+    repo.git("push", "-q", "origin", f"{first}:refs/heads/other")
+    repo.git("fetch", "-q", "origin")
+    new = _new_commits(repo, "three", "four", "five")
+    stdin = (  # (two old values this clone has: one more than a command line takes)
+        f"refs/heads/main {new[-1]} refs/heads/main {base}\n"
+        f"refs/heads/other {new[0]} refs/heads/other {first}\n"
+        f"refs/heads/t1 {new[1]} refs/heads/t1 {ZERO}\n"
+    )
+    whole = _commits(repo, _revisions(repo, stdin))
+    monkeypatch.setattr(git_calls, "IDS_AT_ONCE", 1)
+    lists = _revisions(repo, stdin)
+    assert len(lists) == 3 and all(len(a[: a.index("--not")]) == 1 for a in lists)
+    assert all(a[a.index("--not") + 1 :] == ["--remotes=origin"] for a in lists)
+    assert set().union(*_commits(repo, lists)) == whole[0] == set(new)
+
+
+def test_a_push_of_refs_in_parts_still_finds_each_key_once(
+    cli: CliRun, pushed: tuple[Repo, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nexpay_scan.sources import git as git_calls
+
+    repo, _ = pushed
+    commits = []
+    for number in range(12):
+        content = f"NEXPAY_SECRET={secret(6)}\n" if number == 3 else f"{number}\n"
+        repo.write(f"g{number}.env", content)
+        commits.append(repo.commit(f"commit {number}"))
+    lines = "".join(
+        f"refs/heads/b{n:02d} {commits[n]} refs/heads/b{n:02d} {ZERO}\n" for n in range(12)
+    )
+    monkeypatch.setattr(git_calls, "IDS_AT_ONCE", 5)
+    args = ("pre-push", "origin", "--repo", str(repo.path), "--format", "json")
+    run = with_stdin(cli, lines, *args)
+    assert run.code == 1, run.err
+    assert [f["file"] for f in run.json()["findings"]] == ["g3.env"]

@@ -25,6 +25,23 @@ _CONFIG = (
 )
 
 
+# Object ids one git command line takes at most (41 bytes each: 410 KB, a fifth of what
+# Linux allows for a command line and its environment). A list longer than this goes in
+# parts, or on git's standard input.
+IDS_AT_ONCE = 10_000
+
+
+def in_parts(ids: Sequence[str]) -> list[list[str]]:
+    """`ids` cut into lists of at most IDS_AT_ONCE (one list, maybe empty, when they fit)."""
+    size = IDS_AT_ONCE
+    return [list(ids[at : at + size]) for at in range(0, len(ids), size)] or [[]]
+
+
+def fit_on_a_line(ids: Sequence[str]) -> bool:
+    """Whether `ids` fit on one git command line (at most IDS_AT_ONCE)."""
+    return len(ids) <= IDS_AT_ONCE
+
+
 def git_command(repo: StrPath, *args: str) -> list[str]:
     """The argv of a git call in `repo` with the output formats pinned. Replace refs are
     ignored (`--no-replace-objects` exports GIT_NO_REPLACE_OBJECTS=1 to git and whatever it

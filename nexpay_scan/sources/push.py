@@ -13,6 +13,8 @@ from nexpay_scan.sources.base import Fragment, Target
 from nexpay_scan.sources.blob_reader import BlobReader
 from nexpay_scan.sources.git import (
     decode_path,
+    fit_on_a_line,
+    in_parts,
     missing_objects_error,
     objects_named,
     run_git,
@@ -154,23 +156,28 @@ def pushed_revisions(
         if not _is_null(local_sha):
             pushed.append((local_sha, remote_sha))
     if pushed:
-        yield _sent(repo, remote, pushed)
+        yield from _sent(repo, remote, pushed)
 
 
-def _sent(repo: Path, remote: str | None, pushed: Sequence[tuple[str, str]]) -> list[str]:
+def _sent(repo: Path, remote: str | None, pushed: Sequence[tuple[str, str]]) -> Iterator[list[str]]:
     """One `git log` argument list for every ref a push sends, (new, old on the remote)
     each: the new commits that none of the old values reaches (nor, when a ref is new or
     its old value unknown here, any remote-tracking ref). The remote has whatever its
     old values reach, whichever ref it came by, so one list covers the same commits as a
     list per ref; a push of thousands of refs (`--mirror`) is one scan, not thousands,
-    each walking what the others do."""
+    each walking what the others do. Past what a command line holds (IDS_AT_ONCE), the
+    new commits go a part at a time, and the remote-tracking refs stand for the old
+    values (a wider selection: never a commit less)."""
     olds = [old for _, old in pushed if not _is_null(old)]
     known = _present(repo, olds, "commit")
     news = list(dict.fromkeys(new for new, _ in pushed))
     had = list(dict.fromkeys(old for old in olds if old in known))
     unknown = any(_is_null(old) or old not in known for _, old in pushed)
+    if not fit_on_a_line(had):
+        had, unknown = [], True
     tracking = [f"--remotes={remote}" if remote else "--remotes"] if unknown else []
-    return [*news, "--not", *had, *tracking]
+    for part in in_parts(news):
+        yield [*part, "--not", *had, *tracking]
 
 
 def objects_outside_commits(

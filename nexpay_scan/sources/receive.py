@@ -18,6 +18,7 @@ from nexpay_scan.findings import Finding
 from nexpay_scan.progress import Progress
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.base import Target
+from nexpay_scan.sources.git import in_parts
 from nexpay_scan.stats import Stats
 
 TYPE_CHECKING = False
@@ -90,7 +91,7 @@ def received_revisions(lines: Sequence[str]) -> Iterator[list[str]]:
     """`git log` arguments for the updated refs: their new commits that no existing ref
     has. One list for them all (each ref's would exclude the same `--all`): a push of
     thousands of refs (`--mirror` into a new repository) is one scan, not thousands, each
-    walking the history the others do."""
+    walking the history the others do; past IDS_AT_ONCE refs, one list a part."""
     news: list[str] = []
     for line in lines:
         parts = line.split()
@@ -99,8 +100,9 @@ def received_revisions(lines: Sequence[str]) -> Iterator[list[str]]:
         _, new, _ = parts
         if not set(new) <= {"0"}:  # (a deletion adds nothing)
             news.append(new)
-    if news:
-        yield [*dict.fromkeys(news), "--not", "--all"]
+    if news:  # (a part at a time past what one command line holds)
+        for part in in_parts(list(dict.fromkeys(news))):
+            yield [*part, "--not", "--all"]
 
 
 def received_refs(lines: Sequence[str]) -> list[tuple[str, str]]:

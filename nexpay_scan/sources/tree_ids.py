@@ -11,7 +11,7 @@ from nexpay_scan.findings import CLIENT_ID, Finding
 from nexpay_scan.records import Record
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.blob_reader import BlobReader
-from nexpay_scan.sources.git import decode_path, name_at, objects_named, run_git
+from nexpay_scan.sources.git import decode_path, in_parts, name_at, objects_named, run_git
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -108,19 +108,22 @@ def _commits(repo: StrPath, revisions: Sequence[str]) -> list[str]:
 def _grep(repo: StrPath, commits: Sequence[str], *patterns: str) -> dict[str, list[str]]:
     """For each of `commits`, the paths in its tree (text files only) with lines matching
     `patterns`: one `git grep` of every tree."""
-    out = run_git(
-        repo,
-        "grep",
-        "-I",
-        "-l",
-        "-z",
-        "-E",
-        "--no-color",
-        "--no-textconv",
-        *patterns,
-        *commits,
-        "--",
-        ok_codes=(0, 1),
+    out = b"\0".join(
+        run_git(
+            repo,
+            "grep",
+            "-I",
+            "-l",
+            "-z",
+            "-E",
+            "--no-color",
+            "--no-textconv",
+            *patterns,
+            *part,
+            "--",
+            ok_codes=(0, 1),
+        )
+        for part in in_parts(commits)
     )
     found: dict[str, list[str]] = {}
     for entry in out.split(b"\0"):
