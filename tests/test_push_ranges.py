@@ -178,27 +178,6 @@ def test_a_key_in_a_blob_pushed_as_a_tag_is_found(cli: CliRun, pushed: tuple[Rep
     assert (finding["file"], finding["match"]) == ("refs/tags/blob", secret(1))
 
 
-def test_a_push_of_many_refs_scans_each_commit_once(cli: CliRun, pushed: tuple[Repo, str]) -> None:
-    """`git push --all` of 200 new branches along 30 new commits: one scan, each commit
-    once (a scan per ref walked the commits once for each branch reaching them), the
-    key once."""
-    repo, base = pushed
-    commits = []
-    for number in range(30):
-        content = f"NEXPAY_SECRET={secret(5)}\n" if number == 5 else f"{number}\n"
-        repo.write(f"f{number}.env", content)
-        commits.append(repo.commit(f"commit {number}"))
-    lines = "".join(
-        f"refs/heads/b{n:03d} {commits[n % 30]} refs/heads/b{n:03d} {ZERO}\n" for n in range(200)
-    )
-    lines += f"refs/heads/main {commits[-1]} refs/heads/main {base}\n"
-    args = ("pre-push", "origin", "--repo", str(repo.path), "--format", "json")
-    run = with_stdin(cli, lines, *args)
-    assert run.code == 1, run.err
-    assert run.json()["summary"]["commits_scanned"] == 30
-    assert [f["file"] for f in run.json()["findings"]] == ["f5.env"]
-
-
 def test_a_push_past_one_command_line_goes_in_parts(
     pushed: tuple[Repo, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -225,22 +204,31 @@ def test_a_push_past_one_command_line_goes_in_parts(
     assert set().union(*_commits(repo, lists)) == whole[0] == set(new)
 
 
-def test_a_push_of_refs_in_parts_still_finds_each_key_once(
-    cli: CliRun, pushed: tuple[Repo, str], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("at_once", [None, 7])
+def test_a_push_of_many_refs_scans_each_commit_once(
+    cli: CliRun, pushed: tuple[Repo, str], monkeypatch: pytest.MonkeyPatch, at_once: int | None
 ) -> None:
+    """`git push --all` of 200 new branches along 30 new commits: one scan, each commit
+    once (a scan per ref walked the commits once for each branch reaching them), the
+    key once. Past a command line's worth of refs (made 7 here), a scan a part: the key
+    still once."""
     from nexpay_scan.sources import git as git_calls
 
-    repo, _ = pushed
+    repo, base = pushed
     commits = []
-    for number in range(12):
-        content = f"NEXPAY_SECRET={secret(6)}\n" if number == 3 else f"{number}\n"
-        repo.write(f"g{number}.env", content)
+    for number in range(30):
+        content = f"NEXPAY_SECRET={secret(5)}\n" if number == 5 else f"{number}\n"
+        repo.write(f"f{number}.env", content)
         commits.append(repo.commit(f"commit {number}"))
     lines = "".join(
-        f"refs/heads/b{n:02d} {commits[n]} refs/heads/b{n:02d} {ZERO}\n" for n in range(12)
+        f"refs/heads/b{n:03d} {commits[n % 30]} refs/heads/b{n:03d} {ZERO}\n" for n in range(200)
     )
-    monkeypatch.setattr(git_calls, "IDS_AT_ONCE", 5)
+    lines += f"refs/heads/main {commits[-1]} refs/heads/main {base}\n"
+    if at_once is not None:
+        monkeypatch.setattr(git_calls, "IDS_AT_ONCE", at_once)
     args = ("pre-push", "origin", "--repo", str(repo.path), "--format", "json")
     run = with_stdin(cli, lines, *args)
     assert run.code == 1, run.err
-    assert [f["file"] for f in run.json()["findings"]] == ["g3.env"]
+    assert [f["file"] for f in run.json()["findings"]] == ["f5.env"]
+    if at_once is None:
+        assert run.json()["summary"]["commits_scanned"] == 30
