@@ -110,18 +110,25 @@ def test_an_annotated_tag_sends_the_commits_it_brings(pushed: tuple[Repo, str]) 
     assert _commits(repo, _revisions(repo, f"refs/tags/v0 {old} refs/tags/v0 {ZERO}")) == [set()]
 
 
-def test_several_refs_are_one_list(pushed: tuple[Repo, str]) -> None:
-    """A push of several refs is one scan: their new commits, however many refs."""
+def test_several_refs_are_one_list_for_those_the_remote_has_and_one_for_new_ones(
+    pushed: tuple[Repo, str],
+) -> None:
+    """A push of several refs is two scans at most, however many refs: the refs whose old
+    value this clone has (less what any of those old values reaches, and no more: a
+    stale remote-tracking ref narrows none of them), then the new ones (less the
+    remote-tracking refs too)."""
     repo, base = pushed
     main = _new_commits(repo, "main3")
+    other = _new_commits(repo, "main4")
     repo.git("checkout", "-q", "-b", "topic", base)
     topic = _new_commits(repo, "topic1")
+    repo.git("update-ref", "refs/remotes/origin/stale", main[0])  # (the remote lost it)
     stdin = (
-        f"refs/heads/main {main[0]} refs/heads/main {base}\n"
+        f"refs/heads/main {other[0]} refs/heads/main {base}\n"
         f"refs/heads/topic {topic[0]} refs/heads/topic {ZERO}\n"
         f"(delete) {ZERO} refs/heads/old {base}\n"
     )
-    assert _commits(repo, _revisions(repo, stdin)) == [set(main) | set(topic)]
+    assert _commits(repo, _revisions(repo, stdin)) == [set(main) | set(other), set(topic)]
 
 
 def test_run_by_hand_sends_the_commits_of_head_no_remote_has(pushed: tuple[Repo, str]) -> None:

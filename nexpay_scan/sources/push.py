@@ -160,24 +160,31 @@ def pushed_revisions(
 
 
 def _sent(repo: Path, remote: str | None, pushed: Sequence[tuple[str, str]]) -> Iterator[list[str]]:
-    """One `git log` argument list for every ref a push sends, (new, old on the remote)
-    each: the new commits that none of the old values reaches (nor, when a ref is new or
-    its old value unknown here, any remote-tracking ref). The remote has whatever its
-    old values reach, whichever ref it came by, so one list covers the same commits as a
-    list per ref; a push of thousands of refs (`--mirror`) is one scan, not thousands,
-    each walking what the others do. Past what a command line holds (IDS_AT_ONCE), the
-    new commits go a part at a time, and the remote-tracking refs stand for the old
-    values (a wider selection: never a commit less)."""
+    """`git log` argument lists for every ref a push sends, (new, old on the remote) each:
+    the new commits that none of the old values reaches. The remote has whatever its old
+    values reach, whichever ref it came by, so the refs whose old value this clone has go
+    in one list; the refs that are new (or whose old value is unknown here) in another,
+    which the remote-tracking refs also narrow, as they narrowed such a ref alone (and
+    the first list's new commits: each commit is scanned once). A push of thousands of
+    refs (`--mirror`) is then two scans, not thousands, each walking what the others
+    do. Past what a command line holds (IDS_AT_ONCE), the new commits go a part at a
+    time, and the remote-tracking refs stand for the old values (a wider selection:
+    never a commit less)."""
     olds = [old for _, old in pushed if not _is_null(old)]
     known = _present(repo, olds, "commit")
-    news = list(dict.fromkeys(new for new, _ in pushed))
     had = list(dict.fromkeys(old for old in olds if old in known))
-    unknown = any(_is_null(old) or old not in known for _, old in pushed)
-    if not fit_on_a_line(had):
-        had, unknown = [], True
-    tracking = [f"--remotes={remote}" if remote else "--remotes"] if unknown else []
-    for part in in_parts(news):
-        yield [*part, "--not", *had, *tracking]
+    tracking = [f"--remotes={remote}" if remote else "--remotes"]
+    followed = list(dict.fromkeys(new for new, old in pushed if old in known))
+    started = list(dict.fromkeys(new for new, old in pushed if old not in known))
+    # (the new refs' list leaves out what the first list scans, when that fits too)
+    scanned = followed if fit_on_a_line([*had, *followed]) else []
+    if fit_on_a_line(had):
+        lists = ((followed, had), (started, [*had, *scanned, *tracking]))
+    else:
+        lists = ((followed, tracking), (started, tracking))
+    for news, exclude in lists:
+        for part in in_parts(news) if news else []:
+            yield [*part, "--not", *exclude]
 
 
 def objects_outside_commits(
