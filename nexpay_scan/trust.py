@@ -16,7 +16,7 @@ from pathlib import Path
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import SUPPRESSION, Commit, Finding, Secret
 from nexpay_scan.records import Record
-from nexpay_scan.sources.git import GitCall, commit_named, run_git, streamed
+from nexpay_scan.sources.git import GitCall, commit_named, run_git
 
 SUPPRESSION_CHANGE_RULE = "nexpay-suppression-change"
 _LOG_MARKER = "\x01nexpay-scan-trust\x01"
@@ -118,25 +118,12 @@ def file_at(repo: Path, side: TrustedSide, path: str, also: Sequence[str] = ()) 
 def _blobs_at(repo: Path, revision: str, paths: Sequence[str]) -> list[bytes | None]:
     """Each of `paths` at `revision` if it is a file there, else None: one `git cat-file
     --batch` call."""
-    asked = [f"{revision}:{path}" for path in paths]
-    if any("\n" in name for name in asked):  # (one name a line: never a file of ours)
+    if any("\n" in path for path in paths):  # (one name a line: never a file of ours)
         return [None] * len(paths)
-    with streamed(repo, "cat-file", "--batch", stdin=asked) as output:
-        answers = output.read()
-    found: list[bytes | None] = []
-    at = 0
-    for _ in asked:
-        end = answers.index(b"\n", at)
-        header = answers[at:end]
-        at = end + 1
-        if header.endswith((b" missing", b" ambiguous")):
-            found.append(None)
-            continue
-        _, kind, size = header.rsplit(b" ", 2)
-        content = answers[at : at + int(size)]
-        at += int(size) + 1
-        found.append(content if kind == b"blob" else None)
-    return found
+    from nexpay_scan.sources.blob_reader import BlobReader
+
+    with BlobReader(repo) as blobs:
+        return [blobs.read_file(f"{revision}:{path}") for path in paths]
 
 
 def in_tree(root: Path, given: str | os.PathLike[str]) -> str | None:

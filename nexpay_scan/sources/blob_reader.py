@@ -21,6 +21,9 @@ PIECE_BYTES = 1 << 20  # how much of a blob is held at once when it is passed ov
 # pipe's 64 KiB, so that writing them never waits for git.
 AHEAD = 512
 
+# A name's bytes that are not UTF-8 (surrogate escapes: see `git.decode_path`) go to git
+# as they are on disk.
+_AS_ON_DISK = "surrogateescape"
 CAT_FILE_DIED = (
     "git cat-file stopped before reading every object: the object store is corrupt or "
     "unreadable (run `git fsck`)"
@@ -36,6 +39,7 @@ class BlobReader:
         self._asked: deque[str] = deque()  # asked ahead, answers not read yet (in order)
         self._wanted: deque[str] = deque()  # to ask ahead once some of those are read
         self._aside: BlobReader | None = None  # for objects asked out of that order
+        self._kind = b""  # the type of the object last asked
 
     def ask_ahead(self, shas: Iterable[str]) -> None:
         """Asks git now for these objects, which the caller then reads in this order: git
@@ -51,7 +55,7 @@ class BlobReader:
             return
         batch = [self._wanted.popleft() for _ in range(min(AHEAD, len(self._wanted)))]
         self._asked.extend(batch)
-        self._send(b"".join(_name(sha) + b"\n" for sha in batch))
+        self._send(b"".join(sha.encode("utf-8", _AS_ON_DISK) + b"\n" for sha in batch))
 
     def _serving(self, sha: str) -> BlobReader:
         """The reader whose next answer is `sha`'s: this one, unless objects asked ahead come
@@ -83,6 +87,17 @@ class BlobReader:
                 pass
             return size
         return self._take(size)
+
+    def read_file(self, name: str) -> bytes | None:
+        """The content of the file `name` (`REV:path`) names, or None when it names none
+        (nothing there, or a folder)."""
+        if (reader := self._serving(name)) is not self:
+            return reader.read_file(name)
+        size = self._ask(name)
+        if size is None:
+            return None
+        data = self._take(size)
+        return data if self._kind == b"blob" else None
 
     def head(self, sha: str, length: int) -> bytes | None:
         """The first `length` bytes of the blob (the rest passed over), or None."""
@@ -119,7 +134,7 @@ class BlobReader:
             self._asked.popleft()
             self._send_ahead()
         else:
-            self._send(_name(sha) + b"\n")
+            self._send(sha.encode("utf-8", _AS_ON_DISK) + b"\n")
         _, stdout = self._pipes()
         line = stdout.readline()
         # "<name asked> missing" (or "ambiguous"): the name, a path at a revision, may hold
@@ -129,6 +144,7 @@ class BlobReader:
         header = line.split()  # "<id> <type> <size>"
         if len(header) != 3 or not header[2].isdigit():
             raise FatalError(CAT_FILE_DIED)
+        self._kind = header[1]
         return int(header[2])
 
     def _send(self, requests: bytes) -> None:
@@ -186,9 +202,3 @@ class BlobReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _name(asked: str) -> bytes:
-    """An object's name as git is asked it: a path's bytes that are not UTF-8 (surrogate
-    escapes, see `decode_path`) as they are on disk."""
-    return asked.encode("utf-8", "surrogateescape")

@@ -347,23 +347,42 @@ class HistoryScan:
             for finding in findings:
                 finding.at_head = False
             return
-        paths = {id(f): sorted({p for _, p, _ in f.places} or {f.file}) for f in findings}
-        blob_at = objects_at(
-            self.repo, sorted({("HEAD", p) for f in findings for p in paths[id(f)]})
-        )
-        asked: dict[str, set[bytes]] = {}  # a version -> the keys asked of it (each read once)
+        held = holding_commits(self.repo, findings, ["HEAD"])
         for finding in findings:
+            finding.at_head = "HEAD" in held[id(finding)]
+
+
+def holding_commits(
+    repo: Path, findings: Sequence[Finding], commits: Sequence[str]
+) -> dict[int, set[str]]:
+    """For each finding (by `id`), those of `commits` whose files at the finding's paths
+    still hold its key. What each commit holds at each path is asked in one git call,
+    and each version read once for every key asked of it (a read for each key, commit and
+    path took 7 s for 20 keys and 2,000 tags)."""
+    if not findings or not commits:  # (no git call)
+        return {id(f): set() for f in findings}
+    paths = {id(f): sorted({p for _, p, _ in f.places} or {f.file}) for f in findings}
+    wanted = {(commit, path) for commit in commits for f in findings for path in paths[id(f)]}
+    blob_at = objects_at(repo, sorted(wanted))
+    asked: dict[str, set[bytes]] = {}  # a version -> the keys asked of it
+    for finding in findings:
+        value = finding.secret.reveal().encode()
+        for commit in commits:
             for path in paths[id(finding)]:
-                if blob := blob_at.get(("HEAD", path)):
-                    asked.setdefault(blob, set()).add(finding.secret.reveal().encode())
-        with BlobReader(self.repo) as blobs:
-            holding = {blob: blobs.holding(blob, keys) for blob, keys in asked.items()}
-        for finding in findings:
-            value = finding.secret.reveal().encode()
-            finding.at_head = any(
-                value in holding.get(blob_at.get(("HEAD", path), ""), ())
-                for path in paths[id(finding)]
-            )
+                if blob := blob_at.get((commit, path)):
+                    asked.setdefault(blob, set()).add(value)
+    with BlobReader(repo) as blobs:
+        holding = {blob: blobs.holding(blob, keys) for blob, keys in asked.items()}
+    held: dict[int, set[str]] = {}
+    for finding in findings:
+        value = finding.secret.reveal().encode()
+        held[id(finding)] = {
+            commit
+            for commit in commits
+            for path in paths[id(finding)]
+            if value in holding.get(blob_at.get((commit, path), ""), ())
+        }
+    return held
 
 
 def _decoded(finding: Finding) -> bool:

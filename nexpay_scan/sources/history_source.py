@@ -168,37 +168,14 @@ def _expect_blob_bytes(root: Path, scanner: Scanner, progress: Progress) -> None
 
 def _mark_at_tips(root: Path, findings: list[Finding]) -> None:
     """For the audit report: every branch and tag tip whose files still hold the key,
-    named (a key removed at HEAD but still at the tip of `feature` is not gone). What
-    each tip holds at each path is asked in one git call, and each distinct blob read
-    once: a repository's thousands of tags mostly share their files' versions (a read
-    for each key, tip and path took 7 s for 20 keys and 2,000 tags)."""
-    from nexpay_scan.sources.blob_reader import BlobReader
-    from nexpay_scan.sources.git import objects_at
+    named (a key removed at HEAD but still at the tip of `feature` is not gone)."""
+    from nexpay_scan.sources.history import holding_commits
 
     found = [f for f in findings if not f.unreachable]
     tips = _tips(root) if found else []
-    paths = {id(f): sorted({p for _, p, _ in f.places} or {f.file}) for f in found}
-    wanted = {(commit, path) for commit, _ in tips for f in found for path in paths[id(f)]}
-    blob_at = objects_at(root, sorted(wanted))
-    values: dict[str, set[bytes]] = {}  # a blob -> the keys asked of it
+    held = holding_commits(root, found, list(dict.fromkeys(commit for commit, _ in tips)))
     for finding in found:
-        value = finding.secret.reveal().encode()
-        for commit, _ in tips:
-            for path in paths[id(finding)]:
-                if blob := blob_at.get((commit, path)):
-                    values.setdefault(blob, set()).add(value)
-    with BlobReader(root) as blobs:
-        holding = {blob: blobs.holding(blob, asked) for blob, asked in values.items()}
-    for finding in found:
-        value = finding.secret.reveal().encode()
-        finding.present_at = [
-            tip
-            for commit, tip in tips
-            if any(
-                value in holding.get(blob_at.get((commit, path), ""), ())
-                for path in paths[id(finding)]
-            )
-        ]
+        finding.present_at = [tip for commit, tip in tips if commit in held[id(finding)]]
 
 
 def _tips(root: Path) -> list[tuple[str, str]]:
