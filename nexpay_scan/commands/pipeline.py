@@ -347,9 +347,11 @@ def check_destinations(*paths: str | None) -> None:
             continue
         folder = os.path.dirname(path) or "."
         if os.path.isdir(path):
-            raise FatalError(f"{path}: cannot write the report (it is a folder)")
+            raise FatalError(f"{path}: cannot write the report (it is a folder: name a file)")
         if not os.path.isdir(folder):
-            raise FatalError(f"{path}: cannot write the report (no folder {folder})")
+            raise FatalError(
+                f"{path}: cannot write the report (no folder {folder}: create it first)"
+            )
 
 
 def stdin_lines() -> list[str]:
