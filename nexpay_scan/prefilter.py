@@ -153,6 +153,9 @@ class Prefilter:
         # what decoded base64 may hold besides a word: a word in UTF-16 (each character
         # in two bytes, one of them NUL: "n\0x\0p" in both byte orders)
         self.utf16_words = tuple(b"\0".join(_letters(w)) for w in self.words)
+        # what a window of a big file repeats of the one before it (see `window_suspect`):
+        # a keyword, or a hint and an escape near it, that starts there and ends past it
+        self.window_overlap = CONTEXT_BYTES + self.reach + max(map(len, self.keywords), default=0)
         self._remembered: dict[bytes, bool] = {}  # see `_text_hides_word`
         self._remembered_bytes = 0
 
@@ -658,6 +661,40 @@ def suspect_objects(
         if prefilter.escapes_show_keyword(bytes(block[start : start + sizes[number]])):
             hit.add(number)
     return hit
+
+
+def window_cut(window: bytes | memoryview, start: int) -> int:
+    """Where a window of a big file may end (see `window_suspect`): the offset just past
+    the last byte at `start` or after that no base64 chain holds (marked "." in
+    `_MARKS`); -1 when there is none."""
+    marks = bytepasses.translated(window[start:], _MARKS)
+    last = marks.rfind(b".")
+    return -1 if last < 0 else start + last + 1
+
+
+def window_suspect(prefilter: Prefilter, window: bytes | memoryview, *, first: bool) -> bool:
+    """Whether a window of a big file makes it suspect, read a window at a time into a
+    buffer that is reused (a 43 MB file read and searched whole took 110 ms, mostly fresh
+    pages for the content and its two translations; in 1 MB windows, 35). False is as
+    `suspect_objects` of the whole file answers, when every window of it is False:
+    - each window ends just past a byte that no chain holds (`window_cut`), so each chain
+      is whole in the window where it ends, and found there as in the whole file (a
+      chain's pattern spans no such byte, and has no look-behind);
+    - each window but the first starts `window_overlap` bytes before the end of the one
+      before it, so a keyword (which may hold such bytes: a user's rule) and a hint with
+      an escape near it are whole in a window; a piece of a chain cut by that start can
+      only add a false alarm;
+    - what the decoders open whole is told from the file's start (`first`);
+    - an escape near a hint makes a window suspect: whether it shows anything once
+      decoded is told of the whole file (the caller's fallback).
+    True may be a false alarm: the caller then reads the file whole and asks again."""
+    size = len(window)
+    if first and (any(_whole_at(window, [0])) or _is_utf16(window, 0, size)):
+        return True
+    lowered = bytepasses.lowered(window)
+    keyworded, hinted = word_hits(prefilter, lowered, [0], [size])
+    del lowered
+    return bool(keyworded or hinted or prefilter.hiding_offsets(window))
 
 
 def _is_utf16(block: bytes | memoryview, at: int, size: int) -> bool:

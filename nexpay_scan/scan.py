@@ -197,6 +197,21 @@ class Scanner:
             if not value_drop_reason(candidate, guard)
         }
 
+    def window_overlap(self) -> int:
+        """What a window of a big file repeats of the one before it (see
+        `window_may_hold_keys`)."""
+        from nexpay_scan.prefilter import prefilter_for
+
+        return prefilter_for(self.detector.keywords).window_overlap
+
+    def window_may_hold_keys(self, window: bytes | memoryview, *, first: bool) -> bool:
+        """False when no key can hide in this window of a big file read a window at a time
+        (see `prefilter.window_suspect`: every window False answers as `could_hold_keys`
+        of the whole file); True may be a false alarm."""
+        from nexpay_scan.prefilter import prefilter_for, window_suspect
+
+        return window_suspect(prefilter_for(self.detector.keywords), window, first=first)
+
     def warm_up(self) -> None:
         """Searches a sample holding every keyword, as content and through the prefilter:
         what the search imports and compiles late (`regex`, the rules, the decoders) is

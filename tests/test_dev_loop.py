@@ -118,6 +118,28 @@ def test_ignore_last_found_lists_the_blocked_findings_with_reason_and_date(
     assert cli("staged", "--repo", str(repo.path)).code == 0
 
 
+def test_files_remembers_in_the_git_dir_of_the_worktree_it_scans(
+    cli: CliRun, repo: Repo, tmp_path: Path
+) -> None:
+    repo.commit("start")
+    tree = tmp_path / "linked"
+    repo.git("worktree", "add", "-q", str(tree))
+    (tree / "a.env").write_text(f"K={secret(1)}\n")
+    run = cli("files", str(tree), "--format", "json")
+    assert run.code == 1
+    remembered = repo.path / ".git" / "worktrees" / "linked" / "nexpay-scan" / "last-found"
+    assert run.json()["findings"][0]["fingerprint"] in remembered.read_text()
+    assert not (repo.path / ".git" / "nexpay-scan").exists()  # the main tree's: not it
+    listed = cli("ignore", "--repo", str(tree), "--last-found", "--reason", "fixture")
+    assert listed.code == 0 and "added 1 of 1" in listed.out
+    # in no repository: found, and nothing written beside the files
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "b.env").write_text(f"K={secret(2)}\n")
+    assert cli("files", str(plain)).code == 1
+    assert [p.name for p in plain.iterdir()] == ["b.env"]
+
+
 def test_ignore_without_a_blocked_run_or_reason_is_an_error(cli: CliRun, repo: Repo) -> None:
     repo.commit("start")
     run = cli("ignore", "--repo", str(repo.path), "--last-found", "--reason", "x")

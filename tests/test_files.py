@@ -445,3 +445,136 @@ def test_a_worker_that_dies_or_fails_is_one_line_and_no_worker_is_left(
     said = "a scan worker ended without a result" if how == "dies" else "the disk went away"
     assert run.err.strip() == f"nexpay-scan: error: {said}"
     assert children() <= before
+
+
+# Big files: read a window at a time, read whole only when a window may hold a key
+
+
+def _payloads() -> dict[str, bytes]:
+    """What makes a big file hold a key, each in a form the prefilter must see."""
+    import base64
+    import gzip
+    import random
+
+    key = f"NEXPAY_SECRET={secret(960)}\n".encode()
+    long_text = b"# settings\n" * 300 + key  # its base64 runs on for 4 KB, over lines
+    return {
+        "plain": key,
+        "base64": base64.b64encode(key),
+        "wrapped base64": base64.encodebytes(long_text),
+        "gzip in base64": base64.b64encode(gzip.compress(key)),
+        # a stream that inflates to the key only past 3 KB of noise, over lines
+        "long gzip in base64": base64.encodebytes(
+            gzip.compress(random.Random(5).randbytes(3000).hex().encode() + key, mtime=0)
+        ),
+        "json escape": f'{{"k": "nxp\\u005fsk_{secret(961)[7:]}"}}'.encode(),
+        "percent escape": f"?k=nxp%5Fsk_{secret(962)[7:]}&".encode(),
+        "custom keyword": b"acme.tok:" + b"0123456789abcdef" * 2,
+    }
+
+
+_CUSTOM_RULE = (
+    '[[rule]]\nid = "acme"\ndescription = "acme"\nkind = "secret"\n'
+    "regex = 'acme\\.tok:[0-9a-f]{32}'\nkeywords = [\"acme.tok:\"]\n"
+)
+
+
+def test_a_big_file_read_in_windows_is_cleared_only_when_whole_it_would_be(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file over _WINDOW_BYTES is read a window at a time into a buffer that is reused,
+    each window ending where no base64 chain can go on and starting a little before the
+    last one ended. Whatever stands across a window's end (a key, base64 over lines, an
+    escape near "nxp", a user's keyword holding punctuation), the file is cleared only if
+    the prefilter clears it read whole; noise alone is cleared."""
+    import random
+
+    from nexpay_scan import prefilter
+    from nexpay_scan.config import load_settings
+    from nexpay_scan.scan import Scanner
+    from nexpay_scan.sources import files
+
+    window = 8 << 10
+    monkeypatch.setattr(files, "_WINDOW_BYTES", window)
+    (tmp_path / ".nexpay-scan.toml").write_text(_CUSTOM_RULE)
+    scanner = Scanner(load_settings(None, str(tmp_path / ".nexpay-scan.toml")))
+    rand = random.Random(7)
+    words = ["alpha", "beta", "gamma", "delta", "item", "total", "value", "parse"]
+    lines = (
+        f"{rand.choice(words)}_{rand.randrange(99)} = {rand.choice(words)}({rand.randrange(9)},"
+        f" {rand.choice(words)}); # {rand.choice(words)}.\n"
+        for _ in range(5 * window // 20)
+    )
+    noise = "".join(lines).encode()[: 5 * window]
+    path = tmp_path / "big.txt"
+
+    def cleared(content: bytes) -> bool:
+        path.write_bytes(content)
+        found = files._File(str(path), "big.txt", len(content))
+        return files._cleared_in_windows(found, scanner, files._UnitBuffer())
+
+    assert cleared(noise)
+    # where the buffer ends as the noise is read (a window then ends at a byte after the
+    # last that no chain holds, before it)
+    room, overlap = window + scanner.window_overlap(), scanner.window_overlap()
+    ends, start = [], 0
+    while start + room < len(noise):
+        ends.append(start + room)
+        marks = noise[start : start + room].translate(prefilter._MARKS)
+        start = start + marks.rfind(b".") + 1 - overlap
+    assert len(ends) >= 2
+    checked = 0
+    for name, payload in _payloads().items():
+        for end in ends[:2]:
+            # across the end byte by byte (coarser for a long payload), and far enough
+            # before it that only the overlap holds the payload whole
+            across = range(end - len(payload) - 1, end + 2, 1 if len(payload) < 300 else 29)
+            before = range(end - len(payload) - overlap - 60, end - len(payload), 211)
+            for at in sorted({*across, *before}):
+                content = noise[:at] + payload + noise[at + len(payload) :]
+                assert scanner.could_hold_keys([content]) == {0}, name
+                assert not cleared(content), (name, at)
+                checked += 1
+    assert checked > 1000
+
+
+def test_big_files_find_what_a_whole_read_finds(cli: CliRun, tmp_path: Path) -> None:
+    """Through the command, at the real window size: a key near a window's end in a big
+    binary, in a big file of base64 (which has nowhere to cut a window: read whole), and
+    in one that grew since the walk is found; a big file of noise is scanned and clean."""
+    import base64
+    import random
+
+    noise = random.Random(8).randbytes(3 << 20)
+    key = f"NEXPAY_SECRET={secret(963)}\n".encode()
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    at = (1 << 20) - 20
+    (tree / "a.bin").write_bytes(noise[:at] + key + noise[at:])
+    text = (b"# line\n" * 200_000) + key
+    (tree / "b.txt").write_bytes(base64.encodebytes(text))
+    (tree / "c.bin").write_bytes(noise)
+    run = cli("files", str(tree), "--format", "json", "--no-redact")
+    found = sorted((f["file"], f["match"]) for f in run.json()["findings"])
+    assert found == [("tree/a.bin", secret(963)), ("tree/b.txt", secret(963))]
+    assert run.json()["summary"]["files_scanned"] == 3
+    sizes = sum(path.stat().st_size for path in tree.iterdir())
+    assert run.json()["summary"]["bytes_scanned"] == sizes
+
+
+@pytest.mark.parametrize("change", [-7, 7])
+def test_a_big_file_whose_size_changed_since_the_walk_is_read_as_it_is_now(
+    tmp_path: Path, change: int
+) -> None:
+    import random
+
+    from nexpay_scan.config import load_settings
+    from nexpay_scan.scan import Scanner
+    from nexpay_scan.sources import files
+    from nexpay_scan.stats import Stats
+
+    content = random.Random(9).randbytes(3 << 20) + f"K={secret(964)}\n".encode()
+    (tmp_path / "big.bin").write_bytes(content)
+    unit = [files._File(str(tmp_path / "big.bin"), "big.bin", len(content) - change)]
+    found = files._scan_unit(unit, Scanner(load_settings(None, None)), Stats(), files._UnitBuffer())
+    assert [f.secret.reveal() for f in found] == [secret(964)]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from nexpay_scan.commands.pipeline import run_scan
 from nexpay_scan.errors import FatalError
-from nexpay_scan.sources.git import repo_root
+from nexpay_scan.sources.git import known_git_dir, repo_root
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
@@ -35,7 +35,12 @@ def files(options: ScanOptions, paths: Sequence[str]) -> int:
     start = first if os.path.isdir(first) else os.path.dirname(first) or "."
     root, top = _config_root(start)
     base = os.fspath(root) if top else None  # else the current folder
-    return run_scan(FileSource(paths, root, jobs=options.jobs, base=base), options)
+    source = FileSource(paths, root, jobs=options.jobs, base=base)
+    if top:
+        source.git_dir = known_git_dir(root)
+    elif os.path.isdir(start):  # in no repository: nowhere to remember what it found
+        options = options._replace(remember_found=False)
+    return run_scan(source, options)
 
 
 def _in_repository(folder: StrPath) -> bool:

@@ -289,6 +289,7 @@ def repo_root(path: StrPath) -> Path:
         root = Path(os.fsdecode(lines[0]))
     if root is not None:
         _SHALLOW_FILE[os.fspath(root)] = os.path.join(path, os.fsdecode(lines[1]))
+        _GIT_DIR[os.fspath(root)] = os.fsdecode(lines[0])
         return root
     if bare == b"false" and len(lines) > 4:  # (a path holding a newline)
         out = run_git(path, "rev-parse", "--show-toplevel", ok_codes=(0, 128))
@@ -339,6 +340,12 @@ def empty_tree(repo: StrPath) -> str:
 
 
 _SHALLOW_FILE: dict[str, str] = {}  # a repository's root -> its shallow file (as `repo_root` found)
+_GIT_DIR: dict[str, str] = {}  # a repository's root -> its git dir (as `repo_root` found)
+
+
+def known_git_dir(root: StrPath) -> str | None:
+    """The git dir of the repository at `root` if `repo_root` found it, else None."""
+    return _GIT_DIR.get(os.fspath(root))
 
 
 def shallow_edges(repo: StrPath) -> set[str]:
