@@ -413,6 +413,12 @@ def test_a_fifo_put_in_a_walked_files_place_is_read_without_waiting(tmp_path: Pa
     ]
     found = files._scan_unit(unit, Scanner(load_settings(None, None)), Stats(), files._UnitBuffer())
     assert [f.file for f in found] == ["a.env", "c.env"]
+    # in a big file's place (a unit of its own, read a window at a time, then whole)
+    big = [files._File(str(tmp_path / "was-a-file"), "was-a-file", 5 << 20)]
+    assert (
+        files._scan_unit(big, Scanner(load_settings(None, None)), Stats(), files._UnitBuffer())
+        == []
+    )
 
 
 @pytest.mark.parametrize("how", ["dies", "fails"])

@@ -349,10 +349,13 @@ def _scan_laid(laid: _Laid, scanner: Scanner, stats: Stats) -> list[Finding]:
 
 def _read_file(file: _File, scanner: Scanner, stats: Stats) -> bytes | None:
     """One file's bytes (its size already checked against the limit), or None when it is
-    skipped (unreadable, or grown past the limit)."""
+    skipped (unreadable, or grown past the limit). A walked file is opened without
+    waiting, as `_read_into` opens it; one named on the command line may be a FIFO that a
+    writer feeds."""
     limit = scanner.settings.max_file_size
+    flags = os.O_RDONLY | _O_CLOEXEC | (0 if file.named else _O_NONBLOCK)
     try:
-        with open(file.path, "rb") as stream:
+        with open(os.open(file.path, flags), "rb") as stream:
             data = _read_within(stream, file.size, limit)
     except OSError as error:
         if file.named:
