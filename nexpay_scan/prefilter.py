@@ -689,7 +689,7 @@ def window_suspect(prefilter: Prefilter, window: bytes | memoryview, *, first: b
       decoded is told of the whole file (the caller's fallback).
     True may be a false alarm: the caller then reads the file whole and asks again."""
     size = len(window)
-    if first and (any(_whole_at(window, [0])) or _is_utf16(window, 0, size)):
+    if first and (next(_whole_at(window, [0]), None) is not None or _is_utf16(window, 0, size)):
         return True
     lowered = bytepasses.lowered(window)
     keyworded, hinted = word_hits(prefilter, lowered, [0], [size])

@@ -568,6 +568,38 @@ def test_big_files_find_what_a_whole_read_finds(cli: CliRun, tmp_path: Path) -> 
     assert run.json()["summary"]["bytes_scanned"] == sizes
 
 
+def test_big_archives_and_utf16_files_are_opened_whole(cli: CliRun, tmp_path: Path) -> None:
+    """What the decoders open whole is told from a big file's first window: a zip, a
+    gzip stream, UTF-16 text without a byte-order mark, each over a window, with the key
+    in what they hold (compressed, or in two bytes a character)."""
+    import gzip
+    import random
+
+    key = f"NEXPAY_SECRET={secret(965)}\n"
+    filler = "".join(f"line {n} of the settings file\n" for n in range(60_000))
+    assert len(filler) > 1 << 20
+    (tmp_path / "a.zip").write_bytes(_zip_with_stored_filler(filler.encode(), key.encode()))
+    noise = random.Random(10).randbytes(1 << 20).hex().encode()
+    (tmp_path / "b.gz").write_bytes(gzip.compress(noise + key.encode(), mtime=0))
+    (tmp_path / "c.txt").write_bytes((filler + key).encode("utf-16-le"))
+    for name in ("a.zip", "b.gz", "c.txt"):
+        assert (tmp_path / name).stat().st_size > 1 << 20
+    run = cli("files", str(tmp_path), "--format", "json", "--no-redact")
+    found = sorted((f["file"].rsplit("/", 1)[-1], f["match"]) for f in run.json()["findings"])
+    assert found == [(name, secret(965)) for name in ("a.zip", "b.gz", "c.txt")]
+
+
+def _zip_with_stored_filler(filler: bytes, key: bytes) -> bytes:
+    """A zip whose first member is `filler` as it is, and whose last holds `key`
+    compressed (nowhere in the zip's bytes as it is)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("filler.txt", filler, compress_type=zipfile.ZIP_STORED)
+        archive.writestr("app.env", key * 3, compress_type=zipfile.ZIP_DEFLATED)
+    assert key not in out.getvalue()
+    return out.getvalue()
+
+
 @pytest.mark.parametrize("change", [-7, 7])
 def test_a_big_file_whose_size_changed_since_the_walk_is_read_as_it_is_now(
     tmp_path: Path, change: int
