@@ -316,10 +316,7 @@ def _read_into(file: _File, room: memoryview, stats: Stats) -> int | None:
         stats.skip(f"unreadable ({error.strerror})", file.shown)
         return None
     try:
-        got = 0
-        while got < len(room) and (count := os.readv(handle, [room[got:]])):
-            got += count
-        return got
+        return _fill(handle, room, 0)
     except OSError as error:
         stats.skip(f"unreadable ({error.strerror})", file.shown)
         return None
