@@ -10,13 +10,17 @@ and a change that edits one of them is itself a finding that a reviewer must app
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import SUPPRESSION, Commit, Finding, Secret
 from nexpay_scan.records import Record
 from nexpay_scan.sources.git import GitCall, commit_named, run_git
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from nexpay_scan.sources.gitlog import Named
 
 SUPPRESSION_CHANGE_RULE = "nexpay-suppression-change"
 _LOG_MARKER = "\x01nexpay-scan-trust\x01"
@@ -35,24 +39,27 @@ class TrustedSide(Record):
         return short if self.name in (self.revision, short) else f"{self.name} ({short})"
 
 
-def range_base(repo: Path, revisions: Sequence[str]) -> TrustedSide | None:
+def range_base(
+    repo: Path, revisions: Sequence[str], known: Mapping[str, Named] | None = None
+) -> TrustedSide | None:
     """The trusted side of a single range `A..B` (A) or `A...B` (their merge base); None
-    when the revisions are not one such range (a whole history: the checkout is trusted)."""
+    when the revisions are not one such range (a whole history: the checkout is trusted).
+    `known`: what git already answered of some of the sides (see `commits_named_by`)."""
     from nexpay_scan.sources.gitlog import commits_named_by
 
     if len(revisions) != 1:
-        commits_named_by(repo, revisions)
+        commits_named_by(repo, revisions, known)
         return None
     text = revisions[0]
     symmetric = "..." in text
     base, sep, head = text.partition("..." if symmetric else "..")
     if not sep or text.startswith("-"):
-        commits_named_by(repo, revisions)
+        commits_named_by(repo, revisions, known)
         return None
     base, head = base or "HEAD", head or "HEAD"
     for side in (base, head) if symmetric else (base,):
         refuse_found_by_message(side)
-    commits = commits_named_by(repo, revisions)
+    commits = commits_named_by(repo, revisions, known)
     if symmetric:
         found = run_git(repo, "merge-base", "--end-of-options", base, head, ok_codes=(0, 1))
         commit = found.decode().strip()

@@ -23,6 +23,7 @@ from nexpay_scan.ci.clone import (
     ensure_present,
     ensure_whole,
     forget_present,
+    known_names,
     look_for,
     need_commit,
     present,
@@ -70,7 +71,8 @@ def _resolved(repo: Path, plan: Plan, *, deepen: bool) -> CiRange:
     if plan.base and not plan.whole:
         if present(repo, plan.base) or (shallow_edges(repo) and deepen):
             ensure_present(repo, plan.base, plan.head, deepen=deepen)
-            return CiRange([f"{plan.base}..{plan.head}"], f"{label}: {plan.base}..{plan.head}")
+            revisions = [f"{plan.base}..{plan.head}"]
+            return CiRange(revisions, f"{label}: {revisions[0]}", known_names(repo))
         if shallow_edges(repo):
             too_shallow(plan.base, plan.head, plan.base)
         label += f" ({plan.base[:12]} is not in this clone: rewritten by a force-push?)"
@@ -78,7 +80,7 @@ def _resolved(repo: Path, plan: Plan, *, deepen: bool) -> CiRange:
     if compare and compare != plan.branch:
         ref = remote_branch(repo, compare)
         ensure_present(repo, ref, plan.head, deepen=deepen)
-        return CiRange([f"{ref}..{plan.head}"], f"{label}: {ref}..{plan.head}")
+        return CiRange([f"{ref}..{plan.head}"], f"{label}: {ref}..{plan.head}", known_names(repo))
     ensure_whole(repo, deepen=deepen)
     what = f"the whole history of {plan.branch or plan.head}"
     return CiRange([plan.head], f"{label}: {what} ({plan.head})")

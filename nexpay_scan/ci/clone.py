@@ -10,28 +10,54 @@ from pathlib import Path
 from nexpay_scan.ci.plan import branch_name
 from nexpay_scan.errors import FatalError
 from nexpay_scan.sources.git import commit_named, objects_named, run_git, shallow_edges
+from nexpay_scan.sources.gitlog import Named, named_forms
 
 _DEEPEN_STEPS = (50, 200, 1000, 5000)
 
 
 _PRESENT: set[tuple[str, str]] = set()  # (repository, revision) found this run
+# (repository, revision) -> what git answered of it (`gitlog.named_forms`) since the last
+# fetch: the range's ends, which the scan then need not ask again (`known_names`)
+_NAMED: dict[tuple[str, str], Named] = {}
 
 
 def forget_present() -> None:
     """Starts a run's planning with nothing known present."""
     _PRESENT.clear()
+    _NAMED.clear()
 
 
 def look_for(repo: Path, revs: Sequence[str]) -> None:
     """Asks git at once which of `revs` name a commit this clone has (one call for the
-    ends of a range, which `present` then answers from)."""
-    asked = [r for r in dict.fromkeys(revs) if _plain(r) and (str(repo), r) not in _PRESENT]
+    ends of a range, which `present` then answers from), and what each names, as the
+    scan asks it of a range's ends (`known_names`)."""
+    asked = [
+        r
+        for r in dict.fromkeys(revs)
+        if _plain(r) and (str(repo), r) not in _PRESENT and (str(repo), r) not in _NAMED
+    ]
     if not asked:
         return
-    found = objects_named(repo, [f"{rev}^{{commit}}" for rev in asked])
-    for rev, (_, kind) in zip(asked, found, strict=True):
-        if kind == "commit":
+    found = iter(objects_named(repo, [form for rev in asked for form in named_forms(rev)]))
+    for rev in asked:
+        named = tuple(next(found) for _ in range(3))
+        _NAMED[(str(repo), rev)] = named
+        if named[1][1] == "commit":
             _PRESENT.add((str(repo), rev))
+
+
+def known_names(repo: Path) -> dict[str, Named]:
+    """What git answered of the revisions `look_for` asked in `repo` since the last fetch."""
+    return {rev: named for (where, rev), named in _NAMED.items() if where == str(repo)}
+
+
+def _fetch(repo: Path, *args: str, ok_codes: tuple[int, ...] = (0,)) -> bytes:
+    """`git fetch ARGS`; what a revision names may have changed with it (a remote
+    branch moved, a missing base arrived): asked again."""
+    try:
+        return run_git(repo, "fetch", *args, ok_codes=ok_codes)
+    finally:
+        _NAMED.clear()
 
 
 def _plain(rev: str) -> bool:
@@ -83,9 +109,8 @@ def remote_branch(repo: Path, name: str) -> str:
     ref = f"refs/remotes/origin/{name}"
     if present(repo, ref):
         return f"origin/{name}"
-    fetched = run_git(
+    fetched = _fetch(
         repo,
-        "fetch",
         "--quiet",
         "--no-tags",
         "origin",
@@ -115,7 +140,7 @@ def ensure_head(repo: Path, head: str, *, deepen: bool) -> None:
     if present(repo, head):
         return
     if deepen:
-        run_git(repo, "fetch", "--quiet", "--no-tags", "origin", head, ok_codes=(0, 1, 128))
+        _fetch(repo, "--quiet", "--no-tags", "origin", head, ok_codes=(0, 1, 128))
     if not present(repo, head):
         raise FatalError(
             f"the commit to scan, {head}, is not in this clone: check out the pull request's "
@@ -127,7 +152,7 @@ def ensure_present(repo: Path, base: str, head: str, *, deepen: bool) -> None:
     """Both ends present and no shallow edge between them, deepening if allowed."""
     for depth in (0, *(_DEEPEN_STEPS if deepen else ())):
         if depth:
-            run_git(repo, "fetch", "--quiet", "--no-tags", f"--deepen={depth}", "origin")
+            _fetch(repo, "--quiet", "--no-tags", f"--deepen={depth}", "origin")
         ok = present(repo, base) and present(repo, head)
         if ok and not _crosses_shallow_edge(repo, base, head):
             return
@@ -139,7 +164,7 @@ def ensure_whole(repo: Path, *, deepen: bool) -> None:
     if not shallow_edges(repo):
         return
     if deepen:
-        run_git(repo, "fetch", "--quiet", "--no-tags", "--unshallow", "origin")
+        _fetch(repo, "--quiet", "--no-tags", "--unshallow", "origin")
         if not shallow_edges(repo):
             return
     raise FatalError(

@@ -8,6 +8,10 @@ from collections.abc import Mapping
 from nexpay_scan.errors import FatalError
 from nexpay_scan.records import Record
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from nexpay_scan.sources.gitlog import Named
+
 
 class Plan(Record):
     """What one CI run asks for: scan `head`, compared with `base` (a commit), else with
@@ -27,6 +31,9 @@ class CiRange(Record):
 
     revisions: list[str]  # empty: nothing to scan (a deleted branch)
     described: str  # "GitHub Actions push: abc..def"
+    # what git answered of the revisions' ends while the run was planned (after its last
+    # fetch), which the scan need not ask again (`gitlog.commits_named_by`)
+    named: Mapping[str, Named] | None = None
 
 
 def need(env: Mapping[str, str], name: str) -> str:

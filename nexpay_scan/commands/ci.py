@@ -38,4 +38,4 @@ def ci(options: ScanOptions, request: CiRequest) -> int:
     )
     # in a GitHub Actions job, the findings as annotations and a job summary too
     reported = options._replace(ci_annotations=True)
-    return scan_history(reported, root, wanted, range_base(root, revisions))
+    return scan_history(reported, root, wanted, range_base(root, revisions, planned.named))

@@ -10,7 +10,7 @@ by `parse_raw_z`. Nothing else in the package parses `git log` output.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import chain
 
 from nexpay_scan.errors import FatalError
@@ -79,24 +79,39 @@ def revision_sides(revisions: Sequence[str]) -> list[str]:
     return sides
 
 
-def commits_named_by(repo: StrPath, revisions: Sequence[str]) -> dict[str, str]:
-    """The commit each side of `revisions` names (see `revision_sides`), in one git call.
-    A side that names a tree or a blob (`HEAD:src`, `v1^{tree}`, a tag on a file) is a
-    one-line error, not a scan of no commits that exits clean; so is one that names
-    nothing."""
+Named = tuple[tuple[str, str], ...]  # git's answers for a side's `named_forms`
+
+
+def named_forms(side: str) -> list[str]:
+    """What `commits_named_by` asks git of a side: itself, the commit it names, the object
+    a tag peels to. `REV:path` names what a tree holds at `path`, and a suffix would be
+    part of the path: it is asked three times as it is."""
+    return [side] * 3 if _names_a_path(side) else [side, f"{side}^{{commit}}", f"{side}^{{}}"]
+
+
+def commits_named_by(
+    repo: StrPath, revisions: Sequence[str], known: Mapping[str, Named] | None = None
+) -> dict[str, str]:
+    """The commit each side of `revisions` names (see `revision_sides`), in one git call;
+    none for the sides whose answers `known` holds (`ci` asked them of git while it
+    planned, and fetched nothing since). A side that names a tree or a blob (`HEAD:src`,
+    `v1^{tree}`, a tag on a file) is a one-line error, not a scan of no commits that exits
+    clean; so is one that names nothing."""
     sides = revision_sides(revisions)
     if not sides:
         return {}
+    known = known or {}
     asked: list[str] = []
     for side in sides:
         if "\n" in side:
             raise FatalError(f"git rev-parse: bad revision {side!r}")
-        # `REV:path` names what a tree holds at `path`: a suffix would be part of the path
-        asked += [side] * 3 if _names_a_path(side) else [side, f"{side}^{{commit}}", f"{side}^{{}}"]
-    answers = objects_named(repo, asked)
+        if side not in known:
+            asked += named_forms(side)
+    answered = iter(objects_named(repo, asked) if asked else [])
     commits: dict[str, str] = {}
-    for at, side in enumerate(sides):
-        itself, commit, peeled = answers[3 * at : 3 * at + 3]
+    for side in sides:
+        named = known.get(side) or tuple(next(answered) for _ in range(3))
+        itself, commit, peeled = named
         kind = peeled[1] if itself[1] == "tag" else itself[1]
         if kind in ("tree", "blob"):
             how = _SCAN_INSTEAD[kind]
