@@ -566,6 +566,12 @@ def test_big_files_find_what_a_whole_read_finds(cli: CliRun, tmp_path: Path) -> 
     assert run.json()["summary"]["files_scanned"] == 3
     sizes = sum(path.stat().st_size for path in tree.iterdir())
     assert run.json()["summary"]["bytes_scanned"] == sizes
+    # the same files named on the command line (as pre-commit passes them)
+    named = cli(
+        "files", *(str(tree / name) for name in ("a.bin", "b.txt", "c.bin")), "--format", "json"
+    )
+    assert [f["file"] for f in named.json()["findings"]] == ["tree/a.bin", "tree/b.txt"]
+    assert named.json()["summary"]["bytes_scanned"] == sizes
 
 
 def test_big_archives_and_utf16_files_are_opened_whole(cli: CliRun, tmp_path: Path) -> None:

@@ -187,7 +187,7 @@ def _scan_unit(
         laid = buffer.read(unit, scanner, stats)
         if laid is not None:
             return _scan_laid(laid, scanner, stats)
-    big = len(unit) == 1 and not unit[0].named and unit[0].size > _WINDOW_BYTES
+    big = len(unit) == 1 and unit[0].size > _WINDOW_BYTES  # (a FIFO or a device: size 0)
     if big and _cleared_in_windows(unit[0], scanner, buffer):
         stats.files_scanned += 1
         stats.bytes_scanned += unit[0].size
@@ -254,7 +254,7 @@ class _UnitBuffer:
 
 
 def _cleared_in_windows(file: _File, scanner: Scanner, buffer: _UnitBuffer) -> bool:
-    """True when a big walked file, read a window at a time into `buffer`, can hold no
+    """True when a big file, read a window at a time into `buffer`, can hold no
     key (see `Scanner.window_may_hold_keys`): neither the file nor its two translations
     is then ever held whole (fresh pages for each: 110 ms for a 43 MB file, against 35).
     False when a window may hold one, when the file cannot be cut into windows (it has no
