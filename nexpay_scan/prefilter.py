@@ -118,6 +118,9 @@ ESCAPE_TRIGGERS = (b"%", b"\\")
 _WHOLE_HEAD = re.compile(rb"PK\x03\x04|\x1f\x8b|\xff\xfe|\xfe\xff")
 # decodes to NULs, which end any base64 run and spell no word
 _SEPARATOR = b"AAAA"
+# An object this big is judged a window of WINDOW_BYTES at a time (`cleared_in_windows`)
+WINDOWED_LEAST = 4 << 20
+WINDOW_BYTES = 1 << 20
 _PADDING = (b"", b"AAA", b"AA", b"A")  # a body of each length modulo 4 to whole groups
 _PADDING_SIZE = tuple(map(len, _PADDING))
 _DEPTH = 2  # as `decoders.decoded_views`: base64 of base64, no deeper
@@ -643,7 +646,60 @@ def suspect_objects(
     """Indexes (into `starts`) of the objects of a block of blob contents (one after the
     other, each `sizes[n]` bytes from `starts[n]`) that may hold a key, as they are or
     decoded (see `Prefilter`). `block` may be a view of a buffer its caller reuses: what
-    is kept of it is copied."""
+    is kept of it is copied. An object of WINDOWED_LEAST bytes or more is judged a window
+    at a time (`cleared_in_windows`), then whole only if a window may hold a key; the
+    objects around it as a block of their own."""
+    if all(size < WINDOWED_LEAST for size in sizes):  # (as a rule)
+        return _suspect_block(prefilter, block, starts, sizes)
+    view = memoryview(block)
+    hit: set[int] = set()
+    small: list[int] = []  # a run of objects under WINDOWED_LEAST, judged together
+    for number, size in enumerate([*sizes, WINDOWED_LEAST]):
+        if size < WINDOWED_LEAST:
+            small.append(number)
+            continue
+        if small:
+            low, high = starts[small[0]], starts[small[-1]] + sizes[small[-1]]
+            found = _suspect_block(
+                prefilter,
+                view[low:high],
+                [starts[n] - low for n in small],
+                [sizes[n] for n in small],
+            )
+            hit.update(small[0] + n for n in found)
+            small = []
+        if number == len(sizes):
+            break
+        content = view[starts[number] : starts[number] + size]
+        if not cleared_in_windows(prefilter, content) and _suspect_block(
+            prefilter, content, [0], [size]
+        ):
+            hit.add(number)
+    return hit
+
+
+def cleared_in_windows(prefilter: Prefilter, content: bytes | memoryview) -> bool:
+    """True when no window of `content` (WINDOW_BYTES and the overlap each, see
+    `window_suspect`) may hold a key: as `suspect_objects` of it whole would answer, with
+    neither its lowercase copy nor its marks ever made whole (three times a big blob's
+    size in memory, and fresh pages for each). False may be a false alarm, or `content`
+    having nowhere to cut a window (base64 text)."""
+    overlap = prefilter.window_overlap
+    start, first = 0, True
+    while len(content) - start > WINDOW_BYTES + overlap:
+        end = start + WINDOW_BYTES + overlap
+        # (cut past the window's half: each window takes half a window more at least)
+        cut = window_cut(content[:end], (start + end) // 2)
+        if cut < 0 or window_suspect(prefilter, content[start:cut], first=first):
+            return False
+        start, first = cut - overlap, False
+    return not window_suspect(prefilter, content[start:], first=first)
+
+
+def _suspect_block(
+    prefilter: Prefilter, block: bytes | memoryview, starts: Sequence[int], sizes: Sequence[int]
+) -> set[int]:
+    """`suspect_objects` of a block whose every object is read whole."""
     hit = set(_whole_at(block, starts))
     lowered = bytepasses.lowered(block)
     keyworded, hinted = word_hits(prefilter, lowered, starts, sizes)

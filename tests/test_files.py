@@ -479,16 +479,24 @@ def _payloads() -> dict[str, bytes]:
     }
 
 
+def prefilter_of(scanner: Any) -> Any:
+    from nexpay_scan.prefilter import prefilter_for
+
+    return prefilter_for(scanner.detector.keywords)
+
+
 _CUSTOM_RULE = (
     '[[rule]]\nid = "acme"\ndescription = "acme"\nkind = "secret"\n'
     "regex = 'acme\\.tok:[0-9a-f]{32}'\nkeywords = [\"acme.tok:\"]\n"
 )
 
 
+@pytest.mark.parametrize("how", ["read", "in memory"])
 def test_a_big_file_read_in_windows_is_cleared_only_when_whole_it_would_be(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
 ) -> None:
-    """A file over _WINDOW_BYTES is read a window at a time into a buffer that is reused,
+    """A file over _WINDOW_BYTES is read a window at a time into a buffer that is reused
+    (a blob over WINDOWED_LEAST, already in memory, is judged a window at a time too),
     each window ending where no base64 chain can go on and starting a little before the
     last one ended. Whatever stands across a window's end (a key, base64 over lines, an
     escape near "nxp", a user's keyword holding punctuation), the file is cleared only if
@@ -502,6 +510,7 @@ def test_a_big_file_read_in_windows_is_cleared_only_when_whole_it_would_be(
 
     window = 8 << 10
     monkeypatch.setattr(files, "_WINDOW_BYTES", window)
+    monkeypatch.setattr(prefilter, "WINDOW_BYTES", window)
     (tmp_path / ".nexpay-scan.toml").write_text(_CUSTOM_RULE)
     scanner = Scanner(load_settings(None, str(tmp_path / ".nexpay-scan.toml")))
     rand = random.Random(7)
@@ -515,6 +524,8 @@ def test_a_big_file_read_in_windows_is_cleared_only_when_whole_it_would_be(
     path = tmp_path / "big.txt"
 
     def cleared(content: bytes) -> bool:
+        if how == "in memory":
+            return prefilter.cleared_in_windows(prefilter_of(scanner), content)
         path.write_bytes(content)
         found = files._File(str(path), "big.txt", len(content))
         return files._cleared_in_windows(found, scanner, files._UnitBuffer())
@@ -542,6 +553,40 @@ def test_a_big_file_read_in_windows_is_cleared_only_when_whole_it_would_be(
                 assert not cleared(content), (name, at)
                 checked += 1
     assert checked > 1000
+
+
+def test_a_block_with_a_big_object_names_the_objects_that_may_hold_keys(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In a block of several objects (a batch of blobs), one over WINDOWED_LEAST is judged
+    a window at a time and the objects around it as a block of their own: each object is
+    named as when the block is judged whole."""
+    import base64
+    import random
+
+    from nexpay_scan import prefilter
+    from nexpay_scan.config import load_settings
+    from nexpay_scan.scan import Scanner, _joined
+
+    monkeypatch.setattr(prefilter, "WINDOW_BYTES", 8 << 10)
+    monkeypatch.setattr(prefilter, "WINDOWED_LEAST", 32 << 10)
+    scanner = Scanner(load_settings(None, None))
+    noise = random.Random(11).randbytes(40 << 10)
+    key = f"NEXPAY_SECRET={secret(966)}\n".encode()
+    small = b"x = 1\n" * 100
+    hidden = base64.b64encode(key)
+    for contents in (
+        [small, noise, small],
+        [small + key, noise, small],
+        [small, noise[:20000] + key + noise[20000:], small],
+        [small, noise, hidden],
+        [noise, noise[:30000] + hidden + noise[30000:], small + key, noise],
+    ):
+        block, starts = _joined(contents)
+        sizes = [len(c) for c in contents]
+        whole = prefilter._suspect_block(prefilter_of(scanner), block, starts, sizes)
+        assert prefilter.suspect_objects(prefilter_of(scanner), block, starts, sizes) == whole
+        assert whole == {n for n, c in enumerate(contents) if key in c or hidden in c}
 
 
 def test_big_files_find_what_a_whole_read_finds(cli: CliRun, tmp_path: Path) -> None:
