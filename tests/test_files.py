@@ -667,3 +667,59 @@ def test_a_big_file_whose_size_changed_since_the_walk_is_read_as_it_is_now(
     unit = [files._File(str(tmp_path / "big.bin"), "big.bin", len(content) - change)]
     found = files._scan_unit(unit, Scanner(load_settings(None, None)), Stats(), files._UnitBuffer())
     assert [f.secret.reveal() for f in found] == [secret(964)]
+
+
+def test_files_named_one_by_one_are_named_as_in_their_folders(
+    cli: CliRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each named file's folder is resolved once for all the files named in it (a link
+    to a folder is shown where it leads, the file itself as named), and the names are
+    those a scan of the folder gives."""
+    tree = tmp_path / "tree"
+    (tree / "app" / "conf").mkdir(parents=True)
+    (tree / "other").mkdir()
+    for number, name in enumerate(["app/a.env", "app/conf/b.env", "other/c.env", "d.env"]):
+        (tree / name).write_text(f"NEXPAY_SECRET={secret(970 + number)}\n")
+    (tmp_path / "via").symlink_to(tree / "app")
+    monkeypatch.chdir(tree)
+    named = cli(
+        "files",
+        "app/a.env",
+        str(tmp_path / "via" / "conf" / "b.env"),
+        "other/../other/c.env",
+        "d.env",
+        "--format",
+        "json",
+    )
+    assert sorted(f["file"] for f in named.json()["findings"]) == [
+        "app/a.env",
+        "app/conf/b.env",
+        "d.env",
+        "other/c.env",
+    ]
+    walked = cli("files", ".", "--format", "json")
+    assert sorted(f["file"] for f in walked.json()["findings"]) == sorted(
+        f["file"] for f in named.json()["findings"]
+    )
+
+
+def test_a_fifo_named_on_the_command_line_is_read_as_its_writer_feeds_it(
+    cli: CliRun, tmp_path: Path
+) -> None:
+    """A FIFO named among files is read as a stream (waiting for its writer), not laid
+    out by a size it does not have."""
+    import threading
+
+    (tmp_path / "a.env").write_text(f"NEXPAY_SECRET={secret(975)}\n")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+
+    def write() -> None:
+        with open(fifo, "w") as stream:
+            stream.write(f"NEXPAY_SECRET={secret(976)}\n")
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    run = cli("files", str(tmp_path / "a.env"), str(fifo), "--format", "json", "--no-redact")
+    writer.join(timeout=10)
+    assert [f["match"] for f in run.json()["findings"]] == [secret(975), secret(976)]

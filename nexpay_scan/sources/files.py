@@ -6,6 +6,7 @@ import os
 import sys
 import threading
 from collections.abc import Iterator, Sequence
+from stat import S_ISDIR, S_ISREG
 
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding
@@ -48,6 +49,7 @@ class _File(Record):
     shown: str
     size: int
     named: bool = False
+    stream: bool = False  # named, and no regular file (a FIFO, a device): read as it comes
 
 
 class FileSource:
@@ -88,39 +90,64 @@ def scan_paths(
     findings: list[Finding] = []
     files: list[_File] = []
     top = os.path.realpath(base or os.getcwd())
+    folders: dict[str, str] = {}  # (see `_shown_file_name`)
     for given in paths:
         if given == STDIN:
             findings.extend(_scan_stdin(scanner, stats))
-        elif os.path.isdir(given):
+            continue
+        try:  # (one stat a path: pre-commit names thousands of files)
+            status = os.stat(given)
+        except (OSError, ValueError):
+            raise FatalError(f"{given}: no such file or folder") from None
+        if S_ISDIR(status.st_mode):
             files.extend(_walk(given, scanner, stats, _shown_name(given, top)))
-        elif os.path.exists(given):
-            files.extend(_named(given, scanner, stats, _shown_name(given, top)))
         else:
-            raise FatalError(f"{given}: no such file or folder")
+            files.extend(
+                _named(given, status, scanner, stats, _shown_file_name(given, top, folders))
+            )
     if jobs > 1 and sum(f.size for f in files) >= PARALLEL_BYTES and _can_fork():
         return findings + _scan_in_workers(files, scanner, stats, jobs)
     return findings + _scan_files(files, scanner, stats)
 
 
-def _shown_name(given: str, top: str) -> str:
+def _shown_name(given: str, top: str, *, resolved: bool = False) -> str:
     """`given` relative to `top` with `/` ("" for `top` itself); the link itself, not its
-    target, when `given` is a symbolic link."""
+    target, when `given` is a symbolic link (`resolved`: where it leads, for a folder
+    whose files are named)."""
     folder, name = os.path.split(os.path.abspath(given))
-    real = os.path.join(os.path.realpath(folder), name) if name else os.path.realpath(folder)
+    if resolved or not name:
+        real = os.path.realpath(given)
+    else:
+        real = os.path.join(os.path.realpath(folder), name)
     shown = os.path.relpath(real, top)
     shown = shown if os.sep == "/" else shown.replace(os.sep, "/")
     return "" if shown == "." else shown
 
 
-def _named(given: str, scanner: Scanner, stats: Stats, shown: str) -> list[_File]:
-    """The file named on the command line, unless it is over the size limit."""
-    try:
-        size = os.stat(given).st_size
-    except OSError as error:
-        raise FatalError(f"{given}: cannot read ({error.strerror})") from None
-    return (
-        [] if scanner.too_big(size, shown, stats=stats) else [_File(given, shown, size, named=True)]
-    )
+def _shown_file_name(given: str, top: str, folders: dict[str, str]) -> str:
+    """`_shown_name` of a file that is not a folder, each folder's real path found once
+    (`folders`: a folder as given, made absolute -> where it is relative to `top`):
+    `realpath` of each of thousands of files named took most of the time before their
+    reading. A file's path is never a folder that `top` is in, so its name is its
+    folder's relative path and its own name."""
+    folder, name = os.path.split(os.path.abspath(given))
+    if not name:
+        return _shown_name(given, top)
+    shown = folders.get(folder)
+    if shown is None:
+        shown = folders[folder] = _shown_name(folder, top, resolved=True)
+    return f"{shown}/{name}" if shown else name
+
+
+def _named(
+    given: str, status: os.stat_result, scanner: Scanner, stats: Stats, shown: str
+) -> list[_File]:
+    """The file named on the command line (`status`: its `os.stat`), unless it is over
+    the size limit; a FIFO or a device is read as a stream."""
+    size = status.st_size
+    if scanner.too_big(size, shown, stats=stats):
+        return []
+    return [_File(given, shown, size, named=True, stream=not S_ISREG(status.st_mode))]
 
 
 def _walk(root: str, scanner: Scanner, stats: Stats, named: str) -> Iterator[_File]:
@@ -183,11 +210,11 @@ def _scan_unit(
     """Findings in one unit's files, read and then searched as one batch: small files
     walked in a folder into `buffer`, any other file (a big one alone, one named on the
     command line: a pipe, a device) read as it is."""
-    if len(unit) > 1 and not any(file.named for file in unit):
+    if len(unit) > 1 and not any(file.stream for file in unit):
         laid = buffer.read(unit, scanner, stats)
         if laid is not None:
             return _scan_laid(laid, scanner, stats)
-    big = len(unit) == 1 and unit[0].size > _WINDOW_BYTES  # (a FIFO or a device: size 0)
+    big = len(unit) == 1 and not unit[0].stream and unit[0].size > _WINDOW_BYTES
     if big and _cleared_in_windows(unit[0], scanner, buffer):
         stats.files_scanned += 1
         stats.bytes_scanned += unit[0].size
@@ -313,15 +340,23 @@ def _read_into(file: _File, room: memoryview, stats: Stats) -> int | None:
     try:
         handle = os.open(file.path, os.O_RDONLY | _O_CLOEXEC | _O_NONBLOCK)
     except OSError as error:
-        stats.skip(f"unreadable ({error.strerror})", file.shown)
+        _unreadable(file, error, stats)
         return None
     try:
         return _fill(handle, room, 0)
     except OSError as error:
-        stats.skip(f"unreadable ({error.strerror})", file.shown)
+        _unreadable(file, error, stats)
         return None
     finally:
         os.close(handle)
+
+
+def _unreadable(file: _File, error: OSError, stats: Stats) -> None:
+    """A file that cannot be read: named as skipped, or an error for one named on the
+    command line."""
+    if file.named:
+        raise FatalError(f"{file.shown}: cannot read ({error.strerror})") from None
+    stats.skip(f"unreadable ({error.strerror})", file.shown)
 
 
 def _scan_laid(laid: _Laid, scanner: Scanner, stats: Stats) -> list[Finding]:
@@ -350,14 +385,12 @@ def _read_file(file: _File, scanner: Scanner, stats: Stats) -> bytes | None:
     waiting, as `_read_into` opens it; one named on the command line may be a FIFO that a
     writer feeds."""
     limit = scanner.settings.max_file_size
-    flags = os.O_RDONLY | _O_CLOEXEC | (0 if file.named else _O_NONBLOCK)
+    flags = os.O_RDONLY | _O_CLOEXEC | (0 if file.stream else _O_NONBLOCK)
     try:
         with open(os.open(file.path, flags), "rb") as stream:
             data = _read_within(stream, file.size, limit)
     except OSError as error:
-        if file.named:
-            raise FatalError(f"{file.shown}: cannot read ({error.strerror})") from None
-        stats.skip(f"unreadable ({error.strerror})", file.shown)
+        _unreadable(file, error, stats)
         return None
     if scanner.too_big(len(data), file.shown, stats=stats):
         return None
