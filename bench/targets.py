@@ -326,9 +326,16 @@ def target_files(
     tail = " (naming Nexpay)" if named else ""
     cat_label, our_label = f"cat (same files){tail}", f"nexpay-scan files{tail}"
     gl_label, kf_label = f"gitleaks dir{tail}", f"kingfisher scan (dir){tail}"
+    # the same files each named on the command line, as `pre-commit run --all-files` gives
+    # them (one command: a few hundred KB of arguments)
+    listed_label = "nexpay-scan files (each file named)"
+    names = [os.fsdecode(n) for n in listing.read_bytes().split(b"\0") if n]
+    report = out_dir / "files-listed.json"
+    listed = [] if named else scanner_cmds(ctx, listed_label, ["files", *names], cwd, report)
     cmds = present(
         Command(cat_label, ["xargs", "-0", "-a", str(listing), "cat"], cwd),
         *scanner_cmds(ctx, our_label, ["files", where], cwd, out_dir / f"{kind}.json"),
+        *listed,
         gitleaks_cmd(ctx, gl_label, ["dir", where], cwd, out_dir / f"gitleaks-{kind}.json"),
         kingfisher_cmd(ctx, kf_label, [where], cwd, out_dir / f"kf-{kind}.json"),
     )
@@ -350,6 +357,10 @@ def target_files(
     )
     cat.detail = f"{cat.detail} ({mb})"
     ctx.targets.append(cat)
+    listed_ms = find(ms, listed_label)
+    if listed_ms is not None:
+        name = "files, each file named: nexpay-scan / cat"
+        ctx.targets.append(ratio_target(section, name, listed_ms, find(ms, cat_label)))
     new_vs_old(ctx, section, ms)
     for peer, name in (
         (gl, f"{kind}: nexpay-scan / gitleaks dir"),
