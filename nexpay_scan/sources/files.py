@@ -207,9 +207,9 @@ def _scan_files(files: Sequence[_File], scanner: Scanner, stats: Stats) -> list[
 def _scan_unit(
     unit: Sequence[_File], scanner: Scanner, stats: Stats, buffer: _UnitBuffer
 ) -> list[Finding]:
-    """Findings in one unit's files, read and then searched as one batch: small files
-    walked in a folder into `buffer`, any other file (a big one alone, one named on the
-    command line: a pipe, a device) read as it is."""
+    """Findings in one unit's files, read and then searched as one batch: small regular
+    files into `buffer`, a big one a window at a time first, and a FIFO or a device named
+    on the command line read as it comes."""
     if len(unit) > 1 and not any(file.stream for file in unit):
         laid = buffer.read(unit, scanner, stats)
         if laid is not None:
@@ -333,8 +333,9 @@ def _fill(handle: int, room: memoryview, at: int) -> int:
 
 
 def _read_into(file: _File, room: memoryview, stats: Stats) -> int | None:
-    """Reads a walked file into `room` (one byte more than its size: to see it grew);
-    how many bytes it held, or None when it cannot be read (named as skipped). Opened
+    """Reads a regular file into `room` (one byte more than its size: to see it grew);
+    how many bytes it held, or None when it cannot be read (named as skipped; an error
+    for a file named on the command line). Opened
     without waiting: a FIFO put in a regular file's place since the walk reads as empty,
     where a plain open would wait for a writer forever."""
     try:
