@@ -718,7 +718,7 @@ def test_a_fifo_named_on_the_command_line_is_read_as_its_writer_feeds_it(
         with open(fifo, "w") as stream:
             stream.write(f"NEXPAY_SECRET={secret(976)}\n")
 
-    writer = threading.Thread(target=write)
+    writer = threading.Thread(target=write, daemon=True)  # (never left holding the run)
     writer.start()
     run = cli("files", str(tmp_path / "a.env"), str(fifo), "--format", "json", "--no-redact")
     writer.join(timeout=10)
