@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -434,12 +435,19 @@ def test_a_worker_that_dies_or_fails_is_one_line_and_no_worker_is_left(
         (tmp_path / f"m{number}.py").write_text("x = 1\n" * 2000)
     parent = os.getpid()
     scan_unit = files._scan_unit
+    taken = tmp_path / "a worker took a unit"
 
     def broken(*args: Any, **kwargs: Any) -> list[Any]:
         if os.getpid() != parent:  # in a forked worker only
+            taken.touch()
             if how == "dies":
                 os._exit(9)
             raise FatalError("the disk went away")
+        # this process takes no unit before the worker has taken one: on a busy machine it
+        # took them all before the worker started, and the run was (rightly) clean
+        deadline = time.monotonic() + 60
+        while not taken.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
         return scan_unit(*args, **kwargs)
 
     monkeypatch.setattr(files, "_scan_unit", broken)
