@@ -641,15 +641,21 @@ def starts_utf16(data: bytes, at: int = 0, size: int | None = None) -> bool:
 
 
 def suspect_objects(
-    prefilter: Prefilter, block: bytes | memoryview, starts: Sequence[int], sizes: Sequence[int]
+    prefilter: Prefilter,
+    block: bytes | memoryview,
+    starts: Sequence[int],
+    sizes: Sequence[int],
+    *,
+    windowed: bool = True,
 ) -> set[int]:
     """Indexes (into `starts`) of the objects of a block of blob contents (one after the
     other, each `sizes[n]` bytes from `starts[n]`) that may hold a key, as they are or
     decoded (see `Prefilter`). `block` may be a view of a buffer its caller reuses: what
     is kept of it is copied. An object of WINDOWED_LEAST bytes or more is judged a window
     at a time (`cleared_in_windows`), then whole only if a window may hold a key; the
-    objects around it as a block of their own."""
-    if all(size < WINDOWED_LEAST for size in sizes):  # (as a rule)
+    objects around it as a block of their own. Not `windowed`: the caller's windows of
+    the content already said one may (`files` reads a big file so): judged whole."""
+    if not windowed or all(size < WINDOWED_LEAST for size in sizes):  # (as a rule)
         return _suspect_block(prefilter, block, starts, sizes)
     view = memoryview(block)
     hit: set[int] = set()

@@ -160,25 +160,31 @@ class Scanner:
             stats.skip(reason, f"{path} ({where})" if where else path, commit=sha)
         return found
 
-    def could_hold_keys(self, contents: Sequence[bytes]) -> set[int]:
+    def could_hold_keys(self, contents: Sequence[bytes], *, windowed: bool = True) -> set[int]:
         """The indexes of `contents` in which some rule may find something, as they are or
         decoded: the history engines' prefilter (`nexpay_scan.prefilter`), which answers
         for everything the decoders could turn into a keyword, in a few cheap passes over
         them all at once (for small files, a call each would cost more than the passes).
-        Not on the hook's path."""
+        Not on the hook's path. `windowed`: see `prefilter.suspect_objects`."""
         if len(contents) == 1:  # (not copied: it may be big)
-            return self.could_hold_keys_in(contents[0], [0], [len(contents[0])])
+            return self.could_hold_keys_in(contents[0], [0], [len(contents[0])], windowed=windowed)
         block, starts = _joined(contents)
-        return self.could_hold_keys_in(block, starts, [len(c) for c in contents])
+        return self.could_hold_keys_in(block, starts, [len(c) for c in contents], windowed=windowed)
 
     def could_hold_keys_in(
-        self, block: bytes | memoryview, starts: Sequence[int], sizes: Sequence[int]
+        self,
+        block: bytes | memoryview,
+        starts: Sequence[int],
+        sizes: Sequence[int],
+        *,
+        windowed: bool = True,
     ) -> set[int]:
         """`could_hold_keys` of contents laid out in one block as `_joined` lays them
         out (each `sizes[n]` bytes from `starts[n]`, after SEPARATOR)."""
         from nexpay_scan.prefilter import prefilter_for, suspect_objects  # (made once a run)
 
-        return suspect_objects(prefilter_for(self.detector.keywords), block, starts, sizes)
+        prefilter = prefilter_for(self.detector.keywords)
+        return suspect_objects(prefilter, block, starts, sizes, windowed=windowed)
 
     def hold_proven_keys(self, texts: Sequence[bytes]) -> set[int]:
         """The indexes of `texts` (decoded tokens, archive members) in which a rule with a

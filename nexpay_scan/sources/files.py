@@ -221,7 +221,8 @@ def _scan_unit(
         return []
     read = ((file, _read_file(file, scanner, stats)) for file in unit)
     batch = [(file, data) for file, data in read if data is not None]
-    return _scan_batch(batch, scanner, stats) if batch else []
+    # (a big file's windows were asked already: not again in memory)
+    return _scan_batch(batch, scanner, stats, windowed=not big) if batch else []
 
 
 class _Laid(Record):
@@ -248,10 +249,7 @@ class _UnitBuffer:
         limit skipped, as `_read_file` does); None when a file grew since its size was
         read (then the unit is read as it is, file by file)."""
         gap = len(SEPARATOR)
-        needed = gap + sum(file.size + 1 + gap for file in unit)
-        if len(self._buffer) < needed:  # (a new one: views of the old may still be held)
-            self._buffer = bytearray(max(needed, 2 * _BATCH_BYTES))
-        view = memoryview(self._buffer)
+        view = self.room(gap + sum(file.size + 1 + gap for file in unit))
         files: list[_File] = []
         starts: list[int] = []
         sizes: list[int] = []
@@ -335,9 +333,9 @@ def _fill(handle: int, room: memoryview, at: int) -> int:
 def _read_into(file: _File, room: memoryview, stats: Stats) -> int | None:
     """Reads a regular file into `room` (one byte more than its size: to see it grew);
     how many bytes it held, or None when it cannot be read (named as skipped; an error
-    for a file named on the command line). Opened
-    without waiting: a FIFO put in a regular file's place since the walk reads as empty,
-    where a plain open would wait for a writer forever."""
+    for a file named on the command line). Opened without waiting: a FIFO put in a
+    regular file's place since its stat reads as empty, where a plain open would wait for
+    a writer forever."""
     try:
         handle = os.open(file.path, os.O_RDONLY | _O_CLOEXEC | _O_NONBLOCK)
     except OSError as error:
@@ -382,9 +380,9 @@ def _scan_laid(laid: _Laid, scanner: Scanner, stats: Stats) -> list[Finding]:
 
 def _read_file(file: _File, scanner: Scanner, stats: Stats) -> bytes | None:
     """One file's bytes (its size already checked against the limit), or None when it is
-    skipped (unreadable, or grown past the limit). A walked file is opened without
-    waiting, as `_read_into` opens it; one named on the command line may be a FIFO that a
-    writer feeds."""
+    skipped (unreadable, or grown past the limit). A regular file is opened without
+    waiting, as `_read_into` opens it; a FIFO named on the command line (`stream`) waits
+    for the writer that feeds it."""
     limit = scanner.settings.max_file_size
     flags = os.O_RDONLY | _O_CLOEXEC | (0 if file.stream else _O_NONBLOCK)
     try:
@@ -399,13 +397,13 @@ def _read_file(file: _File, scanner: Scanner, stats: Stats) -> bytes | None:
 
 
 def _scan_batch(
-    batch: Sequence[tuple[_File, bytes]], scanner: Scanner, stats: Stats
+    batch: Sequence[tuple[_File, bytes]], scanner: Scanner, stats: Stats, *, windowed: bool = True
 ) -> list[Finding]:
     """Findings in a batch of files' contents. Most files hold no keyword, no base64 that
     decodes to one, no archive: the prefilter says so in one pass over them all, and the
     rules and decoders run on the rest only (the same answer: the history engines rely on
     it too)."""
-    suspects = scanner.could_hold_keys([data for _, data in batch])
+    suspects = scanner.could_hold_keys([data for _, data in batch], windowed=windowed)
     findings: list[Finding] = []
     for number, (file, data) in enumerate(batch):
         stats.files_scanned += 1
