@@ -18,12 +18,17 @@ TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up tim
 if TYPE_CHECKING:
     import tarfile
     import zipfile
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from typing import IO, TypeVar
 
+    from nexpay_scan.decoders.zip_directory import Entry
+
     _T = TypeVar("_T")
-    # what a member is read from: zipfile's and tarfile's streams, or `_Inflating`
-    _Stream = IO[bytes] | io.RawIOBase
+    # what a member is read from: zipfile's and tarfile's streams, `_Inflating`, or the
+    # bytes of a member inflated at once (`zip_directory`)
+    _Stream = IO[bytes] | io.RawIOBase | io.BufferedIOBase
+    # a zip member as its archive's directory gives it
+    _Member = zipfile.ZipInfo | Entry
 
 MIB = 1024 * 1024
 # archive members (pieces of them) held in one archive (those that could hold a key); past
@@ -43,6 +48,7 @@ MAX_TAR_STREAM = 8 * MIB  # bytes of a gzip-compressed tar inflated to reach its
 _STEP_IN = 64 * 1024  # compressed bytes handed to zlib at a time (see `_Inflating`)
 _STEP_OUT = 256 * 1024  # bytes inflated at a time
 _ZIP_MAGIC = b"PK\x03\x04"
+_STORED, _DEFLATED = 0, 8  # the zip methods read (in bounded steps)
 _GZIP_MAGIC = b"\x1f\x8b"
 _UNBOUNDED = 1 << 62  # the size of a gzip stream: known only once it is inflated
 # zip compression methods zipfile cannot read in bounded steps, or at all
@@ -78,37 +84,68 @@ def is_archive(data: bytes) -> bool:
 
 
 def zip_members(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
-    """The zip's members that can be read in bounded steps, in pieces (see `_pieces`)."""
-    import zipfile
+    """The zip's members that can be read in bounded steps, in pieces (see `_pieces`):
+    those of a plain archive read without `zipfile` (see `zip_directory`), others with it."""
     from functools import partial  # (not on the hook's path unless it meets an archive)
 
-    found: list[Unwrapped] = []
+    from nexpay_scan.decoders.zip_directory import MemberReader, entries
+
+    listed = _opened(partial(entries, data))
+    if listed is None:
+        return _zipfile_members(data, budget, prefix)
+    reader = MemberReader(data, listed)
+    try:
+        return _zip_read(listed, reader.open, data, budget, prefix)
+    finally:
+        reader.close()
+
+
+def _zipfile_members(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
+    """`zip_members` through `zipfile`: an archive not laid out plainly."""
+    import zipfile
+    from functools import partial
+
     archive = _opened(partial(zipfile.ZipFile, io.BytesIO(data)))
     if archive is None:
-        return found
+        return []
     with archive:
-        members = archive.infolist()
-        for number, info in enumerate(members):
-            if number == LOOKED_AT_MOST:
-                budget.skip(f"{prefix}zip", _MANY_MEMBERS)
-                break
-            label = f"zip:{info.filename}"
-            if not _readable(info, budget, prefix + label):
-                continue
-            if budget.remaining <= 0:
-                budget.skip("", BUDGET_SPENT)
-                break
-            pieces = _pieces(partial(archive.open, info), info.file_size, budget, prefix + label)
-            if len(found) >= MAX_MEMBERS:
-                pieces = _past_the_cap(pieces, budget, f"{prefix}zip")
-            at = _stored_at(data, info)
-            found.extend(
-                _member(label, info.filename, piece, data, at, start) for start, piece in pieces
-            )
+        infos = archive.infolist()
+        return _zip_read(infos, lambda number: archive.open(infos[number]), data, budget, prefix)
+
+
+def _zip_read(
+    members: Sequence[_Member],
+    open_: Callable[[int], _Stream],
+    data: bytes,
+    budget: Budget,
+    prefix: str,
+) -> list[Unwrapped]:
+    """The `members` of the zip `data` (`open_(n)` opens the n-th), in pieces (see
+    `_pieces`), up to LOOKED_AT_MOST of them and as far as the budget goes."""
+    from functools import partial
+
+    found: list[Unwrapped] = []
+    for number, info in enumerate(members):
+        if number == LOOKED_AT_MOST:
+            budget.skip(f"{prefix}zip", _MANY_MEMBERS)
+            break
+        label = f"zip:{info.filename}"
+        if not _readable(info, budget, prefix + label):
+            continue
+        if budget.remaining <= 0:
+            budget.skip("", BUDGET_SPENT)
+            break
+        pieces = _pieces(partial(open_, number), info.file_size, budget, prefix + label)
+        if len(found) >= MAX_MEMBERS:
+            pieces = _past_the_cap(pieces, budget, f"{prefix}zip")
+        at = _stored_at(data, info)
+        found.extend(
+            _member(label, info.filename, piece, data, at, start) for start, piece in pieces
+        )
     return found
 
 
-def _stored_at(data: bytes, info: zipfile.ZipInfo) -> int | None:
+def _stored_at(data: bytes, info: _Member) -> int | None:
     """Where a stored (uncompressed) zip member's bytes start in `data`, after its local
     header; None for a compressed member, or a header that does not say so."""
     if info.compress_type != 0 or data[info.header_offset : info.header_offset + 4] != _ZIP_MAGIC:
@@ -120,19 +157,17 @@ def _stored_at(data: bytes, info: zipfile.ZipInfo) -> int | None:
     return info.header_offset + 30 + name + extra
 
 
-def _readable(info: zipfile.ZipInfo, budget: Budget, where: str) -> bool:
+def _readable(info: _Member, budget: Budget, where: str) -> bool:
     """False for folders, encrypted members, and methods that cannot be read in bounded
     steps: zipfile inflates a bzip2 or lzma chunk whole, and a small chunk can be a bomb.
     A member with content that is not read is noted as a skip."""
-    import zipfile
-
     # a member with no name at all is no folder (`is_dir` fails on it: IndexError)
     if info.filename.endswith("/"):
         return False
     if info.flag_bits & 0x1:
         budget.skip(where, "encrypted archive member: not decoded")
         return False
-    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+    if info.compress_type not in (_STORED, _DEFLATED):
         method = _METHODS.get(info.compress_type, f"method {info.compress_type}")
         budget.skip(where, f"archive member compressed with {method}: not decoded")
         return False
@@ -345,10 +380,10 @@ class _Inflating(io.RawIOBase):
     Damage ends it quietly, as `_gunzip` does."""
 
     def __init__(self, data: bytes, allowed: int, budget: Budget | None) -> None:
-        import zlib
+        from nexpay_scan.decoders.inflate import inflater
 
         super().__init__()
-        self._zlib = zlib
+        self._zlib = zlib = inflater()
         self._data = data
         self._at = 0  # input handed to zlib so far
         self._tail = b""  # of it, what zlib has not consumed yet
@@ -416,7 +451,9 @@ def _gunzip(data: bytes, size: int) -> tuple[bytes, bool]:
     """At most `size` bytes inflated from the gzip members at the start of `data` (from a
     truncated or corrupt stream, what could be inflated before the damage), and False
     when `size` stopped it before the end."""
-    import zlib
+    from nexpay_scan.decoders.inflate import inflater as inflater_module
+
+    zlib = inflater_module()
 
     out: list[bytes] = []
     left = size

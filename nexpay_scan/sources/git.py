@@ -264,6 +264,12 @@ def repo_root(path: StrPath) -> Path:
     """The top folder of the work tree (or the git dir of a bare repository) holding `path`."""
     from pathlib import Path  # not on the hook's path (see work_tree_root)
 
+    return Path(repo_top(path))
+
+
+def repo_top(path: StrPath) -> str:
+    """`repo_root` as a string: `files` needs no `pathlib` (its import, with `urllib.parse`
+    and `ipaddress`, took 4-6 ms before the walk)."""
     if not os.path.exists(path):
         raise FatalError(f"{os.fspath(path)}: no such folder")
     check_explicit_repo(path)
@@ -284,20 +290,20 @@ def repo_root(path: StrPath) -> Path:
     lines = rest.split(b"\n")
     root = None
     if bare == b"false" and len(lines) == 4 and lines[2]:
-        root = Path(os.fsdecode(lines[2]))
+        root = os.fsdecode(lines[2])
     elif bare == b"true" and len(lines) == 3 and lines[0]:
-        root = Path(os.fsdecode(lines[0]))
+        root = os.fsdecode(lines[0])
     if root is not None:
-        _SHALLOW_FILE[os.fspath(root)] = os.path.join(path, os.fsdecode(lines[1]))
-        _GIT_DIR[os.fspath(root)] = os.fsdecode(lines[0])
+        _SHALLOW_FILE[root] = os.path.join(path, os.fsdecode(lines[1]))
+        _GIT_DIR[root] = os.fsdecode(lines[0])
         return root
     if bare == b"false" and len(lines) > 4:  # (a path holding a newline)
         out = run_git(path, "rev-parse", "--show-toplevel", ok_codes=(0, 128))
         if out.strip():
-            return Path(os.fsdecode(out.removesuffix(b"\n")))
+            return os.fsdecode(out.removesuffix(b"\n"))
     if bare == b"true" and len(lines) > 3:
         answer = run_git(path, "rev-parse", "--absolute-git-dir")
-        return Path(os.fsdecode(answer.removesuffix(b"\n")))
+        return os.fsdecode(answer.removesuffix(b"\n"))
     raise FatalError(
         f"{os.fspath(path)}: not a git repository (run inside one, or pass --repo PATH)"
     )

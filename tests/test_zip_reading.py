@@ -1,0 +1,155 @@
+"""Zip archives: a plain one is read without `zipfile` (`decoders/zip_directory.py`), any
+other through it, member by member where only a member is odd. Whichever way, the user
+sees the same findings, named by their member."""
+
+from __future__ import annotations
+
+import io
+import random
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nexpay_scan.decoders import archives
+from nexpay_scan.decoders.model import MAX_TOTAL, Budget
+from nexpay_scan.decoders.zip_directory import HELD_AT_ONCE, entries
+from testing.cli import CliRun
+from testing.keys import secret
+
+
+def env(number: int) -> bytes:
+    return f"LOG_LEVEL=debug\nNEXPAY_SECRET={secret(number)}\n".encode()
+
+
+def zipped(members: list[tuple[str, bytes, int]], comment: bytes = b"") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content, method in members:
+            archive.writestr(name, content, compress_type=method)
+        archive.comment = comment
+    return buffer.getvalue()
+
+
+def with_unicode_path_field(name: str, content: bytes) -> bytes:
+    """A member whose directory entry carries Info-ZIP's UTF-8 name field (0x7075), which
+    zipfile reads from Python 3.12 on."""
+    info = zipfile.ZipInfo(name)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    encoded = name.encode()
+    field = struct.pack("<BI", 1, zlib.crc32(encoded)) + encoded
+    info.extra = struct.pack("<HH", 0x7075, len(field)) + field
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(info, content)
+    return buffer.getvalue()
+
+
+FILLER = b"".join(b"line %d of nothing in particular\n" % n for n in range(120_000))
+ARCHIVES = {
+    "deflated.zip": zipped([("app/.env", env(1), zipfile.ZIP_DEFLATED)]),
+    "stored.zip": zipped([("app/.env", env(2), zipfile.ZIP_STORED)]),
+    "commented.zip": zipped([("app/.env", env(3), zipfile.ZIP_DEFLATED)], b"built by hand"),
+    "utf8-name.zip": zipped([("конфиг/.env", env(4), zipfile.ZIP_DEFLATED)]),
+    "many.zip": zipped(
+        [(f"pkg/m{n}.py", b"x = %d\n" % n, zipfile.ZIP_DEFLATED) for n in range(300)]
+        + [("pkg/settings.py", env(5), zipfile.ZIP_DEFLATED)]
+    ),
+    # read through zipfile: a member too big to inflate at once, an archive after another
+    # (zipfile reads the last one's directory, every offset shifted), a name field zipfile
+    # reads
+    "big-member.zip": zipped([("data/dump.txt", FILLER + env(6), zipfile.ZIP_DEFLATED)]),
+    "appended.zip": zipped([("README", b"see the other archive\n", zipfile.ZIP_STORED)])
+    + zipped([("app/.env", env(7), zipfile.ZIP_DEFLATED)]),
+    "unicode-path.zip": with_unicode_path_field("app/.env", env(8)),
+}
+MEMBERS = {
+    "deflated.zip": "app/.env",
+    "stored.zip": "app/.env",
+    "commented.zip": "app/.env",
+    "utf8-name.zip": "конфиг/.env",
+    "many.zip": "pkg/settings.py",
+    "big-member.zip": "data/dump.txt",
+    "appended.zip": "app/.env",
+    "unicode-path.zip": "app/.env",
+}
+KEYS = dict(zip(MEMBERS, range(1, 9), strict=True))
+
+
+def test_the_archives_take_the_ways_they_are_meant_to() -> None:
+    plain = {name for name, data in ARCHIVES.items() if entries(data) is not None}
+    assert plain == {
+        "deflated.zip",
+        "stored.zip",
+        "commented.zip",
+        "utf8-name.zip",
+        "many.zip",
+        "big-member.zip",  # (its directory is plain, its member too big to hold at once)
+    }
+    assert len(FILLER) > HELD_AT_ONCE
+
+
+def test_a_key_in_any_zip_is_found_and_names_its_member(cli: CliRun, tmp_path: Path) -> None:
+    for name, data in ARCHIVES.items():
+        (tmp_path / name).write_bytes(data)
+    run = cli("files", str(tmp_path), "--format", "json", "--no-redact")
+    assert run.code == 1, run.err
+    found = {(f["file"], f["match"], tuple(f["notes"])) for f in run.json()["findings"]}
+    # a stored member's key is in the archive's own bytes: "in", not "decoded from"
+    how = {name: "in" if name == "stored.zip" else "decoded from" for name in ARCHIVES}
+    assert found == {
+        (name, secret(KEYS[name]), (f"{how[name]} zip:{MEMBERS[name]}",)) for name in ARCHIVES
+    }
+
+
+def read(route: str, data: bytes, budget_bytes: int = MAX_TOTAL) -> tuple[object, ...]:
+    """What one way of reading a zip gives: each piece, what was noted as not read, and
+    what is left of the budget."""
+    skipped: list[tuple[str, str]] = []
+    budget = Budget(3, budget_bytes, (b"nexpay",), skipped)
+    unwrap = archives.zip_members if route == "plain" else archives._zipfile_members
+    found = unwrap(data, budget, "")
+    return [(u.label, u.content, u.span, u.member) for u in found], skipped, budget.remaining
+
+
+@st.composite
+def archives_built(draw: st.DrawFn) -> bytes:
+    rng = random.Random(draw(st.integers(0, 2**32)))
+    members = []
+    for number in range(draw(st.integers(1, 6))):
+        method = rng.choice([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+        content = (b"nexpay_key_%d = %d\n" % (number, rng.randrange(10**6))) * rng.randint(1, 900)
+        members.append((rng.choice(["a/", "", "b/c/"]) + f"f{number}.txt", content, method))
+    comment = rng.randbytes(rng.randint(0, 40)) if rng.random() < 0.3 else b""
+    return zipped(members, comment)
+
+
+@settings(max_examples=150, deadline=None)
+@given(archives_built(), st.sampled_from([MAX_TOTAL, 20_000]))
+def test_a_plain_zip_gives_what_zipfile_gives(data: bytes, budget: int) -> None:
+    assert entries(data) is not None
+    assert read("plain", data, budget) == read("zipfile", data, budget)
+
+
+@settings(max_examples=300, deadline=None)
+@given(archives_built(), st.data())
+def test_a_damaged_zip_gives_at_least_what_zipfile_gives(data: bytes, draw: st.DataObject) -> None:
+    """Bytes changed, cut off or put before it: never an error, and every piece zipfile
+    reads is read (zipfile 3.13 refuses members that overlap, where the plain reader
+    reads what inflates to the member's CRC: more, never less)."""
+    damaged = bytearray(data)
+    for _ in range(draw.draw(st.integers(1, 4))):
+        how = draw.draw(st.sampled_from(["byte", "cut", "prefix"]))
+        if how == "byte":
+            damaged[draw.draw(st.integers(0, len(damaged) - 1))] = draw.draw(st.integers(0, 255))
+        elif how == "cut" and len(damaged) > 1:
+            del damaged[draw.draw(st.integers(1, len(damaged) - 1)) :]
+        elif how == "prefix":
+            damaged[0:0] = b"#" * draw.draw(st.integers(1, 30))
+    plain, zipfile_read = read("plain", bytes(damaged)), read("zipfile", bytes(damaged))
+    pieces = plain[0]
+    assert isinstance(pieces, list) and isinstance(zipfile_read[0], list)
+    assert set(zipfile_read[0]) <= set(pieces)
