@@ -5,6 +5,7 @@ sees the same findings, named by their member."""
 from __future__ import annotations
 
 import io
+import json
 import random
 import struct
 import zipfile
@@ -153,3 +154,27 @@ def test_a_damaged_zip_gives_at_least_what_zipfile_gives(data: bytes, draw: st.D
     pieces = plain[0]
     assert isinstance(pieces, list) and isinstance(zipfile_read[0], list)
     assert set(zipfile_read[0]) <= set(pieces)
+
+
+def test_without_isal_zlib_inflates_the_same(tmp_path: Path) -> None:
+    """Where isal has no wheel it is not installed: zlib inflates, and the findings are
+    the same."""
+    import subprocess
+    import sys
+
+    for name, data in ARCHIVES.items():
+        (tmp_path / name).write_bytes(data)
+    code = (
+        "import sys; sys.modules['isal'] = None; from nexpay_scan.cli import main; "
+        "code = main(sys.argv[1:]); "
+        "assert 'zlib' in sys.modules and 'isal.isal_zlib' not in sys.modules; sys.exit(code)"
+    )
+    args = ["files", str(tmp_path), "--format", "json", "--no-redact", "--jobs", "1"]
+    runs = [
+        subprocess.run([sys.executable, *prefix, *args], capture_output=True, text=True)
+        for prefix in (["-c", code], ["-m", "nexpay_scan"])
+    ]
+    assert [run.returncode for run in runs] == [1, 1], runs[0].stderr
+    without, with_isal = (json.loads(run.stdout)["findings"] for run in runs)
+    assert len(without) == len(ARCHIVES)
+    assert without == with_isal
