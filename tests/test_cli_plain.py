@@ -41,6 +41,11 @@ def argparse_records(args: list[str]) -> list[object]:
         ["pre-push", "origin", "git@example.com:a/b.git"],
         ["pre-push", "--quiet", "--format", "json", "origin"],
         ["pre-push", "--repo", "/r", "--no-redact", "origin", ""],
+        ["files"],
+        ["files", "."],
+        ["files", "src", "--format", "json", "--output", "report.json", "--quiet"],
+        ["files", "--quiet", "a.py", "b c.py", "--no-redact", "--format=sarif"],
+        ["files", "--config", "c.toml", "tree"],
     ],
 )
 def test_plain_command_lines_mean_what_argparse_says(args: list[str]) -> None:
@@ -71,7 +76,10 @@ def test_plain_command_lines_mean_what_argparse_says(args: list[str]) -> None:
         ["pre-push", "--verify", "origin"],  # not read here
         ["pre-push", "-"],
         ["--version"],
-        ["files", "."],
+        ["files", "a", "--quiet", "b"],  # a word after a flag after the words
+        ["files", "-"],  # standard input
+        ["files", "--jobs", "2", "."],
+        ["files", "a", "--", "b"],
     ],
 )
 def test_other_command_lines_are_left_to_argparse(args: list[str]) -> None:
@@ -88,7 +96,10 @@ WORDS = st.sampled_from(
 
 
 @settings(max_examples=300, deadline=None)
-@given(command=st.sampled_from(["staged", "hook", "pre-push"]), words=st.lists(WORDS, max_size=7))
+@given(
+    command=st.sampled_from(["staged", "hook", "pre-push", "files"]),
+    words=st.lists(WORDS, max_size=7),
+)
 def test_whatever_plain_reads_argparse_reads_the_same(command: str, words: list[str]) -> None:
     args = [command, *words]
     plain = plain_namespace(args)
