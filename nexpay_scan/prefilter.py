@@ -37,6 +37,7 @@ import pybase64
 from nexpay_scan import bytepasses
 from nexpay_scan.bytepasses import occurrences
 from nexpay_scan.decoders import escaped_views, hints_for
+from nexpay_scan.decoders.archives import ends_as_zip
 from nexpay_scan.decoders.base64 import MIN_BASE64
 from nexpay_scan.decoders.escapes import RUN_REACH, escapes_near_hints
 from nexpay_scan.decoders.model import CONTEXT_BYTES, Hints, decoded_regions, merged
@@ -699,7 +700,7 @@ def cleared_in_windows(prefilter: Prefilter, content: bytes | memoryview) -> boo
         if cut < 0 or window_suspect(prefilter, content[start:cut], first=first):
             return False
         start, first = cut - overlap, False
-    return not window_suspect(prefilter, content[start:], first=first)
+    return not window_suspect(prefilter, content[start:], first=first, last=True)
 
 
 def _suspect_block(
@@ -707,6 +708,7 @@ def _suspect_block(
 ) -> set[int]:
     """`suspect_objects` of a block whose every object is read whole."""
     hit = set(_whole_at(block, starts))
+    hit.update(_zips_behind(block, starts, sizes))
     lowered = bytepasses.lowered(block)
     keyworded, hinted = word_hits(prefilter, lowered, starts, sizes)
     hit |= keyworded
@@ -734,7 +736,9 @@ def window_cut(window: bytes | memoryview, start: int) -> int:
     return -1 if last < 0 else start + last + 1
 
 
-def window_suspect(prefilter: Prefilter, window: bytes | memoryview, *, first: bool) -> bool:
+def window_suspect(
+    prefilter: Prefilter, window: bytes | memoryview, *, first: bool, last: bool = False
+) -> bool:
     """Whether a window of a big file makes it suspect, read a window at a time into a
     buffer that is reused (a 43 MB file read and searched whole took 110 ms, mostly fresh
     pages for the content and its two translations; in 1 MB windows, 35). False is as
@@ -746,17 +750,30 @@ def window_suspect(prefilter: Prefilter, window: bytes | memoryview, *, first: b
       before it, so a keyword (which may hold such bytes: a user's rule) and a hint with
       an escape near it are whole in a window; a piece of a chain cut by that start can
       only add a false alarm;
-    - what the decoders open whole is told from the file's start (`first`);
+    - what the decoders open whole is told from the file's start (`first`), or from its
+      end for a zip with something before it (`last`: the window ends where the file
+      does);
     - an escape near a hint makes a window suspect: whether it shows anything once
       decoded is told of the whole file (the caller's fallback).
     True may be a false alarm: the caller then reads the file whole and asks again."""
     size = len(window)
     if first and (next(_whole_at(window, [0]), None) is not None or _is_utf16(window, 0, size)):
         return True
+    if last and ends_as_zip(window, 0, size):
+        return True
     lowered = bytepasses.lowered(window)
     keyworded, hinted = word_hits(prefilter, lowered, [0], [size])
     del lowered
     return bool(keyworded or hinted or prefilter.hiding_offsets(window))
+
+
+def _zips_behind(
+    block: bytes | memoryview, starts: Sequence[int], sizes: Sequence[int]
+) -> list[int]:
+    """The indexes of the objects that end as a zip with something before it does (the
+    decoders open them whole: `archives.ends_as_zip`)."""
+    pairs = enumerate(zip(starts, sizes, strict=True))
+    return [number for number, (at, size) in pairs if ends_as_zip(block, at, size)]
 
 
 def _is_utf16(block: bytes | memoryview, at: int, size: int) -> bool:

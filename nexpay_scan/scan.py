@@ -210,13 +210,16 @@ class Scanner:
 
         return prefilter_for(self.detector.keywords).window_overlap
 
-    def window_may_hold_keys(self, window: bytes | memoryview, *, first: bool) -> bool:
+    def window_may_hold_keys(
+        self, window: bytes | memoryview, *, first: bool, last: bool = False
+    ) -> bool:
         """False when no key can hide in this window of a big file read a window at a time
         (see `prefilter.window_suspect`: every window False answers as `could_hold_keys`
-        of the whole file); True may be a false alarm."""
+        of the whole file); True may be a false alarm. `last`: the window ends the file."""
         from nexpay_scan.prefilter import prefilter_for, window_suspect
 
-        return window_suspect(prefilter_for(self.detector.keywords), window, first=first)
+        prefilter = prefilter_for(self.detector.keywords)
+        return window_suspect(prefilter, window, first=first, last=last)
 
     def warm_up(self) -> None:
         """Searches a sample holding every keyword, as content and through the prefilter:

@@ -12,13 +12,15 @@ import zipfile
 import zlib
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nexpay_scan.decoders import archives
 from nexpay_scan.decoders.model import MAX_TOTAL, Budget
 from nexpay_scan.decoders.zip_directory import HELD_AT_ONCE, entries
-from testing.cli import CliRun
+from testing.cli import CliRun, Result
+from testing.git_repo import Repo
 from testing.keys import secret
 
 
@@ -59,9 +61,8 @@ ARCHIVES = {
         [(f"pkg/m{n}.py", b"x = %d\n" % n, zipfile.ZIP_DEFLATED) for n in range(300)]
         + [("pkg/settings.py", env(5), zipfile.ZIP_DEFLATED)]
     ),
-    # read through zipfile: a member too big to inflate at once, an archive after another
-    # (zipfile reads the last one's directory, every offset shifted), a name field zipfile
-    # reads
+    # read through zipfile: a member too big to inflate at once, a name field zipfile
+    # reads; an archive after another: the last one's directory, every offset shifted
     "big-member.zip": zipped([("data/dump.txt", FILLER + env(6), zipfile.ZIP_DEFLATED)]),
     "appended.zip": zipped([("README", b"see the other archive\n", zipfile.ZIP_STORED)])
     + zipped([("app/.env", env(7), zipfile.ZIP_DEFLATED)]),
@@ -89,6 +90,7 @@ def test_the_archives_take_the_ways_they_are_meant_to() -> None:
         "utf8-name.zip",
         "many.zip",
         "big-member.zip",  # (its directory is plain, its member too big to hold at once)
+        "appended.zip",  # (read past the archive before it, as zipfile reads it)
     }
     assert len(FILLER) > HELD_AT_ONCE
 
@@ -178,3 +180,61 @@ def test_without_isal_zlib_inflates_the_same(tmp_path: Path) -> None:
     without, with_isal = (json.loads(run.stdout)["findings"] for run in runs)
     assert len(without) == len(ARCHIVES)
     assert without == with_isal
+
+
+# -- a zip with something before it: a Python zipapp, a self-extracting archive, a Spring
+# Boot jar behind its launch script. It starts as its prefix does, not as a zip.
+
+
+def zipapp(settings: bytes, padding: int = 0) -> bytes:
+    """A Python zipapp (`python -m zipapp` makes them so): a `#!` line, then a zip holding
+    `__main__.py` and `app/settings.py`; `padding` bytes of stored text in a further
+    member make it big (text that names nothing: no window of it but the last may hold a
+    key, and that one only by ending as a zip does)."""
+    words = b"Lorem ipsum dolor sit amet; consectetur adipiscing elit.\n"
+    noise = (words * (padding // len(words) + 1))[:padding]
+    members = [
+        ("__main__.py", b"from app import settings\n", zipfile.ZIP_DEFLATED),
+        ("app/settings.py", settings, zipfile.ZIP_DEFLATED),
+    ]
+    if padding:
+        members.append(("app/data.txt", noise, zipfile.ZIP_STORED))
+    return b"#!/usr/bin/env python3\n" + zipped(members)
+
+
+SETTINGS = f'NEXPAY_SECRET = "{secret(11)}"\n'.encode()
+
+
+def findings_of(run: Result) -> set[tuple[str, str, tuple[str, ...]]]:
+    assert run.code == 1, run.err
+    return {(f["file"], f["match"], tuple(f["notes"])) for f in run.json()["findings"]}
+
+
+@pytest.mark.parametrize("padding", [0, 5 * 1024 * 1024], ids=["small", "5 MB"])
+def test_a_key_in_a_zipapp_is_found_in_every_mode(cli: CliRun, repo: Repo, padding: int) -> None:
+    """Staged, as files, in history: the same finding, named by its member. (A big one is
+    read a window at a time first, by `files` and by the history's readers: its last window
+    tells it is a zip.)"""
+    repo.write("tool.pyz", zipapp(SETTINGS, padding))
+    repo.stage()
+    expected = {("tool.pyz", secret(11), ("decoded from zip:app/settings.py",))}
+    args = ["--format", "json", "--no-redact"]
+    assert findings_of(cli("staged", "--repo", str(repo.path), *args)) == expected
+    repo.commit()
+    assert findings_of(cli("files", str(repo.path), *args)) == expected
+    found = findings_of(cli("history", "--repo", str(repo.path), *args))
+    assert found == expected
+
+
+def test_a_gzip_stream_with_an_end_record_after_it_is_still_inflated(
+    cli: CliRun, tmp_path: Path
+) -> None:
+    """Bytes that end as a zip are taken for one only when nothing else claims them: a
+    gzip stream followed by an empty zip's end record (22 bytes) is inflated as before."""
+    import gzip
+
+    end_record = zipped([])
+    assert len(end_record) == 22
+    (tmp_path / "settings.py.gz").write_bytes(gzip.compress(SETTINGS) + end_record)
+    found = findings_of(cli("files", str(tmp_path), "--format", "json", "--no-redact"))
+    assert found == {("settings.py.gz", secret(11), ("decoded from gzip",))}

@@ -70,6 +70,7 @@ DECODERS: dict[str, Decoder] = {
     "gzip": archives.GZIP,
     "tar": archives.TAR,
     "utf16": utf16.UTF16,
+    "zip-behind": archives.ZIP_BEHIND,  # (last: see archives.ends_as_zip)
     "base64": base64.BASE64,
     "percent": escapes.PERCENT,
     "escape": escapes.STRING_ESCAPES,

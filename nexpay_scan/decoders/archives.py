@@ -49,6 +49,8 @@ _STEP_IN = 64 * 1024  # compressed bytes handed to zlib at a time (see `_Inflati
 _STEP_OUT = 256 * 1024  # bytes inflated at a time
 _ZIP_MAGIC = b"PK\x03\x04"
 _STORED, _DEFLATED = 0, 8  # the zip methods read (in bounded steps)
+_END_MAGIC = b"PK\x05\x06"  # a zip's end of central directory record
+_END_RECORD_SIZE = 22  # with no comment
 _GZIP_MAGIC = b"\x1f\x8b"
 _UNBOUNDED = 1 << 62  # the size of a gzip stream: known only once it is inflated
 # zip compression methods zipfile cannot read in bounded steps, or at all
@@ -66,6 +68,26 @@ _TAR_PAST = (
 def is_zip(data: bytes) -> bool:
     """True when `data` starts as a zip archive does."""
     return data.startswith(_ZIP_MAGIC)
+
+
+def is_zip_behind(data: bytes) -> bool:
+    """True when `data` ends as a zip with something before it does (`ends_as_zip`)."""
+    return ends_as_zip(data, 0, len(data))
+
+
+def ends_as_zip(data: bytes | memoryview, at: int, size: int) -> bool:
+    """True when the `size` bytes at `at` end with a zip's end record and no comment: a
+    zip with something before it (a Python zipapp behind its `#!` line, a self-extracting
+    archive, a Spring Boot jar behind its launch script) starts with that, not with a
+    member. Its members are read as any zip's, past the prefix. Asked after every other
+    whole decoder: content that starts as one is that (a gzip stream with an end record
+    put after it is still inflated, not taken for an empty zip)."""
+    end = at + size
+    return (
+        size >= _END_RECORD_SIZE
+        and data[end - _END_RECORD_SIZE : end - _END_RECORD_SIZE + 4] == _END_MAGIC
+        and data[end - 2 : end] == b"\0\0"
+    )
 
 
 def is_gzip(data: bytes) -> bool:
@@ -503,5 +525,6 @@ def _opened(open_: Callable[[], _T]) -> _T | None:
 
 
 ZIP = Decoder("zip", sniff=is_zip, unwrap=zip_members)
+ZIP_BEHIND = Decoder("zip", sniff=is_zip_behind, unwrap=zip_members)
 GZIP = Decoder("gzip", sniff=is_gzip, unwrap=gzip_contents)
 TAR = Decoder("tar", sniff=is_tar, unwrap=tar_members)

@@ -1,13 +1,14 @@
 """A zip archive's members read without `zipfile`, in the plain case: one directory at the
-end, no zip64, nothing before the archive, members deflated or stored whole in a few MiB.
+end, no zip64, members deflated or stored whole in a few MiB.
 That is nearly every wheel, jar and zip in a tree. `zipfile` took 8-13 ms to import in each
 process that met an archive, and 15 ms of its own for pip's wheel's 507 members, beside 21
 ms of inflating them (the bench's tree holds two such wheels: a third of the CPU of its
 whole scan went to them).
 
-The directory is read as `zipfile` reads it (Python 3.10 to 3.13 alike); an archive laid
-out any other way (zip64, a prefix, an extra field `zipfile` reads, a name it cannot
-decode, a directory cut short) is left to `zipfile` whole (`entries` answers None). A
+The directory is read as `zipfile` reads it (Python 3.10 to 3.13 alike), past whatever is
+before the archive; an archive laid out any other way (zip64, an extra field `zipfile`
+reads, a name it cannot decode, a directory cut short) is left to `zipfile` whole
+(`entries` answers None). A
 member that does not inflate to its size and CRC, that is too big to hold at once, or
 whose local header does not match the directory is read through `zipfile` alone
 (`MemberReader.open`): what it reads of it, or its error, is what the scan gets, as
@@ -85,12 +86,15 @@ def entries(data: bytes) -> list[Entry] | None:
         int.from_bytes(data[end + 12 : end + 16], "little"),
         int.from_bytes(data[end + 16 : end + 20], "little"),
     )
-    if offset + size != end or _FULL in (size, offset) or 0xFFFF in (count, count_here):
-        return None  # data before the archive (zipfile shifts every offset), or zip64
+    # what is before the archive (a zipapp's `#!` line, a self-extracting program): every
+    # offset is shifted by it, as zipfile shifts them
+    before = end - size - offset
+    if before < 0 or _FULL in (size, offset) or 0xFFFF in (count, count_here):
+        return None  # zip64, or a directory that is not where the end record says
     found: list[Entry] = []
-    at, stop = offset, offset + size
+    at, stop = offset + before, end
     while at < stop:
-        entry, at = _central_entry(data, at, stop)
+        entry, at = _central_entry(data, at, stop, before)
         if entry is None:
             return None
         found.append(entry)
@@ -109,9 +113,9 @@ def _end_record(data: bytes) -> int | None:
     return start
 
 
-def _central_entry(data: bytes, at: int, stop: int) -> tuple[Entry | None, int]:
+def _central_entry(data: bytes, at: int, stop: int, before: int) -> tuple[Entry | None, int]:
     """The directory entry at `at` (None when it is not a plain one), and where the next
-    starts."""
+    starts; `before`: the bytes before the archive."""
     record = data[at : at + _CENTRAL_SIZE]
     if len(record) < _CENTRAL_SIZE or not record.startswith(_CENTRAL) or at + 46 > stop:
         return None, stop
@@ -139,7 +143,7 @@ def _central_entry(data: bytes, at: int, stop: int) -> tuple[Entry | None, int]:
         decoded = name.decode("utf-8" if fields[0] & _UTF8_NAME else "cp437")
     except UnicodeDecodeError:
         return None, stop
-    return Entry(fields, decoded, header_offset), following
+    return Entry(fields, decoded, header_offset + before), following
 
 
 def _plain_extras(extra: bytes) -> bool:

@@ -305,7 +305,7 @@ def _cleared_in_windows(file: _File, scanner: Scanner, buffer: _UnitBuffer) -> b
                 return False
             if end < len(room):  # the file's end: the last window
                 return total == file.size and not scanner.window_may_hold_keys(
-                    room[:end], first=first
+                    room[:end], first=first, last=True
                 )
             # (cut past the window's half: each window takes half a window more at least)
             cut = window_cut(room[:end], max(kept, end // 2))
