@@ -238,3 +238,60 @@ def test_a_gzip_stream_with_an_end_record_after_it_is_still_inflated(
     (tmp_path / "settings.py.gz").write_bytes(gzip.compress(SETTINGS) + end_record)
     found = findings_of(cli("files", str(tmp_path), "--format", "json", "--no-redact"))
     assert found == {("settings.py.gz", secret(11), ("decoded from gzip",))}
+
+
+# -- members a zip's directory does not list
+
+
+def without_last_entry(data: bytes) -> bytes:
+    """`data` (a zip) with its directory rewritten to leave out its last member, whose
+    local header and bytes stay where they were."""
+    end = len(data) - 22
+    count, _, offset = struct.unpack_from("<HIIxx", data, end + 10)
+    entries_at = [offset]
+    at = offset
+    for _ in range(count - 1):
+        names = struct.unpack_from("<HHH", data, at + 28)
+        at += 46 + sum(names)
+        entries_at.append(at)
+    directory = data[offset : entries_at[-1]]
+    record = struct.pack(
+        "<4s4H2IH", b"PK\x05\x06", 0, 0, count - 1, count - 1, len(directory), offset, 0
+    )
+    return data[:offset] + directory + record
+
+
+def test_a_member_the_directory_leaves_out_is_read(cli: CliRun, tmp_path: Path) -> None:
+    """A directory rewritten to leave a member out, or an archive put before another (the
+    last directory is the one read): `unzip` lists nothing of it, Java's ZipInputStream
+    reads it, and so does the scan."""
+    hidden = without_last_entry(
+        zipped([("README", b"nothing here\n", zipfile.ZIP_DEFLATED), ("app/.env", env(12), 8)])
+    )
+    with zipfile.ZipFile(io.BytesIO(hidden)) as archive:
+        assert archive.namelist() == ["README"]
+    (tmp_path / "hidden.zip").write_bytes(hidden)
+    (tmp_path / "two.zip").write_bytes(
+        zipped([("app/.env", env(13), zipfile.ZIP_DEFLATED)])
+        + zipped([("README", b"see the other archive\n", zipfile.ZIP_STORED)])
+    )
+    # a zip cut short: its directory is gone, its members are still there
+    whole = zipped([("app/.env", env(14), zipfile.ZIP_DEFLATED), ("b", b"x" * 5000, 8)])
+    (tmp_path / "cut.zip").write_bytes(whole[: whole.index(b"PK\x01\x02") - 10])
+    found = findings_of(cli("files", str(tmp_path), "--format", "json", "--no-redact"))
+    assert found == {
+        ("hidden.zip", secret(12), ("decoded from zip:app/.env",)),
+        ("two.zip", secret(13), ("decoded from zip:app/.env",)),
+        ("cut.zip", secret(14), ("decoded from zip:app/.env",)),
+    }
+
+
+def test_a_zip_stored_in_a_zip_is_read_once(cli: CliRun, tmp_path: Path) -> None:
+    """Its local headers lie inside its member's bytes: they are that member's, not
+    members of the outer archive that its directory leaves out."""
+    inner = zipped([("app/.env", env(15), zipfile.ZIP_DEFLATED)])
+    (tmp_path / "outer.zip").write_bytes(zipped([("inner.zip", inner, zipfile.ZIP_STORED)]))
+    run = cli("files", str(tmp_path), "--format", "json", "--no-redact")
+    assert [(f["match"], f["notes"]) for f in run.json()["findings"]] == [
+        (secret(15), ["decoded from zip:inner.zip>zip:app/.env"])
+    ]

@@ -21,14 +21,14 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from typing import IO, TypeVar
 
-    from nexpay_scan.decoders.zip_directory import Entry
+    from nexpay_scan.decoders.zip_directory import Entry, Unlisted
 
     _T = TypeVar("_T")
     # what a member is read from: zipfile's and tarfile's streams, `_Inflating`, or the
     # bytes of a member inflated at once (`zip_directory`)
     _Stream = IO[bytes] | io.RawIOBase | io.BufferedIOBase
-    # a zip member as its archive's directory gives it
-    _Member = zipfile.ZipInfo | Entry
+    # a zip member as its archive's directory gives it, or as its local header does
+    _Member = zipfile.ZipInfo | Entry | Unlisted
 
 MIB = 1024 * 1024
 # archive members (pieces of them) held in one archive (those that could hold a key); past
@@ -60,6 +60,9 @@ _MANY_MEMBERS = (
     "those past them not decoded"
 )
 _HELD_MOST = f"more than {MAX_MEMBER_SIZE} bytes to decode: the rest not decoded"
+_UNLISTED_PAST = (
+    "a member its zip's directory does not list, over 2 MiB: the rest of it not decoded"
+)
 _TAR_PAST = (
     f"a tar over {MAX_MEMBER_SIZE} bytes: past them, its members searched as they are, not opened"
 )
@@ -114,25 +117,66 @@ def zip_members(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
 
     listed = _opened(partial(entries, data))
     if listed is None:
-        return _zipfile_members(data, budget, prefix)
+        return _zipfile_members(data, budget, prefix, and_unlisted=True)
     reader = MemberReader(data, listed)
     try:
-        return _zip_read(listed, reader.open, data, budget, prefix)
+        members, open_ = _with_unlisted(data, listed, reader.open, budget, prefix)
+        return _zip_read(members, open_, data, budget, prefix)
     finally:
         reader.close()
 
 
-def _zipfile_members(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
-    """`zip_members` through `zipfile`: an archive not laid out plainly."""
+def _zipfile_members(
+    data: bytes, budget: Budget, prefix: str, *, and_unlisted: bool = False
+) -> list[Unwrapped]:
+    """`zip_members` through `zipfile`: an archive not laid out plainly; `and_unlisted`:
+    with the members its directory does not list (all of them, when zipfile cannot read
+    the directory at all)."""
     import zipfile
     from functools import partial
 
     archive = _opened(partial(zipfile.ZipFile, io.BytesIO(data)))
     if archive is None:
-        return []
+        if not and_unlisted:
+            return []
+        found, by_number = _with_unlisted(data, [], _never_opened, budget, prefix)
+        return _zip_read(found, by_number, data, budget, prefix)
     with archive:
         infos = archive.infolist()
-        return _zip_read(infos, lambda number: archive.open(infos[number]), data, budget, prefix)
+        members: Sequence[_Member] = infos
+        open_ = lambda number: archive.open(infos[number])  # noqa: E731
+        if and_unlisted:
+            members, open_ = _with_unlisted(data, infos, open_, budget, prefix)
+        return _zip_read(members, open_, data, budget, prefix)
+
+
+def _never_opened(number: int) -> _Stream:
+    raise IndexError(number)
+
+
+def _with_unlisted(
+    data: bytes,
+    listed: Sequence[zipfile.ZipInfo | Entry],
+    open_: Callable[[int], _Stream],
+    budget: Budget,
+    prefix: str,
+) -> tuple[list[_Member], Callable[[int], _Stream]]:
+    """The `listed` members, then those whose local headers lie outside them (see
+    `zip_directory.Unlisted`), and how to open the n-th of them all. One over HELD_AT_ONCE
+    is read that far, and what is left of it is named."""
+    from nexpay_scan.decoders.zip_directory import HELD_AT_ONCE, covered_by, unlisted
+
+    spans = covered_by(data, [(info.header_offset, info.compress_size) for info in listed])
+    found = unlisted(data, spans)
+    for member in found:
+        if member.file_size > HELD_AT_ONCE:
+            budget.skip(f"{prefix}zip:{member.filename}", _UNLISTED_PAST)
+    count = len(listed)
+
+    def opened(number: int) -> _Stream:
+        return open_(number) if number < count else found[number - count].open()
+
+    return [*listed, *found], opened
 
 
 def _zip_read(

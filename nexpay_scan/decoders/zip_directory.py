@@ -38,6 +38,7 @@ _MAX_COMMENT = 1 << 16
 _MAX_EXTRACT_VERSION = 63  # (zipfile refuses the whole archive past it)
 _UTF8_NAME = 1 << 11
 _PATCHED, _STRONG_ENCRYPTION = 1 << 5, 1 << 6  # (zipfile will not open such members)
+_DESCRIPTOR = 1 << 3  # the sizes and CRC follow the member's bytes
 _STORED, _DEFLATED = 0, 8
 # extra fields that change what zipfile reads (zip64 sizes; from 3.12, a UTF-8 name)
 _READ_EXTRAS = frozenset({0x0001, 0x7075})
@@ -235,3 +236,119 @@ class MemberReader:
         ):
             raise ValueError("zipfile reads this archive's directory otherwise")
         return self._archive.open(info)
+
+
+# -- members the directory does not list --------------------------------------------------
+
+# local headers looked at that the directory does not list, in one archive
+UNLISTED_MOST = 1000
+
+
+class Unlisted:
+    """A member found by its local header alone: the directory leaves it out (rewritten to,
+    or an archive put before another: zipfile reads the last directory only). Java's
+    `ZipInputStream` and `zip -FF` read such members, so anyone holding the file can; the
+    scan reads them too. Its bytes are inflated when it is opened (`open`), at most
+    HELD_AT_ONCE of them; `file_size` is what its header says, or that bound when the
+    header leaves the sizes to a descriptor after the data."""
+
+    __slots__ = (
+        "_data",
+        "_packed_end",
+        "_start",
+        "compress_type",
+        "file_size",
+        "filename",
+        "flag_bits",
+        "header_offset",
+    )
+
+    def __init__(self, data: bytes, at: int, start: int, packed_end: int | None) -> None:
+        header = data[at : at + _LOCAL_SIZE]
+        self._data = data
+        self._start = start
+        self._packed_end = packed_end  # None: up to the end of the data (a descriptor's)
+        self.header_offset = at
+        self.flag_bits = int.from_bytes(header[6:8], "little")
+        self.compress_type = int.from_bytes(header[8:10], "little")
+        size = int.from_bytes(header[22:26], "little")
+        self.file_size = size if packed_end is not None else HELD_AT_ONCE
+        name = data[at + _LOCAL_SIZE : start - int.from_bytes(header[28:30], "little")]
+        decoded = name.decode("utf-8" if self.flag_bits & _UTF8_NAME else "cp437", "replace")
+        self.filename = decoded.split("\0", 1)[0]
+
+    def open(self) -> io.BytesIO:
+        """The member's bytes (what inflates before damage, for a deflated one)."""
+        end = len(self._data) if self._packed_end is None else self._packed_end
+        packed = memoryview(self._data)[self._start : end]
+        most = min(self.file_size, HELD_AT_ONCE)
+        if self.compress_type == _STORED:
+            return io.BytesIO(bytes(packed[:most]))
+        zlib = inflater()
+        inflating = zlib.decompressobj(-15)
+        try:
+            return io.BytesIO(inflating.decompress(packed, most))
+        except zlib.error:
+            return io.BytesIO(b"")
+
+
+def unlisted(data: bytes, covered: list[tuple[int, int]]) -> list[Unlisted]:
+    """The members whose local headers lie outside `covered` (where each listed member's
+    header and bytes are: see `covered_by`), UNLISTED_MOST at most. A stored member's
+    bytes, and a deflated one's when its header gives their size, are passed over: a zip
+    stored inside is its member's, not the archive's."""
+    from bisect import bisect_right
+
+    starts = [start for start, _ in covered]
+    found: list[Unlisted] = []
+    looked = 0
+    at = data.find(_LOCAL)
+    while at >= 0 and looked < UNLISTED_MOST:
+        inside = bisect_right(starts, at) - 1
+        if inside >= 0 and at < covered[inside][1]:
+            at = data.find(_LOCAL, covered[inside][1])
+            continue
+        looked += 1
+        member = _local_member(data, at)
+        following = at + 4
+        if member is not None:
+            found.append(member)
+            if member._packed_end is not None:
+                following = max(following, member._packed_end)
+        at = data.find(_LOCAL, following)
+    return found
+
+
+def _local_member(data: bytes, at: int) -> Unlisted | None:
+    header = data[at : at + _LOCAL_SIZE]
+    if len(header) < _LOCAL_SIZE:
+        return None
+    flags = int.from_bytes(header[6:8], "little")
+    packed_size = int.from_bytes(header[18:22], "little")
+    start = (
+        at
+        + _LOCAL_SIZE
+        + int.from_bytes(header[26:28], "little")
+        + int.from_bytes(header[28:30], "little")
+    )
+    if start > len(data):
+        return None
+    if flags & _DESCRIPTOR:  # sizes after the data: stored bytes cannot be told apart
+        method = int.from_bytes(header[8:10], "little")
+        return None if method == _STORED else Unlisted(data, at, start, None)
+    return Unlisted(data, at, start, min(start + packed_size, len(data)))
+
+
+def covered_by(data: bytes, members: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Where the listed members lie, sorted: from each one's local header (at the offset
+    the directory gives, with its `compress_size`) to the end of its bytes."""
+    spans = []
+    for offset, packed_size in members:
+        header = data[offset : offset + _LOCAL_SIZE]
+        names = 0
+        if len(header) == _LOCAL_SIZE and header.startswith(_LOCAL):
+            names = int.from_bytes(header[26:28], "little") + int.from_bytes(
+                header[28:30], "little"
+            )
+        spans.append((offset, offset + _LOCAL_SIZE + names + packed_size))
+    return sorted(spans)
