@@ -61,7 +61,8 @@ _MANY_MEMBERS = (
 )
 _HELD_MOST = f"more than {MAX_MEMBER_SIZE} bytes to decode: the rest not decoded"
 _UNLISTED_PAST = (
-    "a member its zip's directory does not list, over 2 MiB: the rest of it not decoded"
+    "a zip member found by its local header alone (the directory does not list it, or is "
+    "cut off), over 2 MiB: the rest of it not decoded"
 )
 _TAR_PAST = (
     f"a tar over {MAX_MEMBER_SIZE} bytes: past them, its members searched as they are, not opened"
@@ -143,11 +144,14 @@ def _zipfile_members(
         return _zip_read(found, by_number, data, budget, prefix)
     with archive:
         infos = archive.infolist()
-        members: Sequence[_Member] = infos
-        open_ = lambda number: archive.open(infos[number])  # noqa: E731
-        if and_unlisted:
-            members, open_ = _with_unlisted(data, infos, open_, budget, prefix)
-        return _zip_read(members, open_, data, budget, prefix)
+
+        def open_(number: int) -> _Stream:
+            return archive.open(infos[number])
+
+        if not and_unlisted:
+            return _zip_read(infos, open_, data, budget, prefix)
+        members, by_number = _with_unlisted(data, infos, open_, budget, prefix)
+        return _zip_read(members, by_number, data, budget, prefix)
 
 
 def _never_opened(number: int) -> _Stream:
