@@ -97,6 +97,7 @@ class Finding:
     """
 
     __slots__ = (
+        "_fingerprint",
         "account",
         "at_head",
         "column",
@@ -156,6 +157,7 @@ class Finding:
         self.present_at: list[str] = []  # branch and tag tips whose files hold it (audits)
         self.left_at: str | None = None  # when a commit took it out of the tips (audits)
         self.suppression: Suppression | None = None  # shown, but does not fail the run
+        self._fingerprint: str | None = None  # (see `keep_fingerprint`)
 
     def __repr__(self) -> str:
         return (
@@ -171,5 +173,12 @@ class Finding:
     @property
     def fingerprint(self) -> str:
         """Stable id for ignore files and baselines: the credential and the file, no line."""
+        if self._fingerprint is not None:
+            return self._fingerprint
         material = f"{self.file}\0{self.secret.reveal()}".encode("utf-8", "surrogateescape")
         return sha256_hex(material)[:32]
+
+    def keep_fingerprint(self) -> None:
+        """Fixes the fingerprint to the file's name as it is now: the name shown may then
+        be redacted (`shown_names`) and the fingerprint stays the one ignore files hold."""
+        self._fingerprint = self.fingerprint

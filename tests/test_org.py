@@ -451,3 +451,26 @@ def test_a_dask_cluster_gives_the_same_report_as_local_processes(
 
 def _listed(document: dict[str, Any]) -> list[str]:
     return sorted(json.dumps(f, sort_keys=True) for f in document["findings"])
+
+
+def test_a_key_in_a_file_name_is_redacted_in_the_reports_and_the_cache(
+    cli: CliRun, tmp_path: Path
+) -> None:
+    named = secret(45)
+    served = tmp_path / "served"
+    served.mkdir()
+    _bare(served, "gamma", {f"keys/{named}.env": f"NEXPAY_SECRET={ONLY_B}\n"})
+    listing = tmp_path / "repos.txt"
+    listing.write_text(f"{served / 'gamma.git'}\n")
+    html = tmp_path / "org.html"
+    run = _org(cli, tmp_path, "--repos", str(listing), "--format", "json", "--report", str(html))
+    assert run.code == 1, run.err
+    [finding] = run.json()["findings"]
+    assert named[:11] in finding["file"]  # (named, redacted)
+    cached = "".join(
+        path.read_text(errors="replace")
+        for path in (tmp_path / "cache").rglob("*")
+        if path.is_file() and path.stat().st_size < 10_000_000 and "objects" not in path.parts
+    )
+    for text in (run.out, run.err, html.read_text(), cached):
+        assert named not in text and ONLY_B not in text

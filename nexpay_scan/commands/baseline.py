@@ -7,6 +7,7 @@ from nexpay_scan.commands.pipeline import (
     EXIT_CLEAN,
     check_destinations,
     make_scanner,
+    redact_names,
     write_atomically,
 )
 from nexpay_scan.findings import Finding
@@ -42,9 +43,14 @@ def _baseline_findings(options: ScanOptions, root: Path, what: str) -> list[Find
 
     scanner = make_scanner(options, root)
     if what == "files":
-        return FileSource([str(root)], root, jobs=options.jobs, base=str(root)).findings(scanner)
-    wanted = HistoryRequest(jobs=options.jobs, all_occurrences=True)
-    return HistorySource(root, wanted).findings(scanner)
+        source = FileSource([str(root)], root, jobs=options.jobs, base=str(root))
+        found = source.findings(scanner)
+    else:
+        wanted = HistoryRequest(jobs=options.jobs, all_occurrences=True)
+        found = HistorySource(root, wanted).findings(scanner)
+    if scanner.settings.redact:  # (the file is "no secrets in it": no key in a name either)
+        redact_names(found, scanner.settings)
+    return found
 
 
 def _baseline_edit(options: ScanOptions, root: Path, action: str, what: str, file: str) -> int:

@@ -105,6 +105,8 @@ def run_scan(source: Source, options: ScanOptions) -> int:
     suppressed.sort(key=lambda f: (f.file, f.line, f.column))
     if options.verify is not None:
         _verify(options.verify, active, scanner, root, source.ranges)
+    if scanner.settings.redact:
+        redact_names(active + suppressed, scanner.settings, summary)
     report = Report(
         findings=active,
         summary=summary,
@@ -119,6 +121,23 @@ def run_scan(source: Source, options: ScanOptions) -> int:
     code = exit_code(active, options.fail_on, summary)
     _after_blocked(options, summary.mode, active, target, code)
     return code
+
+
+def redact_names(
+    findings: list[Finding], settings: Settings, summary: Summary | None = None
+) -> None:
+    """The keys in the names that the report, the notes, a baseline and the `last-found`
+    cache show, redacted (see `shown_names`): in the findings and in what `summary`
+    names as passed over."""
+    if not findings and (summary is None or not summary.skipped_items):  # (as a rule)
+        return
+    from nexpay_scan.rules import rule_prefixes
+    from nexpay_scan.shown_names import NameRedactor
+
+    redactor = NameRedactor(rule_prefixes(settings.rules))
+    redactor.findings(findings)
+    if summary is not None:
+        redactor.skipped(summary)
 
 
 def summarize(source: Source, scanner: Scanner, started: float) -> Summary:

@@ -39,7 +39,7 @@ def scan_repository(task: dict[str, Any]) -> dict[str, Any]:
 
 def _scan_mirror(mirror: Path, task: dict[str, Any]) -> dict[str, Any]:
     from nexpay_scan.commands.options import HistoryRequest
-    from nexpay_scan.commands.pipeline import summarize
+    from nexpay_scan.commands.pipeline import redact_names, summarize
     from nexpay_scan.config import load_settings
     from nexpay_scan.reporters import Report
     from nexpay_scan.reporters.json_report import finding_dict
@@ -55,6 +55,9 @@ def _scan_mirror(mirror: Path, task: dict[str, Any]) -> dict[str, Any]:
     source = HistorySource(mirror, HistoryRequest(jobs=1, track_places=True))
     findings = source.findings(scanner)
     summary = summarize(source, scanner, started)
+    # the keys in names too: the journal and the reports hold no key (`--no-redact` shows
+    # the keys found, carried apart; names stay as the journal has them)
+    redact_names(findings, scanner.settings, summary)
     # redacted (each value keeps its rule's prefix): this is what the journal keeps
     report = Report(findings, summary, rules=scanner.settings.rules)
     items = []
