@@ -221,6 +221,8 @@ def single(timer: Timer, folder: Path, startup: float) -> bool:
     bombs = {"zip-bomb-zeros": b"\0", "zip-bomb-base64": b"A"}
     for name, byte in bombs.items():
         _write_bomb(folder / f"{name}.zip", byte * MIB, 256, f"K={nexpay_secret(rng)}\n")
+    _write_unlisted(folder / "zip-unlisted.zip", f"K={nexpay_secret(rng)}\n")
+    bombs["zip-unlisted"] = b""
     ok = True
     for name, took in (
         ("allow-padding", timer.scan(padded)),
@@ -256,6 +258,26 @@ def _write_bomb(path: Path, block: bytes, count: int, env: str) -> None:
             for _ in range(count):
                 member.write(block)
         archive.writestr(".env", env)
+
+
+def _write_unlisted(path: Path, env: str) -> None:
+    """20,000 local headers the directory does not list, each a deflated member with its
+    sizes left to a descriptor (read to the end of the stream, 2 MiB at most) holding
+    256 KiB of zeros, then an .env the directory lists. Only the first 16,000 are looked
+    at, and read until the budget is spent."""
+    import io
+    import zipfile
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    zeros = packer.compress(b"\0" * (MIB // 4)) + packer.flush()
+    header = b"PK\x03\x04" + (20).to_bytes(2, "little") + (8).to_bytes(2, "little")
+    header += (8).to_bytes(2, "little") + bytes(16) + (3).to_bytes(2, "little") + bytes(2)
+    decoys = (header + b"bin" + zeros) * 20_000
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(".env", env)
+    path.write_bytes(decoys + buffer.getvalue())
 
 
 MIB = 1 << 20

@@ -243,21 +243,18 @@ def test_a_gzip_stream_with_an_end_record_after_it_is_still_inflated(
 # -- members a zip's directory does not list
 
 
-def without_last_entry(data: bytes) -> bytes:
-    """`data` (a zip) with its directory rewritten to leave out its last member, whose
-    local header and bytes stay where they were."""
+def without_last_entry(data: bytes, kept: int | None = None) -> bytes:
+    """`data` (a zip) with its directory rewritten to leave out its last member (or all
+    but the first `kept`), whose local headers and bytes stay where they were."""
     end = len(data) - 22
     count, _, offset = struct.unpack_from("<HIIxx", data, end + 10)
-    entries_at = [offset]
+    kept = count - 1 if kept is None else kept
     at = offset
-    for _ in range(count - 1):
+    for _ in range(kept):
         names = struct.unpack_from("<HHH", data, at + 28)
         at += 46 + sum(names)
-        entries_at.append(at)
-    directory = data[offset : entries_at[-1]]
-    record = struct.pack(
-        "<4s4H2IH", b"PK\x05\x06", 0, 0, count - 1, count - 1, len(directory), offset, 0
-    )
+    directory = data[offset:at]
+    record = struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, kept, kept, len(directory), offset, 0)
     return data[:offset] + directory + record
 
 
@@ -295,3 +292,16 @@ def test_a_zip_stored_in_a_zip_is_read_once(cli: CliRun, tmp_path: Path) -> None
     assert [(f["match"], f["notes"]) for f in run.json()["findings"]] == [
         (secret(15), ["decoded from zip:inner.zip>zip:app/.env"])
     ]
+
+
+def test_decoys_outside_the_directory_do_not_hide_a_key_after_them(
+    cli: CliRun, tmp_path: Path
+) -> None:
+    """1,500 harmless members the directory leaves out, then one holding a key: each is
+    read as a listed one is, and those that can hold no key cost no budget."""
+    decoys = [(f"pkg/m{n}.py", b"x = %d\n" % n, zipfile.ZIP_STORED) for n in range(1500)]
+    members = [("README", b"nothing here\n", zipfile.ZIP_STORED), *decoys]
+    data = without_last_entry(zipped([*members, ("app/.env", env(16), 8)]), kept=1)
+    (tmp_path / "decoys.zip").write_bytes(data)
+    found = findings_of(cli("files", str(tmp_path), "--format", "json", "--no-redact"))
+    assert found == {("decoys.zip", secret(16), ("decoded from zip:app/.env",))}

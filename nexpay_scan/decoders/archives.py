@@ -64,6 +64,10 @@ _UNLISTED_PAST = (
     "a zip member found by its local header alone (the directory does not list it, or is "
     "cut off), over 2 MiB: the rest of it not decoded"
 )
+_UNLISTED_MANY = (
+    f"more than {LOOKED_AT_MOST} local headers outside the zip's directory: those past "
+    "them not read"
+)
 _TAR_PAST = (
     f"a tar over {MAX_MEMBER_SIZE} bytes: past them, its members searched as they are, not opened"
 )
@@ -171,7 +175,9 @@ def _with_unlisted(
     from nexpay_scan.decoders.zip_directory import HELD_AT_ONCE, covered_by, unlisted
 
     spans = covered_by(data, [(info.header_offset, info.compress_size) for info in listed])
-    found = unlisted(data, spans)
+    found, more = unlisted(data, spans)
+    if more:
+        budget.skip(f"{prefix}zip", _UNLISTED_MANY)
     for member in found:
         if member.file_size > HELD_AT_ONCE:
             budget.skip(f"{prefix}zip:{member.filename}", _UNLISTED_PAST)

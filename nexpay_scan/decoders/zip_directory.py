@@ -240,8 +240,10 @@ class MemberReader:
 
 # -- members the directory does not list --------------------------------------------------
 
-# local headers looked at that the directory does not list, in one archive
-UNLISTED_MOST = 1000
+# local headers looked at that the directory does not list, in one archive: as many as
+# members looked at in all (`archives.LOOKED_AT_MOST`), which then bounds them with the
+# listed ones (a thousand decoys before a key do not hide it: see `archives._zip_read`)
+UNLISTED_MOST = 16_000
 
 
 class Unlisted:
@@ -292,11 +294,11 @@ class Unlisted:
             return io.BytesIO(b"")
 
 
-def unlisted(data: bytes, covered: list[tuple[int, int]]) -> list[Unlisted]:
+def unlisted(data: bytes, covered: list[tuple[int, int]]) -> tuple[list[Unlisted], bool]:
     """The members whose local headers lie outside `covered` (where each listed member's
-    header and bytes are: see `covered_by`), UNLISTED_MOST at most. A stored member's
-    bytes, and a deflated one's when its header gives their size, are passed over: a zip
-    stored inside is its member's, not the archive's."""
+    header and bytes are: see `covered_by`), UNLISTED_MOST at most, and whether more
+    were left. A stored member's bytes, and a deflated one's when its header gives their
+    size, are passed over: a zip stored inside is its member's, not the archive's."""
     from bisect import bisect_right
 
     starts = [start for start, _ in covered]
@@ -316,7 +318,7 @@ def unlisted(data: bytes, covered: list[tuple[int, int]]) -> list[Unlisted]:
             if member._packed_end is not None:
                 following = max(following, member._packed_end)
         at = data.find(_LOCAL, following)
-    return found
+    return found, at >= 0
 
 
 def _local_member(data: bytes, at: int) -> Unlisted | None:
