@@ -161,11 +161,20 @@ def test_a_damaged_zip_gives_at_least_what_zipfile_gives(data: bytes, draw: st.D
 def test_without_isal_zlib_inflates_the_same(tmp_path: Path) -> None:
     """Where isal has no wheel it is not installed: zlib inflates, and the findings are
     the same."""
+    import gzip
     import subprocess
     import sys
+    import tarfile
 
     for name, data in ARCHIVES.items():
         (tmp_path / name).write_bytes(data)
+    (tmp_path / "settings.env.gz").write_bytes(gzip.compress(env(17)) + b"trailing bytes")
+    packed = io.BytesIO()
+    with tarfile.open(fileobj=packed, mode="w:gz") as archive:
+        info = tarfile.TarInfo("app/.env")
+        info.size = len(env(18))
+        archive.addfile(info, io.BytesIO(env(18)))
+    (tmp_path / "bundle.tar.gz").write_bytes(packed.getvalue())
     code = (
         "import sys; sys.modules['isal'] = None; from nexpay_scan.cli import main; "
         "code = main(sys.argv[1:]); "
@@ -178,7 +187,7 @@ def test_without_isal_zlib_inflates_the_same(tmp_path: Path) -> None:
     ]
     assert [run.returncode for run in runs] == [1, 1], runs[0].stderr
     without, with_isal = (json.loads(run.stdout)["findings"] for run in runs)
-    assert len(without) == len(ARCHIVES)
+    assert len(without) == len(ARCHIVES) + 2  # (and the gzip stream, the tar.gz)
     assert without == with_isal
 
 
