@@ -40,6 +40,8 @@ _UTF8_NAME = 1 << 11
 _PATCHED, _STRONG_ENCRYPTION = 1 << 5, 1 << 6  # (zipfile will not open such members)
 _DESCRIPTOR = 1 << 3  # the sizes and CRC follow the member's bytes
 _STORED, _DEFLATED = 0, 8
+# the methods zip tools write (those not read are named: see `archives._readable`)
+_KNOWN_METHODS = frozenset({0, 1, 6, 8, 9, 12, 14, 93, 95, 98, 99})
 # extra fields that change what zipfile reads (zip64 sizes; from 3.12, a UTF-8 name)
 _READ_EXTRAS = frozenset({0x0001, 0x7075})
 _FULL = 0xFFFFFFFF  # a 32-bit field that says "see the zip64 extra field"
@@ -322,8 +324,12 @@ def unlisted(data: bytes, covered: list[tuple[int, int]]) -> tuple[list[Unlisted
 
 
 def _local_member(data: bytes, at: int) -> Unlisted | None:
+    """The member whose local header is at `at`; None for bytes that only start as one
+    (no name, a method no zip tool writes, a name past the end)."""
     header = data[at : at + _LOCAL_SIZE]
-    if len(header) < _LOCAL_SIZE:
+    if len(header) < _LOCAL_SIZE or header[26:28] == b"\0\0":
+        return None
+    if int.from_bytes(header[8:10], "little") not in _KNOWN_METHODS:
         return None
     flags = int.from_bytes(header[6:8], "little")
     packed_size = int.from_bytes(header[18:22], "little")
