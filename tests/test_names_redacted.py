@@ -9,10 +9,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from testing.cli import CliRun
 from testing.git_repo import Repo
-from testing.keys import secret
+from testing.keys import client_id, secret
 
 NAMED = secret(41)  # a key in a file's name
 MEMBER = secret(42)  # a key in an archive member's name
@@ -73,3 +75,28 @@ def test_a_baseline_and_the_ignore_file_hold_no_key_and_still_match(
     assert cli("ignore", "--repo", str(repo.path), "--last-found", "--reason", "r").code == 0
     assert leaked((repo.path / ".nexpayscanignore").read_text()) == []
     assert cli("files", str(repo.path)).code == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.text(alphabet="abc/._-=+ \\nxp_sk", max_size=12),
+            st.integers(0, 60).map(lambda n: secret(n)),
+            st.integers(0, 60).map(lambda n: client_id(n)),
+        ),
+        max_size=6,
+    )
+)
+def test_no_key_survives_in_a_redacted_name(parts: list[str]) -> None:
+    """Whatever surrounds them, however they touch, no key is left whole in a name."""
+    from nexpay_scan.config import builtin_rules
+    from nexpay_scan.rules import rule_prefixes
+    from nexpay_scan.shown_names import NameRedactor
+
+    name = "".join(parts)
+    shown = NameRedactor(rule_prefixes(builtin_rules())).name(name)
+    for part in parts:
+        if part.startswith(("nxp_sk_", "nxp_cid_")):
+            assert part not in shown
+    assert NameRedactor(()).name(name) == name
