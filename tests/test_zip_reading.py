@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nexpay_scan.decoders import archives
-from nexpay_scan.decoders.model import MAX_TOTAL, Budget
+from nexpay_scan.decoders.model import MAX_TOTAL, Budget, Unwrapped
 from nexpay_scan.decoders.zip_directory import HELD_AT_ONCE, entries
 from testing.cli import CliRun, Result
 from testing.git_repo import Repo
@@ -108,12 +108,24 @@ def test_a_key_in_any_zip_is_found_and_names_its_member(cli: CliRun, tmp_path: P
     }
 
 
+def by_zipfile(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
+    """The members as `zipfile` alone reads them (what the scan read before): the
+    reference the plain reader is held to."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except Exception:
+        return []
+    with archive:
+        infos = archive.infolist()
+        return archives._zip_read(infos, lambda n: archive.open(infos[n]), data, budget, prefix)
+
+
 def read(route: str, data: bytes, budget_bytes: int = MAX_TOTAL) -> tuple[object, ...]:
     """What one way of reading a zip gives: each piece, what was noted as not read, and
     what is left of the budget."""
     skipped: list[tuple[str, str]] = []
     budget = Budget(3, budget_bytes, (b"nexpay",), skipped)
-    unwrap = archives.zip_members if route == "plain" else archives._zipfile_members
+    unwrap = archives.zip_members if route == "plain" else by_zipfile
     found = unwrap(data, budget, "")
     return [(u.label, u.content, u.span, u.member) for u in found], skipped, budget.remaining
 
@@ -314,3 +326,34 @@ def test_decoys_outside_the_directory_do_not_hide_a_key_after_them(
     (tmp_path / "decoys.zip").write_bytes(data)
     found = findings_of(cli("files", str(tmp_path), "--format", "json", "--no-redact"))
     assert found == {("decoys.zip", secret(16), ("decoded from zip:app/.env",))}
+
+
+def broken(route: str, damage: str) -> bytes:
+    """A zip holding app/.env with a key, read the plain way or (`route` "zipfile": a
+    name field zipfile reads) through zipfile, its CRC zeroed in both headers or its
+    local header naming another file."""
+    data = bytearray(
+        with_unicode_path_field("app/.env", env(19))
+        if route == "zipfile"
+        else zipped([("app/.env", env(19), zipfile.ZIP_DEFLATED)])
+    )
+    central = data.index(b"PK\x01\x02")
+    if damage == "crc":
+        data[14:18] = data[central + 16 : central + 20] = bytes(4)
+    else:
+        data[30:38] = b"app/.enx"
+    return bytes(data)
+
+
+@pytest.mark.parametrize("damage", ["crc", "local name"])
+@pytest.mark.parametrize("route", ["plain", "zipfile"])
+def test_a_bad_crc_or_a_local_header_naming_another_file_hides_no_key(
+    cli: CliRun, tmp_path: Path, route: str, damage: str
+) -> None:
+    """zipfile fails such a member (its last read, or its opening); `unzip` warns and
+    extracts it all the same, so the key in it is as leaked, and found."""
+    data = broken(route, damage)
+    assert (entries(data) is not None) == (route == "plain")
+    (tmp_path / "bundle.zip").write_bytes(data)
+    found = findings_of(cli("files", str(tmp_path), "--format", "json", "--no-redact"))
+    assert found == {("bundle.zip", secret(19), ("decoded from zip:app/.env",))}

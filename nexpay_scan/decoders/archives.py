@@ -122,7 +122,7 @@ def zip_members(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
 
     listed = _opened(partial(entries, data))
     if listed is None:
-        return _zipfile_members(data, budget, prefix, and_unlisted=True)
+        return _zipfile_members(data, budget, prefix)
     reader = MemberReader(data, listed)
     try:
         members, open_ = _with_unlisted(data, listed, reader.open, budget, prefix)
@@ -131,19 +131,14 @@ def zip_members(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
         reader.close()
 
 
-def _zipfile_members(
-    data: bytes, budget: Budget, prefix: str, *, and_unlisted: bool = False
-) -> list[Unwrapped]:
-    """`zip_members` through `zipfile`: an archive not laid out plainly; `and_unlisted`:
-    with the members its directory does not list (all of them, when zipfile cannot read
-    the directory at all)."""
+def _zipfile_members(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
+    """`zip_members` through `zipfile`: an archive not laid out plainly, with the members
+    its directory does not list (all of them, when zipfile cannot read the directory)."""
     import zipfile
     from functools import partial
 
     archive = _opened(partial(zipfile.ZipFile, io.BytesIO(data)))
     if archive is None:
-        if not and_unlisted:
-            return []
         found, by_number = _with_unlisted(data, [], _never_opened, budget, prefix)
         return _zip_read(found, by_number, data, budget, prefix)
     with archive:
@@ -152,8 +147,6 @@ def _zipfile_members(
         def open_(number: int) -> _Stream:
             return archive.open(infos[number])
 
-        if not and_unlisted:
-            return _zip_read(infos, open_, data, budget, prefix)
         members, by_number = _with_unlisted(data, infos, open_, budget, prefix)
         return _zip_read(members, by_number, data, budget, prefix)
 
@@ -172,7 +165,13 @@ def _with_unlisted(
     """The `listed` members, then those whose local headers lie outside them (see
     `zip_directory.Unlisted`), and how to open the n-th of them all. One over HELD_AT_ONCE
     is read that far, and what is left of it is named."""
-    from nexpay_scan.decoders.zip_directory import HELD_AT_ONCE, covered_by, unlisted
+    from nexpay_scan.decoders.zip_directory import (
+        HELD_AT_ONCE,
+        by_local_header,
+        covered_by,
+        unlisted,
+        without_crc_check,
+    )
 
     spans = covered_by(data, [(info.header_offset, info.compress_size) for info in listed])
     found, more = unlisted(data, spans)
@@ -184,7 +183,17 @@ def _with_unlisted(
     count = len(listed)
 
     def opened(number: int) -> _Stream:
-        return open_(number) if number < count else found[number - count].open()
+        if number >= count:
+            return found[number - count].open()
+        try:
+            stream = open_(number)
+        except Exception:  # zipfile will not open it: its local header is read instead
+            info = listed[number]
+            local = by_local_header(data, info.header_offset, info.compress_size, info.file_size)
+            if local is None:
+                raise
+            return local.open()
+        return without_crc_check(stream)
 
     return [*listed, *found], opened
 
@@ -224,13 +233,9 @@ def _zip_read(
 def _stored_at(data: bytes, info: _Member) -> int | None:
     """Where a stored (uncompressed) zip member's bytes start in `data`, after its local
     header; None for a compressed member, or a header that does not say so."""
-    if info.compress_type != 0 or data[info.header_offset : info.header_offset + 4] != _ZIP_MAGIC:
-        return None
-    header = data[info.header_offset + 26 : info.header_offset + 30]
-    if len(header) < 4:
-        return None
-    name, extra = int.from_bytes(header[:2], "little"), int.from_bytes(header[2:], "little")
-    return info.header_offset + 30 + name + extra
+    from nexpay_scan.decoders.zip_directory import data_start
+
+    return data_start(data, info.header_offset) if info.compress_type == _STORED else None
 
 
 def _readable(info: _Member, budget: Budget, where: str) -> bool:

@@ -24,7 +24,9 @@ from nexpay_scan.decoders.inflate import inflater
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
     import zipfile
-    from typing import IO
+    from typing import IO, TypeVar
+
+    _S = TypeVar("_S")
 
 _END = b"PK\x05\x06"  # the end of central directory record
 _END_SIZE = 22
@@ -182,12 +184,14 @@ class MemberReader:
             self._archive.close()
 
     def _plain_content(self, entry: Entry) -> bytes | None:
-        """The member's bytes when they are plainly there: its local header agrees with
-        the directory, and it inflates (or is stored) to its size and its CRC. Else None:
-        zipfile reads it (its pieces up to where it fails, or its error)."""
+        """The member's bytes when they are plainly there: a local header where the
+        directory says, and bytes that inflate (or are stored) to its size. Else None:
+        zipfile reads it. Neither a CRC that does not match nor a local header naming
+        another file keeps its bytes from the scan (zipfile fails such a member, `unzip`
+        warns and extracts it: a key in it is as leaked)."""
         if entry.file_size > HELD_AT_ONCE or entry.flag_bits & (_PATCHED | _STRONG_ENCRYPTION):
             return None
-        start = self._member_start(entry)
+        start = data_start(self._data, entry.header_offset)
         if start is None or start + entry.compress_size > len(self._data):
             return None
         packed = self._data[start : start + entry.compress_size]
@@ -203,26 +207,7 @@ class MemberReader:
             return None
         if content is None or len(content) != entry.file_size:
             return None
-        return content if zlib.crc32(content) == entry.CRC else None
-
-    def _member_start(self, entry: Entry) -> int | None:
-        """Where the member's bytes start, past its local header; None when that header
-        is not one or names another file (zipfile refuses the member then)."""
-        at = entry.header_offset
-        header = self._data[at : at + _LOCAL_SIZE]
-        if len(header) < _LOCAL_SIZE or not header.startswith(_LOCAL):
-            return None
-        name_size = int.from_bytes(header[26:28], "little")
-        extra_size = int.from_bytes(header[28:30], "little")
-        name = self._data[at + _LOCAL_SIZE : at + _LOCAL_SIZE + name_size]
-        flags = int.from_bytes(header[6:8], "little")
-        try:
-            local_name = name.decode("utf-8" if flags & _UTF8_NAME else "cp437")
-        except UnicodeDecodeError:
-            return None
-        if local_name != entry.orig_filename:
-            return None
-        return at + _LOCAL_SIZE + name_size + extra_size
+        return content
 
     def _through_zipfile(self, number: int) -> IO[bytes]:
         import zipfile
@@ -237,7 +222,36 @@ class MemberReader:
             entry.header_offset,
         ):
             raise ValueError("zipfile reads this archive's directory otherwise")
-        return self._archive.open(info)
+        return without_crc_check(self._archive.open(info))
+
+
+def data_start(data: bytes, offset: int) -> int | None:
+    """Where a member's bytes start: past the local header at `offset`, its name and its
+    extra field; None when no local header is there."""
+    header = data[offset : offset + _LOCAL_SIZE]
+    if len(header) < _LOCAL_SIZE or not header.startswith(_LOCAL):
+        return None
+    names = int.from_bytes(header[26:28], "little") + int.from_bytes(header[28:30], "little")
+    return offset + _LOCAL_SIZE + names
+
+
+def without_crc_check(stream: _S) -> _S:
+    """A `zipfile` member's stream that does not fail its last read on a CRC that does not
+    match (the bytes were read all the same: a key in them is as leaked); any other
+    stream as it is."""
+    if hasattr(stream, "_expected_crc"):  # (ZipExtFile, Python 3.10 to 3.13)
+        setattr(stream, "_expected_crc", None)  # noqa: B010 - a private attribute
+    return stream
+
+
+def by_local_header(data: bytes, offset: int, packed_size: int, size: int) -> Unlisted | None:
+    """A listed member that `zipfile` will not open (its local header names another
+    file, say), read from the local header at `offset` with the directory's sizes; None
+    when no local header is there."""
+    start = data_start(data, offset)
+    if start is None:
+        return None
+    return Unlisted(data, offset, start, min(start + packed_size, len(data)), size)
 
 
 # -- members the directory does not list --------------------------------------------------
@@ -267,7 +281,9 @@ class Unlisted:
         "header_offset",
     )
 
-    def __init__(self, data: bytes, at: int, start: int, packed_end: int | None) -> None:
+    def __init__(
+        self, data: bytes, at: int, start: int, packed_end: int | None, size: int | None = None
+    ) -> None:
         header = data[at : at + _LOCAL_SIZE]
         self._data = data
         self._start = start
@@ -275,7 +291,8 @@ class Unlisted:
         self.header_offset = at
         self.flag_bits = int.from_bytes(header[6:8], "little")
         self.compress_type = int.from_bytes(header[8:10], "little")
-        size = int.from_bytes(header[22:26], "little")
+        if size is None:  # (its header's, unless the directory's is known)
+            size = int.from_bytes(header[22:26], "little")
         self.file_size = size if packed_end is not None else HELD_AT_ONCE
         name = data[at + _LOCAL_SIZE : start - int.from_bytes(header[28:30], "little")]
         decoded = name.decode("utf-8" if self.flag_bits & _UTF8_NAME else "cp437", "replace")
@@ -352,11 +369,6 @@ def covered_by(data: bytes, members: list[tuple[int, int]]) -> list[tuple[int, i
     the directory gives, with its `compress_size`) to the end of its bytes."""
     spans = []
     for offset, packed_size in members:
-        header = data[offset : offset + _LOCAL_SIZE]
-        names = 0
-        if len(header) == _LOCAL_SIZE and header.startswith(_LOCAL):
-            names = int.from_bytes(header[26:28], "little") + int.from_bytes(
-                header[28:30], "little"
-            )
-        spans.append((offset, offset + _LOCAL_SIZE + names + packed_size))
+        start = data_start(data, offset) or offset + _LOCAL_SIZE
+        spans.append((offset, start + packed_size))
     return sorted(spans)
