@@ -8,11 +8,11 @@ whole scan went to them).
 The directory is read as `zipfile` reads it (Python 3.10 to 3.13 alike), past whatever is
 before the archive; an archive laid out any other way (zip64, an extra field `zipfile`
 reads, a name it cannot decode, a directory cut short) is left to `zipfile` whole
-(`entries` answers None). A
-member that does not inflate to its size and CRC, that is too big to hold at once, or
-whose local header does not match the directory is read through `zipfile` alone
-(`MemberReader.open`): what it reads of it, or its error, is what the scan gets, as
-before."""
+(`entries` answers None). A member that does not inflate to its size, or is too big to
+hold at once, is read through `zipfile` (`MemberReader.open`). A CRC that does not match,
+or a local header naming another file, keeps no member from the scan (`unzip` warns and
+extracts it); members the directory does not list are found by their local headers
+(`unlisted`)."""
 
 from __future__ import annotations
 
