@@ -27,9 +27,18 @@ class NameRedactor:
 
     def __init__(self, prefixes: Sequence[str]) -> None:
         self._prefixes = tuple(prefix for prefix in prefixes if prefix)
+        self._shown: dict[str, str] = {}  # a name -> as shown (many findings share one)
 
     def name(self, text: str) -> str:
         """`text` with every key in it redacted."""
+        shown = self._shown.get(text)
+        if shown is None:
+            shown = self._shown[text] = self._redacted(text)
+        return shown
+
+    def _redacted(self, text: str) -> str:
+        if not any(prefix in text for prefix in self._prefixes):  # (as a rule)
+            return text
         runs = sorted(run for prefix in self._prefixes for run in self._runs(text, prefix))
         shown: list[str] = []
         at = 0
@@ -54,21 +63,29 @@ class NameRedactor:
         return runs
 
     def findings(self, findings: Sequence[Finding]) -> None:
-        """Redacts the names each finding shows, in place (its fingerprint kept first)."""
+        """Redacts the names each finding shows, in place (its fingerprint kept first);
+        what names no key is left as it is, not copied."""
         commits: dict[int, Commit] = {}
         for finding in findings:
-            finding.keep_fingerprint()
-            finding.file = self.name(finding.file)
-            finding.notes = [self.name(note) for note in finding.notes]
-            finding.present_at = [self.name(tip) for tip in finding.present_at]
+            shown = self.name(finding.file)
+            if shown != finding.file:
+                finding.keep_fingerprint()
+                finding.file = shown
+            if finding.notes:
+                finding.notes = self._names(finding.notes)
+            if finding.present_at:
+                finding.present_at = self._names(finding.present_at)
             if finding.left_at is not None:
                 finding.left_at = self.name(finding.left_at)
             if finding.commit is not None:
                 finding.commit = self._commit(finding.commit, commits)
-            finding.places = [
-                (self._commit(commit, commits), self.name(path), line)
-                for commit, path, line in finding.places
-            ]
+            if finding.places:
+                places = [
+                    (self._commit(commit, commits), self.name(path), line)
+                    for commit, path, line in finding.places
+                ]
+                if places != finding.places:
+                    finding.places = places
 
     def skipped(self, stats: Stats) -> None:
         """Redacts the names of what was passed over, in place."""
@@ -76,10 +93,18 @@ class NameRedactor:
             item._replace(where=self.name(item.where)) for item in stats.skipped_items
         ]
 
+    def _names(self, names: list[str]) -> list[str]:
+        shown = [self.name(name) for name in names]
+        return names if shown == names else shown
+
     def _commit(self, commit: Commit, seen: dict[int, Commit]) -> Commit:
+        """The commit with its author's name and email redacted (one copy per commit)."""
         shown = seen.get(id(commit))
         if shown is None:
-            shown = seen[id(commit)] = commit._replace(
-                author=self.name(commit.author), email=self.name(commit.email)
-            )
+            author, email = self.name(commit.author), self.name(commit.email)
+            if (author, email) == (commit.author, commit.email):
+                shown = commit
+            else:
+                shown = commit._replace(author=author, email=email)
+            seen[id(commit)] = shown
         return shown
