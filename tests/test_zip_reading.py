@@ -28,12 +28,23 @@ def env(number: int) -> bytes:
     return f"LOG_LEVEL=debug\nNEXPAY_SECRET={secret(number)}\n".encode()
 
 
-def zipped(members: list[tuple[str, bytes, int]], comment: bytes = b"") -> bytes:
+def zipped(
+    members: list[tuple[str, bytes, int]], comment: bytes = b"", *, zip64: bool = False
+) -> bytes:
+    """An archive of `members` as zipfile writes it; `zip64`: as it writes one past 4 GiB
+    or 65,535 members (a zip64 end record, and each member's sizes and offset in a zip64
+    extra field), small as it is."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, content, method in members:
-            archive.writestr(name, content, compress_type=method)
-        archive.comment = comment
+    limits = zipfile.ZIP64_LIMIT, zipfile.ZIP_FILECOUNT_LIMIT
+    if zip64:
+        zipfile.ZIP64_LIMIT, zipfile.ZIP_FILECOUNT_LIMIT = 0, 0  # type: ignore[attr-defined]
+    try:
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for name, content, method in members:
+                archive.writestr(name, content, compress_type=method)
+            archive.comment = comment
+    finally:
+        zipfile.ZIP64_LIMIT, zipfile.ZIP_FILECOUNT_LIMIT = limits  # type: ignore[attr-defined]
     return buffer.getvalue()
 
 
@@ -67,6 +78,11 @@ ARCHIVES = {
     "appended.zip": zipped([("README", b"see the other archive\n", zipfile.ZIP_STORED)])
     + zipped([("app/.env", env(7), zipfile.ZIP_DEFLATED)]),
     "unicode-path.zip": with_unicode_path_field("app/.env", env(8)),
+    "zip64.zip": zipped(
+        [("README", b"nothing here\n", zipfile.ZIP_STORED), ("app/.env", env(9), 8)], zip64=True
+    ),
+    # a zip64 archive behind a program, as Python's own tests hold one
+    "zip64-behind.exe": b"MZ" + bytes(700) + zipped([("app/.env", env(10), 8)], zip64=True),
 }
 MEMBERS = {
     "deflated.zip": "app/.env",
@@ -77,8 +93,10 @@ MEMBERS = {
     "big-member.zip": "data/dump.txt",
     "appended.zip": "app/.env",
     "unicode-path.zip": "app/.env",
+    "zip64.zip": "app/.env",
+    "zip64-behind.exe": "app/.env",
 }
-KEYS = dict(zip(MEMBERS, range(1, 9), strict=True))
+KEYS = dict(zip(MEMBERS, range(1, 11), strict=True))
 
 
 def test_the_archives_take_the_ways_they_are_meant_to() -> None:
@@ -91,7 +109,12 @@ def test_the_archives_take_the_ways_they_are_meant_to() -> None:
         "many.zip",
         "big-member.zip",  # (its directory is plain, its member too big to hold at once)
         "appended.zip",  # (read past the archive before it, as zipfile reads it)
+        "zip64.zip",
+        "zip64-behind.exe",
     }
+    for name in ("zip64.zip", "zip64-behind.exe"):  # (zip64 records, and fields in each)
+        assert ARCHIVES[name].count(b"PK\x06\x06") == 1
+        assert ARCHIVES[name].count(b"\xff\xff\xff\xff") >= 4
     assert len(FILLER) > HELD_AT_ONCE
 
 
@@ -139,7 +162,7 @@ def archives_built(draw: st.DrawFn) -> bytes:
         content = (b"nexpay_key_%d = %d\n" % (number, rng.randrange(10**6))) * rng.randint(1, 900)
         members.append((rng.choice(["a/", "", "b/c/"]) + f"f{number}.txt", content, method))
     comment = rng.randbytes(rng.randint(0, 40)) if rng.random() < 0.3 else b""
-    return zipped(members, comment)
+    return zipped(members, comment, zip64=draw(st.booleans()))
 
 
 @settings(max_examples=150, deadline=None)

@@ -108,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _refuse_files_named_like_flags(args_list)
         plain = _plain(args_list)
         if plain is not None:
-            _start_early(plain)
+            _start_early(plain, real=argv is None)
         return _dispatch(plain or build_parser(command).parse_args(args_list))
     except FatalError as error:
         _print_error(str(error), command)
@@ -138,9 +138,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_ERROR
     finally:  # git calls started early that no scan took (a bad flag, another repository)
-        early = sys.modules.get("nexpay_scan.sources.staged_git")
-        if early is not None:
-            early.discard_early()
+        for started in ("staged_git", "tree_walk"):
+            early = sys.modules.get(f"nexpay_scan.sources.{started}")
+            if early is not None:
+                early.discard_early()
         compiled.keep()  # the tool's patterns this run compiled, for the next one
         if argv is None:
             # As the interpreter ends, it looks through every object for cycles before it
@@ -214,16 +215,22 @@ def _refuse_files_named_like_flags(args: Sequence[str]) -> None:
             )
 
 
-def _start_early(plain: Namespace) -> None:
+def _start_early(plain: Namespace, *, real: bool) -> None:
     """For a staged scan (`staged`, or `hook` in a commit), starts its git calls now, before
-    the tool loads; the scan takes them (see `sources.staged_git`)."""
-    if plain.command not in HOOK_COMMANDS:
-        return
-    if plain.command == "hook" and "GIT_INDEX_FILE" not in os.environ:
-        return
-    from nexpay_scan.sources.staged_git import start_early
+    the tool loads; the scan takes them (see `sources.staged_git`). For `files`, in a real
+    run only (`real`: not a test calling `main` in its own process), starts listing its
+    folders (see `sources.tree_walk`)."""
+    staged = plain.command == "staged" or (
+        plain.command == "hook" and "GIT_INDEX_FILE" in os.environ
+    )
+    if staged:
+        from nexpay_scan.sources.staged_git import start_early
 
-    start_early(getattr(plain, "repo", "."))
+        start_early(getattr(plain, "repo", "."))
+    elif real and plain.command == "files":
+        from nexpay_scan.sources import tree_walk
+
+        tree_walk.start_early(plain.paths)
 
 
 def _plain(args: Sequence[str]) -> Namespace | None:

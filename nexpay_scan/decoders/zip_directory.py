@@ -32,6 +32,8 @@ _END = b"PK\x05\x06"  # the end of central directory record
 _END_SIZE = 22
 _ZIP64_LOCATOR = b"PK\x06\x07"  # just before the end record of a zip64 archive
 _ZIP64_LOCATOR_SIZE = 20
+_ZIP64_END = b"PK\x06\x06"  # the zip64 end record, just before the locator
+_ZIP64_END_SIZE = 56
 _CENTRAL = b"PK\x01\x02"
 _CENTRAL_SIZE = 46
 _LOCAL = b"PK\x03\x04"
@@ -44,8 +46,9 @@ _DESCRIPTOR = 1 << 3  # the sizes and CRC follow the member's bytes
 _STORED, _DEFLATED = 0, 8
 # the methods zip tools write (those not read are named: see `archives._readable`)
 _KNOWN_METHODS = frozenset({0, 1, 6, 8, 9, 12, 14, 93, 95, 98, 99})
-# extra fields that change what zipfile reads (zip64 sizes; from 3.12, a UTF-8 name)
-_READ_EXTRAS = frozenset({0x0001, 0x7075})
+# extra fields that change what zipfile reads: zip64 sizes and offsets, and (from 3.12)
+# a UTF-8 name
+_ZIP64_FIELD, _UTF8_NAME_FIELD = 0x0001, 0x7075
 _FULL = 0xFFFFFFFF  # a 32-bit field that says "see the zip64 extra field"
 # a member inflated at once up to this size; a bigger one through zipfile, in pieces
 HELD_AT_ONCE = 2 * 1024 * 1024
@@ -81,29 +84,59 @@ def entries(data: bytes) -> list[Entry] | None:
     None when the archive is not laid out in the plain way (see the module's docstring)
     or is damaged: `zipfile` decides then."""
     end = _end_record(data)
-    if end is None or (
-        end >= _ZIP64_LOCATOR_SIZE and data.startswith(_ZIP64_LOCATOR, end - _ZIP64_LOCATOR_SIZE)
-    ):
+    if end is None:
         return None
+    number = int.from_bytes
     count_here, count, size, offset = (
-        int.from_bytes(data[end + 8 : end + 10], "little"),
-        int.from_bytes(data[end + 10 : end + 12], "little"),
-        int.from_bytes(data[end + 12 : end + 16], "little"),
-        int.from_bytes(data[end + 16 : end + 20], "little"),
+        number(data[end + 8 : end + 10], "little"),
+        number(data[end + 10 : end + 12], "little"),
+        number(data[end + 12 : end + 16], "little"),
+        number(data[end + 16 : end + 20], "little"),
     )
     # what is before the archive (a zipapp's `#!` line, a self-extracting program): every
     # offset is shifted by it, as zipfile shifts them
     before = end - size - offset
-    if before < 0 or _FULL in (size, offset) or 0xFFFF in (count, count_here):
-        return None  # zip64, or a directory that is not where the end record says
+    locator = end - _ZIP64_LOCATOR_SIZE
+    if locator >= 0 and data.startswith(_ZIP64_LOCATOR, locator):
+        zip64 = _zip64_end(data, locator)
+        if zip64 is None:
+            return None
+        count_here, count, size, offset = zip64
+        before = locator - _ZIP64_END_SIZE - size - offset
+    elif _FULL in (size, offset) or 0xFFFF in (count, count_here):
+        return None  # the fields of a zip64 archive, without its records
+    if before < 0:
+        return None  # a directory that is not where the end record says
     found: list[Entry] = []
-    at, stop = offset + before, end
+    at = offset + before
+    stop = at + size  # (the end record, or the zip64 one)
     while at < stop:
         entry, at = _central_entry(data, at, stop, before)
         if entry is None:
             return None
         found.append(entry)
     return found if len(found) == count else None
+
+
+def _zip64_end(data: bytes, locator: int) -> tuple[int, int, int, int] | None:
+    """The zip64 end record's counts of members (on this disk, in all), the directory's
+    size and its offset, read as zipfile reads them: from the record right before the
+    locator at `locator` (zipfile assumes it there, whatever the locator says). None for
+    an archive on several disks (zipfile refuses it) or no record there (zipfile then
+    reads the end record alone: rare enough to leave to it)."""
+    number = int.from_bytes
+    disk, disks = number(data[locator + 4 : locator + 8], "little"), number(
+        data[locator + 16 : locator + 20], "little"
+    )
+    at = locator - _ZIP64_END_SIZE
+    if disk != 0 or disks > 1 or at < 0 or not data.startswith(_ZIP64_END, at):
+        return None
+    return (
+        number(data[at + 24 : at + 32], "little"),
+        number(data[at + 32 : at + 40], "little"),
+        number(data[at + 40 : at + 48], "little"),
+        number(data[at + 48 : at + 56], "little"),
+    )
 
 
 def _end_record(data: bytes) -> int | None:
@@ -136,28 +169,44 @@ def _central_entry(data: bytes, at: int, stop: int, before: int) -> tuple[Entry 
         number(record[20:24], "little"),  # compressed size
         number(record[24:28], "little"),  # size
     )
-    header_offset = number(record[42:46], "little")
     name_at = at + _CENTRAL_SIZE
     following = name_at + name_size + extra_size + comment_size
-    if following > stop or _FULL in (fields[3], fields[4], header_offset):
+    if following > stop:
+        return None, stop
+    # the sizes and the local header's offset, each past 4 GiB read from the zip64 field
+    wide = [fields[4], fields[3], number(record[42:46], "little")]
+    extra = data[name_at + name_size : name_at + name_size + extra_size]
+    if not _plain_extras(extra, wide) or _FULL in wide:
         return None, stop
     name = data[name_at : name_at + name_size]
-    if not _plain_extras(data[name_at + name_size : name_at + name_size + extra_size]):
-        return None, stop
     try:
         decoded = name.decode("utf-8" if fields[0] & _UTF8_NAME else "cp437")
     except UnicodeDecodeError:
         return None, stop
-    return Entry(fields, decoded, header_offset + before), following
+    fields = (*fields[:3], wide[1], wide[0])
+    return Entry(fields, decoded, wide[2] + before), following
 
 
-def _plain_extras(extra: bytes) -> bool:
+def _plain_extras(extra: bytes, wide: list[int]) -> bool:
     """Whether the extra fields are well formed (zipfile refuses the archive otherwise)
-    and none of them is one zipfile reads."""
+    and hold no UTF-8 name (0x7075: zipfile reads it from 3.12 on) and one zip64 field
+    (0x0001) at most. That field gives, in this order, each of `wide` (the size, the
+    compressed size, the local header's offset) that is _FULL in the directory: `wide` is
+    updated as zipfile updates a ZipInfo (and a field too short is refused)."""
+    zip64 = False
     while len(extra) >= 4:
         kind, size = int.from_bytes(extra[:2], "little"), int.from_bytes(extra[2:4], "little")
-        if size + 4 > len(extra) or kind in _READ_EXTRAS:
+        if size + 4 > len(extra) or kind == _UTF8_NAME_FIELD or (kind == _ZIP64_FIELD and zip64):
             return False
+        if kind == _ZIP64_FIELD:
+            zip64 = True
+            given = extra[4 : size + 4]
+            for place in range(3):
+                if wide[place] == _FULL:
+                    if len(given) < 8:
+                        return False
+                    wide[place] = int.from_bytes(given[:8], "little")
+                    given = given[8:]
         extra = extra[size + 4 :]
     return True
 

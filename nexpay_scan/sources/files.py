@@ -6,13 +6,14 @@ import os
 import sys
 import threading
 from collections.abc import Iterator, Sequence
-from stat import S_ISDIR, S_ISREG
+from stat import S_ISREG
 
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding
 from nexpay_scan.records import Record
 from nexpay_scan.scan import SEPARATOR, Scanner
 from nexpay_scan.signals import signals
+from nexpay_scan.sources import tree_walk
 from nexpay_scan.sources.base import Fragment, Target
 from nexpay_scan.sources.channel import Channel
 from nexpay_scan.stats import Stats
@@ -22,9 +23,9 @@ if TYPE_CHECKING:
     from typing import BinaryIO, NoReturn
 
     from nexpay_scan.paths import StrPath
+    from nexpay_scan.sources.tree_walk import Met
 
-STDIN = "-"
-_SKIPPED_DIRS = frozenset({".git"})
+STDIN = tree_walk.STDIN
 # Less than this is scanned in this process: starting workers would cost more than it saves.
 PARALLEL_BYTES = 8 << 20
 _BATCH_BYTES = 1 << 20  # of small files, read before the prefilter runs on them all
@@ -91,20 +92,16 @@ def scan_paths(
     files: list[_File] = []
     top = os.path.realpath(base or os.getcwd())
     folders: dict[str, str] = {}  # (see `_shown_file_name`)
-    for given in paths:
-        if given == STDIN:
+    for given, found in zip(paths, tree_walk.listing(paths), strict=True):
+        if found is None:  # standard input
             findings.extend(_scan_stdin(scanner, stats))
-            continue
-        try:  # (one stat a path: pre-commit names thousands of files)
-            status = os.stat(given)
-        except (OSError, ValueError):
-            raise FatalError(f"{given}: no such file or folder") from None
-        if S_ISDIR(status.st_mode):
-            files.extend(_walk(given, scanner, stats, _shown_name(given, top)))
+        elif found[0] == tree_walk.MISSING:
+            raise FatalError(f"{given}: no such file or folder")
+        elif found[0] == tree_walk.FOLDER:
+            files.extend(_walked(given, found[3], scanner, stats, _shown_name(given, top)))
         else:
-            files.extend(
-                _named(given, status, scanner, stats, _shown_file_name(given, top, folders))
-            )
+            shown = _shown_file_name(given, top, folders)
+            files.extend(_named(given, found[1], found[2], scanner, stats, shown))
     if jobs > 1 and sum(f.size for f in files) >= PARALLEL_BYTES and _can_fork():
         return findings + _scan_in_workers(files, scanner, stats, jobs)
     return findings + _scan_files(files, scanner, stats)
@@ -140,59 +137,36 @@ def _shown_file_name(given: str, top: str, folders: dict[str, str]) -> str:
 
 
 def _named(
-    given: str, status: os.stat_result, scanner: Scanner, stats: Stats, shown: str
+    given: str, mode: int, size: int, scanner: Scanner, stats: Stats, shown: str
 ) -> list[_File]:
-    """The file named on the command line (`status`: its `os.stat`), unless it is over
-    the size limit; a FIFO or a device is read as a stream."""
-    size = status.st_size
+    """The file named on the command line (`mode` and `size`: its `os.stat`), unless it is
+    over the size limit; a FIFO or a device is read as a stream."""
     if scanner.too_big(size, shown, stats=stats):
         return []
-    return [_File(given, shown, size, named=True, stream=not S_ISREG(status.st_mode))]
-
-
-def _walk(root: str, scanner: Scanner, stats: Stats, named: str) -> Iterator[_File]:
-    """Regular files under `root` (sorted, no symlinks followed, none over the size limit),
-    each named `named/<path under root>` with `/`. Plain strings, not `pathlib`: tens of
-    thousands of files pay for every path object."""
-    prefix = len(os.path.join(root, ""))
-    lead = f"{named}/" if named else ""
-    stack = [root]
-    while stack:
-        folder = stack.pop()
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError as error:
-            stats.skip(f"unreadable folder ({error.strerror})", lead + folder[prefix:])
-            continue
-        subfolders = []
-        for entry in entries:
-            if entry.is_symlink():
-                stats.skip("symbolic link", lead + entry.path[prefix:], gap=False)
-            elif entry.is_dir():
-                if entry.name not in _SKIPPED_DIRS:
-                    subfolders.append(entry.path)
-            elif entry.is_file():
-                found = _walked(entry, prefix, lead, scanner, stats)
-                if found is not None:
-                    yield found
-            else:
-                stats.skip("not a regular file", lead + entry.path[prefix:], gap=False)
-        stack.extend(reversed(subfolders))
+    return [_File(given, shown, size, named=True, stream=not S_ISREG(mode))]
 
 
 def _walked(
-    entry: os.DirEntry[str], prefix: int, lead: str, scanner: Scanner, stats: Stats
-) -> _File | None:
-    shown = lead + entry.path[prefix:]
-    shown = shown if os.sep == "/" else shown.replace(os.sep, "/")
-    try:
-        size = entry.stat().st_size
-    except OSError as error:
-        stats.skip(f"unreadable ({error.strerror})", shown)
-        return None
-    if scanner.too_big(size, shown, stats=stats):
-        return None
-    return _File(entry.path, shown, size)
+    root: str, met: list[Met], scanner: Scanner, stats: Stats, named: str
+) -> Iterator[_File]:
+    """The regular files `tree_walk.walked` met under `root` (none over the size limit),
+    each named `named/<path under root>` with `/`; what it passed over, named as skipped."""
+    at = os.path.join(root, "")
+    lead = f"{named}/" if named else ""
+    slashed = os.sep == "/"
+    for kind, under, size, reason in met:
+        shown = lead + (under if slashed else under.replace(os.sep, "/"))
+        if kind == tree_walk.FILE:
+            if not scanner.too_big(size, shown, stats=stats):
+                yield _File(at + under, shown, size)
+        elif kind == tree_walk.LINK:
+            stats.skip("symbolic link", shown, gap=False)
+        elif kind == tree_walk.OTHER:
+            stats.skip("not a regular file", shown, gap=False)
+        elif kind == tree_walk.UNREADABLE_FOLDER:
+            stats.skip(f"unreadable folder ({reason})", shown)
+        else:
+            stats.skip(f"unreadable ({reason})", shown)
 
 
 def _scan_files(files: Sequence[_File], scanner: Scanner, stats: Stats) -> list[Finding]:
