@@ -35,16 +35,19 @@ def zipped(
     or 65,535 members (a zip64 end record, and each member's sizes and offset in a zip64
     extra field), small as it is."""
     buffer = io.BytesIO()
-    limits = zipfile.ZIP64_LIMIT, zipfile.ZIP_FILECOUNT_LIMIT
+    limits = {
+        "ZIP64_LIMIT": zipfile.ZIP64_LIMIT,
+        "ZIP_FILECOUNT_LIMIT": zipfile.ZIP_FILECOUNT_LIMIT,
+    }
     if zip64:
-        zipfile.ZIP64_LIMIT, zipfile.ZIP_FILECOUNT_LIMIT = 0, 0  # type: ignore[attr-defined]
+        vars(zipfile).update(dict.fromkeys(limits, 0))
     try:
         with zipfile.ZipFile(buffer, "w") as archive:
             for name, content, method in members:
                 archive.writestr(name, content, compress_type=method)
             archive.comment = comment
     finally:
-        zipfile.ZIP64_LIMIT, zipfile.ZIP_FILECOUNT_LIMIT = limits  # type: ignore[attr-defined]
+        vars(zipfile).update(limits)
     return buffer.getvalue()
 
 

@@ -125,8 +125,9 @@ def _zip64_end(data: bytes, locator: int) -> tuple[int, int, int, int] | None:
     an archive on several disks (zipfile refuses it) or no record there (zipfile then
     reads the end record alone: rare enough to leave to it)."""
     number = int.from_bytes
-    disk, disks = number(data[locator + 4 : locator + 8], "little"), number(
-        data[locator + 16 : locator + 20], "little"
+    disk, disks = (
+        number(data[locator + 4 : locator + 8], "little"),
+        number(data[locator + 16 : locator + 20], "little"),
     )
     at = locator - _ZIP64_END_SIZE
     if disk != 0 or disks > 1 or at < 0 or not data.startswith(_ZIP64_END, at):
