@@ -21,8 +21,9 @@ class Skipped(Record):
 
 
 class Stats:
-    """A source's counts. A plain class (it pickles: workers send theirs back), merged
-    with `merge`; a piece of content named as skipped twice (two routes to it) counts once."""
+    """A source's counts, merged with `merge`; a piece of content named as skipped twice
+    (two routes to it) counts once. A forked worker sends its own in built-in types
+    (`as_plain`, `from_plain`: what `marshal` sends, without loading `pickle`)."""
 
     def __init__(self) -> None:
         self.files_scanned = 0
@@ -61,6 +62,32 @@ class Stats:
                 self.skipped_items.append(item)
         self.rule_timeouts.update(other.rule_timeouts)
         return self
+
+    def as_plain(
+        self,
+    ) -> tuple[int, int, int, dict[str, int], list[tuple[object, ...]], dict[str, int]]:
+        """These counts in built-in types only (see `from_plain`)."""
+        return (
+            self.files_scanned,
+            self.commits_scanned,
+            self.bytes_scanned,
+            dict(self.skipped),
+            [tuple(item) for item in self.skipped_items],
+            dict(self.rule_timeouts),
+        )
+
+    @classmethod
+    def from_plain(
+        cls, plain: tuple[int, int, int, dict[str, int], list[tuple[object, ...]], dict[str, int]]
+    ) -> Stats:
+        """The counts `as_plain` gave."""
+        stats = cls()
+        stats.files_scanned, stats.commits_scanned, stats.bytes_scanned = plain[:3]
+        stats.skipped.update(plain[3])
+        stats.skipped_items = [Skipped(*item) for item in plain[4]]  # type: ignore[arg-type]
+        stats._named = set(stats.skipped_items)
+        stats.rule_timeouts.update(plain[5])
+        return stats
 
     @property
     def gaps(self) -> list[Skipped]:

@@ -265,3 +265,15 @@ def test_files_reads_a_plain_zip_without_zipfile_or_pathlib(repo: Repo) -> None:
     modules = imported_by(repo, "files", "dist", "--jobs", "1", exit_code=1)
     assert "nexpay_scan.decoders.zip_directory" in modules  # (the zip was opened)
     assert [m for m in ("zipfile", "pathlib") if m in modules] == []
+
+
+def test_a_clean_tree_two_processes_scan_loads_no_pickle(repo: Repo) -> None:
+    """A forked worker sends its counts in built-in types; only findings are pickled
+    (`pickle` takes 2 ms to load in each process, as both end). Findings a worker sends
+    are merged as ever (tests/test_files.py)."""
+    filler = "".join(f"line {n} of ordinary text\n" for n in range(150_000))  # ~3.7 MB
+    (repo.path / "tree").mkdir()  # (11 MB: past the size at which a worker is forked)
+    for n in range(3):
+        (repo.path / "tree" / f"part{n}.txt").write_text(filler)
+    modules = imported_by(repo, "files", "tree", "--jobs", "2")
+    assert "pickle" not in modules
