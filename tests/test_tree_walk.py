@@ -165,3 +165,16 @@ def test_a_path_too_long_for_the_walk_is_walked_here(tmp_path: Path) -> None:
     report = run_cli("files", str(top), "--format", "json").json()
     assert [f["file"].rsplit("/", 1)[-1] for f in report["findings"]] == ["near.env"]
     assert any("File name too long" in reason for reason in report["summary"]["skipped"])
+
+
+def test_a_listing_too_big_to_hold_is_walked_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tree of hundreds of thousands of files: `find`'s listing is not held (with its
+    parts) beside the scan; the walk lists it."""
+    _awkward_tree(tmp_path / "tree")
+    paths = [str(tmp_path / "tree")]
+    monkeypatch.setattr(tree_walk, "_PRINTED_MOST", 100)
+    assert _taken_from_find(paths) is None
+    tree_walk.start_early(paths)
+    assert tree_walk.listing(paths) == tree_walk.listed(paths)

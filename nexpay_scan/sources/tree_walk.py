@@ -112,7 +112,7 @@ class _Early:
         try:
             _, status = os.waitpid(self.pid, 0)
             self.pid = 0
-            if os.waitstatus_to_exitcode(status) != 0:
+            if os.waitstatus_to_exitcode(status) != 0 or os.fstat(self.out).st_size > _PRINTED_MOST:
                 return None
             printed = _read_whole(self.out)
         except OSError:
@@ -150,6 +150,9 @@ def _read_whole(fd: int) -> bytes:
 
 _early: list[_Early] = []  # started by `start_early`, not taken yet
 _PATH_MOST = 4096  # Linux's PATH_MAX, with the NUL after it
+# a listing bigger than this (about 300,000 files) is walked here instead: its walk is a
+# small part of such a scan, and the listing and its parts would be held at once
+_PRINTED_MOST = 32 << 20
 _FIND = "/usr/bin/find"  # (not looked up on PATH: a listing decides what is scanned)
 # (more paths than this are files that pre-commit names: each is stat'ed here, as before)
 _EARLY_PATHS_MOST = 64
