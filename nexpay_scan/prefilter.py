@@ -15,18 +15,19 @@ turn into a keyword:
 
 It stays cheap: words are found over a lowercase copy (a case-insensitive search is
 several times slower), a SIMD find each (see `bytepasses`), base64 runs in one byte
-translation (SIMD too) and one `regex` pass, and only the runs long enough to be a
-decoder's token are decoded (in C, all of a block's in one call), at each of the four
-alignments, so a word is seen wherever the decoder's token starts; each distinct run once
-a block (the versions of a file share most of their runs). Escapes near a hint are looked
-at only in the objects that hold no keyword, where most decode to what can show nothing
-new (JSON's `\\n`).
+translation (SIMD too) and one `regex` pass (`bytes.find` in a small scan), and only the
+runs long enough to be a decoder's token are decoded (in C, all of a block's in one call),
+at each of the four alignments, so a word is seen wherever the decoder's token starts;
+each distinct run once a block (the versions of a file share most of their runs). Escapes
+near a hint are looked at only in the objects that hold no keyword, where most decode to
+what can show nothing new (JSON's `\\n`).
 """
 
 from __future__ import annotations
 
 import binascii
 import re
+import sys
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
@@ -34,7 +35,7 @@ from itertools import accumulate
 
 import pybase64
 
-from nexpay_scan import bytepasses
+from nexpay_scan import bytepasses, compiled
 from nexpay_scan.bytepasses import occurrences
 from nexpay_scan.decoders import escaped_views, hints_for
 from nexpay_scan.decoders.archives import ends_as_zip
@@ -57,6 +58,11 @@ _RUN = b"A" * MIN_BASE64
 # `regex` finds a run of marks as Boyer-Moore does, twice as fast as `bytes.find` (which
 # steps through every short run), and lets the GIL go on a block this big
 _CONCURRENT = 1 << 16
+# But loading `regex` takes 11 ms, half of a `files` run of a small tree: until a process
+# has searched this much, runs are found by `bytes.find` (0.27 ms a MB of source text,
+# against 0.07 for `regex`; see `_run_spans`). A big scan loads it at once (`warm_up`).
+_FOUND_BEFORE_REGEX = 16 << 20
+_found_without_regex = 0  # bytes of marks searched so far without `regex`, by this process
 # a further line of a wrapped blob, as the decoders join them (a patch's lines start
 # with a marker column: " ", "+" or "-"; in marks, a patch's marker is "A")
 _LINE = rb"[ \t]*\r?\n[ \tA]?[ \t]*AAAA+"
@@ -467,14 +473,13 @@ def _chains(data: bytes | memoryview, patch: bool) -> tuple[list[int], list[byte
     """The base64 runs in `data` long enough for the decoders, each with the further lines
     of a wrapped blob (a patch's: as the new file has them) and, outside a patch, the runs
     that JSON's line breaks part from it (`_JOINED`), and where each starts. Found
-    in one `regex` pass over a copy in which every base64 character is "A" (the tails
+    in one pass (`_run_spans`) over a copy in which every base64 character is "A" (the tails
     included: any base64 character may stand where a patch's marker does, which joins a
     line more at times, never fewer: a longer chain still decodes as each of its parts),
     and for the rare chain a bound of the pattern cut, a bounded match at a time more
     (`_whole_chains`)."""
     marks = bytepasses.translated(data, _MARKS)
-    runs = _run_pattern(not patch).finditer(marks, concurrent=len(marks) >= _CONCURRENT)
-    spans = _whole_chains(marks, [run.span() for run in runs], _CUT_LEAST[not patch])
+    spans = _whole_chains(marks, _run_spans(marks, not patch), _CUT_LEAST[not patch])
     del marks
     if isinstance(data, memoryview):  # (a view of a buffer that is reused: copied out)
         chains = [bytes(data[start:end]) for start, end in spans]
@@ -597,6 +602,41 @@ def _utf8_piece(piece: bytes) -> bool:
 
 def _letters(word: bytes) -> list[bytes]:
     return [word[n : n + 1] for n in range(len(word))]
+
+
+def _run_spans(marks: bytes, joined: bool) -> list[tuple[int, int]]:
+    """Where `_run_pattern` matches in `marks`, in order: by `regex` once it is loaded,
+    else (a small scan: see _FOUND_BEFORE_REGEX) by `bytes.find` and `re`."""
+    global _found_without_regex
+    if "regex" in sys.modules or _found_without_regex >= _FOUND_BEFORE_REGEX:
+        return _runs_by_regex(marks, joined)
+    _found_without_regex += len(marks)
+    return _runs_by_find(marks, joined)
+
+
+def _runs_by_regex(marks: bytes, joined: bool) -> list[tuple[int, int]]:
+    runs = _run_pattern(joined).finditer(marks, concurrent=len(marks) >= _CONCURRENT)
+    return [run.span() for run in runs]
+
+
+def _runs_by_find(marks: bytes, joined: bool) -> list[tuple[int, int]]:
+    """`_runs_by_regex` without `regex`: each run's start by `bytes.find` (the pattern
+    starts with _RUN, and matches wherever it is), the pattern matched from there."""
+    match = _run_pattern_re(joined).match
+    spans: list[tuple[int, int]] = []
+    find = marks.find
+    at = find(_RUN)
+    while at >= 0:
+        found = match(marks, at)
+        end = found.end() if found is not None else at + len(_RUN)
+        spans.append((at, end))
+        at = find(_RUN, end)
+    return spans
+
+
+def _run_pattern_re(joined: bool) -> re.Pattern[bytes]:
+    """`_run_pattern` compiled by `re` (stored between runs: see `compiled`)."""
+    return compiled.pattern(_RUN + b"A*" + _TAIL + (_JOINED if joined else b""))
 
 
 @cache

@@ -277,3 +277,20 @@ def test_a_clean_tree_two_processes_scan_loads_no_pickle(repo: Repo) -> None:
         (repo.path / "tree" / f"part{n}.txt").write_text(filler)
     modules = imported_by(repo, "files", "tree", "--jobs", "2")
     assert "pickle" not in modules
+
+
+def test_files_of_a_small_tree_loads_no_regex(repo: Repo) -> None:
+    """`regex` (11 ms to load, half of such a run) finds base64 runs fastest, but a small
+    tree's are found by `bytes.find`: most `files` runs, and pre-commit's --all-files on
+    a checkout of a few MB. A big tree loads it before its workers are forked."""
+    (repo.path / "src").mkdir()
+    for n in range(20):
+        body = "".join(
+            f"value_{k} = 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIj'\n" for k in range(200)
+        )
+        (repo.path / "src" / f"m{n}.py").write_text(body)
+    assert "regex" not in imported_by(repo, "files", "src")
+    filler = "".join(f"line {n} of ordinary text\n" for n in range(150_000))
+    for n in range(3):  # (11 MB: past the size at which a worker is forked)
+        (repo.path / "src" / f"part{n}.txt").write_text(filler)
+    assert "regex" in imported_by(repo, "files", "src", "--jobs", "2")
