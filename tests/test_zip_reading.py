@@ -330,6 +330,25 @@ def test_a_member_the_directory_leaves_out_is_read(cli: CliRun, tmp_path: Path) 
     }
 
 
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_a_member_claiming_more_bytes_than_it_has_hides_no_member_after_it(
+    cli: CliRun, tmp_path: Path, method: int
+) -> None:
+    """The directory gives the listed member far more bytes than its local header does:
+    the member after them, which the directory leaves out, is not taken for its bytes.
+    Java's ZipInputStream (`jar xf`) goes by the local headers, and extracts it."""
+    data = bytearray(
+        without_last_entry(
+            zipped([("README", b"nothing here\n" * 40, method), ("app/.env", env(20), 8)])
+        )
+    )
+    central = data.index(b"PK\x01\x02")
+    data[central + 20 : central + 24] = struct.pack("<I", 0x7FFFFFFF)  # (its compressed size)
+    (tmp_path / "claims.zip").write_bytes(bytes(data))
+    found = findings_of(cli("files", str(tmp_path), "--format", "json", "--no-redact"))
+    assert found == {("claims.zip", secret(20), ("decoded from zip:app/.env",))}
+
+
 def test_a_zip_stored_in_a_zip_is_read_once(cli: CliRun, tmp_path: Path) -> None:
     """Its local headers lie inside its member's bytes: they are that member's, not
     members of the outer archive that its directory leaves out."""

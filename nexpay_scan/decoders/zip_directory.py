@@ -416,9 +416,20 @@ def _local_member(data: bytes, at: int) -> Unlisted | None:
 
 def covered_by(data: bytes, members: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Where the listed members lie, sorted: from each one's local header (at the offset
-    the directory gives, with its `compress_size`) to the end of its bytes."""
+    the directory gives, with its `compress_size`) to the end of its bytes, as many as the
+    local header gives when that is fewer. A directory claiming more would hide the
+    members after the real bytes, which a reader going by local headers (Java's
+    `ZipInputStream`, `jar xf`) extracts. A local header that leaves the sizes to a data
+    descriptor after the bytes covers no bytes: a member found in them is read too."""
     spans = []
     for offset, packed_size in members:
-        start = data_start(data, offset) or offset + _LOCAL_SIZE
-        spans.append((offset, start + packed_size))
+        start = data_start(data, offset)
+        if start is None:
+            spans.append((offset, offset + _LOCAL_SIZE + packed_size))
+            continue
+        flags = int.from_bytes(data[offset + 6 : offset + 8], "little")
+        local = (
+            0 if flags & _DESCRIPTOR else int.from_bytes(data[offset + 18 : offset + 22], "little")
+        )
+        spans.append((offset, start + (packed_size if local == _FULL else min(packed_size, local))))
     return sorted(spans)
