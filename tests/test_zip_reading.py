@@ -11,6 +11,7 @@ import struct
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -347,6 +348,44 @@ def test_a_member_claiming_more_bytes_than_it_has_hides_no_member_after_it(
     (tmp_path / "claims.zip").write_bytes(bytes(data))
     found = findings_of(cli("files", str(tmp_path), "--format", "json", "--no-redact"))
     assert found == {("claims.zip", secret(20), ("decoded from zip:app/.env",))}
+
+
+class _Unseekable(io.RawIOBase):
+    """Where zipfile writes as to a pipe: each member's sizes in a data descriptor after
+    its bytes, as `jar` and streaming zip tools write them."""
+
+    def __init__(self) -> None:
+        self.written = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.written += data
+        return len(data)
+
+
+@pytest.mark.parametrize("sizes", ["in its local header", "in a data descriptor"])
+def test_a_directory_claiming_fewer_bytes_hides_no_part_of_a_member(
+    cli: CliRun, tmp_path: Path, sizes: str
+) -> None:
+    """The directory gives a member fewer bytes than it has; Java's ZipInputStream (`jar
+    xf`) reads it as its local header says, or to the end of its deflate stream: the key
+    after the bytes the directory gives is found."""
+    rng = random.Random(3)  # (words from a few: some KB deflated, in Huffman codes)
+    words = " ".join(rng.choice(["alpha", "beta", "gamma", "delta", "omega"]) for _ in range(9000))
+    content = words.encode() + b"\n" + env(21)
+    target: Any = io.BytesIO() if sizes == "in its local header" else _Unseekable()
+    with zipfile.ZipFile(target, "w") as archive:
+        archive.writestr("app/.env", content, compress_type=zipfile.ZIP_DEFLATED)
+    data = bytearray(target.getvalue() if isinstance(target, io.BytesIO) else target.written)
+    assert bool(data[6] & 0x08) == (sizes == "in a data descriptor")
+    central = data.index(b"PK\x01\x02")
+    assert secret(21).encode() not in data
+    data[central + 20 : central + 28] = struct.pack("<II", 2000, 2000)  # (compressed, size)
+    (tmp_path / "fewer.zip").write_bytes(bytes(data))
+    found = findings_of(cli("files", str(tmp_path), "--format", "json", "--no-redact"))
+    assert found == {("fewer.zip", secret(21), ("decoded from zip:app/.env",))}
 
 
 def test_a_zip_stored_in_a_zip_is_read_once(cli: CliRun, tmp_path: Path) -> None:

@@ -169,6 +169,7 @@ def _with_unlisted(
         HELD_AT_ONCE,
         by_local_header,
         covered_by,
+        read_on,
         unlisted,
         without_crc_check,
     )
@@ -177,6 +178,7 @@ def _with_unlisted(
     found, more = unlisted(data, spans)
     if more:
         budget.skip(f"{prefix}zip", _UNLISTED_MANY)
+    found.extend(read_on(data, listed))
     for member in found:
         if member.file_size > HELD_AT_ONCE:
             budget.skip(f"{prefix}zip:{member.filename}", _UNLISTED_PAST)

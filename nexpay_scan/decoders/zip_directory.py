@@ -24,6 +24,7 @@ from nexpay_scan.decoders.inflate import inflater
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
     import zipfile
+    from collections.abc import Sequence
     from typing import IO, TypeVar
 
     _S = TypeVar("_S")
@@ -43,6 +44,7 @@ _MAX_EXTRACT_VERSION = 63  # (zipfile refuses the whole archive past it)
 _UTF8_NAME = 1 << 11
 _PATCHED, _STRONG_ENCRYPTION = 1 << 5, 1 << 6  # (zipfile will not open such members)
 _DESCRIPTOR = 1 << 3  # the sizes and CRC follow the member's bytes
+_DESCRIPTOR_SIGNATURE = b"PK\x07\x08"  # (that may start a data descriptor)
 _STORED, _DEFLATED = 0, 8
 # the methods zip tools write (those not read are named: see `archives._readable`)
 _KNOWN_METHODS = frozenset({0, 1, 6, 8, 9, 12, 14, 93, 95, 98, 99})
@@ -412,6 +414,44 @@ def _local_member(data: bytes, at: int) -> Unlisted | None:
         method = int.from_bytes(header[8:10], "little")
         return None if method == _STORED else Unlisted(data, at, start, None)
     return Unlisted(data, at, start, min(start + packed_size, len(data)))
+
+
+def read_on(data: bytes, listed: Sequence[zipfile.ZipInfo | Entry]) -> list[Unlisted]:
+    """The listed members that a reader going by local headers (Java's `ZipInputStream`,
+    `jar xf`) reads further than the directory says, each to be read again as it reads
+    them: as many bytes as the local header gives when that is more, or to the end of the
+    deflate stream when the local header leaves the sizes to a data descriptor and none
+    follows where the directory's size ends. A directory claiming fewer bytes than the
+    member has hid the rest of it (a key there went unseen in every mode). An honest
+    archive has none: its local headers and descriptors say what its directory says."""
+    found: list[Unlisted] = []
+    number = int.from_bytes
+    for info in listed:
+        at = info.header_offset
+        start = data_start(data, at)
+        if start is None:
+            continue
+        flags, method = (
+            number(data[at + 6 : at + 8], "little"),
+            number(data[at + 8 : at + 10], "little"),
+        )
+        if not flags & _DESCRIPTOR:
+            packed, size = (
+                number(data[at + 18 : at + 22], "little"),
+                number(data[at + 22 : at + 26], "little"),
+            )
+            if (
+                method in (_STORED, _DEFLATED)
+                and _FULL not in (packed, size)
+                and (packed > info.compress_size or size > info.file_size)
+            ):
+                found.append(Unlisted(data, at, start, min(start + packed, len(data)), size))
+        elif method == _DEFLATED:
+            end = start + info.compress_size
+            crc = info.CRC.to_bytes(4, "little")
+            if not data.startswith((crc, _DESCRIPTOR_SIGNATURE + crc), end) and end < len(data):
+                found.append(Unlisted(data, at, start, None))
+    return found
 
 
 def covered_by(data: bytes, members: list[tuple[int, int]]) -> list[tuple[int, int]]:
