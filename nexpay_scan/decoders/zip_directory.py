@@ -426,7 +426,7 @@ def read_on(data: bytes, listed: Sequence[zipfile.ZipInfo | Entry]) -> list[Unli
     archive has none: its local headers and descriptors say what its directory says."""
     found: list[Unlisted] = []
     number = int.from_bytes
-    for info in listed:
+    for info in listed[:UNLISTED_MOST]:  # (members past it are not read: see `unlisted`)
         at = info.header_offset
         start = data_start(data, at)
         if start is None:
