@@ -178,3 +178,17 @@ def test_a_listing_too_big_to_hold_is_walked_here(
     assert _taken_from_find(paths) is None
     tree_walk.start_early(paths)
     assert tree_walk.listing(paths) == tree_walk.listed(paths)
+
+
+def test_a_find_that_prints_otherwise_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `find` at /usr/bin/find that prints something else than GNU's (a size that is no
+    number): nothing it printed is used, and the walk lists the folder."""
+    _awkward_tree(tmp_path / "tree")
+    paths = [str(tmp_path / "tree")]
+    expression = (*tree_walk._FIND_EXPRESSION[:-1], "%H\\0%yX\\0%P\\0")
+    monkeypatch.setattr(tree_walk, "_FIND_EXPRESSION", expression)
+    assert _taken_from_find(paths) is None
+    tree_walk.start_early(paths)
+    assert tree_walk.listing(paths) == tree_walk.listed(paths)

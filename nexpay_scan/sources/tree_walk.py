@@ -119,7 +119,10 @@ class _Early:
             return None
         finally:
             self.close()
-        by_root = _printed(printed)
+        try:
+            by_root = _printed(printed)
+        except (ValueError, IndexError):  # (a `find` that prints otherwise: never used)
+            return None
         if by_root is None:
             return None
         return listed(self.paths, walk=lambda given, at: by_root.get(self.as_passed[at], []))
