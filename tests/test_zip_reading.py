@@ -388,6 +388,22 @@ def test_a_directory_claiming_fewer_bytes_hides_no_part_of_a_member(
     assert found == {("fewer.zip", secret(21), ("decoded from zip:app/.env",))}
 
 
+@pytest.mark.parametrize("method", [0, 12], ids=["stored", "bzip2"])
+def test_a_directory_naming_another_method_hides_no_member(
+    cli: CliRun, tmp_path: Path, method: int
+) -> None:
+    """The directory says the deflated member is stored (its deflated bytes were read as
+    its content) or compressed in a way not decoded; Java's ZipInputStream (`jar xf`)
+    inflates it as its local header says, and so does the scan."""
+    data = bytearray(zipped([("app/.env", b"alpha beta gamma " * 200 + env(22), 8)]))
+    assert secret(22).encode() not in data
+    central = data.index(b"PK\x01\x02")
+    data[central + 10 : central + 12] = struct.pack("<H", method)
+    (tmp_path / "method.zip").write_bytes(bytes(data))
+    found = findings_of(cli("files", str(tmp_path), "--format", "json", "--no-redact"))
+    assert found == {("method.zip", secret(22), ("decoded from zip:app/.env",))}
+
+
 def test_a_zip_stored_in_a_zip_is_read_once(cli: CliRun, tmp_path: Path) -> None:
     """Its local headers lie inside its member's bytes: they are that member's, not
     members of the outer archive that its directory leaves out."""

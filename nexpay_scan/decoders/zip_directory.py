@@ -418,12 +418,14 @@ def _local_member(data: bytes, at: int) -> Unlisted | None:
 
 def read_on(data: bytes, listed: Sequence[zipfile.ZipInfo | Entry]) -> list[Unlisted]:
     """The listed members that a reader going by local headers (Java's `ZipInputStream`,
-    `jar xf`) reads further than the directory says, each to be read again as it reads
-    them: as many bytes as the local header gives when that is more, or to the end of the
-    deflate stream when the local header leaves the sizes to a data descriptor and none
-    follows where the directory's size ends. A directory claiming fewer bytes than the
-    member has hid the rest of it (a key there went unseen in every mode). An honest
-    archive has none: its local headers and descriptors say what its directory says."""
+    `jar xf`) reads otherwise than the directory says, each to be read again as it reads
+    them: by the local header's method when the directory gives another (stored where the
+    member is deflated showed its deflated bytes), and as many bytes as the local header
+    gives when that is more, or to the end of the deflate stream when the local header
+    leaves the sizes to a data descriptor and none follows where the directory's size
+    ends. A directory claiming fewer bytes or another method hid the member's content (a
+    key there went unseen in every mode). An honest archive has none: its local headers
+    and descriptors say what its directory says."""
     found: list[Unlisted] = []
     number = int.from_bytes
     for info in listed[:UNLISTED_MOST]:  # (members past it are not read: see `unlisted`)
@@ -435,21 +437,23 @@ def read_on(data: bytes, listed: Sequence[zipfile.ZipInfo | Entry]) -> list[Unli
             number(data[at + 6 : at + 8], "little"),
             number(data[at + 8 : at + 10], "little"),
         )
+        if method not in (_STORED, _DEFLATED):
+            continue
+        other_method = method != info.compress_type
         if not flags & _DESCRIPTOR:
             packed, size = (
                 number(data[at + 18 : at + 22], "little"),
                 number(data[at + 22 : at + 26], "little"),
             )
-            if (
-                method in (_STORED, _DEFLATED)
-                and _FULL not in (packed, size)
-                and (packed > info.compress_size or size > info.file_size)
-            ):
+            if _FULL in (packed, size):  # (in its zip64 field: the directory's, then)
+                packed, size = info.compress_size, info.file_size
+            if other_method or packed > info.compress_size or size > info.file_size:
                 found.append(Unlisted(data, at, start, min(start + packed, len(data)), size))
         elif method == _DEFLATED:
             end = start + info.compress_size
             crc = info.CRC.to_bytes(4, "little")
-            if not data.startswith((crc, _DESCRIPTOR_SIGNATURE + crc), end) and end < len(data):
+            described = data.startswith((crc, _DESCRIPTOR_SIGNATURE + crc), end)
+            if other_method or (not described and end < len(data)):
                 found.append(Unlisted(data, at, start, None))
     return found
 
