@@ -388,17 +388,23 @@ def test_a_directory_claiming_fewer_bytes_hides_no_part_of_a_member(
     assert found == {("fewer.zip", secret(21), ("decoded from zip:app/.env",))}
 
 
-@pytest.mark.parametrize("method", [0, 12], ids=["stored", "bzip2"])
-def test_a_directory_naming_another_method_hides_no_member(
-    cli: CliRun, tmp_path: Path, method: int
+@pytest.mark.parametrize("claim", ["stored", "bzip2", "encrypted", "a folder"])
+def test_a_directory_saying_otherwise_of_a_member_hides_it_not(
+    cli: CliRun, tmp_path: Path, claim: str
 ) -> None:
     """The directory says the deflated member is stored (its deflated bytes were read as
-    its content) or compressed in a way not decoded; Java's ZipInputStream (`jar xf`)
-    inflates it as its local header says, and so does the scan."""
+    its content), compressed in a way not decoded, encrypted, or a folder (neither was
+    read); Java's ZipInputStream (`jar xf`) inflates it as its local header says, and so
+    does the scan."""
     data = bytearray(zipped([("app/.env", b"alpha beta gamma " * 200 + env(22), 8)]))
     assert secret(22).encode() not in data
     central = data.index(b"PK\x01\x02")
-    data[central + 10 : central + 12] = struct.pack("<H", method)
+    if claim in ("stored", "bzip2"):
+        data[central + 10 : central + 12] = struct.pack("<H", 0 if claim == "stored" else 12)
+    elif claim == "encrypted":
+        data[central + 8] |= 1
+    else:
+        data[central + 46 : central + 54] = b"app/.en/"
     (tmp_path / "method.zip").write_bytes(bytes(data))
     found = findings_of(cli("files", str(tmp_path), "--format", "json", "--no-redact"))
     assert found == {("method.zip", secret(22), ("decoded from zip:app/.env",))}

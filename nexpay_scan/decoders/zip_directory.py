@@ -44,6 +44,7 @@ _MAX_EXTRACT_VERSION = 63  # (zipfile refuses the whole archive past it)
 _UTF8_NAME = 1 << 11
 _PATCHED, _STRONG_ENCRYPTION = 1 << 5, 1 << 6  # (zipfile will not open such members)
 _DESCRIPTOR = 1 << 3  # the sizes and CRC follow the member's bytes
+_ENCRYPTED = 1
 _DESCRIPTOR_SIGNATURE = b"PK\x07\x08"  # (that may start a data descriptor)
 _STORED, _DEFLATED = 0, 8
 # the methods zip tools write (those not read are named: see `archives._readable`)
@@ -420,12 +421,14 @@ def read_on(data: bytes, listed: Sequence[zipfile.ZipInfo | Entry]) -> list[Unli
     """The listed members that a reader going by local headers (Java's `ZipInputStream`,
     `jar xf`) reads otherwise than the directory says, each to be read again as it reads
     them: by the local header's method when the directory gives another (stored where the
-    member is deflated showed its deflated bytes), and as many bytes as the local header
-    gives when that is more, or to the end of the deflate stream when the local header
-    leaves the sizes to a data descriptor and none follows where the directory's size
-    ends. A directory claiming fewer bytes or another method hid the member's content (a
-    key there went unseen in every mode). An honest archive has none: its local headers
-    and descriptors say what its directory says."""
+    member is deflated showed its deflated bytes), as a file when the directory calls it a
+    folder, unencrypted when the directory calls it encrypted (neither was read at all),
+    and as many bytes as the local header gives when that is more, or to the end of the
+    deflate stream when the local header leaves the sizes to a data descriptor and none
+    follows where the directory's size ends. A directory claiming fewer bytes, another
+    method, a folder or encryption hid the member's content (a key there went unseen in
+    every mode). An honest archive has none: its local headers and descriptors say what its
+    directory says."""
     found: list[Unlisted] = []
     number = int.from_bytes
     for info in listed[:UNLISTED_MOST]:  # (members past it are not read: see `unlisted`)
@@ -439,7 +442,13 @@ def read_on(data: bytes, listed: Sequence[zipfile.ZipInfo | Entry]) -> list[Unli
         )
         if method not in (_STORED, _DEFLATED):
             continue
-        other_method = method != info.compress_type
+        name_size = number(data[at + 26 : at + 28], "little")
+        # read otherwise: another method, or not as a folder, or not as encrypted
+        read_otherwise = (
+            method != info.compress_type
+            or (info.filename.endswith("/") and not data.startswith(b"/", at + 29 + name_size))
+            or bool(info.flag_bits & ~flags & _ENCRYPTED)
+        )
         if not flags & _DESCRIPTOR:
             packed, size = (
                 number(data[at + 18 : at + 22], "little"),
@@ -447,13 +456,13 @@ def read_on(data: bytes, listed: Sequence[zipfile.ZipInfo | Entry]) -> list[Unli
             )
             if _FULL in (packed, size):  # (in its zip64 field: the directory's, then)
                 packed, size = info.compress_size, info.file_size
-            if other_method or packed > info.compress_size or size > info.file_size:
+            if read_otherwise or packed > info.compress_size or size > info.file_size:
                 found.append(Unlisted(data, at, start, min(start + packed, len(data)), size))
         elif method == _DEFLATED:
             end = start + info.compress_size
             crc = info.CRC.to_bytes(4, "little")
             described = data.startswith((crc, _DESCRIPTOR_SIGNATURE + crc), end)
-            if other_method or (not described and end < len(data)):
+            if read_otherwise or (not described and end < len(data)):
                 found.append(Unlisted(data, at, start, None))
     return found
 
