@@ -76,6 +76,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
@@ -223,6 +224,8 @@ def single(timer: Timer, folder: Path, startup: float) -> bool:
         _write_bomb(folder / f"{name}.zip", byte * MIB, 256, f"K={nexpay_secret(rng)}\n")
     _write_unlisted(folder / "zip-unlisted.zip", f"K={nexpay_secret(rng)}\n")
     bombs["zip-unlisted"] = b""
+    _write_unsized(folder / "zip-unsized.zip", f"K={nexpay_secret(rng)}\n")
+    bombs["zip-unsized"] = b""
     ok = True
     for name, took in (
         ("allow-padding", timer.scan(padded)),
@@ -278,6 +281,39 @@ def _write_unlisted(path: Path, env: str) -> None:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(".env", env)
     path.write_bytes(decoys + buffer.getvalue())
+
+
+def _write_unsized(path: Path, env: str) -> None:
+    """8,000 small members (1,500 random bytes each, deflated) whose sizes are left to a
+    data descriptor, as a streaming writer leaves them, in 13 MB; the directory lists none
+    of them, only an .env after them. Each is read to the end of its deflate stream: zlib
+    kept what follows as a copy, the rest of the archive, for each of them (2.2 s here
+    before they were fed in steps)."""
+    import io
+    import zipfile
+
+    class Unseekable(io.RawIOBase):
+        def __init__(self) -> None:
+            self.written = bytearray()
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data: Any) -> int:
+            self.written += data
+            return len(data)
+
+    rng = random.Random(2)
+    stream = Unseekable()
+    with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as archive:
+        for number in range(8000):
+            archive.writestr(f"m{number}.bin", rng.randbytes(1500))
+    written = bytes(stream.written)
+    members = written[: written.index(b"PK\x01\x02")]  # (their directory left out)
+    listed = io.BytesIO()
+    with zipfile.ZipFile(listed, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(".env", env)
+    path.write_bytes(members + listed.getvalue())
 
 
 MIB = 1 << 20

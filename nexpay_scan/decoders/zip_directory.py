@@ -55,6 +55,7 @@ _ZIP64_FIELD, _UTF8_NAME_FIELD = 0x0001, 0x7075
 _FULL = 0xFFFFFFFF  # a 32-bit field that says "see the zip64 extra field"
 # a member inflated at once up to this size; a bigger one through zipfile, in pieces
 HELD_AT_ONCE = 2 * 1024 * 1024
+_STEP_IN = 64 * 1024  # compressed bytes given to zlib at a time (see `_inflated`)
 
 
 class Entry:
@@ -358,12 +359,32 @@ class Unlisted:
         most = min(self.file_size, HELD_AT_ONCE)
         if self.compress_type == _STORED:
             return io.BytesIO(bytes(packed[:most]))
-        zlib = inflater()
-        inflating = zlib.decompressobj(-15)
-        try:
-            return io.BytesIO(inflating.decompress(packed, most))
-        except zlib.error:
-            return io.BytesIO(b"")
+        return io.BytesIO(_inflated(packed, most))
+
+
+def _inflated(packed: memoryview, most: int) -> bytes:
+    """The raw deflate stream at the start of `packed`, inflated to its end or to `most`
+    bytes (what inflates before damage). Fed _STEP_IN bytes at a time: zlib keeps what
+    follows the stream's end as a copy (`unused_data`), and a member without its size runs
+    to the archive's end, so a thousand such members copied it a thousand times (13 MB
+    and 8,000 members: 2.2 s)."""
+    zlib = inflater()
+    inflating = zlib.decompressobj(-15)
+    parts: list[bytes] = []
+    held = at = 0
+    try:
+        while held < most and not inflating.eof:
+            tail = inflating.unconsumed_tail
+            if not tail:
+                if at >= len(packed):
+                    break
+                tail, at = packed[at : at + _STEP_IN], at + _STEP_IN
+            part = inflating.decompress(tail, most - held)
+            parts.append(part)
+            held += len(part)
+    except zlib.error:
+        pass
+    return b"".join(parts)
 
 
 def unlisted(data: bytes, covered: list[tuple[int, int]]) -> tuple[list[Unlisted], bool]:
