@@ -76,7 +76,6 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
@@ -292,16 +291,7 @@ def _write_unsized(path: Path, env: str) -> None:
     import io
     import zipfile
 
-    class Unseekable(io.RawIOBase):
-        def __init__(self) -> None:
-            self.written = bytearray()
-
-        def writable(self) -> bool:
-            return True
-
-        def write(self, data: Any) -> int:
-            self.written += data
-            return len(data)
+    from testing.archives import Unseekable
 
     rng = random.Random(2)
     stream = Unseekable()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import tarfile
 import zipfile
-from typing import Literal
+from typing import Any, Literal
 
 
 def zip_of(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
@@ -31,3 +31,18 @@ def tar_of(members: dict[str, bytes], mode: Literal["w", "w:gz"] = "w:gz") -> by
             info.size = len(content)
             archive.addfile(info, io.BytesIO(content))
     return buffer.getvalue()
+
+
+class Unseekable(io.RawIOBase):
+    """Where zipfile writes as to a pipe: each member's sizes in a data descriptor after
+    its bytes, as `jar` and streaming zip tools write them (`written`)."""
+
+    def __init__(self) -> None:
+        self.written = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.written += data
+        return len(data)

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from nexpay_scan.decoders import archives
 from nexpay_scan.decoders.model import MAX_TOTAL, Budget, Unwrapped
 from nexpay_scan.decoders.zip_directory import HELD_AT_ONCE, entries
+from testing.archives import Unseekable
 from testing.cli import CliRun, Result
 from testing.git_repo import Repo
 from testing.keys import secret
@@ -350,21 +351,6 @@ def test_a_member_claiming_more_bytes_than_it_has_hides_no_member_after_it(
     assert found == {("claims.zip", secret(20), ("decoded from zip:app/.env",))}
 
 
-class _Unseekable(io.RawIOBase):
-    """Where zipfile writes as to a pipe: each member's sizes in a data descriptor after
-    its bytes, as `jar` and streaming zip tools write them."""
-
-    def __init__(self) -> None:
-        self.written = bytearray()
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        self.written += data
-        return len(data)
-
-
 @pytest.mark.parametrize("sizes", ["in its local header", "in a data descriptor"])
 def test_a_directory_claiming_fewer_bytes_hides_no_part_of_a_member(
     cli: CliRun, tmp_path: Path, sizes: str
@@ -375,7 +361,7 @@ def test_a_directory_claiming_fewer_bytes_hides_no_part_of_a_member(
     rng = random.Random(3)  # (words from a few: some KB deflated, in Huffman codes)
     words = " ".join(rng.choice(["alpha", "beta", "gamma", "delta", "omega"]) for _ in range(9000))
     content = words.encode() + b"\n" + env(21)
-    target: Any = io.BytesIO() if sizes == "in its local header" else _Unseekable()
+    target: Any = io.BytesIO() if sizes == "in its local header" else Unseekable()
     with zipfile.ZipFile(target, "w") as archive:
         archive.writestr("app/.env", content, compress_type=zipfile.ZIP_DEFLATED)
     data = bytearray(target.getvalue() if isinstance(target, io.BytesIO) else target.written)
