@@ -225,6 +225,8 @@ def single(timer: Timer, folder: Path, startup: float) -> bool:
     bombs["zip-unlisted"] = b""
     _write_unsized(folder / "zip-unsized.zip", f"K={nexpay_secret(rng)}\n")
     bombs["zip-unsized"] = b""
+    _write_tar_garbage(folder / "tar-garbage.zip", f"K={nexpay_secret(rng)}\n")
+    bombs["tar-garbage"] = b""
     ok = True
     for name, took in (
         ("allow-padding", timer.scan(padded)),
@@ -304,6 +306,27 @@ def _write_unsized(path: Path, env: str) -> None:
     with zipfile.ZipFile(listed, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(".env", env)
     path.write_bytes(members + listed.getvalue())
+
+
+def _write_tar_garbage(path: Path, env: str) -> None:
+    """A tar's first header, then 40 MB that holds no header: each 512-byte block is
+    tried as one and passed (as GNU tar skips to the next header), then a tar with the
+    key gzipped. (Named .zip: only its content says what it is.)"""
+    import gzip
+    import io
+    import tarfile
+
+    def tar(name: str, content: bytes) -> bytes:
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as archive:
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            archive.addfile(info, io.BytesIO(content))
+        return buffer.getvalue()
+
+    garbage = random.Random(3).randbytes(40 * MIB)
+    head = tar("README", b"nothing here\n")[:1024]
+    path.write_bytes(head + garbage + tar("app/.env.gz", gzip.compress(env.encode(), mtime=0)))
 
 
 MIB = 1 << 20

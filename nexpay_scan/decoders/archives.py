@@ -47,6 +47,10 @@ OVERLAP = 64 * 1024
 MAX_TAR_STREAM = 8 * MIB  # bytes of a gzip-compressed tar inflated to reach its members
 _STEP_IN = 64 * 1024  # compressed bytes handed to zlib at a time (see `_Inflating`)
 _STEP_OUT = 256 * 1024  # bytes inflated at a time
+# A tar is read past a header that is not one (a bad checksum: GNU tar says "Skipping to
+# next header" and extracts the members after it) and past its end-of-archive blocks (a
+# tar after another: `tar -i` extracts it): a damaged header hid every member after it
+_ON_PAST = {"ignore_zeros": True}
 _ZIP_MAGIC = b"PK\x03\x04"
 _STORED, _DEFLATED = 0, 8  # the zip methods read (in bounded steps)
 _END_MAGIC = b"PK\x05\x06"  # a zip's end of central directory record
@@ -262,7 +266,7 @@ def tar_members(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
     import tarfile
     from functools import partial
 
-    archive = _opened(partial(tarfile.open, fileobj=io.BytesIO(data), mode="r:"))
+    archive = _opened(partial(tarfile.open, fileobj=io.BytesIO(data), mode="r:", **_ON_PAST))
     return [] if archive is None else _tar_read(archive, budget, prefix, "tar", data)
 
 
@@ -444,7 +448,7 @@ def _tar_in_gzip(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
 
     first = min(MAX_TAR_STREAM, budget.remaining // 2)
     stream = _Inflating(data, first, budget)
-    archive = _opened(partial(tarfile.open, fileobj=stream, mode="r|"))
+    archive = _opened(partial(tarfile.open, fileobj=stream, mode="r|", **_ON_PAST))
     if archive is None:
         return []
     found = _tar_read(archive, budget, prefix, "gzip>tar", None, stream.extend)
