@@ -36,6 +36,13 @@ def find(data: bytes | memoryview, needle: bytes, start: int = 0, end: int | Non
     return where
 
 
+def rfind(data: bytes | memoryview, needle: bytes, start: int = 0, end: int | None = None) -> int:
+    """`data.rfind(needle, start, end)` (a memoryview too), for a needle of one byte or
+    more and a `start` of 0 or more."""
+    where: int = stringzilla.rfind(data, needle, start, len(data) if end is None else end)
+    return where
+
+
 def occurrences(data: bytes, needle: bytes, start: int = 0) -> Iterator[int]:
     """Every offset of `needle` (one byte or more) in `data` from `start`, overlapping
     ones included."""

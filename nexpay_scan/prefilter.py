@@ -30,7 +30,7 @@ import re
 import sys
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
-from functools import cache
+from functools import cache, partial
 from itertools import accumulate
 
 import pybase64
@@ -128,6 +128,8 @@ _SEPARATOR = b"AAAA"
 # An object this big is judged a window of WINDOW_BYTES at a time (`cleared_in_windows`)
 WINDOWED_LEAST = 4 << 20
 WINDOW_BYTES = 1 << 20
+# the end of a big file `zip_behind` is asked of: a zip's end record and its longest comment
+ZIP_BEHIND_TAIL = 22 + 0xFFFF
 _PADDING = (b"", b"AAA", b"AA", b"A")  # a body of each length modulo 4 to whole groups
 _PADDING_SIZE = tuple(map(len, _PADDING))
 _DEPTH = 2  # as `decoders.decoded_views`: base64 of base64, no deeper
@@ -731,6 +733,8 @@ def cleared_in_windows(prefilter: Prefilter, content: bytes | memoryview) -> boo
     neither its lowercase copy nor its marks ever made whole (three times a big blob's
     size in memory, and fresh pages for each). False may be a false alarm, or `content`
     having nowhere to cut a window (base64 text)."""
+    if zip_behind(content):  # (read whole: see `zip_behind`)
+        return False
     overlap = prefilter.window_overlap
     start, first = 0, True
     while len(content) - start > WINDOW_BYTES + overlap:
@@ -740,7 +744,16 @@ def cleared_in_windows(prefilter: Prefilter, content: bytes | memoryview) -> boo
         if cut < 0 or window_suspect(prefilter, content[start:cut], first=first):
             return False
         start, first = cut - overlap, False
-    return not window_suspect(prefilter, content[start:], first=first, last=True)
+    return not window_suspect(prefilter, content[start:], first=first)
+
+
+def zip_behind(tail: bytes | memoryview) -> bool:
+    """Whether content whose last bytes are `tail` (all of it, or its last
+    ZIP_BEHIND_TAIL) ends as a zip with something before it (`archives.ends_as_zip`):
+    the decoders open it whole, so no window of it answers for it. Asked of the end
+    before the windows: a zip's comment may put its end record in a window before the
+    last."""
+    return ends_as_zip(tail, 0, len(tail), partial(bytepasses.rfind, tail))
 
 
 def _suspect_block(
@@ -776,9 +789,7 @@ def window_cut(window: bytes | memoryview, start: int) -> int:
     return -1 if last < 0 else start + last + 1
 
 
-def window_suspect(
-    prefilter: Prefilter, window: bytes | memoryview, *, first: bool, last: bool = False
-) -> bool:
+def window_suspect(prefilter: Prefilter, window: bytes | memoryview, *, first: bool) -> bool:
     """Whether a window of a big file makes it suspect, read a window at a time into a
     buffer that is reused (a 43 MB file read and searched whole took 110 ms, mostly fresh
     pages for the content and its two translations; in 1 MB windows, 35). False is as
@@ -791,15 +802,12 @@ def window_suspect(
       an escape near it are whole in a window; a piece of a chain cut by that start can
       only add a false alarm;
     - what the decoders open whole is told from the file's start (`first`), or from its
-      end for a zip with something before it (`last`: the window ends where the file
-      does);
+      end for a zip with something before it (`zip_behind`, asked by the caller);
     - an escape near a hint makes a window suspect: whether it shows anything once
       decoded is told of the whole file (the caller's fallback).
     True may be a false alarm: the caller then reads the file whole and asks again."""
     size = len(window)
     if first and (next(_whole_at(window, [0]), None) is not None or _is_utf16(window, 0, size)):
-        return True
-    if last and ends_as_zip(window, 0, size):
         return True
     lowered = bytepasses.lowered(window)
     keyworded, hinted = word_hits(prefilter, lowered, [0], [size])
@@ -813,7 +821,8 @@ def _zips_behind(
     """The indexes of the objects that end as a zip with something before it does (the
     decoders open them whole: `archives.ends_as_zip`)."""
     pairs = enumerate(zip(starts, sizes, strict=True))
-    return [number for number, (at, size) in pairs if ends_as_zip(block, at, size)]
+    rfind = partial(bytepasses.rfind, block)
+    return [number for number, (at, size) in pairs if ends_as_zip(block, at, size, rfind)]
 
 
 def _is_utf16(block: bytes | memoryview, at: int, size: int) -> bool:

@@ -44,6 +44,13 @@ def test_find_is_bytes_find(data: bytes, needle: bytes, start: int, end: int | N
     assert bytepasses.find(data, needle, start, end) == data.find(needle, start, end)
 
 
+@given(_BYTES, _NEEDLES, _PLACES, st.none() | _PLACES)
+def test_rfind_is_bytes_rfind(data: bytes, needle: bytes, start: int, end: int | None) -> None:
+    expected = data.rfind(needle, start, end)
+    assert bytepasses.rfind(data, needle, start, end) == expected
+    assert bytepasses.rfind(memoryview(data), needle, start, end) == expected
+
+
 @given(_BYTES, _NEEDLES, _PLACES)
 def test_occurrences_are_every_place_of_the_needle(data: bytes, needle: bytes, start: int) -> None:
     every = [at for at in range(start, len(data)) if data.startswith(needle, at)]

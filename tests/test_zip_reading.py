@@ -235,11 +235,11 @@ def test_without_isal_zlib_inflates_the_same(tmp_path: Path) -> None:
 # Boot jar behind its launch script. It starts as its prefix does, not as a zip.
 
 
-def zipapp(settings: bytes, padding: int = 0) -> bytes:
+def zipapp(settings: bytes, padding: int = 0, comment: bytes = b"") -> bytes:
     """A Python zipapp (`python -m zipapp` makes them so): a `#!` line, then a zip holding
     `__main__.py` and `app/settings.py`; `padding` bytes of stored text in a further
-    member make it big (text that names nothing: no window of it but the last may hold a
-    key, and that one only by ending as a zip does)."""
+    member make it big (text that names nothing: no window of it may hold a key, and only
+    its end tells it is a zip); `comment`, the zip's (its end record is then not last)."""
     words = b"Lorem ipsum dolor sit amet; consectetur adipiscing elit.\n"
     noise = (words * (padding // len(words) + 1))[:padding]
     members = [
@@ -248,7 +248,7 @@ def zipapp(settings: bytes, padding: int = 0) -> bytes:
     ]
     if padding:
         members.append(("app/data.txt", noise, zipfile.ZIP_STORED))
-    return b"#!/usr/bin/env python3\n" + zipped(members)
+    return b"#!/usr/bin/env python3\n" + zipped(members, comment)
 
 
 SETTINGS = f'NEXPAY_SECRET = "{secret(11)}"\n'.encode()
@@ -259,12 +259,17 @@ def findings_of(run: Result) -> set[tuple[str, str, tuple[str, ...]]]:
     return {(f["file"], f["match"], tuple(f["notes"])) for f in run.json()["findings"]}
 
 
+@pytest.mark.parametrize("comment", [0, 13, 65535], ids=["no comment", "a comment", "64 KiB"])
 @pytest.mark.parametrize("padding", [0, 5 * 1024 * 1024], ids=["small", "5 MB"])
-def test_a_key_in_a_zipapp_is_found_in_every_mode(cli: CliRun, repo: Repo, padding: int) -> None:
+def test_a_key_in_a_zipapp_is_found_in_every_mode(
+    cli: CliRun, repo: Repo, padding: int, comment: int
+) -> None:
     """Staged, as files, in history: the same finding, named by its member. (A big one is
-    read a window at a time first, by `files` and by the history's readers: its last window
-    tells it is a zip.)"""
-    repo.write("tool.pyz", zipapp(SETTINGS, padding))
+    read a window at a time first, by `files` and by the history's readers: its end tells
+    it is a zip, and a comment of up to 64 KiB may put its end record in the window before
+    the last.)"""
+    words = b"a comment that names nothing, "
+    repo.write("tool.pyz", zipapp(SETTINGS, padding, (words * 2200)[:comment]))
     repo.stage()
     expected = {("tool.pyz", secret(11), ("decoded from zip:app/settings.py",))}
     args = ["--format", "json", "--no-redact"]

@@ -55,6 +55,7 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _STORED, _DEFLATED = 0, 8  # the zip methods read (in bounded steps)
 _END_MAGIC = b"PK\x05\x06"  # a zip's end of central directory record
 _END_RECORD_SIZE = 22  # with no comment
+_MOST_COMMENT = 0xFFFF  # a zip comment's length field
 _GZIP_MAGIC = b"\x1f\x8b"
 _UNBOUNDED = 1 << 62  # the size of a gzip stream: known only once it is inflated
 # zip compression methods zipfile cannot read in bounded steps, or at all
@@ -84,22 +85,31 @@ def is_zip(data: bytes) -> bool:
 
 def is_zip_behind(data: bytes) -> bool:
     """True when `data` ends as a zip with something before it does (`ends_as_zip`)."""
-    return ends_as_zip(data, 0, len(data))
+    return ends_as_zip(data, 0, len(data), data.rfind)
 
 
-def ends_as_zip(data: bytes | memoryview, at: int, size: int) -> bool:
-    """True when the `size` bytes at `at` end with a zip's end record and no comment: a
-    zip with something before it (a Python zipapp behind its `#!` line, a self-extracting
+def ends_as_zip(
+    data: bytes | memoryview, at: int, size: int, rfind: Callable[[bytes, int, int], int]
+) -> bool:
+    """True when the `size` bytes at `at` end as a zip does: an end record, then its
+    comment if it has one (up to 64 KiB, found as zipfile finds it: the last end record
+    in reach, by `rfind`, a search of `data` from the end as `bytes.rfind` does). A zip
+    with something before it (a Python zipapp behind its `#!` line, a self-extracting
     archive, a Spring Boot jar behind its launch script) starts with that, not with a
     member. Its members are read as any zip's, past the prefix. Asked after every other
     whole decoder: content that starts as one is that (a gzip stream with an end record
     put after it is still inflated, not taken for an empty zip)."""
     end = at + size
-    return (
-        size >= _END_RECORD_SIZE
-        and data[end - _END_RECORD_SIZE : end - _END_RECORD_SIZE + 4] == _END_MAGIC
-        and data[end - 2 : end] == b"\0\0"
-    )
+    if size < _END_RECORD_SIZE:
+        return False
+    last = data[end - _END_RECORD_SIZE : end - _END_RECORD_SIZE + 4]
+    if last == _END_MAGIC and data[end - 2 : end] == b"\0\0":  # (no comment: as a rule)
+        return True
+    record = rfind(_END_MAGIC, max(at, end - _END_RECORD_SIZE - _MOST_COMMENT), end - 18)
+    if record < 0:
+        return False
+    comment = int.from_bytes(data[record + 20 : record + 22], "little")
+    return record + _END_RECORD_SIZE + comment == end
 
 
 def is_gzip(data: bytes) -> bool:

@@ -260,7 +260,7 @@ def _cleared_in_windows(file: _File, scanner: Scanner, buffer: _UnitBuffer) -> b
     byte that no base64 chain holds: base64 text, say), when it cannot be opened, or when
     it is not as big as it was when walked: the caller then reads it whole, as any file,
     and says why if it is skipped."""
-    from nexpay_scan.prefilter import window_cut
+    from nexpay_scan.prefilter import ZIP_BEHIND_TAIL, window_cut, zip_behind
 
     overlap = scanner.window_overlap()
     room = buffer.room(_WINDOW_BYTES + overlap)
@@ -269,6 +269,9 @@ def _cleared_in_windows(file: _File, scanner: Scanner, buffer: _UnitBuffer) -> b
     except OSError:
         return False
     try:
+        tail = min(file.size, ZIP_BEHIND_TAIL)
+        if zip_behind(os.pread(handle, tail, file.size - tail)):
+            return False
         kept = total = 0  # bytes at the buffer's start repeated from the window before
         first = True
         while True:
@@ -279,7 +282,7 @@ def _cleared_in_windows(file: _File, scanner: Scanner, buffer: _UnitBuffer) -> b
                 return False
             if end < len(room):  # the file's end: the last window
                 return total == file.size and not scanner.window_may_hold_keys(
-                    room[:end], first=first, last=True
+                    room[:end], first=first
                 )
             # (cut past the window's half: each window takes half a window more at least)
             cut = window_cut(room[:end], max(kept, end // 2))
