@@ -548,25 +548,25 @@ def _gunzip(data: bytes, size: int) -> tuple[bytes, bool]:
     """At most `size` bytes inflated from the gzip members at the start of `data` (from a
     truncated or corrupt stream, what could be inflated before the damage), and False
     when `size` stopped it before the end."""
-    from nexpay_scan.decoders.inflate import inflater as inflater_module
+    from nexpay_scan.decoders.inflate import inflater
 
-    zlib = inflater_module()
+    zlib = inflater()
 
     out: list[bytes] = []
     left = size
     while is_gzip(data):
         if left <= 0:
             return b"".join(out), False
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        inflating = zlib.decompressobj(16 + zlib.MAX_WBITS)
         try:
-            chunk = inflater.decompress(data, left)
+            chunk = inflating.decompress(data, left)
         except zlib.error:
             break
         out.append(chunk)
         left -= len(chunk)
-        if not inflater.eof:  # input left over: the cap stopped it; none: truncated
-            return b"".join(out), not inflater.unconsumed_tail
-        data = inflater.unused_data
+        if not inflating.eof:  # input left over: the cap stopped it; none: truncated
+            return b"".join(out), not inflating.unconsumed_tail
+        data = inflating.unused_data
     return b"".join(out), True
 
 

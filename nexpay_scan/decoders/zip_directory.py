@@ -1,18 +1,20 @@
 """A zip archive's members read without `zipfile`, in the plain case: one directory at the
-end, no zip64, members deflated or stored whole in a few MiB.
+end (zip64 or not), members deflated or stored whole in a few MiB.
 That is nearly every wheel, jar and zip in a tree. `zipfile` took 8-13 ms to import in each
 process that met an archive, and 15 ms of its own for pip's wheel's 507 members, beside 21
 ms of inflating them (the bench's tree holds two such wheels: a third of the CPU of its
 whole scan went to them).
 
 The directory is read as `zipfile` reads it (Python 3.10 to 3.13 alike), past whatever is
-before the archive; an archive laid out any other way (zip64, an extra field `zipfile`
-reads, a name it cannot decode, a directory cut short) is left to `zipfile` whole
-(`entries` answers None). A member that does not inflate to its size, or is too big to
-hold at once, is read through `zipfile` (`MemberReader.open`). A CRC that does not match,
-or a local header naming another file, keeps no member from the scan (`unzip` warns and
-extracts it); members the directory does not list are found by their local headers
-(`unlisted`)."""
+before the archive, its zip64 records and fields included; an archive laid out any other
+way (an archive on several disks, a UTF-8 name field `zipfile` reads, a name it cannot
+decode, a directory cut short) is left to `zipfile` whole (`entries` answers None). A
+member that does not inflate to its size, or is too big to hold at once, is read through
+`zipfile` (`MemberReader.open`). A CRC that does not match, or a local header naming
+another file, keeps no member from the scan (`unzip` warns and extracts it); members the
+directory does not list are found by their local headers (`unlisted`), and a listed
+member whose local header says otherwise than the directory is read again as the local
+header says (`read_on`): Java's `ZipInputStream` goes by the local headers."""
 
 from __future__ import annotations
 
