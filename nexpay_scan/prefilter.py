@@ -41,7 +41,13 @@ from nexpay_scan.decoders import escaped_views, hints_for
 from nexpay_scan.decoders.archives import ends_as_zip
 from nexpay_scan.decoders.base64 import MIN_BASE64
 from nexpay_scan.decoders.escapes import RUN_REACH, escapes_near_hints
-from nexpay_scan.decoders.model import CONTEXT_BYTES, Hints, decoded_regions, merged
+from nexpay_scan.decoders.model import (
+    BINARY_SNIFF,
+    CONTEXT_BYTES,
+    Hints,
+    decoded_regions,
+    merged,
+)
 from nexpay_scan.decoders.utf16 import UTF16_SNIFF, utf16_codec
 
 TYPE_CHECKING = False
@@ -128,6 +134,10 @@ _SEPARATOR = b"AAAA"
 # An object this big is judged a window of WINDOW_BYTES at a time (`cleared_in_windows`)
 WINDOWED_LEAST = 4 << 20
 WINDOW_BYTES = 1 << 20
+# a binary object this big is left out of the search for base64 (`_suspect_block`); a
+# smaller one is searched with the objects around it (each piece searched apart costs a
+# few calls), and what is found in it passed over
+_BLANK_LEAST = 16 << 10
 # the end of a big file `zip_behind` is asked of: a zip's end record and its longest comment
 ZIP_BEHIND_TAIL = 22 + 0xFFFF
 _PADDING = (b"", b"AAA", b"AA", b"A")  # a body of each length modulo 4 to whole groups
@@ -190,10 +200,17 @@ class Prefilter:
         return bool(self.hiding_offsets(data, patch=patch, depth=depth))
 
     def hiding_offsets(
-        self, data: bytes | memoryview, *, patch: bool = False, depth: int = 1
+        self,
+        data: bytes | memoryview,
+        *,
+        patch: bool = False,
+        depth: int = 1,
+        blank: Sequence[tuple[int, int]] = (),
     ) -> list[int]:
-        """Where in `data` the runs that `base64_hides_word` answers for start."""
-        starts, chains = _chains(data, patch)
+        """Where in `data` the runs that `base64_hides_word` answers for start; none in
+        the `blank` ranges of it (in order, apart: the binary objects of a block, whose
+        runs the decoders never decode)."""
+        starts, chains = _chains(data, patch, blank)
         # each distinct chain once: the versions of a file in one block share most of
         # them (ipython's history: 330,000 chains, the same few separator lines over
         # and over); none is held while their bodies are decoded (a 47 MB notebook took
@@ -205,7 +222,7 @@ class Prefilter:
         del bodies
         if not hiding:  # as a rule
             return []
-        _, chains = _chains(data, patch)  # (found again, not held meanwhile)
+        _, chains = _chains(data, patch, blank)  # (found again, not held meanwhile)
         unique = list(dict.fromkeys(chains))
         bodies_of = _bodies(unique)
         distinct = {body: n for n, body in enumerate(dict.fromkeys(bodies_of))}
@@ -471,7 +488,9 @@ def _escape_near_a_hint(
     return False
 
 
-def _chains(data: bytes | memoryview, patch: bool) -> tuple[list[int], list[bytes]]:
+def _chains(
+    data: bytes | memoryview, patch: bool, blank: Sequence[tuple[int, int]] = ()
+) -> tuple[list[int], list[bytes]]:
     """The base64 runs in `data` long enough for the decoders, each with the further lines
     of a wrapped blob (a patch's: as the new file has them) and, outside a patch, the runs
     that JSON's line breaks part from it (`_JOINED`), and where each starts. Found
@@ -479,10 +498,14 @@ def _chains(data: bytes | memoryview, patch: bool) -> tuple[list[int], list[byte
     included: any base64 character may stand where a patch's marker does, which joins a
     line more at times, never fewer: a longer chain still decodes as each of its parts),
     and for the rare chain a bound of the pattern cut, a bounded match at a time more
-    (`_whole_chains`)."""
-    marks = bytepasses.translated(data, _MARKS)
-    spans = _whole_chains(marks, _run_spans(marks, not patch), _CUT_LEAST[not patch])
-    del marks
+    (`_whole_chains`). None in the `blank` ranges (in order, apart): the pieces between
+    them are searched each on its own, and none of their bytes is translated."""
+    spans: list[tuple[int, int]] = []
+    for low, high in _between(blank, len(data)):
+        marks = bytepasses.translated(data[low:high], _MARKS)
+        found = _whole_chains(marks, _run_spans(marks, not patch), _CUT_LEAST[not patch])
+        del marks
+        spans += [(low + start, low + end) for start, end in found] if low else found
     if isinstance(data, memoryview):  # (a view of a buffer that is reused: copied out)
         chains = [bytes(data[start:end]) for start, end in spans]
     else:
@@ -490,6 +513,18 @@ def _chains(data: bytes | memoryview, patch: bool) -> tuple[list[int], list[byte
     if patch:
         chains = [_new_side(chain) for chain in chains]
     return [start for start, _ in spans], chains
+
+
+def _between(blank: Sequence[tuple[int, int]], size: int) -> Iterator[tuple[int, int]]:
+    """The ranges of `size` bytes that the `blank` ranges (in order, apart) leave, none
+    empty."""
+    at = 0
+    for start, end in blank:
+        if start > at:
+            yield at, start
+        at = end
+    if size > at or not blank:
+        yield at, size
 
 
 def _whole_chains(marks: bytes, spans: list[tuple[int, int]], least: int) -> list[tuple[int, int]]:
@@ -737,14 +772,16 @@ def cleared_in_windows(prefilter: Prefilter, content: bytes | memoryview) -> boo
         return False
     overlap = prefilter.window_overlap
     start, first = 0, True
+    binary = is_binary_start(content)
     while len(content) - start > WINDOW_BYTES + overlap:
         end = start + WINDOW_BYTES + overlap
         # (cut past the window's half: each window takes half a window more at least)
         cut = window_cut(content[:end], (start + end) // 2)
-        if cut < 0 or window_suspect(prefilter, content[start:cut], first=first):
+        window = content[start:cut]
+        if cut < 0 or window_suspect(prefilter, window, first=first, binary=binary):
             return False
         start, first = cut - overlap, False
-    return not window_suspect(prefilter, content[start:], first=first)
+    return not window_suspect(prefilter, content[start:], first=first, binary=binary)
 
 
 def zip_behind(tail: bytes | memoryview) -> bool:
@@ -768,16 +805,43 @@ def _suspect_block(
     del lowered  # a batch's worth of memory
     if len(hit) == len(starts):  # (a file that names Nexpay: no chain can add to it)
         return hit
-    for offset in prefilter.hiding_offsets(block):
-        hit.add(max(bisect_right(starts, offset) - 1, 0))
+    binary = _binary_objects(block, starts, sizes)
+    # (a small one is searched with its neighbours: a piece searched apart costs more)
+    blank = [(starts[n], starts[n] + sizes[n]) for n in binary if sizes[n] >= _BLANK_LEAST]
+    for offset in prefilter.hiding_offsets(block, blank=blank):
+        number = max(bisect_right(starts, offset) - 1, 0)
+        if number not in binary:
+            hit.add(number)
     for number, (at, size) in enumerate(zip(starts, sizes, strict=True)):
         if number not in hit and _is_utf16(block, at, size):
             hit.add(number)
-    for number in sorted(hinted - hit):
+    for number in sorted(hinted - hit - binary):
         start = starts[number]
         if prefilter.escapes_show_keyword(bytes(block[start : start + sizes[number]])):
             hit.add(number)
     return hit
+
+
+def _binary_objects(
+    block: bytes | memoryview, starts: Sequence[int], sizes: Sequence[int]
+) -> set[int]:
+    """The indexes of the objects that are binary as the decoders tell it (a NUL in
+    their first BINARY_SNIFF bytes): the decoders decode no token of such content (no
+    base64, no escape), only what they open whole (an archive, a gzip stream, UTF-16
+    text), so neither its runs nor its escapes are searched. 65 MB of the bench tree's
+    104 are binary (a static library, shared objects)."""
+    find = partial(bytepasses.find, block, b"\0")
+    return {
+        number
+        for number, (at, size) in enumerate(zip(starts, sizes, strict=True))
+        if find(at, at + min(size, BINARY_SNIFF)) >= 0
+    }
+
+
+def is_binary_start(head: bytes | memoryview) -> bool:
+    """Whether content starting with `head` (its first BINARY_SNIFF bytes at least,
+    or all of it) is binary as the decoders tell it (see `_binary_objects`)."""
+    return bytepasses.find(head, b"\0", 0, min(len(head), BINARY_SNIFF)) >= 0
 
 
 def window_cut(window: bytes | memoryview, start: int) -> int:
@@ -789,7 +853,9 @@ def window_cut(window: bytes | memoryview, start: int) -> int:
     return -1 if last < 0 else start + last + 1
 
 
-def window_suspect(prefilter: Prefilter, window: bytes | memoryview, *, first: bool) -> bool:
+def window_suspect(
+    prefilter: Prefilter, window: bytes | memoryview, *, first: bool, binary: bool
+) -> bool:
     """Whether a window of a big file makes it suspect, read a window at a time into a
     buffer that is reused (a 43 MB file read and searched whole took 110 ms, mostly fresh
     pages for the content and its two translations; in 1 MB windows, 35). False is as
@@ -804,7 +870,9 @@ def window_suspect(prefilter: Prefilter, window: bytes | memoryview, *, first: b
     - what the decoders open whole is told from the file's start (`first`), or from its
       end for a zip with something before it (`zip_behind`, asked by the caller);
     - an escape near a hint makes a window suspect: whether it shows anything once
-      decoded is told of the whole file (the caller's fallback).
+      decoded is told of the whole file (the caller's fallback);
+    - in a `binary` file (`is_binary_start` of its first window) only keywords are
+      looked for: the decoders decode no token of it (see `_binary_objects`).
     True may be a false alarm: the caller then reads the file whole and asks again."""
     size = len(window)
     if first and (next(_whole_at(window, [0]), None) is not None or _is_utf16(window, 0, size)):
@@ -812,7 +880,9 @@ def window_suspect(prefilter: Prefilter, window: bytes | memoryview, *, first: b
     lowered = bytepasses.lowered(window)
     keyworded, hinted = word_hits(prefilter, lowered, [0], [size])
     del lowered
-    return bool(keyworded or hinted or prefilter.hiding_offsets(window))
+    if keyworded or binary:
+        return bool(keyworded)
+    return bool(hinted or prefilter.hiding_offsets(window))
 
 
 def _zips_behind(

@@ -210,14 +210,18 @@ class Scanner:
 
         return prefilter_for(self.detector.keywords).window_overlap
 
-    def window_may_hold_keys(self, window: bytes | memoryview, *, first: bool) -> bool:
+    def window_may_hold_keys(
+        self, window: bytes | memoryview, *, first: bool, binary: bool
+    ) -> bool:
         """False when no key can hide in this window of a big file read a window at a time
         (see `prefilter.window_suspect`: every window False, and the file's end no zip's
         (`prefilter.zip_behind`), answers as `could_hold_keys` of the whole file); True
-        may be a false alarm."""
+        may be a false alarm. `binary`: the file's first window is binary
+        (`prefilter.is_binary_start`)."""
         from nexpay_scan.prefilter import prefilter_for, window_suspect
 
-        return window_suspect(prefilter_for(self.detector.keywords), window, first=first)
+        prefilter = prefilter_for(self.detector.keywords)
+        return window_suspect(prefilter, window, first=first, binary=binary)
 
     def warm_up(self) -> None:
         """Searches a sample holding every keyword, as content and through the prefilter:

@@ -401,6 +401,74 @@ def test_whatever_escapes_show_the_prefilter_lets_through(
         assert _suspects(content.encode()) == {0}
 
 
+@PROPERTY
+@given(
+    seed=st.integers(0, 10**6),
+    nul=st.integers(0, 9000),
+    form=st.sampled_from(["plain", "base64", "gzip in base64", "escape", "wrapped"]),
+    around=st.integers(0, 2),
+    size=st.sampled_from([9000, 40000]),
+)
+def test_binary_content_is_suspect_as_a_scan_reads_it(
+    seed: int, nul: int, form: str, around: int, size: int
+) -> None:
+    """Content with a NUL in its first 8000 bytes is binary, as git and the decoders tell
+    it: they decode none of its tokens (base64, escapes), so neither are looked for in it
+    (65 MB of the bench tree's 104 are binary), while a key as it is still is; with its
+    first NUL past 8000 bytes, it is text and all are. Whatever a scan finds, the
+    prefilter lets through; what it cannot find in binary content, the prefilter clears,
+    in a block of other objects too (a small binary is searched with them, a big one
+    left out)."""
+    key = f"nexpay_secret = {secret(seed)}\n".encode()
+    payload = {
+        "plain": key,
+        "base64": base64.b64encode(key),
+        "gzip in base64": base64.b64encode(gzip.compress(key, mtime=0)),
+        "escape": f'{{"nxp": "nxp\\u005fsk_{secret(seed)[7:]}"}}'.encode(),
+        "wrapped": base64.encodebytes(b"# settings\n" * 20 + key),
+    }[form]
+    filler = random.Random(seed).randbytes(size).replace(b"\0", b"\n")
+    content = filler[:nul] + b"\0" + filler[nul:] + b"\n" + payload + b"\n"
+    found = _found(content)
+    if nul >= 8000 or form == "plain":
+        assert found
+    else:
+        assert not found
+    others = [_noise(seed + n, 500) for n in range(around)]
+    expected = {len(others)} if found else set()
+    assert _suspects(*others, content, *others) == expected
+
+
+def test_a_big_binary_is_cleared_in_windows_unless_a_key_stands_in_it_as_it_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A big binary (judged a window at a time) is binary by its first window: its later
+    windows are searched for keywords only, as the decoders read it whole. Text of the
+    same size is searched for base64 too."""
+    from nexpay_scan import prefilter
+
+    monkeypatch.setattr(prefilter, "WINDOW_BYTES", 8 << 10)
+    key = f"NEXPAY_SECRET={secret(967)}\n".encode()
+    binary = random.Random(12).randbytes(64 << 10)
+    text = binary.replace(b"\0", b"\n")
+    assert b"\0" in binary[:8000]
+    judge = prefilter_for(_scanner().detector.keywords)
+    for filler, form, payload in (
+        (binary, "binary", base64.b64encode(key)),
+        (binary, "binary", f"nxp%5Fsk_{secret(968)[7:]}&".encode()),
+        (binary, "binary", key),
+        (text, "text", base64.b64encode(key)),
+    ):
+        for at in (100, 30000, 60000):
+            content = filler[:at] + b"\n" + payload + b"\n" + filler[at:]
+            found = _found(content)
+            assert found == (form == "text" or payload == key)
+            assert prefilter.cleared_in_windows(judge, content) == (not found)
+            assert prefilter.suspect_objects(judge, content, [0], [len(content)]) == (
+                {0} if found else set()
+            )
+
+
 def test_a_key_in_a_later_gzip_member_is_suspect() -> None:
     # the decoders read gzip member after member: a key in the second, wherever in a
     # group of three it starts, is let through

@@ -260,7 +260,7 @@ def _cleared_in_windows(file: _File, scanner: Scanner, buffer: _UnitBuffer) -> b
     byte that no base64 chain holds: base64 text, say), when it cannot be opened, or when
     it is not as big as it was when walked: the caller then reads it whole, as any file,
     and says why if it is skipped."""
-    from nexpay_scan.prefilter import ZIP_BEHIND_TAIL, window_cut, zip_behind
+    from nexpay_scan.prefilter import ZIP_BEHIND_TAIL, is_binary_start, window_cut, zip_behind
 
     overlap = scanner.window_overlap()
     room = buffer.room(_WINDOW_BYTES + overlap)
@@ -274,19 +274,22 @@ def _cleared_in_windows(file: _File, scanner: Scanner, buffer: _UnitBuffer) -> b
             return False
         kept = total = 0  # bytes at the buffer's start repeated from the window before
         first = True
+        binary = False  # (told by the first window)
         while True:
             got = _fill(handle, room, kept)
             total += got
             end = kept + got
             if total > file.size:  # it grew
                 return False
+            if first:
+                binary = is_binary_start(room[:end])
             if end < len(room):  # the file's end: the last window
                 return total == file.size and not scanner.window_may_hold_keys(
-                    room[:end], first=first
+                    room[:end], first=first, binary=binary
                 )
             # (cut past the window's half: each window takes half a window more at least)
             cut = window_cut(room[:end], max(kept, end // 2))
-            if cut < 0 or scanner.window_may_hold_keys(room[:cut], first=first):
+            if cut < 0 or scanner.window_may_hold_keys(room[:cut], first=first, binary=binary):
                 return False
             first = False
             start = max(0, cut - overlap)
