@@ -66,8 +66,10 @@ _RUN = b"A" * MIN_BASE64
 _CONCURRENT = 1 << 16
 # But loading `regex` takes 11 ms, half of a `files` run of a small tree: until a process
 # has searched this much, runs are found by `bytes.find` (0.27 ms a MB of source text,
-# against 0.07 for `regex`; see `_run_spans`). A big scan loads it at once (`warm_up`).
-_FOUND_BEFORE_REGEX = 16 << 20
+# against 0.07 for `regex`, 0.65 at worst: runs of 5 marks; see `_run_spans`): about where
+# the two cost the same on source text. A history loads it at once (`warm_up`); `files`
+# does not, and its workers each search 20 MB of text in the bench's tree.
+_FOUND_BEFORE_REGEX = 48 << 20
 _found_without_regex = 0  # bytes of marks searched so far without `regex`, by this process
 # a further line of a wrapped blob, as the decoders join them (a patch's lines start
 # with a marker column: " ", "+" or "-"; in marks, a patch's marker is "A")

@@ -223,14 +223,19 @@ class Scanner:
         prefilter = prefilter_for(self.detector.keywords)
         return window_suspect(prefilter, window, first=first, binary=binary)
 
-    def warm_up(self) -> None:
+    def warm_up(self, *, rules: bool = True) -> None:
         """Searches a sample holding every keyword, as content and through the prefilter:
         what the search imports and compiles late (`regex`, the rules, the decoders) is
-        done once, before workers are forked, in memory they then share."""
-        import regex  # noqa: F401 - imported for the side effect described above
-
+        done once, before workers are forked, in memory they then share. Not `rules`:
+        the prefilter only, without `regex` (see `prefilter._FOUND_BEFORE_REGEX`): the
+        rules are then loaded by the process that first meets a keyword, if one does."""
         keywords = self.detector.keywords
         sample = b"\n".join(keywords) + b"\n"
+        if not rules:
+            self.could_hold_keys([b"x = 1\n", _WARM_RUN])
+            return
+        import regex  # noqa: F401 - imported for the side effect described above
+
         # and content naming no keyword, with a base64 run: the prefilter's search for
         # runs and its decoding (a forked reader warmed here searched its first batch in
         # 15 ms, against 21 cold; 9-10 later)

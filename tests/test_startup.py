@@ -280,9 +280,11 @@ def test_a_clean_tree_two_processes_scan_loads_no_pickle(repo: Repo) -> None:
 
 
 def test_files_of_a_small_tree_loads_no_regex(repo: Repo) -> None:
-    """`regex` (11 ms to load, half of such a run) finds base64 runs fastest, but a small
-    tree's are found by `bytes.find`: most `files` runs, and pre-commit's --all-files on
-    a checkout of a few MB. A big tree loads it before its workers are forked."""
+    """`regex` (11 ms to load, half of such a run) finds base64 runs fastest, but a
+    tree's are found by `bytes.find` until a process has searched 48 MB: most `files`
+    runs, pre-commit's --all-files on a checkout, and the bench's tree of 104 MB (its two
+    processes search 20 MB of text each). The built-in rules need none (`re`), even in
+    a file that names Nexpay; past 48 MB, it is loaded."""
     (repo.path / "src").mkdir()
     for n in range(20):
         body = "".join(
@@ -293,4 +295,10 @@ def test_files_of_a_small_tree_loads_no_regex(repo: Repo) -> None:
     filler = "".join(f"line {n} of ordinary text\n" for n in range(150_000))
     for n in range(3):  # (11 MB: past the size at which a worker is forked)
         (repo.path / "src" / f"part{n}.txt").write_text(filler)
-    assert "regex" in imported_by(repo, "files", "src", "--jobs", "2")
+    assert "regex" not in imported_by(repo, "files", "src", "--jobs", "2")
+    (repo.path / "src" / "client.py").write_text(f"import nexpay\nKEY = '{secret(3)}'\n")
+    assert "regex" not in imported_by(repo, "files", "src", "--jobs", "1", exit_code=1)
+    (repo.path / "src" / "client.py").unlink()
+    for n in range(3, 14):  # (51 MB in all)
+        (repo.path / "src" / f"part{n}.txt").write_text(filler)
+    assert "regex" in imported_by(repo, "files", "src", "--jobs", "1")
