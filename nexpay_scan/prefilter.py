@@ -540,7 +540,7 @@ def _whole_chains(marks: bytes, spans: list[tuple[int, int]], least: int) -> lis
     cut = [n for n in cut if spans[n][1] < size and marks[spans[n][1]] in _BLANK_BYTES]
     if not cut:  # as a rule
         return spans
-    lines = _lines_pattern().match
+    lines = _lines_match()
     whole: list[tuple[int, int]] = []
     taken = 0  # spans[:taken] are in `whole`
     for n in cut:
@@ -688,12 +688,23 @@ def _run_pattern(joined: bool) -> Any:
     return regex.compile(_RUN + b"A*" + _TAIL + (_JOINED if joined else b""))
 
 
+_LINES = rb"(?:" + _LINE + rb"){1,%d}" % _LINES_MOST
+
+
+def _lines_match() -> Any:
+    """`match` of further lines of a wrapped blob, one at least and at most _LINES_MOST
+    of them: by `regex` once it is loaded, else by `re` (see `_run_spans`: the same
+    match, a pattern with no choice but how many lines it takes, greedily)."""
+    if "regex" in sys.modules:
+        return _lines_pattern().match
+    return compiled.pattern(_LINES).match
+
+
 @cache
 def _lines_pattern() -> Any:
-    """Further lines of a wrapped blob, one at least and at most _LINES_MOST of them."""
     import regex
 
-    return regex.compile(rb"(?:" + _LINE + rb"){1,%d}" % _LINES_MOST)
+    return regex.compile(_LINES)
 
 
 def _new_side(chain: bytes) -> bytes:

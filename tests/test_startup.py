@@ -284,13 +284,22 @@ def test_files_of_a_small_tree_loads_no_regex(repo: Repo) -> None:
     tree's are found by `bytes.find` until a process has searched 48 MB: most `files`
     runs, pre-commit's --all-files on a checkout, and the bench's tree of 104 MB (its two
     processes search 20 MB of text each). The built-in rules need none (`re`), even in
-    a file that names Nexpay; past 48 MB, it is loaded."""
+    a file that names Nexpay or a wheel's raw bytes; past 48 MB, it is loaded."""
+    import base64
+    import random
+    import zipfile
+
     (repo.path / "src").mkdir()
     for n in range(20):
         body = "".join(
             f"value_{k} = 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIj'\n" for k in range(200)
         )
         (repo.path / "src" / f"m{n}.py").write_text(body)
+    # wrapped base64 (its lines taken on past a bound), and a wheel over 1 MB (the rules
+    # search its raw bytes)
+    (repo.path / "src" / "cert.pem").write_bytes(base64.encodebytes(bytes(range(256)) * 40))
+    with zipfile.ZipFile(repo.path / "src" / "big.whl", "w") as wheel:
+        wheel.writestr("data.bin", random.Random(3).randbytes(3 << 19))
     assert "regex" not in imported_by(repo, "files", "src")
     filler = "".join(f"line {n} of ordinary text\n" for n in range(150_000))
     for n in range(3):  # (11 MB: past the size at which a worker is forked)
