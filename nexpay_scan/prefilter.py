@@ -26,7 +26,6 @@ what can show nothing new (JSON's `\\n`).
 from __future__ import annotations
 
 import binascii
-import re
 import sys
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
@@ -52,6 +51,7 @@ from nexpay_scan.decoders.utf16 import UTF16_SNIFF, utf16_codec
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import re  # (not loaded to run: 4-5 ms, serial before `files` forks its workers)
     from typing import Any
 
 # base64 characters (both alphabets) and padding to "A", blanks and what JSON parts the
@@ -130,7 +130,7 @@ ESCAPE_TRIGGERS = (b"%", b"\\")
 # what content the decoders open whole starts with: an archive, a gzip stream, UTF-16 text
 # with its byte-order mark (tar is told at byte 257); content that starts as base64 is
 # left to the base64 test, as base64 anywhere else
-_WHOLE_HEAD = re.compile(rb"PK\x03\x04|\x1f\x8b|\xff\xfe|\xfe\xff")
+_WHOLE_HEAD = compiled.pattern(rb"PK\x03\x04|\x1f\x8b|\xff\xfe|\xfe\xff")
 # decodes to NULs, which end any base64 run and spell no word
 _SEPARATOR = b"AAAA"
 # An object this big is judged a window of WINDOW_BYTES at a time (`cleared_in_windows`)
