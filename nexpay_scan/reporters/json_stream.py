@@ -1,5 +1,6 @@
 """`json.dumps(document, indent=2)`, written a piece at a time: a report's long lists of
-findings are turned to text one finding at a time, never held as one document.
+findings are turned to text one finding at a time, never held as one document (by
+`json_text.dumps`, which is `json.dumps(indent=2)` without loading `json`).
 
 A report of 120,000 findings (one 4 MB file of allowed client IDs) took 618 MB as JSON
 and 1.4 GB as SARIF when each was made whole: the findings as dicts, then json's pieces,
@@ -9,8 +10,9 @@ compares them).
 
 from __future__ import annotations
 
-import json
 import os
+
+from nexpay_scan.reporters.json_text import dumps
 
 TYPE_CHECKING = False  # typing is not imported at run time (start-up time)
 if TYPE_CHECKING:
@@ -33,17 +35,17 @@ def dumps_in_pieces(document: Any) -> Iterator[str]:
     # a placeholder no content can hold: a random token (a file name holds no NUL, but a
     # rule's description could)
     nonce = os.urandom(8).hex()
-    skeleton = json.dumps(_placed(document, later, nonce), indent=2) + "\n"
+    skeleton = dumps(_placed(document, later, nonce)) + "\n"
     at = 0
     while later:
         name, found = min(
-            ((name, skeleton.find(json.dumps(name))) for name in later), key=lambda x: x[1]
+            ((name, skeleton.find(dumps(name))) for name in later), key=lambda x: x[1]
         )
         line_start = skeleton.rfind("\n", 0, found) + 1
         indent = len(skeleton[line_start:found]) - len(skeleton[line_start:found].lstrip(" "))
         yield skeleton[at:found]
         yield from _list_in_pieces(later.pop(name), indent)
-        at = found + len(json.dumps(name))
+        at = found + len(dumps(name))
     yield skeleton[at:]
 
 
@@ -67,7 +69,7 @@ def _list_in_pieces(items: Later, indent: int) -> Iterator[str]:
     first = True
     for item in items.items:
         made = item if items.make is None else items.make(item)
-        text = json.dumps(made, indent=2).replace("\n", pad)
+        text = dumps(made).replace("\n", pad)
         yield ("[" if first else ",") + pad + text
         first = False
     yield "[]" if first else "\n" + " " * indent + "]"
