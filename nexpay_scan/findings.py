@@ -8,6 +8,7 @@ from nexpay_scan.records import Record
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from typing import Any
 
 # A finding's kind: a credential (a rule's `kind`: SECRET or CLIENT_ID), or SUPPRESSION,
 # a change that edits what the gate suppresses (the config, the ignore file, the baseline).
@@ -182,3 +183,40 @@ class Finding:
         """Fixes the fingerprint to the file's name as it is now: the name shown may then
         be redacted (`shown_names`) and the fingerprint stays the one ignore files hold."""
         self._fingerprint = self.fingerprint
+
+
+# A finding's fields in built-in types (`plain_finding`), in `Finding.__slots__`' order:
+# how each is made plain, by what it holds
+_SECRETS = frozenset({"secret", "pair", "verified_with"})
+_RECORDS = {"commit": Commit, "suppression": Suppression}
+
+
+def plain_finding(finding: Finding) -> tuple[Any, ...]:
+    """`finding` in built-in types that `marshal` sends whole (a forked worker sends its
+    findings so: `pickle` took 2-3 ms to load in each process, as both end); its secrets
+    whole, as the finding holds them. `finding_from_plain` makes it again."""
+    plain: list[Any] = []
+    for name in Finding.__slots__:
+        value = getattr(finding, name)
+        if name in _SECRETS:
+            value = None if value is None else value.reveal()
+        elif name in _RECORDS:
+            value = None if value is None else tuple(value)
+        elif name == "places":
+            value = [(tuple(commit), path, line) for commit, path, line in value]
+        plain.append(value)
+    return tuple(plain)
+
+
+def finding_from_plain(plain: tuple[Any, ...]) -> Finding:
+    """The finding `plain_finding` made `plain` of."""
+    finding = Finding.__new__(Finding)
+    for name, value in zip(Finding.__slots__, plain, strict=True):
+        if name in _SECRETS:
+            value = None if value is None else Secret(value)
+        elif name in _RECORDS:
+            value = None if value is None else _RECORDS[name](*value)
+        elif name == "places":
+            value = [(Commit(*commit), path, line) for commit, path, line in value]
+        setattr(finding, name, value)
+    return finding

@@ -165,6 +165,59 @@ def test_a_big_tree_scanned_by_two_processes_reports_what_one_does(tmp_path: Pat
     assert failed.code == 2 and "cannot read" in failed.err
 
 
+def test_a_finding_a_worker_sends_is_the_finding_it_found() -> None:
+    """A worker sends its findings in built-in types through `marshal`: every field comes
+    back as it was (a new field left out fails here), names that are not UTF-8 too."""
+    import marshal
+
+    from nexpay_scan.findings import (
+        Commit,
+        Finding,
+        Secret,
+        Suppression,
+        finding_from_plain,
+        plain_finding,
+    )
+
+    commit = Commit("ab" * 20, "A \udcff", "a@x", "2024-01-01")
+    values: dict[str, object] = {
+        "_fingerprint": "f" * 32,
+        "account": {"owner": "acme"},
+        "at_head": True,
+        "column": 7,
+        "commit": commit,
+        "description": "a key",
+        "file": "src/\udcffname.env",
+        "kind": "secret",
+        "left_at": "v1.0",
+        "line": 3,
+        "notes": ["decoded from base64"],
+        "occurrences": 2,
+        "pair": Secret(client_id(1)),
+        "places": [(commit, "a.env", 3), (Commit("cd" * 20, "B", "b@x", "d"), "b.env", 9)],
+        "present_at": ["main", "v1.0"],
+        "rule_id": "nexpay-secret",
+        "secret": Secret(secret(1)),
+        "severity": "critical",
+        "status": "live",
+        "status_reason": "the API said 200",
+        "suppression": Suppression("inSource", "a test key"),
+        "unreachable": True,
+        "verified_with": Secret(client_id(2)),
+    }
+    assert set(values) == set(Finding.__slots__)
+    finding = Finding.__new__(Finding)
+    for name, value in values.items():
+        setattr(finding, name, value)
+    back = finding_from_plain(marshal.loads(marshal.dumps(plain_finding(finding))))
+    assert {name: getattr(back, name) for name in Finding.__slots__} == values
+    bare = Finding("r", "d", "secret", "high", "a.env", 1, 1, Secret(secret(3)))
+    again = finding_from_plain(marshal.loads(marshal.dumps(plain_finding(bare))))
+    assert [getattr(again, n) for n in Finding.__slots__] == [
+        getattr(bare, n) for n in Finding.__slots__
+    ]
+
+
 def test_units_of_unequal_cost_taken_by_two_processes_report_what_one_does(
     tmp_path: Path,
 ) -> None:

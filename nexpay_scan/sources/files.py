@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from stat import S_ISREG
 
 from nexpay_scan.errors import FatalError
-from nexpay_scan.findings import Finding
+from nexpay_scan.findings import Finding, finding_from_plain, plain_finding
 from nexpay_scan.records import Record
 from nexpay_scan.scan import SEPARATOR, Scanner
 from nexpay_scan.signals import signals
@@ -604,29 +604,23 @@ def _fork_worker(
 def _share_of(receiver: Channel) -> _Share:
     """What a worker sent (see `_sent`), or why it sent nothing."""
     try:
-        counts, pickled, timeouts, error = receiver.recv()
+        counts, plain, timeouts, error = receiver.recv()
     except EOFError:
         return _Share({}, {}, "a scan worker ended without a result")
-    found: dict[int, list[Finding]] = {}
-    if pickled:  # (`pickle` is loaded only for findings: 2 ms here)
-        import pickle
-
-        found = pickle.loads(pickled)  # noqa: S301 - from a child we forked
+    found = {n: [finding_from_plain(f) for f in findings] for n, findings in plain.items()}
     units = {n: (found.get(n, []), Stats.from_plain(plain)) for n, plain in counts.items()}
     return _Share(units, timeouts, error)
 
 
 def _sent(share: _Share) -> tuple[object, ...]:
-    """`share` as a worker sends it: the counts in built-in types, and the findings
-    pickled (they are objects), if it has any."""
-    found = {n: findings for n, (findings, _) in share.units.items() if findings}
-    pickled = b""
-    if found:
-        import pickle
-
-        pickled = pickle.dumps(found)
+    """`share` as a worker sends it: the counts and the findings in built-in types."""
+    found = {
+        n: [plain_finding(f) for f in findings]
+        for n, (findings, _) in share.units.items()
+        if findings
+    }
     counts = {n: stats.as_plain() for n, (_, stats) in share.units.items()}
-    return counts, pickled, share.timeouts, share.error
+    return counts, found, share.timeouts, share.error
 
 
 def _work(
