@@ -76,7 +76,8 @@ def _scalar(value: Any) -> str:
 
 
 def _float(value: float) -> str:
-    if value != value:
+    """A float as `json` writes it (allow_nan: NaN and the infinities by name)."""
+    if value != value:  # (NaN: the one value not equal to itself)
         return "NaN"
     if value == float("inf"):
         return "Infinity"
