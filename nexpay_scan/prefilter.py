@@ -213,6 +213,8 @@ class Prefilter:
         the `blank` ranges of it (in order, apart: the binary objects of a block, whose
         runs the decoders never decode)."""
         starts, chains = _chains(data, patch, blank)
+        if not chains:  # (most files: nothing more to make)
+            return []
         # each distinct chain once: the versions of a file in one block share most of
         # them (ipython's history: 330,000 chains, the same few separator lines over
         # and over); none is held while their bodies are decoded (a 47 MB notebook took
