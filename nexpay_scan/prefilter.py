@@ -37,7 +37,7 @@ import pybase64
 from nexpay_scan import bytepasses, compiled
 from nexpay_scan.bytepasses import occurrences
 from nexpay_scan.decoders import escaped_views, hints_for
-from nexpay_scan.decoders.archives import ends_as_zip
+from nexpay_scan.decoders.archives import END_MAGIC, ends_as_zip
 from nexpay_scan.decoders.base64 import MIN_BASE64
 from nexpay_scan.decoders.escapes import RUN_REACH, escapes_near_hints
 from nexpay_scan.decoders.model import (
@@ -904,10 +904,22 @@ def _zips_behind(
     block: bytes | memoryview, starts: Sequence[int], sizes: Sequence[int]
 ) -> list[int]:
     """The indexes of the objects that end as a zip with something before it does (the
-    decoders open them whole: `archives.ends_as_zip`)."""
-    pairs = enumerate(zip(starts, sizes, strict=True))
+    decoders open them whole: `archives.ends_as_zip`). Only an object that holds an end
+    record's magic can, and most blocks hold none: found in one pass over the block, not
+    looked for in each object's last 64 KiB (7 ms of the 40 that the bench tree's 39 MB
+    of text took)."""
     rfind = partial(bytepasses.rfind, block)
-    return [number for number, (at, size) in pairs if ends_as_zip(block, at, size, rfind)]
+    found: list[int] = []
+    at = bytepasses.find(block, END_MAGIC)
+    while at >= 0:
+        number = max(bisect_right(starts, at) - 1, 0)
+        start, end = starts[number], starts[number] + sizes[number]
+        if start <= at < end:
+            if ends_as_zip(block, start, sizes[number], rfind):
+                found.append(number)
+            at = end - 1  # (the next object's, if any)
+        at = bytepasses.find(block, END_MAGIC, at + 1)
+    return found
 
 
 def _is_utf16(block: bytes | memoryview, at: int, size: int) -> bool:

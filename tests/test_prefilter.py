@@ -600,3 +600,44 @@ def test_big_content_is_matched_in_pieces_as_regex_matches_it(
     content = bytes(data[: 3 << 20])
     expected = any(p.search(content) for p in detector.prefilters)
     assert _in_pieces(content, detector.anchors) == expected
+
+
+@PROPERTY
+@given(
+    pieces=st.lists(
+        st.lists(
+            st.one_of(
+                st.binary(max_size=40),
+                st.sampled_from([b"PK\x05\x06", b"PK\x05\x06" + b"\0" * 18, b"\0\0"]),
+                st.integers(0, 70).map(lambda n: b"PK\x05\x06" + bytes(16) + bytes([n, 0])),
+            ),
+            max_size=6,
+        ),
+        max_size=6,
+    ),
+    comment=st.integers(0, 70),
+)
+def test_objects_that_end_as_a_zip_are_found_in_one_pass(
+    pieces: list[list[bytes]], comment: int
+) -> None:
+    """The objects of a block that end as a zip with something before it (the decoders
+    open them whole) are found by looking for an end record's magic once in the block: the
+    same objects as asking each one, end records with and without a comment, in an object,
+    across its end, and between objects."""
+    from nexpay_scan import bytepasses
+    from nexpay_scan.decoders.archives import ends_as_zip
+    from nexpay_scan.prefilter import _zips_behind
+    from nexpay_scan.scan import _joined
+
+    contents = [b"".join(parts) for parts in pieces]
+    # and one that does end as a zip with a comment, after a prefix
+    contents.append(
+        b"#!prefix\n" + b"PK\x05\x06" + bytes(16) + bytes([comment, 0]) + bytes(comment)
+    )
+    block, starts = _joined(contents)
+    sizes = [len(c) for c in contents]
+    rfind = functools.partial(bytepasses.rfind, block)
+    pairs = enumerate(zip(starts, sizes, strict=True))
+    each = [n for n, (at, size) in pairs if ends_as_zip(block, at, size, rfind)]
+    assert _zips_behind(block, starts, sizes) == each
+    assert len(contents) - 1 in each

@@ -53,7 +53,7 @@ _STEP_OUT = 256 * 1024  # bytes inflated at a time
 _ON_PAST = {"ignore_zeros": True}
 _ZIP_MAGIC = b"PK\x03\x04"
 _STORED, _DEFLATED = 0, 8  # the zip methods read (in bounded steps)
-_END_MAGIC = b"PK\x05\x06"  # a zip's end of central directory record
+END_MAGIC = b"PK\x05\x06"  # a zip's end of central directory record
 _END_RECORD_SIZE = 22  # with no comment
 _MOST_COMMENT = 0xFFFF  # a zip comment's length field
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -103,9 +103,9 @@ def ends_as_zip(
     if size < _END_RECORD_SIZE:
         return False
     last = data[end - _END_RECORD_SIZE : end - _END_RECORD_SIZE + 4]
-    if last == _END_MAGIC and data[end - 2 : end] == b"\0\0":  # (no comment: as a rule)
+    if last == END_MAGIC and data[end - 2 : end] == b"\0\0":  # (no comment: as a rule)
         return True
-    record = rfind(_END_MAGIC, max(at, end - _END_RECORD_SIZE - _MOST_COMMENT), end - 18)
+    record = rfind(END_MAGIC, max(at, end - _END_RECORD_SIZE - _MOST_COMMENT), end - 18)
     if record < 0:
         return False
     comment = int.from_bytes(data[record + 20 : record + 22], "little")
