@@ -820,42 +820,58 @@ def _suspect_block(
     del lowered  # a batch's worth of memory
     if len(hit) == len(starts):  # (a file that names Nexpay: no chain can add to it)
         return hit
-    binary = _binary_objects(block, starts, sizes)
+    binary = _Binary(block, starts, sizes)
     # (a small one is searched with its neighbours: a piece searched apart costs more)
-    blank = [(starts[n], starts[n] + sizes[n]) for n in binary if sizes[n] >= _BLANK_LEAST]
+    blank = [
+        (starts[n], starts[n] + size)
+        for n, size in enumerate(sizes)
+        if size >= _BLANK_LEAST and binary(n)
+    ]
     for offset in prefilter.hiding_offsets(block, blank=blank):
         number = max(bisect_right(starts, offset) - 1, 0)
-        if number not in binary:
+        if number not in hit and not binary(number):
             hit.add(number)
     for number, (at, size) in enumerate(zip(starts, sizes, strict=True)):
         if number not in hit and _is_utf16(block, at, size):
             hit.add(number)
-    for number in sorted(hinted - hit - binary):
+    for number in sorted(hinted - hit):
         start = starts[number]
+        if binary(number):
+            continue
         if prefilter.escapes_show_keyword(bytes(block[start : start + sizes[number]])):
             hit.add(number)
     return hit
 
 
-def _binary_objects(
-    block: bytes | memoryview, starts: Sequence[int], sizes: Sequence[int]
-) -> set[int]:
-    """The indexes of the objects that are binary as the decoders tell it (a NUL in
-    their first BINARY_SNIFF bytes): the decoders decode no token of such content (no
-    base64, no escape), only what they open whole (an archive, a gzip stream, UTF-16
-    text), so neither its runs nor its escapes are searched. 65 MB of the bench tree's
-    104 are binary (a static library, shared objects)."""
-    find = partial(bytepasses.find, block, b"\0")
-    return {
-        number
-        for number, (at, size) in enumerate(zip(starts, sizes, strict=True))
-        if find(at, at + min(size, BINARY_SNIFF)) >= 0
-    }
+class _Binary:
+    """Whether the n-th object of a block is binary as the decoders tell it (a NUL in its
+    first BINARY_SNIFF bytes): the decoders decode no token of such content (no base64,
+    no escape), only what they open whole (an archive, a gzip stream, UTF-16 text), so
+    neither its runs nor its escapes are searched. 65 MB of the bench tree's 104 are
+    binary (a static library, shared objects). Asked only of a big object and of one with
+    a hit, once each: not of each of a history's thousands of small blobs."""
+
+    __slots__ = ("_find", "_known", "_sizes", "_starts")
+
+    def __init__(
+        self, block: bytes | memoryview, starts: Sequence[int], sizes: Sequence[int]
+    ) -> None:
+        self._find = partial(bytepasses.find, block, b"\0")
+        self._starts, self._sizes = starts, sizes
+        self._known: dict[int, bool] = {}
+
+    def __call__(self, number: int) -> bool:
+        known = self._known.get(number)
+        if known is None:
+            at = self._starts[number]
+            end = at + min(self._sizes[number], BINARY_SNIFF)
+            known = self._known[number] = self._find(at, end) >= 0
+        return known
 
 
 def is_binary_start(head: bytes | memoryview) -> bool:
     """Whether content starting with `head` (its first BINARY_SNIFF bytes at least,
-    or all of it) is binary as the decoders tell it (see `_binary_objects`)."""
+    or all of it) is binary as the decoders tell it (see `_Binary`)."""
     return bytepasses.find(head, b"\0", 0, min(len(head), BINARY_SNIFF)) >= 0
 
 
@@ -887,7 +903,7 @@ def window_suspect(
     - an escape near a hint makes a window suspect: whether it shows anything once
       decoded is told of the whole file (the caller's fallback);
     - in a `binary` file (`is_binary_start` of its first window) only keywords are
-      looked for: the decoders decode no token of it (see `_binary_objects`).
+      looked for: the decoders decode no token of it (see `_Binary`).
     True may be a false alarm: the caller then reads the file whole and asks again."""
     size = len(window)
     if first and (next(_whole_at(window, [0]), None) is not None or _is_utf16(window, 0, size)):
