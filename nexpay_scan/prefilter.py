@@ -37,7 +37,7 @@ import pybase64
 from nexpay_scan import bytepasses, compiled
 from nexpay_scan.bytepasses import occurrences
 from nexpay_scan.decoders import escaped_views, hints_for
-from nexpay_scan.decoders.archives import END_MAGIC, ends_as_zip
+from nexpay_scan.decoders.archives import END_MAGIC, ZIP_REACH, ends_as_zip
 from nexpay_scan.decoders.base64 import MIN_BASE64
 from nexpay_scan.decoders.escapes import RUN_REACH, escapes_near_hints
 from nexpay_scan.decoders.model import (
@@ -140,8 +140,8 @@ WINDOW_BYTES = 1 << 20
 # smaller one is searched with the objects around it (each piece searched apart costs a
 # few calls), and what is found in it passed over
 _BLANK_LEAST = 16 << 10
-# the end of a big file `zip_behind` is asked of: a zip's end record and its longest comment
-ZIP_BEHIND_TAIL = 22 + 0xFFFF
+# the end of a big file `zip_behind` is asked of: where zipfile looks for an end record
+ZIP_BEHIND_TAIL = ZIP_REACH
 _PADDING = (b"", b"AAA", b"AA", b"A")  # a body of each length modulo 4 to whole groups
 _PADDING_SIZE = tuple(map(len, _PADDING))
 _DEPTH = 2  # as `decoders.decoded_views`: base64 of base64, no deeper

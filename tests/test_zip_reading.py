@@ -280,6 +280,28 @@ def test_a_key_in_a_zipapp_is_found_in_every_mode(
     assert found == expected
 
 
+@pytest.mark.parametrize("padding", [0, 5 * 1024 * 1024], ids=["small", "5 MB"])
+def test_a_zipapp_with_bytes_after_it_is_read_as_zipfile_reads_it(
+    cli: CliRun, repo: Repo, padding: int
+) -> None:
+    """Bytes after the end record that no comment counts (appended by a build step, or by
+    hand): zipfile and `unzip` read the archive all the same, within 64 KiB of its end, and
+    so does the scan, in every mode. Taken for a zip only when the end record came last,
+    it hid its members from every mode."""
+    data = zipapp(SETTINGS, padding) + b"\0bytes after the archive, in no comment\n" * 1500
+    assert len(data) - data.rfind(b"PK\x05\x06") < 22 + (1 << 16)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.read("app/settings.py") == SETTINGS
+    repo.write("tool.pyz", data)
+    repo.stage()
+    expected = {("tool.pyz", secret(11), ("decoded from zip:app/settings.py",))}
+    args = ["--format", "json", "--no-redact"]
+    assert findings_of(cli("staged", "--repo", str(repo.path), *args)) == expected
+    repo.commit()
+    assert findings_of(cli("files", str(repo.path), *args)) == expected
+    assert findings_of(cli("history", "--repo", str(repo.path), *args)) == expected
+
+
 def test_a_gzip_stream_with_an_end_record_after_it_is_still_inflated(
     cli: CliRun, tmp_path: Path
 ) -> None:

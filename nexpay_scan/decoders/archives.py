@@ -55,7 +55,9 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _STORED, _DEFLATED = 0, 8  # the zip methods read (in bounded steps)
 END_MAGIC = b"PK\x05\x06"  # a zip's end of central directory record
 _END_RECORD_SIZE = 22  # with no comment
-_MOST_COMMENT = 0xFFFF  # a zip comment's length field
+# the end of an archive searched for its end record, as zipfile searches it: the record
+# and 64 KiB before it (a comment's length field holds at most 0xFFFF)
+ZIP_REACH = _END_RECORD_SIZE + (1 << 16)
 _GZIP_MAGIC = b"\x1f\x8b"
 _UNBOUNDED = 1 << 62  # the size of a gzip stream: known only once it is inflated
 # zip compression methods zipfile cannot read in bounded steps, or at all
@@ -91,25 +93,34 @@ def is_zip_behind(data: bytes) -> bool:
 def ends_as_zip(
     data: bytes | memoryview, at: int, size: int, rfind: Callable[[bytes, int, int], int]
 ) -> bool:
-    """True when the `size` bytes at `at` end as a zip does: an end record, then its
-    comment if it has one (up to 64 KiB, found as zipfile finds it: the last end record
-    in reach, by `rfind`, a search of `data` from the end as `bytes.rfind` does). A zip
-    with something before it (a Python zipapp behind its `#!` line, a self-extracting
-    archive, a Spring Boot jar behind its launch script) starts with that, not with a
-    member. Its members are read as any zip's, past the prefix. Asked after every other
-    whole decoder: content that starts as one is that (a gzip stream with an end record
-    put after it is still inflated, not taken for an empty zip)."""
+    """True when the `size` bytes at `at` end as a zip does, for zipfile and `unzip`: an
+    end record in their last ZIP_REACH bytes (`end_record_at`). A zip with something
+    before it (a Python zipapp behind its `#!` line, a self-extracting archive, a Spring
+    Boot jar behind its launch script) starts with that, not with a member, and may have
+    bytes after it too (a comment, or bytes no comment counts: zipfile and `unzip` read
+    it all the same). Its members are read as any zip's, past the prefix. Asked after
+    every other whole decoder: content that starts as one is that (a gzip stream with an
+    end record put after it is still inflated, not taken for an empty zip)."""
+    return end_record_at(data, at, size, rfind) is not None
+
+
+def end_record_at(
+    data: bytes | memoryview, at: int, size: int, rfind: Callable[[bytes, int, int], int]
+) -> int | None:
+    """Where the end record of the zip that the `size` bytes at `at` end as starts, found
+    as zipfile finds it: the last 22 bytes when they are one with no comment, else the last
+    signature in the last ZIP_REACH bytes (`rfind`: a search of `data` from the end, as
+    `bytes.rfind` does), when its record fits before the end; None when there is none."""
     end = at + size
     if size < _END_RECORD_SIZE:
-        return False
-    last = data[end - _END_RECORD_SIZE : end - _END_RECORD_SIZE + 4]
-    if last == END_MAGIC and data[end - 2 : end] == b"\0\0":  # (no comment: as a rule)
-        return True
-    record = rfind(END_MAGIC, max(at, end - _END_RECORD_SIZE - _MOST_COMMENT), end - 18)
-    if record < 0:
-        return False
-    comment = int.from_bytes(data[record + 20 : record + 22], "little")
-    return record + _END_RECORD_SIZE + comment == end
+        return None
+    last = end - _END_RECORD_SIZE
+    if data[last : last + 4] == END_MAGIC and data[end - 2 : end] == b"\0\0":  # (as a rule)
+        return last
+    record = rfind(END_MAGIC, max(at, end - ZIP_REACH), end)
+    if record < 0 or record > last:
+        return None
+    return record
 
 
 def is_gzip(data: bytes) -> bool:

@@ -31,8 +31,6 @@ if TYPE_CHECKING:
 
     _S = TypeVar("_S")
 
-_END = b"PK\x05\x06"  # the end of central directory record
-_END_SIZE = 22
 _ZIP64_LOCATOR = b"PK\x06\x07"  # just before the end record of a zip64 archive
 _ZIP64_LOCATOR_SIZE = 20
 _ZIP64_END = b"PK\x06\x06"  # the zip64 end record, just before the locator
@@ -41,7 +39,6 @@ _CENTRAL = b"PK\x01\x02"
 _CENTRAL_SIZE = 46
 _LOCAL = b"PK\x03\x04"
 _LOCAL_SIZE = 30
-_MAX_COMMENT = 1 << 16
 _MAX_EXTRACT_VERSION = 63  # (zipfile refuses the whole archive past it)
 _UTF8_NAME = 1 << 11
 _PATCHED, _STRONG_ENCRYPTION = 1 << 5, 1 << 6  # (zipfile will not open such members)
@@ -147,15 +144,11 @@ def _zip64_end(data: bytes, locator: int) -> tuple[int, int, int, int] | None:
 
 
 def _end_record(data: bytes) -> int | None:
-    """Where the end of central directory record starts, found as zipfile finds it: the
-    last 22 bytes with no comment, else the last signature in the last 64 KiB."""
-    end = len(data) - _END_SIZE
-    if end >= 0 and data.startswith(_END, end) and data.endswith(b"\0\0"):
-        return end
-    start = data.rfind(_END, max(end - _MAX_COMMENT, 0))
-    if start < 0 or start + _END_SIZE > len(data):
-        return None
-    return start
+    """Where the end of central directory record starts, found as zipfile finds it (see
+    `archives.end_record_at`)."""
+    from nexpay_scan.decoders.archives import end_record_at
+
+    return end_record_at(data, 0, len(data), data.rfind)
 
 
 def _central_entry(data: bytes, at: int, stop: int, before: int) -> tuple[Entry | None, int]:
