@@ -608,7 +608,7 @@ def _share_of(receiver: Channel) -> _Share:
     except EOFError:
         return _Share({}, {}, "a scan worker ended without a result")
     found = {n: [finding_from_plain(f) for f in findings] for n, findings in plain.items()}
-    units = {n: (found.get(n, []), Stats.from_plain(plain)) for n, plain in counts.items()}
+    units = {n: (found.get(n, []), Stats.from_plain(count)) for n, count in counts.items()}
     return _Share(units, timeouts, error)
 
 
