@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 
 from nexpay_scan.compiled import is_pattern
-from nexpay_scan.decoders.model import lowered
+from nexpay_scan.decoders.model import byte_passes, lowered
 from nexpay_scan.records import Record
 from nexpay_scan.rules import Rule
 
@@ -139,9 +139,10 @@ class Detector:
         rules = self.binary_rules if binary else self.rules
         self._searched += len(data)
         by_lines = self._searched >= WINDOWED_LEAST
+        named = _Named(low)
         streams: list[Iterator[Candidate]] = []
         for rule in rules:
-            if rule.id in self.stopped or not any(k in low for k in rule.keywords):
+            if rule.id in self.stopped or not any(map(named, rule.keywords)):
                 continue
             if rule.trusted:  # (no time limit: searched as the candidates are asked for)
                 shape = self._shape(rule) if by_lines else None
@@ -166,6 +167,29 @@ class Detector:
 
             self._shapes[rule.id] = shape_of(rule.pattern)
         return self._shapes[rule.id]
+
+
+class _Named:
+    """Whether a keyword occurs in some lowercase content: each keyword searched once,
+    whichever rules share it; by `bytepasses` where it is loaded (the rules of a tree
+    naming Nexpay search its every file for `nxp_sk_` and `nxp_cid_` to the end: 39 ms
+    of 33 MB by `bytes.find`)."""
+
+    __slots__ = ("_known", "_low", "_passes")
+
+    def __init__(self, low: bytes) -> None:
+        self._low, self._passes = low, byte_passes()
+        self._known: dict[bytes, bool] = {}
+
+    def __call__(self, keyword: bytes) -> bool:
+        known = self._known.get(keyword)
+        if known is None:
+            if self._passes is None:
+                known = keyword in self._low
+            else:
+                known = self._passes.find(self._low, keyword) >= 0
+            self._known[keyword] = known
+        return known
 
 
 def _minimal_keywords(keywords: set[bytes]) -> tuple[bytes, ...]:

@@ -210,8 +210,8 @@ class Prefilter:
         blank: Sequence[tuple[int, int]] = (),
     ) -> list[int]:
         """Where in `data` the runs that `base64_hides_word` answers for start; none in
-        the `blank` ranges of it (in order, apart: the binary objects of a block, whose
-        runs the decoders never decode)."""
+        the `blank` ranges of it (in order, apart: the objects of a block already
+        suspect, and the binary ones, whose runs the decoders never decode)."""
         starts, chains = _chains(data, patch, blank)
         if not chains:  # (most files: nothing more to make)
             return []
@@ -821,11 +821,12 @@ def _suspect_block(
     if len(hit) == len(starts):  # (a file that names Nexpay: no chain can add to it)
         return hit
     binary = _Binary(block, starts, sizes)
-    # (a small one is searched with its neighbours: a piece searched apart costs more)
+    # no chain is looked for in what is already suspect, nor in binary content; a small
+    # one is searched with its neighbours (a piece searched apart costs more)
     blank = [
         (starts[n], starts[n] + size)
         for n, size in enumerate(sizes)
-        if size >= _BLANK_LEAST and binary(n)
+        if size >= _BLANK_LEAST and (n in hit or binary(n))
     ]
     for offset in prefilter.hiding_offsets(block, blank=blank):
         number = max(bisect_right(starts, offset) - 1, 0)

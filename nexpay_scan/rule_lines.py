@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 # a run shorter than this occurs on most lines of ordinary text: no window is worth it
 _LEAST_RUN = 16
+# a run this long of at most this many characters (hex digits) is rare in text and quick
+# to find: such a run wins over a longer one of more characters
+_SPARSE_LEAST, _SPARSE_MOST = 32, 32
 # a set of more characters than this is no help in finding lines (`.`, `[^"]`)
 _MOST_CHARS = 100
 _NEWLINE = 10
@@ -230,25 +233,43 @@ def _category(name: Any, c: Any) -> frozenset[int]:
 
 
 def _best_run(tokens: list[tuple[Any, ...]]) -> tuple[frozenset[int], int] | None:
-    """The longest run every match holds (fewest characters on a tie), or None when none is
-    _LEAST_RUN long. The items of a stretch with nothing unknown between them follow each
-    other in every match: it holds their least lengths in a row, each byte from one of
-    their sets. Items that may be empty are left off a stretch's ends (they add characters
-    to the set and nothing to the length)."""
+    """The run every match holds that is quickest to find, or None when none is _LEAST_RUN
+    long. The items of a stretch with nothing unknown between them follow each other in
+    every match: it holds the least lengths of any of its items in a row, each byte from
+    one of their sets. Of those runs, the one of fewest characters (_SPARSE_MOST at most)
+    that is _SPARSE_LEAST long, else the longest (fewest characters on a tie). A run of
+    few characters is found quickest: a search for 80 of `[0-9A-Za-z_:-]` (the ApiKey
+    header's whole pair) stops at every identifier; for its client ID's 36 of `[0-9a-f-]`
+    it hardly stops (33 MB of source naming Nexpay: 32 ms against 10)."""
     runs: list[tuple[frozenset[int], int]] = []
     stretch: list[tuple[frozenset[int], int]] = []
     for token in [*tokens, _BREAK]:
         if token[0] == "item" and len(token[1]) <= _MOST_CHARS:
             stretch.append((token[1], token[2]))
             continue
-        while stretch and stretch[-1][1] == 0:
-            stretch.pop()
-        while stretch and stretch[0][1] == 0:
-            stretch.pop(0)
-        if stretch:
-            runs.append((frozenset().union(*(c for c, _ in stretch)), sum(n for _, n in stretch)))
+        runs += _runs_within(stretch)
         stretch = []
     long_enough = [run for run in runs if run[1] >= _LEAST_RUN]
     if not long_enough:
         return None
+    sparse = [r for r in long_enough if r[1] >= _SPARSE_LEAST and len(r[0]) <= _SPARSE_MOST]
+    if sparse:
+        return min(sparse, key=lambda run: (len(run[0]), -run[1]))
     return max(long_enough, key=lambda run: (run[1], -len(run[0])))
+
+
+def _runs_within(stretch: list[tuple[frozenset[int], int]]) -> list[tuple[frozenset[int], int]]:
+    """The run that each piece of a stretch (items one after the other) holds: their sets
+    joined, their least lengths summed. Pieces that start or end with an item that may be
+    empty are left out (it adds characters to the set and nothing to the length)."""
+    found: list[tuple[frozenset[int], int]] = []
+    for first in range(len(stretch)):
+        if stretch[first][1] == 0:
+            continue
+        chars: frozenset[int] = frozenset()
+        least = 0
+        for chars_of, least_of in stretch[first:]:
+            chars, least = chars | chars_of, least + least_of
+            if least_of:
+                found.append((chars, least))
+    return found

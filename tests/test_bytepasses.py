@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -9,12 +10,15 @@ from bisect import bisect_right
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nexpay_scan import bytepasses
+from nexpay_scan.config import Settings, builtin_rules
 from nexpay_scan.decoders.model import CONTEXT_BYTES
+from nexpay_scan.detector import WINDOWED_LEAST
 from nexpay_scan.prefilter import ESCAPE_TRIGGERS, Places, Prefilter, word_hits
+from nexpay_scan.scan import Scanner
 from testing.cli import Result
 from testing.git_repo import Repo
 from testing.keys import secret
@@ -214,3 +218,49 @@ def test_an_escape_just_within_or_past_a_hints_reach(content: bytes, near: bool 
     got = word_hits(prefilter, lowered, [2], [len(content)])
     assert got == _word_hits_one_hint_at_a_time(prefilter, lowered, [2], [len(content)])
     assert got == (({0}, set()) if near is None else (set(), {0} if near else set()))
+
+
+# text in which the decoders and the rules find something: hint words in any case, a key,
+# a legacy pair, base64 and escapes of them
+_SAMPLE_PARTS = st.sampled_from(
+    [
+        b"NEXPAY_SECRET=",
+        b"nxp",
+        b"NxP_",
+        b"nexpay:\n  secret: ",
+        secret(3).encode(),
+        b"Authorization: ApiKey 66836886-a260-4d0b-bb45-145c1a81682c:",
+        b"wDn-8yY2ICAtMcSwsqj02xY_94N64EHz9I4ansLhq6c",
+        base64.b64encode(f"NEXPAY_SECRET={secret(4)}\n".encode()),
+        f"nexpay %{secret(5).encode().hex()[:2]}{secret(5)[1:]}".encode(),
+        b"\\u006e" + secret(6).encode()[1:],
+        b"\n",
+        b" ",
+        b"A" * 50,
+    ]
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_SAMPLE_PARTS, max_size=12).map(b"".join))
+def test_the_decoders_and_rules_answer_alike_with_the_passes_or_without(
+    data: bytes,
+) -> None:
+    # the hook's path keeps to `bytes`' methods; a tree's or a history's scan loads the
+    # passes, and the decoders and the detector then use them (`byte_passes`)
+    scanner = Scanner(Settings(rules=tuple(builtin_rules())))
+    with_passes = _seen(scanner, data)
+    passes = sys.modules.pop("nexpay_scan.bytepasses")
+    try:
+        without = _seen(Scanner(Settings(rules=tuple(builtin_rules()))), data)
+    finally:
+        sys.modules["nexpay_scan.bytepasses"] = passes
+    assert with_passes == without
+
+
+def _seen(scanner: Scanner, data: bytes) -> list[tuple[object, ...]]:
+    scanner.detector._searched = WINDOWED_LEAST  # (by lines, as a tree's scan goes)
+    return [
+        (s.candidate.rule.id, s.candidate.value, s.line, s.column, s.note)
+        for s in scanner.sightings(data)
+    ]

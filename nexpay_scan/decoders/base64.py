@@ -9,6 +9,7 @@ from nexpay_scan.decoders.model import (
     Decoder,
     Hints,
     Token,
+    byte_passes,
     compiled,
     is_text,
 )
@@ -44,7 +45,9 @@ _WHITESPACE = b" \t\n\r\x0b\x0c"  # what bytes.split() splits on
 def base64_tokens(data: bytes, start: int, end: int, hints: Hints) -> Iterator[Token]:
     """The base64 tokens in data[start:end] that decode to something worth scanning,
     lazily; base64 needs no hint nearby (a committed `base64 .env` names nothing)."""
-    marks = data[start:end].translate(_B64_MARKS)
+    passes = byte_passes()
+    piece = data[start:end]
+    marks = piece.translate(_B64_MARKS) if passes is None else passes.translated(piece, _B64_MARKS)
     find, lines = marks.find, compiled(_B64_LINES).match  # (once: a notebook has thousands)
     # one-line runs already found to decode to nothing: a file of separator lines
     # (`# ------...`) or of one run over and over decodes each once
