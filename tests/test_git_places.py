@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from nexpay_scan.sources.messages import TAGS_READ_BESIDE
 from testing.cli import CliRun, Result, with_stdin
 from testing.git_repo import Repo, git
 from testing.keys import secret
@@ -72,6 +73,37 @@ def tagged(repo: Repo) -> Repo:
     repo.commit("start")
     repo.git("tag", "-a", "v1.2", "-m", f"release\n\nsmoke test with {secret(701)}\n")
     return repo
+
+
+def test_a_range_with_more_tags_than_are_read_beside_scans_them_all(
+    cli: CliRun, repo: Repo
+) -> None:
+    """A range's tags are read beside its scan when few (`messages.TAGS_READ_BESIDE`),
+    else one by one after it: the same findings either way, in the tags' order."""
+    repo.write("a.txt", "old\n")
+    repo.commit("old")
+    repo.write("a.txt", "new\n")
+    head = repo.commit("new")
+    count = TAGS_READ_BESIDE + 20
+    keyed = {7: secret(705), count - 3: secret(706)}
+    stream = "".join(
+        f"tag t{n:04d}\nfrom {head}\ntagger Ada Author <ada@example.com> 1700000000 +0000\n"
+        + _data(f"release {n}" + (f" {keyed[n]}" if n in keyed else "") + "\n")
+        for n in range(count)
+    )
+    git(repo.path, "fast-import", "--quiet", input=stream)
+    for engine in ENGINES:
+        found = _findings(
+            cli("history", "--repo", str(repo.path), "--engine", engine, *FLAGS, "HEAD~1..HEAD")
+        )
+        assert [(f["file"], f["match"]) for f in found] == [
+            ("(tag message t0007)", secret(705)),
+            (f"(tag message t{count - 3:04d})", secret(706)),
+        ]
+
+
+def _data(text: str) -> str:
+    return f"data {len(text.encode())}\n{text}"
 
 
 @pytest.mark.parametrize("engine", ENGINES)

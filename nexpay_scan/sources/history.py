@@ -199,13 +199,14 @@ class HistoryScan:
         """Scans the messages `read_messages` found suspect and, unless `tags_of_range` is
         off, the messages of the annotated tags pointing at the commits it listed (as it
         listed them, or listed now)."""
-        listed, suspects, tags = read
+        listed, suspects, tags, tags_read = read
         for record in suspects:
             dated, message = parse_commit(record)
             self._scan_text(message, MESSAGE_PLACE, dated)
         if self.tags_of_range:
             if tags is None:
                 tags = tags_pointing_at(self.repo, listed, rev_args)
+            self._scan_tags_read(tags_read)  # (read beside the scan: the first of `tags`)
             # (annotated, as listed: their types are not asked of git again)
             self._scan_tags_read(read_tags(self.repo, self._not_done(tags)))
 
