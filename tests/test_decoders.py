@@ -670,6 +670,25 @@ def test_a_base64_line_under_the_last_of_thousands_of_rulers_is_decoded() -> Non
     assert values(decoded_hits(data)) == {secret(6)}
 
 
+@pytest.mark.parametrize("dashes", [8, 9, 43, 80])
+def test_base64_glued_to_a_ruler_is_decoded(dashes: int) -> None:
+    """A ruler of dashes is base64 too (URL-safe `-`): glued to a token, before or after
+    it, it made one run that is never text decoded whole. The token is decoded apart."""
+    token = b64(f"NEXPAY_SECRET={secret(7)}\n")
+    ruler = "-" * dashes
+    for line in (f"blob: {token}{ruler}\n", f"# {ruler}{token}\n", f"{ruler}{token}{ruler}"):
+        data = line.encode()
+        hit = only(decoded_hits(data), secret(7))
+        assert hit.origin == data.index(token.encode())
+
+
+def test_a_ruler_glued_to_what_is_no_base64_text_gives_no_view() -> None:
+    rulers = [b"-" * 80 + b"abc", b"x" * 50 + b"-" * 40, b"# " + b"-" * 76 + b"TkVY"]
+    hashes = base64.urlsafe_b64encode(random.Random(3).randbytes(48)) + b"-" * 20
+    for data in [*rulers, hashes]:
+        assert list(decoded_views(data + b"\n")) == []
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     contents=st.lists(st.binary(max_size=3000), min_size=1, max_size=6),

@@ -90,6 +90,12 @@ def legacy_in_base64(key: str) -> tuple[str, bytes]:
     return "k8s/legacy.yaml", f"kind: Secret\ndata:\n  env: {b64(env)}\n".encode()
 
 
+def ruler_glued(key: str) -> tuple[str, bytes]:
+    # a ruler of dashes (URL-safe base64 too) right after the token and right before one
+    token = b64(f"NEXPAY_SECRET={key}\n").rstrip("=")
+    return "notes.txt", f"# {'-' * 40}\nblob: {token}{'-' * 60}\n".encode()
+
+
 def zipped(key: str) -> tuple[str, bytes]:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -110,6 +116,7 @@ FORMS: dict[str, Callable[[str], tuple[str, bytes]]] = {
     "gzip_base64": gzip_base64,
     "legacy_in_base64": legacy_in_base64,
     "zipped": zipped,
+    "ruler_glued": ruler_glued,
 }
 
 

@@ -40,6 +40,10 @@ _HEX_DIGITS = b"0123456789abcdefABCDEF"
 _NOTHING_MOST = 4096  # one-line runs remembered as decoding to nothing, per content
 _SHORT_RUN_MOST = 256
 _WHITESPACE = b" \t\n\r\x0b\x0c"  # what bytes.split() splits on
+# a ruler (`# ------`) is base64 to a marks table: glued to base64 it hides it (see
+# `base64_tokens`). Eight dashes are no text's base64 (four decode to 0xFB 0xEF 0xBE) and
+# turn up in random base64 once in 64^7 places: a big blob is not cut up by chance
+_RULER = b"-" * 8
 
 
 def base64_tokens(data: bytes, start: int, end: int, hints: Hints) -> Iterator[Token]:
@@ -65,6 +69,16 @@ def base64_tokens(data: bytes, start: int, end: int, hints: Hints) -> Iterator[T
         if token is not None:
             yield token
             resume = token.end
+        elif (ruler := data.find(_RULER, start + found, run_end)) >= 0:
+            # base64 glued to a ruler ("<base64>-----", "-----<base64>"): decoded whole it
+            # is never text (four dashes decode to 0xFB 0xEF 0xBE), so the text before
+            # the ruler is tried on its own, and what follows it is searched on
+            before = _text_token(data, start + found, ruler)
+            if before is not None:
+                yield before
+            resume = _past_dashes(data, ruler, run_end)
+            if resume >= run_end:  # (the lines under it, if any, get their one try so)
+                retried_until = max(retried_until, wrapped_end)
         elif wrapped_end - run_end >= _B64_LINE_LEAST and start + found >= retried_until:
             # a blob's first line may be none of it (a ruler, a long name above a value):
             # the run the other lines start gets one try of its own
@@ -119,6 +133,23 @@ def _base64_token(data: bytes, start: int, wrapped_end: int, run_end: int) -> To
         if text is not None:
             return Token(start, stop, text.content, f"base64>{text.label}")
     return None
+
+
+def _text_token(data: bytes, start: int, end: int) -> Token | None:
+    """data[start:end] decoded, when it is base64 long enough for a key that decodes to
+    text (not an archive: the prefilter looks for those at a chain's start only)."""
+    if end - start < MIN_BASE64:
+        return None
+    blob = _unbase64(data[start : min(end, start + MAX_VIEW_SPAN)])
+    if blob is None or not is_text(blob):
+        return None
+    return Token(start, min(end, start + MAX_VIEW_SPAN), blob, "base64")
+
+
+def _past_dashes(data: bytes, at: int, end: int) -> int:
+    """Where the dashes from `at` on end (within `end`)."""
+    dashes = data[at:end]
+    return end - len(dashes.lstrip(b"-"))
 
 
 def _unbase64(encoded: bytes) -> bytes | None:
