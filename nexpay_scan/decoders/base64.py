@@ -66,19 +66,11 @@ def base64_tokens(data: bytes, start: int, end: int, hints: Hints) -> Iterator[T
         token = None if run in nothing else _base64_token(data, start + found, wrapped_end, run_end)
         if token is None and run is not None and len(nothing) < _NOTHING_MOST:
             nothing.add(run)
+        if token is None:
+            token = _within_rulers(data, start + found, run_end, wrapped_end)
         if token is not None:
             yield token
             resume = token.end
-        elif (ruler := data.find(_RULER, start + found, run_end)) >= 0:
-            # base64 glued to a ruler ("<base64>-----", "-----<base64>"): decoded whole it
-            # is never text (four dashes decode to 0xFB 0xEF 0xBE), so the text before
-            # the ruler is tried on its own, and what follows it is searched on
-            before = _text_token(data, start + found, ruler)
-            if before is not None:
-                yield before
-            resume = _past_dashes(data, ruler, run_end)
-            if resume >= run_end:  # (the lines under it, if any, get their one try so)
-                retried_until = max(retried_until, wrapped_end)
         elif wrapped_end - run_end >= _B64_LINE_LEAST and start + found >= retried_until:
             # a blob's first line may be none of it (a ruler, a long name above a value):
             # the run the other lines start gets one try of its own
@@ -135,15 +127,21 @@ def _base64_token(data: bytes, start: int, wrapped_end: int, run_end: int) -> To
     return None
 
 
-def _text_token(data: bytes, start: int, end: int) -> Token | None:
-    """data[start:end] decoded, when it is base64 long enough for a key that decodes to
-    text (not an archive: the prefilter looks for those at a chain's start only)."""
-    if end - start < MIN_BASE64:
+def _within_rulers(data: bytes, start: int, run_end: int, wrapped_end: int) -> Token | None:
+    """The token of a run (its first line ends at `run_end`) glued to a ruler of dashes
+    at its start or its end ("# --------<base64>", "<base64>--------"): a ruler is
+    base64url too, and with it the run never decodes to text (four dashes decode to 0xFB
+    0xEF 0xBE). Decoded without them: a token a leading ruler hid goes on into the lines
+    under it; one a trailing ruler ends, not. One decoding more at most, for such a run
+    only; None when it has no such ruler or is no token without it."""
+    lead = _past_dashes(data, start, run_end) if data.startswith(_RULER, start) else start
+    end = run_end
+    if data.endswith(_RULER, lead, run_end):
+        end = lead + len(data[lead:run_end].rstrip(b"-"))
+        wrapped_end = end
+    if (lead, end) == (start, run_end) or end - lead < MIN_BASE64:
         return None
-    blob = _unbase64(data[start : min(end, start + MAX_VIEW_SPAN)])
-    if blob is None or not is_text(blob):
-        return None
-    return Token(start, min(end, start + MAX_VIEW_SPAN), blob, "base64")
+    return _base64_token(data, lead, wrapped_end, end)
 
 
 def _past_dashes(data: bytes, at: int, end: int) -> int:
