@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from nexpay_scan.sources.messages import TAGS_READ_BESIDE
+from nexpay_scan.sources.messages import TAGS_HELD_BYTES
 from testing.cli import CliRun, Result, with_stdin
 from testing.git_repo import Repo, git
 from testing.keys import secret
@@ -75,21 +75,24 @@ def tagged(repo: Repo) -> Repo:
     return repo
 
 
-def test_a_range_with_more_tags_than_are_read_beside_scans_them_all(
-    cli: CliRun, repo: Repo
-) -> None:
-    """A range's tags are read beside its scan when few (`messages.TAGS_READ_BESIDE`),
-    else one by one after it: the same findings either way, in the tags' order."""
+def test_a_range_whose_tags_outgrow_what_is_held_scans_them_all(cli: CliRun, repo: Repo) -> None:
+    """A range's tags are read beside its scan while their objects fit in
+    `messages.TAGS_HELD_BYTES` together, the others one by one after it (a tag's message
+    can be any size: none is held with the others): the same findings, in the tags'
+    order, a key after the tag that outgrows the room included."""
     repo.write("a.txt", "old\n")
     repo.commit("old")
     repo.write("a.txt", "new\n")
     head = repo.commit("new")
-    count = TAGS_READ_BESIDE + 20
-    keyed = {7: secret(705), count - 3: secret(706)}
+    messages = [
+        f"release 1 {secret(705)}\n",
+        "release 2, its notes\n" + "x" * TAGS_HELD_BYTES,
+        f"release 3 {secret(706)}\n",
+    ]
     stream = "".join(
-        f"tag t{n:04d}\nfrom {head}\ntagger Ada Author <ada@example.com> 1700000000 +0000\n"
-        + _data(f"release {n}" + (f" {keyed[n]}" if n in keyed else "") + "\n")
-        for n in range(count)
+        f"tag t{n}\nfrom {head}\ntagger Ada Author <ada@example.com> 1700000000 +0000\n"
+        + _data(message)
+        for n, message in enumerate(messages, 1)
     )
     git(repo.path, "fast-import", "--quiet", input=stream)
     for engine in ENGINES:
@@ -97,8 +100,8 @@ def test_a_range_with_more_tags_than_are_read_beside_scans_them_all(
             cli("history", "--repo", str(repo.path), "--engine", engine, *FLAGS, "HEAD~1..HEAD")
         )
         assert [(f["file"], f["match"]) for f in found] == [
-            ("(tag message t0007)", secret(705)),
-            (f"(tag message t{count - 3:04d})", secret(706)),
+            ("(tag message t1)", secret(705)),
+            ("(tag message t3)", secret(706)),
         ]
 
 

@@ -31,13 +31,14 @@ MESSAGE_PLACE = "(commit message)"
 # an annotated tag read for its message: its name, its object's id and the object's bytes
 TagRead = tuple[str, str, bytes]
 # (ids of the commits listed, records of those whose message could hold a key, when asked
-# for the annotated tags pointing at them (see `tags_pointing_at`), and those of them
-# already read, when few: see `messages_beside`)
+# for the annotated tags pointing at them (see `tags_pointing_at`), and the first of
+# those already read: see `messages_beside`)
 MessagesRead = tuple[set[str], list[bytes], "list[tuple[str, str]] | None", list[TagRead]]
-# `messages_beside` reads the tags' objects too when the selection's commits have no
-# more annotated tags than this (a release's few): then that `git cat-file` runs beside
-# the blobs' readers, not after them (10-23 ms of a 50 commits' range with four tags)
-TAGS_READ_BESIDE = 256
+# `messages_beside` reads the tags' objects too, the first of them that fit in this much
+# together (a release's few tags: all): that `git cat-file` then runs beside the blobs'
+# readers, not after them (10-23 ms of a 50 commits' range with four tags). The others
+# are read one by one as they are scanned, never held: a tag's message can be any size
+TAGS_HELD_BYTES = 4 << 20
 
 
 def tag_place(name: str) -> str:
@@ -112,17 +113,16 @@ class Background:
 def messages_beside(
     repo: Path, rev_args: Sequence[str], scanner: Scanner, *, tags: bool
 ) -> Background:
-    """`read_messages` started on its own thread, which then reads the annotated tags'
-    objects too when there are TAGS_READ_BESIDE or fewer (more are read one by one once
-    they are scanned: a thousand held would be their size in memory)."""
+    """`read_messages` started on its own thread, which then reads the first of the
+    annotated tags' objects too, while they fit in TAGS_HELD_BYTES together."""
 
     def call(stopping: Callable[[], bool]) -> MessagesRead:
         listed, suspects, pointing, _ = read_messages(
             repo, rev_args, scanner, tags=tags, stopping=stopping
         )
-        if pointing and len(pointing) <= TAGS_READ_BESIDE and not stopping():
-            return listed, suspects, pointing, list(read_tags(repo, pointing))
-        return listed, suspects, pointing, []
+        if not pointing or stopping():
+            return listed, suspects, pointing, []
+        return listed, suspects, pointing, tags_held(repo, pointing, TAGS_HELD_BYTES)
 
     return Background(call)
 
@@ -164,6 +164,20 @@ def read_tags(repo: Path, tags: Sequence[tuple[str, str]]) -> Iterator[TagRead]:
     with BlobReader(repo) as reader:
         for name, sha in tags:
             yield name, sha, reader.read(sha) or b""
+
+
+def tags_held(repo: Path, tags: Sequence[tuple[str, str]], room: int) -> list[TagRead]:
+    """The first of `tags` read (as `read_tags` reads them) while their objects fit in
+    `room` bytes together; the rest are left, from the first that does not fit."""
+    held: list[TagRead] = []
+    with BlobReader(repo) as reader:
+        for name, sha in tags:
+            raw = reader.read_within(sha, room)
+            if isinstance(raw, int):
+                break
+            held.append((name, sha, raw or b""))
+            room -= len(held[-1][2])
+    return held
 
 
 def object_types(repo: Path, shas: Sequence[str]) -> list[str]:
