@@ -269,15 +269,7 @@ def test_a_key_in_a_zipapp_is_found_in_every_mode(
     it is a zip, and a comment of up to 64 KiB may put its end record in the window before
     the last.)"""
     words = b"a comment that names nothing, "
-    repo.write("tool.pyz", zipapp(SETTINGS, padding, (words * 2200)[:comment]))
-    repo.stage()
-    expected = {("tool.pyz", secret(11), ("decoded from zip:app/settings.py",))}
-    args = ["--format", "json", "--no-redact"]
-    assert findings_of(cli("staged", "--repo", str(repo.path), *args)) == expected
-    repo.commit()
-    assert findings_of(cli("files", str(repo.path), *args)) == expected
-    found = findings_of(cli("history", "--repo", str(repo.path), *args))
-    assert found == expected
+    _found_in_every_mode(cli, repo, zipapp(SETTINGS, padding, (words * 2200)[:comment]))
 
 
 @pytest.mark.parametrize("padding", [0, 5 * 1024 * 1024], ids=["small", "5 MB"])
@@ -292,6 +284,12 @@ def test_a_zipapp_with_bytes_after_it_is_read_as_zipfile_reads_it(
     assert len(data) - data.rfind(b"PK\x05\x06") < 22 + (1 << 16)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         assert archive.read("app/settings.py") == SETTINGS
+    _found_in_every_mode(cli, repo, data)
+
+
+def _found_in_every_mode(cli: CliRun, repo: Repo, data: bytes) -> None:
+    """`data` as `tool.pyz`, staged, then as files and in history: each finds the key in
+    its member `app/settings.py`, named by it."""
     repo.write("tool.pyz", data)
     repo.stage()
     expected = {("tool.pyz", secret(11), ("decoded from zip:app/settings.py",))}

@@ -279,9 +279,8 @@ class Hints:
     def _offsets(self) -> list[int]:
         low = lowered(self._data)
         passes = byte_passes()
-        if passes is not None:
-            return sorted(at for word in self._words for at in passes.occurrences(low, word))
-        return sorted(at for word in self._words for at in _offsets(low, word))
+        every = _offsets if passes is None else passes.occurrences
+        return sorted(at for word in self._words for at in every(low, word))
 
 
 def byte_passes() -> Any:
