@@ -148,7 +148,12 @@ class SuppressionLog:
     each (`findings`), at the first commit that does, since the gate ignores the edit and
     a reviewer must approve it. Its `git log` starts at once and is read when `findings`
     is asked: started before a range's scan, it runs beside the scan, not after it (4 ms
-    of a 50-commit range's tail). `cancel` stops it if the scan ends otherwise."""
+    of a 50-commit range's tail). `cancel` stops it if the scan ends otherwise.
+
+    A merge edits a file when its version is none of its parents' (`--cc`, as the scan's
+    own walk reads merges): a merge commit that writes an ignore file itself is named,
+    one that takes a parent's version as it is (main's reviewed edit, merged into the
+    change) is not. A plain `git log` shows no merge's files at all."""
 
     def __init__(
         self, repo: Path, rev_args: Sequence[str], paths: Sequence[str], side: TrustedSide
@@ -163,6 +168,7 @@ class SuppressionLog:
                 "--reverse",
                 "--no-renames",
                 "--name-only",
+                "--cc",
                 "-z",
                 "--full-history",
                 f"--format={_LOG_MARKER}{fields}%x00",

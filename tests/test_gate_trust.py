@@ -224,3 +224,75 @@ def test_suppression_files_that_are_folders_at_the_base_are_no_files(
     run = cli("history", f"{base}..HEAD", "--repo", str(repo.path), "--format", "json")
     assert run.code == 1, run.err
     assert [f["file"] for f in run.json()["findings"]] == ["app.env"]
+
+
+@pytest.mark.parametrize("engine", ["auto", "diff"])
+def test_a_merge_that_writes_the_ignore_file_itself_is_named(
+    cli: CliRun, repo: Repo, base: str, engine: str
+) -> None:
+    """An "evil merge": the pull request's merge commit adds an ignore file that neither
+    side has. No other commit of the range touches it, so only the merge names the edit
+    (a plain `git log` shows no merge's files)."""
+    repo.write("app.env", f"NEXPAY_SECRET={secret(10)}\n")
+    repo.commit("a key on a side branch")
+    fingerprint = _fingerprint(cli, repo, "app.env")
+    repo.git("checkout", "-q", "-b", "other", base)
+    repo.write("other.txt", "unrelated\n")
+    repo.commit("other work")
+    repo.git("merge", "-q", "--no-ff", "--no-commit", "pr")
+    repo.write(".nexpayscanignore", f"{fingerprint}  # nothing to see\n")
+    merge = repo.commit("merge the key, and ignore it")
+    args = ["--engine", engine, "--format", "json"]
+    run = cli("history", f"{base}..{merge}", "--repo", str(repo.path), *args)
+    assert run.code == 1, run.err
+    found = {(f["rule"], f["file"]) for f in run.json()["findings"]}
+    assert found == {
+        ("nexpay-secret", "app.env"),
+        ("nexpay-suppression-change", ".nexpayscanignore"),
+    }
+    [change] = [f for f in run.json()["findings"] if f["file"] == ".nexpayscanignore"]
+    assert change["commit"] == merge
+
+
+@pytest.mark.parametrize("engine", ["auto", "diff"])
+def test_a_merge_that_brings_in_the_bases_own_edit_is_not_named(
+    cli: CliRun, repo: Repo, base: str, engine: str
+) -> None:
+    """The pull request merges main, whose reviewed ignore file changed meanwhile: the
+    merge takes main's version as it is, which the trusted side already has, so it is no
+    edit of the change's own."""
+    repo.write("notes.txt", "work\n")
+    repo.commit("pull request work")
+    repo.git("checkout", "-q", "main")
+    repo.write(".nexpayscanignore", "# reviewed on main\n")
+    main = repo.commit("a reviewed ignore file")
+    repo.git("checkout", "-q", "pr")
+    repo.git("merge", "-q", "--no-ff", "-m", "merge main", "main")
+    args = ["--engine", engine, "--format", "json"]
+    run = cli("history", f"{main}..pr", "--repo", str(repo.path), *args)
+    assert run.code == 0, run.out
+    assert run.json()["findings"] == []
+
+
+def test_a_push_whose_merge_writes_the_config_itself_is_refused(repo: Repo, tmp_path: Path) -> None:
+    """The server's gate, for the same "evil merge": the merge commit alone loosens the
+    config; the push is refused and the edit named."""
+    server = pre_receive_server(tmp_path)
+    repo.git("remote", "add", "origin", str(server))
+    repo.write("README.md", "x\n")
+    start = repo.commit()
+    assert push(repo).returncode == 0
+    repo.git("checkout", "-q", "-b", "side")
+    repo.write("app.env", f"NEXPAY_SECRET={secret(11)}\n")
+    repo.commit("a key")
+    repo.git("checkout", "-q", "main")
+    repo.write("other.txt", "unrelated\n")
+    repo.commit("other work")
+    repo.git("merge", "-q", "--no-ff", "--no-commit", "side")
+    repo.write(".nexpay-scan.toml", '[scan]\nallow_paths = [".*"]\n')
+    repo.commit("merge side, and allow everything")
+    assert repo.git("rev-list", "--count", f"{start}..HEAD").strip() == "3"
+    pushed = push(repo)
+    assert pushed.returncode != 0
+    assert "app.env" in pushed.stderr
+    assert "nexpay-suppression-change" in pushed.stderr and ".nexpay-scan.toml" in pushed.stderr
