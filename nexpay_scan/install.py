@@ -82,11 +82,20 @@ def hook_script(command: str, what: str, verb: str, *, stdin: bool = False) -> s
     )
 
 
-def install_hooks(repo: Path, *, pre_push: bool, force: bool) -> list[str]:
+# the hooks nexpay-scan may write, as git names them
+HOOK_NAMES = ("pre-commit", "pre-push", "commit-msg")
+
+
+def install_hooks(
+    repo: Path, *, pre_push: bool, force: bool, commit_msg: bool = False
+) -> list[str]:
     """Writes the hooks; returns what was done, one line each. A foreign hook needs force."""
     wanted = [("pre-commit", hook_script("staged", "commit", "commit"))]
     if pre_push:
         wanted.append(("pre-push", hook_script('pre-push "$@"', "push", "push", stdin=True)))
+    if commit_msg:
+        # git passes the message's file; "a commit that adds a key" in its message
+        wanted.append(("commit-msg", hook_script('commit-msg "$1"', "commit", "commit")))
     folder = hooks_dir(repo)
     done = []
     for name, script in wanted:
@@ -129,7 +138,7 @@ def uninstall_hooks(repo: Path) -> list[str]:
     someone else wrote is left alone."""
     folder = hooks_dir(repo)
     done = []
-    for name in ("pre-commit", "pre-push"):
+    for name in HOOK_NAMES:
         path = folder / name
         legacy = path.with_name(name + LEGACY_SUFFIX)
         try:

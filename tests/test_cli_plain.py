@@ -41,6 +41,9 @@ def argparse_records(args: list[str]) -> list[object]:
         ["pre-push", "origin", "git@example.com:a/b.git"],
         ["pre-push", "--quiet", "--format", "json", "origin"],
         ["pre-push", "--repo", "/r", "--no-redact", "origin", ""],
+        ["commit-msg", ".git/COMMIT_EDITMSG"],
+        ["commit-msg", "--quiet", "--repo", "/r", "msg"],
+        ["commit-msg", "--format=json", "--output", "o.json", "a message"],
         ["files"],
         ["files", "."],
         ["files", "src", "--format", "json", "--output", "report.json", "--quiet"],
@@ -75,6 +78,9 @@ def test_plain_command_lines_mean_what_argparse_says(args: list[str]) -> None:
         ["pre-push", "origin", "--quiet", "url"],  # a flag between them
         ["pre-push", "--verify", "origin"],  # not read here
         ["pre-push", "-"],
+        ["commit-msg"],  # no file: argparse's error
+        ["commit-msg", "a", "b"],  # two
+        ["commit-msg", "msg", "--quiet"],  # a flag after the file
         ["--version"],
         ["files", "a", "--quiet", "b"],  # a word after a flag after the words
         ["files", "-"],  # standard input
@@ -97,7 +103,7 @@ WORDS = st.sampled_from(
 
 @settings(max_examples=300, deadline=None)
 @given(
-    command=st.sampled_from(["staged", "hook", "pre-push", "files"]),
+    command=st.sampled_from(["staged", "hook", "pre-push", "files", "commit-msg"]),
     words=st.lists(WORDS, max_size=7),
 )
 def test_whatever_plain_reads_argparse_reads_the_same(command: str, words: list[str]) -> None:

@@ -359,3 +359,44 @@ def test_install_hook_where_hooks_cannot_go_is_a_one_line_error(cli: CliRun, rep
     assert run.code == 2
     assert "cannot write the hook" in run.err and "core.hooksPath" in run.err
     assert "Traceback" not in run.err and "internal error" not in run.err
+
+
+def _commit_with_message(
+    repo: Repo, message: str, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", "-C", str(repo.path), "commit", "-m", message],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+
+
+def test_the_framework_blocks_a_key_in_the_message(
+    repo: Repo, hook_repo: tuple[Path, str, Path]
+) -> None:
+    snapshot, rev, home = hook_repo
+    repo.write(
+        ".pre-commit-config.yaml",
+        f"repos:\n- repo: {snapshot}\n  rev: {rev}\n  hooks:\n"
+        "  - id: nexpay-scan\n  - id: nexpay-scan-commit-msg\n",
+    )
+    repo.commit("config")
+    done = _pre_commit(
+        repo, home, "install", "--hook-type", "pre-commit", "--hook-type", "commit-msg"
+    )
+    assert done.returncode == 0, done.stderr
+    before = repo.git("rev-parse", "HEAD")
+    repo.write("notes.txt", "clean\n")
+    repo.stage()
+    key = secret(5)
+    blocked = _commit_with_message(repo, f"Deploy with {key}", _git_env(home))
+    shown = blocked.stdout + blocked.stderr
+    assert blocked.returncode != 0, shown
+    assert "(commit message):1:13" in shown and key not in shown
+    assert shown.rstrip().endswith(
+        "SKIP=nexpay-scan-commit-msg git commit (git commit --no-verify skips every hook)"
+    )
+    assert repo.git("rev-parse", "HEAD") == before
+    assert _commit_with_message(repo, "Deploy", _git_env(home)).returncode == 0

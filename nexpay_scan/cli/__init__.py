@@ -36,7 +36,8 @@ __all__ = [
 
 EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED = 2, 130, 143
 BYPASS = "To commit anyway, knowingly: git commit --no-verify"
-HOOK_COMMANDS = ("staged", "hook")  # run on every commit: start-up is most of their time
+# run on every commit: start-up is most of their time
+HOOK_COMMANDS = ("staged", "hook", "commit-msg")
 PUSH_BYPASS = "To push anyway, knowingly: git push --no-verify"
 
 

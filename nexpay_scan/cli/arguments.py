@@ -292,10 +292,23 @@ def hook(parser: argparse.ArgumentParser) -> None:
     scan_options(parser)
 
 
+def commit_msg(parser: argparse.ArgumentParser) -> None:
+    """`commit-msg FILE`, as git calls the hook."""
+    parser.add_argument(
+        "message", metavar="FILE", help="the file holding the commit message (git passes it)"
+    )
+    scan_options(parser)
+
+
 def install_hook(parser: argparse.ArgumentParser) -> None:
     """`install-hook`."""
     parser.add_argument("--repo", default=".", metavar="PATH")
     parser.add_argument("--pre-push", action="store_true", help="also a pre-push hook")
+    parser.add_argument(
+        "--commit-msg",
+        action="store_true",
+        help="also a commit-msg hook (a key in the commit message)",
+    )
     parser.add_argument(
         "--force",
         action="store_true",

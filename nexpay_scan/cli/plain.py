@@ -1,15 +1,15 @@
 """The hooks' command lines, read without argparse.
 
-`staged` and `hook` run on every commit, `pre-push` on every push, and argparse (with the
-`re`, `gettext` and `warnings` it loads, and the parser it builds) costs them milliseconds
-each time. A command line in the plain forms a hook is given (`staged --repo PATH
---quiet`, `hook --format json FILE...`, `pre-push REMOTE URL`) is read here into the
-namespace argparse would make of it; so is `files PATH... --format json --output FILE`
-(its flags before its paths or after them: 6-8 ms of a scan of a tree's 200).
-Anything else (an abbreviation, `--help`, a flag not listed here, a value that is not
-one of the choices, a file named like a flag) is left to argparse, which reads it or
-says what is wrong: this never rejects a command line. tests/test_cli_plain.py checks
-that both readings give the same records.
+`staged`, `hook` and `commit-msg` run on every commit, `pre-push` on every push, and
+argparse (with the `re`, `gettext` and `warnings` it loads, and the parser it builds)
+costs them milliseconds each time. A command line in the plain forms a hook is given
+(`staged --repo PATH --quiet`, `hook --format json FILE...`, `pre-push REMOTE URL`,
+`commit-msg FILE`) is read here into the namespace argparse would make of it; so is
+`files PATH... --format json --output FILE` (its flags before its paths or after them:
+6-8 ms of a scan of a tree's 200). Anything else (an abbreviation, `--help`, a flag not
+listed here, a value that is not one of the choices, a file named like a flag) is left
+to argparse, which reads it or says what is wrong: this never rejects a command line.
+tests/test_cli_plain.py checks that both readings give the same records.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 
 # the commands read here, and the words each takes after its flags: files (`hook
 # FILE...`, `files PATH...`), at most two (`pre-push [REMOTE [URL]]`, as git calls the
-# hook), or none
-_WORDS_AFTER = {"staged": 0, "hook": -1, "pre-push": 2, "files": -1}
+# hook), one (`commit-msg FILE`), or none
+_WORDS_AFTER = {"staged": 0, "hook": -1, "pre-push": 2, "files": -1, "commit-msg": 1}
 # the commands whose flags may also come after their words (argparse reads them there
 # too, once: a word after such a flag is its error)
 _FLAGS_AFTER = ("files",)
@@ -100,4 +100,8 @@ def plain_namespace(args: Sequence[str]) -> Namespace | None:
     elif command == "pre-push":
         remote, url = [*words, None, None][:2]
         given.update(remote=remote, url=url)
+    elif command == "commit-msg":
+        if not words:  # (argparse says what is missing)
+            return None
+        given.update(message=words[0])
     return Namespace(**given)

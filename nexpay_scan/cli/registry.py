@@ -78,7 +78,7 @@ class Command(Record):
     given: tuple[Callable[[Parsed], object], ...] = ()
 
 
-_HOOK_ARGUMENTS = ("repo", "pre_push", "force", "uninstall")
+_HOOK_ARGUMENTS = ("repo", "pre_push", "commit_msg", "force", "uninstall")
 
 # Every subcommand, in the order of the help.
 COMMANDS: dict[str, Command] = {
@@ -130,8 +130,14 @@ COMMANDS: dict[str, Command] = {
         "nexpay_scan.commands.hook:hook",
         (scan_options, attrgetter("filenames")),
     ),
+    "commit-msg": Command(
+        "scan the message of the commit being made (git's commit-msg hook)",
+        "commit_msg",
+        "nexpay_scan.commands.commit_msg:commit_msg",
+        (scan_options, attrgetter("message")),
+    ),
     "install-hook": Command(
-        "write a plain git pre-commit hook",
+        "write plain git hooks (pre-commit; pre-push, commit-msg if asked)",
         "install_hook",
         "nexpay_scan.commands.install:install_hook",
         tuple(attrgetter(name) for name in _HOOK_ARGUMENTS),

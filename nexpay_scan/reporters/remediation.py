@@ -37,6 +37,15 @@ A value that is not a real key (a test fixture): end its line with `nexpay-scan:
 or run `nexpay-scan ignore --last-found --reason TEXT`.
 """
 
+AT_COMMIT_MESSAGE = """\
+What to do now: the key has not left this machine yet (it is only in the commit message).
+  1. Take it out of the message: git kept what you wrote in .git/COMMIT_EDITMSG, and
+     `git commit -e -F .git/COMMIT_EDITMSG` opens it again to edit.
+  2. If the key was ever shared (pasted in a chat, another repository, a ticket), revoke it
+     too: Nexpay Dashboard > avatar > Settings > API Keys > Revoke.
+A value that is not a real key (a test fixture): `nexpay-scan ignore --last-found --reason TEXT`.
+"""
+
 AT_PUSH = """\
 What to do now: these commits have not been pushed yet, so the key has not left this
 machine. Rewrite them before pushing:
@@ -55,6 +64,8 @@ def advice(mode: str) -> str:
     server) it has left the machine and must be revoked now."""
     if mode == "staged":
         return AT_COMMIT
+    if mode == "commit-msg":
+        return AT_COMMIT_MESSAGE
     if mode == "pre-push":
         return AT_PUSH
     return REMEDIATION
@@ -63,12 +74,13 @@ def advice(mode: str) -> str:
 def bypass(mode: str, framework: bool) -> str | None:
     """The last line of a blocking run: how to go ahead anyway, knowingly; None when the
     stage has no bypass (CI, a server)."""
-    if mode == "staged" and framework:
+    if mode in ("staged", "commit-msg") and framework:
+        hook = "nexpay-scan" if mode == "staged" else "nexpay-scan-commit-msg"
         return (
-            "To commit anyway, knowingly: SKIP=nexpay-scan git commit "
+            f"To commit anyway, knowingly: SKIP={hook} git commit "
             "(git commit --no-verify skips every hook)"
         )
-    if mode == "staged":
+    if mode in ("staged", "commit-msg"):
         return "To commit anyway, knowingly: git commit --no-verify"
     if mode == "pre-push":
         return "To push anyway, knowingly: git push --no-verify"

@@ -14,6 +14,7 @@ from nexpay_scan.progress import Progress
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.blob_reader import BlobReader
 from nexpay_scan.sources.changes import paired_sections, scan_change
+from nexpay_scan.sources.commit_message import MESSAGE_PLACE
 from nexpay_scan.sources.git import check_objects_present, has_commits, objects_at, streamed
 from nexpay_scan.sources.gitlog import (
     BLOCK_SIZE,
@@ -35,7 +36,6 @@ from nexpay_scan.sources.gitlog import (
     walk_command,
 )
 from nexpay_scan.sources.messages import (
-    MESSAGE_PLACE,
     MessagesRead,
     TagRead,
     messages_beside,

@@ -27,7 +27,6 @@ from nexpay_scan.sources.gitlog import (
     unmarked,
 )
 
-MESSAGE_PLACE = "(commit message)"
 # an annotated tag read for its message: its name, its object's id and the object's bytes
 TagRead = tuple[str, str, bytes]
 # (ids of the commits listed, records of those whose message could hold a key, when asked
