@@ -149,3 +149,12 @@ def test_the_plain_hook_fails_closed(cli: CliRun, repo: Repo) -> None:
     assert blocked.returncode != 0
     assert "nexpay-scan is not installed" in blocked.stderr
     assert "git commit --no-verify" in blocked.stderr
+
+
+def test_git_scissors_after_an_editor_that_writes_crlf(cli: CliRun, repo: Repo) -> None:
+    message = repo.path / "message.txt"
+    diff = f"diff --git a/x b/x\r\n+NEXPAY_SECRET={secret(6)}\r\n"
+    message.write_bytes(f"Fix\r\n{SCISSORS}".replace("\n", "\r\n").encode() + diff.encode())
+    run = cli("commit-msg", str(message), "--repo", str(repo.path))
+    assert run.code == 0, run.out
+    assert "Scanned the commit message in" in run.out

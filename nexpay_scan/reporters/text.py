@@ -62,11 +62,12 @@ def _status_line(finding: Finding, report: Report) -> str:
 
 def _footer(report: Report) -> str:
     summary = report.summary
-    scanned = (
-        _count(summary.commits_scanned, "commit")
-        if summary.mode in ("history", "pre-push", "pre-receive")
-        else _count(summary.files_scanned, "file")
-    )
+    if summary.mode in ("history", "pre-push", "pre-receive"):
+        scanned = _count(summary.commits_scanned, "commit")
+    elif summary.mode == "commit-msg":
+        scanned = "the commit message"
+    else:
+        scanned = _count(summary.files_scanned, "file")
     skipped = ", ".join(f"{n} {why}" for why, n in sorted(summary.skipped.items()))
     extra = f"; skipped: {skipped}" if skipped else ""
     if summary.suppressed:

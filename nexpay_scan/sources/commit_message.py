@@ -62,8 +62,10 @@ def kept_message(data: bytes) -> bytes:
         start = data.rfind(b"\n", 0, at) + 1
         comment = data[start:at]
         end = at + len(_CUT)
-        gits = comment and not comment.isspace() and data.startswith(b"\n", end)
-        if gits and data.startswith(comment + _WARNING, end + 1):
+        newline = b"\r\n" if data.startswith(b"\r\n", end) else b"\n"  # (an editor's CRLF)
+        next_line = end + len(newline)
+        git_wrote = comment and not comment.isspace() and data.startswith(newline, end)
+        if git_wrote and data.startswith(comment + _WARNING, next_line):
             return data[:start]
         at = data.find(_CUT, end)
     return data
