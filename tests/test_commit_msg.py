@@ -11,6 +11,7 @@ from pathlib import Path
 from testing.cli import CliRun
 from testing.git_repo import Repo
 from testing.keys import secret
+from tests.test_hooks import _commit
 from tests.test_startup import NOT_ON_THE_HOOK_PATH, imported_by
 
 # what `git commit -v` writes below the message it opens in the editor
@@ -25,18 +26,6 @@ def _head(repo: Repo) -> str:
     return repo.git("rev-parse", "HEAD").strip()
 
 
-def _commit(
-    repo: Repo, message: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", "-C", str(repo.path), "commit", "-m", message],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-    )
-
-
 def test_the_plain_hook_blocks_a_key_in_the_message(cli: CliRun, repo: Repo) -> None:
     installed = cli("install-hook", "--repo", str(repo.path), "--commit-msg")
     assert installed.code == 0 and "commit-msg" in installed.out, installed.err
@@ -45,7 +34,7 @@ def test_the_plain_hook_blocks_a_key_in_the_message(cli: CliRun, repo: Repo) -> 
     repo.write("README.md", "hello, world\n")
     repo.stage()
     key = secret(1)
-    blocked = _commit(repo, f"Rotate the key\n\nThe new one is {key}")
+    blocked = _commit(repo, message=f"Rotate the key\n\nThe new one is {key}")
     shown = blocked.stdout + blocked.stderr
     assert blocked.returncode != 0, shown
     assert "(commit message):3:16" in shown and "nexpay-secret" in shown
@@ -53,7 +42,7 @@ def test_the_plain_hook_blocks_a_key_in_the_message(cli: CliRun, repo: Repo) -> 
     assert "only in the commit message" in shown and ".git/COMMIT_EDITMSG" in shown
     assert shown.rstrip().endswith("To commit anyway, knowingly: git commit --no-verify")
     assert _head(repo) == before  # no commit was made
-    done = _commit(repo, "Rotate the key (it lives in the vault now)")
+    done = _commit(repo, message="Rotate the key (it lives in the vault now)")
     assert done.returncode == 0, done.stdout + done.stderr
     assert _head(repo) != before
 

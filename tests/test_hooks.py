@@ -17,10 +17,10 @@ from testing.keys import secret
 
 
 def _commit(
-    repo: Repo, *extra: str, env: dict[str, str] | None = None
+    repo: Repo, *extra: str, env: dict[str, str] | None = None, message: str = "try"
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["git", "-C", str(repo.path), "commit", "-m", "try", *extra],
+        ["git", "-C", str(repo.path), "commit", "-m", message, *extra],
         capture_output=True,
         text=True,
         check=False,
@@ -161,17 +161,17 @@ def _pre_commit(repo: Repo, home: Path, *args: str) -> subprocess.CompletedProce
 
 @pytest.fixture
 def framework_repo(repo: Repo, hook_repo: tuple[Path, str, Path]) -> tuple[Repo, Path]:
-    """A repository with nexpay-scan's hooks installed through the pre-commit framework."""
+    """A repository with nexpay-scan's hooks installed through the pre-commit framework:
+    the commit's, the push's and the commit message's."""
     snapshot, rev, home = hook_repo
     repo.write(
         ".pre-commit-config.yaml",
         f"repos:\n- repo: {snapshot}\n  rev: {rev}\n  hooks:\n"
-        "  - id: nexpay-scan\n  - id: nexpay-scan-push\n",
+        "  - id: nexpay-scan\n  - id: nexpay-scan-push\n  - id: nexpay-scan-commit-msg\n",
     )
     repo.commit("config")
-    done = _pre_commit(
-        repo, home, "install", "--hook-type", "pre-commit", "--hook-type", "pre-push"
-    )
+    types = ("pre-commit", "pre-push", "commit-msg")
+    done = _pre_commit(repo, home, "install", *(f"--hook-type={kind}" for kind in types))
     assert done.returncode == 0, done.stderr
     return repo, home
 
@@ -361,37 +361,13 @@ def test_install_hook_where_hooks_cannot_go_is_a_one_line_error(cli: CliRun, rep
     assert "Traceback" not in run.err and "internal error" not in run.err
 
 
-def _commit_with_message(
-    repo: Repo, message: str, env: dict[str, str]
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", "-C", str(repo.path), "commit", "-m", message],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-    )
-
-
-def test_the_framework_blocks_a_key_in_the_message(
-    repo: Repo, hook_repo: tuple[Path, str, Path]
-) -> None:
-    snapshot, rev, home = hook_repo
-    repo.write(
-        ".pre-commit-config.yaml",
-        f"repos:\n- repo: {snapshot}\n  rev: {rev}\n  hooks:\n"
-        "  - id: nexpay-scan\n  - id: nexpay-scan-commit-msg\n",
-    )
-    repo.commit("config")
-    done = _pre_commit(
-        repo, home, "install", "--hook-type", "pre-commit", "--hook-type", "commit-msg"
-    )
-    assert done.returncode == 0, done.stderr
+def test_the_framework_blocks_a_key_in_the_message(framework_repo: tuple[Repo, Path]) -> None:
+    repo, home = framework_repo
     before = repo.git("rev-parse", "HEAD")
     repo.write("notes.txt", "clean\n")
     repo.stage()
     key = secret(5)
-    blocked = _commit_with_message(repo, f"Deploy with {key}", _git_env(home))
+    blocked = _commit(repo, env=_git_env(home), message=f"Deploy with {key}")
     shown = blocked.stdout + blocked.stderr
     assert blocked.returncode != 0, shown
     assert "(commit message):1:13" in shown and key not in shown
@@ -399,4 +375,4 @@ def test_the_framework_blocks_a_key_in_the_message(
         "SKIP=nexpay-scan-commit-msg git commit (git commit --no-verify skips every hook)"
     )
     assert repo.git("rev-parse", "HEAD") == before
-    assert _commit_with_message(repo, "Deploy", _git_env(home)).returncode == 0
+    assert _commit(repo, env=_git_env(home), message="Deploy").returncode == 0
