@@ -153,7 +153,11 @@ class SuppressionLog:
     A merge edits a file when its version is none of its parents' (`--cc`, as the scan's
     own walk reads merges): a merge commit that writes an ignore file itself is named,
     one that takes a parent's version as it is (main's reviewed edit, merged into the
-    change) is not. A plain `git log` shows no merge's files at all."""
+    change) is not. A plain `git log` shows no merge's files at all.
+
+    Each path is matched as it is spelled (no glob) and in any case: on a filesystem that
+    ignores case (macOS, Windows) a checkout's scan opens `.NexpayScanIgnore` as the
+    ignore file, so a change that adds one edits the ignore file there."""
 
     def __init__(
         self, repo: Path, rev_args: Sequence[str], paths: Sequence[str], side: TrustedSide
@@ -174,7 +178,7 @@ class SuppressionLog:
                 f"--format={_LOG_MARKER}{fields}%x00",
                 *rev_args,
                 "--",
-                *paths,
+                *(f":(icase,literal){path}" for path in paths),
             )
 
     def findings(self) -> list[Finding]:

@@ -296,3 +296,22 @@ def test_a_push_whose_merge_writes_the_config_itself_is_refused(repo: Repo, tmp_
     assert pushed.returncode != 0
     assert "app.env" in pushed.stderr
     assert "nexpay-suppression-change" in pushed.stderr and ".nexpay-scan.toml" in pushed.stderr
+
+
+@pytest.mark.parametrize("engine", ["auto", "diff"])
+def test_an_ignore_file_spelled_in_other_case_is_named(
+    cli: CliRun, repo: Repo, base: str, engine: str
+) -> None:
+    """On macOS or Windows a checkout's scan opens `.NexpayScanIgnore` as the ignore file:
+    a change that adds one edits the ignore file there, and is named as such."""
+    repo.write("app.env", f"NEXPAY_SECRET={secret(12)}\n")
+    repo.write(".NexpayScanIgnore", _fingerprint(cli, repo, "app.env") + "  # trust me\n")
+    repo.commit("add key and ignore it, in other case")
+    args = ["--engine", engine, "--format", "json"]
+    run = cli("history", f"{base}..HEAD", "--repo", str(repo.path), *args)
+    assert run.code == 1, run.err
+    found = {(f["rule"], f["file"]) for f in run.json()["findings"]}
+    assert found == {
+        ("nexpay-secret", "app.env"),
+        ("nexpay-suppression-change", ".NexpayScanIgnore"),
+    }
