@@ -140,7 +140,7 @@ def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> 
         scanner.warm_up()  # (while git lists the store: the readers start sooner after it)
         # read while git lists the store: both are short, and neither runs beside the
         # blob readers (`git log` holds every message it has shown: tens of MB)
-        listed, suspects, tags, _ = read_messages(repo, rev_args, scanner, tags=scan.tags_of_range)
+        listed, suspects, tags = read_messages(repo, rev_args, scanner, tags=scan.tags_of_range)
         commits = len(listed)  # every commit of the selection: its count is enough here
         del listed  # (every tag is scanned in a whole history: not the commits' ids)
         listing = BlobListing(spool=store.output())

@@ -29,9 +29,10 @@ from nexpay_scan.sources.gitlog import (
 
 # an annotated tag read for its message: its name, its object's id and the object's bytes
 TagRead = tuple[str, str, bytes]
-# (ids of the commits listed, records of those whose message could hold a key, when asked
-# for the annotated tags pointing at them (see `tags_pointing_at`), and the first of
-# those already read: see `messages_beside`)
+# (ids of the commits listed, records of those whose message could hold a key, and when
+# asked for, the annotated tags pointing at them: see `tags_pointing_at`)
+MessagesListed = tuple[set[str], list[bytes], "list[tuple[str, str]] | None"]
+# the same, and the first of those tags already read (see `messages_beside`)
 MessagesRead = tuple[set[str], list[bytes], "list[tuple[str, str]] | None", list[TagRead]]
 # `messages_beside` reads the tags' objects too, the first of them that fit in this much
 # together (a release's few tags: all): that `git cat-file` then runs beside the blobs'
@@ -52,7 +53,7 @@ def read_messages(
     *,
     tags: bool = False,
     stopping: Callable[[], bool] = lambda: False,
-) -> MessagesRead:
+) -> MessagesListed:
     """The ids of the commits `git log rev_args` lists, the records (MARKER, header
     fields, then the message) of those whose message could hold a key (see `Prefilter`),
     and with `tags` the annotated tags pointing at those commits (else None): listed here,
@@ -70,7 +71,7 @@ def read_messages(
             listed.update(c[:64].split(b"\0", 1)[0].decode("ascii", "replace") for c in chunks)
             if words.suspect(unmarked(block)):
                 suspects += [MARKER + chunk for chunk in chunks if words.suspect(chunk)]
-    return listed, suspects, tags_pointing_at(repo, listed, rev_args) if tags else None, []
+    return listed, suspects, tags_pointing_at(repo, listed, rev_args) if tags else None
 
 
 class Stopped(Exception):
@@ -116,7 +117,7 @@ def messages_beside(
     annotated tags' objects too, while they fit in TAGS_HELD_BYTES together."""
 
     def call(stopping: Callable[[], bool]) -> MessagesRead:
-        listed, suspects, pointing, _ = read_messages(
+        listed, suspects, pointing = read_messages(
             repo, rev_args, scanner, tags=tags, stopping=stopping
         )
         if not pointing or stopping():
