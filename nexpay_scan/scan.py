@@ -309,13 +309,3 @@ class Scanner:
             commit=commit,
             pair=Secret(candidate.pair) if candidate.pair else None,
         )
-
-    def too_big(
-        self, size: int, where: str = "", commit: str | None = None, *, stats: Stats
-    ) -> bool:
-        """True (and counted in `stats`, named when `where` is given) when content is over
-        the size limit and is skipped."""
-        if size > self.settings.max_file_size:
-            stats.skip(f"larger than {self.settings.max_file_size} bytes", where, commit=commit)
-            return True
-        return False

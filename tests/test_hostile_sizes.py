@@ -1,6 +1,6 @@
 """Hostile sizes: a 200 MB file, files over the repository's size limit, a 5 MB line, a
-commit touching 50,000 files. Big content is skipped and counted, never read whole, and
-keys beside it are still found (how long it takes is bench/hostile.py's)."""
+commit touching 50,000 files. Big content is searched a window at a time, never read
+whole, and keys beside it are still found (how long it takes is bench/hostile.py's)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,8 @@ from testing.git_repo import Repo
 from testing.keys import secret
 from testing.results import assert_every_mode_finds, found_keys, history_json, json_of
 
-DEFAULT_LIMIT = "larger than 52428800 bytes"
 
-
-def test_200_mb_file_is_skipped_and_counted(cli: CliRun, tmp_path: Path) -> None:
+def test_200_mb_file_is_searched_in_windows(cli: CliRun, tmp_path: Path) -> None:
     tree = tmp_path / "tree"
     tree.mkdir()
     with (tree / "huge.dat").open("wb") as stream:
@@ -28,32 +26,32 @@ def test_200_mb_file_is_skipped_and_counted(cli: CliRun, tmp_path: Path) -> None
     (tree / "small.env").write_text(f"K={secret(2)}\n")
     run = cli("files", str(tree), "--format", "json", "--no-redact")
     assert run.code == 1, run.err
-    assert found_keys(run) == [("tree/small.env", 1, 3, secret(2))]
+    column = 200 * 1024 * 1024 - 100 + 2
+    huge = ("tree/huge.dat", 1, column, secret(1))
+    assert found_keys(run) == [huge, ("tree/small.env", 1, 3, secret(2))]
     summary = json_of(run)["summary"]
-    assert summary["skipped"] == {DEFAULT_LIMIT: 1}
-    assert summary["files_skipped"] == 1 and summary["files_scanned"] == 1
-    text = cli("files", str(tree))
-    assert f"skipped: 1 {DEFAULT_LIMIT}" in text.out
-    # named on the command line, the big file is skipped the same way (not read)
-    alone = cli("files", str(tree / "huge.dat"), "--format", "json")
-    assert alone.code == 0 and json_of(alone)["summary"]["skipped"] == {DEFAULT_LIMIT: 1}
+    assert summary["skipped"] == {} and summary["files_scanned"] == 2
+    # named on the command line, the same
+    alone = cli("files", str(tree / "huge.dat"), "--format", "json", "--no-redact")
+    assert alone.code == 1 and found_keys(alone) == [huge]
 
 
-def test_oversized_file_in_history_is_skipped_and_counted(cli: CliRun, repo: Repo) -> None:
+def test_oversized_file_in_history_is_searched_in_windows(cli: CliRun, repo: Repo) -> None:
     repo.write(".nexpay-scan.toml", "[scan]\nmax_file_size = 1000\n")
     repo.write("big.txt", "x" * 2000 + f" {secret(1)}\n")
     repo.write("small.env", f"K={secret(2)}\n")
+    expected = [("big.txt", 1, 2002, secret(1)), ("small.env", 1, 3, secret(2))]
     repo.stage()
     staged = cli("staged", "--repo", str(repo.path), "--format", "json", "--no-redact")
     assert staged.code == 1
-    assert found_keys(staged) == [("small.env", 1, 3, secret(2))]
-    assert json_of(staged)["summary"]["skipped"] == {"larger than 1000 bytes": 1}
+    assert found_keys(staged) == expected
+    assert json_of(staged)["summary"]["skipped"] == {}
     repo.commit("a big file and a key, together")
     for engine in ("blob", "diff"):
         run = history_json(cli, repo.path, "--engine", engine)
         assert run.code == 1, run.err
-        assert found_keys(run) == [("small.env", 1, 3, secret(2))]
-        assert json_of(run)["summary"]["skipped"] == {"larger than 1000 bytes": 1}, engine
+        assert found_keys(run) == expected
+        assert json_of(run)["summary"]["skipped"] == {}, engine
 
 
 def test_5_mb_single_line_with_a_key_at_the_end(cli: CliRun, repo: Repo) -> None:

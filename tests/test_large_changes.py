@@ -1,4 +1,5 @@
-"""Commits and files too big to hold: streamed, scanned blob by blob, or named as skipped.
+"""Commits and files too big to hold: streamed, scanned blob by blob, a big blob a window
+at a time (tests/test_big_content.py has the windows themselves).
 
 The size limits are set low here (`max_file_size` in the repository's config, and the
 record and patch caps) so that a few hundred KB show what a few hundred MB would do; the
@@ -53,7 +54,7 @@ def _filler(seed: int, size: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-TOO_BIG = f"larger than {LIMIT} bytes"
+HUGE_LINE = _filler(99, 2_000_000).count("\n") + 1  # the key's line in data/huge.txt
 
 
 def _oversized_commit(repo: Repo) -> str:
@@ -74,7 +75,7 @@ def _history(cli: CliRun, repo: Repo, *args: str) -> Result:
 
 
 @pytest.mark.parametrize("cap", [SMALL_CAP, history.RECORD_CAP])
-def test_oversized_commit_finds_the_key_and_names_the_too_big_file(
+def test_oversized_commit_finds_every_key_the_big_file_included(
     cli: CliRun, repo: Repo, monkeypatch: pytest.MonkeyPatch, cap: int
 ) -> None:
     sha = _oversized_commit(repo)
@@ -83,12 +84,12 @@ def test_oversized_commit_finds_the_key_and_names_the_too_big_file(
     for args in (*selections, ["--engine", "diff"], ["--engine", "blob"]):
         run = _history(cli, repo, *args)
         assert run.code == 1, run.err
-        assert _found(run) == [("deep/app.env", 3, secret(1))], args
-        assert [f["commit"] for f in _json(run)["findings"]] == [sha]
-        if args != ["--engine", "blob"]:  # its listing counts blobs over the limit unnamed
-            assert _skipped(run) == [("data/huge.txt", TOO_BIG)]
-            [item] = _json(run)["summary"]["skipped_files"]
-            assert item["commit"] == sha and item["gap"] is True
+        assert _found(run) == [
+            ("data/huge.txt", HUGE_LINE, secret(9)),
+            ("deep/app.env", 3, secret(1)),
+        ], args
+        assert [f["commit"] for f in _json(run)["findings"]] == [sha, sha]
+        assert _skipped(run) == []
 
 
 def test_oversized_commit_finds_what_the_patch_finds(
@@ -115,7 +116,7 @@ def test_oversized_commit_finds_what_the_patch_finds(
     assert {f[0] for f in _found(whole)} == {"kept.env", "new.env", "deep.py", "blob.b64"}
 
 
-def test_single_huge_file_commit_is_skipped_by_name_and_its_neighbour_scanned(
+def test_single_huge_file_commit_is_searched_in_windows_and_its_neighbour_scanned(
     cli: CliRun, repo: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo.write(".nexpay-scan.toml", f"[scan]\nmax_file_size = {LIMIT}\n")
@@ -126,9 +127,10 @@ def test_single_huge_file_commit_is_skipped_by_name_and_its_neighbour_scanned(
     for cap in (SMALL_CAP, history.RECORD_CAP):
         monkeypatch.setattr(history, "RECORD_CAP", cap)
         run = _history(cli, repo, "HEAD~1..HEAD")
-        assert run.code == 1 and _found(run) == [("keys.env", 1, secret(6))]
-        assert _skipped(run) == [("one-line.min.js", TOO_BIG)]
-        assert _json(run)["summary"]["skipped_files"][0]["commit"] == sha
+        assert run.code == 1, run.err
+        assert _found(run) == [("keys.env", 1, secret(6)), ("one-line.min.js", 1, secret(5))]
+        assert {f["commit"] for f in _json(run)["findings"]} == {sha}
+        assert _skipped(run) == []
 
 
 def test_oversized_staged_diff_is_scanned_blob_by_blob(
@@ -148,13 +150,16 @@ def test_oversized_staged_diff_is_scanned_blob_by_blob(
         run = cli("staged", "--repo", str(repo.path), "--format", "json", "--no-redact")
         assert run.code == 1, run.err
         line = _filler(8, 100_000).count("\n") + 1
-        assert _found(run) == [("deep/app.env", line, secret(8))], cap
-        assert _skipped(run) == [("huge.txt", TOO_BIG)]
+        huge = _filler(9, 1_500_000).count("\n") + 1
+        assert _found(run) == [("deep/app.env", line, secret(8)), ("huge.txt", huge, secret(9))]
+        assert _skipped(run) == []
 
 
-def test_huge_staged_file_over_the_default_limit_is_named_unread(cli: CliRun, repo: Repo) -> None:
-    """Over the default limit git shows the file as binary (it does not read it) and the
-    scan names it as skipped without reading it."""
+def test_huge_staged_file_over_the_default_limit_is_searched_in_windows(
+    cli: CliRun, repo: Repo
+) -> None:
+    """Over the default limit git shows the file as binary (it does not read it whole) and
+    the scan reads it a window at a time."""
     repo.commit("first")
     with open(repo.path / "big.bin", "wb") as out:
         out.truncate(51 * 1024 * 1024)  # sparse: 51 MB of NUL bytes, cheap to write
@@ -162,20 +167,22 @@ def test_huge_staged_file_over_the_default_limit_is_named_unread(cli: CliRun, re
     repo.stage()
     run = cli("staged", "--repo", str(repo.path), "--format", "json", "--no-redact")
     assert run.code == 1 and _found(run) == [("keys.env", 1, secret(10))]
-    assert _skipped(run) == [("big.bin", f"larger than {50 * 1024 * 1024} bytes")]
+    assert _skipped(run) == [] and _json(run)["summary"]["bytes_scanned"] > 51 * 1024 * 1024
 
 
-def test_files_and_stdin_past_the_limit_are_named_and_not_read_further(
-    cli: CliRun, repo: Repo
-) -> None:
+def test_files_and_stdin_past_the_limit_are_searched_in_windows(cli: CliRun, repo: Repo) -> None:
     repo.write(".nexpay-scan.toml", f"[scan]\nmax_file_size = {LIMIT}\n")
     repo.write("big.txt", _filler(1, 2_000_000) + f"NEXPAY_SECRET={secret(11)}\n")
     config = ("--config", str(repo.path / ".nexpay-scan.toml"))
-    run = cli("files", str(repo.path / "big.txt"), *config, "--format", "json")
-    assert run.code == 0 and _skipped(run) == [("big.txt", TOO_BIG)]
+    run = cli("files", str(repo.path / "big.txt"), *config, "--format", "json", "--no-redact")
+    line = _filler(1, 2_000_000).count("\n") + 1
+    assert run.code == 1 and _found(run) == [("big.txt", line, secret(11))]
+    assert _skipped(run) == []
     big = (_filler(2, 2_000_000) + f"NEXPAY_SECRET={secret(12)}\n").encode()
-    piped = run_cli("files", "-", *config, "--format", "json", stdin=big)
-    assert piped.code == 0 and _skipped(piped) == [("<stdin>", TOO_BIG)]
+    piped = run_cli("files", "-", *config, "--format", "json", "--no-redact", stdin=big)
+    line = _filler(2, 2_000_000).count("\n") + 1
+    assert piped.code == 1 and _found(piped) == [("<stdin>", line, secret(12))]
+    assert _skipped(piped) == []
 
 
 # -- the readers themselves ----------------------------------------------------------------
@@ -272,9 +279,9 @@ def test_a_path_that_once_held_a_huge_blob_is_still_scanned_when_small(
         "history", "--repo", str(repo.path), "--engine", engine, "--format", "json", "--no-redact"
     )
     assert run.code == 1, run.err
-    assert sorted((f["file"], f["match"]) for f in _json(run)["findings"]) == [
-        ("app.env", secret(23)),
-        ("data/dump.sql", secret(22)),
+    assert sorted((f["file"], f["match"], f["commit"] == big) for f in _json(run)["findings"]) == [
+        ("app.env", secret(23), False),
+        ("data/dump.sql", secret(21), True),
+        ("data/dump.sql", secret(22), False),
     ]
-    skipped = _json(run)["summary"]["skipped_files"]
-    assert [(s["file"], s.get("commit")) for s in skipped] == [("data/dump.sql", big)]
+    assert _json(run)["summary"]["skipped_files"] == []

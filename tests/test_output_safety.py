@@ -8,9 +8,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from zipfile import ZIP_BZIP2
 
 import pytest
 
+from testing.archives import zip_of
 from testing.cli import CliRun
 from testing.git_repo import ROOT, Repo
 from testing.keys import secret
@@ -44,46 +46,51 @@ def test_terminal_escapes_from_the_repository_are_shown_escaped(cli: CliRun, rep
     assert "acme\\x1b[2J" in run.out and "wrapped \\x1b]0;title\\x07key" in run.out
 
 
+_BZIP2_GAP = "archive member compressed with bzip2: not decoded"
+
+
 @pytest.fixture
-def big_file(repo: Repo) -> Repo:
-    repo.write(".nexpay-scan.toml", "[scan]\nmax_file_size = 100\n")
-    repo.write("big.env", "x" * 200 + f"\nNEXPAY_SECRET={secret(2)}\n")
+def unread(repo: Repo) -> Repo:
+    """A repository holding content the scan cannot read whole: a zip's member compressed
+    with bzip2, which no decoder opens (content over the size limit is read in windows)."""
+    repo.write("app.zip", zip_of({"app.env": f"NEXPAY_SECRET={secret(2)}\n".encode()}, ZIP_BZIP2))
     repo.write("small.env", "nothing\n")
     repo.commit()
     return repo
 
 
-def test_content_too_big_is_named_in_every_format(cli: CliRun, big_file: Repo) -> None:
-    where = str(big_file.path)
+def test_content_not_read_whole_is_named_in_every_format(cli: CliRun, unread: Repo) -> None:
+    where = str(unread.path)
     text = cli("files", where)
     assert text.code == 0
-    assert "not scanned: big.env (larger than 100 bytes)" in text.out
+    assert f"not scanned: app.zip (zip:app.env) ({_BZIP2_GAP})" in text.out
     document = cli("files", where, "--format", "json").json()
     assert document["summary"]["skipped_files"] == [
-        {"file": "big.env", "reason": "larger than 100 bytes", "gap": True}
+        {"file": "app.zip (zip:app.env)", "reason": _BZIP2_GAP, "gap": True}
     ]
     sarif = json.loads(cli("files", where, "--format", "sarif").out)
     notes = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
-    assert notes[0]["level"] == "warning" and "big.env" in notes[0]["message"]["text"]
+    assert notes[0]["level"] == "warning" and "app.zip" in notes[0]["message"]["text"]
     location = notes[0]["locations"][0]["physicalLocation"]["artifactLocation"]
-    assert location["uri"] == "big.env"
+    assert location["uri"].startswith("app.zip")
     gitlab = json.loads(cli("files", where, "--format", "gitlab").out)
-    assert any("big.env" in m["value"] for m in gitlab["scan"]["messages"])
+    assert any("app.zip" in m["value"] for m in gitlab["scan"]["messages"])
     junit = cli("files", where, "--format", "junit").out
-    assert 'skipped="1"' in junit and "big.env" in junit
+    assert 'skipped="1"' in junit and "app.zip" in junit
     history = cli("history", "--repo", where, "--engine", "diff", "--format", "json").json()
     skipped = history["summary"]["skipped_files"]
-    assert [s["file"] for s in skipped] == ["big.env"] and len(skipped[0]["commit"]) == 40
+    assert [s["file"] for s in skipped] == ["app.zip (zip:app.env)"]
+    assert len(skipped[0]["commit"]) == 40
 
 
 def test_fail_on_skipped_fails_a_gate_that_could_not_read_everything(
-    cli: CliRun, big_file: Repo
+    cli: CliRun, unread: Repo
 ) -> None:
-    where = str(big_file.path)
+    where = str(unread.path)
     assert cli("files", where, "--fail-on", "skipped").code == 1
     assert cli("files", where, "--fail-on", "any,skipped").code == 1
     assert cli("files", where, "--fail-on", "live").code == 0
-    big_file.write("big.env", "small now\n")
+    unread.write("app.zip", "not a zip now\n")
     assert cli("files", where, "--fail-on", "any,skipped").code == 0
 
 

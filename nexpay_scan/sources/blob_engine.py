@@ -159,6 +159,11 @@ def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> 
         )
         extra: list[Finding] = []
         loose: list[tuple[str, str, str]] = []
+        # blobs over the size limit are searched a window at a time by the commits that
+        # add them (`changes.scan_change`): never read whole here
+        hits |= {sha for sha, _ in oversized}
+        if hits and not walks:
+            walk()
         if hits:
             found = walks[0].introductions(hits)
             if found.commits:
@@ -176,7 +181,6 @@ def _whole_history(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> 
             tree_walk.close()
     if not walks:  # the message reader listed every commit of the selection
         scan.walked(commits, shown=False)
-    name_oversized(repo, scanner, oversized, rev_args, scan.stats)
     scan.scan_messages_read((set(), suspects, tags, []), rev_args)
     findings = scan.findings()
     if loose:  # (as the diff engine lists them, after the same findings)
@@ -195,8 +199,8 @@ def _held_by_refs(repo: Path) -> list[tuple[str, str, str]]:
 def _selection(scan: HistoryScan, rev_args: Sequence[str], workers: int) -> None:
     """The blobs the selection's commits add, read as they are listed (by the tree walk, or
     for branches alone by `git rev-list`: see `ReachableBlobs`); the commits adding one
-    with a hit or one over the size limit (which the diff engine then names as skipped)
-    parsed."""
+    with a hit or one over the size limit (which the diff engine then searches a window
+    at a time) parsed."""
     repo = scan.repo
     check_objects_present(repo, rev_args)
     branches = names_branches_only(rev_args) and _filters_blobs(repo)
@@ -483,37 +487,6 @@ def reachable_paths(repo: Path, rev_args: Sequence[str], wanted: set[bytes]) -> 
     return found
 
 
-def name_oversized(
-    repo: Path,
-    scanner: Scanner,
-    oversized: list[tuple[bytes, int]],
-    rev_args: Sequence[str],
-    stats: Stats,
-) -> None:
-    """Names each blob the listing passed over for its size: at a path it has and the
-    first commit that adds it there, or as an unreachable blob."""
-    if not oversized:
-        return
-    paths = reachable_paths(repo, rev_args, {sha for sha, _ in oversized})
-    for sha, size in oversized:
-        path = paths.get(sha)
-        if path is None:
-            scanner.too_big(size, f"(unreachable blob {sha.decode()[:12]})", stats=stats)
-        else:
-            first = _first_commit_adding(repo, rev_args, path, sha)
-            scanner.too_big(size, path, first, stats=stats)
-
-
-def _first_commit_adding(repo: Path, rev_args: Sequence[str], path: str, sha: bytes) -> str | None:
-    """The oldest commit of `rev_args` whose change at `path` makes it the blob `sha`."""
-    args = walk_command(["--reverse", *rev_args], [f":(literal,top){path}"])
-    for record in commit_records(run_git(repo, *args)):
-        dated, rest = parse_commit(record)
-        if any(change.new_sha.encode() == sha for change in raw_changes(rest)):
-            return dated.commit.sha
-    return None
-
-
 def unattributed_findings(
     scan: HistoryScan, blobs: set[bytes], rev_args: Sequence[str]
 ) -> list[Finding]:
@@ -529,10 +502,9 @@ def unattributed_findings(
     findings: list[Finding] = []
     with BlobReader(repo) as reader:
         for sha in sorted(blobs):
-            data = reader.read(sha.decode()) or b""
             path = paths.get(sha)
             shown = path if path is not None else f"(unreachable blob {sha.decode()[:12]})"
-            for finding in scanner.scan(data, shown, stats=stats):
+            for finding in _scanned_blob(reader, sha.decode(), shown, scanner, stats):
                 finding.notes.append(
                     "brought in by a merge commit, not by a single-parent change"
                     if path is not None
@@ -543,3 +515,16 @@ def unattributed_findings(
                     finding.suppression = Suppression("external", LOCAL_ONLY)
                 findings.append(finding)
     return findings
+
+
+def _scanned_blob(
+    reader: BlobReader, sha: str, shown: str, scanner: Scanner, stats: Stats
+) -> list[Finding]:
+    """Findings in one blob (none in a missing one), shown as `shown`: over the size limit,
+    searched a window at a time (`windows`)."""
+    data = reader.read_or_stream(sha, scanner.settings.max_file_size) or b""
+    if isinstance(data, bytes):
+        return scanner.scan(data, shown, stats=stats)
+    from nexpay_scan.windows import scan_in_windows
+
+    return scan_in_windows(scanner, data, shown, stats=stats)

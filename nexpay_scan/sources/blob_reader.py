@@ -88,6 +88,17 @@ class BlobReader:
             return size
         return self._take(size)
 
+    def read_or_stream(self, sha: str, limit: int) -> bytes | Iterator[bytes] | None:
+        """The blob's bytes if it holds at most `limit`; else its bytes a piece at a time
+        (read them all before asking this reader for anything else: they are the next
+        thing git writes); None when the object is missing."""
+        if (reader := self._serving(sha)) is not self:
+            return reader.read_or_stream(sha, limit)
+        size = self._ask(sha)
+        if size is None:
+            return None
+        return self._pieces(size) if size > limit else self._take(size)
+
     def read_file(self, name: str) -> bytes | None:
         """The content of the file `name` (`REV:path`) names, or None when it names none
         (nothing there, or a folder)."""

@@ -33,25 +33,28 @@ def scan_change(
     The whole new blob is scanned, so rules that need Nexpay context see the lines around
     a change; only findings on added lines are kept. A binary file has no lines, and a
     change of a commit too big to hold has no `section` (None): their findings are the
-    credentials that the old version did not hold. A new blob over the size limit is not
-    read, but named as skipped. What was read and passed over is counted in `stats`.
+    credentials that the old version did not hold. A new blob over the size limit is
+    searched a window at a time (`windows`), never held whole: its findings too are the
+    credentials the old version did not hold. What was read and passed over is counted
+    in `stats`.
     """
     if not change.adds_content:
         if change.status[0] != "D":
             stats.skip("submodule", change.path, gap=False)
         return []
-    sha = commit.sha if commit else None
-    data = blobs.read_within(change.new_sha, scanner.settings.max_file_size)
+    data = blobs.read_or_stream(change.new_sha, scanner.settings.max_file_size)
     if data is None:  # never read is never clean
         raise missing_objects_error(1)
-    if isinstance(data, int):  # its size: over the limit, passed over unread
-        scanner.too_big(data, change.path, sha, stats=stats)
-        return []
-    stats.files_scanned += 1
-    if section is not None and not is_binary(section):
-        added = Fragment(data, change.path, added_spans(section), commit)
-        return scanner.scan_fragment(added, stats)
-    found = scanner.scan_fragment(Fragment(data, change.path, commit=commit), stats)
+    if isinstance(data, bytes):
+        stats.files_scanned += 1
+        if section is not None and not is_binary(section):
+            added = Fragment(data, change.path, added_spans(section), commit)
+            return scanner.scan_fragment(added, stats)
+        found = scanner.scan_fragment(Fragment(data, change.path, commit=commit), stats)
+    else:  # over the size limit: searched a window at a time as git writes it
+        from nexpay_scan.windows import scan_in_windows
+
+        found = scan_in_windows(scanner, data, change.path, commit=commit, stats=stats)
     if not found or not change.old_sha.strip("0"):
         return found
     # the old blob is searched a piece at a time: it may be far bigger than the new one

@@ -45,13 +45,14 @@ class CommitMessageSource:
         return Target(self.root)
 
     def findings(self, scanner: Scanner) -> list[Finding]:
-        """Findings in what git keeps of the message (unless it is over the size limit:
-        then named as skipped)."""
-        data = _read_message(self.path, scanner.settings.max_file_size)
-        if scanner.too_big(len(data), MESSAGE_PLACE, stats=self.stats):
-            return []
+        """Findings in what git keeps of the message; a message over the size limit (with
+        no scissors line before it) searched a window at a time (`windows`)."""
+        limit = scanner.settings.max_file_size
+        kept = kept_message(_read_message(self.path, limit))
+        if len(kept) > limit:
+            return _scanned_in_windows(self.path, scanner, self.stats)
         self.stats.files_scanned += 1
-        return scanner.scan(kept_message(data), MESSAGE_PLACE, stats=self.stats)
+        return scanner.scan(kept, MESSAGE_PLACE, stats=self.stats)
 
 
 def kept_message(data: bytes) -> bytes:
@@ -78,6 +79,21 @@ def _read_message(path: StrPath, limit: int) -> bytes:
         with open(path, "rb") as stream:
             return stream.read(limit + 1)
     except OSError as error:
-        raise FatalError(
-            f"{os.fspath(path)}: cannot read the commit message ({error.strerror})"
-        ) from None
+        raise _unreadable(path, error) from None
+
+
+def _scanned_in_windows(path: StrPath, scanner: Scanner, stats: Stats) -> list[Finding]:
+    """Findings in a message file over the size limit, read and searched a window at a
+    time (`windows`): all of it, as git keeps a message with no scissors line."""
+    from nexpay_scan.windows import WINDOW_BYTES, scan_in_windows
+
+    try:
+        with open(path, "rb") as stream:
+            pieces = iter(lambda: stream.read(WINDOW_BYTES), b"")
+            return scan_in_windows(scanner, pieces, MESSAGE_PLACE, stats=stats)
+    except OSError as error:
+        raise _unreadable(path, error) from None
+
+
+def _unreadable(path: StrPath, error: OSError) -> FatalError:
+    return FatalError(f"{os.fspath(path)}: cannot read the commit message ({error.strerror})")

@@ -51,6 +51,7 @@ class _File(Record):
     size: int
     named: bool = False
     stream: bool = False  # named, and no regular file (a FIFO, a device): read as it comes
+    windowed: bool = False  # over the size limit: searched a window at a time (`windows`)
 
 
 class FileSource:
@@ -139,26 +140,25 @@ def _shown_file_name(given: str, top: str, folders: dict[str, str]) -> str:
 def _named(
     given: str, mode: int, size: int, scanner: Scanner, stats: Stats, shown: str
 ) -> list[_File]:
-    """The file named on the command line (`mode` and `size`: its `os.stat`), unless it is
-    over the size limit; a FIFO or a device is read as a stream."""
-    if scanner.too_big(size, shown, stats=stats):
-        return []
-    return [_File(given, shown, size, named=True, stream=not S_ISREG(mode))]
+    """The file named on the command line (`mode` and `size`: its `os.stat`); a FIFO or a
+    device is read as a stream."""
+    windowed = size > scanner.settings.max_file_size
+    return [_File(given, shown, size, named=True, stream=not S_ISREG(mode), windowed=windowed)]
 
 
 def _walked(
     root: str, met: list[Met], scanner: Scanner, stats: Stats, named: str
 ) -> Iterator[_File]:
-    """The regular files `tree_walk.walked` met under `root` (none over the size limit),
-    each named `named/<path under root>` with `/`; what it passed over, named as skipped."""
+    """The regular files `tree_walk.walked` met under `root`, each named `named/<path under
+    root>` with `/`; what it passed over, named as skipped."""
     at = os.path.join(root, "")
     lead = f"{named}/" if named else ""
     slashed = os.sep == "/"
+    limit = scanner.settings.max_file_size
     for kind, under, size, reason in met:
         shown = lead + (under if slashed else under.replace(os.sep, "/"))
         if kind == tree_walk.FILE:
-            if not scanner.too_big(size, shown, stats=stats):
-                yield _File(at + under, shown, size)
+            yield _File(at + under, shown, size, windowed=size > limit)
         elif kind == tree_walk.LINK:
             stats.skip("symbolic link", shown, gap=False)
         elif kind == tree_walk.OTHER:
@@ -185,7 +185,7 @@ def _scan_unit(
     files into `buffer`, a big one a window at a time first, and a FIFO or a device named
     on the command line read as it comes."""
     if len(unit) > 1 and not any(file.stream for file in unit):
-        laid = buffer.read(unit, scanner, stats)
+        laid = buffer.read(unit, stats)
         if laid is not None:
             return _scan_laid(laid, scanner, stats)
     big = len(unit) == 1 and not unit[0].stream and unit[0].size > _WINDOW_BYTES
@@ -193,10 +193,11 @@ def _scan_unit(
         stats.files_scanned += 1
         stats.bytes_scanned += unit[0].size
         return []
-    read = ((file, _read_file(file, scanner, stats)) for file in unit)
-    batch = [(file, data) for file, data in read if data is not None]
+    read = [(file, _read_file(file, scanner, stats)) for file in unit]
+    batch = [(file, data) for file, data in read if isinstance(data, bytes)]
+    windowed = [finding for _, data in read if isinstance(data, list) for finding in data]
     # (a big file's windows were asked already: not again in memory)
-    return _scan_batch(batch, scanner, stats, windowed=not big) if batch else []
+    return windowed + (_scan_batch(batch, scanner, stats, windowed=not big) if batch else [])
 
 
 class _Laid(Record):
@@ -218,10 +219,10 @@ class _UnitBuffer:
     def __init__(self) -> None:
         self._buffer = bytearray()
 
-    def read(self, unit: Sequence[_File], scanner: Scanner, stats: Stats) -> _Laid | None:
-        """The unit's files laid out in the buffer (unreadable ones and ones over the size
-        limit skipped, as `_read_file` does); None when a file grew since its size was
-        read (then the unit is read as it is, file by file)."""
+    def read(self, unit: Sequence[_File], stats: Stats) -> _Laid | None:
+        """The unit's files laid out in the buffer (unreadable ones skipped, as `_read_file`
+        skips them; none is over the size limit, see `_units`); None when a file grew since
+        its size was read (then the unit is read as it is, file by file)."""
         gap = len(SEPARATOR)
         view = self.room(gap + sum(file.size + 1 + gap for file in unit))
         files: list[_File] = []
@@ -237,8 +238,6 @@ class _UnitBuffer:
             if size > file.size:  # it grew
                 view.release()
                 return None
-            if scanner.too_big(size, file.shown, stats=stats):
-                continue
             files.append(file)
             starts.append(at)
             sizes.append(size)
@@ -358,22 +357,39 @@ def _scan_laid(laid: _Laid, scanner: Scanner, stats: Stats) -> list[Finding]:
     return findings
 
 
-def _read_file(file: _File, scanner: Scanner, stats: Stats) -> bytes | None:
-    """One file's bytes (its size already checked against the limit), or None when it is
-    skipped (unreadable, or grown past the limit). A regular file is opened without
-    waiting, as `_read_into` opens it; a FIFO named on the command line (`stream`) waits
-    for the writer that feeds it."""
+def _read_file(file: _File, scanner: Scanner, stats: Stats) -> bytes | list[Finding] | None:
+    """One file's bytes; or, over the size limit (or grown past it), its findings, searched
+    a window at a time as it is read (`windows`); or None when it is skipped (unreadable).
+    A regular file is opened without waiting, as `_read_into` opens it; a FIFO named on
+    the command line (`stream`) waits for the writer that feeds it."""
     limit = scanner.settings.max_file_size
     flags = os.O_RDONLY | _O_CLOEXEC | (0 if file.stream else _O_NONBLOCK)
     try:
         with open(os.open(file.path, flags), "rb") as stream:
-            data = _read_within(stream, file.size, limit)
+            data = b"" if file.windowed else _read_within(stream, file.size, limit)
+            if file.windowed or len(data) > limit:
+                return _scan_in_windows(data, stream, file.shown, scanner, stats)
     except OSError as error:
         _unreadable(file, error, stats)
         return None
-    if scanner.too_big(len(data), file.shown, stats=stats):
-        return None
     return data
+
+
+def _scan_in_windows(
+    head: bytes, stream: BinaryIO, shown: str, scanner: Scanner, stats: Stats
+) -> list[Finding]:
+    """Findings in content over the size limit: `head`, then the rest of `stream`,
+    searched a window at a time (`windows.scan_in_windows`), never held whole."""
+    from nexpay_scan.windows import scan_in_windows
+
+    pieces = iter(lambda: stream.read(_WINDOW_BYTES), b"")
+    return scan_in_windows(scanner, _chained(head, pieces), shown, stats=stats)
+
+
+def _chained(head: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    if head:
+        yield head
+    yield from rest
 
 
 def _scan_batch(
@@ -406,11 +422,11 @@ def _read_within(stream: BinaryIO, size: int, limit: int) -> bytes:
 
 
 def _scan_stdin(scanner: Scanner, stats: Stats) -> list[Finding]:
-    """Findings in standard input, unless it runs past the size limit (then named as
-    skipped, and not read further)."""
+    """Findings in standard input: past the size limit, searched a window at a time as it
+    comes (`windows`)."""
     data = sys.stdin.buffer.read(scanner.settings.max_file_size + 1)
-    if scanner.too_big(len(data), "<stdin>", stats=stats):
-        return []
+    if len(data) > scanner.settings.max_file_size:
+        return _scan_in_windows(data, sys.stdin.buffer, "<stdin>", scanner, stats)
     return _scan_content(Fragment(data, "<stdin>"), scanner, stats)
 
 
@@ -533,7 +549,7 @@ def _units(files: Sequence[_File]) -> list[list[_File]]:
     batch: list[_File] = []
     size = 0
     for file in files:
-        if file.size >= _BATCH_BYTES:
+        if file.size >= _BATCH_BYTES or file.windowed:
             units.append([file])
             continue
         batch.append(file)

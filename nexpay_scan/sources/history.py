@@ -260,8 +260,8 @@ class HistoryScan:
     def _scan_long(self, record: LongRecord, blobs: BlobReader) -> None:
         """A commit too long to hold: each change its raw records name is scanned from its
         blobs (see `scan_change` without a section), while the raw records stream in; the
-        patch after them is passed over unread. New blobs over the size limit are named as
-        skipped without being read."""
+        patch after them is passed over unread. New blobs over the size limit are searched
+        a window at a time."""
         dated, rest = parse_commit(record.head)
         for change in streamed_changes(rest, record.rest()):
             for finding in scan_change(
@@ -273,7 +273,7 @@ class HistoryScan:
         self, rev_args: Sequence[str], stdin: Sequence[str], paths: list[str], blobs: BlobReader
     ) -> None:
         """The changes at `paths` (see `oversized_paths`), listed without content: each new
-        blob scanned whole when under the limit, named as skipped, unread, when over it."""
+        blob scanned whole when under the limit, a window at a time when over it."""
         args = walk_command(rev_args, at_paths(paths))
         with streamed(self.repo, *args, stdin=stdin) as output:
             listing = output.read()  # a line per change: small, whatever the blobs hold

@@ -4,7 +4,7 @@ Git reads a blob whole to diff it, even one it then calls binary, so a commit ad
 500 MB file makes `git log -p` alone take 700 MB. The paths that ever hold such a blob in
 the selection are left out of the patch stream (a pathspec exclusion) and their changes
 are listed without content (`--raw`): each new blob is then read by size, scanned whole
-when under the limit, and named as skipped, unread, when over it.
+when under the limit, and a window at a time (`windows`) when over it.
 """
 
 from __future__ import annotations

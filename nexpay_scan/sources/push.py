@@ -212,14 +212,8 @@ def scan_outside_commits(
         return findings
     with BlobReader(repo) as blobs:
         for ref, obj, path in loose:
-            data = blobs.read(obj)
-            if data is None:
-                raise missing_objects_error(1)
             shown = path or ref
-            if scanner.too_big(len(data), shown, stats=stats):
-                continue
-            stats.files_scanned += 1
-            for finding in scanner.scan_fragment(Fragment(data, shown), stats):
+            for finding in _scanned_object(blobs, obj, shown, scanner, stats):
                 where = f"the tree that {ref} points at" if path else ref
                 finding.notes.append(f"in no commit (git log walks past it): in {where}")
                 findings.append(finding)
@@ -322,3 +316,19 @@ def _blobs_of(repo: Path, objects: list[tuple[str, str]]) -> list[tuple[str, str
     with streamed(repo, "cat-file", "--batch-check=%(objecttype)", stdin=asked) as output:
         kinds = output.read().decode("ascii", "replace").split("\n")
     return [obj for obj, kind in zip(objects, kinds, strict=False) if kind == "blob"]
+
+
+def _scanned_object(
+    blobs: BlobReader, obj: str, shown: str, scanner: Scanner, stats: Stats
+) -> list[Finding]:
+    """Findings in one blob, shown as `shown`: over the size limit, searched a window at a
+    time (`windows`), never held whole."""
+    data = blobs.read_or_stream(obj, scanner.settings.max_file_size)
+    if data is None:
+        raise missing_objects_error(1)
+    if isinstance(data, bytes):
+        stats.files_scanned += 1
+        return scanner.scan_fragment(Fragment(data, shown), stats)
+    from nexpay_scan.windows import scan_in_windows
+
+    return scan_in_windows(scanner, data, shown, stats=stats)

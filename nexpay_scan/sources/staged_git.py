@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 # No rename detection: an allowlist applies to where a key is now, so a file moved out of an
 # allowed path adds all of its content at the new one (as in history).
 DIFF = ("--raw", "-z", "-p", "-U0", "--no-renames", "--no-ext-diff", "--no-abbrev", "--no-color")
-# Git shows a blob over the default size limit as binary, without reading it; the scan
-# then names it as skipped, unread (the limit a repository sets is known only later).
+# Git shows a blob over the default size limit as binary, without reading it whole; the
+# scan then searches it a window at a time (`windows`; the limit a repository sets is
+# known only later).
 # (config.DEFAULT_MAX_FILE_SIZE: config is not loaded yet when these calls start)
 LEAN = ("-c", "core.bigFileThreshold=52428800")
 

@@ -12,6 +12,7 @@ from nexpay_scan.records import Record
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.blob_reader import BlobReader
 from nexpay_scan.sources.git import decode_path, in_parts, name_at, objects_named, run_git
+from nexpay_scan.stats import Stats
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -139,7 +140,13 @@ def _client_ids_in(
     name = name_at(repo, commit, path)
     if name is None:
         return []
-    data = blobs.read(name)
-    if data is None or len(data) > scanner.settings.max_file_size:
+    data = blobs.read_or_stream(name, scanner.settings.max_file_size)
+    if data is None:
         return []
-    return [f for f in scanner.scan(data, path) if f.kind == CLIENT_ID]
+    if isinstance(data, bytes):
+        found = scanner.scan(data, path)
+    else:  # over the size limit: a window at a time (`windows`), never held whole
+        from nexpay_scan.windows import scan_in_windows
+
+        found = scan_in_windows(scanner, data, path, stats=Stats())
+    return [f for f in found if f.kind == CLIENT_ID]
