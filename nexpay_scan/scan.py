@@ -157,7 +157,7 @@ class Scanner:
             found.append(finding)
         sha = commit.sha if commit is not None else None
         for where, reason in undecoded:
-            stats.skip(reason, f"{path} ({where})" if where else path, commit=sha)
+            stats.skip(reason, path, commit=sha, inside=where)
         return found
 
     def could_hold_keys(self, contents: Sequence[bytes], *, windowed: bool = True) -> set[int]:

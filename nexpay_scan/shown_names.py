@@ -90,7 +90,8 @@ class NameRedactor:
     def skipped(self, stats: Stats) -> None:
         """Redacts the names of what was passed over, in place."""
         stats.skipped_items = [
-            item._replace(where=self.name(item.where)) for item in stats.skipped_items
+            item._replace(where=self.name(item.where), inside=self.name(item.inside))
+            for item in stats.skipped_items
         ]
 
     def _names(self, names: list[str]) -> list[str]:

@@ -11,13 +11,20 @@ from nexpay_scan.records import Record
 
 
 class Skipped(Record):
-    """Content passed over, named: where it is, why, and whether that leaves a gap in the
-    scan (a file too big to read is a gap; a symbolic link or a submodule is not)."""
+    """Content passed over, named: where it is (a file, and what inside it: an archive's
+    member, say), why, and whether that leaves a gap in the scan (an archive member that
+    cannot be decoded is a gap; a symbolic link or a submodule is not)."""
 
     where: str
     reason: str
     commit: str | None = None
     gap: bool = True
+    inside: str = ""  # ("zip:deploy/app.env": the file's part that was passed over)
+
+    @property
+    def shown(self) -> str:
+        """Where it is, as reports name it: `app.zip (zip:deploy/app.env)`."""
+        return f"{self.where} ({self.inside})" if self.inside else self.where
 
 
 class Stats:
@@ -35,13 +42,20 @@ class Stats:
         self.rule_timeouts: Counter[str] = Counter()  # pattern -> contents it was stopped on
 
     def skip(
-        self, reason: str, where: str = "", *, commit: str | None = None, gap: bool = True
+        self,
+        reason: str,
+        where: str = "",
+        *,
+        commit: str | None = None,
+        gap: bool = True,
+        inside: str = "",
     ) -> None:
         """Counts one piece of content passed over deliberately, by reason; names it when
-        `where` is known (once: two routes to the same content name it once). `gap`: the
-        content could not be scanned whole (`--fail-on skipped`)."""
+        `where` is known (once: two routes to the same content name it once), and what
+        part of it (`inside`). `gap`: the content could not be scanned whole (`--fail-on
+        skipped`)."""
         if where:
-            item = Skipped(where, reason, commit, gap)
+            item = Skipped(where, reason, commit, gap, inside)
             if item in self._named:
                 return
             self._named.add(item)

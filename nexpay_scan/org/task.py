@@ -78,5 +78,5 @@ def _scan_mirror(mirror: Path, task: dict[str, Any]) -> dict[str, Any]:
         "commits_scanned": summary.commits_scanned,
         "bytes_scanned": summary.bytes_scanned,
         "skipped": sum(summary.skipped.values()),
-        "gaps": [f"{item.where} ({item.reason})" for item in summary.gaps],
+        "gaps": [f"{item.shown} ({item.reason})" for item in summary.gaps],
     }

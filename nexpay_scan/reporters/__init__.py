@@ -64,7 +64,7 @@ def skipped_lines(report: Report) -> list[str]:
     """One line per piece of content that was not scanned whole, naming it and why."""
     lines = []
     for item in report.summary.gaps:
-        where = display_path(item.where)
+        where = display_path(item.shown)
         commit = f" in commit {item.commit[:12]}" if item.commit else ""
         lines.append(f"not scanned: {where}{commit} ({display_text(item.reason)})")
     return lines

@@ -80,7 +80,7 @@ def summary_dict(report: Report) -> dict[str, Any]:
 def _skipped_dict(item: Skipped) -> dict[str, Any]:
     """One file passed over, by name: where, why, in which commit, and whether that
     leaves a gap in the scan."""
-    named: dict[str, Any] = {"file": item.where, "reason": item.reason, "gap": item.gap}
+    named: dict[str, Any] = {"file": item.shown, "reason": item.reason, "gap": item.gap}
     if item.commit:
         named["commit"] = item.commit
     return named

@@ -219,7 +219,7 @@ def artifact_location(path: str) -> dict[str, Any]:
 
 def _invocation(report: Report) -> dict[str, Any]:
     """The run's invocation: a notification per note, and one per piece of content that
-    was not scanned whole (named, with where it is)."""
+    was not scanned whole (named, with the file it is in: an archive, for a member)."""
     invocation: dict[str, Any] = {"executionSuccessful": True}
     notifications: list[dict[str, Any]] = [
         {"message": {"text": note}, "level": "note"} for note in report.notes
