@@ -711,3 +711,31 @@ def test_each_tip_is_named_with_the_keys_its_files_hold(
     assert "| v2 |" in _glance_row(text, redact(second))
     assert "| v1 |" in _glance_row(text, redact(dropped))  # v1 still has old.env
     assert text.count("left the tips") == 1  # gone.env's key: in no tip's files
+
+
+def test_a_key_a_merge_takes_out_left_the_tips_at_the_merge(
+    cli: CliRun, repo: Repo, tmp_path: Path
+) -> None:
+    """A merge that resolves a file to a version without the key (by hand, or taking the
+    other side's) takes it out of the tips: the date it left is the merge's. `git log`
+    shows no merge's changes unless asked, so the key had no date ("date unknown")."""
+    key = secret(809)
+    repo.write("app.env", f"NEXPAY_SECRET={key}\n")
+    repo.commit("a key")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("feature.txt", "work\n")
+    repo.commit("feature work")
+    repo.git("checkout", "-q", "main")
+    repo.write("main.txt", "work\n")
+    repo.commit("main work")
+    repo.git("merge", "-q", "--no-commit", "--no-ff", "feature")
+    repo.write("app.env", "NEXPAY_SECRET=${NEXPAY_SECRET}\n")
+    merge = repo.commit("merge feature, the key from the environment")
+    repo.git("branch", "-D", "feature")
+    date = repo.git("log", "-1", "--format=%aI", merge).strip()[:10]
+    out = tmp_path / "audit.md"
+    run = cli("history", "--repo", str(repo.path), "--quiet", "--report", str(out))
+    assert run.code == 1, run.err
+    text = out.read_text(encoding="utf-8")
+    assert f"left the tips {date}" in text
+    assert "date unknown" not in text

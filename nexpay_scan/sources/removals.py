@@ -45,14 +45,16 @@ def mark_left(root: Path, findings: list[Finding]) -> None:
 
 def _changes(root: Path, paths: list[str]) -> Iterator[tuple[str, str, str, str]]:
     """(author date, path, old blob, new blob: "" for none) of each change to `paths` in
-    the commits of every ref. The paths go to git's standard input (as many as there are
-    keys: past what a command line holds), one with a newline in it on the command line."""
+    the commits of every ref, a merge's against each of its parents. The paths go to git's
+    standard input (as many as there are keys: past what a command line holds), one with
+    a newline in it on the command line."""
     plain = [p for p in paths if "\n" not in p]
     odd = [f":(literal){p}" for p in paths if "\n" in p]
     with streamed(
         root,
         "log",
         "--all",
+        "-m",  # a merge's changes against each parent: one can take a key out
         "--no-renames",
         "--raw",
         "-z",
