@@ -48,6 +48,7 @@ from nexpay_scan.decoders.model import (
     merged,
 )
 from nexpay_scan.decoders.utf16 import UTF16_SNIFF, utf16_codec
+from nexpay_scan.sources.blob_reader import POINTER_HEAD
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -775,6 +776,29 @@ def suspect_objects(
         ):
             hit.add(number)
     return hit
+
+
+def lfs_pointers(block: bytes | memoryview, starts: Sequence[int]) -> set[int]:
+    """Indexes of the objects that start as Git LFS pointers do (see `sources.lfs`): their
+    content is kept apart, and the change that adds one is read for it. One search of the block
+    for a pointer's first line right after an object's separator (a pointer is under 1 KB:
+    a longer object starting so is a false alarm, told apart by `lfs.pointer_of`). Every
+    object but a block's first follows a newline: `scan.SEPARATOR`'s, or the end of `git
+    cat-file --batch`'s header line."""
+    found: set[int] = set()
+    if not starts:
+        return found
+    head = POINTER_HEAD
+    if block[starts[0] : starts[0] + len(head)] == head:
+        found.add(0)
+    marker = b"\n" + head
+    at = bytepasses.find(block, marker)
+    while at >= 0:
+        number = bisect_right(starts, at + 1) - 1
+        if number >= 0 and starts[number] == at + 1:
+            found.add(number)
+        at = bytepasses.find(block, marker, at + len(marker))
+    return found
 
 
 def cleared_in_windows(prefilter: Prefilter, content: bytes | memoryview) -> bool:

@@ -15,7 +15,12 @@ if TYPE_CHECKING:
     from typing import IO
 
     from nexpay_scan.paths import StrPath
+    from nexpay_scan.sources.lfs import LfsStore
 
+# A Git LFS pointer (see `lfs`: that module is loaded only when one is met): its first
+# line, and the spec's bound on its size
+POINTER_HEAD = b"version https://git-lfs.github.com/spec/v1\n"
+POINTER_MOST = 1024
 PIECE_BYTES = 1 << 20  # how much of a blob is held at once when it is passed over or searched
 # Requests written to `git cat-file --batch` ahead of reading: 41 bytes each, well within a
 # pipe's 64 KiB, so that writing them never waits for git.
@@ -40,6 +45,16 @@ class BlobReader:
         self._wanted: deque[str] = deque()  # to ask ahead once some of those are read
         self._aside: BlobReader | None = None  # for objects asked out of that order
         self._kind = b""  # the type of the object last asked
+        self._lfs: LfsStore | None = None
+
+    @property
+    def lfs(self) -> LfsStore:
+        """The repository's local Git LFS objects (see `lfs`)."""
+        if self._lfs is None:
+            from nexpay_scan.sources.lfs import LfsStore
+
+            self._lfs = LfsStore(self._repo)
+        return self._lfs
 
     def ask_ahead(self, shas: Iterable[str]) -> None:
         """Asks git now for these objects, which the caller then reads in this order: git
@@ -121,7 +136,8 @@ class BlobReader:
         return b"".join(pieces)[:length]
 
     def holding(self, sha: str, values: Collection[bytes]) -> set[bytes]:
-        """Which of `values` occur in the blob, read a piece at a time (never whole)."""
+        """Which of `values` occur in the blob, read a piece at a time (never whole); for
+        a Git LFS pointer, in the object's content when it is here (see `lfs`)."""
         if (reader := self._serving(sha)) is not self:
             return reader.holding(sha, values)
         size = self._ask(sha)
@@ -131,6 +147,14 @@ class BlobReader:
                 for _ in self._pieces(size):
                     pass
             return found
+        if size < POINTER_MOST:  # (small: read whole, and maybe a pointer)
+            from nexpay_scan.sources.lfs import pointer_of
+
+            data = self._take(size)
+            pointer = pointer_of(data)
+            if pointer is not None:
+                return self.lfs.holding(pointer, values)
+            return {v for v in values if v in data}
         overlap = max(len(v) for v in values) - 1
         tail = b""
         for piece in self._pieces(size):

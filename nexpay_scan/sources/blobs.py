@@ -19,12 +19,12 @@ from itertools import accumulate
 from pathlib import Path
 
 from nexpay_scan.errors import FatalError
-from nexpay_scan.prefilter import prefilter_for, suspect_objects
+from nexpay_scan.prefilter import lfs_pointers, prefilter_for, suspect_objects
 from nexpay_scan.progress import Progress
 from nexpay_scan.records import Record
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources import object_store
-from nexpay_scan.sources.blob_reader import CAT_FILE_DIED
+from nexpay_scan.sources.blob_reader import CAT_FILE_DIED, POINTER_MOST
 from nexpay_scan.sources.delta_order import WINDOW_BLOBS, FamilyWindow
 from nexpay_scan.sources.git import (
     SpooledGit,
@@ -525,7 +525,8 @@ def _search_block(
     starts = [end - size - 1 for end, size in zip(ends, sizes, strict=True)]
     if len(data) != ends[-1] or not data.startswith(batch.ids[0] + b" blob "):
         raise FatalError(CAT_FILE_DIED)  # (it died, or said an object is missing)
-    hits: set[bytes] = set()
+    # a Git LFS pointer names content kept apart: the commits adding one are read for it
+    hits = {batch.ids[n] for n in lfs_pointers(data, starts) if sizes[n] < POINTER_MOST}
     prefilter = prefilter_for(scanner.detector.keywords)
     suspects = suspect_objects(prefilter, data, starts, batch.sizes)
     for number in suspects:

@@ -6,7 +6,7 @@ from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Commit, Finding
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.base import Fragment
-from nexpay_scan.sources.blob_reader import BlobReader
+from nexpay_scan.sources.blob_reader import POINTER_HEAD, POINTER_MOST, BlobReader
 from nexpay_scan.sources.git import decode_path, missing_objects_error
 from nexpay_scan.sources.gitlog import RawChange
 from nexpay_scan.sources.patch import (
@@ -46,6 +46,13 @@ def scan_change(
     if data is None:  # never read is never clean
         raise missing_objects_error(1)
     if isinstance(data, bytes):
+        if len(data) < POINTER_MOST and data.startswith(POINTER_HEAD):
+            from nexpay_scan.sources.lfs import lfs_findings, pointer_of
+
+            pointer = pointer_of(data)
+            if pointer is not None:
+                found = lfs_findings(pointer, change.path, blobs, scanner, commit, stats)
+                return _not_held_before(found, change, blobs)
         stats.files_scanned += 1
         if section is not None and not is_binary(section):
             added = Fragment(data, change.path, added_spans(section), commit)
@@ -55,6 +62,12 @@ def scan_change(
         from nexpay_scan.windows import scan_in_windows
 
         found = scan_in_windows(scanner, data, change.path, commit=commit, stats=stats)
+    return _not_held_before(found, change, blobs)
+
+
+def _not_held_before(found: list[Finding], change: RawChange, blobs: BlobReader) -> list[Finding]:
+    """`found` but the credentials the change's old version held too (for content with no
+    added lines to keep to: binary, too big to hold, kept in Git LFS)."""
     if not found or not change.old_sha.strip("0"):
         return found
     # the old blob is searched a piece at a time: it may be far bigger than the new one

@@ -35,6 +35,7 @@ from nexpay_scan.sources.gitlog import (
     unmarked,
     walk_command,
 )
+from nexpay_scan.sources.lfs import ADDED_OID
 from nexpay_scan.sources.messages import (
     MessagesRead,
     TagRead,
@@ -88,7 +89,10 @@ def _worth_parsing(prefilter: Prefilter, text: bytes) -> bool:
     `_makes_encoded_file`), or patch text that could hold a key as it is or decoded (see
     `nexpay_scan.prefilter`)."""
     return (
-        b"\nBinary files " in text or adds_encoded_line(text) or prefilter.suspect(text, patch=True)
+        b"\nBinary files " in text
+        or ADDED_OID in text  # a Git LFS pointer changed: its content is kept apart
+        or adds_encoded_line(text)
+        or prefilter.suspect(text, patch=True)
     )
 
 
@@ -249,6 +253,7 @@ class HistoryScan:
             if (
                 not self._prefilter
                 or is_binary(section)
+                or ADDED_OID in section
                 or prefilter.suspect(section, patch=True)
                 or _makes_encoded_file(change, section, blobs)
             ):
