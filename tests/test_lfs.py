@@ -22,7 +22,7 @@ from testing.keys import secret
 from testing.results import found_keys, history_json, json_of
 
 NOT_HERE = "a Git LFS object not in this repository (run `git lfs fetch`): its content not scanned"
-SELECTIONS = ([], ["--branch", "main"], ["HEAD~1..HEAD"])
+SELECTIONS: tuple[list[str], ...] = ([], ["--branch", "main"], ["HEAD~1..HEAD"])
 
 
 def _track(repo: Repo, path: str, content: bytes, *, store: Path | None = None) -> str:
