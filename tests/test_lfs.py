@@ -188,3 +188,23 @@ def test_a_key_kept_in_lfs_content_at_head_is_still_there_for_the_audit(
     text = out.read_text(encoding="utf-8")
     assert "in the files of no branch or tag tip" not in text
     assert "still present" in text
+
+
+def test_many_lfs_files_not_fetched_are_counted_past_a_hundred_lines(
+    cli: CliRun, repo: Repo
+) -> None:
+    """An LFS-heavy clone without its objects names each file: the text report lists a
+    hundred and counts the rest; JSON lists them all."""
+    _start(repo)
+    for n in range(130):
+        oid = hashlib.sha256(b"%d" % n).hexdigest()
+        repo.write(
+            f"assets/{n:03d}.env",
+            f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize 3\n",
+        )
+    repo.stage()
+    text = cli("staged", "--repo", str(repo.path))
+    lines = [line for line in text.out.splitlines() if line.startswith("not scanned:")]
+    assert len(lines) == 101 and lines[0].startswith("not scanned: assets/000.env")
+    assert lines[-1] == "not scanned: 30 more, each named in the JSON, SARIF and other reports"
+    assert len(json_of(_staged(cli, repo))["summary"]["skipped_files"]) == 130

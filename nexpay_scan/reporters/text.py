@@ -17,6 +17,21 @@ _STYLES = {"bold": "1", "red": "31", "yellow": "33", "green": "32", "dim": "2"}
 _STATUS_STYLE = {LIVE: "red", REVOKED: "green", UNKNOWN: "yellow"}
 
 
+# gaps listed one a line in a terminal or a CI log; past these, counted (every report
+# format lists them all: a history of thousands of Git LFS files not fetched names each)
+SHOWN_GAPS = 100
+
+
+def _shown_gaps(lines: list[str]) -> list[str]:
+    if len(lines) <= SHOWN_GAPS:
+        return lines
+    more = len(lines) - SHOWN_GAPS
+    return [
+        *lines[:SHOWN_GAPS],
+        f"not scanned: {more} more, each named in the JSON, SARIF and other reports",
+    ]
+
+
 def _paint(text: str, style: str, report: Report) -> str:
     return f"\033[{_STYLES[style]}m{text}\033[0m" if report.color else text
 
@@ -128,7 +143,7 @@ def render(report: Report) -> str:
     if not report.quiet:  # --quiet: the findings and warnings only (the rest is in JSON/SARIF)
         out.extend(display_text(note) for note in report.notes)
         out.extend(suppressed_line(f, report) for f in report.suppressed)
-    out.extend(skipped_lines(report))  # a gap in the scan is a warning, shown even then
+    out.extend(_shown_gaps(skipped_lines(report)))  # a gap is a warning, shown even then
     out.extend(display_text(_timeout_warning(n)) for n in sorted(report.summary.rule_timeouts))
     if not report.quiet:
         out.append(_footer(report))
