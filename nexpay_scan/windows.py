@@ -79,6 +79,22 @@ def scan_in_windows(
     return findings
 
 
+def scan_read(
+    scanner: Scanner,
+    data: bytes | Iterator[bytes],
+    path: str,
+    *,
+    commit: Commit | None = None,
+    stats: Stats,
+) -> list[Finding]:
+    """Findings in one content as a reader gives it (`BlobReader.read_or_stream`): whole,
+    or over the size limit a piece at a time, searched in windows."""
+    if isinstance(data, bytes):
+        stats.files_scanned += 1
+        return scanner.scan(data, path, commit=commit, stats=stats)
+    return scan_in_windows(scanner, data, path, commit=commit, stats=stats)
+
+
 def _windows(
     pieces: Iterable[bytes], window: int, overlap: int
 ) -> Iterator[tuple[bytes, int, bool]]:

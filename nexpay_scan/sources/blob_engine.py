@@ -522,9 +522,7 @@ def _scanned_blob(
 ) -> list[Finding]:
     """Findings in one blob (none in a missing one), shown as `shown`: over the size limit,
     searched a window at a time (`windows`)."""
-    data = reader.read_or_stream(sha, scanner.settings.max_file_size) or b""
-    if isinstance(data, bytes):
-        return scanner.scan(data, shown, stats=stats)
-    from nexpay_scan.windows import scan_in_windows
+    from nexpay_scan.windows import scan_read
 
-    return scan_in_windows(scanner, data, shown, stats=stats)
+    data = reader.read_or_stream(sha, scanner.settings.max_file_size) or b""
+    return scan_read(scanner, data, shown, stats=stats)

@@ -129,17 +129,14 @@ def lfs_findings(
     if found_at is None:
         stats.skip(NOT_HERE, path, commit=commit.sha if commit is not None else None)
         return []
+    from nexpay_scan.windows import WINDOW_BYTES, scan_read
+
     limit = scanner.settings.max_file_size
     try:
         with open(found_at, "rb") as stream:
-            if pointer.size <= limit:
-                stats.files_scanned += 1
-                found = scanner.scan(stream.read(limit + 1), path, commit=commit, stats=stats)
-            else:
-                from nexpay_scan.windows import WINDOW_BYTES, scan_in_windows
-
-                pieces = iter(lambda: stream.read(WINDOW_BYTES), b"")
-                found = scan_in_windows(scanner, pieces, path, commit=commit, stats=stats)
+            whole = pointer.size <= limit
+            data = stream.read(limit + 1) if whole else iter(lambda: stream.read(WINDOW_BYTES), b"")
+            found = scan_read(scanner, data, path, commit=commit, stats=stats)
     except OSError as error:
         stats.skip(f"a Git LFS object that cannot be read ({error.strerror})", path)
         return []

@@ -9,7 +9,7 @@ from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding
 from nexpay_scan.progress import Progress
 from nexpay_scan.scan import Scanner
-from nexpay_scan.sources.base import Fragment, Target
+from nexpay_scan.sources.base import Target
 from nexpay_scan.sources.blob_reader import BlobReader
 from nexpay_scan.sources.git import (
     decode_path,
@@ -323,12 +323,9 @@ def _scanned_object(
 ) -> list[Finding]:
     """Findings in one blob, shown as `shown`: over the size limit, searched a window at a
     time (`windows`), never held whole."""
+    from nexpay_scan.windows import scan_read
+
     data = blobs.read_or_stream(obj, scanner.settings.max_file_size)
     if data is None:
         raise missing_objects_error(1)
-    if isinstance(data, bytes):
-        stats.files_scanned += 1
-        return scanner.scan_fragment(Fragment(data, shown), stats)
-    from nexpay_scan.windows import scan_in_windows
-
-    return scan_in_windows(scanner, data, shown, stats=stats)
+    return scan_read(scanner, data, shown, stats=stats)

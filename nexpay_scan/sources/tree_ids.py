@@ -140,13 +140,9 @@ def _client_ids_in(
     name = name_at(repo, commit, path)
     if name is None:
         return []
+    from nexpay_scan.windows import scan_read
+
     data = blobs.read_or_stream(name, scanner.settings.max_file_size)
     if data is None:
         return []
-    if isinstance(data, bytes):
-        found = scanner.scan(data, path)
-    else:  # over the size limit: a window at a time (`windows`), never held whole
-        from nexpay_scan.windows import scan_in_windows
-
-        found = scan_in_windows(scanner, data, path, stats=Stats())
-    return [f for f in found if f.kind == CLIENT_ID]
+    return [f for f in scan_read(scanner, data, path, stats=Stats()) if f.kind == CLIENT_ID]
