@@ -69,6 +69,22 @@ class Repo:
         git(self.path, "commit", "-q", "--allow-empty", "-m", message, env=env)
         return git(self.path, "rev-parse", "HEAD").strip()
 
+    def merge_started(
+        self, side: dict[str, str], main: dict[str, str], branch: str = "side"
+    ) -> None:
+        """Two lines of work from HEAD (on main): `branch` committing the files `side`,
+        then main committing `main`; then `git merge --no-ff --no-commit BRANCH` left under
+        way, for the caller to write the merge's own changes and commit it."""
+        git(self.path, "checkout", "-q", "-b", branch)
+        for name, content in side.items():
+            self.write(name, content)
+        self.commit(f"work on {branch}")
+        git(self.path, "checkout", "-q", "main")
+        for name, content in main.items():
+            self.write(name, content)
+        self.commit("work on main")
+        git(self.path, "merge", "-q", "--no-ff", "--no-commit", branch)
+
     def git(self, *args: str) -> str:
         """Runs git in this repository; returns its stdout."""
         return git(self.path, *args)

@@ -32,6 +32,14 @@ def history_json(cli: CliRun, repo: Path, *args: str) -> Result:
     return cli("history", "--repo", str(repo), "--format", "json", "--no-redact", *args)
 
 
+def audit_report(cli: CliRun, repo: Path, out: Path) -> str:
+    """The text of the audit report `history --report OUT` writes for `repo`, whose history
+    holds keys (the run exits 1)."""
+    run = cli("history", "--repo", str(repo), "--quiet", "--report", str(out))
+    assert run.code == 1, run.err
+    return out.read_text(encoding="utf-8")
+
+
 def assert_one_line_error(run: Result, *needles: str) -> None:
     """Exit 2 and exactly one line on stderr, an error that names what is wrong."""
     assert run.code == 2, (run.code, run.out, run.err)

@@ -39,6 +39,7 @@ from testing.cli import CliRun, Result
 from testing.fake_nexpay import FakeNexpay
 from testing.git_repo import Repo
 from testing.keys import client_id, secret
+from testing.results import audit_report
 
 Render = Callable[[Report, Path | None], str]
 
@@ -644,10 +645,7 @@ def test_a_report_on_keys_in_a_message_and_in_a_removed_file_named_with_spaces(
     repo.commit("add settings")
     (repo.path / "my old settings.py").unlink()
     repo.commit("drop settings")
-    out = tmp_path / f"audit{suffix}"
-    run = cli("history", "--repo", str(repo.path), "--quiet", "--report", str(out))
-    assert run.code == 1, run.err
-    text = out.read_text(encoding="utf-8")
+    text = audit_report(cli, repo.path, tmp_path / f"audit{suffix}")
     assert redact(secret(801)) in text and redact(secret(802)) in text
     assert secret(801) not in text and secret(802) not in text
     assert text.count("in the files of no branch or tag tip") == 2
@@ -667,10 +665,7 @@ def test_where_a_key_still_is_in_files_named_with_a_newline_or_not_utf8(
     repo.git("branch", "feature")
     (repo.path / os.fsdecode(b"caf\xe9.env")).unlink()
     repo.commit("drop the old settings")
-    out = tmp_path / "audit.md"
-    run = cli("history", "--repo", str(repo.path), "--quiet", "--report", str(out))
-    assert run.code == 1, run.err
-    text = out.read_text(encoding="utf-8")
+    text = audit_report(cli, repo.path, tmp_path / "audit.md")
     assert kept not in text and moved not in text
     rows = {key: _glance_row(text, redact(key)) for key in (kept, moved)}
     assert "| feature, main |" in rows[kept]  # HEAD's branch and the other
@@ -703,10 +698,7 @@ def test_each_tip_is_named_with_the_keys_its_files_hold(
     repo.git("tag", "-a", "-m", "second", "v2")
     repo.write("app.env", "NEXPAY_SECRET=${NEXPAY_SECRET}\n")
     repo.commit("keys from the environment")
-    out = tmp_path / "audit.md"
-    run = cli("history", "--repo", str(repo.path), "--quiet", "--report", str(out))
-    assert run.code == 1, run.err
-    text = out.read_text(encoding="utf-8")
+    text = audit_report(cli, repo.path, tmp_path / "audit.md")
     assert "| v1 |" in _glance_row(text, redact(first))
     assert "| v2 |" in _glance_row(text, redact(second))
     assert "| v1 |" in _glance_row(text, redact(dropped))  # v1 still has old.env
@@ -722,20 +714,11 @@ def test_a_key_a_merge_takes_out_left_the_tips_at_the_merge(
     key = secret(809)
     repo.write("app.env", f"NEXPAY_SECRET={key}\n")
     repo.commit("a key")
-    repo.git("checkout", "-q", "-b", "feature")
-    repo.write("feature.txt", "work\n")
-    repo.commit("feature work")
-    repo.git("checkout", "-q", "main")
-    repo.write("main.txt", "work\n")
-    repo.commit("main work")
-    repo.git("merge", "-q", "--no-commit", "--no-ff", "feature")
+    repo.merge_started({"feature.txt": "work\n"}, {"main.txt": "work\n"}, branch="feature")
     repo.write("app.env", "NEXPAY_SECRET=${NEXPAY_SECRET}\n")
     merge = repo.commit("merge feature, the key from the environment")
     repo.git("branch", "-D", "feature")
     date = repo.git("log", "-1", "--format=%aI", merge).strip()[:10]
-    out = tmp_path / "audit.md"
-    run = cli("history", "--repo", str(repo.path), "--quiet", "--report", str(out))
-    assert run.code == 1, run.err
-    text = out.read_text(encoding="utf-8")
+    text = audit_report(cli, repo.path, tmp_path / "audit.md")
     assert f"left the tips {date}" in text
     assert "date unknown" not in text

@@ -282,13 +282,7 @@ def test_a_push_whose_merge_writes_the_config_itself_is_refused(repo: Repo, tmp_
     repo.write("README.md", "x\n")
     start = repo.commit()
     assert push(repo).returncode == 0
-    repo.git("checkout", "-q", "-b", "side")
-    repo.write("app.env", f"NEXPAY_SECRET={secret(11)}\n")
-    repo.commit("a key")
-    repo.git("checkout", "-q", "main")
-    repo.write("other.txt", "unrelated\n")
-    repo.commit("other work")
-    repo.git("merge", "-q", "--no-ff", "--no-commit", "side")
+    repo.merge_started({"app.env": f"NEXPAY_SECRET={secret(11)}\n"}, {"other.txt": "x\n"})
     repo.write(".nexpay-scan.toml", '[scan]\nallow_paths = [".*"]\n')
     repo.commit("merge side, and allow everything")
     assert repo.git("rev-list", "--count", f"{start}..HEAD").strip() == "3"
