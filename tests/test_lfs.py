@@ -205,3 +205,25 @@ def test_many_lfs_files_not_fetched_are_counted_past_a_hundred_lines(
     assert len(lines) == 101 and lines[0].startswith("not scanned: assets/000.env")
     assert lines[-1] == "not scanned: 30 more, each named in the JSON, SARIF and other reports"
     assert len(json_of(_staged(cli, repo))["summary"]["skipped_files"]) == 130
+
+
+def test_files_names_a_pointer_checked_out_without_its_content(
+    cli: CliRun, repo: Repo, tmp_path: Path
+) -> None:
+    """A checkout made without git-lfs (or with its smudge skipped, as CI checks out by
+    default) has pointers on disk: `files` names each as not scanned, in a batch of small
+    files and alone; a file that merely starts like one is scanned as it is."""
+    _start(repo)
+    _track(repo, "prod.env", _settings(secret(12)))
+    repo.write("notes.md", "version https://git-lfs.github.com/spec/v1\nnot a pointer\n")
+    run = cli("files", str(repo.path), "--format", "json")
+    assert run.code == 0, run.err
+    reason = (
+        "a Git LFS pointer: the content it stands for is not in this folder (`git lfs pull`, "
+        "or scan the history, which reads the LFS store)"
+    )
+    assert json_of(run)["summary"]["skipped_files"] == [
+        {"file": "prod.env", "reason": reason, "gap": True}
+    ]
+    alone = cli("files", str(repo.path / "prod.env"), "--fail-on", "any,skipped")
+    assert alone.code == 1 and "not scanned: prod.env" in alone.out

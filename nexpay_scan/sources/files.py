@@ -15,6 +15,7 @@ from nexpay_scan.scan import SEPARATOR, Scanner
 from nexpay_scan.signals import signals
 from nexpay_scan.sources import tree_walk
 from nexpay_scan.sources.base import Fragment, Target
+from nexpay_scan.sources.blob_reader import POINTER_HEAD, POINTER_MOST
 from nexpay_scan.sources.channel import Channel
 from nexpay_scan.stats import Stats
 
@@ -348,6 +349,8 @@ def _scan_laid(laid: _Laid, scanner: Scanner, stats: Stats) -> list[Finding]:
         zip(laid.files, laid.starts, laid.sizes, strict=True)
     ):
         stats.files_scanned += 1
+        if size < POINTER_MOST and laid.block[start : start + len(POINTER_HEAD)] == POINTER_HEAD:
+            _name_lfs_pointer(file, bytes(laid.block[start : start + size]), stats)
         if number in suspects:
             data = bytes(laid.block[start : start + size])
             findings.extend(scanner.scan_fragment(Fragment(data, file.shown), stats))
@@ -403,11 +406,22 @@ def _scan_batch(
     findings: list[Finding] = []
     for number, (file, data) in enumerate(batch):
         stats.files_scanned += 1
+        if len(data) < POINTER_MOST and data.startswith(POINTER_HEAD):
+            _name_lfs_pointer(file, data, stats)
         if number in suspects:
             findings.extend(scanner.scan_fragment(Fragment(data, file.shown), stats))
         else:
             stats.bytes_scanned += len(data)
     return findings
+
+
+def _name_lfs_pointer(file: _File, data: bytes, stats: Stats) -> None:
+    """Names a Git LFS pointer on disk (a checkout made without git-lfs, or with its
+    smudge skipped: CI's default): the content it stands for is not in this folder."""
+    from nexpay_scan.sources.lfs import POINTER_IN_FOLDER, pointer_of
+
+    if pointer_of(data) is not None:
+        stats.skip(POINTER_IN_FOLDER, file.shown)
 
 
 def _read_within(stream: BinaryIO, size: int, limit: int) -> bytes:

@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 # a change to a pointer adds this line in a patch (a new oid: the version line stays)
 ADDED_OID = b"\n+oid sha256:"
 NOT_HERE = "a Git LFS object not in this repository (run `git lfs fetch`): its content not scanned"
+POINTER_IN_FOLDER = (
+    "a Git LFS pointer: the content it stands for is not in this folder (`git lfs pull`, "
+    "or scan the history, which reads the LFS store)"
+)
 _HEX = frozenset(b"0123456789abcdef")
 _PIECE = 1 << 20
 
