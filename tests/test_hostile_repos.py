@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from nexpay_scan.sources.lfs import POINTER_IN_FOLDER
 from testing.cli import CliRun
 from testing.git_repo import Repo, git
 from testing.keys import client_id, secret
@@ -191,7 +192,9 @@ def test_git_lfs_pointer_files(cli: CliRun, repo: Repo) -> None:
     assert on_disk.code == 1
     assert found_keys(on_disk) == [("keys.bin", 1, 15, secret(1))]
     summary = json_of(on_disk)["summary"]
-    assert summary["files_scanned"] == 4 and summary["skipped"] == {}
+    # the pointers on disk stand for content that is not here (no git-lfs): named
+    assert summary["files_scanned"] == 4 and summary["skipped"] == {POINTER_IN_FOLDER: 2}
+    assert {s["file"] for s in summary["skipped_files"]} == {"model.bin", "other.bin"}
     (repo.path / "keys.bin").unlink()
     clean = cli("files", str(repo.path), "--format", "json")
     assert clean.code == 0 and json_of(clean)["summary"]["files_scanned"] == 3
