@@ -16,8 +16,14 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nexpay_scan import windows
+from nexpay_scan.config import Settings, builtin_rules
+from nexpay_scan.findings import Finding
+from nexpay_scan.scan import Scanner
+from nexpay_scan.stats import Stats
 from testing.cli import CliRun, Result, run_cli
 from testing.git_repo import Repo, git, pre_receive_server, push
 from testing.keys import client_id, legacy_client_id, legacy_secret, secret
@@ -252,3 +258,89 @@ def test_a_key_past_50_mb_of_padding_is_stopped(repo: Repo, tmp_path: Path, chec
     assert rejected.returncode != 0 and "push rejected" in rejected.stderr, rejected.stderr
     assert "dump.log" in rejected.stderr and secret(80) not in rejected.stderr
     assert git(server, "rev-parse", "main").strip() != repo.git("rev-parse", "HEAD").strip()
+
+
+# -- the windows' cuts, over any text ---------------------------------------------------------
+
+_TEXT_PIECES = [
+    b"\n",
+    b"\r\n",
+    b"\r",
+    b" ",
+    b"=",
+    b'"',
+    b"_",
+    b"-",
+    b"\xc3\xa9",  # é: two bytes
+    b"\xe6\x97\xa5",  # 日: three
+    b"\xff",  # not UTF-8
+    b"nexpay ",
+    b"NEXPAY_SECRET=",
+    b"x" * 43,
+    b"A" * 20,
+    secret(90).encode(),
+    secret(91).encode()[:-1],
+    client_id(90).encode(),
+    f" {secret(92)} ".encode(),
+    f"\nNEXPAY_SECRET={secret(93)}\n".encode(),
+    f"token: {client_id(91)}\r\n".encode(),
+]
+
+
+CUT_OVERLAP = 128  # half of it, 64 bytes, is more than any match below is long
+_BETWEEN = [b" ", b"\n", b"\r\n", b"\r", b"=", b'"', b"\xc3\xa9"]
+
+
+@settings(max_examples=150, deadline=None, database=None)
+@given(
+    pieces=st.lists(
+        st.tuples(st.sampled_from(_TEXT_PIECES), st.sampled_from(_BETWEEN)),
+        min_size=20,
+        max_size=200,
+    ),
+    window=st.integers(min_value=CUT_OVERLAP + 1, max_value=8 * CUT_OVERLAP),
+    reads=st.integers(min_value=1, max_value=3000),
+)
+def test_any_cut_finds_what_a_whole_scan_finds(
+    pieces: list[tuple[bytes, bytes]], window: int, reads: int
+) -> None:
+    """Keys that prove themselves (a checksum, a prefix), in text of every line ending,
+    multibyte and broken characters, cut into windows of any size and read in pieces of
+    any size: the same credentials at the same lines and columns as the whole text.
+    (No run of token bytes is longer than half the overlap here: a window that must cut
+    one starts half the overlap before the cut, and a line's filters then see that line
+    from the window's start, the approximation `windows` names.)"""
+    data = b"".join(piece + between for piece, between in pieces)
+    data *= 1 + 3 * (window + CUT_OVERLAP) // len(data)  # (three windows at least)
+    scanner = Scanner(Settings(tuple(builtin_rules())))
+    whole = [_place(f) for f in scanner.scan(data, "f")]
+    chunks = (data[at : at + reads] for at in range(0, len(data), reads))
+    saved = windows.WINDOW_BYTES, windows.OVERLAP_BYTES
+    windows.WINDOW_BYTES, windows.OVERLAP_BYTES = window, CUT_OVERLAP
+    try:
+        cut = [_place(f) for f in windows.scan_in_windows(scanner, chunks, "f", stats=Stats())]
+    finally:
+        windows.WINDOW_BYTES, windows.OVERLAP_BYTES = saved
+    assert sorted(cut) == sorted(whole)
+
+
+def test_a_window_that_must_cut_a_token_finds_no_key_in_its_half() -> None:
+    """A run of token bytes longer than half the overlap, where a window must end inside
+    it: a key-shaped tail of the run is no key (the whole text says so: a token byte comes
+    before it). The next window starts half the overlap earlier and does not own that
+    part, rather than starting in the token and finding a key there."""
+    run = b"x" * 43 + secret(91).encode()[:-1] + secret(90).encode()
+    data = (b"\n" * 8 + run + b"\n" * 10) * 12
+    scanner = Scanner(Settings(tuple(builtin_rules())))
+    assert scanner.scan(data, "f") == []
+    saved = windows.WINDOW_BYTES, windows.OVERLAP_BYTES
+    for window in range(CUT_OVERLAP + 1, 4 * CUT_OVERLAP):
+        windows.WINDOW_BYTES, windows.OVERLAP_BYTES = window, CUT_OVERLAP
+        try:
+            assert windows.scan_in_windows(scanner, [data], "f", stats=Stats()) == [], window
+        finally:
+            windows.WINDOW_BYTES, windows.OVERLAP_BYTES = saved
+
+
+def _place(finding: Finding) -> tuple[str, int, int, str]:
+    return (finding.rule_id, finding.line, finding.column, finding.secret.reveal())
