@@ -227,3 +227,25 @@ def test_files_names_a_pointer_checked_out_without_its_content(
     ]
     alone = cli("files", str(repo.path / "prod.env"), "--fail-on", "any,skipped")
     assert alone.code == 1 and "not scanned: prod.env" in alone.out
+
+
+@pytest.mark.parametrize("engine", ["blob", "diff"])
+def test_a_pointer_a_ref_holds_outside_commits_is_read_for_its_content(
+    cli: CliRun, repo: Repo, engine: str
+) -> None:
+    """`git tag backup $(git hash-object -w prod.env)` of an LFS-tracked file: the tag
+    holds the pointer, which no commit does; its content is read as a commit's is."""
+    _start(repo)
+    oid = _track(repo, "prod.env", _settings(secret(13)))
+    blob = repo.git("hash-object", "-w", "prod.env").strip()
+    (repo.path / "prod.env").unlink()
+    repo.git("tag", "backup", blob)
+    run = history_json(cli, repo.path, "--engine", engine)
+    assert run.code == 1, run.err
+    [finding] = json_of(run)["findings"]
+    assert (finding["file"], finding["line"], finding["match"]) == (
+        "refs/tags/backup",
+        3,
+        secret(13),
+    )
+    assert f"in the Git LFS object {oid[:12]}… (git holds a pointer to it)" in finding["notes"]

@@ -20,7 +20,6 @@ from pathlib import Path
 
 from nexpay_scan.errors import FatalError
 from nexpay_scan.findings import Finding, Suppression
-from nexpay_scan.scan import Scanner
 from nexpay_scan.sources import object_store
 from nexpay_scan.sources.arenas import one_malloc_arena
 from nexpay_scan.sources.blob_reader import BlobReader
@@ -30,6 +29,7 @@ from nexpay_scan.sources.blobs import (
     blobs_with_candidates,
     store_listing,
 )
+from nexpay_scan.sources.changes import scan_blob
 from nexpay_scan.sources.git import (
     SpooledGit,
     check_objects_present,
@@ -56,7 +56,6 @@ from nexpay_scan.sources.gitlog import (
 )
 from nexpay_scan.sources.history import HistoryScan
 from nexpay_scan.sources.messages import Background, messages_beside, read_messages
-from nexpay_scan.stats import Stats
 
 LOCAL_ONLY = (
     "local only, never pushed: an object in this clone's .git/objects that no ref or "
@@ -504,7 +503,7 @@ def unattributed_findings(
         for sha in sorted(blobs):
             path = paths.get(sha)
             shown = path if path is not None else f"(unreachable blob {sha.decode()[:12]})"
-            for finding in _scanned_blob(reader, sha.decode(), shown, scanner, stats):
+            for finding in scan_blob(reader, sha.decode(), shown, scanner, stats=stats) or []:
                 finding.notes.append(
                     "brought in by a merge commit, not by a single-parent change"
                     if path is not None
@@ -515,14 +514,3 @@ def unattributed_findings(
                     finding.suppression = Suppression("external", LOCAL_ONLY)
                 findings.append(finding)
     return findings
-
-
-def _scanned_blob(
-    reader: BlobReader, sha: str, shown: str, scanner: Scanner, stats: Stats
-) -> list[Finding]:
-    """Findings in one blob (none in a missing one), shown as `shown`: over the size limit,
-    searched a window at a time (`windows`)."""
-    from nexpay_scan.windows import scan_read
-
-    data = reader.read_or_stream(sha, scanner.settings.max_file_size) or b""
-    return scan_read(scanner, data, shown, stats=stats)

@@ -47,12 +47,11 @@ def scan_change(
         raise missing_objects_error(1)
     if isinstance(data, bytes):
         if len(data) < POINTER_MOST and data.startswith(POINTER_HEAD):
-            from nexpay_scan.sources.lfs import lfs_findings, pointer_of
+            from nexpay_scan.sources.lfs import read_pointer
 
-            pointer = pointer_of(data)
-            if pointer is not None:
-                found = lfs_findings(pointer, change.path, blobs, scanner, commit, stats)
-                return _not_held_before(found, change, blobs)
+            in_lfs = read_pointer(data, change.path, blobs, scanner, commit, stats)
+            if in_lfs is not None:
+                return _not_held_before(in_lfs, change, blobs)
         stats.files_scanned += 1
         if section is not None and not is_binary(section):
             added = Fragment(data, change.path, added_spans(section), commit)
@@ -63,6 +62,22 @@ def scan_change(
 
         found = scan_in_windows(scanner, data, change.path, commit=commit, stats=stats)
     return _not_held_before(found, change, blobs)
+
+
+def scan_blob(
+    blobs: BlobReader, sha: str, path: str, scanner: Scanner, *, stats: Stats
+) -> list[Finding] | None:
+    """Findings in one blob, shown at `path` (a blob no change adds: a ref's, a dangling
+    one); an LFS pointer's content, and content over the size limit in windows, as a
+    change's are read. None when the object is missing."""
+    from nexpay_scan.sources.lfs import read_pointer
+    from nexpay_scan.windows import scan_read
+
+    data = blobs.read_or_stream(sha, scanner.settings.max_file_size)
+    if data is None:
+        return None
+    in_lfs = read_pointer(data, path, blobs, scanner, None, stats)
+    return in_lfs if in_lfs is not None else scan_read(scanner, data, path, stats=stats)
 
 
 def _not_held_before(found: list[Finding], change: RawChange, blobs: BlobReader) -> list[Finding]:

@@ -18,7 +18,7 @@ store is `lfs.storage` (default `<git common dir>/lfs`), objects at
 from __future__ import annotations
 
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 
 from nexpay_scan.records import Record
 from nexpay_scan.sources.blob_reader import POINTER_HEAD, POINTER_MOST
@@ -52,6 +52,24 @@ class Pointer(Record):
     def note(self) -> str:
         """What a finding in the object's content says of where it is."""
         return f"in the Git LFS object {self.oid[:12]}… (git holds a pointer to it)"
+
+
+def read_pointer(
+    data: bytes | Iterator[bytes],
+    path: str,
+    blobs: BlobReader,
+    scanner: Scanner,
+    commit: Commit | None,
+    stats: Stats,
+) -> list[Finding] | None:
+    """Findings in the content a blob's bytes name when they are an LFS pointer (see
+    `lfs_findings`); None when they are not one (then the bytes are the content)."""
+    if not isinstance(data, bytes) or len(data) >= POINTER_MOST:
+        return None
+    pointer = pointer_of(data) if data.startswith(POINTER_HEAD) else None
+    if pointer is None:
+        return None
+    return lfs_findings(pointer, path, blobs, scanner, commit, stats)
 
 
 def pointer_of(data: bytes) -> Pointer | None:

@@ -11,6 +11,7 @@ from nexpay_scan.progress import Progress
 from nexpay_scan.scan import Scanner
 from nexpay_scan.sources.base import Target
 from nexpay_scan.sources.blob_reader import BlobReader
+from nexpay_scan.sources.changes import scan_blob
 from nexpay_scan.sources.git import (
     decode_path,
     fit_on_a_line,
@@ -213,7 +214,10 @@ def scan_outside_commits(
     with BlobReader(repo) as blobs:
         for ref, obj, path in loose:
             shown = path or ref
-            for finding in _scanned_object(blobs, obj, shown, scanner, stats):
+            found = scan_blob(blobs, obj, shown, scanner, stats=stats)
+            if found is None:
+                raise missing_objects_error(1)
+            for finding in found:
                 where = f"the tree that {ref} points at" if path else ref
                 finding.notes.append(f"in no commit (git log walks past it): in {where}")
                 findings.append(finding)
@@ -316,16 +320,3 @@ def _blobs_of(repo: Path, objects: list[tuple[str, str]]) -> list[tuple[str, str
     with streamed(repo, "cat-file", "--batch-check=%(objecttype)", stdin=asked) as output:
         kinds = output.read().decode("ascii", "replace").split("\n")
     return [obj for obj, kind in zip(objects, kinds, strict=False) if kind == "blob"]
-
-
-def _scanned_object(
-    blobs: BlobReader, obj: str, shown: str, scanner: Scanner, stats: Stats
-) -> list[Finding]:
-    """Findings in one blob, shown as `shown`: over the size limit, searched a window at a
-    time (`windows`), never held whole."""
-    from nexpay_scan.windows import scan_read
-
-    data = blobs.read_or_stream(obj, scanner.settings.max_file_size)
-    if data is None:
-        raise missing_objects_error(1)
-    return scan_read(scanner, data, shown, stats=stats)
