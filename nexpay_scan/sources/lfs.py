@@ -64,9 +64,7 @@ def read_pointer(
 ) -> list[Finding] | None:
     """Findings in the content a blob's bytes name when they are an LFS pointer (see
     `lfs_findings`); None when they are not one (then the bytes are the content)."""
-    if not isinstance(data, bytes) or len(data) >= POINTER_MOST:
-        return None
-    pointer = pointer_of(data) if data.startswith(POINTER_HEAD) else None
+    pointer = pointer_of(data) if isinstance(data, bytes) else None
     if pointer is None:
         return None
     return lfs_findings(pointer, path, blobs, scanner, commit, stats)
