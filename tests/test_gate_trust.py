@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from testing.cli import CliRun
+from testing.cli import CliRun, Result
 from testing.git_repo import Repo, pre_receive_server, push
 from testing.keys import secret
 
@@ -242,11 +242,9 @@ def test_a_merge_that_writes_the_ignore_file_itself_is_named(
     repo.git("merge", "-q", "--no-ff", "--no-commit", "pr")
     repo.write(".nexpayscanignore", f"{fingerprint}  # nothing to see\n")
     merge = repo.commit("merge the key, and ignore it")
-    args = ["--engine", engine, "--format", "json"]
-    run = cli("history", f"{base}..{merge}", "--repo", str(repo.path), *args)
+    run = _range(cli, repo, f"{base}..{merge}", engine)
     assert run.code == 1, run.err
-    found = {(f["rule"], f["file"]) for f in run.json()["findings"]}
-    assert found == {
+    assert _rules_and_files(run) == {
         ("nexpay-secret", "app.env"),
         ("nexpay-suppression-change", ".nexpayscanignore"),
     }
@@ -268,8 +266,7 @@ def test_a_merge_that_brings_in_the_bases_own_edit_is_not_named(
     main = repo.commit("a reviewed ignore file")
     repo.git("checkout", "-q", "pr")
     repo.git("merge", "-q", "--no-ff", "-m", "merge main", "main")
-    args = ["--engine", engine, "--format", "json"]
-    run = cli("history", f"{main}..pr", "--repo", str(repo.path), *args)
+    run = _range(cli, repo, f"{main}..pr", engine)
     assert run.code == 0, run.out
     assert run.json()["findings"] == []
 
@@ -301,11 +298,20 @@ def test_an_ignore_file_spelled_in_other_case_is_named(
     repo.write("app.env", f"NEXPAY_SECRET={secret(12)}\n")
     repo.write(".NexpayScanIgnore", _fingerprint(cli, repo, "app.env") + "  # trust me\n")
     repo.commit("add key and ignore it, in other case")
-    args = ["--engine", engine, "--format", "json"]
-    run = cli("history", f"{base}..HEAD", "--repo", str(repo.path), *args)
+    run = _range(cli, repo, f"{base}..HEAD", engine)
     assert run.code == 1, run.err
-    found = {(f["rule"], f["file"]) for f in run.json()["findings"]}
-    assert found == {
+    assert _rules_and_files(run) == {
         ("nexpay-secret", "app.env"),
         ("nexpay-suppression-change", ".NexpayScanIgnore"),
     }
+
+
+def _range(cli: CliRun, repo: Repo, selection: str, engine: str) -> Result:
+    """`history SELECTION` of `repo` by `engine`, as JSON."""
+    return cli(
+        "history", selection, "--repo", str(repo.path), "--engine", engine, "--format", "json"
+    )
+
+
+def _rules_and_files(run: Result) -> set[tuple[str, str]]:
+    return {(f["rule"], f["file"]) for f in run.json()["findings"]}
