@@ -33,6 +33,10 @@ from nexpay_scan.records import Record
 from nexpay_scan.scan import Scanner
 from nexpay_scan.stats import Stats
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import BinaryIO
+
 WINDOW_BYTES = 8 << 20
 OVERLAP_BYTES = 64 << 10
 # a byte no token runs over: where a window may start when no line starts near
@@ -114,6 +118,15 @@ def scan_read(
         stats.files_scanned += 1
         return scanner.scan(data, path, commit=commit, stats=stats)
     return scan_in_windows(scanner, data, path, commit=commit, stats=stats)
+
+
+def read_pieces(stream: BinaryIO, head: bytes = b"") -> Iterator[bytes]:
+    """`head` (bytes already read from `stream`), then the rest of `stream` a window at a
+    time: content over the size limit as `scan_in_windows` takes it."""
+    if head:
+        yield head
+    while piece := stream.read(WINDOW_BYTES):
+        yield piece
 
 
 def _windows(pieces: Iterable[bytes], window: int, overlap: int) -> Iterator[_Window]:

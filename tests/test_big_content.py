@@ -344,3 +344,21 @@ def test_a_window_that_must_cut_a_token_finds_no_key_in_its_half() -> None:
 
 def _place(finding: Finding) -> tuple[str, int, int, str]:
     return (finding.rule_id, finding.line, finding.column, finding.secret.reveal())
+
+
+def test_a_commit_message_past_the_limit_is_searched_in_windows(
+    cli: CliRun, repo: Repo, tmp_path: Path
+) -> None:
+    """A message with no scissors line is kept whole by git, whatever its size: past the
+    limit it is read once, its first part then the rest, a window at a time."""
+    repo.write(".nexpay-scan.toml", f"[scan]\nmax_file_size = {LIMIT}\n")
+    repo.commit("config")
+    message = tmp_path / "COMMIT_EDITMSG"
+    lines = ["release notes"] + [f"- change {n}" for n in range(3000)] + [f"key {secret(95)}"]
+    message.write_text("\n".join(lines) + "\n")
+    run = cli(
+        "commit-msg", str(message), "--repo", str(repo.path), "--format", "json", "--no-redact"
+    )
+    assert run.code == 1, run.err
+    assert found_keys(run) == [("(commit message)", 3002, 5, secret(95))]
+    assert json_of(run)["summary"]["skipped"] == {}

@@ -48,9 +48,19 @@ class CommitMessageSource:
         """Findings in what git keeps of the message; a message over the size limit (with
         no scissors line before it) searched a window at a time (`windows`)."""
         limit = scanner.settings.max_file_size
-        kept = kept_message(_read_message(self.path, limit))
-        if len(kept) > limit:
-            return _scanned_in_windows(self.path, scanner, self.stats)
+        try:
+            with open(self.path, "rb") as stream:
+                head = stream.read(limit + 1)  # (enough to tell it is too big)
+                kept = kept_message(head)
+                if len(kept) > limit:  # all of it, as git keeps a message with no scissors
+                    from nexpay_scan.windows import read_pieces, scan_in_windows
+
+                    pieces = read_pieces(stream, head)
+                    return scan_in_windows(scanner, pieces, MESSAGE_PLACE, stats=self.stats)
+        except OSError as error:
+            raise FatalError(
+                f"{os.fspath(self.path)}: cannot read the commit message ({error.strerror})"
+            ) from None
         self.stats.files_scanned += 1
         return scanner.scan(kept, MESSAGE_PLACE, stats=self.stats)
 
@@ -70,30 +80,3 @@ def kept_message(data: bytes) -> bytes:
             return data[:start]
         at = data.find(_CUT, end)
     return data
-
-
-def _read_message(path: StrPath, limit: int) -> bytes:
-    """The file's bytes, at most `limit` + 1 (enough to tell it is too big); a one-line
-    error when it cannot be read."""
-    try:
-        with open(path, "rb") as stream:
-            return stream.read(limit + 1)
-    except OSError as error:
-        raise _unreadable(path, error) from None
-
-
-def _scanned_in_windows(path: StrPath, scanner: Scanner, stats: Stats) -> list[Finding]:
-    """Findings in a message file over the size limit, read and searched a window at a
-    time (`windows`): all of it, as git keeps a message with no scissors line."""
-    from nexpay_scan.windows import WINDOW_BYTES, scan_in_windows
-
-    try:
-        with open(path, "rb") as stream:
-            pieces = iter(lambda: stream.read(WINDOW_BYTES), b"")
-            return scan_in_windows(scanner, pieces, MESSAGE_PLACE, stats=stats)
-    except OSError as error:
-        raise _unreadable(path, error) from None
-
-
-def _unreadable(path: StrPath, error: OSError) -> FatalError:
-    return FatalError(f"{os.fspath(path)}: cannot read the commit message ({error.strerror})")

@@ -383,16 +383,9 @@ def _scan_in_windows(
 ) -> list[Finding]:
     """Findings in content over the size limit: `head`, then the rest of `stream`,
     searched a window at a time (`windows.scan_in_windows`), never held whole."""
-    from nexpay_scan.windows import scan_in_windows
+    from nexpay_scan.windows import read_pieces, scan_in_windows
 
-    pieces = iter(lambda: stream.read(_WINDOW_BYTES), b"")
-    return scan_in_windows(scanner, _chained(head, pieces), shown, stats=stats)
-
-
-def _chained(head: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
-    if head:
-        yield head
-    yield from rest
+    return scan_in_windows(scanner, read_pieces(stream, head), shown, stats=stats)
 
 
 def _scan_batch(

@@ -149,13 +149,13 @@ def lfs_findings(
     if found_at is None:
         stats.skip(NOT_HERE, path, commit=commit.sha if commit is not None else None)
         return []
-    from nexpay_scan.windows import WINDOW_BYTES, scan_read
+    from nexpay_scan.windows import read_pieces, scan_read
 
     limit = scanner.settings.max_file_size
     try:
         with open(found_at, "rb") as stream:
             whole = pointer.size <= limit
-            data = stream.read(limit + 1) if whole else iter(lambda: stream.read(WINDOW_BYTES), b"")
+            data = stream.read(limit + 1) if whole else read_pieces(stream)
             found = scan_read(scanner, data, path, commit=commit, stats=stats)
     except OSError as error:
         stats.skip(f"a Git LFS object that cannot be read ({error.strerror})", path)
