@@ -249,3 +249,20 @@ def test_a_pointer_a_ref_holds_outside_commits_is_read_for_its_content(
         secret(13),
     )
     assert f"in the Git LFS object {oid[:12]}… (git holds a pointer to it)" in finding["notes"]
+
+
+def test_a_pointer_whose_oid_is_no_sha256_names_no_file(cli: CliRun, repo: Repo) -> None:
+    """A pointer's oid becomes a path in the store: only 64 lowercase hex digits are one.
+    Anything else (a path that climbs out, upper case) is no pointer, and is scanned as
+    the text it is, its key found there."""
+    _start(repo)
+    for name, oid in (("climb.env", "../../../../../../etc/passwd"), ("upper.env", "AB" * 32)):
+        repo.write(
+            name,
+            f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize 10\n"
+            f"NEXPAY_SECRET={secret(14)}\n",
+        )
+    repo.stage()
+    run = _staged(cli, repo)
+    assert sorted(f[0] for f in found_keys(run)) == ["climb.env", "upper.env"]
+    assert json_of(run)["summary"]["skipped"] == {}
