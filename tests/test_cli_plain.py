@@ -1,4 +1,5 @@
-"""The hooks' command lines read without argparse (`cli.plain`) mean what argparse says."""
+"""The plain command lines read without argparse (`cli.plain`: the hooks', `files`' and the
+git scans') mean what argparse says."""
 
 from __future__ import annotations
 
@@ -49,6 +50,17 @@ def argparse_records(args: list[str]) -> list[object]:
         ["files", "src", "--format", "json", "--output", "report.json", "--quiet"],
         ["files", "--quiet", "a.py", "b c.py", "--no-redact", "--format=sarif"],
         ["files", "--config", "c.toml", "tree"],
+        ["history"],
+        ["history", "--repo", "r.git", "a..b", "--format", "json", "--output", "o.json", "-q"],
+        ["history", "main", "^topic", "a...b", "--engine=diff", "--jobs", "3"],
+        ["history", "--branch", "main", "--branch=dev", "--since", "2023-01-01"],
+        ["history", "--until=2024-01-01", "--all-occurrences", "--report", "r.html"],
+        ["history", "--branch=", "--jobs=256", "--engine", "blob"],
+        ["ci"],
+        ["ci", "--base", "origin/main", "--format", "sarif", "--output", "r.sarif"],
+        ["ci", "--deepen", "--all-occurrences", "--jobs", "1", "--report=r.md", "--quiet"],
+        ["pre-receive"],
+        ["pre-receive", "--quiet", "--config", "c.toml", "--format=json"],
     ],
 )
 def test_plain_command_lines_mean_what_argparse_says(args: list[str]) -> None:
@@ -86,6 +98,23 @@ def test_plain_command_lines_mean_what_argparse_says(args: list[str]) -> None:
         ["files", "-"],  # standard input
         ["files", "--jobs", "2", "."],
         ["files", "a", "--", "b"],
+        ["history", "a", "--quiet", "b"],  # a word after a flag after the words
+        ["history", "--", "a..b"],
+        ["history", "--engine", "fast"],  # not a choice
+        ["history", "--jobs", "0"],  # not 1 to 256
+        ["history", "--jobs", "257"],
+        ["history", "--jobs", "+3"],  # int() reads it; plain digits only here
+        ["history", "--jobs", "\uff13"],  # a digit, not an ASCII one
+        ["history", "--since", "-1"],  # a value that looks like a flag
+        ["history", "--all-occ"],  # an abbreviation
+        ["history", "--base", "x"],  # ci's
+        ["history", "--fail-on", "live"],
+        ["ci", "origin/main"],  # ci takes no revisions
+        ["ci", "--branch", "main"],  # history's
+        ["ci", "--since", "2023-01-01"],
+        ["ci", "--deepen=1"],
+        ["pre-receive", "--base", "x"],
+        ["pre-receive", "x"],
     ],
 )
 def test_other_command_lines_are_left_to_argparse(args: list[str]) -> None:
@@ -97,13 +126,18 @@ WORDS = st.sampled_from(
         "--repo", "--config", "--format", "--output", "--baseline", "--no-redact", "--quiet",
         "-q", "--repo=r", "--format=json", "--format=text", "--format=bad", "--quiet=1",
         "--rep", "--", "-", "-x", "json", "sarif", "text", "a.py", "b", "", "=", "--jobs", "3",
+        "--jobs=0", "--jobs=07", "--engine", "blob", "--engine=bad", "--branch", "--branch=m",
+        "--since", "--until=2024-01-01", "--base", "--deepen", "--all-occurrences",
+        "--report", "a..b", "^c",
     ]
 )  # fmt: skip
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(
-    command=st.sampled_from(["staged", "hook", "pre-push", "files", "commit-msg"]),
+    command=st.sampled_from(
+        ["staged", "hook", "pre-push", "files", "commit-msg", "history", "ci", "pre-receive"]
+    ),
     words=st.lists(WORDS, max_size=7),
 )
 def test_whatever_plain_reads_argparse_reads_the_same(command: str, words: list[str]) -> None:

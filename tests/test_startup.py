@@ -200,7 +200,7 @@ def test_a_clean_range_loads_no_ci_reader_and_no_typing(repo: Repo, form: str) -
     """A pre-push of clean commits: nothing to link to a platform or to note about a
     shallow clone, so neither the CI readers nor `typing` are loaded, whatever the report's
     form; and its forked blob readers answer without `multiprocessing` (nor the `socket`
-    and `pickle` it loads)."""
+    and `pickle` it loads). Its command line is read without argparse (`cli.plain`)."""
     repo.write("app.py", "x = 1\n")
     repo.commit()
     repo.write("app.py", "x = 2\n")
@@ -208,18 +208,20 @@ def test_a_clean_range_loads_no_ci_reader_and_no_typing(repo: Repo, form: str) -
     modules = imported_by(repo, "history", "--format", form, "HEAD~1..HEAD")
     assert "nexpay_scan.sources.blob_processes" in modules  # (the readers were forked)
     unwanted = ["typing", "nexpay_scan.ci", "multiprocessing", "socket", "pickle", "json"]
+    unwanted += ["argparse", "nexpay_scan.cli.arguments"]
     assert [m for m in unwanted if m in modules] == []
 
 
 def test_a_ci_run_loads_no_typing(repo: Repo) -> None:
-    """The CI gate with `--base`: its CI readers load, `typing` does not (3 ms)."""
+    """The CI gate with `--base`: its CI readers load, `typing` does not (3 ms), nor
+    argparse (its command line is a plain one: `cli.plain`)."""
     repo.write("app.py", "x = 1\n")
     repo.commit()
     repo.write("app.py", "x = 2\n")
     repo.commit()
     modules = imported_by(repo, "ci", "--base", "HEAD~1", "--format", "json")
     assert "nexpay_scan.ci.systems" in modules
-    assert "typing" not in modules
+    assert [m for m in ("typing", "argparse", "nexpay_scan.cli.arguments") if m in modules] == []
 
 
 def test_a_pre_push_reads_its_command_line_without_argparse(repo: Repo) -> None:

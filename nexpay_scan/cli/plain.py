@@ -6,7 +6,9 @@ costs them milliseconds each time. A command line in the plain forms a hook is g
 (`staged --repo PATH --quiet`, `hook --format json FILE...`, `pre-push REMOTE URL`,
 `commit-msg FILE`) is read here into the namespace argparse would make of it; so is
 `files PATH... --format json --output FILE` (its flags before its paths or after them:
-6-8 ms of a scan of a tree's 200). Anything else (an abbreviation, `--help`, a flag not
+6-8 ms of a scan of a tree's 200), and the git scans a CI job or a server runs on every
+change (`history [REV...]`, `ci`, `pre-receive`: argparse and the arguments' module are
+7-9 ms of a range's 130-200). Anything else (an abbreviation, `--help`, a flag not
 listed here, a value that is not one of the choices, a file named like a flag) is left
 to argparse, which reads it or says what is wrong: this never rejects a command line.
 tests/test_cli_plain.py checks that both readings give the same records.
@@ -26,10 +28,19 @@ if TYPE_CHECKING:
 # the commands read here, and the words each takes after its flags: files (`hook
 # FILE...`, `files PATH...`), at most two (`pre-push [REMOTE [URL]]`, as git calls the
 # hook), one (`commit-msg FILE`), or none
-_WORDS_AFTER = {"staged": 0, "hook": -1, "pre-push": 2, "files": -1, "commit-msg": 1}
+_WORDS_AFTER = {
+    "staged": 0,
+    "hook": -1,
+    "pre-push": 2,
+    "files": -1,
+    "commit-msg": 1,
+    "history": -1,
+    "ci": 0,
+    "pre-receive": 0,
+}
 # the commands whose flags may also come after their words (argparse reads them there
 # too, once: a word after such a flag is its error)
-_FLAGS_AFTER = ("files",)
+_FLAGS_AFTER = ("files", "history")
 _VALUES = {
     "--repo": "repo",
     "--config": "config",
@@ -38,6 +49,20 @@ _VALUES = {
     "--baseline": "baseline",
 }
 _SWITCHES = {"--no-redact": "no_redact", "--quiet": "quiet", "-q": "quiet"}
+# the history scans' own flags (`arguments.history_options`), and `ci`'s: what each sets
+# when not given is in `_DEFAULTS`
+_HISTORY_VALUES = {"--report": "report", "--jobs": "jobs"}
+_RANGE_VALUES = {"--engine": "engine", "--since": "since", "--until": "until"}
+_OWN_VALUES = {
+    "history": {**_HISTORY_VALUES, **_RANGE_VALUES, "--branch": "branch"},
+    "ci": {**_HISTORY_VALUES, "--base": "base"},
+}
+_OWN_SWITCHES = {
+    "history": {"--all-occurrences": "all_occurrences"},
+    "ci": {"--all-occurrences": "all_occurrences", "--deepen": "deepen"},
+}
+_ENGINES = ("auto", "blob", "diff")
+_JOBS_MOST = 256  # as `arguments.positive_int`
 
 
 def default_jobs() -> int:
@@ -68,6 +93,9 @@ def plain_namespace(args: Sequence[str]) -> Namespace | None:
     given: dict[str, object] = {"command": command}
     words: list[str] = []
     flags_after = False  # a flag read after the words: no word may follow
+    values = {**_VALUES, **_OWN_VALUES.get(command, {})}
+    switches = {**_SWITCHES, **_OWN_SWITCHES.get(command, {})}
+    branches: list[str] = []
     rest = iter(args[1:])
     for arg in rest:
         if not arg.startswith("-"):  # a word
@@ -75,24 +103,28 @@ def plain_namespace(args: Sequence[str]) -> Namespace | None:
                 return None
             words.append(arg)
             continue
-        if words:  # a flag after the words: `files` only
+        if words:  # a flag after the words: `files` and `history` only
             if command not in _FLAGS_AFTER:
                 return None
             flags_after = True
         name, equals, value = arg.partition("=")
-        if name in _SWITCHES and not equals:
-            given[_SWITCHES[name]] = True
+        if name in switches and not equals:
+            given[switches[name]] = True
             continue
-        if name not in _VALUES:
+        if name not in values:
             return None
         if not equals:  # `--repo PATH`: a value that looks like a flag is argparse's error
             following = next(rest, None)
             if following is None or following.startswith("-"):
                 return None
             value = following
-        if name == "--format" and value not in FORMATS:
+        read = _value(name, value)
+        if read is None:  # (not one argparse takes as it is: it reads it, or says why not)
             return None
-        given[_VALUES[name]] = value
+        if name == "--branch":
+            branches.append(value)
+            continue
+        given[values[name]] = read
     if command == "hook":
         given.update(filenames=words, jobs=default_jobs())
     elif command == "files":
@@ -104,4 +136,32 @@ def plain_namespace(args: Sequence[str]) -> Namespace | None:
         if not words:  # (argparse says what is missing)
             return None
         given.update(message=words[0])
+    elif command in _OWN_VALUES:  # history, ci: what argparse sets for a flag not given
+        given = {**_defaults(command), **given}
+        if command == "history":
+            given.update(revisions=words, branch=branches)
     return Namespace(**given)
+
+
+def _value(flag: str, value: str) -> object:
+    """What argparse makes of `value` given to `flag`, when it takes it as it is; None for
+    a value it refuses or converts otherwise (a format or an engine that is no choice, a
+    count that is not 1 to 256 in plain digits)."""
+    if flag == "--format":
+        return value if value in FORMATS else None
+    if flag == "--engine":
+        return value if value in _ENGINES else None
+    if flag == "--jobs":
+        plain = value.isascii() and value.isdigit() and 1 <= int(value) <= _JOBS_MOST
+        return int(value) if plain else None
+    return value
+
+
+def _defaults(command: str) -> dict[str, object]:
+    """The attributes argparse gives `history` or `ci` for the flags not given."""
+    defaults: dict[str, object] = {"report": None, "jobs": default_jobs(), "all_occurrences": False}
+    if command == "history":
+        defaults.update(engine="auto", since=None, until=None)
+    else:
+        defaults.update(base=None, deepen=False)
+    return defaults
