@@ -131,7 +131,12 @@ ESCAPE_TRIGGERS = (b"%", b"\\")
 # what content the decoders open whole starts with: an archive, a gzip stream, UTF-16 text
 # with its byte-order mark (tar is told at byte 257); content that starts as base64 is
 # left to the base64 test, as base64 anywhere else
-_WHOLE_HEAD = compiled.pattern(rb"PK\x03\x04|\x1f\x8b|\xff\xfe|\xfe\xff")
+_WHOLE_HEAD = compiled.pattern(
+    rb"PK\x03\x04|\x1f\x8b|\xff\xfe|\xfe\xff|BZh[1-9](?:1AY&SY|\x17rE8P\x90)|\xfd7zXZ\x00"
+)
+# a bzip2 or an xz stream's start, as `_revealed` looks for one in decoded base64 (a hit
+# untried: such a stream is as rare in an image's bytes as a zip's magic)
+_UNPACKED_HEADS = (b"BZh", b"\xfd7zXZ\x00")
 # decodes to NULs, which end any base64 run and spell no word
 _SEPARATOR = b"AAAA"
 # An object this big is judged a window of WINDOW_BYTES at a time (`cleared_in_windows`)
@@ -282,6 +287,12 @@ class Prefilter:
         del lowered
         # a token's decoding starts at a multiple of 3 (a group of four characters)
         yield from (at for at in occurrences(decoded, _ZIP) if at % 3 == 0)
+        for head in _UNPACKED_HEADS:
+            yield from (
+                at
+                for at in occurrences(decoded, head)
+                if at % 3 == 0 and _WHOLE_HEAD.match(decoded, at)
+            )
         yield from (at for at in occurrences(decoded, _TAR) if at >= 257 and (at - 257) % 3 == 0)
         tries = 0
         for at in occurrences(decoded, _GZIP):

@@ -22,8 +22,10 @@ def zip_of(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> byt
 _DATED = (2020, 1, 1, 0, 0, 0)
 
 
-def tar_of(members: dict[str, bytes], mode: Literal["w", "w:gz"] = "w:gz") -> bytes:
-    """A tar archive holding `members`, gzipped unless `mode` is "w"."""
+def tar_of(
+    members: dict[str, bytes], mode: Literal["w", "w:gz", "w:bz2", "w:xz"] = "w:gz"
+) -> bytes:
+    """A tar archive holding `members`, gzipped unless `mode` is "w" (or "w:bz2", "w:xz")."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode=mode) as archive:
         for name, content in members.items():

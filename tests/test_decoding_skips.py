@@ -37,6 +37,19 @@ def marked_encrypted(archive: bytes) -> bytes:
     return bytes(data)
 
 
+def with_method(archive: bytes, method: int) -> bytes:
+    """`archive` with each member's compression method set to `method`,
+    in its local and central headers: one no reader here unpacks (zipfile writes none of
+    zstd's, 93, or PPMd's, 98)."""
+    data = bytearray(archive)
+    for magic, field in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
+        at = data.find(magic)
+        while at >= 0:
+            data[at + field : at + field + 2] = method.to_bytes(2, "little")
+            at = data.find(magic, at + 4)
+    return bytes(data)
+
+
 def skipped(cli: CliRun, where: str) -> list[tuple[str, str]]:
     run = cli("files", where, "--format", "json")
     assert run.code in (0, 1), run.err
@@ -84,13 +97,17 @@ CASES: dict[str, tuple[bytes, list[tuple[str, str]]]] = {
         tar_of({f"m{n}.txt": b"nexpay" for n in range(MAX_MEMBERS + 1)}, "w:gz"),
         [("bundle (gzip>tar)", MANY_MEMBERS)],
     ),
-    "bzip2 member": (
-        zip_of({"a.env": ENV}, zipfile.ZIP_BZIP2),
-        [("bundle (zip:a.env)", "archive member compressed with bzip2: not decoded")],
+    "zstd member": (
+        with_method(zip_of({"a.env": ENV}, zipfile.ZIP_DEFLATED), 93),
+        [("bundle (zip:a.env)", "archive member compressed with zstd: not decoded")],
     ),
-    "lzma member": (
-        zip_of({"b.env": ENV}, zipfile.ZIP_LZMA),
-        [("bundle (zip:b.env)", "archive member compressed with lzma: not decoded")],
+    "ppmd member": (
+        with_method(zip_of({"b.env": ENV}, zipfile.ZIP_DEFLATED), 98),
+        [("bundle (zip:b.env)", "archive member compressed with ppmd: not decoded")],
+    ),
+    "bzip2 member with no local header": (
+        zip_of({"d.env": ENV}, zipfile.ZIP_BZIP2).replace(b"PK\x03\x04", b"PK\x03\x05", 1),
+        [("bundle (zip:d.env)", "archive member compressed with bzip2: not found")],
     ),
     "encrypted member": (
         marked_encrypted(zip_of({"c.env": ENV}, zipfile.ZIP_STORED)),
@@ -387,24 +404,24 @@ def test_an_archive_read_whole_names_nothing(cli: CliRun, repo: Repo) -> None:
 
 @pytest.fixture
 def passed_over(repo: Repo) -> Repo:
-    """A committed zip holding a key, and a member it could not read (bzip2)."""
+    """A committed zip holding a key, and a member it could not read (zstd)."""
     repo.write("deploy.zip", zip_of({"app/.env": ENV, "old/.env": b"x"}, zipfile.ZIP_STORED))
-    repo.write("legacy.zip", zip_of({"old/.env": ENV}, zipfile.ZIP_BZIP2))
+    repo.write("legacy.zip", with_method(zip_of({"old/.env": ENV}, zipfile.ZIP_DEFLATED), 93))
     repo.commit()
     return repo
 
 
-BZIP2 = "archive member compressed with bzip2: not decoded"
+ZSTD = "archive member compressed with zstd: not decoded"
 
 
 def test_a_member_not_decoded_is_named_in_every_format(cli: CliRun, passed_over: Repo) -> None:
     where = str(passed_over.path)
     text = cli("files", where)
     assert text.code == 1  # the key in deploy.zip is found all the same
-    assert f"not scanned: legacy.zip (zip:old/.env) ({BZIP2})" in text.out
+    assert f"not scanned: legacy.zip (zip:old/.env) ({ZSTD})" in text.out
     document = cli("files", where, "--format", "json").json()
     assert document["summary"]["skipped_files"] == [
-        {"file": "legacy.zip (zip:old/.env)", "reason": BZIP2, "gap": True}
+        {"file": "legacy.zip (zip:old/.env)", "reason": ZSTD, "gap": True}
     ]
     sarif = json.loads(cli("files", where, "--format", "sarif").out)
     [note] = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
@@ -413,7 +430,7 @@ def test_a_member_not_decoded_is_named_in_every_format(cli: CliRun, passed_over:
     assert location["uri"].startswith("legacy.zip")
     gitlab = json.loads(cli("files", where, "--format", "gitlab").out)
     assert any(
-        BZIP2 in m["value"] and "legacy.zip" in m["value"] for m in gitlab["scan"]["messages"]
+        ZSTD in m["value"] and "legacy.zip" in m["value"] for m in gitlab["scan"]["messages"]
     )
     junit = cli("files", where, "--format", "junit").out
     assert 'skipped="1"' in junit and "legacy.zip (zip:old/.env)" in junit

@@ -68,6 +68,8 @@ __all__ = [
 DECODERS: dict[str, Decoder] = {
     "zip": archives.ZIP,
     "gzip": archives.GZIP,
+    "bzip2": archives.BZIP2,
+    "xz": archives.XZ,
     "tar": archives.TAR,
     "utf16": utf16.UTF16,
     "zip-behind": archives.ZIP_BEHIND,  # (last: see archives.ends_as_zip)

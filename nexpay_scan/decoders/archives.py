@@ -1,6 +1,6 @@
-"""Archives and compressed streams: zip, tar, gzip and tar.gz, told by their magic numbers,
-members read through capped streams. The archive libraries are imported on first use: the
-hook's start-up never pays for them."""
+"""Archives and compressed streams: zip, tar, gzip, bzip2 and xz (and a tar in any of the
+three), told by their magic numbers, members read through capped streams. The archive
+libraries are imported on first use: the hook's start-up never pays for them."""
 
 from __future__ import annotations
 
@@ -13,18 +13,19 @@ from nexpay_scan.decoders.model import (
     Span,
     Unwrapped,
 )
+from nexpay_scan.records import Record
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
     import tarfile
     import zipfile
     from collections.abc import Callable, Sequence
-    from typing import IO, TypeVar
+    from typing import IO, Any, TypeVar
 
     from nexpay_scan.decoders.zip_directory import Entry, Unlisted
 
     _T = TypeVar("_T")
-    # what a member is read from: zipfile's and tarfile's streams, `_Inflating`, or the
+    # what a member is read from: zipfile's and tarfile's streams, `_Unpacking`, or the
     # bytes of a member inflated at once (`zip_directory`)
     _Stream = IO[bytes] | io.RawIOBase | io.BufferedIOBase
     # a zip member as its archive's directory gives it, or as its local header does
@@ -44,24 +45,39 @@ MAX_MEMBER_SIZE = 2 * PIECE
 # what a piece repeats of the one before it: a key cut by the piece's start is whole in it,
 # with the lines around it that name it (50 lines at most, see rules' `context`)
 OVERLAP = 64 * 1024
-MAX_TAR_STREAM = 8 * MIB  # bytes of a gzip-compressed tar inflated to reach its members
-_STEP_IN = 64 * 1024  # compressed bytes handed to zlib at a time (see `_Inflating`)
-_STEP_OUT = 256 * 1024  # bytes inflated at a time
+MAX_TAR_STREAM = 8 * MIB  # bytes of a compressed tar unpacked to reach its members
+_STEP_IN = 64 * 1024  # compressed bytes handed to the decompressor at a time (`_Unpacking`)
+_STEP_OUT = 256 * 1024  # bytes unpacked at a time
 # A tar is read past a header that is not one (a bad checksum: GNU tar says "Skipping to
 # next header" and extracts the members after it) and past its end-of-archive blocks (a
 # tar after another: `tar -i` extracts it): a damaged header hid every member after it
 _ON_PAST = {"ignore_zeros": True}
 _ZIP_MAGIC = b"PK\x03\x04"
-_STORED, _DEFLATED = 0, 8  # the zip methods read (in bounded steps)
+# the zip methods read, in bounded steps: stored and deflated members through zipfile or
+# `zip_directory`; bzip2 and lzma ones here (`_packed_member`: zipfile unpacks a chunk of
+# them whole, and a small chunk can be a bomb)
+_STORED, _DEFLATED, _BZIP2, _LZMA = 0, 8, 12, 14
 END_MAGIC = b"PK\x05\x06"  # a zip's end of central directory record
 _END_RECORD_SIZE = 22  # with no comment
 # the end of an archive searched for its end record, as zipfile searches it: the record
 # and 64 KiB before it (a comment's length field holds at most 0xFFFF)
 ZIP_REACH = _END_RECORD_SIZE + (1 << 16)
 _GZIP_MAGIC = b"\x1f\x8b"
-_UNBOUNDED = 1 << 62  # the size of a gzip stream: known only once it is inflated
-# zip compression methods zipfile cannot read in bounded steps, or at all
-_METHODS = {12: "bzip2", 14: "lzma", 93: "zstd", 95: "xz", 98: "ppmd", 99: "AES"}
+# bzip2: "BZh", the block size (1-9), then a block's magic (pi) or, for an empty stream, the
+# end's (sqrt(pi)); xz: its six bytes
+_BZIP2_MAGIC = b"BZh"
+_BZIP2_SIZES = tuple(b"%d" % size for size in range(1, 10))
+_BZIP2_BLOCKS = (b"1AY&SY", b"\x17rE8P\x90")
+_XZ_MAGIC = b"\xfd7zXZ\x00"
+_UNBOUNDED = 1 << 62  # the size of a compressed stream: known only once it is unpacked
+# The memory an xz stream (or a zip's lzma member) may need to unpack: its header names its
+# dictionary, up to 1.5 GiB, which liblzma then allocates. 16 MiB takes `xz -7` and less
+# (`xz` writes -6 by default: 8 MiB); a stream that needs more is named, not unpacked.
+XZ_MEMORY = 16 * MIB
+_XZ_REFUSED = f"a dictionary over {XZ_MEMORY} bytes to unpack: not decoded"
+# zip compression methods not read (in bounded steps, or at all)
+_METHODS = {93: "zstd", 95: "xz", 98: "ppmd", 99: "AES"}
+_PACKED_METHODS = {_BZIP2: "bzip2", _LZMA: "lzma"}
 _MANY_MEMBERS = (
     f"more than {MAX_MEMBERS} members that could hold a key (or {LOOKED_AT_MOST} in all): "
     "those past them not decoded"
@@ -128,14 +144,32 @@ def is_gzip(data: bytes) -> bool:
     return data.startswith(_GZIP_MAGIC)
 
 
+def is_bzip2(data: bytes) -> bool:
+    """True when `data` starts as a bzip2 stream does (its header and first block's)."""
+    return (
+        data.startswith(_BZIP2_MAGIC) and data[3:4] in _BZIP2_SIZES and data[4:10] in _BZIP2_BLOCKS
+    )
+
+
+def is_xz(data: bytes) -> bool:
+    """True when `data` starts as an xz stream does."""
+    return data.startswith(_XZ_MAGIC)
+
+
+def is_stream(data: bytes) -> bool:
+    """True when `data` starts as a compressed stream the decoders unpack: gzip, bzip2,
+    xz."""
+    return is_gzip(data) or is_bzip2(data) or is_xz(data)
+
+
 def is_tar(data: bytes) -> bool:
     """True when `data` holds a tar header ("ustar" at byte 257)."""
     return data[257:262] == b"ustar"
 
 
 def is_archive(data: bytes) -> bool:
-    """True when `data` is a zip, a gzip stream or a tar."""
-    return data.startswith((_ZIP_MAGIC, _GZIP_MAGIC)) or data[257:262] == b"ustar"
+    """True when `data` is a zip, a compressed stream (`is_stream`) or a tar."""
+    return data.startswith(_ZIP_MAGIC) or is_stream(data) or data[257:262] == b"ustar"
 
 
 def zip_members(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
@@ -242,12 +276,15 @@ def _zip_read(
             budget.skip(f"{prefix}zip", _MANY_MEMBERS)
             break
         label = f"zip:{info.filename}"
-        if not _readable(info, budget, prefix + label):
+        if not _readable(info, data, budget, prefix + label):
             continue
         if budget.remaining <= 0:
             budget.skip("", BUDGET_SPENT)
             break
-        pieces = _pieces(partial(open_, number), info.file_size, budget, prefix + label)
+        opened = partial(_packed_member, data, info)
+        if info.compress_type not in _PACKED_METHODS:
+            opened = partial(open_, number)
+        pieces = _pieces(opened, info.file_size, budget, prefix + label)
         if len(found) >= MAX_MEMBERS:
             pieces = _past_the_cap(pieces, budget, f"{prefix}zip")
         at = _stored_at(data, info)
@@ -265,21 +302,71 @@ def _stored_at(data: bytes, info: _Member) -> int | None:
     return data_start(data, info.header_offset) if info.compress_type == _STORED else None
 
 
-def _readable(info: _Member, budget: Budget, where: str) -> bool:
-    """False for folders, encrypted members, and methods that cannot be read in bounded
-    steps: zipfile inflates a bzip2 or lzma chunk whole, and a small chunk can be a bomb.
-    A member with content that is not read is noted as a skip."""
+def _readable(info: _Member, data: bytes, budget: Budget, where: str) -> bool:
+    """False for folders, encrypted members, methods not read (zstd, ppmd, ...), and a
+    bzip2 or lzma member whose bytes are not where its local header should be (zipfile
+    would unpack a chunk of it whole: see `_packed_member`). A member with content that is
+    not read is noted as a skip."""
     # a member with no name at all is no folder (`is_dir` fails on it: IndexError)
     if info.filename.endswith("/"):
         return False
     if info.flag_bits & 0x1:
         budget.skip(where, "encrypted archive member: not decoded")
         return False
-    if info.compress_type not in (_STORED, _DEFLATED):
-        method = _METHODS.get(info.compress_type, f"method {info.compress_type}")
-        budget.skip(where, f"archive member compressed with {method}: not decoded")
+    method = info.compress_type
+    if method in (_STORED, _DEFLATED):
+        return True
+    if method not in _PACKED_METHODS:
+        named = _METHODS.get(method, f"method {method}")
+        budget.skip(where, f"archive member compressed with {named}: not decoded")
+        return False
+    packed = _packed_bytes(data, info)
+    if packed is None:
+        budget.skip(where, f"archive member compressed with {_PACKED_METHODS[method]}: not found")
+        return False
+    if method == _LZMA and int.from_bytes(packed[5:9], "little") > XZ_MEMORY:
+        budget.skip(where, f"archive member compressed with lzma, {_XZ_REFUSED}")
         return False
     return True
+
+
+def _packed_member(data: bytes, info: _Member) -> _Stream:
+    """A bzip2 or lzma zip member, unpacked as it is read, _STEP_OUT bytes at a time (as
+    `_pieces` reads any member: a bomb is bounded), from its bytes after its local header.
+    A zip's lzma member starts with a header of its own (a version, then the length and
+    bytes of its properties), then the raw stream (LZMA1), whose dictionary (its memory)
+    is bounded as an xz stream's is."""
+    packed = _packed_bytes(data, info)
+    if packed is None:
+        raise ValueError("no local header")
+    if info.compress_type == _BZIP2:
+        return _Unpacking(packed, _UNBOUNDED, None, _bzip2_packing())
+    import lzma
+    from functools import partial
+
+    size = int.from_bytes(packed[2:4], "little")
+    properties = packed[4 : 4 + size]
+    decoded = lzma._decode_filter_properties(lzma.FILTER_LZMA1, properties)  # type: ignore[attr-defined]
+    if decoded.get("dict_size", 0) > XZ_MEMORY:  # (named by `_readable`)
+        raise ValueError("a dictionary over the bound")
+    raw = partial(lzma.LZMADecompressor, lzma.FORMAT_RAW, filters=[decoded])
+    packing = _Packing("lzma", None, raw, (lzma.LZMAError, EOFError))
+    return _Unpacking(packed[4 + size :], _UNBOUNDED, None, packing)
+
+
+def _packed_bytes(data: bytes, info: _Member) -> bytes | None:
+    """A zip member's bytes as they are (compressed), past its local header: None when no
+    local header is where `info` says, or they run past the archive's end. (A member
+    found by its local header alone knows where its bytes lie.)"""
+    from nexpay_scan.decoders.zip_directory import Unlisted, data_start
+
+    if isinstance(info, Unlisted):
+        first, end = info.packed_span
+        return data[first:end]
+    start = data_start(data, info.header_offset)
+    if start is None or start + info.compress_size > len(data):
+        return None
+    return data[start : start + info.compress_size]
 
 
 def tar_members(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
@@ -450,58 +537,126 @@ def _more(stream: _Stream, read: int, size: int) -> bool:
 
 
 def gzip_contents(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
-    """A gzip stream's content, or the members of the tar inside it (see `_tar_in_gzip`)."""
-    if is_tar(_gunzip(data, 512)[0]):
-        return _tar_in_gzip(data, budget, prefix)
-    stream = _Inflating(data, _UNBOUNDED, None)
-    pieces = _pieces(lambda: stream, _UNBOUNDED, budget, f"{prefix}gzip")
-    return [_member("gzip", None, piece) for _, piece in pieces]
+    """A gzip stream's content, or the members of the tar inside it."""
+    return _stream_contents(data, budget, prefix, _gzip_packing())
 
 
-def _tar_in_gzip(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
-    """The members of the tar inside a gzip stream, read as the stream is inflated (it is
-    never held whole). The stream may take half of what the budget has left, and at most
-    MAX_TAR_STREAM (its members, read from it, are charged too); what members the budget
-    takes back (they can hold no key) the stream may read again: six harmless MiB before a
-    key stopped it there."""
+def bzip2_contents(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
+    """A bzip2 stream's content (`.bz2`), or the members of the tar inside it."""
+    return _stream_contents(data, budget, prefix, _bzip2_packing())
+
+
+def xz_contents(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
+    """An xz stream's content (`.xz`), or the members of the tar inside it."""
+    return _stream_contents(data, budget, prefix, _xz_packing())
+
+
+def _stream_contents(
+    data: bytes, budget: Budget, prefix: str, packing: _Packing
+) -> list[Unwrapped]:
+    """A compressed stream's content in pieces (see `_pieces`), or the members of the tar
+    inside it (see `_tar_in_stream`)."""
+    if is_tar(_Unpacking(data, 512, None, packing).read(512)):
+        return _tar_in_stream(data, budget, prefix, packing)
+    stream = _Unpacking(data, _UNBOUNDED, None, packing)
+    pieces = _pieces(lambda: stream, _UNBOUNDED, budget, f"{prefix}{packing.name}")
+    _name_refused(stream, budget, f"{prefix}{packing.name}")
+    return [_member(packing.name, None, piece) for _, piece in pieces]
+
+
+def _name_refused(stream: _Unpacking, budget: Budget, where: str) -> None:
+    """Names a stream that its decompressor refused to unpack (an xz dictionary over
+    XZ_MEMORY), rather than passing over it as damage."""
+    if stream.refused is not None:
+        budget.skip(where, stream.refused)
+
+
+def _tar_in_stream(data: bytes, budget: Budget, prefix: str, packing: _Packing) -> list[Unwrapped]:
+    """The members of the tar inside a compressed stream, read as the stream is unpacked
+    (it is never held whole). The stream may take half of what the budget has left, and at
+    most MAX_TAR_STREAM (its members, read from it, are charged too); what members the
+    budget takes back (they can hold no key) the stream may read again: six harmless MiB
+    before a key stopped it there."""
     import tarfile
     from functools import partial
 
     first = min(MAX_TAR_STREAM, budget.remaining // 2)
-    stream = _Inflating(data, first, budget)
+    stream = _Unpacking(data, first, budget, packing)
     archive = _opened(partial(tarfile.open, fileobj=stream, mode="r|", **_ON_PAST))
     if archive is None:
         return []
-    found = _tar_read(archive, budget, prefix, "gzip>tar", None, stream.extend)
+    label = f"{packing.name}>tar"
+    found = _tar_read(archive, budget, prefix, label, None, stream.extend)
+    _name_refused(stream, budget, f"{prefix}{packing.name}")
     if stream.stopped:
-        budget.cut(f"{prefix}gzip>tar", MAX_TAR_STREAM, first)
+        budget.cut(f"{prefix}{label}", MAX_TAR_STREAM, first)
     return found
 
 
-class _Inflating(io.RawIOBase):
-    """The gzip members at the start of `data`, inflated as they are read (`read`, what
-    `tarfile` asks of a stream), `allowed` bytes at most (`extend` adds to it), each
-    charged to the budget (if one is given: a plain gzip stream's pieces are charged as
-    `_pieces` reads them); `stopped` when `allowed` ended it before the end. The input is
-    fed _STEP_IN bytes at a time and inflated _STEP_OUT at a time (zlib hands back what is
-    left of its input as a copy: all of it at each small read took the square of its size).
-    Damage ends it quietly, as `_gunzip` does."""
+class _Packing(Record):
+    """A compressed stream's format: its name, what a further stream after it starts with
+    (None: no further stream is read), what makes a decompressor of it (its `decompress`
+    takes a bound on what one call gives; it has `eof` and `unused_data`), and what that
+    raises on damage."""
 
-    def __init__(self, data: bytes, allowed: int, budget: Budget | None) -> None:
-        from nexpay_scan.decoders.inflate import inflater
+    name: str
+    magic: bytes | None
+    opener: Callable[[], Any]
+    errors: tuple[type[Exception], ...]
+    # of those errors, the one that is a refusal, not damage (see `_name_refused`)
+    refusal: tuple[type[Exception], str, str] | None = None
 
+
+def _gzip_packing() -> _Packing:
+    from functools import partial
+
+    from nexpay_scan.decoders.inflate import inflater
+
+    zlib = inflater()
+    return _Packing(
+        "gzip", _GZIP_MAGIC, partial(zlib.decompressobj, 16 + zlib.MAX_WBITS), (zlib.error,)
+    )
+
+
+def _bzip2_packing() -> _Packing:
+    import bz2
+
+    return _Packing("bzip2", _BZIP2_MAGIC, bz2.BZ2Decompressor, (OSError, EOFError, ValueError))
+
+
+def _xz_packing() -> _Packing:
+    import lzma
+    from functools import partial
+
+    xz = partial(lzma.LZMADecompressor, lzma.FORMAT_XZ, memlimit=XZ_MEMORY)
+    refusal = (lzma.LZMAError, "Memory usage limit", _XZ_REFUSED)
+    return _Packing("xz", _XZ_MAGIC, xz, (lzma.LZMAError, EOFError), refusal)
+
+
+class _Unpacking(io.RawIOBase):
+    """The compressed streams (`packing`'s) at the start of `data`, one after the other,
+    unpacked as they are read (`read`, what `tarfile` asks of a stream), `allowed` bytes at
+    most (`extend` adds to it), each charged to the budget (if one is given: a plain
+    stream's pieces are charged as `_pieces` reads them); `stopped` when `allowed` ended it
+    before the end. The input is fed _STEP_IN bytes at a time and unpacked _STEP_OUT at a
+    time (zlib hands back what is left of its input as a copy: all of it at each small read
+    took the square of its size; bz2's and lzma's decompressors keep it, and say when they
+    need more). Damage ends it quietly, as `_gunzip` does."""
+
+    def __init__(self, data: bytes, allowed: int, budget: Budget | None, packing: _Packing) -> None:
         super().__init__()
-        self._zlib = zlib = inflater()
+        self._packing = packing
         self._data = data
-        self._at = 0  # input handed to zlib so far
-        self._tail = b""  # of it, what zlib has not consumed yet
-        self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self._at = 0  # input handed over so far
+        self._tail = b""  # of it, what the decompressor has not taken yet
+        self._unpacker = packing.opener()
         self._buffer = bytearray()
         self._ended = False
         self._budget = budget
         self.allowed = allowed
         self.read_so_far = 0
         self.stopped = False
+        self.refused: str | None = None  # why the decompressor would not go on, if it said
 
     def readable(self) -> bool:
         return True
@@ -529,30 +684,49 @@ class _Inflating(io.RawIOBase):
         return data
 
     def _more(self) -> bool:
-        """Inflates the next piece into the buffer; False at the end (or on damage)."""
+        """Unpacks the next piece into the buffer; False at the end (or on damage)."""
         while not self._ended:
-            if not self._tail and self._at < len(self._data):
+            unpacker = self._unpacker
+            # (zlib takes input each call; bz2 and lzma say when theirs is used up)
+            wants = getattr(unpacker, "needs_input", True)
+            if wants and not self._tail and self._at < len(self._data):
                 self._tail = self._data[self._at : self._at + _STEP_IN]
                 self._at += len(self._tail)
             try:
-                out = self._inflater.decompress(self._tail, _STEP_OUT)
-            except self._zlib.error:
+                out = unpacker.decompress(self._tail, _STEP_OUT)
+            except self._packing.errors as error:
                 self._ended = True
+                self.refused = _refusal(self._packing, error)
                 break
-            self._tail = self._inflater.unconsumed_tail
-            if self._inflater.eof:  # a further gzip member follows, or the end
-                rest = self._inflater.unused_data
-                if not is_gzip(rest + self._data[self._at : self._at + 2]):
-                    self._ended = True
-                else:
-                    self._inflater = self._zlib.decompressobj(16 + self._zlib.MAX_WBITS)
-                    self._tail = rest
+            self._tail = getattr(unpacker, "unconsumed_tail", b"")
+            if unpacker.eof:  # a further stream follows, or the end
+                self._next_stream(unpacker.unused_data)
             elif not out and not self._tail and self._at >= len(self._data):
-                self._ended = True  # truncated: no input left
+                # no input left: truncated (or, for bz2 and lzma, out of output too)
+                self._ended = getattr(unpacker, "needs_input", True)
             if out:
                 self._buffer += out
                 return True
         return False
+
+    def _next_stream(self, rest: bytes) -> None:
+        """After a stream's end: a new decompressor for the next stream, when `rest` (and
+        the input not yet handed over) starts as one; else the end."""
+        magic = self._packing.magic
+        ahead = rest + self._data[self._at : self._at + len(magic or b"")]
+        if magic is None or not ahead.startswith(magic):
+            self._ended = True
+            return
+        self._unpacker = self._packing.opener()
+        self._tail = rest
+
+
+def _refusal(packing: _Packing, error: Exception) -> str | None:
+    """What `error` says was refused (see `_Packing.refusal`), or None: damage."""
+    if packing.refusal is None:
+        return None
+    kind, says, reason = packing.refusal
+    return reason if isinstance(error, kind) and says in str(error) else None
 
 
 def _gunzip(data: bytes, size: int) -> tuple[bytes, bool]:
@@ -613,4 +787,6 @@ def _opened(open_: Callable[[], _T]) -> _T | None:
 ZIP = Decoder("zip", sniff=is_zip, unwrap=zip_members)
 ZIP_BEHIND = Decoder("zip", sniff=is_zip_behind, unwrap=zip_members)
 GZIP = Decoder("gzip", sniff=is_gzip, unwrap=gzip_contents)
+BZIP2 = Decoder("bzip2", sniff=is_bzip2, unwrap=bzip2_contents)
+XZ = Decoder("xz", sniff=is_xz, unwrap=xz_contents)
 TAR = Decoder("tar", sniff=is_tar, unwrap=tar_members)

@@ -347,6 +347,12 @@ class Unlisted:
         decoded = name.decode("utf-8" if self.flag_bits & _UTF8_NAME else "cp437", "replace")
         self.filename = decoded.split("\0", 1)[0]
 
+    @property
+    def packed_span(self) -> tuple[int, int]:
+        """Where its bytes lie, as they are (compressed), in the archive: from past its
+        local header to its end, or to the archive's end when a descriptor gives it."""
+        return self._start, len(self._data) if self._packed_end is None else self._packed_end
+
     def open(self) -> io.BytesIO:
         """The member's bytes (what inflates before damage, for a deflated one)."""
         end = len(self._data) if self._packed_end is None else self._packed_end

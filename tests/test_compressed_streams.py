@@ -1,0 +1,261 @@
+"""bzip2 and xz: a committed `.env.bz2`, a `.tar.xz` release bundle, a zip whose members
+are bzip2- or lzma-compressed, base64 of either. Each is unpacked as gzip is (in bounded
+steps, a bomb named and not held), in every mode, and the prefilter lets each through."""
+
+from __future__ import annotations
+
+import base64
+import bz2
+import lzma
+import random
+import tracemalloc
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nexpay_scan.decoders import MAX_MEMBER_SIZE, MIB
+from nexpay_scan.decoders.archives import (
+    XZ_MEMORY,
+    bzip2_contents,
+    is_bzip2,
+    is_xz,
+    tar_members,
+    xz_contents,
+)
+from nexpay_scan.decoders.model import BUDGET_SPENT, Budget
+from testing.archives import tar_of, zip_of
+from testing.cli import CliRun
+from testing.git_repo import Repo
+from testing.keys import secret
+from tests.test_decoders import decoded_hits, decoded_views, env_file, exercise, values
+from tests.test_prefilter import _scanner, _suspects
+
+ENV = env_file(61)
+KEYS = values(decoded_hits(b"\n".join(ENV.splitlines())))  # (what a plain scan finds)
+
+
+def _xz(data: bytes) -> bytes:
+    return lzma.compress(data, format=lzma.FORMAT_XZ)
+
+
+# -- each form, decoded ---------------------------------------------------------------------
+
+# each form: how it packs an .env, and the encodings a key in it is found under
+BUILDERS: dict[str, tuple[Callable[[bytes], bytes], set[str]]] = {
+    "bzip2": (bz2.compress, {"bzip2"}),
+    "xz": (_xz, {"xz"}),
+    "tar.bz2": (lambda env: tar_of({"etc/app.env": env}, "w:bz2"), {"bzip2>tar:etc/app.env"}),
+    "tar.xz": (lambda env: tar_of({"etc/app.env": env}, "w:xz"), {"xz>tar:etc/app.env"}),
+    "zip of bzip2": (lambda env: zip_of({"app/.env": env}, zipfile.ZIP_BZIP2), {"zip:app/.env"}),
+    "zip of lzma": (lambda env: zip_of({"app/.env": env}, zipfile.ZIP_LZMA), {"zip:app/.env"}),
+    "two bzip2 streams": (lambda env: bz2.compress(b"x" * 5000) + bz2.compress(env), {"bzip2"}),
+    "two xz streams": (lambda env: _xz(b"x" * 5000) + _xz(env), {"xz"}),
+    "bzip2 in a zip": (
+        lambda env: zip_of({"old.env.bz2": bz2.compress(env)}),
+        {"zip:old.env.bz2>bzip2"},
+    ),
+    "xz in a tar.gz": (lambda env: tar_of({"env.xz": _xz(env)}), {"gzip>tar:env.xz>xz"}),
+}
+FORMS = {form: (build(ENV), encodings) for form, (build, encodings) in BUILDERS.items()}
+
+
+@pytest.mark.parametrize("form", sorted(FORMS))
+def test_each_form_is_unpacked_and_its_keys_found(form: str) -> None:
+    data, encodings = FORMS[form]
+    hits = decoded_hits(data)
+    assert values(hits) >= {secret(61)}, form
+    assert {h.encoding for h in hits if h.value == secret(61)} == encodings
+
+
+@pytest.mark.parametrize("pack", [bz2.compress, _xz], ids=["bzip2", "xz"])
+def test_base64_of_a_stream_is_unpacked_at_the_token(pack: object) -> None:
+    assert callable(pack)
+    token = base64.b64encode(pack(ENV)).decode()
+    data = f"release:\n  blob: {token}\n".encode()
+    hits = [h for h in decoded_hits(data) if h.value == secret(61)]
+    name = "bzip2" if pack is bz2.compress else "xz"
+    assert [(h.encoding, h.origin) for h in hits] == [(f"base64>{name}", data.index(b"blob: ") + 6)]
+
+
+def test_what_the_magic_numbers_tell() -> None:
+    assert is_bzip2(bz2.compress(b"")) and is_bzip2(bz2.compress(ENV, 1))
+    assert not is_bzip2(b"BZh9 is a line of text\n") and not is_bzip2(b"BZh")
+    assert is_xz(_xz(b"")) and not is_xz(lzma.compress(ENV, format=lzma.FORMAT_ALONE))
+
+
+# -- damage and bombs -----------------------------------------------------------------------
+
+
+def test_what_a_truncated_stream_held_is_still_scanned() -> None:
+    # (bzip2 unpacks a block once it is whole: 100 kB blocks here, the key in the first)
+    padding = "".join(f"LINE_{n}=value {n * 7919}\n" for n in range(20000)).encode()
+    for packed in (bz2.compress(ENV + padding, 1), _xz(ENV + padding)):
+        assert secret(61) in values(decoded_hits(packed[: len(packed) * 3 // 4]))
+
+
+DAMAGED = [bz2.compress(ENV), _xz(ENV), FORMS["tar.xz"][0], FORMS["zip of lzma"][0]]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(DAMAGED), st.data())
+def test_damaged_streams_never_raise(packed: bytes, data: st.DataObject) -> None:
+    damaged = bytearray(packed)
+    for _ in range(data.draw(st.integers(1, 8))):
+        damaged[data.draw(st.integers(0, len(damaged) - 1))] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(0, len(damaged)))
+    exercise(bytes(damaged[:cut]))
+    exercise(b"BZh91AY&SY" + bytes(damaged))
+    exercise(b"\xfd7zXZ\x00" + bytes(damaged))
+
+
+# what the decompressor itself holds: bzip2's blocks (900 kB at -9), xz's dictionary (-6)
+_DICTIONARY = {"bzip2": 4 * MIB, "xz": 9 * MIB}
+
+
+def _packed_zeros(pack: str, size: int, then: bytes) -> bytes:
+    """`size` bytes of zeros then `then`, packed a MiB at a time (never held whole)."""
+    packer = bz2.BZ2Compressor(9) if pack == "bzip2" else lzma.LZMACompressor(lzma.FORMAT_XZ)
+    zeros = bytes(MIB)
+    out = [packer.compress(zeros) for _ in range(size // MIB)]
+    return b"".join([*out, packer.compress(then), packer.flush()])
+
+
+@pytest.mark.parametrize("pack", ["bzip2", "xz"])
+def test_a_bomb_is_unpacked_within_its_bound_and_named(pack: str) -> None:
+    """256 MiB of zeros and then a key, in a few hundred KiB: the zeros, harmless, are
+    given back a piece at a time until they have cost as much as they may; what is past
+    them is named, never held whole."""
+    bomb = _packed_zeros(pack, 256 * MIB, ENV)
+    assert len(bomb) < MIB
+    unpack = bzip2_contents if pack == "bzip2" else xz_contents
+    skipped: list[tuple[str, str]] = []
+    budget = Budget(2, 1 << 30, (), skipped, lambda texts: set(range(len(texts))))
+    tracemalloc.start()
+    pieces = unpack(bomb, budget, "")
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 8 * MIB + _DICTIONARY[pack]
+    assert sum(len(piece.content) for piece in pieces) <= 2 * MAX_MEMBER_SIZE
+    assert skipped and skipped[0][0] in (pack, "")
+
+
+@pytest.mark.parametrize("pack", ["bzip2", "xz"])
+def test_a_tar_bomb_is_read_as_it_unpacks_within_its_bound(pack: str) -> None:
+    """A tar of 64 MiB of zeros in one member, then an .env, packed: read as the stream
+    unpacks, the zeros let it read on only as far as they give back, the rest named."""
+    import tarfile
+
+    header = tarfile.TarInfo("zeros.bin")
+    header.size = 64 * MIB
+    tail = tarfile.TarInfo(".env")
+    tail.size = len(ENV)
+    after = tail.tobuf() + ENV + bytes(-len(ENV) % 512) + bytes(1024)
+    packer = bz2.BZ2Compressor(9) if pack == "bzip2" else lzma.LZMACompressor(lzma.FORMAT_XZ)
+    zeros = bytes(MIB)
+    body = [packer.compress(header.tobuf()), *(packer.compress(zeros) for _ in range(64))]
+    bomb = b"".join([*body, packer.compress(after), packer.flush()])
+    skipped: list[tuple[str, str]] = []
+    tracemalloc.start()
+    views = list(decoded_views(bomb, skipped=skipped, worth=lambda texts: set()))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 8 * MIB + _DICTIONARY[pack]
+    cut = f"more than {MAX_MEMBER_SIZE} bytes to decode: the rest not decoded"
+    assert views == []
+    assert skipped == [(f"{pack}>tar:zeros.bin", cut), ("", BUDGET_SPENT)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    contents=st.lists(st.binary(max_size=3000), min_size=1, max_size=6),
+    pack=st.sampled_from(["w:bz2", "w:xz"]),
+)
+def test_a_tar_read_as_it_unpacks_gives_what_it_held_unpacked_whole(
+    contents: list[bytes], pack: str
+) -> None:
+    named = {
+        f"m{n}": content + (b" nexpay" if n % 2 else b"") for n, content in enumerate(contents)
+    }
+    packed = tar_of(named, pack)  # type: ignore[arg-type]
+    raw = bz2.decompress(packed) if pack == "w:bz2" else lzma.decompress(packed)
+    unpack = bzip2_contents if pack == "w:bz2" else xz_contents
+    worth = lambda texts: {n for n, text in enumerate(texts) if b"nexpay" in text}  # noqa: E731
+    streamed = unpack(packed, Budget(2, 1 << 30, (), [], worth), "")
+    whole = tar_members(raw, Budget(2, 1 << 30, (), [], worth), "")
+    assert [m.content for m in streamed] == [m.content for m in whole]
+
+
+# -- the prefilter, and every mode ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("form", sorted(FORMS))
+def test_the_prefilter_lets_each_form_through(form: str) -> None:
+    data, _ = FORMS[form]
+    assert _suspects(b"x = 1\n", data) == {1}
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 10**6), lead=st.binary(max_size=5), xz=st.booleans())
+def test_base64_of_a_stream_holding_a_key_is_suspect(seed: int, lead: bytes, xz: bool) -> None:
+    # any bytes before the base64 (binary content is searched for no token: then neither
+    # the scan nor the prefilter decodes it), any bytes before the stream in it
+    text = f"token = {secret(seed)}\n".encode()
+    packed = _xz(text) if xz else bz2.compress(text)
+    content = lead + b"\n" + base64.b64encode(lead + packed)
+    if any(True for _ in _scanner().sightings(content)):
+        assert _suspects(b"x = 1\n", content) == {1}
+    plain = b"blob: " + base64.b64encode(packed) + b"\n"
+    assert any(True for _ in _scanner().sightings(plain))
+    assert _suspects(b"x = 1\n", plain) == {1}
+
+
+def test_an_xz_stream_needing_too_much_memory_is_named_not_unpacked() -> None:
+    """Its header names the dictionary liblzma would allocate: up to 1.5 GiB for a few
+    bytes. Past XZ_MEMORY it is named, in a stream and in a zip member alike."""
+    big = lzma.compress(ENV, format=lzma.FORMAT_XZ, preset=9)  # a 64 MiB dictionary
+    skipped: list[tuple[str, str]] = []
+    assert list(decoded_views(big, skipped=skipped)) == []
+    reason = f"a dictionary over {XZ_MEMORY} bytes to unpack: not decoded"
+    assert skipped == [("xz", reason)]
+    member = bytearray(zip_of({"app/.env": ENV}, zipfile.ZIP_LZMA))
+    props = member.index(b"app/.env") + len(b"app/.env") + 4  # (after the lzma header)
+    member[props + 1 : props + 5] = (64 * MIB).to_bytes(4, "little")
+    skipped = []
+    assert list(decoded_views(bytes(member), skipped=skipped)) == []
+    assert skipped == [("zip:app/.env", f"archive member compressed with lzma, {reason}")]
+
+
+def test_every_mode_finds_a_key_in_each_form(cli: CliRun, tmp_path: Path) -> None:
+    from tests.test_same_findings import assert_same, every_mode
+
+    # a key of its own in each (a history reports each key once, where it came in)
+    contents = {
+        f"bundles/{form.replace(' ', '-')}.bin": build(env_file(70 + number))
+        for number, (form, (build, _)) in enumerate(sorted(BUILDERS.items()))
+    }
+    found = every_mode(cli, tmp_path, contents)
+    keys = {secret(70 + number) for number in range(len(BUILDERS))}
+    assert {name for key, name, _ in found["files"] if key in keys} == set(contents)
+    assert_same(found, found["files"])
+
+
+@pytest.mark.parametrize("pack", [bz2.compress, _xz], ids=["bzip2", "xz"])
+def test_a_stream_over_the_size_limit_is_named(
+    cli: CliRun, repo: Repo, monkeypatch: pytest.MonkeyPatch, pack: object
+) -> None:
+    """Searched a window at a time (small windows here), a compressed stream cannot be
+    unpacked whole: it is named, as an archive is."""
+    from nexpay_scan import windows
+
+    assert callable(pack)
+    monkeypatch.setattr(windows, "WINDOW_BYTES", 4096)
+    monkeypatch.setattr(windows, "OVERLAP_BYTES", 512)
+    repo.write(".nexpay-scan.toml", "[scan]\nmax_file_size = 1000\n")
+    repo.write("dump.sql.gz", pack(random.Random(3).randbytes(20000).hex().encode()))
+    run = cli("files", str(repo.path), "--format", "json")
+    [item] = run.json()["summary"]["skipped_files"]
+    assert item["file"] == "dump.sql.gz" and item["reason"].startswith("an archive larger than")
