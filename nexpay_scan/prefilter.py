@@ -133,10 +133,11 @@ ESCAPE_TRIGGERS = (b"%", b"\\")
 # left to the base64 test, as base64 anywhere else
 _WHOLE_HEAD = compiled.pattern(
     rb"PK\x03\x04|\x1f\x8b|\xff\xfe|\xfe\xff|BZh[1-9](?:1AY&SY|\x17rE8P\x90)|\xfd7zXZ\x00"
+    rb"|\(\xb5/\xfd"
 )
-# a bzip2 or an xz stream's start, as `_revealed` looks for one in decoded base64 (a hit
-# untried: such a stream is as rare in an image's bytes as a zip's magic)
-_UNPACKED_HEADS = (b"BZh", b"\xfd7zXZ\x00")
+# a bzip2, xz or zstd stream's start, as `_revealed` looks for one in decoded base64 (a
+# hit untried: such a stream is as rare in an image's bytes as a zip's magic)
+_UNPACKED_HEADS = (b"BZh", b"\xfd7zXZ\x00", b"(\xb5/\xfd")
 # decodes to NULs, which end any base64 run and spell no word
 _SEPARATOR = b"AAAA"
 # An object this big is judged a window of WINDOW_BYTES at a time (`cleared_in_windows`)

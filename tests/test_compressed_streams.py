@@ -8,12 +8,15 @@ import base64
 import bz2
 import lzma
 import random
+import sys
 import tracemalloc
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,8 +26,10 @@ from nexpay_scan.decoders.archives import (
     bzip2_contents,
     is_bzip2,
     is_xz,
+    is_zstd,
     tar_members,
     xz_contents,
+    zstd_contents,
 )
 from nexpay_scan.decoders.model import BUDGET_SPENT, Budget
 from testing.archives import tar_of, zip_of
@@ -40,6 +45,26 @@ KEYS = values(decoded_hits(b"\n".join(ENV.splitlines())))  # (what a plain scan 
 
 def _xz(data: bytes) -> bytes:
     return lzma.compress(data, format=lzma.FORMAT_XZ)
+
+
+def _zstd(data: bytes, window_log: int = 0) -> bytes:
+    params = zstandard.ZstdCompressionParameters.from_level(3, window_log=window_log)
+    return zstandard.ZstdCompressor(compression_params=params).compress(data)
+
+
+def zip_packed(name: str, content: bytes, packed: bytes, method: int) -> bytes:
+    """A zip of one member whose bytes are `packed` (`content` compressed by a method
+    zipfile does not write: zstd's 93, xz's 95), its headers saying so: written stored,
+    then its method, sizes and CRC set in its local and central headers."""
+    data = bytearray(zip_of({name: packed}, zipfile.ZIP_STORED))
+    crc = zlib.crc32(content).to_bytes(4, "little")
+    size = len(content).to_bytes(4, "little")
+    for magic, at in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
+        where = data.index(magic) + at
+        data[where : where + 2] = method.to_bytes(2, "little")
+        data[where + 6 : where + 10] = crc
+        data[where + 14 : where + 18] = size
+    return bytes(data)
 
 
 # -- each form, decoded ---------------------------------------------------------------------
@@ -59,6 +84,11 @@ BUILDERS: dict[str, tuple[Callable[[bytes], bytes], set[str]]] = {
         {"zip:old.env.bz2>bzip2"},
     ),
     "xz in a tar.gz": (lambda env: tar_of({"env.xz": _xz(env)}), {"gzip>tar:env.xz>xz"}),
+    "zstd": (_zstd, {"zstd"}),
+    "tar.zst": (lambda env: _zstd(tar_of({"etc/app.env": env}, "w")), {"zstd>tar:etc/app.env"}),
+    "two zstd frames": (lambda env: _zstd(b"x" * 5000) + _zstd(env), {"zstd"}),
+    "zip of zstd": (lambda env: zip_packed("app/.env", env, _zstd(env), 93), {"zip:app/.env"}),
+    "zip of xz": (lambda env: zip_packed("app/.env", env, _xz(env), 95), {"zip:app/.env"}),
 }
 FORMS = {form: (build(ENV), encodings) for form, (build, encodings) in BUILDERS.items()}
 
@@ -71,13 +101,14 @@ def test_each_form_is_unpacked_and_its_keys_found(form: str) -> None:
     assert {h.encoding for h in hits if h.value == secret(61)} == encodings
 
 
-@pytest.mark.parametrize("pack", [bz2.compress, _xz], ids=["bzip2", "xz"])
-def test_base64_of_a_stream_is_unpacked_at_the_token(pack: object) -> None:
-    assert callable(pack)
-    token = base64.b64encode(pack(ENV)).decode()
+PACKERS = {"bzip2": bz2.compress, "xz": _xz, "zstd": _zstd}
+
+
+@pytest.mark.parametrize("name", sorted(PACKERS))
+def test_base64_of_a_stream_is_unpacked_at_the_token(name: str) -> None:
+    token = base64.b64encode(PACKERS[name](ENV)).decode()
     data = f"release:\n  blob: {token}\n".encode()
     hits = [h for h in decoded_hits(data) if h.value == secret(61)]
-    name = "bzip2" if pack is bz2.compress else "xz"
     assert [(h.encoding, h.origin) for h in hits] == [(f"base64>{name}", data.index(b"blob: ") + 6)]
 
 
@@ -85,6 +116,7 @@ def test_what_the_magic_numbers_tell() -> None:
     assert is_bzip2(bz2.compress(b"")) and is_bzip2(bz2.compress(ENV, 1))
     assert not is_bzip2(b"BZh9 is a line of text\n") and not is_bzip2(b"BZh")
     assert is_xz(_xz(b"")) and not is_xz(lzma.compress(ENV, format=lzma.FORMAT_ALONE))
+    assert is_zstd(_zstd(b"")) and not is_zstd(b"(\xb5/")
 
 
 # -- damage and bombs -----------------------------------------------------------------------
@@ -97,7 +129,14 @@ def test_what_a_truncated_stream_held_is_still_scanned() -> None:
         assert secret(61) in values(decoded_hits(packed[: len(packed) * 3 // 4]))
 
 
-DAMAGED = [bz2.compress(ENV), _xz(ENV), FORMS["tar.xz"][0], FORMS["zip of lzma"][0]]
+DAMAGED = [
+    bz2.compress(ENV),
+    _xz(ENV),
+    _zstd(ENV),
+    FORMS["tar.xz"][0],
+    FORMS["zip of lzma"][0],
+    FORMS["zip of zstd"][0],
+]
 
 
 @settings(max_examples=150, deadline=None)
@@ -110,28 +149,48 @@ def test_damaged_streams_never_raise(packed: bytes, data: st.DataObject) -> None
     exercise(bytes(damaged[:cut]))
     exercise(b"BZh91AY&SY" + bytes(damaged))
     exercise(b"\xfd7zXZ\x00" + bytes(damaged))
+    exercise(b"(\xb5/\xfd" + bytes(damaged))
 
 
-# what the decompressor itself holds: bzip2's blocks (900 kB at -9), xz's dictionary (-6)
-_DICTIONARY = {"bzip2": 4 * MIB, "xz": 9 * MIB}
+# what the decompressor itself holds: bzip2's blocks (900 kB at -9), xz's dictionary (-6),
+# zstd's window (level 3: 1 MiB at most)
+_DICTIONARY = {"bzip2": 4 * MIB, "xz": 9 * MIB, "zstd": 3 * MIB}
+
+
+class _Packer:
+    """Packs a stream a piece at a time, as bz2's and lzma's compressors do."""
+
+    def __init__(self, pack: str) -> None:
+        if pack == "zstd":
+            self._zstd = zstandard.ZstdCompressor().compressobj()
+        else:
+            self._other = bz2.BZ2Compressor(9) if pack == "bzip2" else lzma.LZMACompressor()
+
+    def compress(self, data: bytes) -> bytes:
+        if hasattr(self, "_zstd"):
+            return bytes(self._zstd.compress(data))
+        return bytes(self._other.compress(data))
+
+    def flush(self) -> bytes:
+        return bytes(self._zstd.flush() if hasattr(self, "_zstd") else self._other.flush())
 
 
 def _packed_zeros(pack: str, size: int, then: bytes) -> bytes:
     """`size` bytes of zeros then `then`, packed a MiB at a time (never held whole)."""
-    packer = bz2.BZ2Compressor(9) if pack == "bzip2" else lzma.LZMACompressor(lzma.FORMAT_XZ)
+    packer = _Packer(pack)
     zeros = bytes(MIB)
     out = [packer.compress(zeros) for _ in range(size // MIB)]
     return b"".join([*out, packer.compress(then), packer.flush()])
 
 
-@pytest.mark.parametrize("pack", ["bzip2", "xz"])
+@pytest.mark.parametrize("pack", ["bzip2", "xz", "zstd"])
 def test_a_bomb_is_unpacked_within_its_bound_and_named(pack: str) -> None:
     """256 MiB of zeros and then a key, in a few hundred KiB: the zeros, harmless, are
     given back a piece at a time until they have cost as much as they may; what is past
     them is named, never held whole."""
     bomb = _packed_zeros(pack, 256 * MIB, ENV)
     assert len(bomb) < MIB
-    unpack = bzip2_contents if pack == "bzip2" else xz_contents
+    unpack = {"bzip2": bzip2_contents, "xz": xz_contents, "zstd": zstd_contents}[pack]
     skipped: list[tuple[str, str]] = []
     budget = Budget(2, 1 << 30, (), skipped, lambda texts: set(range(len(texts))))
     tracemalloc.start()
@@ -143,7 +202,7 @@ def test_a_bomb_is_unpacked_within_its_bound_and_named(pack: str) -> None:
     assert skipped and skipped[0][0] in (pack, "")
 
 
-@pytest.mark.parametrize("pack", ["bzip2", "xz"])
+@pytest.mark.parametrize("pack", ["bzip2", "xz", "zstd"])
 def test_a_tar_bomb_is_read_as_it_unpacks_within_its_bound(pack: str) -> None:
     """A tar of 64 MiB of zeros in one member, then an .env, packed: read as the stream
     unpacks, the zeros let it read on only as far as they give back, the rest named."""
@@ -154,7 +213,7 @@ def test_a_tar_bomb_is_read_as_it_unpacks_within_its_bound(pack: str) -> None:
     tail = tarfile.TarInfo(".env")
     tail.size = len(ENV)
     after = tail.tobuf() + ENV + bytes(-len(ENV) % 512) + bytes(1024)
-    packer = bz2.BZ2Compressor(9) if pack == "bzip2" else lzma.LZMACompressor(lzma.FORMAT_XZ)
+    packer = _Packer(pack)
     zeros = bytes(MIB)
     body = [packer.compress(header.tobuf()), *(packer.compress(zeros) for _ in range(64))]
     bomb = b"".join([*body, packer.compress(after), packer.flush()])
@@ -199,12 +258,16 @@ def test_the_prefilter_lets_each_form_through(form: str) -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(seed=st.integers(0, 10**6), lead=st.binary(max_size=5), xz=st.booleans())
-def test_base64_of_a_stream_holding_a_key_is_suspect(seed: int, lead: bytes, xz: bool) -> None:
+@given(
+    seed=st.integers(0, 10**6),
+    lead=st.binary(max_size=5),
+    name=st.sampled_from(["bzip2", "xz", "zstd"]),
+)
+def test_base64_of_a_stream_holding_a_key_is_suspect(seed: int, lead: bytes, name: str) -> None:
     # any bytes before the base64 (binary content is searched for no token: then neither
     # the scan nor the prefilter decodes it), any bytes before the stream in it
     text = f"token = {secret(seed)}\n".encode()
-    packed = _xz(text) if xz else bz2.compress(text)
+    packed = PACKERS[name](text)
     content = lead + b"\n" + base64.b64encode(lead + packed)
     if any(True for _ in _scanner().sightings(content)):
         assert _suspects(b"x = 1\n", content) == {1}
@@ -229,6 +292,38 @@ def test_an_xz_stream_needing_too_much_memory_is_named_not_unpacked() -> None:
     assert skipped == [("zip:app/.env", f"archive member compressed with lzma, {reason}")]
 
 
+def test_a_zstd_frame_needing_too_big_a_window_is_named_not_unpacked() -> None:
+    big = _zstd(ENV + bytes(40 * MIB), window_log=25)  # a 32 MiB window
+    reason = f"a window over {XZ_MEMORY} bytes to unpack: not decoded"
+    skipped: list[tuple[str, str]] = []
+    assert list(decoded_views(big, skipped=skipped)) == []
+    assert skipped == [("zstd", reason)]
+    skipped = []
+    member = zip_packed("app/.env", ENV + bytes(40 * MIB), big, 93)
+    assert list(decoded_views(member, skipped=skipped)) == []
+    assert skipped == [("zip:app/.env", reason)]
+
+
+def test_a_zips_xz_member_needing_too_big_a_dictionary_is_named() -> None:
+    packed = lzma.compress(ENV, format=lzma.FORMAT_XZ, preset=9)
+    skipped: list[tuple[str, str]] = []
+    assert list(decoded_views(zip_packed("app/.env", ENV, packed, 95), skipped=skipped)) == []
+    reason = f"a dictionary over {XZ_MEMORY} bytes to unpack: not decoded"
+    assert skipped == [("zip:app/.env", reason)]
+
+
+def test_zstd_without_the_zstandard_module_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A platform with no wheel of it: a zstd stream or member is named, not passed over."""
+    monkeypatch.setitem(sys.modules, "zstandard", None)  # (import fails)
+    reason = "a zstd stream, and the zstandard module is not installed: not decoded"
+    skipped: list[tuple[str, str]] = []
+    assert list(decoded_views(FORMS["zstd"][0], skipped=skipped)) == []
+    assert skipped == [("zstd", reason)]
+    skipped = []
+    assert list(decoded_views(FORMS["zip of zstd"][0], skipped=skipped)) == []
+    assert skipped == [("zip:app/.env", f"archive member compressed with zstd: {reason}")]
+
+
 def test_every_mode_finds_a_key_in_each_form(cli: CliRun, tmp_path: Path) -> None:
     from tests.test_same_findings import assert_same, every_mode
 
@@ -243,15 +338,15 @@ def test_every_mode_finds_a_key_in_each_form(cli: CliRun, tmp_path: Path) -> Non
     assert_same(found, found["files"])
 
 
-@pytest.mark.parametrize("pack", [bz2.compress, _xz], ids=["bzip2", "xz"])
+@pytest.mark.parametrize("name", sorted(PACKERS))
 def test_a_stream_over_the_size_limit_is_named(
-    cli: CliRun, repo: Repo, monkeypatch: pytest.MonkeyPatch, pack: object
+    cli: CliRun, repo: Repo, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
     """Searched a window at a time (small windows here), a compressed stream cannot be
     unpacked whole: it is named, as an archive is."""
     from nexpay_scan import windows
 
-    assert callable(pack)
+    pack = PACKERS[name]
     monkeypatch.setattr(windows, "WINDOW_BYTES", 4096)
     monkeypatch.setattr(windows, "OVERLAP_BYTES", 512)
     repo.write(".nexpay-scan.toml", "[scan]\nmax_file_size = 1000\n")

@@ -70,6 +70,7 @@ DECODERS: dict[str, Decoder] = {
     "gzip": archives.GZIP,
     "bzip2": archives.BZIP2,
     "xz": archives.XZ,
+    "zstd": archives.ZSTD,
     "tar": archives.TAR,
     "utf16": utf16.UTF16,
     "zip-behind": archives.ZIP_BEHIND,  # (last: see archives.ends_as_zip)

@@ -56,7 +56,7 @@ _ZIP_MAGIC = b"PK\x03\x04"
 # the zip methods read, in bounded steps: stored and deflated members through zipfile or
 # `zip_directory`; bzip2 and lzma ones here (`_packed_member`: zipfile unpacks a chunk of
 # them whole, and a small chunk can be a bomb)
-_STORED, _DEFLATED, _BZIP2, _LZMA = 0, 8, 12, 14
+_STORED, _DEFLATED, _BZIP2, _LZMA, _ZSTD, _XZ = 0, 8, 12, 14, 93, 95
 END_MAGIC = b"PK\x05\x06"  # a zip's end of central directory record
 _END_RECORD_SIZE = 22  # with no comment
 # the end of an archive searched for its end record, as zipfile searches it: the record
@@ -69,15 +69,20 @@ _BZIP2_MAGIC = b"BZh"
 _BZIP2_SIZES = tuple(b"%d" % size for size in range(1, 10))
 _BZIP2_BLOCKS = (b"1AY&SY", b"\x17rE8P\x90")
 _XZ_MAGIC = b"\xfd7zXZ\x00"
+_ZSTD_MAGIC = b"(\xb5/\xfd"
 _UNBOUNDED = 1 << 62  # the size of a compressed stream: known only once it is unpacked
 # The memory an xz stream (or a zip's lzma member) may need to unpack: its header names its
 # dictionary, up to 1.5 GiB, which liblzma then allocates. 16 MiB takes `xz -7` and less
 # (`xz` writes -6 by default: 8 MiB); a stream that needs more is named, not unpacked.
 XZ_MEMORY = 16 * MIB
 _XZ_REFUSED = f"a dictionary over {XZ_MEMORY} bytes to unpack: not decoded"
+# zstd's window is its memory as xz's dictionary is (a frame's header names it, up to 2 GiB
+# by default; `zstd` writes 8 MiB at most up to level 19, 16 at -19 and over for big input)
+_ZSTD_REFUSED = f"a window over {XZ_MEMORY} bytes to unpack: not decoded"
+_NO_ZSTD = "a zstd stream, and the zstandard module is not installed: not decoded"
 # zip compression methods not read (in bounded steps, or at all)
-_METHODS = {93: "zstd", 95: "xz", 98: "ppmd", 99: "AES"}
-_PACKED_METHODS = {_BZIP2: "bzip2", _LZMA: "lzma"}
+_METHODS = {98: "ppmd", 99: "AES"}
+_PACKED_METHODS = {_BZIP2: "bzip2", _LZMA: "lzma", _ZSTD: "zstd", _XZ: "xz"}
 _MANY_MEMBERS = (
     f"more than {MAX_MEMBERS} members that could hold a key (or {LOOKED_AT_MOST} in all): "
     "those past them not decoded"
@@ -156,10 +161,15 @@ def is_xz(data: bytes) -> bool:
     return data.startswith(_XZ_MAGIC)
 
 
+def is_zstd(data: bytes) -> bool:
+    """True when `data` starts as a zstd frame does."""
+    return data.startswith(_ZSTD_MAGIC)
+
+
 def is_stream(data: bytes) -> bool:
     """True when `data` starts as a compressed stream the decoders unpack: gzip, bzip2,
-    xz."""
-    return is_gzip(data) or is_bzip2(data) or is_xz(data)
+    xz, zstd."""
+    return is_gzip(data) or is_bzip2(data) or is_xz(data) or is_zstd(data)
 
 
 def is_tar(data: bytes) -> bool:
@@ -327,6 +337,9 @@ def _readable(info: _Member, data: bytes, budget: Budget, where: str) -> bool:
     if method == _LZMA and int.from_bytes(packed[5:9], "little") > XZ_MEMORY:
         budget.skip(where, f"archive member compressed with lzma, {_XZ_REFUSED}")
         return False
+    if method == _ZSTD and _zstd_packing() is None:
+        budget.skip(where, f"archive member compressed with zstd: {_NO_ZSTD}")
+        return False
     return True
 
 
@@ -341,6 +354,13 @@ def _packed_member(data: bytes, info: _Member) -> _Stream:
         raise ValueError("no local header")
     if info.compress_type == _BZIP2:
         return _Unpacking(packed, _UNBOUNDED, None, _bzip2_packing())
+    if info.compress_type == _XZ:
+        return _Unpacking(packed, _UNBOUNDED, None, _xz_packing())
+    if info.compress_type == _ZSTD:
+        zstd = _zstd_packing()
+        if zstd is None:  # (named by `_readable`)
+            raise ValueError(_NO_ZSTD)
+        return _Unpacking(packed, _UNBOUNDED, None, zstd)
     import lzma
     from functools import partial
 
@@ -480,6 +500,8 @@ def _pieces(
                 budget.skip("", BUDGET_SPENT)
                 break
             tail = piece[-OVERLAP:]
+    if isinstance(stream, _Unpacking):
+        _name_refused(stream, budget, where)
     return kept
 
 
@@ -551,6 +573,16 @@ def xz_contents(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
     return _stream_contents(data, budget, prefix, _xz_packing())
 
 
+def zstd_contents(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
+    """A zstd stream's content (`.zst`), or the members of the tar inside it; named where
+    the zstandard module is not installed."""
+    packing = _zstd_packing()
+    if packing is None:
+        budget.skip(f"{prefix}zstd", _NO_ZSTD)
+        return []
+    return _stream_contents(data, budget, prefix, packing)
+
+
 def _stream_contents(
     data: bytes, budget: Budget, prefix: str, packing: _Packing
 ) -> list[Unwrapped]:
@@ -560,13 +592,12 @@ def _stream_contents(
         return _tar_in_stream(data, budget, prefix, packing)
     stream = _Unpacking(data, _UNBOUNDED, None, packing)
     pieces = _pieces(lambda: stream, _UNBOUNDED, budget, f"{prefix}{packing.name}")
-    _name_refused(stream, budget, f"{prefix}{packing.name}")
     return [_member(packing.name, None, piece) for _, piece in pieces]
 
 
 def _name_refused(stream: _Unpacking, budget: Budget, where: str) -> None:
-    """Names a stream that its decompressor refused to unpack (an xz dictionary over
-    XZ_MEMORY), rather than passing over it as damage."""
+    """Names a stream that its decompressor refused to unpack (an xz dictionary or a zstd
+    window over XZ_MEMORY), rather than passing over it as damage."""
     if stream.refused is not None:
         budget.skip(where, stream.refused)
 
@@ -597,14 +628,16 @@ class _Packing(Record):
     """A compressed stream's format: its name, what a further stream after it starts with
     (None: no further stream is read), what makes a decompressor of it (its `decompress`
     takes a bound on what one call gives; it has `eof` and `unused_data`), and what that
-    raises on damage."""
+    raises on damage. Or, for a format whose decompressor takes no such bound (zstd's),
+    `reader`: what reads the whole input as a stream, a bounded `read` at a time."""
 
     name: str
     magic: bytes | None
-    opener: Callable[[], Any]
+    opener: Callable[[], Any] | None
     errors: tuple[type[Exception], ...]
     # of those errors, the one that is a refusal, not damage (see `_name_refused`)
     refusal: tuple[type[Exception], str, str] | None = None
+    reader: Callable[[bytes], Any] | None = None
 
 
 def _gzip_packing() -> _Packing:
@@ -633,6 +666,25 @@ def _xz_packing() -> _Packing:
     return _Packing("xz", _XZ_MAGIC, xz, (lzma.LZMAError, EOFError), refusal)
 
 
+def _zstd_packing() -> _Packing | None:
+    """zstd, read through the zstandard module (its frames one after the other, the
+    window bounded as an xz dictionary is); None where it is not installed."""
+    try:
+        import zstandard
+    except ImportError:
+        return None
+    from functools import partial
+
+    decompressor = zstandard.ZstdDecompressor(max_window_size=XZ_MEMORY)
+
+    def reader(data: bytes) -> Any:
+        return decompressor.stream_reader(data, read_across_frames=True)
+
+    refusal = (zstandard.ZstdError, "too much memory", _ZSTD_REFUSED)
+    errors = (zstandard.ZstdError, ValueError, OSError)
+    return _Packing("zstd", None, None, errors, refusal, partial(reader))
+
+
 class _Unpacking(io.RawIOBase):
     """The compressed streams (`packing`'s) at the start of `data`, one after the other,
     unpacked as they are read (`read`, what `tarfile` asks of a stream), `allowed` bytes at
@@ -649,7 +701,8 @@ class _Unpacking(io.RawIOBase):
         self._data = data
         self._at = 0  # input handed over so far
         self._tail = b""  # of it, what the decompressor has not taken yet
-        self._unpacker = packing.opener()
+        self._unpacker = packing.opener() if packing.opener is not None else None
+        self._reader = packing.reader(data) if packing.reader is not None else None
         self._buffer = bytearray()
         self._ended = False
         self._budget = budget
@@ -685,8 +738,11 @@ class _Unpacking(io.RawIOBase):
 
     def _more(self) -> bool:
         """Unpacks the next piece into the buffer; False at the end (or on damage)."""
+        if self._reader is not None:
+            return self._read_more()
         while not self._ended:
             unpacker = self._unpacker
+            assert unpacker is not None  # (a packing without a reader has an opener)
             # (zlib takes input each call; bz2 and lzma say when theirs is used up)
             wants = getattr(unpacker, "needs_input", True)
             if wants and not self._tail and self._at < len(self._data):
@@ -709,6 +765,21 @@ class _Unpacking(io.RawIOBase):
                 return True
         return False
 
+    def _read_more(self) -> bool:
+        """`_more` through the packing's reader: _STEP_OUT bytes at most a call."""
+        if self._ended:
+            return False
+        try:
+            out = self._reader.read(_STEP_OUT) if self._reader is not None else b""
+        except self._packing.errors as error:
+            out = b""
+            self.refused = _refusal(self._packing, error)
+        if not out:
+            self._ended = True
+            return False
+        self._buffer += out
+        return True
+
     def _next_stream(self, rest: bytes) -> None:
         """After a stream's end: a new decompressor for the next stream, when `rest` (and
         the input not yet handed over) starts as one; else the end."""
@@ -717,7 +788,7 @@ class _Unpacking(io.RawIOBase):
         if magic is None or not ahead.startswith(magic):
             self._ended = True
             return
-        self._unpacker = self._packing.opener()
+        self._unpacker = self._packing.opener() if self._packing.opener is not None else None
         self._tail = rest
 
 
@@ -789,4 +860,5 @@ ZIP_BEHIND = Decoder("zip", sniff=is_zip_behind, unwrap=zip_members)
 GZIP = Decoder("gzip", sniff=is_gzip, unwrap=gzip_contents)
 BZIP2 = Decoder("bzip2", sniff=is_bzip2, unwrap=bzip2_contents)
 XZ = Decoder("xz", sniff=is_xz, unwrap=xz_contents)
+ZSTD = Decoder("zstd", sniff=is_zstd, unwrap=zstd_contents)
 TAR = Decoder("tar", sniff=is_tar, unwrap=tar_members)
