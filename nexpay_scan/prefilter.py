@@ -11,7 +11,10 @@ turn into a keyword:
 - base64 (wrapped or not, standard or URL-safe) that decodes to text holding such a word
   (or a hint), to UTF-16 holding one, to an archive or a gzip stream that inflates, or to
   base64 that does (base64 of base64);
-- content that starts as an archive or as UTF-16 text (with or without a byte-order mark).
+- a hint's hex digits, in any case, in a base64 run (a hex run is one): what the hex
+  decoder could show (`decoders.hexadecimal`);
+- content that starts as an archive, a compressed stream (gzip, bzip2, xz, zstd) or as
+  UTF-16 text (with or without a byte-order mark).
 
 It stays cheap: words are found over a lowercase copy (a case-insensitive search is
 several times slower), a SIMD find each (see `bytepasses`), base64 runs in one byte
@@ -184,6 +187,9 @@ class Prefilter:
         # what decoded base64 may hold besides a word: a word in UTF-16 (each character
         # in two bytes, one of them NUL: "n\0x\0p" in both byte orders)
         self.utf16_words = tuple(b"\0".join(_letters(w)) for w in self.words)
+        # what a base64 run may hold that the hex decoder decodes: a hint's own hex digits
+        # (`decoders.hexadecimal`: it keeps only text holding a hint as it is), lowercase
+        self.hex_words = tuple(hint.hex().encode() for hint in self.hints)
         # what a window of a big file repeats of the one before it (see `window_suspect`):
         # a keyword, or a hint and an escape near it, that starts there and ends past it
         self.window_overlap = CONTEXT_BYTES + self.reach + max(map(len, self.keywords), default=0)
@@ -254,7 +260,7 @@ class Prefilter:
         joined = bodies.joined
         if not joined:  # most content (and most decoded base64) holds no run at all
             return set()
-        hiding: set[int] = set()
+        hiding = self._hex_hiding(bodies) if depth == 1 else set()
         for shift in range(4):
             decoded = _unbase64(memoryview(joined)[shift : len(joined) - (len(joined) - shift) % 4])
             revealed = list(self._revealed(decoded, depth))
@@ -266,6 +272,20 @@ class Prefilter:
             for at in revealed:
                 hiding.add(bisect_right(ends, shift + at // 3 * 4))
         return hiding
+
+    def _hex_hiding(self, bodies: _JoinedBodies) -> set[int]:
+        """Indexes of the distinct `bodies` that hold a hint's hex digits, in any case: a
+        hex run the hex decoder could keep (a hex run of its length is a base64 run, so
+        its body is among them). Content only, not decoded base64: the decoder reads no
+        hex inside another token's decoding."""
+        lowered = bytepasses.lowered(bodies.joined)
+        hits = sorted(at for word in self.hex_words for at in occurrences(lowered, word))
+        del lowered
+        if not hits:  # as a rule
+            return set()
+        sizes = (n + _PADDING_SIZE[n % 4] + len(_SEPARATOR) for n in bodies.lengths)
+        ends = _ends_through(sizes, hits[-1])
+        return {bisect_right(ends, at) for at in hits}
 
     def _revealed(self, decoded: bytes, depth: int) -> Iterator[int]:
         """Offsets in `decoded` (several chains' decodings, one after the other, each from

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from itertools import chain, islice
 
-from nexpay_scan.decoders import archives, base64, escapes, utf16
+from nexpay_scan.decoders import archives, base64, escapes, hexadecimal, utf16
 from nexpay_scan.decoders.archives import MAX_MEMBER_SIZE, MAX_MEMBERS, MAX_TAR_STREAM
 from nexpay_scan.decoders.model import (
     BINARY_SNIFF,
@@ -75,13 +75,14 @@ DECODERS: dict[str, Decoder] = {
     "utf16": utf16.UTF16,
     "zip-behind": archives.ZIP_BEHIND,  # (last: see archives.ends_as_zip)
     "base64": base64.BASE64,
+    "hex": hexadecimal.HEX,
     "percent": escapes.PERCENT,
     "escape": escapes.STRING_ESCAPES,
 }
 _WHOLE = tuple(d for d in DECODERS.values() if d.unwrap is not None)
 _TOKENS = tuple(d for d in DECODERS.values() if d.tokens is not None)
-# the token decoders that decode only near a hint (all but base64)
-_ESCAPES = tuple(d for d in _TOKENS if d is not base64.BASE64)
+# the token decoders that decode only near a hint (all but base64 and hex)
+_ESCAPES = tuple(d for d in _TOKENS if d not in (base64.BASE64, hexadecimal.HEX))
 
 # When a content's tokens are more than MAX_TOKENS or decode to more than the budget, those
 # whose own view the `worth` test keeps (a key, a keyword or a hint in it or near it, as
@@ -231,7 +232,9 @@ def _token_views(
     """Views of the encoded tokens in the decoded parts of `data`, each within its context."""
     if depth > budget.max_depth or budget.remaining <= 0 or budget.tokens <= 0:
         return
-    found = _tokens(data, _regions(data, parent), budget.hints)
+    # hex only in content and in what a whole decoder opened (see `decoders.hexadecimal`)
+    top = parent is None or parent.whole
+    found = _tokens(data, _regions(data, parent), budget.hints, top=top)
     if budget.worth is not None:
         tokens = _chosen(data, found, budget, budget.worth)
     else:
@@ -248,7 +251,8 @@ def _token_views(
         if not budget.afford(len(view.data)):
             return
         yield view
-        yield from _views_of(view.data, view, depth + 1, budget)
+        if group[0].label != "hex":  # (what hex decodes to is not decoded further)
+            yield from _views_of(view.data, view, depth + 1, budget)
 
 
 def _chosen(data: bytes, found: Iterable[Token], budget: Budget, worth: Worth) -> list[Token]:
@@ -303,15 +307,15 @@ def _hot(data: bytes, tokens: list[Token], worth: Worth) -> set[int]:
 
 
 def _tokens(
-    data: bytes, regions: Sequence[tuple[int, int]], words: tuple[bytes, ...]
+    data: bytes, regions: Sequence[tuple[int, int]], words: tuple[bytes, ...], *, top: bool
 ) -> Iterator[Token]:
     """The encoded tokens in `regions` of `data`, decoder by decoder, lazily: the caller
-    takes as many as it may."""
+    takes as many as it may. Hex tokens only at the `top` (see `_token_views`)."""
     hints = Hints(data, words)
     return chain.from_iterable(
         decoder.tokens(data, start, end, hints)
         for decoder in _TOKENS
-        if decoder.tokens is not None
+        if decoder.tokens is not None and (top or decoder is not hexadecimal.HEX)
         for start, end in regions
     )
 

@@ -267,6 +267,11 @@ class Hints:
         self._words = words
         self._windows: list[tuple[int, int]] | None = None
 
+    @property
+    def words(self) -> tuple[bytes, ...]:
+        """The hint words (lowercase)."""
+        return self._words
+
     def windows(self, start: int, end: int) -> list[tuple[int, int]]:
         """The stretches of data[start:end] within CONTEXT_BYTES of a hint, in order."""
         if self._windows is None:
