@@ -1,11 +1,13 @@
 """The same content gives the same findings in every mode: `files`, `staged`, `history`
 (both engines), `ci`, `pre-push` and `pre-receive` report the same (secret, file, line)
 set, whatever form a key hides in (percent-escapes, string escapes, base64 in a Secret
-manifest or a JSON field, double base64, a Basic header, UTF-16 without a BOM)."""
+manifest or a JSON field, double base64, a Basic header, UTF-16 without a BOM, hex, a
+bzip2 file)."""
 
 from __future__ import annotations
 
 import base64
+import bz2
 import gzip
 import io
 import os
@@ -96,6 +98,14 @@ def ruler_glued(key: str) -> tuple[str, bytes]:
     return "notes.txt", f"# {'-' * 40}\nblob: {token}{'-' * 60}\n".encode()
 
 
+def hexed(key: str) -> tuple[str, bytes]:
+    return "fixtures/payload.txt", f"data = {f'token={key}'.encode().hex()}\n".encode()
+
+
+def bzip2_file(key: str) -> tuple[str, bytes]:
+    return "backup/app.env.bz2", bz2.compress(f"LOG_LEVEL=debug\nPAYMENTS={key}\n".encode())
+
+
 def zipped(key: str) -> tuple[str, bytes]:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -117,6 +127,8 @@ FORMS: dict[str, Callable[[str], tuple[str, bytes]]] = {
     "legacy_in_base64": legacy_in_base64,
     "zipped": zipped,
     "ruler_glued": ruler_glued,
+    "hexed": hexed,
+    "bzip2_file": bzip2_file,
 }
 
 
@@ -180,7 +192,7 @@ _FILLER = st.sampled_from(
 )
 
 
-_WHOLE = {"utf16_no_bom", "zipped", "wrapped_env"}  # no text lines to add around
+_WHOLE = {"utf16_no_bom", "zipped", "wrapped_env", "bzip2_file"}  # no text lines to add around
 
 
 @st.composite
