@@ -221,6 +221,10 @@ def single(timer: Timer, folder: Path, startup: float) -> bool:
     bombs = {"zip-bomb-zeros": b"\0", "zip-bomb-base64": b"A"}
     for name, byte in bombs.items():
         _write_bomb(folder / f"{name}.zip", byte * MIB, 256, f"K={nexpay_secret(rng)}\n")
+    # the same zeros in a bzip2 and in an lzma member (unpacked a bounded step at a time)
+    for name, method in (("zip-bomb-bzip2", 12), ("zip-bomb-lzma", 14)):
+        _write_bomb(folder / f"{name}.zip", b"\0" * MIB, 256, f"K={nexpay_secret(rng)}\n", method)
+        bombs[name] = b""
     _write_unlisted(folder / "zip-unlisted.zip", f"K={nexpay_secret(rng)}\n")
     bombs["zip-unlisted"] = b""
     _write_unsized(folder / "zip-unsized.zip", f"K={nexpay_secret(rng)}\n")
@@ -253,11 +257,12 @@ def _finds(timer: Timer, path: Path) -> bool:
     return done.returncode == 1
 
 
-def _write_bomb(path: Path, block: bytes, count: int, env: str) -> None:
-    """A zip of `count` times `block` in one deflated member, then `env` in an .env."""
+def _write_bomb(path: Path, block: bytes, count: int, env: str, method: int = 8) -> None:
+    """A zip of `count` times `block` in one member (deflated, or by `method`: 12 bzip2,
+    14 lzma), then `env` in an .env."""
     import zipfile
 
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+    with zipfile.ZipFile(path, "w", method, compresslevel=1) as archive:
         with archive.open("bomb.bin", "w", force_zip64=True) as member:
             for _ in range(count):
                 member.write(block)

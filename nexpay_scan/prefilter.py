@@ -131,9 +131,10 @@ _MIN_TOKEN_BYTES = MIN_BASE64 * 3 // 4
 # what every escape the decoders decode starts with (`decoders.escapes`: percent-escapes,
 # string escapes); the tests check that no escaper is left out
 ESCAPE_TRIGGERS = (b"%", b"\\")
-# what content the decoders open whole starts with: an archive, a gzip stream, UTF-16 text
-# with its byte-order mark (tar is told at byte 257); content that starts as base64 is
-# left to the base64 test, as base64 anywhere else
+# what content the decoders open whole starts with: a zip, a compressed stream (gzip;
+# bzip2 by its header and first block's magic; xz; zstd), UTF-16 text with its byte-order
+# mark (tar is told at byte 257); content that starts as base64 is left to the base64
+# test, as base64 anywhere else
 _WHOLE_HEAD = compiled.pattern(
     rb"PK\x03\x04|\x1f\x8b|\xff\xfe|\xfe\xff|BZh[1-9](?:1AY&SY|\x17rE8P\x90)|\xfd7zXZ\x00"
     rb"|\(\xb5/\xfd"
@@ -188,8 +189,8 @@ class Prefilter:
         # in two bytes, one of them NUL: "n\0x\0p" in both byte orders)
         self.utf16_words = tuple(b"\0".join(_letters(w)) for w in self.words)
         # what a base64 run may hold that the hex decoder decodes: a hint's own hex digits
-        # (`decoders.hexadecimal`: it keeps only text holding a hint as it is), lowercase
-        self.hex_words = tuple(hint.hex().encode() for hint in self.hints)
+        # (`decoders.hexadecimal`: it keeps only text holding a hint as it is), in any case
+        self.hex_words = _hex_words(self.hints)
         # what a window of a big file repeats of the one before it (see `window_suspect`):
         # a keyword, or a hint and an escape near it, that starts there and ends past it
         self.window_overlap = CONTEXT_BYTES + self.reach + max(map(len, self.keywords), default=0)
@@ -278,11 +279,16 @@ class Prefilter:
         hex run the hex decoder could keep (a hex run of its length is a base64 run, so
         its body is among them). Content only, not decoded base64: the decoder reads no
         hex inside another token's decoding."""
-        lowered = bytepasses.lowered(bodies.joined)
-        hits = sorted(at for word in self.hex_words for at in occurrences(lowered, word))
-        del lowered
+        joined = bodies.joined
+        words, lowered = self.hex_words
+        hits = [at for word in words for at in occurrences(joined, word)]
+        if lowered:  # (a custom rule's long hint: too many cases to search one by one)
+            low = bytepasses.lowered(joined)
+            hits += [at for word in lowered for at in occurrences(low, word)]
+            del low
         if not hits:  # as a rule
             return set()
+        hits.sort()
         sizes = (n + _PADDING_SIZE[n % 4] + len(_SEPARATOR) for n in bodies.lengths)
         ends = _ends_through(sizes, hits[-1])
         return {bisect_right(ends, at) for at in hits}
@@ -331,7 +337,7 @@ class Prefilter:
         """Whether a gzip stream starting at `at` could inflate to content that holds a
         word or opens further: what inflates before the first error, a byte at a time, so
         at any length the token might end at; member after member, as the decoders read
-        them (`archives._gunzip`). A stream that inflates on past _INFLATE_READ bytes is
+        them (`archives._Unpacking`). A stream that inflates on past _INFLATE_READ bytes is
         taken as suspect. Random bytes after the magic fail within a few dozen."""
         import zlib
 
@@ -672,6 +678,32 @@ def _utf8_piece(piece: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+# a hint's hex digits are searched as they are in each of their cases up to this many
+# (`nxp`: 2, `nexpay`: 4; a lowercase copy of the bodies costs as much as eight searches,
+# most of it fresh pages), and in a lowercase copy past it
+_HEX_CASES_MOST = 8
+
+
+def _hex_words(hints: Iterable[bytes]) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
+    """The hex digits of each of `hints` (lowercase) in every case of their letters a-f,
+    and those of the hints with more cases than _HEX_CASES_MOST, lowercase, apart."""
+    each: list[bytes] = []
+    lowered: list[bytes] = []
+    for hint in hints:
+        digits = hint.hex()
+        letters = [n for n, c in enumerate(digits) if c in "abcdef"]
+        if 2 ** len(letters) > _HEX_CASES_MOST:
+            lowered.append(digits.encode())
+            continue
+        for mask in range(2 ** len(letters)):
+            cased = list(digits)
+            for bit, at in enumerate(letters):
+                if mask >> bit & 1:
+                    cased[at] = cased[at].upper()
+            each.append("".join(cased).encode())
+    return tuple(each), tuple(lowered)
 
 
 def _letters(word: bytes) -> list[bytes]:

@@ -113,3 +113,28 @@ def test_every_mode_finds_a_hex_encoded_key(cli: CliRun, tmp_path: Path) -> None
     keys = {secret(n) for n in (87, 88, 89)}
     assert {key for key, _, _ in found["files"]} >= keys
     assert_same(found, found["files"])
+
+
+def test_a_custom_hints_hex_digits_are_found_in_every_case() -> None:
+    """A hint with many letters a-f in its hex digits (`jklmno`: 64 cases) is searched in a
+    lowercase copy, the built-in ones (`nxp`: 2, `nexpay`: 4) case by case: either way a
+    run in upper, lower or mixed case is suspect, and one of other text is not."""
+    from nexpay_scan.prefilter import prefilter_for, suspect_objects
+
+    prefilter = prefilter_for((b"jklmno_", b"nxp_sk_"))
+    assert prefilter.hex_words[1] == (b"jklmno".hex().encode(),)
+    runs = [
+        f"jklmno_token={'q' * 40}".encode().hex(),
+        f"jklmno_token={'q' * 40}".encode().hex().upper(),
+        "".join(
+            c.upper() if n % 3 else c for n, c in enumerate(f"x nxp_ {'q' * 40}".encode().hex())
+        ),
+        f"other_token={'q' * 40}".encode().hex(),
+    ]
+    contents = [f"v = {run}\n".encode() for run in runs]
+    block, starts = b"", []
+    for number, content in enumerate(contents):
+        block += b"%040x blob %d\n" % (number, len(content))
+        starts.append(len(block))
+        block += content + b"\n"
+    assert suspect_objects(prefilter, block, starts, [len(c) for c in contents]) == {0, 1, 2}

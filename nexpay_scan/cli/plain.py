@@ -25,9 +25,9 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
-# the commands read here, and the words each takes after its flags: files (`hook
-# FILE...`, `files PATH...`), at most two (`pre-push [REMOTE [URL]]`, as git calls the
-# hook), one (`commit-msg FILE`), or none
+# the commands read here, and the words each takes after its flags: any number (`hook
+# FILE...`, `files PATH...`, `history REV...`), at most two (`pre-push [REMOTE [URL]]`,
+# as git calls the hook), one (`commit-msg FILE`), or none
 _WORDS_AFTER = {
     "staged": 0,
     "hook": -1,
@@ -50,7 +50,7 @@ _VALUES = {
 }
 _SWITCHES = {"--no-redact": "no_redact", "--quiet": "quiet", "-q": "quiet"}
 # the history scans' own flags (`arguments.history_options`), and `ci`'s: what each sets
-# when not given is in `_DEFAULTS`
+# when not given is in `_defaults`
 _HISTORY_VALUES = {"--report": "report", "--jobs": "jobs"}
 _RANGE_VALUES = {"--engine": "engine", "--since": "since", "--until": "until"}
 _OWN_VALUES = {

@@ -1,5 +1,5 @@
-"""Archives and compressed streams: zip, tar, gzip, bzip2 and xz (and a tar in any of the
-three), told by their magic numbers, members read through capped streams. The archive
+"""Archives and compressed streams: zip, tar, gzip, bzip2, xz and zstd (and a tar in any of
+the streams), told by their magic numbers, members read through capped streams. The archive
 libraries are imported on first use: the hook's start-up never pays for them."""
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ _STEP_OUT = 256 * 1024  # bytes unpacked at a time
 _ON_PAST = {"ignore_zeros": True}
 _ZIP_MAGIC = b"PK\x03\x04"
 # the zip methods read, in bounded steps: stored and deflated members through zipfile or
-# `zip_directory`; bzip2 and lzma ones here (`_packed_member`: zipfile unpacks a chunk of
-# them whole, and a small chunk can be a bomb)
+# `zip_directory`; bzip2, lzma, zstd and xz ones here (`_packed_member`: zipfile unpacks a
+# chunk of bzip2 or lzma whole, and a small chunk can be a bomb; it reads no zstd or xz)
 _STORED, _DEFLATED, _BZIP2, _LZMA, _ZSTD, _XZ = 0, 8, 12, 14, 93, 95
 END_MAGIC = b"PK\x05\x06"  # a zip's end of central directory record
 _END_RECORD_SIZE = 22  # with no comment
@@ -313,10 +313,11 @@ def _stored_at(data: bytes, info: _Member) -> int | None:
 
 
 def _readable(info: _Member, data: bytes, budget: Budget, where: str) -> bool:
-    """False for folders, encrypted members, methods not read (zstd, ppmd, ...), and a
-    bzip2 or lzma member whose bytes are not where its local header should be (zipfile
-    would unpack a chunk of it whole: see `_packed_member`). A member with content that is
-    not read is noted as a skip."""
+    """False for folders, encrypted members, methods not read (PPMd, AES, ...), a bzip2,
+    lzma, zstd or xz member whose bytes are not where its local header should be (zipfile
+    would unpack a chunk of it whole, or not read it: see `_packed_member`), and one that
+    would need more memory than XZ_MEMORY or a module not installed. A member with content
+    that is not read is noted as a skip."""
     # a member with no name at all is no folder (`is_dir` fails on it: IndexError)
     if info.filename.endswith("/"):
         return False
@@ -344,7 +345,7 @@ def _readable(info: _Member, data: bytes, budget: Budget, where: str) -> bool:
 
 
 def _packed_member(data: bytes, info: _Member) -> _Stream:
-    """A bzip2 or lzma zip member, unpacked as it is read, _STEP_OUT bytes at a time (as
+    """A bzip2, lzma, xz or zstd zip member, unpacked as it is read, _STEP_OUT bytes at a time (as
     `_pieces` reads any member: a bomb is bounded), from its bytes after its local header.
     A zip's lzma member starts with a header of its own (a version, then the length and
     bytes of its properties), then the raw stream (LZMA1), whose dictionary (its memory)
@@ -673,8 +674,6 @@ def _zstd_packing() -> _Packing | None:
         import zstandard
     except ImportError:
         return None
-    from functools import partial
-
     decompressor = zstandard.ZstdDecompressor(max_window_size=XZ_MEMORY)
 
     def reader(data: bytes) -> Any:
@@ -682,7 +681,7 @@ def _zstd_packing() -> _Packing | None:
 
     refusal = (zstandard.ZstdError, "too much memory", _ZSTD_REFUSED)
     errors = (zstandard.ZstdError, ValueError, OSError)
-    return _Packing("zstd", None, None, errors, refusal, partial(reader))
+    return _Packing("zstd", None, None, errors, refusal, reader)
 
 
 class _Unpacking(io.RawIOBase):
@@ -693,7 +692,7 @@ class _Unpacking(io.RawIOBase):
     before the end. The input is fed _STEP_IN bytes at a time and unpacked _STEP_OUT at a
     time (zlib hands back what is left of its input as a copy: all of it at each small read
     took the square of its size; bz2's and lzma's decompressors keep it, and say when they
-    need more). Damage ends it quietly, as `_gunzip` does."""
+    need more). Damage ends it quietly: what was unpacked before it is read."""
 
     def __init__(self, data: bytes, allowed: int, budget: Budget | None, packing: _Packing) -> None:
         super().__init__()
@@ -758,8 +757,9 @@ class _Unpacking(io.RawIOBase):
             if unpacker.eof:  # a further stream follows, or the end
                 self._next_stream(unpacker.unused_data)
             elif not out and not self._tail and self._at >= len(self._data):
-                # no input left: truncated (or, for bz2 and lzma, out of output too)
-                self._ended = getattr(unpacker, "needs_input", True)
+                # no input left, and none of what was given left to give: truncated (a
+                # call bounded by _STEP_OUT gives something while output is pending)
+                self._ended = True
             if out:
                 self._buffer += out
                 return True
@@ -798,32 +798,6 @@ def _refusal(packing: _Packing, error: Exception) -> str | None:
         return None
     kind, says, reason = packing.refusal
     return reason if isinstance(error, kind) and says in str(error) else None
-
-
-def _gunzip(data: bytes, size: int) -> tuple[bytes, bool]:
-    """At most `size` bytes inflated from the gzip members at the start of `data` (from a
-    truncated or corrupt stream, what could be inflated before the damage), and False
-    when `size` stopped it before the end."""
-    from nexpay_scan.decoders.inflate import inflater
-
-    zlib = inflater()
-
-    out: list[bytes] = []
-    left = size
-    while is_gzip(data):
-        if left <= 0:
-            return b"".join(out), False
-        inflating = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            chunk = inflating.decompress(data, left)
-        except zlib.error:
-            break
-        out.append(chunk)
-        left -= len(chunk)
-        if not inflating.eof:  # input left over: the cap stopped it; none: truncated
-            return b"".join(out), not inflating.unconsumed_tail
-        data = inflating.unused_data
-    return b"".join(out), True
 
 
 def _member(
