@@ -12,8 +12,6 @@ left as they are; hex of text that names no hint (a bare legacy value) is not de
 
 from __future__ import annotations
 
-import binascii
-
 from nexpay_scan.decoders.model import MAX_VIEW_SPAN, Decoder, Hints, Token, byte_passes, is_text
 
 TYPE_CHECKING = False
@@ -57,6 +55,8 @@ def _hex_token(
     """(start, end, decoded) of the run piece[at:end] read from `at` or from `at + 1` (a
     letter a-f glued before it, as in `x_f6e78...`), whole bytes only; None when neither
     reading is text holding a word."""
+    import binascii  # (not on the hook's path unless a run is met)
+
     for first in (at, at + 1):
         last = end - (end - first) % 2
         if last - first < HEX_LEAST:
