@@ -10,13 +10,14 @@ import gzip
 import json
 import random
 import zipfile
+from pathlib import Path
 
 import pytest
 
 from nexpay_scan.decoders import MAX_MEMBER_SIZE, MAX_MEMBERS, MAX_TOKENS, MAX_TOTAL, MIB
 from nexpay_scan.decoders.archives import LOOKED_AT_MOST, PIECE
 from testing.archives import tar_of, with_method, zip_of
-from testing.cli import CliRun
+from testing.cli import CliRun, Result
 from testing.git_repo import Repo
 from testing.keys import legacy_secret, secret
 
@@ -434,3 +435,30 @@ def test_fail_on_skipped_fails_on_what_decoding_passed_over(cli: CliRun, passed_
     assert cli("files", where, "--fail-on", "any,skipped").code == 1
     (passed_over.path / "legacy.zip").write_bytes(zip_of({"old/.env": b"x"}))
     assert cli("files", where, "--fail-on", "any,skipped").code == 0
+
+
+def _gaps(run: Result) -> set[tuple[str, str]]:
+    assert run.code in (0, 1), run.err
+    return {(s["file"], s["reason"]) for s in run.json()["summary"]["skipped_files"]}
+
+
+def test_what_decoding_passed_over_is_named_by_every_mode(cli: CliRun, tmp_path: Path) -> None:
+    """A blob with no key in it but a member the decoders do not open: the blob engine
+    (`history`'s, `ci`'s and the push hooks' default) named nothing, so `--fail-on
+    skipped` passed a pull request adding it. Now the commits adding such a blob are
+    parsed as a hit's are, and every mode names the same gaps."""
+    from tests.test_same_findings import every_mode
+
+    contents = {
+        "vendor/legacy.zip": with_method(zip_of({"old/.env": ENV}, zipfile.ZIP_DEFLATED), 98),
+        "vendor/locked.zip": marked_encrypted(zip_of({"c.env": ENV}, zipfile.ZIP_DEFLATED)),
+    }
+    found = every_mode(cli, tmp_path, contents, take=_gaps)
+    expected = {
+        ("vendor/legacy.zip (zip:old/.env)", "archive member compressed with ppmd: not decoded"),
+        ("vendor/locked.zip (zip:c.env)", "encrypted archive member: not decoded"),
+    }
+    assert found == {mode: expected for mode in found}
+    repo = str(tmp_path / "repo")
+    assert cli("ci", "--base", "HEAD~1", "--repo", repo, "--fail-on", "any,skipped").code == 1
+    assert cli("ci", "--base", "HEAD~1", "--repo", repo).code == 0

@@ -14,6 +14,7 @@ import os
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -141,9 +142,14 @@ def _places(run: Result) -> set[Place]:
     return {(f["match"], f["file"], f["line"]) for f in found if f["kind"] != "suppression"}
 
 
-def every_mode(cli: CliRun, root: Path, contents: dict[str, bytes]) -> dict[str, set[Place]]:
+def every_mode(
+    cli: CliRun,
+    root: Path,
+    contents: dict[str, bytes],
+    take: Callable[[Result], set[Any]] = _places,
+) -> dict[str, set[Any]]:
     """Writes `contents` into a new repository and scans it in every mode: what each
-    reports, as (secret, file, line)."""
+    reports, as `take` reads it from the run (by default (secret, file, line))."""
     repo = Repo(root / "repo")
     repo.write("README.md", "start\n")
     base = repo.commit("start")
@@ -153,21 +159,21 @@ def every_mode(cli: CliRun, root: Path, contents: dict[str, bytes]) -> dict[str,
     flags = ("--format", "json", "--no-redact")
     where = ("--repo", str(repo.path))
     found = {
-        "files": _places(cli("files", str(repo.path), *flags)),
-        "staged": _places(cli("staged", *where, *flags)),
+        "files": take(cli("files", str(repo.path), *flags)),
+        "staged": take(cli("staged", *where, *flags)),
     }
     head = repo.commit("add")
     for engine in ("diff", "blob"):
         run = cli("history", *where, "--engine", engine, "--all-occurrences", *flags)
-        found[f"history-{engine}"] = _places(run)
-    found["ci"] = _places(cli("ci", "--base", base, *where, "--all-occurrences", *flags))
-    found["pre-push"] = _places(with_stdin(cli, "", "pre-push", *where, *flags))
+        found[f"history-{engine}"] = take(run)
+    found["ci"] = take(cli("ci", "--base", base, *where, "--all-occurrences", *flags))
+    found["pre-push"] = take(with_stdin(cli, "", "pre-push", *where, *flags))
     server = root / "server.git"
     git(root, "init", "-q", "--bare", str(server))
     git(server, "fetch", "-q", str(repo.path), "main")  # objects in, no ref moved yet
     line = f"{'0' * 40} {head} refs/heads/main\n"
     received = with_stdin(cli, line, "pre-receive", "--repo", str(server), *flags)
-    found["pre-receive"] = _places(received)
+    found["pre-receive"] = take(received)
     return found
 
 

@@ -537,5 +537,10 @@ def _search_block(
 
 
 def has_candidate(content: bytes, scanner: Scanner) -> bool:
-    """True when some rule finds something in `content`, as it is or decoded."""
-    return any(True for _ in scanner.sightings(content))
+    """True when some rule finds something in `content`, as it is or decoded, or when the
+    decoders could not read all of it (a member they do not open, a bomb's rest, the token
+    cap): the commits adding it are then parsed as a hit's are, and the diff engine names
+    what was not read there, with its commit, as every other mode does. (A gap a blob with
+    no hit held went unnamed: `--fail-on skipped` passed a pull request adding it.)"""
+    undecoded: list[tuple[str, str]] = []
+    return any(True for _ in scanner.sightings(content, undecoded)) or bool(undecoded)
