@@ -133,15 +133,16 @@ _MIN_TOKEN_BYTES = MIN_BASE64 * 3 // 4
 ESCAPE_TRIGGERS = (b"%", b"\\")
 # what content the decoders open whole starts with: a zip, a compressed stream (gzip;
 # bzip2 by its header and first block's magic; xz; zstd), UTF-16 text with its byte-order
-# mark (tar is told at byte 257); content that starts as base64 is left to the base64
-# test, as base64 anywhere else
+# mark (tar is told at byte 257), and the archives they name without opening (7z, RAR);
+# content that starts as base64 is left to the base64 test, as base64 anywhere else
 _WHOLE_HEAD = compiled.pattern(
     rb"PK\x03\x04|\x1f\x8b|\xff\xfe|\xfe\xff|BZh[1-9](?:1AY&SY|\x17rE8P\x90)|\xfd7zXZ\x00"
-    rb"|\(\xb5/\xfd"
+    rb"|\(\xb5/\xfd|7z\xbc\xaf'\x1c|Rar!\x1a\x07"
 )
-# a bzip2, xz or zstd stream's start, as `_revealed` looks for one in decoded base64 (a
-# hit untried: such a stream is as rare in an image's bytes as a zip's magic)
-_UNPACKED_HEADS = (b"BZh", b"\xfd7zXZ\x00", b"(\xb5/\xfd")
+# a bzip2, xz or zstd stream's start, or a 7z or RAR archive's (named, not opened), as
+# `_revealed` looks for one in decoded base64 (a hit untried: such a start is as rare in
+# an image's bytes as a zip's magic)
+_UNPACKED_HEADS = (b"BZh", b"\xfd7zXZ\x00", b"(\xb5/\xfd", b"7z\xbc", b"Rar!")
 # decodes to NULs, which end any base64 run and spell no word
 _SEPARATOR = b"AAAA"
 # An object this big is judged a window of WINDOW_BYTES at a time (`cleared_in_windows`)

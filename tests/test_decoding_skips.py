@@ -38,6 +38,10 @@ def marked_encrypted(archive: bytes) -> bytes:
     return bytes(data)
 
 
+# 7-Zip's signature, its version, then what no decoder reads: named, not opened
+SEVEN_ZIP = b"7z\xbc\xaf'\x1c\x00\x04" + random.Random(7).randbytes(400)
+
+
 def skipped(cli: CliRun, where: str) -> list[tuple[str, str]]:
     run = cli("files", where, "--format", "json")
     assert run.code in (0, 1), run.err
@@ -88,6 +92,22 @@ CASES: dict[str, tuple[bytes, list[tuple[str, str]]]] = {
     "ppmd member": (
         with_method(zip_of({"b.env": ENV}, zipfile.ZIP_DEFLATED), 98),
         [("bundle (zip:b.env)", "archive member compressed with ppmd: not decoded")],
+    ),
+    "7z archive": (
+        SEVEN_ZIP,
+        [("bundle", "a 7z archive: its members not decoded")],
+    ),
+    "RAR archive": (
+        b"Rar!\x1a\x07\x01\x00" + random.Random(8).randbytes(400),
+        [("bundle", "a RAR archive: its members not decoded")],
+    ),
+    "7z in a zip": (
+        zip_of({"old/backup.7z": SEVEN_ZIP}),
+        [("bundle (zip:old/backup.7z)", "a 7z archive: its members not decoded")],
+    ),
+    "7z in base64": (
+        b"payload: " + base64.b64encode(SEVEN_ZIP) + b"\n",
+        [("bundle (base64)", "a 7z archive: its members not decoded")],
     ),
     "member of an unknown method": (
         with_method(zip_of({"a.env": ENV}, zipfile.ZIP_DEFLATED), 77),
@@ -452,11 +472,13 @@ def test_what_decoding_passed_over_is_named_by_every_mode(cli: CliRun, tmp_path:
     contents = {
         "vendor/legacy.zip": with_method(zip_of({"old/.env": ENV}, zipfile.ZIP_DEFLATED), 98),
         "vendor/locked.zip": marked_encrypted(zip_of({"c.env": ENV}, zipfile.ZIP_DEFLATED)),
+        "vendor/backup.7z": SEVEN_ZIP,
     }
     found = every_mode(cli, tmp_path, contents, take=_gaps)
     expected = {
         ("vendor/legacy.zip (zip:old/.env)", "archive member compressed with ppmd: not decoded"),
         ("vendor/locked.zip (zip:c.env)", "encrypted archive member: not decoded"),
+        ("vendor/backup.7z", "a 7z archive: its members not decoded"),
     }
     assert found == {mode: expected for mode in found}
     repo = str(tmp_path / "repo")

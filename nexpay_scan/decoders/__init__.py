@@ -71,6 +71,7 @@ DECODERS: dict[str, Decoder] = {
     "bzip2": archives.BZIP2,
     "xz": archives.XZ,
     "zstd": archives.ZSTD,
+    "unread": archives.UNREAD,  # (7z, rar: named, not opened)
     "tar": archives.TAR,
     "utf16": utf16.UTF16,
     "zip-behind": archives.ZIP_BEHIND,  # (last: see archives.ends_as_zip)

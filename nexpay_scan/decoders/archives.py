@@ -70,6 +70,8 @@ _BZIP2_SIZES = tuple(b"%d" % size for size in range(1, 10))
 _BZIP2_BLOCKS = (b"1AY&SY", b"\x17rE8P\x90")
 _XZ_MAGIC = b"\xfd7zXZ\x00"
 _ZSTD_MAGIC = b"(\xb5/\xfd"
+# archives no decoder here opens (7-Zip's, RAR 4's and 5's): named, never passed as bytes
+_UNREAD = {b"7z\xbc\xaf'\x1c": "7z", b"Rar!\x1a\x07\x00": "RAR", b"Rar!\x1a\x07\x01\x00": "RAR"}
 _UNBOUNDED = 1 << 62  # the size of a compressed stream: known only once it is unpacked
 # The memory an xz stream (or a zip's lzma member) may need to unpack: its header names its
 # dictionary, up to 1.5 GiB, which liblzma then allocates. 16 MiB takes `xz -7` and less
@@ -166,6 +168,24 @@ def is_zstd(data: bytes) -> bool:
     return data.startswith(_ZSTD_MAGIC)
 
 
+def unread_kind(data: bytes) -> str | None:
+    """The kind of archive (7z, RAR) that `data` starts as, of those no decoder opens."""
+    return next((kind for magic, kind in _UNREAD.items() if data.startswith(magic)), None)
+
+
+def is_unread(data: bytes) -> bool:
+    """True when `data` starts as an archive that is named, not opened (`unread_kind`)."""
+    return unread_kind(data) is not None
+
+
+def unread_archive(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
+    """Names an archive no decoder opens, as a whole: its members are not read (a key in
+    one would pass unseen). Nothing to scan comes of it."""
+    kind = unread_kind(data)
+    budget.skip(prefix.removesuffix(">"), f"a {kind} archive: its members not decoded")
+    return []
+
+
 def is_stream(data: bytes) -> bool:
     """True when `data` starts as a compressed stream the decoders unpack: gzip, bzip2,
     xz, zstd."""
@@ -178,8 +198,14 @@ def is_tar(data: bytes) -> bool:
 
 
 def is_archive(data: bytes) -> bool:
-    """True when `data` is a zip, a compressed stream (`is_stream`) or a tar."""
-    return data.startswith(_ZIP_MAGIC) or is_stream(data) or data[257:262] == b"ustar"
+    """True when `data` is a zip, a compressed stream (`is_stream`), a tar, or an archive
+    that is named but not opened (`unread_kind`)."""
+    return (
+        data.startswith(_ZIP_MAGIC)
+        or is_stream(data)
+        or data[257:262] == b"ustar"
+        or is_unread(data)
+    )
 
 
 def zip_members(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
@@ -835,4 +861,5 @@ GZIP = Decoder("gzip", sniff=is_gzip, unwrap=gzip_contents)
 BZIP2 = Decoder("bzip2", sniff=is_bzip2, unwrap=bzip2_contents)
 XZ = Decoder("xz", sniff=is_xz, unwrap=xz_contents)
 ZSTD = Decoder("zstd", sniff=is_zstd, unwrap=zstd_contents)
+UNREAD = Decoder("unread", sniff=is_unread, unwrap=unread_archive)
 TAR = Decoder("tar", sniff=is_tar, unwrap=tar_members)
