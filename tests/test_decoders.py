@@ -27,7 +27,7 @@ from nexpay_scan import decoders
 from nexpay_scan.config import builtin_rules, load_settings
 from nexpay_scan.decoders import MAX_MEMBER_SIZE, MAX_TOTAL, MIB, DecodedView, hints_for
 from nexpay_scan.decoders.archives import PIECE
-from nexpay_scan.decoders.model import BUDGET_SPENT
+from nexpay_scan.decoders.model import BUDGET_SPENT, MAX_VIEW_SPAN
 from nexpay_scan.detector import Detector
 from nexpay_scan.filters import drop_reason, locate
 from nexpay_scan.scan import Scanner
@@ -549,6 +549,23 @@ def test_views_never_exceed_the_budget() -> None:
     archive = zip_of(members)
     assert sum(len(v.data) for v in decoded_views(archive)) <= MAX_TOTAL
     assert sum(len(v.data) for v in decoded_views(archive, max_total=100_000)) <= 100_000
+
+
+@pytest.mark.parametrize("shift", [-40, -17, 0, 23, 40])
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_a_key_across_a_base64_pieces_cut_is_found_once(shift: int, wrapped: bool) -> None:
+    """Base64 past MAX_VIEW_SPAN characters is decoded a piece at a time; a key placed
+    across the cut is whole in the next piece (which repeats PIECE_OVERLAP characters, from
+    a line's start when wrapped) and reported once. Before, it was in neither."""
+    # decoded bytes before the key: a piece ends MAX_VIEW_SPAN bytes in, and a wrapped
+    # blob's lines are 76 characters and a line break
+    chars = MAX_VIEW_SPAN * 76 // 77 if wrapped else MAX_VIEW_SPAN
+    size = chars * 3 // 4 - 20 + shift
+    pad = (b"x = 1; " * (size // 7 + 1))[:size]
+    raw = pad + f"nxp key {secret(91)} end\n".encode() + b"y" * 200
+    data = b"dump:\n" + base64.encodebytes(raw) if wrapped else b"dump: " + base64.b64encode(raw)
+    found = Scanner(load_settings(None, None, redact=True)).scan(data + b"\n", "dump.txt")
+    assert [f.secret.reveal() for f in found] == [secret(91)]
 
 
 def test_deeply_nested_base64_stops_at_the_depth_limit() -> None:

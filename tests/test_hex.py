@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nexpay_scan.decoders.model import MAX_VIEW_SPAN
 from testing.archives import zip_of
 from testing.cli import CliRun
 from testing.keys import client_id, legacy_secret, secret
@@ -138,3 +139,15 @@ def test_a_custom_hints_hex_digits_are_found_in_every_case() -> None:
         starts.append(len(block))
         block += content + b"\n"
     assert suspect_objects(prefilter, block, starts, [len(c) for c in contents]) == {0, 1, 2}
+
+
+@pytest.mark.parametrize("shift", [-40, -21, 0, 13, 40])
+def test_a_key_across_a_pieces_cut_is_found_once(shift: int) -> None:
+    """A hex run past MAX_VIEW_SPAN digits is decoded a piece at a time; a key placed
+    across the cut (at any offset near it) is whole in the next piece, which repeats
+    PIECE_OVERLAP digits, and reported once."""
+    size = MAX_VIEW_SPAN // 2 - 20 + shift  # decoded bytes before the key
+    pad = (b"x = 1; " * (size // 7 + 1))[:size]
+    data = b"dump = " + (pad + f"nxp key {secret(90)} end\n".encode() + b"y" * 200).hex().encode()
+    found = _scanner().scan(data + b"\n", "dump.txt")
+    assert [(f.secret.reveal(), f.line) for f in found] == [(secret(90), 1)]

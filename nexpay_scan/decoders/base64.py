@@ -6,6 +6,7 @@ from __future__ import annotations
 from nexpay_scan.decoders.archives import is_archive
 from nexpay_scan.decoders.model import (
     MAX_VIEW_SPAN,
+    PIECE_OVERLAP,
     Decoder,
     Hints,
     Token,
@@ -70,7 +71,7 @@ def base64_tokens(data: bytes, start: int, end: int, hints: Hints) -> Iterator[T
             token = _within_rulers(data, start + found, run_end, wrapped_end)
         if token is not None:
             yield token
-            resume = token.end
+            resume = _after(data, token, wrapped_end)
         elif wrapped_end - run_end >= _B64_LINE_LEAST and start + found >= retried_until:
             # a blob's first line may be none of it (a ruler, a long name above a value):
             # the run the other lines start gets one try of its own
@@ -83,6 +84,18 @@ def base64_tokens(data: bytes, start: int, end: int, hints: Hints) -> Iterator[T
 
 
 BASE64 = Decoder("base64", tokens=base64_tokens)
+
+
+def _after(data: bytes, token: Token, wrapped_end: int) -> int:
+    """Where to look on past `token`: its end, or for a piece that MAX_VIEW_SPAN cut
+    short of its blob's end, PIECE_OVERLAP characters before that (a key across the cut
+    is whole in the next piece), at a line's start in a wrapped blob (its lines are whole
+    groups of four), else at a group's."""
+    if token.end >= wrapped_end or token.end - token.start < MAX_VIEW_SPAN:
+        return token.end
+    back = token.end - PIECE_OVERLAP
+    line = data.rfind(b"\n", token.start, back)
+    return line + 1 if line >= 0 else back
 
 
 def _wrapped_end(data: bytes, run_end: int, end: int, lines: Callable[..., Any]) -> int:

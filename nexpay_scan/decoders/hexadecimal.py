@@ -12,7 +12,15 @@ left as they are; hex of text that names no hint (a bare legacy value) is not de
 
 from __future__ import annotations
 
-from nexpay_scan.decoders.model import MAX_VIEW_SPAN, Decoder, Hints, Token, byte_passes, is_text
+from nexpay_scan.decoders.model import (
+    MAX_VIEW_SPAN,
+    PIECE_OVERLAP,
+    Decoder,
+    Hints,
+    Token,
+    byte_passes,
+    is_text,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -41,12 +49,15 @@ def hex_tokens(data: bytes, start: int, end: int, hints: Hints) -> Iterator[Toke
     found = marks.find(_RUN)
     while found >= 0:
         stop = marks.find(b".", found + HEX_LEAST)
-        run_end = min(len(marks) if stop < 0 else stop, found + _SPAN)
+        whole_end = len(marks) if stop < 0 else stop
+        run_end = min(whole_end, found + _SPAN)
         token = _hex_token(piece, found, run_end, words)
         if token is not None:
             first, last, text = token
             yield Token(start + first, start + last, text, "hex")
-        found = marks.find(_RUN, run_end)
+        # a piece cut short: the next repeats PIECE_OVERLAP digits of it (a key across
+        # the cut is whole there)
+        found = marks.find(_RUN, run_end - PIECE_OVERLAP if run_end < whole_end else run_end)
 
 
 def _hex_token(

@@ -26,6 +26,10 @@ MAX_TOKENS = 1000  # encoded tokens decoded (to text) for one input, all depths 
 # `Budget.given_back`, `Budget.refund`), up to so many bytes for one input
 GIVEN_BACK_MOST = 8 * MAX_TOTAL
 MAX_VIEW_SPAN = MIB  # encoded text one view covers: more tokens start another view
+# what the next piece of a token longer than MAX_VIEW_SPAN repeats of the one before (in
+# encoded characters, a whole number of base64 groups and hex bytes): a key cut by a
+# piece's end is whole in the next one, with the text before it that names it
+PIECE_OVERLAP = 4096
 CONTEXT_BYTES = 2048  # per side: minified one-line files must not copy a whole file per token
 BINARY_SNIFF = 8000  # as git does: a NUL in the first 8000 bytes means binary
 _CONTROLS = bytes(b for b in range(32) if b not in b"\t\n\r") + b"\x7f"
