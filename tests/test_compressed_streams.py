@@ -89,6 +89,11 @@ BUILDERS: dict[str, tuple[Callable[[bytes], bytes], set[str]]] = {
     "two zstd frames": (lambda env: _zstd(b"x" * 5000) + _zstd(env), {"zstd"}),
     "zip of zstd": (lambda env: zip_packed("app/.env", env, _zstd(env), 93), {"zip:app/.env"}),
     "zip of xz": (lambda env: zip_packed("app/.env", env, _xz(env), 95), {"zip:app/.env"}),
+    # zstd read inside zstd: each reader has its own decompressor (two of one corrupt)
+    "zstd in a tar.zst": (
+        lambda env: _zstd(tar_of({"a.env.zst": _zstd(b"x" * 9000), "b.env.zst": _zstd(env)}, "w")),
+        {"zstd>tar:b.env.zst>zstd"},
+    ),
 }
 FORMS = {form: (build(ENV), encodings) for form, (build, encodings) in BUILDERS.items()}
 

@@ -357,11 +357,12 @@ def _readable(info: _Member, data: bytes, budget: Budget, where: str) -> bool:
         named = _METHODS.get(method, f"method {method}")
         budget.skip(where, f"archive member compressed with {named}: not decoded")
         return False
-    packed = _packed_bytes(data, info)
-    if packed is None:
+    span = _packed_span(data, info)
+    if span is None:
         budget.skip(where, f"archive member compressed with {_PACKED_METHODS[method]}: not found")
         return False
-    if method == _LZMA and int.from_bytes(packed[5:9], "little") > XZ_MEMORY:
+    dictionary = data[span[0] + 5 : span[0] + 9]  # (lzma: after its version and props' size)
+    if method == _LZMA and int.from_bytes(dictionary, "little") > XZ_MEMORY:
         budget.skip(where, f"archive member compressed with lzma, {_XZ_REFUSED}")
         return False
     if method == _ZSTD and _zstd_packing() is None:
@@ -376,9 +377,10 @@ def _packed_member(data: bytes, info: _Member) -> _Stream:
     A zip's lzma member starts with a header of its own (a version, then the length and
     bytes of its properties), then the raw stream (LZMA1), whose dictionary (its memory)
     is bounded as an xz stream's is."""
-    packed = _packed_bytes(data, info)
-    if packed is None:
+    span = _packed_span(data, info)
+    if span is None:
         raise ValueError("no local header")
+    packed = data[span[0] : span[1]]
     if info.compress_type == _BZIP2:
         return _Unpacking(packed, _UNBOUNDED, None, _bzip2_packing())
     if info.compress_type == _XZ:
@@ -401,19 +403,18 @@ def _packed_member(data: bytes, info: _Member) -> _Stream:
     return _Unpacking(packed[4 + size :], _UNBOUNDED, None, packing)
 
 
-def _packed_bytes(data: bytes, info: _Member) -> bytes | None:
-    """A zip member's bytes as they are (compressed), past its local header: None when no
-    local header is where `info` says, or they run past the archive's end. (A member
-    found by its local header alone knows where its bytes lie.)"""
+def _packed_span(data: bytes, info: _Member) -> tuple[int, int] | None:
+    """Where a zip member's bytes lie as they are (compressed), past its local header:
+    None when no local header is where `info` says, or they run past the archive's end.
+    (A member found by its local header alone knows where its bytes lie.)"""
     from nexpay_scan.decoders.zip_directory import Unlisted, data_start
 
     if isinstance(info, Unlisted):
-        first, end = info.packed_span
-        return data[first:end]
+        return info.packed_span
     start = data_start(data, info.header_offset)
     if start is None or start + info.compress_size > len(data):
         return None
-    return data[start : start + info.compress_size]
+    return start, start + info.compress_size
 
 
 def tar_members(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
@@ -700,9 +701,10 @@ def _zstd_packing() -> _Packing | None:
         import zstandard
     except ImportError:
         return None
-    decompressor = zstandard.ZstdDecompressor(max_window_size=XZ_MEMORY)
 
     def reader(data: bytes) -> Any:
+        # a decompressor each: two readers of one, read in turn, corrupt each other
+        decompressor = zstandard.ZstdDecompressor(max_window_size=XZ_MEMORY)
         return decompressor.stream_reader(data, read_across_frames=True)
 
     refusal = (zstandard.ZstdError, "too much memory", _ZSTD_REFUSED)
