@@ -137,12 +137,21 @@ ESCAPE_TRIGGERS = (b"%", b"\\")
 # content that starts as base64 is left to the base64 test, as base64 anywhere else
 _WHOLE_HEAD = compiled.pattern(
     rb"PK\x03\x04|\x1f\x8b|\xff\xfe|\xfe\xff|BZh[1-9](?:1AY&SY|\x17rE8P\x90)|\xfd7zXZ\x00"
-    rb"|\(\xb5/\xfd|7z\xbc\xaf'\x1c|Rar!\x1a\x07"
+    rb"|\(\xb5/\xfd|[P-_]\*M\x18|7z\xbc\xaf'\x1c|Rar!\x1a\x07"
 )
 # a bzip2, xz or zstd stream's start, or a 7z or RAR archive's (named, not opened), as
 # `_revealed` looks for one in decoded base64 (a hit untried: such a start is as rare in
 # an image's bytes as a zip's magic)
-_UNPACKED_HEADS = (b"BZh", b"\xfd7zXZ\x00", b"(\xb5/\xfd", b"7z\xbc", b"Rar!")
+# (what is searched, and how far into the start it lies: a skippable zstd frame's first
+# byte is one of 16)
+_UNPACKED_HEADS = (
+    (b"BZh", 0),
+    (b"\xfd7zXZ\x00", 0),
+    (b"(\xb5/\xfd", 0),
+    (b"*M\x18", 1),
+    (b"7z\xbc", 0),
+    (b"Rar!", 0),
+)
 # decodes to NULs, which end any base64 run and spell no word
 _SEPARATOR = b"AAAA"
 # An object this big is judged a window of WINDOW_BYTES at a time (`cleared_in_windows`)
@@ -315,11 +324,11 @@ class Prefilter:
         del lowered
         # a token's decoding starts at a multiple of 3 (a group of four characters)
         yield from (at for at in occurrences(decoded, _ZIP) if at % 3 == 0)
-        for head in _UNPACKED_HEADS:
+        for head, into in _UNPACKED_HEADS:
             yield from (
-                at
+                at - into
                 for at in occurrences(decoded, head)
-                if at % 3 == 0 and _WHOLE_HEAD.match(decoded, at)
+                if at >= into and (at - into) % 3 == 0 and _WHOLE_HEAD.match(decoded, at - into)
             )
         yield from (at for at in occurrences(decoded, _TAR) if at >= 257 and (at - 257) % 3 == 0)
         tries = 0

@@ -89,6 +89,11 @@ BUILDERS: dict[str, tuple[Callable[[bytes], bytes], set[str]]] = {
     "two zstd frames": (lambda env: _zstd(b"x" * 5000) + _zstd(env), {"zstd"}),
     "zip of zstd": (lambda env: zip_packed("app/.env", env, _zstd(env), 93), {"zip:app/.env"}),
     "zip of xz": (lambda env: zip_packed("app/.env", env, _xz(env), 95), {"zip:app/.env"}),
+    # a skippable frame first (`zstd -d` passes over it): still told as zstd
+    "zstd after a skippable frame": (
+        lambda env: (0x184D2A5A).to_bytes(4, "little") + b"\x04\0\0\0abcd" + _zstd(env),
+        {"zstd"},
+    ),
     # zstd read inside zstd: each reader has its own decompressor (two of one corrupt)
     "zstd in a tar.zst": (
         lambda env: _zstd(tar_of({"a.env.zst": _zstd(b"x" * 9000), "b.env.zst": _zstd(env)}, "w")),
@@ -122,6 +127,7 @@ def test_what_the_magic_numbers_tell() -> None:
     assert not is_bzip2(b"BZh9 is a line of text\n") and not is_bzip2(b"BZh")
     assert is_xz(_xz(b"")) and not is_xz(lzma.compress(ENV, format=lzma.FORMAT_ALONE))
     assert is_zstd(_zstd(b"")) and not is_zstd(b"(\xb5/")
+    assert is_zstd(b"\x5f*M\x18\0\0\0\0") and not is_zstd(b"\x60*M\x18\0\0\0\0")
 
 
 # -- damage and bombs -----------------------------------------------------------------------
@@ -266,13 +272,13 @@ def test_the_prefilter_lets_each_form_through(form: str) -> None:
 @given(
     seed=st.integers(0, 10**6),
     lead=st.binary(max_size=5),
-    name=st.sampled_from(["bzip2", "xz", "zstd"]),
+    name=st.sampled_from(["bzip2", "xz", "zstd", "zstd after a skippable frame"]),
 )
 def test_base64_of_a_stream_holding_a_key_is_suspect(seed: int, lead: bytes, name: str) -> None:
     # any bytes before the base64 (binary content is searched for no token: then neither
     # the scan nor the prefilter decodes it), any bytes before the stream in it
     text = f"token = {secret(seed)}\n".encode()
-    packed = PACKERS[name](text)
+    packed = PACKERS[name](text) if name in PACKERS else BUILDERS[name][0](text)
     content = lead + b"\n" + base64.b64encode(lead + packed)
     if any(True for _ in _scanner().sightings(content)):
         assert _suspects(b"x = 1\n", content) == {1}
@@ -359,3 +365,22 @@ def test_a_stream_over_the_size_limit_is_named(
     run = cli("files", str(repo.path), "--format", "json")
     [item] = run.json()["summary"]["skipped_files"]
     assert item["file"] == "dump.sql.gz" and item["reason"].startswith("an archive larger than")
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"BZh91AY&SY",
+        b"\xfd7zXZ\x00",
+        b"(\xb5/\xfd",
+        b"\x50*M\x18\x04\x00\x00\x00",
+        b"7z\xbc\xaf'\x1c\x00\x04",
+        b"Rar!\x1a\x07\x00",
+    ],
+)
+def test_a_magic_number_does_not_hide_a_key_after_it(head: bytes) -> None:
+    """Content that starts as a stream or an archive but holds a key as it is: what the
+    decoders make of it (nothing, or a gap) takes nothing from the plain scan."""
+    data = head + f"\nNEXPAY_SECRET={secret(62)}\n".encode()
+    assert secret(62) in {s.candidate.value for s in _scanner().sightings(data)}
+    assert _suspects(b"x = 1\n", data) == {1}

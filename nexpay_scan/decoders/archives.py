@@ -70,6 +70,8 @@ _BZIP2_SIZES = tuple(b"%d" % size for size in range(1, 10))
 _BZIP2_BLOCKS = (b"1AY&SY", b"\x17rE8P\x90")
 _XZ_MAGIC = b"\xfd7zXZ\x00"
 _ZSTD_MAGIC = b"(\xb5/\xfd"
+_ZSTD_SKIPPABLE = b"*M\x18"  # a skippable frame's magic, after its first byte (0x50-0x5F)
+_ZSTD_SKIPPABLE_FIRST = tuple(bytes([first]) for first in range(0x50, 0x60))
 # archives no decoder here opens (7-Zip's, RAR 4's and 5's): named, never passed as bytes
 _UNREAD = {b"7z\xbc\xaf'\x1c": "7z", b"Rar!\x1a\x07\x00": "RAR", b"Rar!\x1a\x07\x01\x00": "RAR"}
 _UNBOUNDED = 1 << 62  # the size of a compressed stream: known only once it is unpacked
@@ -164,8 +166,11 @@ def is_xz(data: bytes) -> bool:
 
 
 def is_zstd(data: bytes) -> bool:
-    """True when `data` starts as a zstd frame does."""
-    return data.startswith(_ZSTD_MAGIC)
+    """True when `data` starts as a zstd frame does, or as a skippable frame (magic
+    0x184D2A50 to 0x184D2A5F: `zstd -d` passes over it to the frames after it)."""
+    return data.startswith(_ZSTD_MAGIC) or (
+        data[1:4] == _ZSTD_SKIPPABLE and data[:1] in _ZSTD_SKIPPABLE_FIRST
+    )
 
 
 def unread_kind(data: bytes) -> str | None:
