@@ -17,6 +17,12 @@ def json_of(run: Result) -> dict[str, Any]:
     return document
 
 
+def gaps(run: Result) -> list[tuple[str, str]]:
+    """(file, reason) of each piece of content the run names as not read whole, sorted."""
+    assert run.code in (0, 1), run.err
+    return sorted((s["file"], s["reason"]) for s in json_of(run)["summary"]["skipped_files"])
+
+
 def found_keys(run: Result) -> list[tuple[str, int, int, str]]:
     """(file, line, column, full credential) of each finding, sorted; needs --no-redact."""
     return sorted((f["file"], f["line"], f["column"], f["match"]) for f in json_of(run)["findings"])

@@ -17,9 +17,10 @@ import pytest
 from nexpay_scan.decoders import MAX_MEMBER_SIZE, MAX_MEMBERS, MAX_TOKENS, MAX_TOTAL, MIB
 from nexpay_scan.decoders.archives import LOOKED_AT_MOST, PIECE
 from testing.archives import tar_of, with_method, zip_of
-from testing.cli import CliRun, Result
+from testing.cli import CliRun
 from testing.git_repo import Repo
 from testing.keys import legacy_secret, secret
+from testing.results import gaps
 
 MEMBER_CUT = f"more than {MAX_MEMBER_SIZE} bytes to decode: the rest not decoded"
 ENV = f"NEXPAY_SECRET={secret(7)}\n".encode()
@@ -43,9 +44,7 @@ SEVEN_ZIP = b"7z\xbc\xaf'\x1c\x00\x04" + random.Random(7).randbytes(400)
 
 
 def skipped(cli: CliRun, where: str) -> list[tuple[str, str]]:
-    run = cli("files", where, "--format", "json")
-    assert run.code in (0, 1), run.err
-    return sorted((s["file"], s["reason"]) for s in run.json()["summary"]["skipped_files"])
+    return gaps(cli("files", where, "--format", "json"))
 
 
 # the bulk of each: a MiB of text (deflated to almost nothing) or more
@@ -457,11 +456,6 @@ def test_fail_on_skipped_fails_on_what_decoding_passed_over(cli: CliRun, passed_
     assert cli("files", where, "--fail-on", "any,skipped").code == 0
 
 
-def _gaps(run: Result) -> set[tuple[str, str]]:
-    assert run.code in (0, 1), run.err
-    return {(s["file"], s["reason"]) for s in run.json()["summary"]["skipped_files"]}
-
-
 def test_what_decoding_passed_over_is_named_by_every_mode(cli: CliRun, tmp_path: Path) -> None:
     """A blob with no key in it but a member the decoders do not open: the blob engine
     (`history`'s, `ci`'s and the push hooks' default) named nothing, so `--fail-on
@@ -474,7 +468,7 @@ def test_what_decoding_passed_over_is_named_by_every_mode(cli: CliRun, tmp_path:
         "vendor/locked.zip": marked_encrypted(zip_of({"c.env": ENV}, zipfile.ZIP_DEFLATED)),
         "vendor/backup.7z": SEVEN_ZIP,
     }
-    found = every_mode(cli, tmp_path, contents, take=_gaps)
+    found = every_mode(cli, tmp_path, contents, take=lambda run: set(gaps(run)))
     expected = {
         ("vendor/legacy.zip (zip:old/.env)", "archive member compressed with ppmd: not decoded"),
         ("vendor/locked.zip (zip:c.env)", "encrypted archive member: not decoded"),
