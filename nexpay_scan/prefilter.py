@@ -13,7 +13,7 @@ turn into a keyword:
   base64 that does (base64 of base64);
 - a hint's hex digits, in any case, in a base64 run (a hex run is one): what the hex
   decoder could show (`decoders.hexadecimal`);
-- content that starts as an archive, a compressed stream (gzip, bzip2, xz, zstd) or as
+- content that starts as an archive, a compressed stream (gzip, bzip2, xz, zstd, lz4) or as
   UTF-16 text (with or without a byte-order mark).
 
 It stays cheap: words are found over a lowercase copy (a case-insensitive search is
@@ -132,14 +132,15 @@ _MIN_TOKEN_BYTES = MIN_BASE64 * 3 // 4
 # string escapes); the tests check that no escaper is left out
 ESCAPE_TRIGGERS = (b"%", b"\\")
 # what content the decoders open whole starts with: a zip, a compressed stream (gzip;
-# bzip2 by its header and first block's magic; xz; zstd), UTF-16 text with its byte-order
-# mark (tar is told at byte 257), and the archives they name without opening (7z, RAR);
-# content that starts as base64 is left to the base64 test, as base64 anywhere else
+# bzip2 by its header and first block's magic; xz; zstd; lz4; a skippable frame, which
+# zstd and lz4 share), UTF-16 text with its byte-order mark (tar is told at byte 257), and
+# the archives they name without opening (7z, RAR); content that starts as base64 is left
+# to the base64 test, as base64 anywhere else
 _WHOLE_HEAD = compiled.pattern(
     rb"PK\x03\x04|\x1f\x8b|\xff\xfe|\xfe\xff|BZh[1-9](?:1AY&SY|\x17rE8P\x90)|\xfd7zXZ\x00"
-    rb"|\(\xb5/\xfd|[P-_]\*M\x18|7z\xbc\xaf'\x1c|Rar!\x1a\x07"
+    rb"|\(\xb5/\xfd|\x04\"M\x18|[P-_]\*M\x18|7z\xbc\xaf'\x1c|Rar!\x1a\x07"
 )
-# a bzip2, xz or zstd stream's start, or a 7z or RAR archive's (named, not opened), as
+# a bzip2, xz, zstd or lz4 stream's start, or a 7z or RAR archive's (named, not opened), as
 # `_revealed` looks for one in decoded base64 (a hit untried: such a start is as rare in
 # an image's bytes as a zip's magic)
 # (what is searched, and how far into the start it lies: a skippable zstd frame's first
@@ -148,6 +149,7 @@ _UNPACKED_HEADS = (
     (b"BZh", 0),
     (b"\xfd7zXZ\x00", 0),
     (b"(\xb5/\xfd", 0),
+    (b'\x04"M\x18', 0),
     (b"*M\x18", 1),
     (b"7z\xbc", 0),
     (b"Rar!", 0),

@@ -1,6 +1,7 @@
-"""bzip2 and xz: a committed `.env.bz2`, a `.tar.xz` release bundle, a zip whose members
-are bzip2- or lzma-compressed, base64 of either. Each is unpacked as gzip is (in bounded
-steps, a bomb named and not held), in every mode, and the prefilter lets each through."""
+"""bzip2, xz, zstd and lz4: a committed `.env.bz2`, a `.tar.xz` release bundle, a `.lz4`
+log, a zip whose members are bzip2-, lzma-, xz- or zstd-compressed, base64 of each. Each is
+unpacked as gzip is (in bounded steps, a bomb named and not held), in every mode, and the
+prefilter lets each through."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import lz4.frame
 import pytest
 import zstandard
 from hypothesis import given, settings
@@ -25,8 +28,10 @@ from nexpay_scan.decoders.archives import (
     XZ_MEMORY,
     bzip2_contents,
     is_bzip2,
+    is_lz4,
     is_xz,
     is_zstd,
+    lz4_contents,
     tar_members,
     xz_contents,
     zstd_contents,
@@ -50,6 +55,14 @@ def _xz(data: bytes) -> bytes:
 def _zstd(data: bytes, window_log: int = 0) -> bytes:
     params = zstandard.ZstdCompressionParameters.from_level(3, window_log=window_log)
     return zstandard.ZstdCompressor(compression_params=params).compress(data)
+
+
+def _lz4(data: bytes) -> bytes:
+    # (with its content checksum, as the `lz4` command writes a frame)
+    return bytes(lz4.frame.compress(data, content_checksum=True))
+
+
+_SKIPPABLE_FRAME = (0x184D2A5A).to_bytes(4, "little") + b"\x04\0\0\0abcd"
 
 
 def zip_packed(name: str, content: bytes, packed: bytes, method: int) -> bytes:
@@ -90,14 +103,24 @@ BUILDERS: dict[str, tuple[Callable[[bytes], bytes], set[str]]] = {
     "zip of zstd": (lambda env: zip_packed("app/.env", env, _zstd(env), 93), {"zip:app/.env"}),
     "zip of xz": (lambda env: zip_packed("app/.env", env, _xz(env), 95), {"zip:app/.env"}),
     # a skippable frame first (`zstd -d` passes over it): still told as zstd
-    "zstd after a skippable frame": (
-        lambda env: (0x184D2A5A).to_bytes(4, "little") + b"\x04\0\0\0abcd" + _zstd(env),
-        {"zstd"},
-    ),
+    "zstd after a skippable frame": (lambda env: _SKIPPABLE_FRAME + _zstd(env), {"zstd"}),
     # zstd read inside zstd: each reader has its own decompressor (two of one corrupt)
     "zstd in a tar.zst": (
         lambda env: _zstd(tar_of({"a.env.zst": _zstd(b"x" * 9000), "b.env.zst": _zstd(env)}, "w")),
         {"zstd>tar:b.env.zst>zstd"},
+    ),
+    "lz4": (_lz4, {"lz4"}),
+    "tar.lz4": (lambda env: _lz4(tar_of({"etc/app.env": env}, "w")), {"lz4>tar:etc/app.env"}),
+    "two lz4 frames": (lambda env: _lz4(b"x" * 5000) + _lz4(env), {"lz4"}),
+    # zstd and lz4 share skippable frames: told by the frame after it, and between frames
+    "lz4 after a skippable frame": (lambda env: _SKIPPABLE_FRAME + _lz4(env), {"lz4"}),
+    "lz4, a skippable frame, lz4": (
+        lambda env: _lz4(b"x" * 5000) + _SKIPPABLE_FRAME + _lz4(env),
+        {"lz4"},
+    ),
+    "lz4 in a zip": (
+        lambda env: zip_of({"logs/app.log.lz4": _lz4(env)}),
+        {"zip:logs/app.log.lz4>lz4"},
     ),
 }
 FORMS = {form: (build(ENV), encodings) for form, (build, encodings) in BUILDERS.items()}
@@ -111,7 +134,7 @@ def test_each_form_is_unpacked_and_its_keys_found(form: str) -> None:
     assert {h.encoding for h in hits if h.value == secret(61)} == encodings
 
 
-PACKERS = {"bzip2": bz2.compress, "xz": _xz, "zstd": _zstd}
+PACKERS = {"bzip2": bz2.compress, "xz": _xz, "zstd": _zstd, "lz4": _lz4}
 
 
 @pytest.mark.parametrize("name", sorted(PACKERS))
@@ -128,6 +151,12 @@ def test_what_the_magic_numbers_tell() -> None:
     assert is_xz(_xz(b"")) and not is_xz(lzma.compress(ENV, format=lzma.FORMAT_ALONE))
     assert is_zstd(_zstd(b"")) and not is_zstd(b"(\xb5/")
     assert is_zstd(b"\x5f*M\x18\0\0\0\0") and not is_zstd(b"\x60*M\x18\0\0\0\0")
+    assert is_lz4(_lz4(b"")) and not is_lz4(b'\x04"M') and not is_lz4(_zstd(ENV))
+    # a skippable frame is zstd's unless an LZ4 frame follows it
+    assert is_lz4(_SKIPPABLE_FRAME + _lz4(ENV)) and not is_zstd(_SKIPPABLE_FRAME + _lz4(ENV))
+    assert is_zstd(_SKIPPABLE_FRAME * 2 + _zstd(ENV)) and not is_lz4(_SKIPPABLE_FRAME + _zstd(ENV))
+    assert is_lz4(_SKIPPABLE_FRAME * 3 + _lz4(ENV))
+    assert not is_lz4(b"\x50*M\x18\xff\xff\xff\xff" + _lz4(ENV))  # (a frame past the end)
 
 
 # -- damage and bombs -----------------------------------------------------------------------
@@ -144,6 +173,8 @@ DAMAGED = [
     bz2.compress(ENV),
     _xz(ENV),
     _zstd(ENV),
+    _lz4(ENV),
+    FORMS["tar.lz4"][0],
     FORMS["tar.xz"][0],
     FORMS["zip of lzma"][0],
     FORMS["zip of zstd"][0],
@@ -161,29 +192,34 @@ def test_damaged_streams_never_raise(packed: bytes, data: st.DataObject) -> None
     exercise(b"BZh91AY&SY" + bytes(damaged))
     exercise(b"\xfd7zXZ\x00" + bytes(damaged))
     exercise(b"(\xb5/\xfd" + bytes(damaged))
+    exercise(b'\x04"M\x18' + bytes(damaged))
+    exercise(_SKIPPABLE_FRAME + bytes(damaged))
 
 
 # what the decompressor itself holds: bzip2's blocks (900 kB at -9), xz's dictionary (-6),
-# zstd's window (level 3: 1 MiB at most)
-_DICTIONARY = {"bzip2": 4 * MIB, "xz": 9 * MIB, "zstd": 3 * MIB}
+# zstd's window (level 3: 1 MiB at most), lz4's blocks (4 MiB)
+_DICTIONARY = {"bzip2": 4 * MIB, "xz": 9 * MIB, "zstd": 3 * MIB, "lz4": 9 * MIB}
 
 
 class _Packer:
     """Packs a stream a piece at a time, as bz2's and lzma's compressors do."""
 
     def __init__(self, pack: str) -> None:
+        self._head = b""
         if pack == "zstd":
-            self._zstd = zstandard.ZstdCompressor().compressobj()
+            self._packer: Any = zstandard.ZstdCompressor().compressobj()
+        elif pack == "lz4":  # (4 MiB blocks: the most a frame may name)
+            self._packer = lz4.frame.LZ4FrameCompressor(block_size=lz4.frame.BLOCKSIZE_MAX4MB)
+            self._head = self._packer.begin()
         else:
-            self._other = bz2.BZ2Compressor(9) if pack == "bzip2" else lzma.LZMACompressor()
+            self._packer = bz2.BZ2Compressor(9) if pack == "bzip2" else lzma.LZMACompressor()
 
     def compress(self, data: bytes) -> bytes:
-        if hasattr(self, "_zstd"):
-            return bytes(self._zstd.compress(data))
-        return bytes(self._other.compress(data))
+        head, self._head = self._head, b""
+        return head + bytes(self._packer.compress(data))
 
     def flush(self) -> bytes:
-        return bytes(self._zstd.flush() if hasattr(self, "_zstd") else self._other.flush())
+        return bytes(self._packer.flush())
 
 
 def _packed_zeros(pack: str, size: int, then: bytes) -> bytes:
@@ -194,14 +230,19 @@ def _packed_zeros(pack: str, size: int, then: bytes) -> bytes:
     return b"".join([*out, packer.compress(then), packer.flush()])
 
 
-@pytest.mark.parametrize("pack", ["bzip2", "xz", "zstd"])
+@pytest.mark.parametrize("pack", ["bzip2", "xz", "zstd", "lz4"])
 def test_a_bomb_is_unpacked_within_its_bound_and_named(pack: str) -> None:
     """256 MiB of zeros and then a key, in a few hundred KiB: the zeros, harmless, are
     given back a piece at a time until they have cost as much as they may; what is past
     them is named, never held whole."""
     bomb = _packed_zeros(pack, 256 * MIB, ENV)
-    assert len(bomb) < MIB
-    unpack = {"bzip2": bzip2_contents, "xz": xz_contents, "zstd": zstd_contents}[pack]
+    assert len(bomb) < (2 * MIB if pack == "lz4" else MIB)  # (lz4 packs zeros 255 to 1)
+    unpack = {
+        "bzip2": bzip2_contents,
+        "xz": xz_contents,
+        "zstd": zstd_contents,
+        "lz4": lz4_contents,
+    }[pack]
     skipped: list[tuple[str, str]] = []
     budget = Budget(2, 1 << 30, (), skipped, lambda texts: set(range(len(texts))))
     tracemalloc.start()
@@ -213,7 +254,7 @@ def test_a_bomb_is_unpacked_within_its_bound_and_named(pack: str) -> None:
     assert skipped and skipped[0][0] in (pack, "")
 
 
-@pytest.mark.parametrize("pack", ["bzip2", "xz", "zstd"])
+@pytest.mark.parametrize("pack", ["bzip2", "xz", "zstd", "lz4"])
 def test_a_tar_bomb_is_read_as_it_unpacks_within_its_bound(pack: str) -> None:
     """A tar of 64 MiB of zeros in one member, then an .env, packed: read as the stream
     unpacks, the zeros let it read on only as far as they give back, the rest named."""
@@ -242,7 +283,7 @@ def test_a_tar_bomb_is_read_as_it_unpacks_within_its_bound(pack: str) -> None:
 @settings(max_examples=40, deadline=None)
 @given(
     contents=st.lists(st.binary(max_size=3000), min_size=1, max_size=6),
-    pack=st.sampled_from(["w:bz2", "w:xz"]),
+    pack=st.sampled_from(["w:bz2", "w:xz", "lz4"]),
 )
 def test_a_tar_read_as_it_unpacks_gives_what_it_held_unpacked_whole(
     contents: list[bytes], pack: str
@@ -250,9 +291,10 @@ def test_a_tar_read_as_it_unpacks_gives_what_it_held_unpacked_whole(
     named = {
         f"m{n}": content + (b" nexpay" if n % 2 else b"") for n, content in enumerate(contents)
     }
-    packed = tar_of(named, pack)  # type: ignore[arg-type]
-    raw = bz2.decompress(packed) if pack == "w:bz2" else lzma.decompress(packed)
-    unpack = bzip2_contents if pack == "w:bz2" else xz_contents
+    raw = tar_of(named, "w")
+    packed = _lz4(raw) if pack == "lz4" else tar_of(named, pack)  # type: ignore[arg-type]
+    assert lz4.frame.decompress(packed) if pack == "lz4" else True
+    unpack = {"w:bz2": bzip2_contents, "w:xz": xz_contents, "lz4": lz4_contents}[pack]
     worth = lambda texts: {n for n, text in enumerate(texts) if b"nexpay" in text}  # noqa: E731
     streamed = unpack(packed, Budget(2, 1 << 30, (), [], worth), "")
     whole = tar_members(raw, Budget(2, 1 << 30, (), [], worth), "")
@@ -272,7 +314,16 @@ def test_the_prefilter_lets_each_form_through(form: str) -> None:
 @given(
     seed=st.integers(0, 10**6),
     lead=st.binary(max_size=5),
-    name=st.sampled_from(["bzip2", "xz", "zstd", "zstd after a skippable frame"]),
+    name=st.sampled_from(
+        [
+            "bzip2",
+            "xz",
+            "zstd",
+            "zstd after a skippable frame",
+            "lz4",
+            "lz4 after a skippable frame",
+        ]
+    ),
 )
 def test_base64_of_a_stream_holding_a_key_is_suspect(seed: int, lead: bytes, name: str) -> None:
     # any bytes before the base64 (binary content is searched for no token: then neither
@@ -335,6 +386,18 @@ def test_zstd_without_the_zstandard_module_is_named(monkeypatch: pytest.MonkeyPa
     assert skipped == [("zip:app/.env", f"archive member compressed with zstd: {reason}")]
 
 
+def test_lz4_without_the_lz4_module_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As zstd is without zstandard: a stream named, not passed over."""
+    monkeypatch.setitem(sys.modules, "lz4.frame", None)  # (import fails)
+    reason = "an lz4 stream, and the lz4 module is not installed: not decoded"
+    for form, where in (("lz4", "lz4"), ("lz4 in a zip", "zip:logs/app.log.lz4>lz4")):
+        skipped: list[tuple[str, str]] = []
+        views = list(decoded_views(FORMS[form][0], skipped=skipped))
+        # (the zip's member is a view, as it is: its frame is what is not unpacked)
+        assert [view.encoding for view in views] == ([] if form == "lz4" else [where[:-4]])
+        assert skipped == [(where, reason)]
+
+
 def test_every_mode_finds_a_key_in_each_form(cli: CliRun, tmp_path: Path) -> None:
     from tests.test_same_findings import assert_same, every_mode
 
@@ -373,7 +436,9 @@ def test_a_stream_over_the_size_limit_is_named(
         b"BZh91AY&SY",
         b"\xfd7zXZ\x00",
         b"(\xb5/\xfd",
+        b'\x04"M\x18',
         b"\x50*M\x18\x04\x00\x00\x00",
+        b'\x50*M\x18\x00\x00\x00\x00\x04"M\x18',
         b"7z\xbc\xaf'\x1c\x00\x04",
         b"Rar!\x1a\x07\x00",
     ],

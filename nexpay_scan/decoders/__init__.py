@@ -71,6 +71,7 @@ DECODERS: dict[str, Decoder] = {
     "bzip2": archives.BZIP2,
     "xz": archives.XZ,
     "zstd": archives.ZSTD,
+    "lz4": archives.LZ4,
     "unread": archives.UNREAD,  # (7z, rar: named, not opened)
     "tar": archives.TAR,
     "utf16": utf16.UTF16,

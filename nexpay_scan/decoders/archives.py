@@ -72,8 +72,14 @@ _XZ_MAGIC = b"\xfd7zXZ\x00"
 _ZSTD_MAGIC = b"(\xb5/\xfd"
 _ZSTD_SKIPPABLE = b"*M\x18"  # a skippable frame's magic, after its first byte (0x50-0x5F)
 _ZSTD_SKIPPABLE_FIRST = tuple(bytes([first]) for first in range(0x50, 0x60))
+# an LZ4 frame's magic (`lz4` writes frames; its legacy format, `lz4 -l`, is not read). LZ4
+# shares zstd's skippable frames: a stream that starts with one is told by the frame after
+_LZ4_MAGIC = b'\x04"M\x18'
+_SKIPPABLE = tuple(first + _ZSTD_SKIPPABLE for first in _ZSTD_SKIPPABLE_FIRST)
+_SKIPPED_MOST = 8  # skippable frames passed over to tell a stream's kind
 # archives no decoder here opens (7-Zip's, RAR 4's and 5's): named, never passed as bytes
 _UNREAD = {b"7z\xbc\xaf'\x1c": "7z", b"Rar!\x1a\x07\x00": "RAR", b"Rar!\x1a\x07\x01\x00": "RAR"}
+_MAGIC_MOST = 8  # bytes that a further stream is told by, at most (see `_Packing.magic`)
 _UNBOUNDED = 1 << 62  # the size of a compressed stream: known only once it is unpacked
 # The memory an xz stream (or a zip's lzma member) may need to unpack: its header names its
 # dictionary, up to 1.5 GiB, which liblzma then allocates. 16 MiB takes `xz -7` and less
@@ -84,6 +90,7 @@ _XZ_REFUSED = f"a dictionary over {XZ_MEMORY} bytes to unpack: not decoded"
 # by default; `zstd` writes 8 MiB at most up to level 19, 16 at -19 and over for big input)
 _ZSTD_REFUSED = f"a window over {XZ_MEMORY} bytes to unpack: not decoded"
 _NO_ZSTD = "a zstd stream, and the zstandard module is not installed: not decoded"
+_NO_LZ4 = "an lz4 stream, and the lz4 module is not installed: not decoded"
 # zip compression methods not read (in bounded steps, or at all)
 _METHODS = {98: "ppmd", 99: "AES"}
 _PACKED_METHODS = {_BZIP2: "bzip2", _LZMA: "lzma", _ZSTD: "zstd", _XZ: "xz"}
@@ -167,10 +174,28 @@ def is_xz(data: bytes) -> bool:
 
 def is_zstd(data: bytes) -> bool:
     """True when `data` starts as a zstd frame does, or as a skippable frame (magic
-    0x184D2A50 to 0x184D2A5F: `zstd -d` passes over it to the frames after it)."""
+    0x184D2A50 to 0x184D2A5F: `zstd -d` passes over it to the frames after it) that no LZ4
+    frame follows."""
     return data.startswith(_ZSTD_MAGIC) or (
-        data[1:4] == _ZSTD_SKIPPABLE and data[:1] in _ZSTD_SKIPPABLE_FIRST
+        data.startswith(_SKIPPABLE) and not data.startswith(_LZ4_MAGIC, _past_skippable(data))
     )
+
+
+def is_lz4(data: bytes) -> bool:
+    """True when `data` starts as an LZ4 frame does (`.lz4`), or as skippable frames
+    before one."""
+    return data.startswith(_LZ4_MAGIC, _past_skippable(data))
+
+
+def _past_skippable(data: bytes) -> int:
+    """Where the first frame that is not a skippable one starts (each gives its size after
+    its magic), looking past _SKIPPED_MOST of them at most."""
+    at = 0
+    for _ in range(_SKIPPED_MOST):
+        if not data.startswith(_SKIPPABLE, at) or len(data) < at + 8:
+            break
+        at += 8 + int.from_bytes(data[at + 4 : at + 8], "little")
+    return at
 
 
 def unread_kind(data: bytes) -> str | None:
@@ -193,8 +218,8 @@ def unread_archive(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
 
 def is_stream(data: bytes) -> bool:
     """True when `data` starts as a compressed stream the decoders unpack: gzip, bzip2,
-    xz, zstd."""
-    return is_gzip(data) or is_bzip2(data) or is_xz(data) or is_zstd(data)
+    xz, zstd, lz4."""
+    return is_gzip(data) or is_bzip2(data) or is_xz(data) or is_zstd(data) or is_lz4(data)
 
 
 def is_tar(data: bytes) -> bool:
@@ -616,6 +641,16 @@ def zstd_contents(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
     return _stream_contents(data, budget, prefix, packing)
 
 
+def lz4_contents(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
+    """An LZ4 stream's frames' content (`.lz4`), or the members of the tar inside it;
+    named where the lz4 module is not installed."""
+    packing = _lz4_packing()
+    if packing is None:
+        budget.skip(f"{prefix}lz4", _NO_LZ4)
+        return []
+    return _stream_contents(data, budget, prefix, packing)
+
+
 def _stream_contents(
     data: bytes, budget: Budget, prefix: str, packing: _Packing
 ) -> list[Unwrapped]:
@@ -665,7 +700,7 @@ class _Packing(Record):
     `reader`: what reads the whole input as a stream, a bounded `read` at a time."""
 
     name: str
-    magic: bytes | None
+    magic: bytes | tuple[bytes, ...] | None
     opener: Callable[[], Any] | None
     errors: tuple[type[Exception], ...]
     # of those errors, the one that is a refusal, not damage (see `_name_refused`)
@@ -715,6 +750,18 @@ def _zstd_packing() -> _Packing | None:
     refusal = (zstandard.ZstdError, "too much memory", _ZSTD_REFUSED)
     errors = (zstandard.ZstdError, ValueError, OSError)
     return _Packing("zstd", None, None, errors, refusal, reader)
+
+
+def _lz4_packing() -> _Packing | None:
+    """LZ4 frames, one after the other (a skippable frame is one to its decompressor);
+    None where the lz4 module is not installed. A frame's blocks are 4 MiB at most: its
+    decompressor holds no more than that, and no header can make it allocate more."""
+    try:
+        import lz4.frame
+    except ImportError:
+        return None
+    magics = (_LZ4_MAGIC, *_SKIPPABLE)
+    return _Packing("lz4", magics, lz4.frame.LZ4FrameDecompressor, (RuntimeError, EOFError))
 
 
 class _Unpacking(io.RawIOBase):
@@ -787,8 +834,8 @@ class _Unpacking(io.RawIOBase):
                 self.refused = _refusal(self._packing, error)
                 break
             self._tail = getattr(unpacker, "unconsumed_tail", b"")
-            if unpacker.eof:  # a further stream follows, or the end
-                self._next_stream(unpacker.unused_data)
+            if unpacker.eof:  # a further stream follows, or the end (lz4's: None if none)
+                self._next_stream(unpacker.unused_data or b"")
             elif not out and not self._tail and self._at >= len(self._data):
                 # no input left, and none of what was given left to give: truncated (a
                 # call bounded by _STEP_OUT gives something while output is pending)
@@ -817,7 +864,7 @@ class _Unpacking(io.RawIOBase):
         """After a stream's end: a new decompressor for the next stream, when `rest` (and
         the input not yet handed over) starts as one; else the end."""
         magic = self._packing.magic
-        ahead = rest + self._data[self._at : self._at + len(magic or b"")]
+        ahead = rest + self._data[self._at : self._at + _MAGIC_MOST]
         if magic is None or not ahead.startswith(magic):
             self._ended = True
             return
@@ -868,5 +915,6 @@ GZIP = Decoder("gzip", sniff=is_gzip, unwrap=gzip_contents)
 BZIP2 = Decoder("bzip2", sniff=is_bzip2, unwrap=bzip2_contents)
 XZ = Decoder("xz", sniff=is_xz, unwrap=xz_contents)
 ZSTD = Decoder("zstd", sniff=is_zstd, unwrap=zstd_contents)
+LZ4 = Decoder("lz4", sniff=is_lz4, unwrap=lz4_contents)
 UNREAD = Decoder("unread", sniff=is_unread, unwrap=unread_archive)
 TAR = Decoder("tar", sniff=is_tar, unwrap=tar_members)
