@@ -131,16 +131,16 @@ _MIN_TOKEN_BYTES = MIN_BASE64 * 3 // 4
 # what every escape the decoders decode starts with (`decoders.escapes`: percent-escapes,
 # string escapes); the tests check that no escaper is left out
 ESCAPE_TRIGGERS = (b"%", b"\\")
-# what content the decoders open whole starts with: a zip, a compressed stream (gzip;
+# what content the decoders open whole starts with: a zip, a 7z, a compressed stream (gzip;
 # bzip2 by its header and first block's magic; xz; zstd; lz4; a skippable frame, which
 # zstd and lz4 share), UTF-16 text with its byte-order mark (tar is told at byte 257), and
-# the archives they name without opening (7z, RAR); content that starts as base64 is left
-# to the base64 test, as base64 anywhere else
+# the archive they name without opening (RAR); content that starts as base64 is left to
+# the base64 test, as base64 anywhere else
 _WHOLE_HEAD = compiled.pattern(
     rb"PK\x03\x04|\x1f\x8b|\xff\xfe|\xfe\xff|BZh[1-9](?:1AY&SY|\x17rE8P\x90)|\xfd7zXZ\x00"
     rb"|\(\xb5/\xfd|\x04\"M\x18|[P-_]\*M\x18|7z\xbc\xaf'\x1c|Rar!\x1a\x07"
 )
-# a bzip2, xz, zstd or lz4 stream's start, or a 7z or RAR archive's (named, not opened), as
+# a bzip2, xz, zstd or lz4 stream's start, a 7z archive's, or a RAR archive's (named), as
 # `_revealed` looks for one in decoded base64 (a hit untried: such a start is as rare in
 # an image's bytes as a zip's magic)
 # (what is searched, and how far into the start it lies: a skippable zstd frame's first

@@ -55,6 +55,21 @@ def _stored(view: DecodedView) -> bool:
     return True
 
 
+def _unpacked(view: DecodedView) -> bool:
+    """Whether `view` is only unpacked from archives and compressed streams (members,
+    streams, nested so), not decoded from a token or transcoded: its sightings all sit at
+    the archive's start, not at a place of their own."""
+    current: DecodedView | None = view
+    while current is not None:
+        if not current.spans or any(span.kind not in _UNPACKED for span in current.spans):
+            return False
+        current = current.parent
+    return True
+
+
+_UNPACKED = ("whole", "stored")
+
+
 def _in_utf16(view: DecodedView) -> bool:
     while view.parent is not None:
         view = view.parent
@@ -92,6 +107,8 @@ class Sighting(Record):
     allowed: str | None = None  # why an allow comment on its line allows it
     # in an archive member stored as is: the same bytes the plain scan sees (`_stored`)
     stored: bool = False
+    # only unpacked from archives or streams (`_unpacked`): placed at the archive's start
+    unpacked: bool = False
 
 
 class Scanner:
@@ -133,6 +150,7 @@ class Scanner:
         allowed = self.settings.path_allowance(path, guard)
         found: list[Finding] = []
         seen: dict[tuple[str, str, int], Finding] = {}
+        plain: dict[tuple[str, str], Finding] = {}  # each credential's first plain sighting
         undecoded: list[tuple[str, str]] = []  # what decoding passed over, named below
         for sighting in self.sightings(data, undecoded):
             candidate = sighting.candidate
@@ -145,8 +163,19 @@ class Scanner:
                 if sighting.stored:
                     _stored_member(seen[key], sighting)
                 continue
+            # a key an archive or a stream shows as it is too (an LZ4 literal, a deflate
+            # block stored as is) is reported once, where the plain scan placed it, not again
+            # at the archive's start: which member held it is in that finding's notes
+            shown = plain.get((candidate.rule.id, candidate.value))
+            if sighting.unpacked and shown is not None:
+                also = f"also {sighting.note}"
+                if also not in shown.notes:
+                    shown.notes.append(also)
+                continue
             finding = self._finding(candidate, path, sighting.line, sighting.column, commit)
             seen.setdefault(key, finding)
+            if sighting.note is None:
+                plain.setdefault((candidate.rule.id, candidate.value), finding)
             if sighting.note is not None:
                 finding.notes.append(sighting.note)
             why = allowed or path_allowance(candidate, path, guard)
@@ -273,7 +302,7 @@ class Scanner:
         """Sightings in text decoded from `data`, placed at the encoded text in `data`."""
         guard = self.detector.guard
         lines = Lines(view.data, guard)
-        note, stored = decoded_note(view), _stored(view)
+        note, stored, unpacked = decoded_note(view), _stored(view), _unpacked(view)
         for candidate in self.detector.candidates(view.data, binary=looks_binary(view.data)):
             if not view.decoded(candidate.start, candidate.end):
                 continue  # context copied around a token: the plain scan looked there
@@ -291,7 +320,9 @@ class Scanner:
             if _in_utf16(view):  # lines and columns count the UTF-16 file's characters
                 line, column = view.position(data, candidate.start)
             allowed = allow_comment(candidate, place) or allow_comment(candidate, origin)
-            yield Sighting(candidate, line, column, note, origin.git_line, allowed, stored)
+            yield Sighting(
+                candidate, line, column, note, origin.git_line, allowed, stored, unpacked
+            )
 
     def _finding(
         self, candidate: Candidate, path: str, line: int, column: int, commit: Commit | None

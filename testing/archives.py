@@ -61,3 +61,17 @@ class Unseekable(io.RawIOBase):
     def write(self, data: Any) -> int:
         self.written += data
         return len(data)
+
+
+def seven_zip(
+    members: dict[str, bytes], filters: list[dict[str, Any]] | None = None, **options: Any
+) -> bytes:
+    """A 7z archive holding `members` (in order, in one solid folder), packed with `filters`
+    (py7zr's; its LZMA2 if None); `options`: py7zr's (`password`, `header_encryption`)."""
+    import py7zr
+
+    buffer = io.BytesIO()
+    with py7zr.SevenZipFile(buffer, "w", filters=filters, **options) as archive:
+        for name, content in members.items():
+            archive.writestr(content, name)
+    return buffer.getvalue()

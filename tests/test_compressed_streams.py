@@ -386,6 +386,18 @@ def test_zstd_without_the_zstandard_module_is_named(monkeypatch: pytest.MonkeyPa
     assert skipped == [("zip:app/.env", f"archive member compressed with zstd: {reason}")]
 
 
+def test_a_key_a_stream_shows_as_it_is_too_is_reported_once(cli: CliRun, repo: Repo) -> None:
+    """LZ4 keeps what it cannot match as it is: a key is seen by the plain scan and again
+    unpacked. It is reported once, on the line where its bytes are, with a note."""
+    packed = _lz4(f"LOG_LEVEL=debug\nPAYMENTS={secret(64)}\n".encode())
+    assert secret(64).encode() in packed
+    repo.write("logs/app.env.lz4", packed)
+    [finding] = cli("files", str(repo.path), "--format", "json", "--no-redact").json()["findings"]
+    at = packed.index(secret(64).encode())
+    assert (finding["match"], finding["line"]) == (secret(64), packed.count(b"\n", 0, at) + 1)
+    assert finding["notes"] == ["also decoded from lz4"]
+
+
 def test_lz4_without_the_lz4_module_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     """As zstd is without zstandard: a stream named, not passed over."""
     monkeypatch.setitem(sys.modules, "lz4.frame", None)  # (import fails)

@@ -16,7 +16,7 @@ import pytest
 
 from nexpay_scan.decoders import MAX_MEMBER_SIZE, MAX_MEMBERS, MAX_TOKENS, MAX_TOTAL, MIB
 from nexpay_scan.decoders.archives import LOOKED_AT_MOST, PIECE
-from testing.archives import tar_of, with_method, zip_of
+from testing.archives import seven_zip, tar_of, with_method, zip_of
 from testing.cli import CliRun
 from testing.git_repo import Repo
 from testing.keys import legacy_secret, secret
@@ -39,8 +39,9 @@ def marked_encrypted(archive: bytes) -> bytes:
     return bytes(data)
 
 
-# 7-Zip's signature, its version, then what no decoder reads: named, not opened
-SEVEN_ZIP = b"7z\xbc\xaf'\x1c\x00\x04" + random.Random(7).randbytes(400)
+# a 7z archive whose headers are encrypted: named, not opened
+SEVEN_ZIP = seven_zip({"app/.env": ENV}, password="x", header_encryption=True)
+SEVEN_ZIP_NOT_READ = "a 7z archive: compressed with AES (encrypted): its members not decoded"
 
 
 def skipped(cli: CliRun, where: str) -> list[tuple[str, str]]:
@@ -94,7 +95,7 @@ CASES: dict[str, tuple[bytes, list[tuple[str, str]]]] = {
     ),
     "7z archive": (
         SEVEN_ZIP,
-        [("bundle", "a 7z archive: its members not decoded")],
+        [("bundle", SEVEN_ZIP_NOT_READ)],
     ),
     "RAR archive": (
         b"Rar!\x1a\x07\x01\x00" + random.Random(8).randbytes(400),
@@ -102,11 +103,11 @@ CASES: dict[str, tuple[bytes, list[tuple[str, str]]]] = {
     ),
     "7z in a zip": (
         zip_of({"old/backup.7z": SEVEN_ZIP}),
-        [("bundle (zip:old/backup.7z)", "a 7z archive: its members not decoded")],
+        [("bundle (zip:old/backup.7z)", SEVEN_ZIP_NOT_READ)],
     ),
     "7z in base64": (
         b"payload: " + base64.b64encode(SEVEN_ZIP) + b"\n",
-        [("bundle (base64)", "a 7z archive: its members not decoded")],
+        [("bundle (base64)", SEVEN_ZIP_NOT_READ)],
     ),
     "member of an unknown method": (
         with_method(zip_of({"a.env": ENV}, zipfile.ZIP_DEFLATED), 77),
@@ -472,7 +473,7 @@ def test_what_decoding_passed_over_is_named_by_every_mode(cli: CliRun, tmp_path:
     expected = {
         ("vendor/legacy.zip (zip:old/.env)", "archive member compressed with ppmd: not decoded"),
         ("vendor/locked.zip (zip:c.env)", "encrypted archive member: not decoded"),
-        ("vendor/backup.7z", "a 7z archive: its members not decoded"),
+        ("vendor/backup.7z", SEVEN_ZIP_NOT_READ),
     }
     assert found == {mode: expected for mode in found}
     repo = str(tmp_path / "repo")

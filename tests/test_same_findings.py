@@ -107,6 +107,19 @@ def bzip2_file(key: str) -> tuple[str, bytes]:
     return "backup/app.env.bz2", bz2.compress(f"LOG_LEVEL=debug\nPAYMENTS={key}\n".encode())
 
 
+def seven_zipped(key: str) -> tuple[str, bytes]:
+    from testing.archives import seven_zip
+
+    return "backup/conf.7z", seven_zip({"conf/app.env": f"PAYMENTS={key}\n".encode()})
+
+
+def lz4_file(key: str) -> tuple[str, bytes]:
+    import lz4.frame
+
+    env = f"LOG_LEVEL=debug\nPAYMENTS={key}\n".encode()
+    return "logs/app.env.lz4", bytes(lz4.frame.compress(env))
+
+
 def zipped(key: str) -> tuple[str, bytes]:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -130,6 +143,8 @@ FORMS: dict[str, Callable[[str], tuple[str, bytes]]] = {
     "ruler_glued": ruler_glued,
     "hexed": hexed,
     "bzip2_file": bzip2_file,
+    "seven_zipped": seven_zipped,
+    "lz4_file": lz4_file,
 }
 
 
@@ -198,7 +213,8 @@ _FILLER = st.sampled_from(
 )
 
 
-_WHOLE = {"utf16_no_bom", "zipped", "wrapped_env", "bzip2_file"}  # no text lines to add around
+# no text lines to add around
+_WHOLE = {"utf16_no_bom", "zipped", "wrapped_env", "bzip2_file", "seven_zipped", "lz4_file"}
 
 
 @st.composite

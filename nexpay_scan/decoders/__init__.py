@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from itertools import chain, islice
 
-from nexpay_scan.decoders import archives, base64, escapes, hexadecimal, utf16
+from nexpay_scan.decoders import archives, base64, escapes, hexadecimal, sevenzip, utf16
 from nexpay_scan.decoders.archives import MAX_MEMBER_SIZE, MAX_MEMBERS, MAX_TAR_STREAM
 from nexpay_scan.decoders.model import (
     BINARY_SNIFF,
@@ -72,7 +72,8 @@ DECODERS: dict[str, Decoder] = {
     "xz": archives.XZ,
     "zstd": archives.ZSTD,
     "lz4": archives.LZ4,
-    "unread": archives.UNREAD,  # (7z, rar: named, not opened)
+    "7z": sevenzip.SEVENZIP,
+    "unread": archives.UNREAD,  # (RAR: named, not opened)
     "tar": archives.TAR,
     "utf16": utf16.UTF16,
     "zip-behind": archives.ZIP_BEHIND,  # (last: see archives.ends_as_zip)

@@ -78,7 +78,8 @@ _LZ4_MAGIC = b'\x04"M\x18'
 _SKIPPABLE = tuple(first + _ZSTD_SKIPPABLE for first in _ZSTD_SKIPPABLE_FIRST)
 _SKIPPED_MOST = 8  # skippable frames passed over to tell a stream's kind
 # archives no decoder here opens (7-Zip's, RAR 4's and 5's): named, never passed as bytes
-_UNREAD = {b"7z\xbc\xaf'\x1c": "7z", b"Rar!\x1a\x07\x00": "RAR", b"Rar!\x1a\x07\x01\x00": "RAR"}
+_UNREAD = {b"Rar!\x1a\x07\x00": "RAR", b"Rar!\x1a\x07\x01\x00": "RAR"}
+_7Z_MAGIC = b"7z\xbc\xaf'\x1c"  # (read by `sevenzip`)
 _MAGIC_MOST = 8  # bytes that a further stream is told by, at most (see `_Packing.magic`)
 _UNBOUNDED = 1 << 62  # the size of a compressed stream: known only once it is unpacked
 # The memory an xz stream (or a zip's lzma member) may need to unpack: its header names its
@@ -199,7 +200,7 @@ def _past_skippable(data: bytes) -> int:
 
 
 def unread_kind(data: bytes) -> str | None:
-    """The kind of archive (7z, RAR) that `data` starts as, of those no decoder opens."""
+    """The kind of archive (RAR) that `data` starts as, of those no decoder opens."""
     return next((kind for magic, kind in _UNREAD.items() if data.startswith(magic)), None)
 
 
@@ -228,10 +229,11 @@ def is_tar(data: bytes) -> bool:
 
 
 def is_archive(data: bytes) -> bool:
-    """True when `data` is a zip, a compressed stream (`is_stream`), a tar, or an archive
-    that is named but not opened (`unread_kind`)."""
+    """True when `data` is a zip, a 7z, a compressed stream (`is_stream`), a tar, or an
+    archive that is named but not opened (`unread_kind`)."""
     return (
         data.startswith(_ZIP_MAGIC)
+        or data.startswith(_7Z_MAGIC)
         or is_stream(data)
         or data[257:262] == b"ustar"
         or is_unread(data)
