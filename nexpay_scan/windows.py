@@ -185,11 +185,11 @@ def _name_what_windows_miss(
 ) -> None:
     """Names what the first window of big content shows no window can search: an
     archive's members, UTF-16 text past the first window."""
-    from nexpay_scan.decoders.archives import is_stream, is_zip
+    from nexpay_scan.decoders.archives import is_7z, is_stream, is_zip
     from nexpay_scan.decoders.utf16 import utf16_codec
 
     limit = scanner.settings.max_file_size
-    if is_zip(data) or is_stream(data):
+    if is_zip(data) or is_stream(data) or is_7z(data):
         stats.skip(_archive_reason(limit), path, commit=sha)
     elif utf16_codec(data) is not None:
         stats.skip(

@@ -19,9 +19,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nexpay_scan.decoders import MAX_MEMBER_SIZE, MIB
-from nexpay_scan.decoders.archives import MAX_TAR_STREAM, XZ_MEMORY
+from nexpay_scan.decoders.archives import MAX_TAR_STREAM, XZ_MEMORY, is_7z
 from nexpay_scan.decoders.model import Budget
-from nexpay_scan.decoders.sevenzip import is_7z, sevenzip_members
+from nexpay_scan.decoders.sevenzip import sevenzip_members
 from testing.archives import seven_zip, tar_of, zip_of
 from testing.cli import CliRun
 from testing.keys import secret
@@ -249,3 +249,23 @@ def test_a_7z_zip_member_is_read_through_its_zip() -> None:
     assert {h.encoding for h in decoded_hits(archive) if h.value == secret(81)} == {
         "zip:b.7z>7z:app/.env"
     }
+
+
+def test_a_7z_over_the_size_limit_is_named(
+    cli: CliRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Searched a window at a time (small windows here), a 7z cannot be read whole (its
+    header is at its end): it is named, as a big zip is."""
+    import random
+
+    from nexpay_scan import windows
+
+    monkeypatch.setattr(windows, "WINDOW_BYTES", 4096)
+    monkeypatch.setattr(windows, "OVERLAP_BYTES", 512)
+    (tmp_path / ".nexpay-scan.toml").write_text("[scan]\nmax_file_size = 1000\n")
+    noise = random.Random(3).randbytes(20000)
+    (tmp_path / "b.7z").write_bytes(seven_zip({"a.bin": noise, "app/.env": ENV}, FILTERS["copy"]))
+    run = cli("files", str(tmp_path), "--format", "json")
+    # (and its first window, where the header is not, as a 7z cut short)
+    reasons = [(i["file"], i["reason"][:40]) for i in run.json()["summary"]["skipped_files"]]
+    assert ("b.7z", "an archive larger than 1000 bytes: searc") in reasons

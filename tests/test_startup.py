@@ -48,6 +48,12 @@ NOT_ON_THE_HOOK_PATH = (
     "zipfile",
     "tarfile",
     "isal",  # the inflater: only when an archive is met
+    # the other unpackers: only when such an archive or stream is met
+    "lz4",
+    "zstandard",
+    "lzma",
+    "bz2",
+    "nexpay_scan.decoders.sevenzip",
     "git.cmd",  # GitPython (its "git" package name is a word of the output): `org` only
     "pygit2",  # libgit2: a whole history's blob readers only
     "distributed",

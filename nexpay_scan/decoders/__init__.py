@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from itertools import chain, islice
 
-from nexpay_scan.decoders import archives, base64, escapes, hexadecimal, sevenzip, utf16
+from nexpay_scan.decoders import archives, base64, escapes, hexadecimal, utf16
 from nexpay_scan.decoders.archives import MAX_MEMBER_SIZE, MAX_MEMBERS, MAX_TAR_STREAM
 from nexpay_scan.decoders.model import (
     BINARY_SNIFF,
@@ -72,7 +72,7 @@ DECODERS: dict[str, Decoder] = {
     "xz": archives.XZ,
     "zstd": archives.ZSTD,
     "lz4": archives.LZ4,
-    "7z": sevenzip.SEVENZIP,
+    "7z": archives.SEVENZIP,
     "unread": archives.UNREAD,  # (RAR: named, not opened)
     "tar": archives.TAR,
     "utf16": utf16.UTF16,

@@ -223,6 +223,18 @@ def is_stream(data: bytes) -> bool:
     return is_gzip(data) or is_bzip2(data) or is_xz(data) or is_zstd(data) or is_lz4(data)
 
 
+def is_7z(data: bytes) -> bool:
+    """True when `data` starts as a 7z archive does."""
+    return data.startswith(_7Z_MAGIC)
+
+
+def sevenzip_members(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
+    """A 7z archive's members (see `decoders.sevenzip`, imported only now: 2 ms)."""
+    from nexpay_scan.decoders import sevenzip
+
+    return sevenzip.sevenzip_members(data, budget, prefix)
+
+
 def is_tar(data: bytes) -> bool:
     """True when `data` holds a tar header ("ustar" at byte 257)."""
     return data[257:262] == b"ustar"
@@ -233,7 +245,7 @@ def is_archive(data: bytes) -> bool:
     archive that is named but not opened (`unread_kind`)."""
     return (
         data.startswith(_ZIP_MAGIC)
-        or data.startswith(_7Z_MAGIC)
+        or is_7z(data)
         or is_stream(data)
         or data[257:262] == b"ustar"
         or is_unread(data)
@@ -918,5 +930,6 @@ BZIP2 = Decoder("bzip2", sniff=is_bzip2, unwrap=bzip2_contents)
 XZ = Decoder("xz", sniff=is_xz, unwrap=xz_contents)
 ZSTD = Decoder("zstd", sniff=is_zstd, unwrap=zstd_contents)
 LZ4 = Decoder("lz4", sniff=is_lz4, unwrap=lz4_contents)
+SEVENZIP = Decoder("7z", sniff=is_7z, unwrap=sevenzip_members)
 UNREAD = Decoder("unread", sniff=is_unread, unwrap=unread_archive)
 TAR = Decoder("tar", sniff=is_tar, unwrap=tar_members)

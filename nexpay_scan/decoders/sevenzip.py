@@ -12,7 +12,8 @@ passed in silence: encryption (AES), PPMd, BCJ2 and any other coder, a dictionar
 XZ_MEMORY (liblzma's raw decoder takes no memory limit: the dictionary is checked before),
 headers that cannot be read or are over _HEADER_MOST. A solid folder is one stream through
 its files: reaching a member means unpacking those before it, MAX_TAR_STREAM bytes at most
-(as a compressed tar's stream), the rest named.
+(as a compressed tar's stream), the rest named. Imported when a 7z is met (`archives.SEVENZIP`
+tells one), never on the hook's path for nothing.
 """
 
 from __future__ import annotations
@@ -21,14 +22,13 @@ import io
 
 from nexpay_scan.decoders import archives
 from nexpay_scan.decoders.archives import MAX_MEMBERS
-from nexpay_scan.decoders.model import BUDGET_SPENT, Budget, Decoder, Unwrapped
+from nexpay_scan.decoders.model import BUDGET_SPENT, Budget, Unwrapped
 from nexpay_scan.records import Record
 
 TYPE_CHECKING = False  # typing is not imported on the hook's path (start-up time)
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-MAGIC = b"7z\xbc\xaf'\x1c"
 _START_HEADER = 32
 _HEADER_MOST = 4 * archives.MIB  # an archive's header, unpacked (names: ~100,000 files)
 _MOST = 1 << 20  # folders, coders' streams, files... an archive may declare
@@ -147,11 +147,6 @@ class _Bytes:
     def defined(self, count: int) -> list[bool]:
         """Which of `count` items are defined: all, or a bit vector."""
         return [True] * count if self.byte() else self.bits(count)
-
-
-def is_7z(data: bytes) -> bool:
-    """True when `data` starts as a 7z archive does."""
-    return data.startswith(MAGIC)
 
 
 def sevenzip_members(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
@@ -558,5 +553,3 @@ def _lzma2_dictionary(coder: _Coder) -> int:
         raise _Unreadable("compressed with damaged coder properties")
     return 0xFFFFFFFF if code == 40 else (2 | (code & 1)) << (code // 2 + 11)
 
-
-SEVENZIP = Decoder("7z", sniff=is_7z, unwrap=sevenzip_members)
