@@ -552,4 +552,3 @@ def _lzma2_dictionary(coder: _Coder) -> int:
     if code > 40:
         raise _Unreadable("compressed with damaged coder properties")
     return 0xFFFFFFFF if code == 40 else (2 | (code & 1)) << (code // 2 + 11)
-
