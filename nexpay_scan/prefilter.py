@@ -131,16 +131,23 @@ _MIN_TOKEN_BYTES = MIN_BASE64 * 3 // 4
 # what every escape the decoders decode starts with (`decoders.escapes`: percent-escapes,
 # string escapes); the tests check that no escaper is left out
 ESCAPE_TRIGGERS = (b"%", b"\\")
+# a .lzma file's header, as `archives.is_lzma_alone` tells it: its properties, a dictionary
+# of 2^n or 3 * 2^(n-1) bytes (from 64 KiB), its size unknown or under 2^38
+_BITS = rb"[\x01\x02\x04\x08\x10\x20\x40\x80\x03\x06\x0c\x18\x30\x60\xc0]"
+_LZMA_ALONE_HEAD = (
+    rb"\]\x00\x00(?:" + _BITS + rb"\x00|\x00" + _BITS + rb"|\x80\x01)"
+    rb"(?:\xff{8}|[\x00-\xff]{4}[\x00-\x3f]\x00\x00\x00)"
+)
 # what content the decoders open whole starts with: a zip, a 7z, a compressed stream (gzip;
 # bzip2 by its header and first block's magic; xz; zstd; lz4; a skippable frame, which
-# zstd and lz4 share), UTF-16 text with its byte-order mark (tar is told at byte 257), and
+# zstd and lz4 share; lzma), UTF-16 text with its byte-order mark (tar is told at byte 257), and
 # the archive they name without opening (RAR); content that starts as base64 is left to
 # the base64 test, as base64 anywhere else
 _WHOLE_HEAD = compiled.pattern(
     rb"PK\x03\x04|\x1f\x8b|\xff\xfe|\xfe\xff|BZh[1-9](?:1AY&SY|\x17rE8P\x90)|\xfd7zXZ\x00"
-    rb"|\(\xb5/\xfd|\x04\"M\x18|[P-_]\*M\x18|7z\xbc\xaf'\x1c|Rar!\x1a\x07"
+    rb"|\(\xb5/\xfd|\x04\"M\x18|[P-_]\*M\x18|7z\xbc\xaf'\x1c|Rar!\x1a\x07|" + _LZMA_ALONE_HEAD
 )
-# a bzip2, xz, zstd or lz4 stream's start, a 7z archive's, or a RAR archive's (named), as
+# a bzip2, xz, zstd, lz4 or lzma stream's start, a 7z archive's, or a RAR archive's (named), as
 # `_revealed` looks for one in decoded base64 (a hit untried: such a start is as rare in
 # an image's bytes as a zip's magic)
 # (what is searched, and how far into the start it lies: a skippable zstd frame's first
@@ -150,6 +157,7 @@ _UNPACKED_HEADS = (
     (b"\xfd7zXZ\x00", 0),
     (b"(\xb5/\xfd", 0),
     (b'\x04"M\x18', 0),
+    (b"]\x00\x00", 0),
     (b"*M\x18", 1),
     (b"7z\xbc", 0),
     (b"Rar!", 0),

@@ -29,9 +29,11 @@ from nexpay_scan.decoders.archives import (
     bzip2_contents,
     is_bzip2,
     is_lz4,
+    is_lzma_alone,
     is_xz,
     is_zstd,
     lz4_contents,
+    lzma_contents,
     tar_members,
     xz_contents,
     zstd_contents,
@@ -55,6 +57,11 @@ def _xz(data: bytes) -> bytes:
 def _zstd(data: bytes, window_log: int = 0) -> bytes:
     params = zstandard.ZstdCompressionParameters.from_level(3, window_log=window_log)
     return zstandard.ZstdCompressor(compression_params=params).compress(data)
+
+
+def _lzma(data: bytes, preset: int = 6) -> bytes:
+    """A .lzma file (`lzma`, `xz --format=lzma`)."""
+    return lzma.compress(data, format=lzma.FORMAT_ALONE, preset=preset)
 
 
 def _lz4(data: bytes) -> bytes:
@@ -118,6 +125,8 @@ BUILDERS: dict[str, tuple[Callable[[bytes], bytes], set[str]]] = {
         lambda env: _lz4(b"x" * 5000) + _SKIPPABLE_FRAME + _lz4(env),
         {"lz4"},
     ),
+    "lzma": (_lzma, {"lzma"}),
+    "tar.lzma": (lambda env: _lzma(tar_of({"etc/app.env": env}, "w")), {"lzma>tar:etc/app.env"}),
     "lz4 in a zip": (
         lambda env: zip_of({"logs/app.log.lz4": _lz4(env)}),
         {"zip:logs/app.log.lz4>lz4"},
@@ -134,7 +143,7 @@ def test_each_form_is_unpacked_and_its_keys_found(form: str) -> None:
     assert {h.encoding for h in hits if h.value == secret(61)} == encodings
 
 
-PACKERS = {"bzip2": bz2.compress, "xz": _xz, "zstd": _zstd, "lz4": _lz4}
+PACKERS = {"bzip2": bz2.compress, "xz": _xz, "zstd": _zstd, "lz4": _lz4, "lzma": _lzma}
 
 
 @pytest.mark.parametrize("name", sorted(PACKERS))
@@ -156,6 +165,12 @@ def test_what_the_magic_numbers_tell() -> None:
     assert is_lz4(_SKIPPABLE_FRAME + _lz4(ENV)) and not is_zstd(_SKIPPABLE_FRAME + _lz4(ENV))
     assert is_zstd(_SKIPPABLE_FRAME * 2 + _zstd(ENV)) and not is_lz4(_SKIPPABLE_FRAME + _zstd(ENV))
     assert is_lz4(_SKIPPABLE_FRAME * 3 + _lz4(ENV))
+    # a .lzma file has no magic number: its header, as liblzma tells one
+    assert all(is_lzma_alone(_lzma(ENV, preset)) for preset in range(10))
+    assert not is_lzma_alone(b"]\0\0\0\0" + b"\xff" * 8)  # (no dictionary)
+    assert not is_lzma_alone(b"]\0\0\x05\0" + b"\xff" * 8)  # (5 << 16: no such size)
+    assert not is_lzma_alone(b"]\0\0\x80\0" + bytes(7) + b"\x40")  # (a size of 2^62)
+    assert not is_lzma_alone(b"] = [\n    1,\n    2,\n]\n") and not is_lzma_alone(_xz(ENV))
     assert not is_lz4(b"\x50*M\x18\xff\xff\xff\xff" + _lz4(ENV))  # (a frame past the end)
 
 
@@ -174,6 +189,7 @@ DAMAGED = [
     _xz(ENV),
     _zstd(ENV),
     _lz4(ENV),
+    _lzma(ENV),
     FORMS["tar.lz4"][0],
     FORMS["tar.xz"][0],
     FORMS["zip of lzma"][0],
@@ -194,11 +210,12 @@ def test_damaged_streams_never_raise(packed: bytes, data: st.DataObject) -> None
     exercise(b"(\xb5/\xfd" + bytes(damaged))
     exercise(b'\x04"M\x18' + bytes(damaged))
     exercise(_SKIPPABLE_FRAME + bytes(damaged))
+    exercise(b"]\x00\x00\x80\x00" + b"\xff" * 8 + bytes(damaged))
 
 
 # what the decompressor itself holds: bzip2's blocks (900 kB at -9), xz's dictionary (-6),
 # zstd's window (level 3: 1 MiB at most), lz4's blocks (4 MiB)
-_DICTIONARY = {"bzip2": 4 * MIB, "xz": 9 * MIB, "zstd": 3 * MIB, "lz4": 9 * MIB}
+_DICTIONARY = {"bzip2": 4 * MIB, "xz": 9 * MIB, "zstd": 3 * MIB, "lz4": 9 * MIB, "lzma": 9 * MIB}
 
 
 class _Packer:
@@ -211,6 +228,8 @@ class _Packer:
         elif pack == "lz4":  # (4 MiB blocks: the most a frame may name)
             self._packer = lz4.frame.LZ4FrameCompressor(block_size=lz4.frame.BLOCKSIZE_MAX4MB)
             self._head = self._packer.begin()
+        elif pack == "lzma":
+            self._packer = lzma.LZMACompressor(lzma.FORMAT_ALONE)
         else:
             self._packer = bz2.BZ2Compressor(9) if pack == "bzip2" else lzma.LZMACompressor()
 
@@ -230,7 +249,7 @@ def _packed_zeros(pack: str, size: int, then: bytes) -> bytes:
     return b"".join([*out, packer.compress(then), packer.flush()])
 
 
-@pytest.mark.parametrize("pack", ["bzip2", "xz", "zstd", "lz4"])
+@pytest.mark.parametrize("pack", ["bzip2", "xz", "zstd", "lz4", "lzma"])
 def test_a_bomb_is_unpacked_within_its_bound_and_named(pack: str) -> None:
     """256 MiB of zeros and then a key, in a few hundred KiB: the zeros, harmless, are
     given back a piece at a time until they have cost as much as they may; what is past
@@ -242,6 +261,7 @@ def test_a_bomb_is_unpacked_within_its_bound_and_named(pack: str) -> None:
         "xz": xz_contents,
         "zstd": zstd_contents,
         "lz4": lz4_contents,
+        "lzma": lzma_contents,
     }[pack]
     skipped: list[tuple[str, str]] = []
     budget = Budget(2, 1 << 30, (), skipped, lambda texts: set(range(len(texts))))
@@ -254,7 +274,7 @@ def test_a_bomb_is_unpacked_within_its_bound_and_named(pack: str) -> None:
     assert skipped and skipped[0][0] in (pack, "")
 
 
-@pytest.mark.parametrize("pack", ["bzip2", "xz", "zstd", "lz4"])
+@pytest.mark.parametrize("pack", ["bzip2", "xz", "zstd", "lz4", "lzma"])
 def test_a_tar_bomb_is_read_as_it_unpacks_within_its_bound(pack: str) -> None:
     """A tar of 64 MiB of zeros in one member, then an .env, packed: read as the stream
     unpacks, the zeros let it read on only as far as they give back, the rest named."""
@@ -322,6 +342,7 @@ def test_the_prefilter_lets_each_form_through(form: str) -> None:
             "zstd after a skippable frame",
             "lz4",
             "lz4 after a skippable frame",
+            "lzma",
         ]
     ),
 )
@@ -352,6 +373,12 @@ def test_an_xz_stream_needing_too_much_memory_is_named_not_unpacked() -> None:
     skipped = []
     assert list(decoded_views(bytes(member), skipped=skipped)) == []
     assert skipped == [("zip:app/.env", f"archive member compressed with lzma, {reason}")]
+
+
+def test_a_lzma_file_needing_too_much_memory_is_named_not_unpacked() -> None:
+    skipped: list[tuple[str, str]] = []
+    assert list(decoded_views(_lzma(ENV, 9), skipped=skipped)) == []  # (a 64 MiB dictionary)
+    assert skipped == [("lzma", f"a dictionary over {XZ_MEMORY} bytes to unpack: not decoded")]
 
 
 def test_a_zstd_frame_needing_too_big_a_window_is_named_not_unpacked() -> None:
@@ -449,6 +476,7 @@ def test_a_stream_over_the_size_limit_is_named(
         b"\xfd7zXZ\x00",
         b"(\xb5/\xfd",
         b'\x04"M\x18',
+        b"]\x00\x00\x80\x00" + b"\xff" * 8,
         b"\x50*M\x18\x04\x00\x00\x00",
         b'\x50*M\x18\x00\x00\x00\x00\x04"M\x18',
         b"7z\xbc\xaf'\x1c\x00\x04",

@@ -72,6 +72,7 @@ DECODERS: dict[str, Decoder] = {
     "xz": archives.XZ,
     "zstd": archives.ZSTD,
     "lz4": archives.LZ4,
+    "lzma": archives.LZMA_ALONE,
     "7z": archives.SEVENZIP,
     "unread": archives.UNREAD,  # (RAR: named, not opened)
     "tar": archives.TAR,

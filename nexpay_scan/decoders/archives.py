@@ -80,6 +80,12 @@ _SKIPPED_MOST = 8  # skippable frames passed over to tell a stream's kind
 # archives no decoder here opens (7-Zip's, RAR 4's and 5's): named, never passed as bytes
 _UNREAD = {b"Rar!\x1a\x07\x00": "RAR", b"Rar!\x1a\x07\x01\x00": "RAR"}
 _7Z_MAGIC = b"7z\xbc\xaf'\x1c"  # (read by `sevenzip`)
+# a .lzma file (`lzma`, `xz --format=lzma`, the LZMA SDK): no magic number, a header of 13
+# bytes told as liblzma tells it: the properties every tool writes (lc=3, lp=0, pb=2), a
+# dictionary of 2^n or 2^n + 2^(n-1) bytes (64 KiB or more: every preset's), and a size
+# unknown (all ones) or under 256 GiB
+_LZMA_ALONE_PROPERTIES = b"]\x00\x00"
+_LZMA_ALONE_UNKNOWN = b"\xff" * 8
 _MAGIC_MOST = 8  # bytes that a further stream is told by, at most (see `_Packing.magic`)
 _UNBOUNDED = 1 << 62  # the size of a compressed stream: known only once it is unpacked
 # The memory an xz stream (or a zip's lzma member) may need to unpack: its header names its
@@ -182,6 +188,17 @@ def is_zstd(data: bytes) -> bool:
     )
 
 
+def is_lzma_alone(data: bytes) -> bool:
+    """True when `data` starts as a .lzma file's header does (see _LZMA_ALONE_PROPERTIES)."""
+    if len(data) < 13 or not data.startswith(_LZMA_ALONE_PROPERTIES):
+        return False
+    dictionary = int.from_bytes(data[1:5], "little")
+    low = dictionary & -dictionary  # (its lowest bit set)
+    if dictionary not in (low, 3 * low) or dictionary < (1 << 16):
+        return False
+    return data[5:13] == _LZMA_ALONE_UNKNOWN or int.from_bytes(data[5:13], "little") < (1 << 38)
+
+
 def is_lz4(data: bytes) -> bool:
     """True when `data` starts as an LZ4 frame does (`.lz4`), or as skippable frames
     before one."""
@@ -219,8 +236,15 @@ def unread_archive(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
 
 def is_stream(data: bytes) -> bool:
     """True when `data` starts as a compressed stream the decoders unpack: gzip, bzip2,
-    xz, zstd, lz4."""
-    return is_gzip(data) or is_bzip2(data) or is_xz(data) or is_zstd(data) or is_lz4(data)
+    xz, zstd, lz4, lzma (.lzma)."""
+    return (
+        is_gzip(data)
+        or is_bzip2(data)
+        or is_xz(data)
+        or is_zstd(data)
+        or is_lz4(data)
+        or is_lzma_alone(data)
+    )
 
 
 def is_7z(data: bytes) -> bool:
@@ -640,6 +664,11 @@ def bzip2_contents(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
     return _stream_contents(data, budget, prefix, _bzip2_packing())
 
 
+def lzma_contents(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
+    """A .lzma file's content, or the members of the tar inside it (`.tar.lzma`)."""
+    return _stream_contents(data, budget, prefix, _lzma_alone_packing())
+
+
 def xz_contents(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped]:
     """An xz stream's content (`.xz`), or the members of the tar inside it."""
     return _stream_contents(data, budget, prefix, _xz_packing())
@@ -746,6 +775,16 @@ def _xz_packing() -> _Packing:
     xz = partial(lzma.LZMADecompressor, lzma.FORMAT_XZ, memlimit=XZ_MEMORY)
     refusal = (lzma.LZMAError, "Memory usage limit", _XZ_REFUSED)
     return _Packing("xz", _XZ_MAGIC, xz, (lzma.LZMAError, EOFError), refusal)
+
+
+def _lzma_alone_packing() -> _Packing:
+    """A .lzma file, its dictionary bounded as an xz stream's is."""
+    import lzma
+    from functools import partial
+
+    alone = partial(lzma.LZMADecompressor, lzma.FORMAT_ALONE, memlimit=XZ_MEMORY)
+    refusal = (lzma.LZMAError, "Memory usage limit", _XZ_REFUSED)
+    return _Packing("lzma", None, alone, (lzma.LZMAError, EOFError), refusal)
 
 
 def _zstd_packing() -> _Packing | None:
@@ -930,6 +969,7 @@ BZIP2 = Decoder("bzip2", sniff=is_bzip2, unwrap=bzip2_contents)
 XZ = Decoder("xz", sniff=is_xz, unwrap=xz_contents)
 ZSTD = Decoder("zstd", sniff=is_zstd, unwrap=zstd_contents)
 LZ4 = Decoder("lz4", sniff=is_lz4, unwrap=lz4_contents)
+LZMA_ALONE = Decoder("lzma", sniff=is_lzma_alone, unwrap=lzma_contents)
 SEVENZIP = Decoder("7z", sniff=is_7z, unwrap=sevenzip_members)
 UNREAD = Decoder("unread", sniff=is_unread, unwrap=unread_archive)
 TAR = Decoder("tar", sniff=is_tar, unwrap=tar_members)
