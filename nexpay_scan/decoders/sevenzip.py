@@ -176,9 +176,9 @@ def sevenzip_members(data: bytes, budget: Budget, prefix: str) -> list[Unwrapped
         looked_at += len(members)
         end = start + sum(size or 0 for size in packed)
         try:
-            if len(packed) != 1 or None in packed or end > len(data):
-                raise _Unreadable("packed in a way not read, or cut short")
-            packing = _packing(folder)
+            packing = _packing(folder)  # (names a coder not read: BCJ2's four streams...)
+            if None in packed or end > len(data):
+                raise _Unreadable("cut short")
         except _Unreadable as why:
             for name, size in members:
                 if size:
