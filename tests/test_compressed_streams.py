@@ -43,7 +43,7 @@ from testing.archives import tar_of, zip_of
 from testing.cli import CliRun
 from testing.git_repo import Repo
 from testing.keys import secret
-from tests.test_decoders import decoded_hits, decoded_views, env_file, exercise, values
+from tests.test_decoders import damage, decoded_hits, decoded_views, env_file, exercise, values
 from tests.test_prefilter import _scanner, _suspects
 
 ENV = env_file(61)
@@ -200,17 +200,11 @@ DAMAGED = [
 @settings(max_examples=150, deadline=None)
 @given(st.sampled_from(DAMAGED), st.data())
 def test_damaged_streams_never_raise(packed: bytes, data: st.DataObject) -> None:
-    damaged = bytearray(packed)
-    for _ in range(data.draw(st.integers(1, 8))):
-        damaged[data.draw(st.integers(0, len(damaged) - 1))] = data.draw(st.integers(0, 255))
-    cut = data.draw(st.integers(0, len(damaged)))
-    exercise(bytes(damaged[:cut]))
-    exercise(b"BZh91AY&SY" + bytes(damaged))
-    exercise(b"\xfd7zXZ\x00" + bytes(damaged))
-    exercise(b"(\xb5/\xfd" + bytes(damaged))
-    exercise(b'\x04"M\x18' + bytes(damaged))
-    exercise(_SKIPPABLE_FRAME + bytes(damaged))
-    exercise(b"]\x00\x00\x80\x00" + b"\xff" * 8 + bytes(damaged))
+    damaged = damage(data, packed)
+    exercise(damaged[: data.draw(st.integers(0, len(damaged)))])
+    for head in (b"BZh91AY&SY", b"\xfd7zXZ\x00", b"(\xb5/\xfd", b'\x04"M\x18', _SKIPPABLE_FRAME):
+        exercise(head + damaged)
+    exercise(b"]\x00\x00\x80\x00" + b"\xff" * 8 + damaged)
 
 
 # what the decompressor itself holds: bzip2's blocks (900 kB at -9), xz's dictionary (-6),

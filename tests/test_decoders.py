@@ -629,6 +629,14 @@ def test_bzip2_and_lzma_zip_members_are_read() -> None:
         assert secret(42) in values(decoded_hits(CORRUPT[name])), name
 
 
+def damage(data: st.DataObject, original: bytes) -> bytes:
+    """`original` with one to eight of its bytes overwritten, as Hypothesis draws them."""
+    damaged = bytearray(original)
+    for _ in range(data.draw(st.integers(1, 8))):
+        damaged[data.draw(st.integers(0, len(damaged) - 1))] = data.draw(st.integers(0, 255))
+    return bytes(damaged)
+
+
 def exercise(data: bytes) -> None:
     """Every view, and every method of each view at its edges."""
     for view in decoded_views(data):

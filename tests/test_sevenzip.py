@@ -25,7 +25,7 @@ from nexpay_scan.decoders.sevenzip import sevenzip_members
 from testing.archives import seven_zip, tar_of, zip_of
 from testing.cli import CliRun
 from testing.keys import secret
-from tests.test_decoders import decoded_hits, decoded_views, env_file, exercise, values
+from tests.test_decoders import damage, decoded_hits, decoded_views, env_file, exercise, values
 from tests.test_prefilter import _suspects
 
 ENV = env_file(81)
@@ -172,11 +172,9 @@ DAMAGED = [
 @settings(max_examples=200, deadline=None)
 @given(st.sampled_from(DAMAGED), st.data())
 def test_damaged_archives_never_raise(archive: bytes, data: st.DataObject) -> None:
-    damaged = bytearray(archive)
-    for _ in range(data.draw(st.integers(1, 8))):
-        damaged[data.draw(st.integers(0, len(damaged) - 1))] = data.draw(st.integers(0, 255))
-    exercise(bytes(damaged[: data.draw(st.integers(0, len(damaged)))]))
-    exercise(bytes(damaged))
+    damaged = damage(data, archive)
+    exercise(damaged[: data.draw(st.integers(0, len(damaged)))])
+    exercise(damaged)
 
 
 def test_a_bomb_is_read_within_its_bound_and_named() -> None:
