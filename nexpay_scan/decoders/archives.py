@@ -77,7 +77,7 @@ _ZSTD_SKIPPABLE_FIRST = tuple(bytes([first]) for first in range(0x50, 0x60))
 _LZ4_MAGIC = b'\x04"M\x18'
 _SKIPPABLE = tuple(first + _ZSTD_SKIPPABLE for first in _ZSTD_SKIPPABLE_FIRST)
 _SKIPPED_MOST = 8  # skippable frames passed over to tell a stream's kind
-# archives no decoder here opens (7-Zip's, RAR 4's and 5's): named, never passed as bytes
+# archives no decoder here opens (RAR 4's and 5's): named, never passed as bytes
 _UNREAD = {b"Rar!\x1a\x07\x00": "RAR", b"Rar!\x1a\x07\x01\x00": "RAR"}
 _7Z_MAGIC = b"7z\xbc\xaf'\x1c"  # (read by `sevenzip`)
 # a .lzma file (`lzma`, `xz --format=lzma`, the LZMA SDK): no magic number, a header of 13
