@@ -22,7 +22,7 @@ from nexpay_scan.decoders import MAX_MEMBER_SIZE, MIB
 from nexpay_scan.decoders.archives import MAX_TAR_STREAM, XZ_MEMORY, is_7z
 from nexpay_scan.decoders.model import Budget
 from nexpay_scan.decoders.sevenzip import sevenzip_members
-from testing.archives import seven_zip, tar_of, zip_of
+from testing.archives import seven_zip, seven_zip_folders, tar_of, zip_of
 from testing.cli import CliRun
 from testing.keys import secret
 from tests.test_decoders import damage, decoded_hits, decoded_views, env_file, exercise, values
@@ -267,3 +267,34 @@ def test_a_7z_over_the_size_limit_is_named(
     # (and its first window, where the header is not, as a 7z cut short)
     reasons = [(i["file"], i["reason"][:40]) for i in run.json()["summary"]["skipped_files"]]
     assert ("b.7z", "an archive larger than 1000 bytes: searc") in reasons
+
+
+def test_thousands_of_folders_are_looked_at_within_the_bound_and_named() -> None:
+    """One folder a member, 20,000 of them (an archive made to cost a decoder set up for
+    each): past LOOKED_AT_MOST members the rest is named, not read; a key before the
+    bound is found, in a stored folder placed byte for byte."""
+    from nexpay_scan.decoders.archives import _MANY_MEMBERS, LOOKED_AT_MOST
+
+    assert LOOKED_AT_MOST < 20_000
+    members = {f"d/{n:05}.txt": b"nothing %d\n" % n for n in range(20_000)}
+    members["d/00007.txt"] = env_file(95)
+    archive = seven_zip_folders(members)
+    hits = [h for h in decoded_hits(archive) if h.value == secret(95)]
+    at = archive.index(secret(95).encode())
+    assert [(h.member, h.origin) for h in hits] == [("d/00007.txt", at)]
+    assert _skips(archive) == [("7z", _MANY_MEMBERS)]
+
+
+def test_a_key_in_a_members_name_is_never_shown_whole(cli: CliRun, tmp_path: Path) -> None:
+    """A member named by a key, holding one, and another not read (PPMd) named by one:
+    every report and stderr show the names redacted, as a zip member's are."""
+    name = f"creds/{secret(96)}.env"
+    folders = seven_zip_folders({name: env_file(96)})
+    locked = seven_zip({f"old/{secret(97)}.env": ENV}, [{"id": py7zr.FILTER_PPMD}])
+    (tmp_path / "a.7z").write_bytes(folders)
+    (tmp_path / "b.7z").write_bytes(locked)
+    for form in ("text", "json", "sarif", "gitlab", "junit"):
+        run = cli("files", str(tmp_path), "--format", form)
+        assert run.code == 1
+        for shown in (run.out, run.err):
+            assert secret(96) not in shown and secret(97) not in shown, form

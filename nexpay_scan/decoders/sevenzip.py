@@ -468,11 +468,7 @@ def _packing(folder: _Folder) -> archives._Packing | None:
         zlib = inflater()
         return archives._Packing("deflate", None, partial(zlib.decompressobj, -15), (zlib.error,))
     if methods == [_BZIP2]:
-        import bz2
-
-        return archives._Packing(
-            "bzip2", None, bz2.BZ2Decompressor, (OSError, EOFError, ValueError)
-        )
+        return archives._bzip2_packing()
     return _lzma_packing(chain)
 
 
