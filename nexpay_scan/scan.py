@@ -47,27 +47,24 @@ def _stored(view: DecodedView) -> bool:
     """Whether `view` is the bytes of an archive member stored as is in the scanned bytes
     (an uncompressed tar's, a zip's stored members, nested so): the plain scan sees them
     too, on the same lines."""
-    current: DecodedView | None = view
-    while current is not None:
-        if not current.spans or any(span.kind != "stored" for span in current.spans):
-            return False
-        current = current.parent
-    return True
+    return _made_only_by(view, ("stored",))
 
 
 def _unpacked(view: DecodedView) -> bool:
     """Whether `view` is only unpacked from archives and compressed streams (members,
     streams, nested so), not decoded from a token or transcoded: its sightings all sit at
     the archive's start, not at a place of their own."""
+    return _made_only_by(view, ("whole", "stored"))
+
+
+def _made_only_by(view: DecodedView, kinds: tuple[str, ...]) -> bool:
+    """Whether every span of `view` and of each view it was decoded from is of `kinds`."""
     current: DecodedView | None = view
     while current is not None:
-        if not current.spans or any(span.kind not in _UNPACKED for span in current.spans):
+        if not current.spans or any(span.kind not in kinds for span in current.spans):
             return False
         current = current.parent
     return True
-
-
-_UNPACKED = ("whole", "stored")
 
 
 def _in_utf16(view: DecodedView) -> bool:
